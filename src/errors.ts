@@ -1,0 +1,86 @@
+/**
+ * The closed set of error codes. Every error the product raises on purpose carries one of these
+ * codes, a human message (which may change), an optional chained cause, and an HTTP status for
+ * the server. The README's error table is checked against this list by a unit test.
+ *
+ * Add a code to the section of its area; never reuse or rename a published code.
+ */
+export const ERROR_CODES = {
+  // --- input and configuration ---
+  ERR_INPUT_INVALID: { status: 400, summary: 'A request body, query or argument failed validation.' },
+  ERR_CONFIG_INVALID: { status: 500, summary: 'Configuration (flags, env vars, nx.json options, config file) is invalid.' },
+
+  // --- cache routes (/v1/cache/{hash}) ---
+  ERR_CACHE_HASH_INVALID: { status: 400, summary: 'The hash in the URL is not 1-128 characters of [A-Za-z0-9_-].' },
+  ERR_CACHE_ENTRY_EXISTS: { status: 409, summary: 'An entry with this hash already exists (write-once).' },
+  ERR_CACHE_LENGTH_REQUIRED: { status: 411, summary: 'A PUT must carry Content-Length.' },
+  ERR_CACHE_BODY_TOO_LARGE: { status: 413, summary: 'The artifact is larger than the configured maximum.' },
+  ERR_CACHE_BODY_INCOMPLETE: { status: 400, summary: 'Fewer or more bytes arrived than Content-Length announced; nothing was stored.' },
+  ERR_CACHE_WRITE_DENIED: { status: 403, summary: 'The credential may not write to this workspace.' },
+  ERR_CACHE_STORAGE_FAILED: { status: 403, summary: 'Storage refused the write (for example a full disk); nothing was stored.' },
+
+  // --- authentication and authorisation ---
+  ERR_AUTH_TOKEN_MISSING: { status: 401, summary: 'No credential was sent and anonymous access is not possible here.' },
+  ERR_AUTH_TOKEN_MALFORMED: { status: 401, summary: 'The token does not have the nx-sealed-cache shape or its checksum is wrong.' },
+  ERR_AUTH_TOKEN_INVALID: { status: 401, summary: 'The token is not known to this server.' },
+  ERR_AUTH_TOKEN_EXPIRED: { status: 401, summary: 'The token has expired.' },
+  ERR_AUTH_TOKEN_REVOKED: { status: 401, summary: 'The token was revoked or rotated.' },
+  ERR_AUTH_NOT_MEMBER: { status: 401, summary: "The token's user is not a member of the workspace's organisation." },
+  ERR_AUTH_ANONYMOUS_DENIED: { status: 401, summary: "The workspace's anonymous access level does not allow this." },
+  ERR_AUTH_WORKSPACE_REQUIRED: { status: 401, summary: 'The request names no workspace (use /w/<workspace-id> or a workspace-bound token).' },
+  ERR_AUTH_WORKSPACE_MISMATCH: { status: 401, summary: 'The token belongs to a different workspace than the URL names.' },
+  ERR_AUTH_READ_DENIED: { status: 401, summary: 'The credential may not read this workspace.' },
+  ERR_AUTH_FORBIDDEN: { status: 403, summary: 'The credential is valid but may not perform this action.' },
+  ERR_AUTH_RATE_LIMITED: { status: 429, summary: 'Too many requests or failed attempts; retry later.' },
+
+  // --- admin domain ---
+  ERR_NOT_FOUND: { status: 404, summary: 'No such route.' },
+  ERR_ORG_NOT_FOUND: { status: 404, summary: 'No such organisation.' },
+  ERR_ORG_EXISTS: { status: 409, summary: 'An organisation with this name already exists.' },
+  ERR_WORKSPACE_NOT_FOUND: { status: 404, summary: 'No such workspace.' },
+  ERR_WORKSPACE_EXISTS: { status: 409, summary: 'A workspace with this name already exists in the organisation.' },
+  ERR_USER_NOT_FOUND: { status: 404, summary: 'No such user.' },
+  ERR_USER_EXISTS: { status: 409, summary: 'A user with this name already exists.' },
+  ERR_MEMBER_NOT_FOUND: { status: 404, summary: 'The user is not a member of the organisation.' },
+  ERR_MEMBER_EXISTS: { status: 409, summary: 'The user is already a member of the organisation.' },
+  ERR_TOKEN_NOT_FOUND: { status: 404, summary: 'No such token.' },
+  ERR_TOKEN_INACTIVE: { status: 409, summary: 'The token is already revoked or expired.' },
+  ERR_ADMIN_ALREADY_INITIALISED: { status: 409, summary: 'The data directory already has an administrator.' },
+
+  // --- server internals ---
+  ERR_DATA_DIR_LOCKED: { status: 500, summary: 'Another server process holds the data directory.' },
+  ERR_DATABASE_FAILED: { status: 503, summary: 'The metadata database failed; the request changed nothing.' },
+  ERR_INTERNAL: { status: 500, summary: 'An unexpected error; the request changed nothing.' },
+
+  // --- client core (runner, proxy, CLI) ---
+  ERR_CLIENT_UNREACHABLE: { status: 502, summary: 'The cache server could not be reached.' },
+  ERR_CLIENT_TIMEOUT: { status: 504, summary: 'The cache server did not answer in time.' },
+  ERR_CLIENT_BAD_RESPONSE: { status: 502, summary: 'The cache server answered with something unexpected.' },
+
+  // --- sealing (crypto) ---
+  ERR_SEAL_KEY_INVALID: { status: 500, summary: 'An encryption key is malformed or too weak.' },
+  ERR_SEAL_OPEN_FAILED: { status: 500, summary: 'A sealed artifact could not be opened (wrong key, tampered, truncated or stored under another hash).' },
+
+  // --- archives ---
+  ERR_ARCHIVE_UNSAFE_ENTRY: { status: 500, summary: 'An archive entry would escape its folder, or is a link or device.' },
+  ERR_ARCHIVE_TOO_LARGE: { status: 500, summary: 'An archive exceeds the size or entry-count cap.' },
+  ERR_ARCHIVE_CORRUPT: { status: 500, summary: 'An archive could not be read.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class SealedCacheError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SealedCacheError';
+    this.code = code;
+    this.status = options?.status ?? ERROR_CODES[code].status;
+  }
+}
+
+export function isSealedCacheError(err: unknown, code?: ErrorCode): err is SealedCacheError {
+  return err instanceof SealedCacheError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,44 @@
+/**
+ * Wire contracts shared by the server and its clients (runner, proxy, CLI).
+ * Everything that crosses the network is described here once, as zod schemas.
+ */
+import { z } from 'zod';
+
+/** Nx 20 sends hex or decimal hashes, Nx 24 decimal u64s; anything else is refused before storage is touched. */
+export const CACHE_HASH_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Public workspace ids, as they appear in `/w/<workspace-id>/v1/cache/...` and nx.json `workspaceId`. */
+export const WORKSPACE_ID_PATTERN = /^ws_[A-Za-z0-9]{20}$/;
+
+export const ACCESS_LEVELS = ['none', 'read', 'read-write'] as const;
+export const AccessLevel = z.enum(ACCESS_LEVELS);
+export type AccessLevel = z.infer<typeof AccessLevel>;
+
+export const TOKEN_KINDS = ['ci', 'personal', 'admin'] as const;
+export const TokenKind = z.enum(TOKEN_KINDS);
+export type TokenKind = z.infer<typeof TokenKind>;
+
+/** `GET /v1/access` (or `/w/<id>/v1/access`): what the calling credential may do. Never carries a secret. */
+export const AccessResponse = z.object({
+  server: z.object({ version: z.string() }),
+  workspace: z.object({
+    id: z.string(),
+    name: z.string(),
+    organisation: z.object({ id: z.string(), name: z.string() }),
+  }),
+  principal: z.object({
+    kind: z.enum(['anonymous', ...TOKEN_KINDS]),
+    tokenId: z.string().nullable(),
+    tokenName: z.string().nullable(),
+    user: z.object({ id: z.string(), name: z.string(), bot: z.boolean() }).nullable(),
+  }),
+  access: z.object({ read: z.boolean(), write: z.boolean() }),
+  expiresAt: z.string().nullable(),
+});
+export type AccessResponse = z.infer<typeof AccessResponse>;
+
+/** Every JSON error the server sends. Cache-route 401s are `text/plain` instead, so Nx prints them. */
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
