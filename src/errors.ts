@@ -61,6 +61,11 @@ export const ERROR_CODES = {
   ERR_SEAL_KEY_INVALID: { status: 500, summary: 'An encryption key is malformed or too weak.' },
   ERR_SEAL_OPEN_FAILED: { status: 500, summary: 'A sealed artifact could not be opened (wrong key, tampered, truncated or stored under another hash).' },
 
+  // --- generators and login ---
+  ERR_NX_VERSION_UNKNOWN: { status: 500, summary: 'The installed Nx version could not be detected; pass --nxVersion.' },
+  ERR_NX_VERSION_UNSUPPORTED: { status: 500, summary: 'The installed Nx version is older than 17, which nx-sealed-cache does not support.' },
+  ERR_LOGIN_TOKEN_KIND: { status: 400, summary: '`login` stores personal access tokens only; CI tokens belong in NX_SEALED_CACHE_ACCESS_TOKEN.' },
+
   // --- archives ---
   ERR_ARCHIVE_UNSAFE_ENTRY: { status: 500, summary: 'An archive entry would escape its folder, or is a link or device.' },
   ERR_ARCHIVE_TOO_LARGE: { status: 500, summary: 'An archive exceeds the size or entry-count cap.' },
