@@ -70,6 +70,10 @@ export const ERROR_CODES = {
   ERR_ARCHIVE_UNSAFE_ENTRY: { status: 500, summary: 'An archive entry would escape its folder, or is a link or device.' },
   ERR_ARCHIVE_TOO_LARGE: { status: 500, summary: 'An archive exceeds the size or entry-count cap.' },
   ERR_ARCHIVE_CORRUPT: { status: 500, summary: 'An archive could not be read.' },
+
+  // --- sealing proxy ---
+  ERR_PROXY_STATE_UNSAFE: { status: 500, summary: "The proxy's state folder is not a private directory of the current user." },
+  ERR_PROXY_START_FAILED: { status: 500, summary: 'The loopback sealing proxy could not be started or reached; the run goes on without a remote cache.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
