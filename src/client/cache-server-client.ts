@@ -1,0 +1,224 @@
+/**
+ * The HTTP client for one cache server, over undici with keep-alive. Every failure leaves here
+ * as a SealedCacheError with a small, stable set of codes, and every response body is consumed
+ * or destroyed so no socket is left hanging.
+ */
+import { Readable, Transform, pipeline } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
+import { ERROR_CODES, SealedCacheError, isSealedCacheError, type ErrorCode } from '../errors';
+import { AccessResponse, ErrorBody } from '../protocol';
+import type { ClientConfig } from './config';
+import { buildAccessUrl, buildCacheUrl } from './server-url';
+
+export type PutArtifactResult = 'stored' | 'exists' | 'denied';
+
+/** What sessions need from a client; tests of one piece may hand in their own. */
+export interface CacheServerPort {
+  access(): Promise<AccessResponse>;
+  getArtifact(hash: string): Promise<Readable | null>;
+  putArtifact(hash: string, body: Readable, length: number): Promise<PutArtifactResult>;
+  close(): Promise<void>;
+}
+
+const ERROR_BODY_LIMIT = 8 * 1024;
+const KEEP_ALIVE_MS = 10_000;
+
+export class CacheServerClient implements CacheServerPort {
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+
+  constructor(
+    private readonly config: ClientConfig,
+    dispatcher?: Dispatcher,
+  ) {
+    this.ownsDispatcher = dispatcher === undefined;
+    this.dispatcher =
+      dispatcher ??
+      new Agent({
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        connect: { timeout: config.timeouts.connectMs },
+        headersTimeout: config.timeouts.requestMs,
+        bodyTimeout: config.timeouts.requestMs,
+      });
+  }
+
+  async access(): Promise<AccessResponse> {
+    const res = await this.send('GET', buildAccessUrl(this.config.url, this.config.workspaceId), { accept: 'application/json' });
+    if (res.statusCode !== 200) throw await errorFromResponse(res, 'GET /v1/access');
+    let json: unknown;
+    try {
+      json = await res.body.json();
+    } catch (cause) {
+      throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', 'GET /v1/access: the server answered 200 with a body that is not JSON', { cause });
+    }
+    const parsed = AccessResponse.safeParse(json);
+    if (!parsed.success) {
+      throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', 'GET /v1/access: the answer does not match the access contract (is this an nx-sealed-cache server?)');
+    }
+    return parsed.data;
+  }
+
+  /** The raw (possibly sealed) artifact, or null on a miss. The stream errors if it grows past maxArtifactBytes. */
+  async getArtifact(hash: string): Promise<Readable | null> {
+    const res = await this.send('GET', buildCacheUrl(this.config.url, this.config.workspaceId, hash), { accept: 'application/octet-stream' });
+    if (res.statusCode === 404) {
+      await discard(res.body);
+      return null;
+    }
+    if (res.statusCode !== 200) throw await errorFromResponse(res, 'GET /v1/cache');
+    const announced = Number(res.headers['content-length']);
+    if (Number.isFinite(announced) && announced > this.config.maxArtifactBytes) {
+      res.body.destroy();
+      throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `GET /v1/cache: the artifact (${announced} bytes) is larger than maxArtifactBytes (${this.config.maxArtifactBytes})`);
+    }
+    const limiter = createByteLimit(this.config.maxArtifactBytes);
+    return pipeline(res.body, limiter, () => undefined) as Transform;
+  }
+
+  async putArtifact(hash: string, body: Readable, length: number): Promise<PutArtifactResult> {
+    const url = buildCacheUrl(this.config.url, this.config.workspaceId, hash);
+    try {
+      const res = await this.send('PUT', url, { 'content-type': 'application/octet-stream', 'content-length': String(length) }, body);
+      if (res.statusCode === 200 || res.statusCode === 201 || res.statusCode === 204) {
+        await discard(res.body);
+        return 'stored';
+      }
+      if (res.statusCode === 409) {
+        await discard(res.body);
+        return 'exists';
+      }
+      if (res.statusCode === 403) {
+        await discard(res.body);
+        return 'denied';
+      }
+      throw await errorFromResponse(res, 'PUT /v1/cache');
+    } finally {
+      // The server may answer before reading everything; the source must not stay open.
+      if (!body.readableEnded) body.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  private async send(method: 'GET' | 'PUT', url: string, headers: Record<string, string>, body?: Readable): Promise<Dispatcher.ResponseData> {
+    const target = new URL(url);
+    const token = this.config.credential.token;
+    try {
+      return await this.dispatcher.request({
+        origin: target.origin,
+        path: target.pathname,
+        method,
+        headers: token ? { ...headers, authorization: `Bearer ${token}` } : headers,
+        body: body ?? null,
+        headersTimeout: this.config.timeouts.requestMs,
+        bodyTimeout: this.config.timeouts.requestMs,
+      });
+    } catch (err) {
+      throw classifyTransportError(err, `${method} ${target.pathname}`, this.config.url);
+    }
+  }
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+]);
+
+/** Maps undici/socket errors onto our codes; errors that are already ours (e.g. from a seal stream) pass through. */
+export function classifyTransportError(err: unknown, what: string, serverUrl: string): SealedCacheError {
+  if (isSealedCacheError(err)) return err;
+  const code = errorCode(err);
+  if (code && TIMEOUT_CODES.has(code)) {
+    return new SealedCacheError('ERR_CLIENT_TIMEOUT', `${what}: ${serverUrl} did not answer in time (${code})`, { cause: err });
+  }
+  if (code && UNREACHABLE_CODES.has(code)) {
+    return new SealedCacheError('ERR_CLIENT_UNREACHABLE', `${what}: cannot reach ${serverUrl} (${code})`, { cause: err });
+  }
+  return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `${what}: request to ${serverUrl} failed (${code ?? (err instanceof Error ? err.name : 'unknown error')})`, { cause: err });
+}
+
+/** Reads the server's code from an ErrorBody (JSON) or a text/plain 401, and keeps auth and cache codes as they are. */
+export async function errorFromResponse(res: Dispatcher.ResponseData, what: string): Promise<SealedCacheError> {
+  const text = await readCapped(res.body, ERROR_BODY_LIMIT);
+  const { code: serverCode, message: serverMessage } = parseErrorText(text);
+  const status = res.statusCode;
+  const detail = serverMessage ? `: ${serverMessage}` : '';
+  if (serverCode && (serverCode.startsWith('ERR_AUTH_') || serverCode.startsWith('ERR_CACHE_'))) {
+    return new SealedCacheError(serverCode, `${what} answered ${status} ${serverCode}${detail}`);
+  }
+  if (status === 401) return new SealedCacheError('ERR_AUTH_TOKEN_INVALID', `${what} answered 401${detail}`);
+  if (status === 403) return new SealedCacheError('ERR_AUTH_FORBIDDEN', `${what} answered 403${detail}`);
+  if (status === 429) return new SealedCacheError('ERR_AUTH_RATE_LIMITED', `${what} answered 429${detail}`);
+  return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `${what} answered ${status}${serverCode ? ` ${serverCode}` : ''}${detail}`);
+}
+
+function parseErrorText(text: string): { code?: ErrorCode; message?: string } {
+  try {
+    const parsed = ErrorBody.safeParse(JSON.parse(text));
+    if (parsed.success) return { code: knownCode(parsed.data.error.code), message: oneLine(parsed.data.error.message) };
+  } catch {
+    // Not JSON: cache-route 401s are text/plain by design.
+  }
+  const match = /\bERR_[A-Z_]+\b/.exec(text);
+  return { code: match ? knownCode(match[0]) : undefined, message: text.trim() ? oneLine(text) : undefined };
+}
+
+function knownCode(code: string): ErrorCode | undefined {
+  return Object.prototype.hasOwnProperty.call(ERROR_CODES, code) ? (code as ErrorCode) : undefined;
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const own = (err as { code?: unknown }).code;
+  if (typeof own === 'string') return own;
+  return errorCode((err as { cause?: unknown }).cause);
+}
+
+async function readCapped(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      chunks.push(buf);
+      size += buf.length;
+      if (size >= limit) break;
+    }
+  } catch {
+    // A broken error body still leaves us the status code.
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+async function discard(body: Readable): Promise<void> {
+  try {
+    for await (const _chunk of body) {
+      // Drained so the connection can be reused.
+    }
+  } catch {
+    body.destroy();
+  }
+}
+
+function createByteLimit(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        callback(new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `GET /v1/cache: the artifact is larger than maxArtifactBytes (${maxBytes})`));
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
+}

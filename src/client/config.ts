@@ -1,0 +1,120 @@
+/**
+ * Resolves everything a run needs from nx.json options, env vars and the login file, in the
+ * documented order. Pure apart from reading the login file; secrets never reach a message.
+ */
+import { SealedCacheError } from '../errors';
+import { parseEncryptionKeys, type SealingKey } from '../crypto/keys';
+import { readStoredCredential } from './credentials-store';
+import { parseSealedCacheOptions } from './options';
+import { normaliseServerUrl } from './server-url';
+
+export const ENV_URL = 'NX_SEALED_CACHE_URL';
+export const ENV_ACCESS_TOKEN = 'NX_SEALED_CACHE_ACCESS_TOKEN';
+export const ENV_ENCRYPTION_KEY = 'NX_SEALED_CACHE_ENCRYPTION_KEY';
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
+
+export type CredentialSource = 'env' | 'login' | 'nx.json' | 'none';
+export type KeySource = 'env' | 'nx.json' | 'none';
+
+export interface ClientConfig {
+  url: string;
+  workspaceId?: string;
+  credential: { token?: string; source: CredentialSource };
+  keys: SealingKey[];
+  keySource: KeySource;
+  timeouts: { connectMs: number; requestMs: number };
+  maxArtifactBytes: number;
+  warnings: string[];
+}
+
+export interface ResolveClientConfigInput {
+  options: unknown;
+  env: NodeJS.ProcessEnv;
+  homeDir?: string;
+  /** The sealing proxy's plugin options hold only ours, so stray keys there are worth a warning; runner options are full of Nx's. */
+  reportUnknownOptions?: boolean;
+}
+
+export function resolveClientConfig(input: ResolveClientConfigInput): ClientConfig {
+  const { options, unknownKeys } = parseSealedCacheOptions(input.options);
+  const warnings: string[] = [];
+  if (input.reportUnknownOptions && unknownKeys.length > 0) {
+    warnings.push(`nx-sealed-cache: ignoring unknown option(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')}.`);
+  }
+
+  const envUrl = nonEmpty(input.env[ENV_URL]);
+  const rawUrl = envUrl ?? options.url;
+  if (!rawUrl) {
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `no cache server URL: set ${ENV_URL} or the "url" option in nx.json`);
+  }
+  const url = normaliseServerUrl(rawUrl, envUrl ? ENV_URL : 'nx.json option "url"');
+
+  const credential = resolveCredential(url, options.token, input, warnings);
+  if (credential.source === 'none' && !options.workspaceId) {
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `no credential and no workspace: set ${ENV_ACCESS_TOKEN}, run \`nx-sealed-cache login\`, or add "workspaceId" to the nx.json options for anonymous access`,
+    );
+  }
+
+  const envKey = nonEmpty(input.env[ENV_ENCRYPTION_KEY]);
+  const rawKey = envKey ?? options.encryptionKey;
+  const keySource: KeySource = envKey ? 'env' : options.encryptionKey ? 'nx.json' : 'none';
+  const keys = rawKey ? parseKeysFrom(rawKey, keySource) : [];
+
+  const requestMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  return {
+    url,
+    ...(options.workspaceId ? { workspaceId: options.workspaceId } : {}),
+    credential,
+    keys,
+    keySource,
+    timeouts: { connectMs: Math.min(DEFAULT_CONNECT_TIMEOUT_MS, requestMs), requestMs },
+    maxArtifactBytes: options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
+    warnings,
+  };
+}
+
+function resolveCredential(url: string, optionsToken: string | undefined, input: ResolveClientConfigInput, warnings: string[]): ClientConfig['credential'] {
+  const envToken = nonEmpty(input.env[ENV_ACCESS_TOKEN]);
+  if (envToken) return { token: headerSafeToken(envToken, ENV_ACCESS_TOKEN), source: 'env' };
+
+  const stored = readStoredCredential(url, input.homeDir, input.env);
+  if (stored.warning) warnings.push(stored.warning);
+  if (stored.credential) return { token: headerSafeToken(stored.credential.token, 'the login file token'), source: 'login' };
+
+  if (optionsToken) {
+    warnings.push(
+      'nx-sealed-cache: using the token written in nx.json. Anyone who can read this repository can use it; ' +
+        'run `nx g nx-sealed-cache:convert-to-id` to replace it with a workspace id, and give CI its token through NX_SEALED_CACHE_ACCESS_TOKEN.',
+    );
+    return { token: headerSafeToken(optionsToken.trim(), 'nx.json option "token"'), source: 'nx.json' };
+  }
+  return { source: 'none' };
+}
+
+/** Tokens travel in a header; reject anything that cannot, describing only its length. */
+function headerSafeToken(token: string, source: string): string {
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} contains spaces or non-printable characters (length ${token.length})`);
+  }
+  return token;
+}
+
+function parseKeysFrom(raw: string, source: KeySource): SealingKey[] {
+  try {
+    return parseEncryptionKeys(raw);
+  } catch (cause) {
+    const where = source === 'env' ? ENV_ENCRYPTION_KEY : 'nx.json option "encryptionKey"';
+    const why = cause instanceof Error ? cause.message : 'invalid';
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${where} is not usable: ${why}`, { cause });
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}

@@ -1,0 +1,242 @@
+/**
+ * One run's view of the remote cache: asks the server once what the credential may do, then
+ * fetches and stores artifacts, sealing them when keys exist. It never throws for remote
+ * problems: they become misses or skipped uploads plus one warning, and a server that proves
+ * dead turns the session off so it costs one timeout per run, not one per task.
+ */
+import { Transform, pipeline, type Readable } from 'node:stream';
+import { isSealedCacheError } from '../errors';
+import { createOpenStream, createSealStream, isSealed, sealedLength } from '../crypto/seal';
+import type { AccessResponse } from '../protocol';
+import { CacheServerClient, type CacheServerPort } from './cache-server-client';
+import type { ClientConfig } from './config';
+import { createRunStats, formatSessionHeader, type RunStats, type SessionMode } from './run-summary';
+
+export interface RemoteSession {
+  readonly mode: SessionMode;
+  readonly reason?: string;
+  readonly access?: AccessResponse;
+  readonly stats: RunStats;
+  /** The opened plaintext, or null on a miss. Untrusted until the stream ends without error. */
+  fetchSealed(hash: string): Promise<Readable | null>;
+  /** Seals (when keys exist) and uploads; resolves true only when the server stored it. */
+  storeSealed(hash: string, plain: Readable, plainLength: number): Promise<boolean>;
+  /** Prints `message` unless this exact message was already printed in this run. */
+  warnOnce(message: string): void;
+  close(): Promise<void>;
+}
+
+export interface RemoteSessionDeps {
+  client?: CacheServerPort;
+  /** Where warnings go; the proxy relays them from its own process. Defaults to stderr. */
+  warn?: (message: string) => void;
+  /** Where the start line goes. Defaults to stderr. */
+  info?: (message: string) => void;
+  /** Print the start line and config warnings on open (default true). */
+  announce?: boolean;
+}
+
+const PREFIX = 'nx-sealed-cache:';
+
+export async function openRemoteSession(config: ClientConfig, deps: RemoteSessionDeps = {}): Promise<RemoteSession> {
+  const session = new RemoteCacheSession(config, deps.client ?? new CacheServerClient(config), deps);
+  await session.start(deps.announce ?? true);
+  return session;
+}
+
+/** A session that never talks to a server, for runs whose configuration is unusable. */
+export function createOffSession(reason: string, deps: Omit<RemoteSessionDeps, 'client'> = {}): RemoteSession {
+  const session = new RemoteCacheSession(undefined, undefined, deps);
+  session.turnOff(reason);
+  return session;
+}
+
+class RemoteCacheSession implements RemoteSession {
+  readonly stats: RunStats = createRunStats();
+  private currentMode: SessionMode = 'off';
+  private offReason?: string;
+  private accessResponse?: AccessResponse;
+  private problemReported = false;
+  private readonly printed = new Set<string>();
+  private readonly warn: (message: string) => void;
+  private readonly info: (message: string) => void;
+
+  constructor(
+    private readonly config: ClientConfig | undefined,
+    private readonly client: CacheServerPort | undefined,
+    deps: RemoteSessionDeps,
+  ) {
+    this.warn = deps.warn ?? ((message) => process.stderr.write(`${message}\n`));
+    this.info = deps.info ?? ((message) => process.stderr.write(`${message}\n`));
+  }
+
+  get mode(): SessionMode {
+    return this.currentMode;
+  }
+  get reason(): string | undefined {
+    return this.offReason;
+  }
+  get access(): AccessResponse | undefined {
+    return this.accessResponse;
+  }
+
+  async start(announce: boolean): Promise<void> {
+    const config = this.config!;
+    if (announce) config.warnings.forEach((warning) => this.warnOnce(warning));
+    try {
+      this.accessResponse = await this.client!.access();
+    } catch (err) {
+      this.turnOff(describeFailure(err));
+      return;
+    }
+    const { read, write } = this.accessResponse.access;
+    if (!read) {
+      this.turnOff(`the credential may not read workspace ${this.accessResponse.workspace.name}`);
+      return;
+    }
+    this.currentMode = write ? 'read-write' : 'read-only';
+    if (announce) this.info(formatSessionHeader(config, this));
+  }
+
+  async fetchSealed(hash: string): Promise<Readable | null> {
+    if (this.currentMode === 'off') return null;
+    let raw: Readable | null;
+    try {
+      raw = await this.client!.getArtifact(hash);
+    } catch (err) {
+      this.stats.misses += 1;
+      this.recordFailure(err, `download of ${hash}`);
+      return null;
+    }
+    if (raw === null) {
+      this.stats.misses += 1;
+      return null;
+    }
+    const keys = this.config!.keys;
+    const opener = keys.length > 0 ? createOpenStream(keys, hash) : refuseSealedArtifact();
+    const opened = pipeline(raw, countBytes((n) => (this.stats.bytesDown += n)), opener, () => undefined) as Transform;
+    this.trackRestore(opened, hash);
+    return opened;
+  }
+
+  async storeSealed(hash: string, plain: Readable, plainLength: number): Promise<boolean> {
+    if (this.currentMode !== 'read-write') {
+      plain.destroy();
+      if (this.currentMode === 'read-only') this.stats.skippedUploads += 1;
+      return false;
+    }
+    const config = this.config!;
+    const key = config.keys[0];
+    const length = key ? sealedLength(plainLength) : plainLength;
+    if (length > config.maxArtifactBytes) {
+      plain.destroy();
+      this.stats.skippedUploads += 1;
+      this.warnOnce(`${PREFIX} not uploading artifacts larger than maxArtifactBytes (${config.maxArtifactBytes} bytes); raise it in nx.json if the server allows.`);
+      return false;
+    }
+    let uploaded = 0;
+    const counter = countBytes((n) => (uploaded += n));
+    const body = (key ? pipeline(plain, createSealStream(key, hash), counter, () => undefined) : pipeline(plain, counter, () => undefined)) as Transform;
+    try {
+      const result = await this.client!.putArtifact(hash, body, length);
+      if (result === 'stored') {
+        this.stats.uploads += 1;
+        this.stats.bytesUp += uploaded;
+        return true;
+      }
+      this.stats.skippedUploads += 1;
+      if (result === 'denied') this.warnOnce(`${PREFIX} the server refused an upload (the credential may not write here); later refusals are not reported.`);
+      return false;
+    } catch (err) {
+      body.destroy();
+      this.recordFailure(err, `upload of ${hash}`);
+      return false;
+    }
+  }
+
+  warnOnce(message: string): void {
+    if (this.printed.has(message)) return;
+    this.printed.add(message);
+    this.warn(message);
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close().catch(() => undefined);
+  }
+
+  turnOff(reason: string): void {
+    if (this.offReason !== undefined) return;
+    this.currentMode = 'off';
+    this.offReason = reason;
+    this.problemReported = true;
+    this.warnOnce(`${PREFIX} remote cache off for this run: ${reason}. Tasks still run and use the local cache.`);
+  }
+
+  private recordFailure(err: unknown, what: string): void {
+    this.stats.failures += 1;
+    if (this.currentMode === 'off') return;
+    if (isSessionFatal(err)) {
+      this.turnOff(describeFailure(err));
+      return;
+    }
+    if (this.problemReported) return;
+    this.problemReported = true;
+    this.warnOnce(`${PREFIX} ${what} failed, treated as a cache miss: ${describeFailure(err)} (later problems in this run are counted in the summary, not printed).`);
+  }
+
+  /** A hit counts only once the opened stream ended cleanly; anything else is a miss. */
+  private trackRestore(opened: Readable, hash: string): void {
+    let ended = false;
+    let failure: unknown;
+    opened.once('end', () => {
+      ended = true;
+      this.stats.hits += 1;
+    });
+    opened.on('error', (err) => {
+      failure ??= err;
+    });
+    opened.once('close', () => {
+      if (ended) return;
+      this.stats.misses += 1;
+      if (failure !== undefined) this.recordFailure(failure, `restore of ${hash}`);
+    });
+  }
+}
+
+/** Errors after which every further call would fail the same way: stop calling for this run. */
+function isSessionFatal(err: unknown): boolean {
+  if (!isSealedCacheError(err)) return false;
+  if (err.code === 'ERR_CLIENT_UNREACHABLE' || err.code === 'ERR_CLIENT_TIMEOUT') return true;
+  return err.code.startsWith('ERR_AUTH_') && err.code !== 'ERR_AUTH_FORBIDDEN' && err.code !== 'ERR_AUTH_RATE_LIMITED';
+}
+
+function describeFailure(err: unknown): string {
+  if (isSealedCacheError(err)) return `${err.message} [${err.code}]`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Without keys a sealed artifact cannot be opened; passing it through would extract ciphertext. */
+function refuseSealedArtifact(): Transform {
+  let checked = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!checked) {
+        checked = true;
+        if (isSealed(chunk.subarray(0, 5))) {
+          callback(new Error('the artifact is sealed but no encryption key is configured (set NX_SEALED_CACHE_ENCRYPTION_KEY)'));
+          return;
+        }
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
+function countBytes(add: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      add(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}

@@ -1,0 +1,77 @@
+/** The one-line summaries printed at the start and end of a run. They name sources and key ids, never secrets. */
+import type { AccessResponse } from '../protocol';
+import type { ClientConfig, CredentialSource } from './config';
+
+export interface RunStats {
+  hits: number;
+  misses: number;
+  uploads: number;
+  /** Artifacts not uploaded on purpose: read-only credential, already on the server, refused by the server, too large. */
+  skippedUploads: number;
+  bytesDown: number;
+  bytesUp: number;
+  failures: number;
+}
+
+export type SessionMode = 'read-write' | 'read-only' | 'off';
+
+export interface SessionState {
+  mode: SessionMode;
+  reason?: string;
+  access?: AccessResponse;
+}
+
+export function createRunStats(): RunStats {
+  return { hits: 0, misses: 0, uploads: 0, skippedUploads: 0, bytesDown: 0, bytesUp: 0, failures: 0 };
+}
+
+export function formatRunSummary(stats: RunStats, config: Pick<ClientConfig, 'credential' | 'keys' | 'workspaceId'>, session: SessionState): string {
+  const counts = [count(stats.hits, 'remote hit', 'remote hits'), count(stats.misses, 'miss', 'misses'), count(stats.uploads, 'upload', 'uploads')];
+  if (stats.skippedUploads > 0) counts.push(`${stats.skippedUploads} not uploaded`);
+  if (stats.failures > 0) counts.push(count(stats.failures, 'failure', 'failures'));
+  const traffic = `(${formatBytes(stats.bytesUp)} up, ${formatBytes(stats.bytesDown)} down)`;
+  const head = session.mode === 'off' ? `remote cache off${session.reason ? ` (${session.reason})` : ''}` : `${counts.join(', ')} ${traffic}`;
+  return `nx-sealed-cache: ${[head, describeSealing(config), describeCredential(config, session)].join(' · ')}`;
+}
+
+/** The line shown once when a run starts: where the cache is, which credential, what it may do, sealing on or off. */
+export function formatSessionHeader(config: Pick<ClientConfig, 'url' | 'credential' | 'keys' | 'workspaceId'>, session: SessionState): string {
+  const parts = [`remote cache ${config.url}`, describeCredential(config, session), describeSealing(config)];
+  if (session.mode === 'read-only') parts.push('read-only: this run restores from the remote cache but uploads nothing');
+  return `nx-sealed-cache: ${parts.join(' · ')}`;
+}
+
+export function describeSealing(config: Pick<ClientConfig, 'keys'>): string {
+  const key = config.keys[0];
+  return key ? `sealed with key ${key.id}` : 'encryption off';
+}
+
+const SOURCE_LABELS: Record<CredentialSource, string> = {
+  env: 'token from NX_SEALED_CACHE_ACCESS_TOKEN',
+  login: 'token from nx-sealed-cache login',
+  'nx.json': 'token from nx.json (legacy)',
+  none: 'anonymous',
+};
+
+export function describeCredential(config: Pick<ClientConfig, 'credential' | 'workspaceId'>, session: SessionState): string {
+  const scope: string[] = [];
+  if (session.access) scope.push(session.access.principal.kind);
+  if (session.mode !== 'off') scope.push(session.mode);
+  const label = config.credential.source === 'none' && config.workspaceId ? `anonymous, workspace ${config.workspaceId}` : SOURCE_LABELS[config.credential.source];
+  return scope.length > 0 ? `${label} (${scope.join(', ')})` : label;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function count(n: number, singular: string, plural: string): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}

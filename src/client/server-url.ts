@@ -1,0 +1,41 @@
+/** Server URLs: validated once, normalised for keying the login file, and joined to API paths without double slashes. */
+import { SealedCacheError } from '../errors';
+import { CACHE_HASH_PATTERN } from '../protocol';
+
+/** `https://Host:443/prefix/` -> `https://host/prefix`; refuses non-http(s), credentials in the URL, query and fragment. */
+export function normaliseServerUrl(raw: string, source = 'server URL'): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw.trim());
+  } catch (cause) {
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} is not a valid URL (length ${raw.length})`, { cause });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} must start with http:// or https://, got ${parsed.protocol}`);
+  }
+  if (parsed.username || parsed.password) {
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} must not carry credentials; use NX_SEALED_CACHE_ACCESS_TOKEN`);
+  }
+  if (parsed.search || parsed.hash) {
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} must not have a query or fragment`);
+  }
+  const path = parsed.pathname.replace(/\/+$/, '');
+  return `${parsed.protocol}//${parsed.host}${path}`;
+}
+
+/** `<url>[/w/<workspaceId>]`: the base that `/v1/...` paths hang off. */
+export function workspaceBaseUrl(url: string, workspaceId?: string): string {
+  const base = url.replace(/\/+$/, '');
+  return workspaceId ? `${base}/w/${encodeURIComponent(workspaceId)}` : base;
+}
+
+export function buildCacheUrl(url: string, workspaceId: string | undefined, hash: string): string {
+  if (!CACHE_HASH_PATTERN.test(hash)) {
+    throw new SealedCacheError('ERR_CACHE_HASH_INVALID', `cache hash must be 1-128 characters of [A-Za-z0-9_-] (got length ${hash.length})`);
+  }
+  return `${workspaceBaseUrl(url, workspaceId)}/v1/cache/${hash}`;
+}
+
+export function buildAccessUrl(url: string, workspaceId: string | undefined): string {
+  return `${workspaceBaseUrl(url, workspaceId)}/v1/access`;
+}
