@@ -1,0 +1,11 @@
+/** The e2e harness: real Nx workspaces from fixtures, the real server and CLI, and a reference cache server. */
+export * from './cli';
+export * from './file-hashes';
+export * from './paths';
+export * from './process-table';
+export * from './processes';
+export * from './reference-server';
+export * from './remote-cache';
+export * from './server';
+export * from './task-outcomes';
+export * from './workspace';

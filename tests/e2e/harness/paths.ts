@@ -1,0 +1,13 @@
+/** Where the e2e suite finds the repository, its build and the Nx fixtures. */
+import { join, resolve } from 'node:path';
+
+export type FixtureName = 'nx20' | 'nx24';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+export const FIXTURES_DIR = join(REPO_ROOT, 'tests', 'fixtures');
+export const WORKSPACE_TEMPLATE_DIR = join(FIXTURES_DIR, 'workspace-template');
+export const CLI_ENTRY = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+export function fixtureDir(fixture: FixtureName): string {
+  return join(FIXTURES_DIR, fixture);
+}

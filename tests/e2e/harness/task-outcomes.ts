@@ -1,0 +1,31 @@
+/** Reads Nx's static output: which tasks came from the local cache, the remote cache, or ran (a miss). */
+export type TaskOutcome = 'local' | 'remote' | 'miss';
+
+const ANSI_ESCAPE = /\u001b\[[0-9;]*m/g;
+const TASK_LINE = /^>\s+nx run ([^\s:]+):(\S+?)(?:\s+\[([^\]]+)\])?\s*$/;
+
+function outcomeOfTag(tag: string | undefined): TaskOutcome {
+  if (tag === undefined) return 'miss';
+  if (tag === 'remote cache') return 'remote';
+  // "[existing outputs match the cache, left as is]" is a local hit whose outputs were already in place.
+  if (tag === 'local cache' || tag.startsWith('existing outputs match the cache')) return 'local';
+  throw new Error(`unknown Nx cache tag: [${tag}]`);
+}
+
+/** Per project, for one target (default `build`): `'local' | 'remote' | 'miss'`. */
+export function parseTaskOutcomes(stdout: string, target = 'build'): Record<string, TaskOutcome> {
+  const outcomes: Record<string, TaskOutcome> = {};
+  for (const line of stdout.replace(ANSI_ESCAPE, '').split(/\r?\n/)) {
+    const match = TASK_LINE.exec(line.trim());
+    if (!match || match[2] !== target) continue;
+    outcomes[match[1]] = outcomeOfTag(match[3]);
+  }
+  return outcomes;
+}
+
+/** `{a: 'remote', b: 'remote'}` -> `['a', 'b']` for the given outcome, sorted. */
+export function projectsWithOutcome(outcomes: Record<string, TaskOutcome>, outcome: TaskOutcome): string[] {
+  return Object.keys(outcomes)
+    .filter((project) => outcomes[project] === outcome)
+    .sort();
+}
