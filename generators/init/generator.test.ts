@@ -1,0 +1,253 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { FsTree } from 'nx/src/generators/tree';
+import { logger, readNxJson, updateNxJson } from 'nx/src/devkit-exports';
+import { isSealedCacheError } from '../../src/errors';
+import { addGitignoreEntries } from '../shared/gitignore';
+import type { NxJson, WorkspaceTree } from '../shared/nx-devkit';
+import { applyInit, initGenerator, printInitResult, type NxJsonAccess } from './generator';
+
+const WS_ID = 'ws_AbCdEfGhIjKlMnOpQrSt';
+const URL = 'https://cache.example.com';
+
+function countingAccess(): NxJsonAccess & { writes: number } {
+  const access = {
+    writes: 0,
+    readNxJson: (tree: WorkspaceTree) => readNxJson(tree as never) as unknown as NxJson | null,
+    updateNxJson: (tree: WorkspaceTree, json: NxJson) => {
+      access.writes += 1;
+      updateNxJson(tree as never, json as never);
+    },
+  };
+  return access;
+}
+
+function nxJsonOf(tree: WorkspaceTree): Record<string, any> {
+  return JSON.parse(tree.read('nx.json', 'utf-8') ?? '{}');
+}
+
+function setNxJson(tree: WorkspaceTree, json: Record<string, unknown>): void {
+  tree.write('nx.json', JSON.stringify(json, null, 2));
+}
+
+describe('init generator: one path per Nx version', () => {
+  it.each(['17.3.0', '19.8.4'])('Nx %s gets the tasks runner without useLegacyCache', (nxVersion) => {
+    const tree = createTreeWithEmptyWorkspace();
+    const result = applyInit(tree, { url: URL, workspaceId: WS_ID, nxVersion }, countingAccess());
+    const nxJson = nxJsonOf(tree);
+    expect(result.path).toBe('runner');
+    expect(nxJson.tasksRunnerOptions.default).toEqual({ runner: 'nx-sealed-cache', options: { url: URL, workspaceId: WS_ID } });
+    expect(nxJson.useLegacyCache).toBeUndefined();
+    expect(nxJson.plugins ?? []).not.toContainEqual(expect.objectContaining({ plugin: 'nx-sealed-cache' }));
+  });
+
+  it.each(['20.0.0', '20.7.1'])('Nx %s gets the tasks runner and useLegacyCache: true', (nxVersion) => {
+    const tree = createTreeWithEmptyWorkspace();
+    const result = applyInit(tree, { url: URL, nxVersion }, countingAccess());
+    const nxJson = nxJsonOf(tree);
+    expect(result.path).toBe('runner');
+    expect(nxJson.tasksRunnerOptions.default.runner).toBe('nx-sealed-cache');
+    expect(nxJson.useLegacyCache).toBe(true);
+    expect(result.changes.join('\n')).toMatch(/useLegacyCache/);
+  });
+
+  it.each(['20.8.0', '24.0.6'])('Nx %s gets the plugin and no runner', (nxVersion) => {
+    const tree = createTreeWithEmptyWorkspace();
+    const result = applyInit(tree, { url: URL, workspaceId: WS_ID, nxVersion }, countingAccess());
+    const nxJson = nxJsonOf(tree);
+    expect(result.path).toBe('plugin');
+    expect(nxJson.plugins).toContainEqual({ plugin: 'nx-sealed-cache', options: { url: URL, workspaceId: WS_ID } });
+    expect(nxJson.tasksRunnerOptions).toBeUndefined();
+    expect(nxJson.useLegacyCache).toBeUndefined();
+  });
+
+  it('reads the installed version from node_modules/nx before the declared range', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('node_modules/nx/package.json', JSON.stringify({ name: 'nx', version: '20.7.0' }));
+    tree.write('package.json', JSON.stringify({ devDependencies: { nx: '^24.0.0' } }));
+    expect(applyInit(tree, { url: URL }, countingAccess())).toMatchObject({ path: 'runner', nxVersion: { major: 20, minor: 7, source: 'node_modules' } });
+  });
+
+  it('falls back to the range declared in package.json', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('package.json', JSON.stringify({ dependencies: { nx: '~20.8.2' } }));
+    expect(applyInit(tree, { url: URL }, countingAccess())).toMatchObject({ path: 'plugin', nxVersion: { major: 20, minor: 8, source: 'package.json' } });
+  });
+
+  it('refuses when no Nx version can be found, and for Nx 16', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('package.json', JSON.stringify({ name: 'x' }));
+    expect(() => applyInit(tree, { url: URL }, countingAccess())).toThrow(expect.objectContaining({ code: 'ERR_NX_VERSION_UNKNOWN' }));
+    expect(() => applyInit(tree, { url: URL, nxVersion: '16.10.0' }, countingAccess())).toThrow(expect.objectContaining({ code: 'ERR_NX_VERSION_UNSUPPORTED' }));
+  });
+
+  it('rejects a malformed workspace id or url before touching nx.json', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const before = tree.read('nx.json', 'utf-8');
+    for (const bad of [{ workspaceId: 'ws_short' }, { url: 'ftp://cache' }]) {
+      try {
+        applyInit(tree, { ...bad, nxVersion: '24.0.0' }, countingAccess());
+        throw new Error('expected a failure');
+      } catch (err) {
+        expect(isSealedCacheError(err)).toBe(true);
+      }
+    }
+    expect(tree.read('nx.json', 'utf-8')).toBe(before);
+  });
+});
+
+describe('init generator: safe to rerun and to run on real configs', () => {
+  it.each(['19.0.0', '20.3.0', '24.0.6'])('running twice changes nothing (Nx %s)', (nxVersion) => {
+    const tree = createTreeWithEmptyWorkspace();
+    applyInit(tree, { url: URL, workspaceId: WS_ID, nxVersion }, countingAccess());
+    const afterFirst = tree.read('nx.json', 'utf-8');
+    const second = countingAccess();
+    const result = applyInit(tree, { url: URL, workspaceId: WS_ID, nxVersion }, second);
+    expect(second.writes).toBe(0);
+    expect(result.changes).toEqual([]);
+    expect(tree.read('nx.json', 'utf-8')).toBe(afterFirst);
+  });
+
+  it('leaves unrelated nx.json settings alone', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const unrelated = {
+      namedInputs: { default: ['{projectRoot}/**/*'] },
+      targetDefaults: { build: { cache: true, dependsOn: ['^build'] } },
+      plugins: ['@nx/js', { plugin: '@nx/jest/plugin', options: { targetName: 'test' } }],
+      defaultBase: 'main',
+    };
+    setNxJson(tree, { ...unrelated, tasksRunnerOptions: { other: { runner: 'some-runner', options: { x: 1 } } } });
+    applyInit(tree, { url: URL, nxVersion: '24.0.6' }, countingAccess());
+    const nxJson = nxJsonOf(tree);
+    expect(nxJson.namedInputs).toEqual(unrelated.namedInputs);
+    expect(nxJson.targetDefaults).toEqual(unrelated.targetDefaults);
+    expect(nxJson.defaultBase).toBe('main');
+    expect(nxJson.tasksRunnerOptions).toEqual({ other: { runner: 'some-runner', options: { x: 1 } } });
+    expect(nxJson.plugins).toEqual([...unrelated.plugins, { plugin: 'nx-sealed-cache', options: { url: URL } }]);
+  });
+
+  it('keeps Nx runner options such as parallel next to ours on the runner path', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    setNxJson(tree, { tasksRunnerOptions: { default: { runner: 'nx/tasks-runners/default', options: { parallel: 5 } } } });
+    const result = applyInit(tree, { url: URL, nxVersion: '18.0.0' }, countingAccess());
+    expect(nxJsonOf(tree).tasksRunnerOptions.default).toEqual({ runner: 'nx-sealed-cache', options: { parallel: 5, url: URL } });
+    expect(result.changes.join('\n')).toMatch(/tasks runner/);
+  });
+
+  it('merges duplicate plugin entries into one', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    setNxJson(tree, { plugins: ['nx-sealed-cache', '@nx/js', { plugin: 'nx-sealed-cache', options: { workspaceId: WS_ID } }] });
+    applyInit(tree, { url: URL, nxVersion: '21.0.0' }, countingAccess());
+    expect(nxJsonOf(tree).plugins).toEqual([{ plugin: 'nx-sealed-cache', options: { workspaceId: WS_ID, url: URL } }, '@nx/js']);
+  });
+
+  it('writes only through the tree, so --dry-run leaves the disk alone', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'nsc-init-'));
+    try {
+      const original = JSON.stringify({ namedInputs: { default: ['{projectRoot}/**/*'] } }, null, 2);
+      writeFileSync(join(root, 'nx.json'), original);
+      const tree = new FsTree(root, false);
+      const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+      await initGenerator(tree, { url: URL, nxVersion: '24.0.6' });
+      expect(tree.listChanges().map((change) => change.path)).toEqual(['nx.json']);
+      expect(readFileSync(join(root, 'nx.json'), 'utf8')).toBe(original);
+      expect(info.mock.calls.flat().join('\n')).toMatch(/plugin with the sealing proxy/);
+    } finally {
+      jest.restoreAllMocks();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('init generator: switching paths when Nx changes', () => {
+  it('moves from the runner (Nx 20.7) to the plugin (Nx 20.8), carrying options and dropping useLegacyCache', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    setNxJson(tree, {
+      useLegacyCache: true,
+      tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { url: URL, workspaceId: WS_ID, parallel: 3 } } },
+    });
+    const result = applyInit(tree, { nxVersion: '20.8.2' }, countingAccess());
+    const nxJson = nxJsonOf(tree);
+    expect(nxJson.plugins).toEqual([{ plugin: 'nx-sealed-cache', options: { url: URL, workspaceId: WS_ID } }]);
+    expect(nxJson.tasksRunnerOptions).toEqual({ default: { options: { parallel: 3 } } });
+    expect(nxJson.useLegacyCache).toBeUndefined();
+    expect(result.changes.join('\n')).toMatch(/Removed the "nx-sealed-cache" tasks runner/);
+  });
+
+  it('removes the runner entirely when nothing of Nx is left under it', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    setNxJson(tree, { tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { url: URL } } } });
+    applyInit(tree, { nxVersion: '24.0.0' }, countingAccess());
+    expect(nxJsonOf(tree).tasksRunnerOptions).toBeUndefined();
+  });
+
+  it('moves from the plugin back to the runner on Nx 19', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    setNxJson(tree, { plugins: ['@nx/js', { plugin: 'nx-sealed-cache', options: { url: URL, token: 'nxsc_ci_x' } }] });
+    applyInit(tree, { nxVersion: '19.8.0' }, countingAccess());
+    const nxJson = nxJsonOf(tree);
+    expect(nxJson.plugins).toEqual(['@nx/js']);
+    expect(nxJson.tasksRunnerOptions.default).toEqual({ runner: 'nx-sealed-cache', options: { url: URL, token: 'nxsc_ci_x' } });
+  });
+});
+
+describe('init generator: encryption', () => {
+  const fixedKey = `nxsk1_${'A'.repeat(43)}`;
+
+  it('generates a key, keeps it out of nx.json, and prints it once with where to store it', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const result = applyInit(tree, { url: URL, encryption: 'generate', nxVersion: '24.0.6' }, countingAccess(), () => fixedKey);
+    expect(result.generatedKey).toBe(fixedKey);
+    expect(tree.read('nx.json', 'utf-8')).not.toContain(fixedKey);
+    const lines: string[] = [];
+    printInitResult(result, { info: (m) => lines.push(m), warn: (m) => lines.push(m) });
+    expect(lines.filter((line) => line.includes(fixedKey))).toHaveLength(1);
+    expect(lines.join('\n')).toMatch(/NX_SEALED_CACHE_ENCRYPTION_KEY/);
+  });
+
+  it('really generates a fresh nxsk1_ key by default', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const first = applyInit(tree, { encryption: 'generate', nxVersion: '24.0.6' }, countingAccess());
+    const second = applyInit(tree, { encryption: 'generate', nxVersion: '24.0.6' }, countingAccess());
+    expect(first.generatedKey).toMatch(/^nxsk1_[A-Za-z0-9_-]{43}$/);
+    expect(second.generatedKey).not.toBe(first.generatedKey);
+  });
+
+  it('writes the key into nx.json only with --storeKeyInNxJson, warns loudly, and reuses it on rerun', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const result = applyInit(tree, { encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' }, countingAccess(), () => fixedKey);
+    expect(nxJsonOf(tree).tasksRunnerOptions.default.options.encryptionKey).toBe(fixedKey);
+    const lines: string[] = [];
+    printInitResult(result, { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`) });
+    expect(lines.join('\n')).toMatch(/warn WARNING: .*Anyone who can read this repository/);
+    expect(lines.join('\n')).not.toContain(fixedKey);
+
+    const again = countingAccess();
+    applyInit(tree, { encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' }, again, () => `nxsk1_${'B'.repeat(43)}`);
+    expect(again.writes).toBe(0);
+  });
+
+  it('refuses --storeKeyInNxJson without --encryption generate', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    expect(() => applyInit(tree, { storeKeyInNxJson: true, nxVersion: '24.0.0' }, countingAccess())).toThrow(expect.objectContaining({ code: 'ERR_INPUT_INVALID' }));
+  });
+});
+
+describe('init generator: .gitignore', () => {
+  it('adds nothing, because no nx-sealed-cache state lives inside the workspace', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('.gitignore', 'node_modules\n');
+    applyInit(tree, { url: URL, nxVersion: '24.0.6' }, countingAccess());
+    expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\n');
+  });
+
+  it('the helper adds missing entries once', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    tree.write('.gitignore', 'node_modules');
+    expect(addGitignoreEntries(tree, ['.sealed-state', 'node_modules'])).toEqual(['.sealed-state']);
+    expect(addGitignoreEntries(tree, ['.sealed-state'])).toEqual([]);
+    expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\n\n# nx-sealed-cache local state\n.sealed-state\n');
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * `nx g nx-sealed-cache:init` (and `nx add nx-sealed-cache`): wires the cache into nx.json the
+ * way the installed Nx can use it, and says what it did. Writes only through the tree (dry runs).
+ */
+import { generateEncryptionKey } from '../../src/crypto/keys';
+import { WORKSPACE_STATE_PATHS, addGitignoreEntries } from '../shared/gitignore';
+import { loadDevkit, type GeneratorLogger, type NxJson, type WorkspaceTree } from '../shared/nx-devkit';
+import { findSealedCacheWiring, wirePlugin, wireRunner } from '../shared/nx-json-wiring';
+import { chooseIntegrationPath, detectNxVersion, formatNxVersion, type IntegrationPath, type NxVersion } from '../shared/nx-version';
+import { describeChanges, describeNextSteps } from './init-report';
+import { parseInitOptions, type InitOptions } from './init-options';
+import type { InitGeneratorSchema } from './schema';
+
+export interface InitResult {
+  nxVersion: NxVersion;
+  path: IntegrationPath;
+  /** What changed in the workspace, one sentence each, with the reason. */
+  changes: string[];
+  /** What the user still has to do. */
+  nextSteps: string[];
+  /** Set only with `--encryption generate`; shown once, never logged elsewhere. */
+  generatedKey?: string;
+  keyStoredInNxJson: boolean;
+}
+
+export async function initGenerator(tree: WorkspaceTree, schema: InitGeneratorSchema): Promise<void> {
+  const devkit = loadDevkit();
+  const result = applyInit(tree, schema, { readNxJson: devkit.readNxJson, updateNxJson: devkit.updateNxJson });
+  printInitResult(result, devkit.logger);
+}
+
+export default initGenerator;
+
+export interface NxJsonAccess {
+  readNxJson(tree: WorkspaceTree): NxJson | null;
+  updateNxJson(tree: WorkspaceTree, nxJson: NxJson): void;
+}
+
+export function applyInit(tree: WorkspaceTree, schema: InitGeneratorSchema, nxJsonAccess: NxJsonAccess, makeKey: () => string = generateEncryptionKey): InitResult {
+  const options = parseInitOptions(schema);
+  const nxVersion = detectNxVersion(tree, options.nxVersion);
+  const path = chooseIntegrationPath(nxVersion);
+  const before = nxJsonAccess.readNxJson(tree) ?? {};
+  const wiring = findSealedCacheWiring(before);
+
+  const { ours, generatedKey, keyStoredInNxJson } = chooseOptions(options, wiring.options, makeKey);
+  const after = path === 'runner' ? wireRunner(before, ours, nxVersion.major === 20) : wirePlugin(before, ours);
+  if (JSON.stringify(after) !== JSON.stringify(before)) writeNxJson(tree, after, nxJsonAccess);
+
+  const ignored = addGitignoreEntries(tree, WORKSPACE_STATE_PATHS);
+  const changes = [...describeChanges(before, after, path, nxVersion), ...ignored.map((entry) => `Added ${entry} to .gitignore (local state of nx-sealed-cache).`)];
+  return {
+    nxVersion,
+    path,
+    changes,
+    nextSteps: describeNextSteps(findSealedCacheWiring(after).options, generatedKey !== undefined && !keyStoredInNxJson),
+    ...(generatedKey ? { generatedKey } : {}),
+    keyStoredInNxJson,
+  };
+}
+
+/** Existing options stay; flags the user passed win; a stored key is reused rather than replaced. */
+function chooseOptions(options: InitOptions, existing: Record<string, unknown>, makeKey: () => string) {
+  const ours: Record<string, unknown> = { ...existing };
+  if (options.url) ours.url = options.url;
+  if (options.workspaceId) ours.workspaceId = options.workspaceId;
+  if (options.encryption !== 'generate') return { ours, keyStoredInNxJson: false };
+  if (options.storeKeyInNxJson && typeof existing.encryptionKey === 'string') return { ours, keyStoredInNxJson: true };
+  const generatedKey = makeKey();
+  if (options.storeKeyInNxJson) ours.encryptionKey = generatedKey;
+  return { ours, generatedKey, keyStoredInNxJson: options.storeKeyInNxJson };
+}
+
+function writeNxJson(tree: WorkspaceTree, nxJson: NxJson, access: NxJsonAccess): void {
+  // updateNxJson only edits an existing file, so a workspace without nx.json gets a new one.
+  if (tree.exists('nx.json')) access.updateNxJson(tree, nxJson);
+  else tree.write('nx.json', `${JSON.stringify(nxJson, null, 2)}\n`);
+}
+
+export function printInitResult(result: InitResult, logger: GeneratorLogger): void {
+  logger.info(`nx-sealed-cache: Nx ${formatNxVersion(result.nxVersion)} (from ${result.nxVersion.source}) -> ${result.path === 'runner' ? 'tasks runner' : 'plugin with the sealing proxy'}.`);
+  for (const change of result.changes.length > 0 ? result.changes : ['nx.json was already set up for this Nx version; nothing changed.']) {
+    logger.info(`  - ${change}`);
+  }
+  if (result.generatedKey) printGeneratedKey(result.generatedKey, result.keyStoredInNxJson, logger);
+  if (result.nextSteps.length > 0) logger.info('Next steps:');
+  for (const step of result.nextSteps) logger.info(`  - ${step}`);
+}
+
+/** The one place a key value is printed: the user asked for a new key and must copy it now. */
+function printGeneratedKey(key: string, storedInNxJson: boolean, logger: GeneratorLogger): void {
+  if (storedInNxJson) {
+    logger.warn(
+      'WARNING: the encryption key was written into nx.json. Anyone who can read this repository can read and forge cache entries. ' +
+        'Prefer removing "encryptionKey" from nx.json and setting NX_SEALED_CACHE_ENCRYPTION_KEY instead.',
+    );
+    return;
+  }
+  logger.info('New encryption key (shown once, not written anywhere):');
+  logger.info(`  ${key}`);
+  logger.info(
+    'Store it as the NX_SEALED_CACHE_ENCRYPTION_KEY secret in CI and on each developer machine. ' +
+      'Everyone sharing the cache needs the same key; if a key is already in use, keep that one and ignore this one.',
+  );
+}

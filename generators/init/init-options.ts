@@ -1,0 +1,35 @@
+/** Validates what the user typed for `nx g nx-sealed-cache:init`. */
+import { z } from 'zod';
+import { SealedCacheError } from '../../src/errors';
+import { normaliseServerUrl } from '../../src/client/server-url';
+import { WORKSPACE_ID_PATTERN } from '../../src/protocol';
+import type { InitGeneratorSchema } from './schema';
+
+const InitOptionsSchema = z.object({
+  url: z.string().min(1).optional(),
+  workspaceId: z.string().regex(WORKSPACE_ID_PATTERN, 'must be "ws_" followed by 20 letters or digits').optional(),
+  encryption: z.enum(['none', 'generate']).default('none'),
+  storeKeyInNxJson: z.boolean().default(false),
+  nxVersion: z.string().min(1).optional(),
+});
+
+export type InitOptions = z.infer<typeof InitOptionsSchema>;
+
+export function parseInitOptions(raw: InitGeneratorSchema): InitOptions {
+  const result = InitOptionsSchema.safeParse(stripNxArgs(raw));
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new SealedCacheError('ERR_INPUT_INVALID', `--${String(issue?.path[0] ?? 'options')} ${issue?.message ?? 'is invalid'}`);
+  }
+  const options = result.data;
+  if (options.storeKeyInNxJson && options.encryption !== 'generate') {
+    throw new SealedCacheError('ERR_INPUT_INVALID', '--storeKeyInNxJson only makes sense with --encryption generate');
+  }
+  return options.url ? { ...options, url: normaliseServerUrl(options.url, '--url') } : options;
+}
+
+/** Nx passes its own flags (e.g. dryRun, interactive) alongside the schema's. */
+function stripNxArgs(raw: InitGeneratorSchema): Record<string, unknown> {
+  const { url, workspaceId, encryption, storeKeyInNxJson, nxVersion } = raw;
+  return Object.fromEntries(Object.entries({ url, workspaceId, encryption, storeKeyInNxJson, nxVersion }).filter(([, value]) => value !== undefined));
+}

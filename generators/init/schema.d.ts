@@ -1,0 +1,12 @@
+export interface InitGeneratorSchema {
+  /** Base URL of the cache server, e.g. https://cache.example.com. */
+  url?: string;
+  /** The workspace id the server assigned (`ws_` + 20 letters or digits). */
+  workspaceId?: string;
+  /** `generate` creates a new encryption key and prints it once. */
+  encryption?: 'none' | 'generate';
+  /** Also write the generated key into nx.json, where anyone who can read the repository can read it. */
+  storeKeyInNxJson?: boolean;
+  /** Overrides detection of the installed Nx version, e.g. `20.8.2`. */
+  nxVersion?: string;
+}
