@@ -68,7 +68,7 @@ export class CacheServerClient implements CacheServerPort {
     if (res.statusCode !== 200) throw await errorFromResponse(res, 'GET /v1/cache');
     const announced = Number(res.headers['content-length']);
     if (Number.isFinite(announced) && announced > this.config.maxArtifactBytes) {
-      res.body.destroy();
+      destroyQuietly(res.body);
       throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `GET /v1/cache: the artifact (${announced} bytes) is larger than maxArtifactBytes (${this.config.maxArtifactBytes})`);
     }
     const limiter = createByteLimit(this.config.maxArtifactBytes);
@@ -94,7 +94,7 @@ export class CacheServerClient implements CacheServerPort {
       throw await errorFromResponse(res, 'PUT /v1/cache');
     } finally {
       // The server may answer before reading everything; the source must not stay open.
-      if (!body.readableEnded) body.destroy();
+      if (!body.readableEnded) destroyQuietly(body);
     }
   }
 
@@ -194,7 +194,7 @@ async function readCapped(body: Readable, limit: number): Promise<string> {
   } catch {
     // A broken error body still leaves us the status code.
   } finally {
-    body.destroy();
+    destroyQuietly(body);
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
@@ -205,8 +205,14 @@ async function discard(body: Readable): Promise<void> {
       // Drained so the connection can be reused.
     }
   } catch {
-    body.destroy();
+    destroyQuietly(body);
   }
+}
+
+/** undici emits an abort error when a body is destroyed early; nobody else listens, so swallow it here. */
+function destroyQuietly(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 function createByteLimit(maxBytes: number): Transform {

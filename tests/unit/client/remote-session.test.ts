@@ -1,0 +1,163 @@
+import { Readable } from 'node:stream';
+import { openRemoteSession, type RemoteSession } from '../../../src/client/remote-session';
+import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
+import { sealedLength } from '../../../src/crypto/seal';
+import { accessBody, clientConfigFor, refusedUrl, sendJson, startTinyServer, type TinyServer } from './tiny-server';
+
+const PLAINTEXT = Buffer.from('console.log("the secret build output of project alpha");\n'.repeat(50));
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Serves an in-memory cache: access as given, GET/PUT on /v1/cache/<hash>. */
+function serveCache(server: TinyServer, access: { read: boolean; write: boolean }, blobs = new Map<string, Buffer>()): Map<string, Buffer> {
+  server.handle((req, res) => {
+    if (req.url === '/v1/access') return sendJson(res, 200, accessBody(access));
+    const hash = req.url.replace('/v1/cache/', '');
+    if (req.method === 'PUT') {
+      if (blobs.has(hash)) return sendJson(res, 409, { error: { code: 'ERR_CACHE_ENTRY_EXISTS', message: 'exists' } });
+      blobs.set(hash, req.body);
+      return res.writeHead(200).end();
+    }
+    const blob = blobs.get(hash);
+    return blob ? res.writeHead(200, { 'content-length': String(blob.length) }).end(blob) : res.writeHead(404).end();
+  });
+  return blobs;
+}
+
+describe('remote session', () => {
+  let server: TinyServer;
+  let session: RemoteSession | undefined;
+  let warnings: string[];
+  let infos: string[];
+  const deps = () => ({ warn: (m: string) => warnings.push(m), info: (m: string) => infos.push(m) });
+
+  beforeEach(async () => {
+    server = await startTinyServer();
+    warnings = [];
+    infos = [];
+  });
+  afterEach(async () => {
+    await session?.close();
+    session = undefined;
+    await server.close();
+  });
+
+  it('turns off with one warning when the server is unreachable from the start', async () => {
+    session = await openRemoteSession(clientConfigFor(await refusedUrl()), deps());
+    expect(session.mode).toBe('off');
+    expect(await session.fetchSealed('a')).toBeNull();
+    expect(await session.storeSealed('a', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('remote cache off');
+    expect(session.reason).toContain('ERR_CLIENT_UNREACHABLE');
+  });
+
+  it('turns off after the first timeout, so a hanging server costs one timeout per run', async () => {
+    serveCache(server, { read: true, write: true });
+    session = await openRemoteSession(clientConfigFor(server.url, { timeouts: { connectMs: 200, requestMs: 200 } }), deps());
+    server.handle(() => undefined);
+    expect(await session.fetchSealed('a')).toBeNull();
+    const requestsAfterTimeout = server.received.length;
+    expect(await session.fetchSealed('b')).toBeNull();
+    expect(await session.storeSealed('c', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(false);
+    expect(server.received.length).toBe(requestsAfterTimeout);
+    expect(session.mode).toBe('off');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('ERR_CLIENT_TIMEOUT');
+    expect(session.stats.failures).toBe(1);
+  });
+
+  it('turns off with one clear line when the credential may not read', async () => {
+    serveCache(server, { read: false, write: false });
+    session = await openRemoteSession(clientConfigFor(server.url), deps());
+    expect(session.mode).toBe('off');
+    expect(warnings).toEqual([expect.stringContaining('may not read')]);
+  });
+
+  it('never uploads in read-only mode and says so once at the start', async () => {
+    const blobs = serveCache(server, { read: true, write: false });
+    session = await openRemoteSession(clientConfigFor(server.url), deps());
+    expect(session.mode).toBe('read-only');
+    expect(await session.storeSealed('a', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(false);
+    expect(await session.storeSealed('b', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(false);
+    expect(server.received.filter((r) => r.method === 'PUT')).toHaveLength(0);
+    expect(blobs.size).toBe(0);
+    expect(session.stats.skippedUploads).toBe(2);
+    expect(infos.filter((line) => line.includes('read-only'))).toHaveLength(1);
+  });
+
+  it('seals before upload: the server sees no plaintext and exactly sealedLength bytes, and the artifact opens again', async () => {
+    const blobs = serveCache(server, { read: true, write: true });
+    const keys = parseEncryptionKeys(generateEncryptionKey());
+    session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
+    expect(await session.storeSealed('hash1', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(true);
+    const put = server.received.find((r) => r.method === 'PUT')!;
+    expect(put.headers['content-length']).toBe(String(sealedLength(PLAINTEXT.length)));
+    expect(put.body.includes(Buffer.from('secret build output'))).toBe(false);
+    expect(blobs.get('hash1')!.length).toBe(sealedLength(PLAINTEXT.length));
+    expect(await readAll((await session.fetchSealed('hash1'))!)).toEqual(PLAINTEXT);
+    expect(session.stats).toMatchObject({ hits: 1, uploads: 1, bytesUp: sealedLength(PLAINTEXT.length), bytesDown: sealedLength(PLAINTEXT.length) });
+    expect(warnings).toEqual([]);
+  });
+
+  it('uploads as is when no key is configured', async () => {
+    const blobs = serveCache(server, { read: true, write: true });
+    session = await openRemoteSession(clientConfigFor(server.url), deps());
+    expect(await session.storeSealed('plain', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(true);
+    expect(blobs.get('plain')).toEqual(PLAINTEXT);
+  });
+
+  it('treats a tampered artifact, or one replayed under another hash, as a miss with one warning', async () => {
+    const blobs = serveCache(server, { read: true, write: true });
+    const keys = parseEncryptionKeys(generateEncryptionKey());
+    session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
+    await session.storeSealed('good', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+    const tampered = Buffer.from(blobs.get('good')!);
+    tampered[tampered.length - 20]! ^= 1;
+    blobs.set('tampered', tampered);
+    blobs.set('swapped', blobs.get('good')!);
+    await expect(readAll((await session.fetchSealed('tampered'))!)).rejects.toMatchObject({ code: 'ERR_SEAL_OPEN_FAILED' });
+    await expect(readAll((await session.fetchSealed('swapped'))!)).rejects.toMatchObject({ code: 'ERR_SEAL_OPEN_FAILED' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(session.stats).toMatchObject({ hits: 0, misses: 2 });
+    expect(session.mode).toBe('read-write');
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('refuses an unsealed artifact when keys are configured, and a sealed one when none is', async () => {
+    const blobs = serveCache(server, { read: true, write: true });
+    blobs.set('forged', PLAINTEXT);
+    const keys = parseEncryptionKeys(generateEncryptionKey());
+    session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
+    await expect(readAll((await session.fetchSealed('forged'))!)).rejects.toBeDefined();
+    await session.storeSealed('sealed', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+    await session.close();
+
+    session = await openRemoteSession(clientConfigFor(server.url), deps());
+    await expect(readAll((await session.fetchSealed('sealed'))!)).rejects.toThrow(/no encryption key/);
+  });
+
+  it('reports a refused upload once and counts it as skipped', async () => {
+    serveCache(server, { read: true, write: true });
+    session = await openRemoteSession(clientConfigFor(server.url), deps());
+    server.handle((_req, res) => sendJson(res, 403, { error: { code: 'ERR_CACHE_WRITE_DENIED', message: 'no' } }));
+    expect(await session.storeSealed('a', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(false);
+    expect(await session.storeSealed('b', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(false);
+    expect(session.stats.skippedUploads).toBe(2);
+    expect(warnings).toHaveLength(1);
+    expect(session.mode).toBe('read-write');
+  });
+
+  it('relays config warnings and the start line through the injected sinks, never the token', async () => {
+    serveCache(server, { read: true, write: true });
+    session = await openRemoteSession(clientConfigFor(server.url, { warnings: ['legacy token warning'] }), deps());
+    expect(warnings).toEqual(['legacy token warning']);
+    expect(infos).toHaveLength(1);
+    expect(infos[0]).toContain('token from NX_SEALED_CACHE_ACCESS_TOKEN (ci, read-write)');
+    expect(infos.join()).not.toContain('nxsc_ci_testtoken');
+  });
+});
