@@ -1,0 +1,9 @@
+/** The parts of Nx's hook context this plugin reads, checked at the edge (Nx versions differ). */
+import { z } from 'zod';
+
+export const TasksExecutionContext = z.object({
+  id: z.string().min(1),
+  workspaceRoot: z.string().min(1),
+  argv: z.array(z.string()).default([]),
+});
+export type TasksExecutionContext = z.infer<typeof TasksExecutionContext>;

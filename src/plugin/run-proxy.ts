@@ -1,0 +1,81 @@
+/**
+ * What the hooks do, with the environment and output passed in: point Nx's built-in HTTP cache
+ * at the loopback proxy for one run, and collect that run's summary at the end.
+ */
+import os from 'node:os';
+import { resolveClientConfig, type ClientConfig } from '../client';
+import { finishRun, proxyUrl } from '../proxy/control-client';
+import { ensureProxy, type ProxyEntry } from '../proxy/proxy-launcher';
+import { readProxySettings, type ProxySettings } from '../proxy/proxy-settings';
+import type { ClientInputs } from '../proxy/remote-run-session';
+import { createRunSecret } from '../proxy/secrets';
+import { proxyKey, proxyPaths, readProxyState } from '../proxy/state-file';
+import type { TasksExecutionContext } from './hook-context';
+
+export const NX_CACHE_SERVER_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
+export const NX_CACHE_TOKEN_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
+
+/** Variables the proxy process must not inherit: secrets reach it over IPC only. */
+const WITHHELD_FROM_PROXY = ['NX_SEALED_CACHE_ACCESS_TOKEN', 'NX_SEALED_CACHE_ENCRYPTION_KEY', NX_CACHE_TOKEN_ENV, NX_CACHE_SERVER_ENV];
+const CLIENT_ENV_PATTERN = /^(NX_SEALED_CACHE_(URL|ACCESS_TOKEN|ENCRYPTION_KEY)|XDG_CONFIG_HOME|HOME|USERPROFILE)$/;
+
+export interface HookIo {
+  env: NodeJS.ProcessEnv;
+  print(line: string): void;
+  entry?: ProxyEntry;
+}
+
+interface RunTarget {
+  settings: ProxySettings;
+  config: ClientConfig;
+  inputs: ClientInputs;
+  key: string;
+}
+
+export async function startRunThroughProxy(options: unknown, context: TasksExecutionContext, io: HookIo): Promise<void> {
+  const target = resolveRunTarget(options, context, io.env);
+  const runSecret = createRunSecret();
+  const state = await ensureProxy({
+    settings: target.settings,
+    key: target.key,
+    client: target.inputs,
+    runId: context.id,
+    runSecret,
+    entry: io.entry,
+    env: proxyProcessEnv(io.env),
+  });
+  io.env[NX_CACHE_SERVER_ENV] = proxyUrl(state);
+  io.env[NX_CACHE_TOKEN_ENV] = runSecret;
+}
+
+export async function finishRunThroughProxy(options: unknown, context: TasksExecutionContext, io: HookIo): Promise<void> {
+  const target = resolveRunTarget(options, context, io.env);
+  const state = readProxyState(proxyPaths(target.settings.stateDir, target.key).stateFile);
+  if (!state) return;
+  const finished = await finishRun(state, context.id);
+  if (!finished.known) return;
+  finished.warnings.forEach((warning) => io.print(warning));
+  if (finished.summary) io.print(finished.summary);
+}
+
+function resolveRunTarget(options: unknown, context: TasksExecutionContext, env: NodeJS.ProcessEnv): RunTarget {
+  const settings = readProxySettings(env);
+  const inputs: ClientInputs = { options: options ?? {}, env: pickClientEnv(env), homeDir: os.homedir() };
+  const config = resolveClientConfig({ options: inputs.options, env: inputs.env, homeDir: inputs.homeDir, reportUnknownOptions: true });
+  const key = proxyKey([context.workspaceRoot, inputs, config.credential.token ?? null]);
+  return { settings, config, inputs, key };
+}
+
+function pickClientEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && CLIENT_ENV_PATTERN.test(name)) picked[name] = value;
+  }
+  return picked;
+}
+
+function proxyProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy: NodeJS.ProcessEnv = { ...env };
+  for (const name of WITHHELD_FROM_PROXY) delete copy[name];
+  return copy;
+}

@@ -1,0 +1,125 @@
+/**
+ * The two cache routes Nx calls. Every path ends in a status Nx treats as harmless: 200 or 404
+ * for reads, 200, 403 or 409 for writes (after the body is drained), never 5xx.
+ */
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isSealedCacheError } from '../errors';
+import { startDeadline } from './deadline';
+import type { ProxyRun } from './run-registry';
+import type { ProxyRunSession } from './run-session';
+import { drainBody, removeQuietly, spoolToFile, tempArtifactPath } from './spool';
+
+export interface CacheHandlerContext {
+  tempDir: string;
+  requestDeadlineMs: number;
+}
+
+export async function serveCacheGet(ctx: CacheHandlerContext, run: ProxyRun, hash: string, res: ServerResponse): Promise<void> {
+  const deadline = startDeadline(ctx.requestDeadlineMs);
+  const file = tempArtifactPath(ctx.tempDir, 'get');
+  let upstream: Readable | null = null;
+  try {
+    const session = await deadline.race(run.session);
+    if (session.mode === 'off') return answerMiss(run, res);
+    upstream = await deadline.race(session.fetchOpened(hash, deadline.signal));
+    if (!upstream) return answerMiss(run, res);
+    // The whole plaintext must arrive and verify before Nx sees a byte of it.
+    const bytes = await spoolToFile(upstream, file, deadline.signal);
+    deadline.clear();
+    await sendFile(res, file, bytes);
+    run.counters.hits += 1;
+    run.counters.bytesDown += bytes;
+  } catch (err) {
+    upstream?.destroy();
+    run.warn(describeFailure('read', err));
+    if (!res.headersSent) answerMiss(run, res);
+    else res.destroy();
+  } finally {
+    deadline.clear();
+    await removeQuietly(file);
+  }
+}
+
+export async function serveCachePut(
+  ctx: CacheHandlerContext,
+  run: ProxyRun,
+  hash: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const length = parseContentLength(req.headers['content-length']);
+  const deadline = startDeadline(ctx.requestDeadlineMs);
+  const file = tempArtifactPath(ctx.tempDir, 'put');
+  try {
+    const session = await deadline.race(run.session).catch(() => null);
+    if (length === null || !session || session.mode !== 'read-write') {
+      await drainBody(req);
+      return answerRefused(run, res, 403);
+    }
+    const received = await spoolToFile(req, file, AbortSignal.timeout(ctx.requestDeadlineMs));
+    if (received !== length) {
+      return answerRefused(run, res, 403);
+    }
+    const outcome = await deadline.race(storeFromFile(session, hash, file, length, deadline.signal));
+    if (outcome === 'stored') {
+      run.counters.uploads += 1;
+      run.counters.bytesUp += length;
+      return answer(res, 200);
+    }
+    return answerRefused(run, res, outcome === 'exists' ? 409 : 403);
+  } catch (err) {
+    run.warn(describeFailure('write', err));
+    if (!req.readableEnded) await drainBody(req);
+    if (!res.headersSent) answerRefused(run, res, 403);
+  } finally {
+    deadline.clear();
+    await removeQuietly(file);
+  }
+}
+
+async function storeFromFile(session: ProxyRunSession, hash: string, file: string, length: number, signal: AbortSignal) {
+  const plain = fs.createReadStream(file);
+  try {
+    return await session.storeSealed(hash, plain, length, signal);
+  } finally {
+    plain.destroy();
+  }
+}
+
+async function sendFile(res: ServerResponse, file: string, bytes: number): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes) });
+  await pipeline(fs.createReadStream(file), res);
+}
+
+function answerMiss(run: ProxyRun, res: ServerResponse): void {
+  run.counters.misses += 1;
+  answer(res, 404);
+}
+
+function answerRefused(run: ProxyRun, res: ServerResponse, status: 403 | 409): void {
+  run.counters.refusedUploads += 1;
+  answer(res, status);
+}
+
+export function answer(res: ServerResponse, status: number, text = ''): void {
+  // Nx shows a 401 body only when Content-Type is exactly text/plain (no charset).
+  res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+function parseContentLength(header: string | undefined): number | null {
+  if (header === undefined || !/^\d{1,16}$/.test(header)) return null;
+  const length = Number(header);
+  return Number.isSafeInteger(length) ? length : null;
+}
+
+/** One line per kind of failure (the run's warnings are de-duplicated), never a secret. */
+function describeFailure(direction: 'read' | 'write', err: unknown): string {
+  const what = direction === 'read' ? 'treated as cache misses' : 'not uploaded';
+  if (isSealedCacheError(err)) return `nx-sealed-cache: remote cache ${direction} failed (${err.code}: ${err.message}); artifacts ${what}.`;
+  const name = err instanceof Error ? err.name : 'unknown error';
+  return `nx-sealed-cache: remote cache ${direction} failed (${name}); artifacts ${what}.`;
+}

@@ -1,0 +1,105 @@
+/**
+ * The state file lets later Nx processes find a running proxy again: port, pid and the control
+ * secret, never the real credential. It lives in a 0700 folder owned by the user, mode 0600.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { SealedCacheError } from '../errors';
+
+export const ProxyState = z.object({
+  version: z.literal(1),
+  pid: z.number().int().positive(),
+  port: z.number().int().min(1).max(65535),
+  controlSecret: z.string().min(32).max(256),
+  startedAt: z.string(),
+});
+export type ProxyState = z.infer<typeof ProxyState>;
+
+export interface ProxyPaths {
+  stateFile: string;
+  lockFile: string;
+  logFile: string;
+}
+
+/**
+ * What makes two runs able to share one proxy (workspace, client inputs, resolved credential),
+ * as a digest, so the file name reveals nothing about the credential or the keys.
+ */
+export function proxyKey(identity: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 32);
+}
+
+export function proxyPaths(stateDir: string, key: string): ProxyPaths {
+  return {
+    stateFile: path.join(stateDir, `proxy-${key}.json`),
+    lockFile: path.join(stateDir, `proxy-${key}.lock`),
+    logFile: path.join(stateDir, `proxy-${key}.log`),
+  };
+}
+
+/** Creates the folder 0700, or refuses one that another user could read or plant files in. */
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = fs.lstatSync(dir);
+  if (!stat.isDirectory()) {
+    throw new SealedCacheError('ERR_PROXY_STATE_UNSAFE', `The proxy state path ${dir} is not a directory.`);
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new SealedCacheError('ERR_PROXY_STATE_UNSAFE', `The proxy state directory ${dir} belongs to another user.`);
+  }
+  if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+}
+
+/** Returns null for a missing, unreadable or malformed file: the caller then starts a new proxy. */
+export function readProxyState(stateFile: string): ProxyState | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(stateFile, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const parsed = ProxyState.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Written to a temporary name and renamed, so readers never see half a file. */
+export function writeProxyState(stateFile: string, state: ProxyState): void {
+  const temp = `${stateFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(temp, JSON.stringify(state), { mode: 0o600, flag: 'wx' });
+  fs.renameSync(temp, stateFile);
+}
+
+/** Removes the state file only if it still describes this process (a successor may have replaced it). */
+export function removeProxyStateIfOwned(stateFile: string, pid: number): void {
+  const state = readProxyState(stateFile);
+  if (state?.pid !== pid) return;
+  try {
+    fs.unlinkSync(stateFile);
+  } catch {
+    // Already gone: nothing to clean.
+  }
+}
+
+/** Every proxy state in the folder, for tests and `doctor` to find (and stop) running proxies. */
+export function listProxyStates(stateDir: string): Array<{ stateFile: string; state: ProxyState }> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(stateDir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => /^proxy-[0-9a-f]{32}\.json$/.test(name))
+    .map((name) => path.join(stateDir, name))
+    .flatMap((stateFile) => {
+      const state = readProxyState(stateFile);
+      return state ? [{ stateFile, state }] : [];
+    });
+}
