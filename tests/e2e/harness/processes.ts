@@ -97,12 +97,12 @@ export function describeResult(result: ProcessResult): string {
 }
 
 /** Throws with the full output, so a failing assertion shows what the process printed. */
-export function assertSucceeded(result: ProcessResult): ProcessResult {
+export function assertSucceeded<T extends ProcessResult>(result: T): T {
   if (result.exitCode !== 0 || result.timedOut) throw new Error(`command failed\n${describeResult(result)}`);
   return result;
 }
 
-export function assertFailed(result: ProcessResult): ProcessResult {
+export function assertFailed<T extends ProcessResult>(result: T): T {
   if (result.exitCode === 0 || result.timedOut) throw new Error(`command was expected to fail\n${describeResult(result)}`);
   return result;
 }
