@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   ERR_AUTH_READ_DENIED: { status: 401, summary: 'The credential may not read this workspace.' },
   ERR_AUTH_FORBIDDEN: { status: 403, summary: 'The credential is valid but may not perform this action.' },
   ERR_AUTH_RATE_LIMITED: { status: 429, summary: 'Too many requests or failed attempts; retry later.' },
+  ERR_AUTH_TOKEN_KIND_REFUSED: { status: 401, summary: 'This kind of token cannot be used here (admin tokens only for the admin API, CI tokens never for it).' },
 
   // --- admin domain ---
   ERR_NOT_FOUND: { status: 404, summary: 'No such route.' },

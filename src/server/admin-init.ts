@@ -1,0 +1,53 @@
+/** `admin init`: creates the first server administrator directly in the data dir (no server running). */
+import { SealedCacheError } from '../errors';
+import { type Clock, systemClock } from './clock';
+import { acquireDataDirLock, removeStaleSqliteLock } from './data-dir-lock';
+import { dataDirLayout, ensureDataDir } from './data-dir';
+import { newUserId } from './ids';
+import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
+import type { User } from './metadata/records';
+import { AuditLog } from './services/audit-log';
+import { TokenService } from './services/token-service';
+
+export interface AdminInitResult {
+  user: Pick<User, 'id' | 'name'>;
+  /** The admin token, shown once. */
+  token: string;
+  tokenId: string;
+}
+
+export async function initialiseAdmin(options: { dataDir: string; name?: string; clock?: Clock }): Promise<AdminInitResult> {
+  const clock = options.clock ?? systemClock;
+  const name = options.name ?? 'admin';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) {
+    throw new SealedCacheError('ERR_INPUT_INVALID', 'the admin name must be letters, digits, ".", "_" or "-" (at most 100)');
+  }
+  const layout = dataDirLayout(options.dataDir);
+  ensureDataDir(layout);
+  const lock = acquireDataDirLock(layout.lockFile);
+  try {
+    removeStaleSqliteLock(layout.metadataFile);
+    const store = await openSqliteMetadataStore(layout.metadataFile);
+    try {
+      if (await store.hasServerAdmin()) {
+        throw new SealedCacheError('ERR_ADMIN_ALREADY_INITIALISED', `the data directory ${layout.root} already has an administrator; create more admin tokens with \`token create --kind admin\``);
+      }
+      const user: User = { id: newUserId(), name, bot: false, serverAdmin: true, createdAt: clock().toISOString() };
+      if ((await store.insertUser(user)) === 'exists') {
+        throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists; pick another --name`);
+      }
+      const audit = new AuditLog(store, clock);
+      const issued = await new TokenService(store, audit, clock).issue(
+        { kind: 'admin', name: 'initial admin token', workspaceId: null, userId: user.id, access: null, expiresIn: 'never' },
+        { tokenId: null, userId: user.id },
+        null,
+      );
+      await audit.record({ action: 'admin.initialised', actor: { tokenId: null, userId: user.id }, targetId: user.id, details: { name } });
+      return { user: { id: user.id, name: user.name }, token: issued.secret, tokenId: issued.record.id };
+    } finally {
+      await store.close();
+    }
+  } finally {
+    lock.release();
+  }
+}

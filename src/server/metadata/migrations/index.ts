@@ -1,0 +1,9 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { initialSchema } from './001-initial-schema';
+
+/** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
+export const migrationProvider: MigrationProvider = {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return { '001-initial-schema': initialSchema };
+  },
+};

@@ -1,0 +1,92 @@
+/** Table shapes as kysely sees them; column names are snake_case, times are ISO-8601 UTC strings. */
+import type { Generated } from 'kysely';
+
+export interface OrganisationsTable {
+  id: string;
+  name: string;
+  public: number;
+  created_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  name: string;
+  bot: number;
+  server_admin: number;
+  created_at: string;
+}
+
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: string;
+  created_at: string;
+}
+
+export interface WorkspacesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  anonymous_access: string;
+  member_default_access: string;
+  created_at: string;
+}
+
+export interface MemberWorkspaceAccessTable {
+  workspace_id: string;
+  user_id: string;
+  access: string;
+}
+
+export interface TokensTable {
+  id: string;
+  kind: string;
+  name: string | null;
+  token_hash: string;
+  workspace_id: string | null;
+  user_id: string | null;
+  access: string | null;
+  created_at: string;
+  created_by_token_id: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  rotated_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface EntriesTable {
+  id: Generated<number>;
+  workspace_id: string;
+  namespace: string;
+  hash: string;
+  blob_key: string;
+  size: number;
+  sha256: string;
+  writer_token_id: string | null;
+  writer_user_id: string | null;
+  created_at: string;
+  last_access_at: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: string;
+  action: string;
+  actor_token_id: string | null;
+  actor_user_id: string | null;
+  org_id: string | null;
+  workspace_id: string | null;
+  target_id: string | null;
+  details: string;
+}
+
+export interface MetadataDatabase {
+  organisations: OrganisationsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  workspaces: WorkspacesTable;
+  member_workspace_access: MemberWorkspaceAccessTable;
+  tokens: TokensTable;
+  entries: EntriesTable;
+  audit: AuditTable;
+}

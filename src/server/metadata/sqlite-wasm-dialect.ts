@@ -1,0 +1,116 @@
+/**
+ * A kysely dialect for node-sqlite3-wasm (synchronous WASM SQLite with real file I/O). kysely's own
+ * SqliteDialect expects better-sqlite3's statement API, so this adapter supplies the driver and
+ * reuses kysely's SQLite query compiler, adapter and introspector.
+ */
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+  SelectQueryNode,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
+import type { Database as WasmDatabase } from 'node-sqlite3-wasm';
+
+type BindValue = number | bigint | string | Uint8Array | null | boolean;
+
+function toBindValues(parameters: readonly unknown[]): BindValue[] {
+  return parameters.map((value) => {
+    if (value === undefined) return null;
+    if (value instanceof Date) return value.toISOString();
+    return value as BindValue;
+  });
+}
+
+/** Queries that produce rows: SELECTs, anything with RETURNING, and raw SQL such as PRAGMA. */
+function returnsRows(query: CompiledQuery): boolean {
+  const node = query.query as { kind: string; returning?: unknown };
+  return SelectQueryNode.is(query.query) || node.kind === 'RawNode' || node.returning !== undefined;
+}
+
+class WasmSqliteConnection implements DatabaseConnection {
+  constructor(private readonly db: WasmDatabase) {}
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const values = toBindValues(compiledQuery.parameters);
+    if (returnsRows(compiledQuery)) {
+      return { rows: this.db.all(compiledQuery.sql, values) as R[] };
+    }
+    const { changes, lastInsertRowid } = this.db.run(compiledQuery.sql, values);
+    return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming queries are not supported by the node-sqlite3-wasm driver');
+  }
+}
+
+/** One connection for the whole process, handed out under a mutex like kysely's own SQLite driver. */
+class WasmSqliteDriver implements Driver {
+  private connection: WasmSqliteConnection | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private releaseCurrent: (() => void) | undefined;
+
+  constructor(private readonly db: WasmDatabase) {}
+
+  async init(): Promise<void> {
+    this.connection = new WasmSqliteConnection(this.db);
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const previous = this.queue;
+    let release!: () => void;
+    this.queue = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    this.releaseCurrent = release;
+    return this.connection as WasmSqliteConnection;
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+
+  async releaseConnection(): Promise<void> {
+    const release = this.releaseCurrent;
+    this.releaseCurrent = undefined;
+    release?.();
+  }
+
+  async destroy(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+export class WasmSqliteDialect implements Dialect {
+  constructor(private readonly db: WasmDatabase) {}
+
+  createDriver(): Driver {
+    return new WasmSqliteDriver(this.db);
+  }
+
+  createQueryCompiler(): SqliteQueryCompiler {
+    return new SqliteQueryCompiler();
+  }
+
+  createAdapter(): SqliteAdapter {
+    return new SqliteAdapter();
+  }
+
+  createIntrospector(db: Kysely<unknown>): SqliteIntrospector {
+    return new SqliteIntrospector(db);
+  }
+}

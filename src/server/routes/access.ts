@@ -1,0 +1,29 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessResponse } from '../../protocol';
+import { workspaceAccessOf } from '../auth/route-auth';
+import type { ServerContext } from '../server-context';
+
+function describeAccess(ctx: ServerContext, request: FastifyRequest): AccessResponse {
+  const { principal, workspace, organisation, access } = workspaceAccessOf(request);
+  const token = principal.kind === 'token' ? principal.token : undefined;
+  const user = principal.kind === 'token' ? principal.user : undefined;
+  return {
+    server: { version: ctx.version },
+    workspace: { id: workspace.id, name: workspace.name, organisation: { id: organisation.id, name: organisation.name } },
+    principal: {
+      kind: token?.kind ?? 'anonymous',
+      tokenId: token?.id ?? null,
+      tokenName: token?.name ?? null,
+      user: user ? { id: user.id, name: user.name, bot: user.bot } : null,
+    },
+    access: { read: access.read, write: access.write },
+    expiresAt: token?.expiresAt ?? null,
+  };
+}
+
+/** What the calling credential may do in a workspace; our client asks before it talks to the cache. */
+export async function accessRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  for (const prefix of ['', '/w/:workspaceId']) {
+    app.get(`${prefix}/v1/access`, { config: { auth: 'identify' } }, async (request) => describeAccess(ctx, request));
+  }
+}

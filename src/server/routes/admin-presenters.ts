@@ -1,0 +1,43 @@
+/** The JSON shapes of the admin API (and so of the CLI's --json output). Never includes a token hash. */
+import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace, WorkspaceOverride } from '../metadata/records';
+
+export const presentOrganisation = (org: Organisation) => ({ id: org.id, name: org.name, public: org.public });
+
+export const presentUser = (user: User) => ({ id: user.id, name: user.name, bot: user.bot });
+
+export const presentWorkspace = (ws: Workspace) => ({
+  id: ws.id,
+  name: ws.name,
+  orgId: ws.orgId,
+  anonymousAccess: ws.anonymousAccess,
+  memberDefaultAccess: ws.memberDefaultAccess,
+});
+
+export function presentMember(membership: Membership, user: User | undefined, overrides: WorkspaceOverride[]) {
+  return {
+    orgId: membership.orgId,
+    userId: membership.userId,
+    userName: user?.name ?? null,
+    role: membership.role,
+    workspaceAccess: Object.fromEntries(overrides.filter((o) => o.userId === membership.userId).map((o) => [o.workspaceId, o.access])),
+  };
+}
+
+export const presentToken = (token: TokenRecord) => ({
+  id: token.id,
+  kind: token.kind,
+  workspaceId: token.workspaceId,
+  userId: token.userId,
+  access: token.access,
+  name: token.name,
+  expiresAt: token.expiresAt,
+  createdAt: token.createdAt,
+  lastUsedAt: token.lastUsedAt,
+  revokedAt: token.revokedAt,
+  rotatedAt: token.rotatedAt,
+});
+
+/** Create and rotate answers: the token's fields plus its value, shown this once. */
+export const presentIssuedToken = (token: TokenRecord, secret: string) => ({ ...presentToken(token), token: secret });
+
+export const presentAuditEvent = (event: AuditEvent) => event;

@@ -1,0 +1,68 @@
+import type { Clock } from '../clock';
+import type { MetadataStore } from '../metadata/metadata-store';
+import type { AuditEvent } from '../metadata/records';
+
+export type AuditAction =
+  | 'admin.initialised'
+  | 'token.created'
+  | 'token.rotated'
+  | 'token.revoked'
+  | 'member.added'
+  | 'member.removed'
+  | 'member.changed'
+  | 'workspace.created'
+  | 'workspace.access-changed'
+  | 'cache.write-denied';
+
+export interface AuditActor {
+  tokenId: string | null;
+  userId: string | null;
+}
+
+export interface AuditRecord {
+  action: AuditAction;
+  actor: AuditActor;
+  orgId?: string | null;
+  workspaceId?: string | null;
+  targetId?: string | null;
+  details?: AuditEvent['details'];
+}
+
+/** At most one write-denied entry per credential per minute, so a misconfigured CI cannot flood the log. */
+const DENIED_WRITE_WINDOW_MS = 60_000;
+
+export class AuditLog {
+  private readonly lastDeniedWrite = new Map<string, number>();
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly clock: Clock,
+  ) {}
+
+  async record(entry: AuditRecord): Promise<void> {
+    await this.store.appendAudit({
+      at: this.clock().toISOString(),
+      action: entry.action,
+      actorTokenId: entry.actor.tokenId,
+      actorUserId: entry.actor.userId,
+      orgId: entry.orgId ?? null,
+      workspaceId: entry.workspaceId ?? null,
+      targetId: entry.targetId ?? null,
+      details: entry.details ?? {},
+    });
+  }
+
+  async recordDeniedWrite(entry: AuditRecord & { workspaceId: string }): Promise<void> {
+    const key = `${entry.actor.tokenId ?? 'anonymous'}:${entry.workspaceId}`;
+    const now = this.clock().getTime();
+    const last = this.lastDeniedWrite.get(key);
+    if (last !== undefined && now - last < DENIED_WRITE_WINDOW_MS) return;
+    this.lastDeniedWrite.set(key, now);
+    if (this.lastDeniedWrite.size > 10_000) this.forgetOldDeniedWrites(now);
+    await this.record(entry);
+  }
+
+  private forgetOldDeniedWrites(now: number): void {
+    for (const [key, at] of this.lastDeniedWrite) if (now - at >= DENIED_WRITE_WINDOW_MS) this.lastDeniedWrite.delete(key);
+  }
+}

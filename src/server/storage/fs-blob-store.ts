@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { SealedCacheError } from '../../errors';
+import { randomBase62 } from '../ids';
+import type { BlobStore, MissingBlob, OpenedBlob, StoredBlob } from './blob-store';
+
+const BLOB_KEY_PATTERN = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+/** Blobs as files under `blobsDir`; uploads land in `tmpDir` (same filesystem) and are renamed into place. */
+export class FsBlobStore implements BlobStore {
+  constructor(
+    private readonly blobsDir: string,
+    private readonly tmpDir: string,
+  ) {}
+
+  private pathOf(key: string): string {
+    // Keys are built by the server from validated parts; this guards against a future caller's mistake.
+    if (!BLOB_KEY_PATTERN.test(key) || key.split('/').some((part) => part === '.' || part === '..')) {
+      throw new SealedCacheError('ERR_INTERNAL', `refusing blob key of unexpected shape (${key.length} characters)`);
+    }
+    return join(this.blobsDir, ...key.split('/'));
+  }
+
+  async put(key: string, body: AsyncIterable<Buffer>, expectedSize: number): Promise<StoredBlob> {
+    const finalPath = this.pathOf(key);
+    const tmpPath = join(this.tmpDir, `${randomBase62(20)}.upload`);
+    const handle = await open(tmpPath, 'wx', 0o600);
+    let published = false;
+    try {
+      const sha256 = createHash('sha256');
+      let size = 0;
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (size > expectedSize) {
+          throw new SealedCacheError('ERR_CACHE_BODY_INCOMPLETE', `more than the announced ${expectedSize} bytes arrived`);
+        }
+        sha256.update(chunk);
+        await writeAll(handle, chunk);
+      }
+      if (size !== expectedSize) {
+        throw new SealedCacheError('ERR_CACHE_BODY_INCOMPLETE', `${size} of the announced ${expectedSize} bytes arrived`);
+      }
+      await handle.sync();
+      await handle.close();
+      await mkdir(dirname(finalPath), { recursive: true });
+      await rename(tmpPath, finalPath);
+      published = true;
+      await syncDirectory(dirname(finalPath));
+      return { size, sha256: sha256.digest('hex') };
+    } finally {
+      await handle.close().catch(() => undefined);
+      if (!published) await rm(tmpPath, { force: true });
+    }
+  }
+
+  async open(key: string): Promise<OpenedBlob | MissingBlob> {
+    const path = this.pathOf(key);
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
+      throw err;
+    }
+    const { size } = await handle.stat();
+    const opened = handle;
+    return {
+      found: true,
+      size,
+      stream: () => createReadStream(path, { fd: opened, autoClose: true, start: 0 }),
+      close: () => opened.close(),
+    };
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+}
+
+async function writeAll(handle: import('node:fs/promises').FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** fsync the directory so the rename itself survives a power loss. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir.endsWith(sep) ? dir : dir + sep, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
