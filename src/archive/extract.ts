@@ -1,0 +1,191 @@
+/**
+ * Extracts a gzip'd tar from an untrusted source into a fresh, empty folder, refusing anything
+ * that could write outside it. Contract with the caller: create `destDir` empty, rename it into
+ * place only when this resolves, and on failure remove it with one `rm -rf destDir` (everything
+ * written is inside it, with owner-writable modes).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import * as tar from 'tar-stream';
+import { z } from 'zod';
+import { isSealedCacheError, SealedCacheError } from '../errors';
+import { normaliseEntryName, unsafeEntry } from './archive-paths';
+import { writeEntryFile, writeHardlink, writeSymlink, type EntryStream } from './extract-entries';
+
+export interface ExtractLimits {
+  /** Cap on the uncompressed tar stream, headers included; a decompression bomb stops here. */
+  maxBytes?: number;
+  maxEntries?: number;
+}
+
+export interface ExtractResult {
+  /** Regular files and hard links written. */
+  files: number;
+  /** Bytes of file content written. */
+  bytes: number;
+}
+
+export const DEFAULT_EXTRACT_LIMITS = { maxBytes: 4 * 1024 ** 3, maxEntries: 200_000 } as const;
+
+const LimitsSchema = z.object({
+  maxBytes: z.number().int().positive().optional(),
+  maxEntries: z.number().int().positive().optional(),
+});
+
+/** File system errors that mean two entries collide (a duplicate, or a file where a folder must be). */
+const CONFLICT_CODES = new Set(['EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY']);
+
+export async function extractArchive(source: Readable, destDir: string, limits: ExtractLimits = {}): Promise<ExtractResult> {
+  const parsedLimits = LimitsSchema.safeParse(limits);
+  if (!parsedLimits.success) throw new SealedCacheError('ERR_INPUT_INVALID', `invalid extract limits: ${parsedLimits.error.message}`);
+  const maxBytes = parsedLimits.data.maxBytes ?? DEFAULT_EXTRACT_LIMITS.maxBytes;
+  const maxEntries = parsedLimits.data.maxEntries ?? DEFAULT_EXTRACT_LIMITS.maxEntries;
+  const state = new ExtractionState(resolveEmptyDestination(destDir), maxBytes, maxEntries);
+
+  let sourceError: unknown;
+  source.once('error', (err) => (sourceError ??= err));
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    state.handle(header, stream).then(
+      () => next(),
+      (err: unknown) => next(state.classify(err)),
+    );
+  });
+  try {
+    await pipeline(source, createGunzip(), new ByteCap(maxBytes), extract);
+  } catch (err) {
+    if (isSealedCacheError(err) || err === sourceError || err === state.ownError) throw err;
+    throw new SealedCacheError('ERR_ARCHIVE_CORRUPT', 'archive is not a readable gzip tar', { cause: err });
+  }
+  return { files: state.files, bytes: state.bytes };
+}
+
+function resolveEmptyDestination(destDir: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(destDir);
+  } catch (err) {
+    throw new SealedCacheError('ERR_INPUT_INVALID', 'extraction folder does not exist', { cause: err });
+  }
+  if (!fs.statSync(real).isDirectory() || fs.readdirSync(real).length > 0) {
+    throw new SealedCacheError('ERR_INPUT_INVALID', 'extraction folder must be an existing, empty folder');
+  }
+  return real;
+}
+
+class ExtractionState {
+  files = 0;
+  bytes = 0;
+  /** An unexpected local error (say, a full disk), passed through rather than called corruption. */
+  ownError: unknown;
+  private entries = 0;
+  private readonly symlinks = new Set<string>();
+  private readonly folders = new Set<string>(['']);
+
+  constructor(
+    private readonly dest: string,
+    private readonly maxBytes: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  async handle(header: tar.Header, stream: EntryStream): Promise<void> {
+    if (++this.entries > this.maxEntries) {
+      throw new SealedCacheError('ERR_ARCHIVE_TOO_LARGE', `archive has more than ${this.maxEntries} entries`);
+    }
+    const name = normaliseEntryName(header.name);
+    this.refuseThroughSymlink(name, header.name);
+    const absolute = path.join(this.dest, name);
+    switch (header.type) {
+      case 'directory':
+        if (this.symlinks.has(name)) throw unsafeEntry(header.name, 'a folder where a symlink already is');
+        this.ensureFolder(name);
+        return drain(stream);
+      case 'file':
+      case 'contiguous-file': {
+        const size = header.size;
+        if (this.bytes + size > this.maxBytes) throw tooLarge(this.maxBytes);
+        this.ensureFolder(parentName(name));
+        await writeEntryFile(stream, absolute, size, header.mode);
+        this.files++;
+        this.bytes += size;
+        return;
+      }
+      case 'symlink':
+        this.ensureFolder(parentName(name));
+        writeSymlink(header.name, name, header.linkname, absolute);
+        this.symlinks.add(name);
+        return drain(stream);
+      case 'link': {
+        const target = normaliseEntryName(header.linkname);
+        this.refuseThroughSymlink(target, header.name);
+        this.ensureFolder(parentName(name));
+        writeHardlink(header.name, path.join(this.dest, target), absolute);
+        this.files++;
+        return drain(stream);
+      }
+      default:
+        throw unsafeEntry(header.name, `entries of type ${String(header.type)} are not allowed`);
+    }
+  }
+
+  classify(err: unknown): Error {
+    if (isSealedCacheError(err)) return err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== undefined && CONFLICT_CODES.has(code)) {
+      return new SealedCacheError('ERR_ARCHIVE_UNSAFE_ENTRY', 'archive entries collide (a duplicate, or a file where a folder is)', {
+        cause: err,
+      });
+    }
+    this.ownError = err;
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /** Refuses a name whose parent folders include a symlink made by this archive. */
+  private refuseThroughSymlink(name: string, shownName: string): void {
+    let prefix = '';
+    for (const part of parentName(name).split('/')) {
+      if (part === '') break;
+      prefix = prefix === '' ? part : `${prefix}/${part}`;
+      if (this.symlinks.has(prefix)) throw unsafeEntry(shownName, 'its path goes through a symlink');
+    }
+  }
+
+  private ensureFolder(name: string): void {
+    if (this.folders.has(name)) return;
+    fs.mkdirSync(path.join(this.dest, name), { recursive: true, mode: 0o755 });
+    this.folders.add(name);
+  }
+}
+
+function parentName(name: string): string {
+  const slash = name.lastIndexOf('/');
+  return slash < 0 ? '' : name.slice(0, slash);
+}
+
+async function drain(stream: EntryStream): Promise<void> {
+  for await (const _ of stream) {
+    // Links and folders carry no body; this only consumes the (empty) entry stream.
+  }
+}
+
+function tooLarge(maxBytes: number): SealedCacheError {
+  return new SealedCacheError('ERR_ARCHIVE_TOO_LARGE', `archive expands to more than ${maxBytes} bytes`);
+}
+
+/** Counts uncompressed bytes and fails as soon as the cap is passed, before the rest is inflated. */
+class ByteCap extends Transform {
+  private seen = 0;
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(data: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.seen += data.length;
+    if (this.seen > this.maxBytes) return done(tooLarge(this.maxBytes));
+    done(null, data);
+  }
+}
