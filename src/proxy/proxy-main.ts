@@ -21,7 +21,11 @@ export interface RunningProxy {
 }
 
 /** Starts serving; `openSession` is injectable so the lifecycle can be tested without a server. */
-export async function startProxy(spec: LaunchSpec, openSession: OpenRunSession = createRemoteSessionOpener(spec.client)): Promise<RunningProxy> {
+export async function startProxy(
+  spec: LaunchSpec,
+  openSession: OpenRunSession = createRemoteSessionOpener(spec.client),
+  log: (line: string) => void = logToStderr,
+): Promise<RunningProxy> {
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nx-sealed-cache-proxy-'));
   const registry = new RunRegistry(openSession);
   const server = createProxyServer({ registry, controlSecret: spec.controlSecret, tempDir, requestDeadlineMs: spec.requestDeadlineMs });
@@ -55,7 +59,7 @@ export function runProxyProcess(): void {
     clearTimeout(giveUp);
     const spec = LaunchSpec.safeParse(message);
     if (!spec.success) {
-      log('invalid launch spec');
+      logToStderr('invalid launch spec');
       process.exit(2);
     }
     startProxy(spec.data).then(
@@ -66,14 +70,14 @@ export function runProxyProcess(): void {
         process.send?.({ ready: true, port: proxy.port }, () => process.disconnect?.());
       },
       (err: unknown) => {
-        log(`could not start: ${err instanceof Error ? err.message : 'unknown error'}`);
+        logToStderr(`could not start: ${err instanceof Error ? err.message : 'unknown error'}`);
         process.exit(1);
       },
     );
   });
 }
 
-function log(line: string): void {
+function logToStderr(line: string): void {
   process.stderr.write(`${new Date().toISOString()} nx-sealed-cache proxy ${process.pid}: ${line}\n`);
 }
 

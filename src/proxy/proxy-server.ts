@@ -101,7 +101,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeIdleConnections();
+        // Shutdown happens when idle (nothing in flight) or on a signal; keep-alive sockets must not delay it.
+        server.closeAllConnections();
       });
       await options.registry.closeAll();
     },

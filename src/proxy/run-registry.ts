@@ -63,7 +63,8 @@ export class RunRegistry {
     this.runs.delete(runId);
     const session = await run.session;
     const finished = { summary: session.summary(), warnings: run.warnings };
-    await session.close().catch(() => undefined);
+    // Not awaited: closing waits for requests a hanging server holds, and the hook is waiting.
+    void session.close().catch(() => undefined);
     return finished;
   }
 

@@ -1,0 +1,206 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { generateEncryptionKey, isSealed } from '../../../src/crypto';
+import { finishRun, proxyUrl, registerRun } from '../../../src/proxy/control-client';
+import type { LaunchSpec } from '../../../src/proxy/launch-spec';
+import { startProxy, type RunningProxy } from '../../../src/proxy/proxy-main';
+import { createRunSecret } from '../../../src/proxy/secrets';
+import { readProxyState, type ProxyState } from '../../../src/proxy/state-file';
+import { startTinyUpstream, UPSTREAM_TOKEN, type TinyUpstream } from './support/tiny-upstream';
+
+const PLAINTEXT_MARKER = 'PLAINTEXT-MARKER-that-must-never-reach-the-server';
+
+describe('sealing proxy cache routes against a real upstream', () => {
+  let upstream: TinyUpstream;
+  let tempDir: string;
+  let proxy: RunningProxy;
+  let state: ProxyState;
+  let encryptionKey: string;
+
+  async function start(overrides: { encryptionKey?: string; timeoutMs?: number } = {}): Promise<void> {
+    const spec: LaunchSpec = {
+      stateFile: path.join(tempDir, 'proxy.json'),
+      controlSecret: 'c'.repeat(43),
+      idleMs: 60_000,
+      runTtlMs: 60_000,
+      requestDeadlineMs: 10_000,
+      client: {
+        options: { url: upstream.url, timeoutMs: overrides.timeoutMs ?? 2_000 },
+        env: { NX_SEALED_CACHE_ACCESS_TOKEN: UPSTREAM_TOKEN, NX_SEALED_CACHE_ENCRYPTION_KEY: overrides.encryptionKey ?? encryptionKey },
+        homeDir: tempDir,
+      },
+    };
+    proxy = await startProxy(spec, undefined, () => undefined);
+    state = readProxyState(spec.stateFile)!;
+  }
+
+  async function newRun(runId = 'run-1'): Promise<string> {
+    const secret = createRunSecret();
+    await registerRun(state, runId, secret);
+    return secret;
+  }
+
+  function cacheRequest(method: 'GET' | 'PUT', hash: string, secret: string | null, body?: Buffer) {
+    return request(`${proxyUrl(state)}/v1/cache/${hash}`, {
+      method,
+      headers: {
+        ...(secret === null ? {} : { authorization: `Bearer ${secret}` }),
+        'content-type': 'application/octet-stream',
+        ...(body ? { 'content-length': String(body.length) } : {}),
+      },
+      body,
+    });
+  }
+
+  async function put(hash: string, secret: string, body: Buffer): Promise<number> {
+    const res = await cacheRequest('PUT', hash, secret, body);
+    await res.body.dump();
+    return res.statusCode;
+  }
+
+  async function get(hash: string, secret: string): Promise<{ status: number; body: Buffer; length?: string }> {
+    const res = await cacheRequest('GET', hash, secret);
+    const body = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, body, length: res.headers['content-length'] as string | undefined };
+  }
+
+  beforeEach(async () => {
+    upstream = await startTinyUpstream();
+    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nxsc-proxy-unit-'));
+    encryptionKey = generateEncryptionKey();
+  });
+
+  afterEach(async () => {
+    await proxy?.shutdown('test over');
+    await upstream.close();
+    fs.rmSync(tempDir, { recursive: true, force: true });
+  });
+
+  it('refuses requests without a registered run secret with 401 text/plain', async () => {
+    await start();
+    await newRun();
+    for (const token of [null, 'nxscp_not-registered-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', UPSTREAM_TOKEN, state.controlSecret]) {
+      const res = await cacheRequest('GET', '123', token);
+      await res.body.dump();
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['content-type']).toBe('text/plain');
+    }
+    expect(upstream.authorizations.filter((h) => h !== `Bearer ${UPSTREAM_TOKEN}`)).toEqual([]);
+  });
+
+  it('seals on PUT (the upstream never sees plaintext) and opens on GET', async () => {
+    await start();
+    const secret = await newRun();
+    const artifact = Buffer.concat([Buffer.from(PLAINTEXT_MARKER), Buffer.alloc(200_000, 7)]);
+    expect(await put('1234567890', secret, artifact)).toBe(200);
+
+    const stored = upstream.blobs.get('1234567890')!;
+    expect(isSealed(stored.subarray(0, 5))).toBe(true);
+    expect(stored.includes(Buffer.from(PLAINTEXT_MARKER))).toBe(false);
+    expect(upstream.authorizations.every((h) => h === `Bearer ${UPSTREAM_TOKEN}`)).toBe(true);
+
+    const restored = await get('1234567890', secret);
+    expect(restored.status).toBe(200);
+    expect(restored.length).toBe(String(artifact.length));
+    expect(restored.body.equals(artifact)).toBe(true);
+  });
+
+  it('answers 404 for a miss and 409 when the upstream already has the entry', async () => {
+    await start();
+    const secret = await newRun();
+    expect((await get('42', secret)).status).toBe(404);
+    expect(await put('42', secret, Buffer.from('first'))).toBe(200);
+    expect(await put('42', secret, Buffer.from('second'))).toBe(409);
+  });
+
+  it('turns a tampered blob into a miss with a warning for the run', async () => {
+    await start();
+    const secret = await newRun();
+    expect(await put('77', secret, Buffer.alloc(50_000, 1))).toBe(200);
+    const blob = upstream.blobs.get('77')!;
+    blob[blob.length - 100] ^= 0xff;
+    expect((await get('77', secret)).status).toBe(404);
+    const finished = await finishRun(state, 'run-1');
+    expect(finished.warnings.join('\n')).toMatch(/miss/);
+  });
+
+  it('turns a blob sealed with another key into a miss', async () => {
+    await start();
+    const writer = await newRun('writer');
+    expect(await put('88', writer, Buffer.from('sealed with the first key'))).toBe(200);
+    await proxy.shutdown('switch key');
+    await start({ encryptionKey: generateEncryptionKey() });
+    const reader = await newRun('reader');
+    expect((await get('88', reader)).status).toBe(404);
+  });
+
+  it('turns an upstream 500 into a miss on GET and a 403 on PUT', async () => {
+    await start();
+    const secret = await newRun();
+    upstream.behaviour = 'error500';
+    expect((await get('99', secret)).status).toBe(404);
+    expect(await put('99', secret, Buffer.alloc(10_000, 3))).toBe(403);
+  });
+
+  it('answers a miss when the upstream hangs, bounded by the client timeout', async () => {
+    await start({ timeoutMs: 300 });
+    const secret = await newRun();
+    expect((await get('1', secret)).status).toBe(404);
+    upstream.behaviour = 'hang';
+    expect((await get('2', secret)).status).toBe(404);
+    expect(await put('3', secret, Buffer.alloc(1000, 1))).toBe(403);
+    const finished = await finishRun(state, 'run-1');
+    expect(finished.warnings.join('\n')).toMatch(/remote cache off|miss/);
+  });
+
+  it('answers a miss when the upstream goes away', async () => {
+    await start();
+    const secret = await newRun();
+    expect((await get('5', secret)).status).toBe(404);
+    await upstream.close();
+    expect((await get('6', secret)).status).toBe(404);
+    expect(await put('6', secret, Buffer.alloc(1000, 1))).toBe(403);
+  });
+
+  it('answers 403 to a read-only credential after draining the whole body, and uploads nothing', async () => {
+    upstream.access = { read: true, write: false };
+    await start();
+    const secret = await newRun();
+    expect(await put('11', secret, Buffer.alloc(3 * 1024 * 1024, 9))).toBe(403);
+    expect(upstream.blobs.size).toBe(0);
+    const finished = await finishRun(state, 'run-1');
+    expect(finished.summary).toMatch(/read-only/);
+  });
+
+  it('refuses invalid hashes without touching the upstream', async () => {
+    await start();
+    const secret = await newRun();
+    expect((await get('1', secret)).status).toBe(404);
+    const before = upstream.authorizations.length;
+    expect((await get('not.a.hash', secret)).status).toBe(404);
+    expect(await put('a'.repeat(129), secret, Buffer.from('x'))).toBe(403);
+    expect(upstream.authorizations.length).toBe(before);
+  });
+
+  it('keeps concurrent runs apart: own secrets, own summaries', async () => {
+    await start();
+    const first = await newRun('run-a');
+    const second = await newRun('run-b');
+    expect(await put('500', first, Buffer.from('from run a'))).toBe(200);
+    const [a, b] = await Promise.all([get('500', first), get('500', second)]);
+    expect(a.body.toString()).toBe('from run a');
+    expect(b.body.toString()).toBe('from run a');
+
+    const finishedA = await finishRun(state, 'run-a');
+    expect(finishedA.known).toBe(true);
+    expect(finishedA.summary).toMatch(/1 upload\b/);
+    expect((await get('500', first)).status).toBe(401);
+    expect((await get('500', second)).status).toBe(200);
+    const finishedB = await finishRun(state, 'run-b');
+    expect(finishedB.summary).toMatch(/2 remote hits/);
+    expect(finishedB.summary).toMatch(/0 uploads/);
+    expect(finishedB.summary).not.toContain(UPSTREAM_TOKEN);
+  });
+});

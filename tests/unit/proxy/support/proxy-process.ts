@@ -1,0 +1,43 @@
+/** Helpers to run the proxy as its own process from source, and to find and stop it afterwards. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ProxyEntry } from '../../../../src/proxy/proxy-launcher';
+import { listProxyStates } from '../../../../src/proxy/state-file';
+
+export function sourceProxyEntry(): ProxyEntry {
+  return {
+    execPath: process.execPath,
+    args: ['--require', path.join(__dirname, 'ts-register.js'), path.join(__dirname, '../../../../src/proxy/proxy-main.ts')],
+  };
+}
+
+export function makeStateDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'nxsc-proxy-state-'));
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kills every proxy that published a state file in `stateDir`, then removes the folder. */
+export function killProxiesIn(stateDir: string): void {
+  for (const { state } of listProxyStates(stateDir)) {
+    if (isAlive(state.pid)) process.kill(state.pid, 'SIGKILL');
+  }
+  fs.rmSync(stateDir, { recursive: true, force: true });
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (Date.now() < giveUpAt) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return condition();
+}
