@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  E2E_TEST_TIMEOUT_MS,
   BootstrappedWorkspace,
   NxWorkspace,
   RunningServer,
@@ -22,6 +23,9 @@ import {
   setWorkspaceAnonymousAccess,
   startServer,
 } from './harness';
+
+// jest.config.js's per-project testTimeout is ignored by jest-circus; harness/jest-setup.ts is the lasting fix.
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 const CHANGED_SOURCE = 'projects/c/src/message.txt';
 

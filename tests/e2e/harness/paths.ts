@@ -11,3 +11,6 @@ export const CLI_ENTRY = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 export function fixtureDir(fixture: FixtureName): string {
   return join(FIXTURES_DIR, fixture);
 }
+
+/** Per e2e test; Nx runs inside are bounded well below it so a hang fails with output rather than a bare timeout. */
+export const E2E_TEST_TIMEOUT_MS = 240_000;
