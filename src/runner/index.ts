@@ -1,0 +1,78 @@
+/**
+ * The Nx 17–20 tasks runner: `tasksRunnerOptions.default.runner: "nx-sealed-cache"`. It wraps the
+ * workspace's own default runner and hands it this package's client as `remoteCache`. Nothing
+ * here may fail a run: configuration and server problems turn the remote cache off with a line.
+ */
+import { resolveClientConfig, type ClientConfig } from '../client/config';
+import { withoutSealedCacheOptions } from '../client/options';
+import { createOffSession, openRemoteSession, type RemoteSession, type RemoteSessionDeps } from '../client/remote-session';
+import { formatRunSummary } from '../client/run-summary';
+import { findWorkspaceRoot, loadDefaultTasksRunner, missingLegacyCacheWarning, readWorkspaceNxMajor, type NxTasksRunner } from './nx-workspace';
+import { createLegacyRemoteCache } from './remote-cache';
+
+export type RunnerOptions = Record<string, unknown>;
+export interface RunnerContext {
+  nxJson?: unknown;
+  [key: string]: unknown;
+}
+
+export interface RunnerDeps {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  homeDir?: string;
+  /** Where our lines go; stderr by default so stdout stays Nx's. */
+  print?: (line: string) => void;
+  loadRunner?: (workspaceRoot: string) => NxTasksRunner;
+  openSession?: (config: ClientConfig, deps: RemoteSessionDeps) => Promise<RemoteSession>;
+}
+
+export default function sealedCacheTasksRunner(tasks: unknown[], options: RunnerOptions, context?: RunnerContext): Promise<unknown> {
+  return runWithSealedCache(tasks, options, context, {});
+}
+
+export async function runWithSealedCache(tasks: unknown[], options: RunnerOptions, context: RunnerContext | undefined, deps: RunnerDeps): Promise<unknown> {
+  const env = deps.env ?? process.env;
+  const print = deps.print ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const workspaceRoot = findWorkspaceRoot(deps.cwd ?? process.cwd(), env);
+  const defaultRunner = (deps.loadRunner ?? loadDefaultTasksRunner)(workspaceRoot);
+  const nxOptions: RunnerOptions = withoutSealedCacheOptions(options);
+
+  if (options.skipNxCache === true || options.skipRemoteCache === true) {
+    return defaultRunner(tasks, nxOptions, context);
+  }
+  const legacyWarning = missingLegacyCacheWarning(readWorkspaceNxMajor(workspaceRoot), context?.nxJson, env);
+  if (legacyWarning) {
+    print(legacyWarning);
+    return defaultRunner(tasks, nxOptions, context);
+  }
+
+  const sessionDeps: RemoteSessionDeps = { warn: print, info: print };
+  const { session, config } = await openSessionSafely(options, env, deps, sessionDeps);
+  try {
+    return await defaultRunner(tasks, { ...nxOptions, remoteCache: createLegacyRemoteCache(session) }, context);
+  } finally {
+    if (config) print(formatRunSummary(session.stats, config, session));
+    await session.close();
+  }
+}
+
+async function openSessionSafely(
+  options: RunnerOptions,
+  env: NodeJS.ProcessEnv,
+  deps: RunnerDeps,
+  sessionDeps: RemoteSessionDeps,
+): Promise<{ session: RemoteSession; config?: ClientConfig }> {
+  let config: ClientConfig;
+  try {
+    config = resolveClientConfig({ options, env, homeDir: deps.homeDir });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return { session: createOffSession(`configuration problem: ${reason}`, sessionDeps) };
+  }
+  try {
+    return { session: await (deps.openSession ?? openRemoteSession)(config, sessionDeps), config };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return { session: createOffSession(reason, sessionDeps), config };
+  }
+}
