@@ -1,0 +1,60 @@
+/** A small client for the admin API, as the CLI uses it. The token goes only into the Authorization header. */
+import { type Dispatcher, request } from 'undici';
+import { ERROR_CODES, type ErrorCode, SealedCacheError } from '../errors';
+import { ErrorBody } from '../protocol';
+
+export interface AdminApiClientOptions {
+  url: string;
+  token: string | undefined;
+  dispatcher?: Dispatcher;
+}
+
+export class AdminApiClient {
+  private readonly baseUrl: string;
+
+  constructor(private readonly options: AdminApiClientOptions) {
+    this.baseUrl = options.url.replace(/\/+$/, '');
+  }
+
+  async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.options.token !== undefined) headers.authorization = `Bearer ${this.options.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${this.baseUrl}/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        dispatcher: this.options.dispatcher,
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
+      });
+    } catch (err) {
+      throw new SealedCacheError('ERR_CLIENT_UNREACHABLE', `cannot reach the server at ${this.baseUrl} (${(err as NodeJS.ErrnoException).code ?? 'network error'})`, { cause: err });
+    }
+    const text = await response.body.text();
+    const parsed = parseJson(text);
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      if (parsed === undefined) throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server answered ${response.statusCode} without JSON`);
+      return parsed as T;
+    }
+    throw errorFromResponse(response.statusCode, parsed);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorFromResponse(status: number, parsed: unknown): SealedCacheError {
+  const body = ErrorBody.safeParse(parsed);
+  if (!body.success) return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server answered ${status} with an unexpected body`);
+  const code = body.data.error.code;
+  if (!(code in ERROR_CODES)) return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server answered ${status} ${code}: ${body.data.error.message}`);
+  return new SealedCacheError(code as ErrorCode, body.data.error.message, { status });
+}

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { initialiseAdmin } from '../../server/admin-init';
+import type { CommandContext } from '../command-context';
+import { printResult } from '../output';
+
+export function registerAdminCommands(program: Command, ctx: CommandContext): void {
+  const admin = program.command('admin').description('server administration on the data directory itself');
+  admin
+    .command('init')
+    .description('create the first administrator and print its token once (offline: the server must not be running)')
+    .requiredOption('--data-dir <dir>', 'the server data directory')
+    .option('--name <name>', 'the administrator user name', 'admin')
+    .action(
+      ctx.action(async ({ options, globals, io }) => {
+        const result = await initialiseAdmin({ dataDir: options.dataDir as string, name: options.name as string });
+        printResult(io, globals, { user: result.user, token: result.token }, (r) =>
+          [`created administrator ${r.user.name} (${r.user.id})`, `admin token (shown once, store it safely):`, r.token].join('\n'),
+        );
+      }),
+    );
+}

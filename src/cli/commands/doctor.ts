@@ -1,0 +1,172 @@
+/**
+ * `nx-sealed-cache doctor`: checks nx.json wiring against the installed Nx, the run-time
+ * configuration, the server and the credential's scope, encryption and the sealing proxy, and
+ * says what to fix. Exit code 0 when nothing failed, 1 otherwise.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { isSealedCacheError } from '../../errors';
+import { readProxySettings } from '../../proxy/proxy-settings';
+import { listProxyStates } from '../../proxy/state-file';
+import { findSealedCacheWiring } from '../../../generators/shared/nx-json-wiring';
+import { chooseIntegrationPath, detectNxVersion, formatNxVersion } from '../../../generators/shared/nx-version';
+import { addServerFlags, CREDENTIAL_SOURCE_TEXT, describeFailure, fetchAccess, findNxJson, processIo, resolveRunConfig, resolveServerTarget, type PeopleCliIo, type ServerFlags } from './whoami';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+export interface DoctorCheck {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+const INIT_FIX = 'run `nx g nx-sealed-cache:init` (it picks the path for the installed Nx)';
+
+export async function runDoctor(flags: ServerFlags, io: PeopleCliIo): Promise<number> {
+  const checks = [...checkWorkspace(io), ...(await checkServer(flags, io))];
+  const healthy = checks.every((check) => check.status !== 'fail');
+  if (flags.json) {
+    io.out(JSON.stringify({ healthy, checks }, null, 2));
+  } else {
+    for (const check of checks) {
+      io.out(`${check.status === 'ok' ? 'ok  ' : check.status === 'warn' ? 'warn' : 'FAIL'}  ${check.name}: ${check.detail}`);
+      if (check.fix) io.out(`      fix: ${check.fix}`);
+    }
+    io.out(healthy ? 'All checks passed.' : 'Some checks failed; see "fix" above.');
+  }
+  return healthy ? 0 : 1;
+}
+
+/** nx.json wiring and the Nx version path; read straight from disk, nothing is written. */
+function checkWorkspace(io: PeopleCliIo): DoctorCheck[] {
+  const nxJsonPath = findNxJson(io.cwd);
+  if (!nxJsonPath) return [{ name: 'workspace', status: 'warn', detail: `no nx.json above ${io.cwd}; only server checks ran` }];
+  let nxJson: Record<string, unknown>;
+  let wiring: ReturnType<typeof findSealedCacheWiring>;
+  try {
+    nxJson = JSON.parse(readFileSync(nxJsonPath, 'utf8')) as Record<string, unknown>;
+    wiring = findSealedCacheWiring(nxJson);
+  } catch (err) {
+    return [{ name: 'nx.json', status: 'fail', detail: `${nxJsonPath}: ${describeFailure(err)}`, fix: 'make nx.json valid JSON' }];
+  }
+  const wiredAs = wiring.pluginIndexes.length > 0 ? 'plugin' : wiring.runnerNames.length > 0 ? 'runner' : undefined;
+  const checks: DoctorCheck[] = [
+    wiredAs
+      ? { name: 'nx.json', status: 'ok', detail: `nx-sealed-cache is wired as the ${wiredAs === 'plugin' ? 'plugin' : 'tasks runner'} in ${nxJsonPath}` }
+      : { name: 'nx.json', status: 'fail', detail: `nx-sealed-cache is not in ${nxJsonPath}`, fix: INIT_FIX },
+  ];
+  return [...checks, ...checkNxPath(dirname(nxJsonPath), nxJson, wiredAs, io.env)];
+}
+
+function checkNxPath(root: string, nxJson: Record<string, unknown>, wiredAs: 'plugin' | 'runner' | undefined, env: NodeJS.ProcessEnv): DoctorCheck[] {
+  let needed: 'plugin' | 'runner';
+  let version: string;
+  try {
+    const detected = detectNxVersion(readOnlyTree(root));
+    needed = chooseIntegrationPath(detected);
+    version = `${formatNxVersion(detected)} (from ${detected.source})`;
+  } catch (err) {
+    return [{ name: 'nx version', status: 'fail', detail: describeFailure(err), fix: 'install the workspace dependencies (npm ci)' }];
+  }
+  const checks: DoctorCheck[] = [{ name: 'nx version', status: 'ok', detail: `Nx ${version} needs the ${needed === 'plugin' ? 'plugin' : 'tasks runner'} path` }];
+  if (wiredAs && wiredAs !== needed) {
+    checks.push({ name: 'nx path', status: 'fail', detail: `nx.json wires the ${wiredAs}, but this Nx needs the ${needed}`, fix: INIT_FIX });
+  }
+  const legacy = nxJson.useLegacyCache === true || env.NX_DB_CACHE === 'false' || env.NX_DISABLE_DB === 'true';
+  if (needed === 'runner' && version.startsWith('20.') && !legacy) {
+    checks.push({ name: 'legacy cache', status: 'fail', detail: 'Nx 20 only calls a custom runner with the legacy cache', fix: 'add "useLegacyCache": true to nx.json' });
+  }
+  if (needed === 'plugin' && legacy) {
+    checks.push({ name: 'legacy cache', status: 'fail', detail: "the legacy cache turns off Nx's built-in HTTP cache, which the plugin needs", fix: 'remove "useLegacyCache" from nx.json and unset NX_DB_CACHE / NX_DISABLE_DB' });
+  }
+  if (needed === 'plugin') checks.push(checkProxies(env));
+  return checks;
+}
+
+async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorCheck[]> {
+  let config: ReturnType<typeof resolveRunConfig>;
+  try {
+    config = resolveRunConfig(resolveServerTarget(flags, io), io);
+  } catch (err) {
+    return [{ name: 'configuration', status: 'fail', detail: describeFailure(err), fix: 'set the url (nx.json or NX_SEALED_CACHE_URL) and a credential (`nx-sealed-cache login` or NX_SEALED_CACHE_ACCESS_TOKEN)' }];
+  }
+  const checks: DoctorCheck[] = config.warnings.map((warning) => ({ name: 'configuration', status: 'warn', detail: warning.replace(/^nx-sealed-cache: /, '') }));
+  checks.push({ name: 'credential', status: 'ok', detail: `from ${CREDENTIAL_SOURCE_TEXT[config.credential.source]}` });
+  checks.push(checkEncryption(config));
+  try {
+    const access = await fetchAccess({ url: config.url, workspaceId: config.workspaceId, token: config.credential.token, timeoutMs: config.timeouts.requestMs });
+    const scope = access.access.write ? 'read and write' : access.access.read ? 'read only' : 'no access';
+    const who = access.principal.user?.name ?? access.principal.kind;
+    checks.push({
+      name: 'server',
+      status: access.access.read ? 'ok' : 'fail',
+      detail: `${config.url} answers; ${who} (${access.principal.kind}) has ${scope} on ${access.workspace.name} (${access.workspace.id})`,
+      ...(access.access.read ? {} : { fix: 'ask an admin for access, or log in with a token that can read this workspace' }),
+    });
+  } catch (err) {
+    checks.push({ name: 'server', status: 'fail', detail: describeFailure(err), fix: fixForServerError(err) });
+  }
+  return checks;
+}
+
+function checkEncryption(config: ReturnType<typeof resolveRunConfig>): DoctorCheck {
+  const [sealing] = config.keys;
+  if (!sealing) {
+    return { name: 'encryption', status: 'warn', detail: 'off: the server stores artifacts it can read', fix: 'set NX_SEALED_CACHE_ENCRYPTION_KEY (generate one with `nx g nx-sealed-cache:init --encryption generate`)' };
+  }
+  const extra = config.keys.length > 1 ? `, plus ${config.keys.length - 1} older key(s) for reading` : '';
+  if (config.keySource === 'nx.json') {
+    return { name: 'encryption', status: 'warn', detail: `on (key id ${sealing.id}${extra}), but the key is in nx.json where anyone with the repository can read it`, fix: 'move the key to NX_SEALED_CACHE_ENCRYPTION_KEY' };
+  }
+  return { name: 'encryption', status: 'ok', detail: `on (key id ${sealing.id}${extra}, from ${config.keySource})` };
+}
+
+function checkProxies(env: NodeJS.ProcessEnv): DoctorCheck {
+  try {
+    const states = listProxyStates(readProxySettings(env).stateDir);
+    const alive = states.filter(({ state }) => isProcessAlive(state.pid));
+    const stale = states.length - alive.length;
+    const detail = `${alive.length} sealing prox${alive.length === 1 ? 'y' : 'ies'} running${stale > 0 ? `, ${stale} stale state file(s)` : ''} (one starts with the next nx run)`;
+    return { name: 'proxy', status: stale > 0 ? 'warn' : 'ok', detail };
+  } catch (err) {
+    return { name: 'proxy', status: 'warn', detail: describeFailure(err) };
+  }
+}
+
+function fixForServerError(err: unknown): string {
+  if (isSealedCacheError(err, 'ERR_CLIENT_UNREACHABLE') || isSealedCacheError(err, 'ERR_CLIENT_TIMEOUT')) return 'check the URL, the network, and that the server runs';
+  if (isSealedCacheError(err, 'ERR_AUTH_WORKSPACE_REQUIRED')) return 'add "workspaceId" to the nx.json options or pass --workspace';
+  if (isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_')) return 'run `nx-sealed-cache login` again, or check NX_SEALED_CACHE_ACCESS_TOKEN';
+  return 'check that the URL points at an nx-sealed-cache server';
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Just enough of a generator tree over the real disk for version detection; it never writes. */
+function readOnlyTree(root: string) {
+  const abs = (file: string): string => `${root}/${file}`;
+  return {
+    root,
+    exists: (file: string) => existsSync(abs(file)),
+    read: (file: string, encoding: BufferEncoding) => (existsSync(abs(file)) ? readFileSync(abs(file), encoding) : null),
+    write: () => {
+      throw new Error('doctor never writes');
+    },
+  };
+}
+
+export function registerDoctorCommand(program: Command, io: () => PeopleCliIo = processIo): void {
+  addServerFlags(
+    program.command('doctor').description('check nx.json, the Nx version path, the server, your credential, encryption and the proxy; exit 1 if something needs fixing'),
+  ).action(async (flags: ServerFlags) => {
+      process.exitCode = await runDoctor(flags, io());
+    });
+}

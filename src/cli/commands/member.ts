@@ -1,0 +1,68 @@
+import { type Command, Option } from 'commander';
+import type { CommandContext } from '../command-context';
+import { printResult, table } from '../output';
+
+interface MemberJson {
+  orgId: string;
+  userId: string;
+  userName: string | null;
+  role: string;
+  workspaceAccess: Record<string, string>;
+}
+
+const memberPath = (org: unknown, user?: unknown) =>
+  `/orgs/${encodeURIComponent(String(org))}/members${user === undefined ? '' : `/${encodeURIComponent(String(user))}`}`;
+const roleOption = () => new Option('--role <role>', 'member role').choices(['admin', 'member']);
+const describe = (m: MemberJson) => `${m.userName ?? m.userId} is ${m.role} of ${m.orgId}${Object.keys(m.workspaceAccess).length ? ` (overrides: ${JSON.stringify(m.workspaceAccess)})` : ''}`;
+
+export function registerMemberCommands(program: Command, ctx: CommandContext): void {
+  const member = program.command('member').description('organisation membership (org admins)');
+  member
+    .command('add')
+    .requiredOption('--org <org>', 'organisation id or name')
+    .requiredOption('--user <user>', 'user id or name')
+    .addOption(roleOption().default('member'))
+    .action(
+      ctx.action(async ({ options, globals, io, client }) => {
+        const added = await client().call<MemberJson>('POST', memberPath(options.org), { user: options.user, role: options.role });
+        printResult(io, globals, added, (m) => `added: ${describe(m)}`);
+      }),
+    );
+  member
+    .command('remove')
+    .requiredOption('--org <org>', 'organisation id or name')
+    .requiredOption('--user <user>', 'user id or name')
+    .action(
+      ctx.action(async ({ options, globals, io, client }) => {
+        const removed = await client().call<{ orgId: string; userId: string }>('DELETE', memberPath(options.org, options.user));
+        printResult(io, globals, removed, (r) => `removed ${r.userId} from ${r.orgId}; their personal tokens lose access now`);
+      }),
+    );
+  member
+    .command('set')
+    .description('change the role, or the access to one workspace (default = the workspace member default)')
+    .requiredOption('--org <org>', 'organisation id or name')
+    .requiredOption('--user <user>', 'user id or name')
+    .addOption(roleOption())
+    .option('--workspace <id>', 'workspace for --access')
+    .addOption(new Option('--access <level>', 'access to --workspace').choices(['read', 'read-write', 'none', 'default']))
+    .action(
+      ctx.action(async ({ options, globals, io, client }) => {
+        const changed = await client().call<MemberJson>('PATCH', memberPath(options.org, options.user), {
+          role: options.role,
+          workspace: options.workspace,
+          access: options.access,
+        });
+        printResult(io, globals, changed, (m) => `updated: ${describe(m)}`);
+      }),
+    );
+  member
+    .command('list')
+    .requiredOption('--org <org>', 'organisation id or name')
+    .action(
+      ctx.action(async ({ options, globals, io, client }) => {
+        const list = await client().call<MemberJson[]>('GET', memberPath(options.org));
+        printResult(io, globals, list, (l) => table(l.map((m) => ({ ...m, workspaceAccess: JSON.stringify(m.workspaceAccess) })), ['userId', 'userName', 'role', 'workspaceAccess']));
+      }),
+    );
+}

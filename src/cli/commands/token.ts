@@ -1,0 +1,88 @@
+import { type Command, Option } from 'commander';
+import type { CommandContext } from '../command-context';
+import { fields, printResult, table } from '../output';
+
+interface TokenJson {
+  id: string;
+  kind: string;
+  workspaceId: string | null;
+  userId: string | null;
+  access: string | null;
+  name: string | null;
+  expiresAt: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  rotatedAt: string | null;
+}
+type IssuedTokenJson = TokenJson & { token: string };
+
+const issued = (verb: string) => (t: IssuedTokenJson) =>
+  [`${verb} ${t.kind} token ${t.id}`, fields({ workspaceId: t.workspaceId, userId: t.userId, access: t.access, expiresAt: t.expiresAt ?? 'never' }), 'token (shown once, store it safely):', t.token].join('\n');
+
+export function registerTokenCommands(program: Command, ctx: CommandContext): void {
+  const token = program.command('token').description('CI, personal and admin access tokens');
+  token
+    .command('create')
+    .description('create a token and print its value once')
+    .addOption(new Option('--kind <kind>', 'token kind').choices(['ci', 'personal', 'admin']).makeOptionMandatory())
+    .option('--workspace <id>', 'workspace (required for ci; optional binding for personal)')
+    .option('--user <user>', 'owner of a personal token (default: you)')
+    .addOption(new Option('--access <level>', 'ci: the access; personal: the most it may ever get').choices(['read', 'read-write']))
+    .option('--name <name>', 'a label, e.g. "github-actions main"')
+    .option('--expires-in <duration>', '30m, 2h, 30d, 4w, 1y or never (personal default 1y, others never)')
+    .action(
+      ctx.action(async ({ options, globals, io, client }) => {
+        const created = await client().call<IssuedTokenJson>('POST', '/tokens', {
+          kind: options.kind,
+          workspaceId: options.workspace,
+          user: options.user,
+          access: options.access,
+          name: options.name,
+          expiresIn: options.expiresIn,
+        });
+        printResult(io, globals, created, issued('created'));
+      }),
+    );
+  token
+    .command('list')
+    .description('tokens you may manage (never their values)')
+    .option('--workspace <id>', 'only this workspace')
+    .option('--user <user>', 'only this user')
+    .action(
+      ctx.action(async ({ options, globals, io, client }) => {
+        const params = new URLSearchParams();
+        if (options.workspace !== undefined) params.set('workspace', options.workspace as string);
+        if (options.user !== undefined) params.set('user', options.user as string);
+        const query = params.size > 0 ? `?${params.toString()}` : '';
+        const list = await client().call<TokenJson[]>('GET', `/tokens${query}`);
+        printResult(io, globals, list, (l) =>
+          table(l as unknown as Record<string, unknown>[], ['id', 'kind', 'name', 'workspaceId', 'userId', 'access', 'expiresAt', 'lastUsedAt', 'revokedAt']),
+        );
+      }),
+    );
+  token
+    .command('get <id>')
+    .action(
+      ctx.action(async ({ args, globals, io, client }) => {
+        printResult(io, globals, await client().call<TokenJson>('GET', `/tokens/${encodeURIComponent(args[0])}`), (t) => fields({ ...t }));
+      }),
+    );
+  token
+    .command('rotate <id>')
+    .description('new value, same id and settings; the old value stops working at once')
+    .action(
+      ctx.action(async ({ args, globals, io, client }) => {
+        printResult(io, globals, await client().call<IssuedTokenJson>('POST', `/tokens/${encodeURIComponent(args[0])}/rotate`), issued('rotated'));
+      }),
+    );
+  token
+    .command('revoke <id>')
+    .description('stop a token working, at once')
+    .action(
+      ctx.action(async ({ args, globals, io, client }) => {
+        const revoked = await client().call<TokenJson>('POST', `/tokens/${encodeURIComponent(args[0])}/revoke`);
+        printResult(io, globals, revoked, (t) => `revoked token ${t.id} at ${t.revokedAt}`);
+      }),
+    );
+}

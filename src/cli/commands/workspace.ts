@@ -1,0 +1,69 @@
+import { type Command, Option } from 'commander';
+import type { CommandContext } from '../command-context';
+import { fields, printResult, table } from '../output';
+
+interface WorkspaceJson {
+  id: string;
+  name: string;
+  orgId: string;
+  anonymousAccess: string;
+  memberDefaultAccess: string;
+}
+
+const anonymousOption = () => new Option('--anonymous <level>', 'what requests without a token may do').choices(['none', 'read', 'read-write']);
+const memberDefaultOption = () => new Option('--member-default <level>', "members' personal-token access unless overridden").choices(['read', 'read-write']);
+const describe = (ws: WorkspaceJson) => fields({ ...ws });
+
+export function registerWorkspaceCommands(program: Command, ctx: CommandContext): void {
+  const workspace = program.command('workspace').description('workspaces inside organisations');
+  workspace
+    .command('create <name>')
+    .description('create a workspace (org admins)')
+    .requiredOption('--org <org>', 'organisation id or name')
+    .addOption(anonymousOption())
+    .addOption(memberDefaultOption())
+    .action(
+      ctx.action(async ({ args, options, globals, io, client }) => {
+        const created = await client().call<WorkspaceJson>('POST', '/workspaces', {
+          org: options.org,
+          name: args[0],
+          anonymousAccess: options.anonymous,
+          memberDefaultAccess: options.memberDefault,
+        });
+        printResult(io, globals, created, (ws) => `created workspace ${ws.name} (${ws.id})\n${describe(ws)}`);
+      }),
+    );
+  workspace
+    .command('set <id>')
+    .description('change access levels (org admins)')
+    .addOption(anonymousOption())
+    .addOption(memberDefaultOption())
+    .action(
+      ctx.action(async ({ args, options, globals, io, client }) => {
+        const updated = await client().call<WorkspaceJson>('PATCH', `/workspaces/${encodeURIComponent(args[0])}`, {
+          anonymousAccess: options.anonymous,
+          memberDefaultAccess: options.memberDefault,
+        });
+        printResult(io, globals, updated, (ws) => `updated workspace ${ws.name}\n${describe(ws)}`);
+      }),
+    );
+  workspace
+    .command('list')
+    .description('workspaces you can see')
+    .option('--org <org>', 'only this organisation (id or name)')
+    .action(
+      ctx.action(async ({ options, globals, io, client }) => {
+        const query = options.org === undefined ? '' : `?org=${encodeURIComponent(options.org as string)}`;
+        const list = await client().call<WorkspaceJson[]>('GET', `/workspaces${query}`);
+        printResult(io, globals, list, (l) => table(l as unknown as Record<string, unknown>[], ['id', 'name', 'orgId', 'anonymousAccess', 'memberDefaultAccess']));
+      }),
+    );
+  workspace
+    .command('get <id>')
+    .description('one workspace')
+    .action(
+      ctx.action(async ({ args, globals, io, client }) => {
+        printResult(io, globals, await client().call<WorkspaceJson>('GET', `/workspaces/${encodeURIComponent(args[0])}`), describe);
+      }),
+    );
+}

@@ -1,0 +1,65 @@
+/** The programmatic entry of the CLI: `runCli(argv, io)` resolves to the exit code. */
+import { Command, CommanderError } from 'commander';
+import { SealedCacheError } from '../errors';
+import { packageVersion } from '../server/version';
+import type { CliIo } from './cli-io';
+import { CommandContext } from './command-context';
+import { registerAdminCommands } from './commands/admin';
+import { registerAuditCommands } from './commands/audit';
+import { registerMemberCommands } from './commands/member';
+import { registerOrgCommands } from './commands/org';
+import { registerServeCommand } from './commands/serve';
+import { registerTokenCommands } from './commands/token';
+import { registerUserCommands } from './commands/user';
+import { registerWorkspaceCommands } from './commands/workspace';
+import { printError } from './output';
+
+function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('nx-sealed-cache')
+    .description('A self-hosted, security-first remote cache for Nx')
+    .version(packageVersion())
+    .option('--url <url>', 'server URL (env NX_SEALED_CACHE_URL, default http://127.0.0.1:7080)')
+    .option('--token <token>', 'access token (env NX_SEALED_CACHE_ACCESS_TOKEN)')
+    .option('--json', 'print one JSON document on stdout')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => ctx.io.stdout(text), writeErr: () => undefined });
+  registerServeCommand(program, ctx);
+  registerAdminCommands(program, ctx);
+  registerOrgCommands(program, ctx);
+  registerWorkspaceCommands(program, ctx);
+  registerUserCommands(program, ctx);
+  registerMemberCommands(program, ctx);
+  registerTokenCommands(program, ctx);
+  registerAuditCommands(program, ctx);
+  // Subcommands inherit exitOverride and output settings only when set on each.
+  const configure = (command: Command): void => {
+    for (const sub of command.commands) {
+      sub.exitOverride().configureOutput({ writeOut: (text) => ctx.io.stdout(text), writeErr: () => undefined });
+      configure(sub);
+    }
+  };
+  configure(program);
+  return program;
+}
+
+function usageError(err: CommanderError): SealedCacheError {
+  return new SealedCacheError('ERR_INPUT_INVALID', err.message.replace(/^error: /, ''));
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const ctx = new CommandContext(io);
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      printError(io, argv.includes('--json'), usageError(err));
+      return 1;
+    }
+    printError(io, argv.includes('--json'), err);
+    return 1;
+  }
+}
