@@ -6,8 +6,8 @@ import { FsTree } from 'nx/src/generators/tree';
 import { logger, readNxJson, updateNxJson } from 'nx/src/devkit-exports';
 import { isSealedCacheError } from '../../src/errors';
 import { addGitignoreEntries } from '../shared/gitignore';
-import type { NxJson, WorkspaceTree } from '../shared/nx-devkit';
-import { applyInit, initGenerator, printInitResult, type NxJsonAccess } from './generator';
+import type { NxJson, NxJsonAccess, WorkspaceTree } from '../shared/nx-devkit';
+import { applyInit, initGenerator, printInitResult } from './generator';
 
 const WS_ID = 'ws_AbCdEfGhIjKlMnOpQrSt';
 const URL = 'https://cache.example.com';

@@ -4,7 +4,7 @@
  */
 import { generateEncryptionKey } from '../../src/crypto/keys';
 import { WORKSPACE_STATE_PATHS, addGitignoreEntries } from '../shared/gitignore';
-import { loadDevkit, type GeneratorLogger, type NxJson, type WorkspaceTree } from '../shared/nx-devkit';
+import { loadDevkit, type GeneratorLogger, type NxJson, type NxJsonAccess, type WorkspaceTree } from '../shared/nx-devkit';
 import { findSealedCacheWiring, wirePlugin, wireRunner } from '../shared/nx-json-wiring';
 import { chooseIntegrationPath, detectNxVersion, formatNxVersion, type IntegrationPath, type NxVersion } from '../shared/nx-version';
 import { describeChanges, describeNextSteps } from './init-report';
@@ -30,11 +30,6 @@ export async function initGenerator(tree: WorkspaceTree, schema: InitGeneratorSc
 }
 
 export default initGenerator;
-
-export interface NxJsonAccess {
-  readNxJson(tree: WorkspaceTree): NxJson | null;
-  updateNxJson(tree: WorkspaceTree, nxJson: NxJson): void;
-}
 
 export function applyInit(tree: WorkspaceTree, schema: InitGeneratorSchema, nxJsonAccess: NxJsonAccess, makeKey: () => string = generateEncryptionKey): InitResult {
   const options = parseInitOptions(schema);

@@ -18,9 +18,13 @@ export interface GeneratorLogger {
   warn(message: string): void;
 }
 
-interface DevkitSubset {
+/** Injected into the generators' cores so tests can count writes. */
+export interface NxJsonAccess {
   readNxJson(tree: WorkspaceTree): NxJson | null;
   updateNxJson(tree: WorkspaceTree, nxJson: NxJson): void;
+}
+
+interface DevkitSubset extends NxJsonAccess {
   logger: GeneratorLogger;
 }
 

@@ -80,6 +80,14 @@ export function pickOurOptions(raw: OptionsRecord | undefined): OptionsRecord {
   return picked;
 }
 
+/** The options object of every place we are wired, in nx.json order (runners first). */
+export function listWiredOptions(nxJson: NxJson): OptionsRecord[] {
+  const shape = parseWiringShape(nxJson);
+  const runners = Object.values(shape.tasksRunnerOptions ?? {}).filter((entry) => isOurRunner(entry.runner));
+  const plugins = (shape.plugins ?? []).filter(isOurPlugin);
+  return [...runners.map((entry) => entry.options ?? {}), ...plugins.map((entry) => pluginOptions(entry) ?? {})];
+}
+
 /** Applies `edit` to the options of every place we are wired; used to swap a token for an id. */
 export function updateWiredOptions(nxJson: NxJson, edit: (options: OptionsRecord) => OptionsRecord): NxJson {
   const next = structuredClone(nxJson);
