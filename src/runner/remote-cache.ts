@@ -15,14 +15,18 @@ export interface LegacyRemoteCache {
 export function createLegacyRemoteCache(session: RemoteSession, codec: LegacyEntryCodec = legacyEntryCodec): LegacyRemoteCache {
   return {
     async retrieve(hash, cacheDirectory) {
-      let plain: Readable | null = null;
       try {
-        plain = await session.fetchSealed(hash);
+        const plain = await session.fetchSealed(hash);
         if (plain === null) return false;
-        await codec.restore(plain, cacheDirectory, hash);
-        return true;
-      } catch (err) {
-        reportRetrieveFailure(session, plain, hash, err);
+        const failuresBefore = session.stats.failures;
+        try {
+          return await codec.restore(plain, cacheDirectory, hash);
+        } catch (err) {
+          await reportRestoreFailure(session, plain, failuresBefore, hash, err);
+          return false;
+        }
+      } catch {
+        // fetchSealed does not throw; this guards Nx against the unexpected.
         return false;
       }
     },
@@ -34,6 +38,7 @@ export function createLegacyRemoteCache(session: RemoteSession, codec: LegacyEnt
       }
       try {
         const packed = await codec.pack(cacheDirectory, hash);
+        if (packed === null) return false;
         return await session.storeSealed(hash, packed.stream, packed.length);
       } catch (err) {
         session.stats.failures += 1;
@@ -44,17 +49,17 @@ export function createLegacyRemoteCache(session: RemoteSession, codec: LegacyEnt
   };
 }
 
-/** Stream failures are already counted and reported by the session; destroying with the error routes local ones there too. */
-function reportRetrieveFailure(session: RemoteSession, plain: Readable | null, hash: string, err: unknown): void {
-  if (plain !== null && !plain.destroyed && !plain.readableEnded) {
-    plain.destroy(err instanceof Error ? err : new Error(String(err)));
-    return;
+/** Stream errors reach the session on their own; a failure it did not see (a bad archive, a full disk) is reported here. */
+async function reportRestoreFailure(session: RemoteSession, plain: Readable, failuresBefore: number, hash: string, err: unknown): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (session.stats.failures > failuresBefore) return;
+  if (plain.readableEnded) {
+    // The session counted a hit when the stream ended; the entry was unusable after all.
+    session.stats.hits -= 1;
+    session.stats.misses += 1;
   }
-  if (plain !== null && plain.readableEnded) {
-    session.stats.failures += 1;
-    session.warnOnce(`nx-sealed-cache: could not write the restored entry ${hash} into the local cache (${describe(err)}); the task runs instead.`);
-  }
-  // Otherwise the stream already failed, and the session reported it.
+  session.stats.failures += 1;
+  session.warnOnce(`nx-sealed-cache: could not restore ${hash} from the remote cache (${describe(err)}); the task runs instead.`);
 }
 
 function describe(err: unknown): string {
