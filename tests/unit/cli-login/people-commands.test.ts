@@ -1,0 +1,206 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Command } from 'commander';
+import { credentialsFilePath } from '../../../src/client/credentials-store';
+import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
+import { runDoctor } from '../../../src/cli/commands/doctor';
+import { runLogin } from '../../../src/cli/commands/login';
+import { runLogout } from '../../../src/cli/commands/logout';
+import { registerWhoamiCommand, runWhoami, type PeopleCliIo } from '../../../src/cli/commands/whoami';
+import { WORKSPACE_ID, startFakeAccessServer, unusedUrl, type FakeAccessServer } from './fake-access-server';
+
+const PAT = 'nxsc_pat_adaPersonalToken0001';
+const CI_TOKEN = 'nxsc_ci_pipelineToken00000001';
+
+interface Captured extends PeopleCliIo {
+  stdout: string[];
+  stderr: string[];
+}
+
+let server: FakeAccessServer;
+let scratch: string;
+
+function io(options: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Captured {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    env: { XDG_CONFIG_HOME: join(scratch, 'config'), NX_SEALED_CACHE_PROXY_DIR: join(scratch, 'proxy'), ...options.env },
+    cwd: options.cwd ?? join(scratch, 'empty'),
+    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
+    out: (line) => stdout.push(line),
+    err: (line) => stderr.push(line),
+    stdout,
+    stderr,
+  };
+}
+
+function workspace(nxJson: Record<string, unknown>, nxVersion = '24.0.6'): string {
+  const root = mkdtempSync(join(scratch, 'ws-'));
+  writeFileSync(join(root, 'nx.json'), JSON.stringify(nxJson));
+  mkdirSync(join(root, 'node_modules', 'nx'), { recursive: true });
+  writeFileSync(join(root, 'node_modules', 'nx', 'package.json'), JSON.stringify({ name: 'nx', version: nxVersion }));
+  return root;
+}
+
+beforeAll(async () => {
+  server = await startFakeAccessServer(
+    { [PAT]: { kind: 'personal', user: 'ada', write: true }, [CI_TOKEN]: { kind: 'ci', workspaceId: WORKSPACE_ID } },
+    { anonymousWorkspaces: [WORKSPACE_ID] },
+  );
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'nsc-cli-'));
+  mkdirSync(join(scratch, 'empty'));
+});
+afterEach(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('login', () => {
+  it('checks a pasted personal token, stores it 0600 outside the repo, and never prints it', async () => {
+    const cli = io({ stdin: `${PAT}\n` });
+    expect(await runLogin({ url: server.url, workspace: WORKSPACE_ID, tokenStdin: true }, cli)).toBe(0);
+    const file = credentialsFilePath(undefined, cli.env);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8')).servers[server.url]).toMatchObject({ token: PAT, userName: 'ada' });
+    expect(cli.stdout.join('\n')).toMatch(/user: +ada/);
+    expect([...cli.stdout, ...cli.stderr].join('\n')).not.toContain(PAT);
+    expect(server.requests.at(-1)).toEqual({ path: `/w/${WORKSPACE_ID}/v1/access`, authorization: `Bearer ${PAT}` });
+  });
+
+  it('takes the server and workspace from the nearest nx.json', async () => {
+    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    mkdirSync(join(root, 'apps', 'web'), { recursive: true });
+    const cli = io({ stdin: PAT, cwd: join(root, 'apps', 'web') });
+    expect(await runLogin({}, cli)).toBe(0);
+    expect(cli.stdout[0]).toBe(`Logged in to ${server.url}.`);
+  });
+
+  it('asks for a workspace when a personal token is checked without one', async () => {
+    const cli = io({ stdin: PAT });
+    expect(await runLogin({ url: server.url }, cli)).toBe(1);
+    expect(cli.stderr.join('\n')).toMatch(/--workspace <id>.*ERR_AUTH_WORKSPACE_REQUIRED/);
+  });
+
+  it.each([
+    ['a CI token', CI_TOKEN, 'ERR_LOGIN_TOKEN_KIND'],
+    ['an unknown token', 'nxsc_pat_notKnownAnywhere0001', 'ERR_AUTH_TOKEN_INVALID'],
+    ['an empty stdin', '\n', 'ERR_INPUT_INVALID'],
+    ['text with spaces', 'not a token', 'ERR_INPUT_INVALID'],
+  ])('refuses %s and stores nothing', async (_what, input, code) => {
+    const cli = io({ stdin: input });
+    expect(await runLogin({ url: server.url, workspace: WORKSPACE_ID }, cli)).toBe(1);
+    expect(cli.stderr.join('\n')).toContain(code);
+    expect(() => statSync(credentialsFilePath(undefined, cli.env))).toThrow();
+  });
+
+  it('says so when the server is unreachable', async () => {
+    const cli = io({ stdin: PAT });
+    expect(await runLogin({ url: await unusedUrl(), workspace: WORKSPACE_ID }, cli)).toBe(1);
+    expect(cli.stderr.join('\n')).toContain('ERR_CLIENT_UNREACHABLE');
+  });
+});
+
+describe('whoami and logout', () => {
+  it('shows the logged-in user, workspace, token kind, access and credential source', async () => {
+    await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
+    const cli = io();
+    expect(await runWhoami({ url: server.url, workspace: WORKSPACE_ID }, cli)).toBe(0);
+    const text = cli.stdout.join('\n');
+    expect(text).toMatch(/user: +ada/);
+    expect(text).toContain(`web (${WORKSPACE_ID}) in acme`);
+    expect(text).toMatch(/token: +personal/);
+    expect(text).toMatch(/access: +read and write/);
+    expect(text).toMatch(/credential: +the login file/);
+  });
+
+  it('reports NX_SEALED_CACHE_ACCESS_TOKEN as the source when it is set, in JSON', async () => {
+    await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
+    const cli = io({ env: { NX_SEALED_CACHE_ACCESS_TOKEN: CI_TOKEN } });
+    expect(await runWhoami({ url: server.url, json: true }, cli)).toBe(0);
+    expect(JSON.parse(cli.stdout.join('\n'))).toMatchObject({ credentialSource: 'env', principal: { kind: 'ci' }, workspace: { id: WORKSPACE_ID } });
+  });
+
+  it('logout removes the stored token; whoami then falls back to anonymous', async () => {
+    await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
+    const out = io();
+    expect(await runLogout({ url: server.url }, out)).toBe(0);
+    expect(out.stdout.join('\n')).toMatch(/Logged out/);
+    expect(JSON.parse(readFileSync(credentialsFilePath(undefined, out.env), 'utf8')).servers).toEqual({});
+    const again = io();
+    expect(await runLogout({ url: server.url }, again)).toBe(0);
+    expect(again.stdout.join('\n')).toMatch(/No stored login/);
+    const who = io();
+    expect(await runWhoami({ url: server.url, workspace: WORKSPACE_ID }, who)).toBe(0);
+    expect(who.stdout.join('\n')).toMatch(/credential: +no credential \(anonymous\)/);
+  });
+
+  it('whoami fails with exit code 1 when there is no credential and no workspace', async () => {
+    const cli = io();
+    expect(await runWhoami({ url: server.url }, cli)).toBe(1);
+    expect(cli.stderr.join('\n')).toContain('ERR_CONFIG_INVALID');
+  });
+
+  it('is wired into commander with --url/--workspace/--json', async () => {
+    await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
+    const cli = io();
+    const program = new Command().exitOverride();
+    registerWhoamiCommand(program, () => cli);
+    const previous = process.exitCode;
+    try {
+      await program.parseAsync(['node', 'nx-sealed-cache', 'whoami', '--url', server.url, '--workspace', WORKSPACE_ID, '--json']);
+      expect(process.exitCode).toBe(0);
+    } finally {
+      process.exitCode = previous;
+    }
+    expect(JSON.parse(cli.stdout.join('\n'))).toMatchObject({ credentialSource: 'login', principal: { user: { name: 'ada' } } });
+  });
+});
+
+describe('doctor', () => {
+  it('is healthy for a plugin workspace on Nx 24 with a login and a key, and shows only the key id', async () => {
+    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    await runLogin({}, io({ stdin: PAT, cwd: root }));
+    const key = generateEncryptionKey();
+    const cli = io({ cwd: root, env: { NX_SEALED_CACHE_ENCRYPTION_KEY: key } });
+    expect(await runDoctor({}, cli)).toBe(0);
+    const text = cli.stdout.join('\n');
+    expect(text).toMatch(/ok +nx version: Nx 24\.0\.6 .*plugin path/);
+    expect(text).toMatch(/ok +credential: from the login file/);
+    expect(text).toMatch(/ok +server: .*ada \(personal\) has read and write/);
+    expect(text).toContain(`key id ${parseEncryptionKeys(key)[0]?.id}`);
+    expect(text).not.toContain(key);
+    expect(text).not.toContain(PAT);
+  });
+
+  it('fails when nx.json wires the runner but Nx 24 needs the plugin, and says how to fix it', async () => {
+    const root = workspace({ tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } } } });
+    const cli = io({ cwd: root });
+    expect(await runDoctor({}, cli)).toBe(1);
+    expect(cli.stdout.join('\n')).toMatch(/FAIL +nx path: .*runner.*plugin\n +fix: run `nx g nx-sealed-cache:init`/);
+  });
+
+  it('fails on Nx 20.5 with the runner but no legacy cache', async () => {
+    const root = workspace({ tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } } } }, '20.5.0');
+    const cli = io({ cwd: root });
+    expect(await runDoctor({}, cli)).toBe(1);
+    expect(cli.stdout.join('\n')).toMatch(/FAIL +legacy cache/);
+  });
+
+  it('fails when the server cannot be reached, and in JSON says healthy: false', async () => {
+    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: await unusedUrl(), workspaceId: WORKSPACE_ID } }] });
+    const cli = io({ cwd: root });
+    expect(await runDoctor({ json: true }, cli)).toBe(1);
+    const report = JSON.parse(cli.stdout.join('\n'));
+    expect(report.healthy).toBe(false);
+    expect(report.checks).toContainEqual(expect.objectContaining({ name: 'server', status: 'fail', detail: expect.stringContaining('ERR_CLIENT_UNREACHABLE') }));
+  });
+
+  it('fails when the workspace is not set up at all', async () => {
+    const root = workspace({ targetDefaults: {} });
+    const cli = io({ cwd: root, env: { NX_SEALED_CACHE_URL: server.url } });
+    expect(await runDoctor({}, cli)).toBe(1);
+    expect(cli.stdout.join('\n')).toMatch(/FAIL +nx.json: nx-sealed-cache is not in/);
+  });
+});
