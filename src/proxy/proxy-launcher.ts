@@ -116,6 +116,8 @@ async function spawnProxy(paths: ProxyPaths, input: EnsureProxyInput): Promise<P
   try {
     child = spawn(entry.execPath, entry.args, {
       detached: true,
+      // Not the workspace: a proxy must never keep a folder the user may delete busy.
+      cwd: input.settings.stateDir,
       stdio: ['ignore', logFd, logFd, 'ipc'],
       env: input.env ?? process.env,
       windowsHide: true,

@@ -1,0 +1,213 @@
+/**
+ * Nx 24 through the plugin hook and the loopback sealing proxy (issue 4), with the daemon off and on, against the
+ * real server. Tests run in order and share one workspace per daemon mode: the first run primes the server.
+ */
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storeCredential } from '../../src/client/credentials-store';
+import { generateEncryptionKey, isSealed } from '../../src/crypto';
+import {
+  E2E_TEST_TIMEOUT_MS,
+  BootstrappedWorkspace,
+  NxRunResult,
+  NxWorkspace,
+  RunningServer,
+  TokenRecord,
+  assertSucceeded,
+  bootstrapWorkspace,
+  cacheEntryStatus,
+  cacheEntryStatuses,
+  createToken,
+  createWorkspace,
+  killAllTrackedProcesses,
+  listProcesses,
+  processesUnder,
+  startServer,
+} from './harness';
+
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
+
+const CHANGED_SOURCE = 'projects/c/src/message.txt';
+const LEAK_FILE = 'leaked-env.json';
+/** A project whose only target writes the environment its task sees, to prove what tasks can and cannot read. */
+const LEAK_PROJECT = {
+  'projects/e/project.json': JSON.stringify({
+    name: 'e',
+    targets: { leak: { executor: 'nx:run-commands', cache: false, options: { command: 'node projects/e/leak-env.js' } } },
+  }),
+  'projects/e/leak-env.js': `require('fs').writeFileSync(${JSON.stringify(LEAK_FILE)}, JSON.stringify(process.env));\n`,
+};
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (Date.now() < giveUpAt) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return condition();
+}
+
+/** Files under `dir`, recursively. */
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : entry.isFile() ? [join(dir, entry.name)] : [],
+  );
+}
+
+describe.each([
+  ['daemon off', false],
+  ['daemon on', true],
+])('Nx 24 through the nx-sealed-cache plugin and sealing proxy (%s)', (_label, daemon) => {
+  let server: RunningServer;
+  let boot: BootstrappedWorkspace;
+  let ws: NxWorkspace;
+  let writeToken: TokenRecord;
+  let readToken: TokenRecord;
+  let proxyDir: string;
+  let primedHashes: string[];
+  let primedOutputs: Record<string, string>;
+
+  const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
+  const restartFromRemote = async (): Promise<void> => {
+    await ws.reset();
+    rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
+  };
+  const proxies = () => processesUnder(proxyDir);
+  /** What the hooks printed: the terminal without the daemon, the daemon's log with it. */
+  const hookOutput = (result: NxRunResult): string => {
+    const daemonLog = join(ws.root, '.nx', 'workspace-data', 'd', 'daemon.log');
+    return `${result.stdout}\n${result.stderr}\n${daemon && existsSync(daemonLog) ? readFileSync(daemonLog, 'utf8') : ''}`;
+  };
+  const serverPid = (): number => {
+    const serve = listProcesses().find((p) => p.commandLine.includes(' serve ') && p.commandLine.includes(server.dataDir));
+    if (!serve) throw new Error('server process not found');
+    return serve.pid;
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+    boot = await bootstrapWorkspace(server);
+    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write' });
+    readToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' });
+    proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-proxy-e2e-'))), 'state');
+    ws = await createWorkspace('nx24', {
+      daemon,
+      patchNxJson: (json) => {
+        json.plugins = [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id, timeoutMs: 3_000 } }];
+      },
+      env: {
+        NX_SEALED_CACHE_ENCRYPTION_KEY: generateEncryptionKey(),
+        NX_SEALED_CACHE_PROXY_DIR: proxyDir,
+        NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
+      },
+    });
+    for (const [path, content] of Object.entries(LEAK_PROJECT)) ws.writeFile(path, content);
+    // The read-write credential comes from `nx-sealed-cache login`, so no task environment ever holds it.
+    storeCredential(server.url, writeToken.token, {}, ws.homeDir, { XDG_CONFIG_HOME: join(ws.homeDir, '.config') });
+  });
+
+  afterAll(async () => {
+    try {
+      await ws?.dispose();
+      await server?.dispose();
+    } finally {
+      killAllTrackedProcesses();
+      for (const proxy of proxyDir ? proxies() : []) process.kill(proxy.pid, 'SIGKILL');
+      if (proxyDir) rmSync(join(proxyDir, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('stores every task, sealed, on the first run', async () => {
+    const result = assertSucceeded(await ws.build());
+    expect(result.outcomes).toEqual(allProjects('miss'));
+    primedHashes = ws.localCacheHashes();
+    primedOutputs = ws.readOutputs();
+    expect(primedHashes).toHaveLength(ws.projects.length);
+    expect(await cacheEntryStatuses(server.url, primedHashes, readToken.token)).toEqual(Object.fromEntries(primedHashes.map((h) => [h, 200])));
+    if (!daemon) expect(hookOutput(result)).toMatch(/nx-sealed-cache: 0 remote hits, 4 misses, 4 uploads/);
+  });
+
+  it('keeps no plaintext on the server: every blob is sealed', async () => {
+    const blobs = listFiles(server.dataDir).filter((file) => primedHashes.some((hash) => file.includes(`${hash}.`)));
+    expect(blobs).toHaveLength(primedHashes.length);
+    const plaintext = readFileSync(join(ws.root, 'dist', 'a', 'index.txt'));
+    for (const blob of blobs) {
+      const bytes = readFileSync(blob);
+      expect(isSealed(bytes.subarray(0, 5))).toBe(true);
+      expect(bytes.includes(plaintext)).toBe(false);
+      expect(bytes.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]))).toBe(false);
+    }
+  });
+
+  it('restores every task as [remote cache] after nx reset, byte for byte', async () => {
+    await restartFromRemote();
+    const result = assertSucceeded(await ws.build());
+    expect(result.outcomes).toEqual(allProjects('remote'));
+    expect(ws.readOutputs()).toEqual(primedOutputs);
+  });
+
+  it('treats a tampered blob as a miss and the run passes', async () => {
+    const [victimHash] = primedHashes;
+    const blob = listFiles(server.dataDir).find((file) => file.includes(`${victimHash}.`))!;
+    const bytes = readFileSync(blob);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(blob, bytes);
+    await restartFromRemote();
+    const result = assertSucceeded(await ws.build());
+    const outcomes = Object.values(result.outcomes);
+    expect(outcomes.filter((o) => o === 'miss')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'remote')).toHaveLength(ws.projects.length - 1);
+    expect(ws.readOutputs()).toEqual(primedOutputs);
+    if (!daemon) expect(hookOutput(result)).toMatch(/ERR_SEAL_OPEN_FAILED|could not be opened|miss/);
+  });
+
+  it('restores but never stores with a read-only credential', async () => {
+    ws.writeFile(CHANGED_SOURCE, `Project c changed on a branch (${_label}).\n`);
+    await restartFromRemote();
+    const result = assertSucceeded(await ws.build({ NX_SEALED_CACHE_ACCESS_TOKEN: readToken.token }));
+    expect(result.outcomes.c).toBe('miss');
+    expect(Object.values(result.outcomes).filter((o) => o === 'remote').length).toBeGreaterThanOrEqual(ws.projects.length - 2);
+    const unseen = ws.localCacheHashes().filter((hash) => !primedHashes.includes(hash));
+    expect(unseen.length).toBeGreaterThanOrEqual(1);
+    for (const hash of unseen) expect(await cacheEntryStatus(server.url, hash, writeToken.token)).toBe(404);
+  });
+
+  it('never shows tasks the real credential, and the per-run secret does not open the real server', async () => {
+    assertSucceeded(await ws.run(['run', 'e:leak']));
+    const seen = JSON.parse(readFileSync(join(ws.root, LEAK_FILE), 'utf8')) as Record<string, string>;
+    expect(seen.NX_SELF_HOSTED_REMOTE_CACHE_SERVER).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(seen.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN).toMatch(/^nxscp_/);
+    expect(JSON.stringify(seen)).not.toContain(writeToken.token);
+    const runSecret = seen.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN!;
+    expect(await cacheEntryStatus(server.url, primedHashes[1]!, runSecret)).toBe(401);
+    expect(await cacheEntryStatus(`${server.url}/w/${boot.workspace.id}`, primedHashes[1]!, runSecret)).toBe(401);
+  });
+
+  it('stays green with a warning when the server hangs', async () => {
+    const pid = serverPid();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await restartFromRemote();
+      const result = assertSucceeded(await ws.build());
+      expect(result.outcomes).toEqual(allProjects('miss'));
+      if (!daemon) expect(hookOutput(result)).toMatch(/remote cache off for this run/);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  });
+
+  it('stays green with a warning when the server is stopped', async () => {
+    await server.stop();
+    await restartFromRemote();
+    const result = assertSucceeded(await ws.build());
+    expect(result.outcomes).toEqual(allProjects('miss'));
+    if (!daemon) expect(hookOutput(result)).toMatch(/remote cache off for this run/);
+  });
+
+  it('leaves no proxy process behind: it exits by itself once idle', async () => {
+    await ws.dispose();
+    expect(await waitUntil(() => proxies().length === 0, 30_000)).toBe(true);
+    expect(processesUnder(ws.tempDir)).toEqual([]);
+  });
+});
