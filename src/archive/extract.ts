@@ -49,6 +49,8 @@ export async function extractArchive(source: Readable, destDir: string, limits: 
   source.once('error', (err) => (sourceError ??= err));
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
+    // The entry stream is destroyed with the extraction's error, which the pipeline already reports.
+    stream.on('error', () => undefined);
     state.handle(header, stream).then(
       () => next(),
       (err: unknown) => next(state.classify(err)),
@@ -115,11 +117,11 @@ class ExtractionState {
       }
       case 'symlink':
         this.ensureFolder(parentName(name));
-        writeSymlink(header.name, name, header.linkname, absolute);
+        writeSymlink(header.name, name, header.linkname ?? '', absolute);
         this.symlinks.add(name);
         return drain(stream);
       case 'link': {
-        const target = normaliseEntryName(header.linkname);
+        const target = normaliseEntryName(header.linkname ?? '');
         this.refuseThroughSymlink(target, header.name);
         this.ensureFolder(parentName(name));
         writeHardlink(header.name, path.join(this.dest, target), absolute);
