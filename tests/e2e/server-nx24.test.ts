@@ -94,7 +94,7 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
     await revokeToken(boot.target, revoked.id);
     await restartFromRemote();
     const result = assertFailed(await ws.build(selfHostedCacheEnv(server.url, revoked.token)));
-    expect(`${result.stdout}\n${result.stderr}`).toMatch(/revoked/i);
+    expect(`${result.stdout}\n${result.stderr}`).toContain('ERR_AUTH_TOKEN_REVOKED');
   });
 
   describe('anonymous read through the workspace prefix URL', () => {
@@ -122,6 +122,15 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
       expect(unseen).toHaveLength(1);
       expect(await cacheEntryStatuses(server.url, unseen, writeToken.token)).toEqual({ [unseen[0] ?? '']: 404 });
     });
+  });
+
+  it('still restores every task after the server restarts on the same data dir', async () => {
+    ws.writeFile(CHANGED_SOURCE, 'Project c says hello.\n');
+    await server.restart();
+    await restartFromRemote();
+    const result = assertSucceeded(await ws.build(selfHostedCacheEnv(server.url, readToken.token)));
+    expect(result.outcomes).toEqual(allProjects('remote'));
+    expect(ws.readOutputs()).toEqual(primedOutputs);
   });
 
   it('leaves no Nx or server process behind', async () => {
