@@ -11,7 +11,10 @@ import { readProxySettings } from '../../proxy/proxy-settings';
 import { listProxyStates } from '../../proxy/state-file';
 import { findSealedCacheWiring } from '../../../generators/shared/nx-json-wiring';
 import { chooseIntegrationPath, detectNxVersion, formatNxVersion } from '../../../generators/shared/nx-version';
-import { addServerFlags, CREDENTIAL_SOURCE_TEXT, describeFailure, fetchAccess, findNxJson, processIo, resolveRunConfig, resolveServerTarget, type PeopleCliIo, type ServerFlags } from './whoami';
+import {
+  addServerFlags, CREDENTIAL_SOURCE_TEXT, describeFailure, fetchAccess, findNxJson, flagsOf, peopleIo, reportExit, resolveRunConfig, resolveServerTarget,
+  type CommandHost, type PeopleCliIo, type ServerFlags,
+} from './whoami';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 export interface DoctorCheck {
@@ -163,10 +166,8 @@ function readOnlyTree(root: string) {
   };
 }
 
-export function registerDoctorCommand(program: Command, io: () => PeopleCliIo = processIo): void {
+export function registerDoctorCommand(program: Command, host?: CommandHost): void {
   addServerFlags(
     program.command('doctor').description('check nx.json, the Nx version path, the server, your credential, encryption and the proxy; exit 1 if something needs fixing'),
-  ).action(async (flags: ServerFlags) => {
-      process.exitCode = await runDoctor(flags, io());
-    });
+  ).action(async (_options: unknown, command: Command) => reportExit(host, await runDoctor(flagsOf(command), peopleIo(host))));
 }

@@ -8,7 +8,7 @@ import { ENV_ACCESS_TOKEN } from '../../client/config';
 import { storeCredential } from '../../client/credentials-store';
 import { SealedCacheError, isSealedCacheError } from '../../errors';
 import type { AccessResponse } from '../../protocol';
-import { addServerFlags, describeAccess, describeFailure, fetchAccess, processIo, resolveServerTarget, type PeopleCliIo, type ServerFlags } from './whoami';
+import { addServerFlags, describeAccess, fetchAccess, flagsOf, peopleIo, printFailure, reportExit, resolveServerTarget, type CommandHost, type PeopleCliIo, type ServerFlags } from './whoami';
 
 export interface LoginFlags extends ServerFlags {
   tokenStdin?: boolean;
@@ -34,7 +34,7 @@ export async function runLogin(flags: LoginFlags, io: PeopleCliIo): Promise<numb
     io.out(`saved to:   ${file} (readable only by you)`);
     return 0;
   } catch (err) {
-    io.err(`nx-sealed-cache login: ${describeFailure(err)}`);
+    printFailure(io, flags, err);
     return 1;
   }
 }
@@ -109,10 +109,8 @@ function promptHidden(io: PeopleCliIo, question: string): Promise<string> {
   });
 }
 
-export function registerLoginCommand(program: Command, io: () => PeopleCliIo = processIo): void {
+export function registerLoginCommand(program: Command, host?: CommandHost): void {
   addServerFlags(program.command('login').description('store a personal access token for a cache server (per user, outside the repository)'))
     .option('--token-stdin', 'read the token from stdin instead of prompting')
-    .action(async (flags: LoginFlags) => {
-      process.exitCode = await runLogin(flags, io());
-    });
+    .action(async (_options: unknown, command: Command) => reportExit(host, await runLogin(flagsOf<LoginFlags>(command), peopleIo(host))));
 }

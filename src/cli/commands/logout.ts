@@ -1,7 +1,7 @@
 /** `nx-sealed-cache logout`: forgets the stored personal token for one server. */
 import type { Command } from 'commander';
 import { removeStoredCredential } from '../../client/credentials-store';
-import { addServerFlags, describeFailure, processIo, resolveServerTarget, type PeopleCliIo, type ServerFlags } from './whoami';
+import { addServerFlags, flagsOf, peopleIo, printFailure, reportExit, resolveServerTarget, type CommandHost, type PeopleCliIo, type ServerFlags } from './whoami';
 
 export async function runLogout(flags: ServerFlags, io: PeopleCliIo): Promise<number> {
   try {
@@ -18,13 +18,13 @@ export async function runLogout(flags: ServerFlags, io: PeopleCliIo): Promise<nu
     );
     return 0;
   } catch (err) {
-    io.err(`nx-sealed-cache logout: ${describeFailure(err)}`);
+    printFailure(io, flags, err);
     return 1;
   }
 }
 
-export function registerLogoutCommand(program: Command, io: () => PeopleCliIo = processIo): void {
-  addServerFlags(program.command('logout').description('remove the stored personal access token for a cache server')).action(async (flags: ServerFlags) => {
-    process.exitCode = await runLogout(flags, io());
-  });
+export function registerLogoutCommand(program: Command, host?: CommandHost): void {
+  addServerFlags(program.command('logout').description('remove the stored personal access token for a cache server')).action(
+    async (_options: unknown, command: Command) => reportExit(host, await runLogout(flagsOf(command), peopleIo(host))),
+  );
 }

@@ -13,6 +13,7 @@ import { normaliseServerUrl } from '../../client/server-url';
 import { SealedCacheError, isSealedCacheError } from '../../errors';
 import { WORKSPACE_ID_PATTERN, type AccessResponse } from '../../protocol';
 import { listWiredOptions } from '../../../generators/shared/nx-json-wiring';
+import type { CliIo } from '../cli-io';
 
 /** Everything a people-facing command touches outside itself, so tests can hand in their own. */
 export interface PeopleCliIo {
@@ -24,14 +25,40 @@ export interface PeopleCliIo {
   err(line: string): void;
 }
 
-export function processIo(): PeopleCliIo {
+/** What the main CLI's CommandContext offers; structural, so these commands also run without it. */
+export interface CommandHost {
+  readonly io: CliIo;
+  exitCode: number;
+}
+
+/** The host's output and env, plus the process's stdin and cwd, which login and doctor need. */
+export function peopleIo(host?: CommandHost): PeopleCliIo {
+  const write = (sink: ((text: string) => void) | undefined, stream: NodeJS.WriteStream) => (line: string) => (sink ? sink(`${line}\n`) : stream.write(`${line}\n`));
   return {
-    env: process.env,
+    env: (host?.io.env as NodeJS.ProcessEnv | undefined) ?? process.env,
     cwd: process.cwd(),
     stdin: process.stdin,
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: write(host?.io.stdout.bind(host.io), process.stdout),
+    err: write(host?.io.stderr.bind(host.io), process.stderr),
   };
+}
+
+/** Our flags merged with the program's global `--url` / `--json`, which commander gives the root. */
+export function flagsOf<T extends ServerFlags>(command: Command): T {
+  return command.optsWithGlobals<T>();
+}
+
+export function reportExit(host: CommandHost | undefined, code: number): void {
+  if (host) host.exitCode = code === 0 ? host.exitCode : code;
+  else process.exitCode = code;
+}
+
+/** The main CLI's error shape: `error CODE: message` on stderr, or an ErrorBody on stdout with --json. */
+export function printFailure(io: PeopleCliIo, flags: ServerFlags, err: unknown): void {
+  const code = isSealedCacheError(err) ? err.code : 'ERR_INTERNAL';
+  const message = isSealedCacheError(err) ? err.message : err instanceof Error ? err.message : String(err);
+  if (flags.json) io.out(JSON.stringify({ error: { code, message } }));
+  else io.err(`error ${code}: ${message}`);
 }
 
 export interface ServerFlags {
@@ -162,7 +189,7 @@ export async function runWhoami(flags: ServerFlags, io: PeopleCliIo): Promise<nu
     io.out(`credential: ${CREDENTIAL_SOURCE_TEXT[config.credential.source]}`);
     return 0;
   } catch (err) {
-    io.err(`nx-sealed-cache whoami: ${describeFailure(err)}`);
+    printFailure(io, flags, err);
     return 1;
   }
 }
@@ -174,10 +201,8 @@ export function addServerFlags(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
-export function registerWhoamiCommand(program: Command, io: () => PeopleCliIo = processIo): void {
+export function registerWhoamiCommand(program: Command, host?: CommandHost): void {
   addServerFlags(program.command('whoami').description('show who you are to the cache server, for which workspace, and with what access')).action(
-    async (flags: ServerFlags) => {
-      process.exitCode = await runWhoami(flags, io());
-    },
+    async (_options: unknown, command: Command) => reportExit(host, await runWhoami(flagsOf(command), peopleIo(host))),
   );
 }

@@ -80,7 +80,7 @@ describe('login', () => {
   it('asks for a workspace when a personal token is checked without one', async () => {
     const cli = io({ stdin: PAT });
     expect(await runLogin({ url: server.url }, cli)).toBe(1);
-    expect(cli.stderr.join('\n')).toMatch(/--workspace <id>.*ERR_AUTH_WORKSPACE_REQUIRED/);
+    expect(cli.stderr.join('\n')).toMatch(/ERR_AUTH_WORKSPACE_REQUIRED: .*--workspace <id>/);
   });
 
   it.each([
@@ -142,19 +142,23 @@ describe('whoami and logout', () => {
     expect(cli.stderr.join('\n')).toContain('ERR_CONFIG_INVALID');
   });
 
-  it('is wired into commander with --url/--workspace/--json', async () => {
+  it('is wired into commander, reading the root program\'s global --url and --json, and reports the exit code', async () => {
     await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
-    const cli = io();
-    const program = new Command().exitOverride();
-    registerWhoamiCommand(program, () => cli);
-    const previous = process.exitCode;
-    try {
-      await program.parseAsync(['node', 'nx-sealed-cache', 'whoami', '--url', server.url, '--workspace', WORKSPACE_ID, '--json']);
-      expect(process.exitCode).toBe(0);
-    } finally {
-      process.exitCode = previous;
-    }
-    expect(JSON.parse(cli.stdout.join('\n'))).toMatchObject({ credentialSource: 'login', principal: { user: { name: 'ada' } } });
+    const stdout: string[] = [];
+    const host = {
+      exitCode: 0,
+      io: { stdout: (text: string) => stdout.push(text), stderr: () => undefined, env: io().env, waitForShutdown: () => Promise.resolve() },
+    };
+    const program = new Command('nx-sealed-cache').option('--url <url>').option('--json').exitOverride();
+    registerWhoamiCommand(program, host);
+    await program.parseAsync(['whoami', '--url', server.url, '--workspace', WORKSPACE_ID, '--json'], { from: 'user' });
+    expect(host.exitCode).toBe(0);
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ credentialSource: 'login', principal: { user: { name: 'ada' } } });
+
+    stdout.length = 0;
+    await program.parseAsync(['whoami', '--url', await unusedUrl(), '--workspace', WORKSPACE_ID, '--json'], { from: 'user' });
+    expect(host.exitCode).toBe(1);
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ error: { code: 'ERR_CLIENT_UNREACHABLE' } });
   });
 });
 
