@@ -6,6 +6,10 @@ import type { CliIo } from './cli-io';
 import { CommandContext } from './command-context';
 import { registerAdminCommands } from './commands/admin';
 import { registerAuditCommands } from './commands/audit';
+import { registerDoctorCommand } from './commands/doctor';
+import { registerLoginCommand } from './commands/login';
+import { registerLogoutCommand } from './commands/logout';
+import { registerWhoamiCommand } from './commands/whoami';
 import { registerMemberCommands } from './commands/member';
 import { registerOrgCommands } from './commands/org';
 import { registerServeCommand } from './commands/serve';
@@ -32,6 +36,10 @@ function buildProgram(ctx: CommandContext): Command {
   registerMemberCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerLoginCommand(program, ctx);
+  registerLogoutCommand(program, ctx);
+  registerWhoamiCommand(program, ctx);
+  registerDoctorCommand(program, ctx);
   // Subcommands inherit exitOverride and output settings only when set on each.
   const configure = (command: Command): void => {
     for (const sub of command.commands) {

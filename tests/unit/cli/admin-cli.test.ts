@@ -1,0 +1,144 @@
+import { rmSync } from 'node:fs';
+import type { CliIo } from '../../../src/cli/cli-io';
+import { runCli } from '../../../src/cli/run-cli';
+import { http, makeTempDir, startTestServer, type TestServer } from '../server/test-server';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+function testIo(env: Record<string, string | undefined>, shutdown: Promise<void> = new Promise(() => undefined)) {
+  const out = { stdout: '', stderr: '' };
+  const io: CliIo = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), env, waitForShutdown: () => shutdown };
+  return { io, out };
+}
+
+describe('admin CLI against a real server', () => {
+  let ts: TestServer;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    ts = await startTestServer();
+    env = { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ACCESS_TOKEN: ts.adminToken };
+  });
+  afterAll(() => ts.stop());
+
+  async function cli(...argv: string[]): Promise<Run> {
+    const { io, out } = testIo(env);
+    const code = await runCli(argv, io);
+    return { code, ...out, json: <T>() => JSON.parse(out.stdout) as T };
+  }
+
+  it('runs the happy path: org, workspace, user, member, tokens, audit', async () => {
+    const org = await cli('org', 'create', 'acme', '--json');
+    expect(org.code).toBe(0);
+    expect(org.json()).toEqual({ id: expect.stringMatching(/^org_/), name: 'acme', public: false });
+
+    const ws = (await cli('workspace', 'create', '--org', 'acme', 'web', '--anonymous', 'read', '--json')).json<{ id: string }>();
+    expect(ws).toMatchObject({ id: expect.stringMatching(/^ws_[A-Za-z0-9]{20}$/), name: 'web', anonymousAccess: 'read', memberDefaultAccess: 'read' });
+    expect((await cli('workspace', 'set', ws.id, '--member-default', 'read-write', '--json')).json()).toMatchObject({ memberDefaultAccess: 'read-write' });
+    expect((await cli('workspace', 'get', ws.id, '--json')).json()).toMatchObject({ id: ws.id, anonymousAccess: 'read' });
+    expect((await cli('workspace', 'list', '--org', 'acme', '--json')).json<unknown[]>()).toHaveLength(1);
+
+    expect((await cli('user', 'create', 'robot', '--bot', '--json')).json()).toMatchObject({ name: 'robot', bot: true });
+    expect((await cli('member', 'add', '--org', 'acme', '--user', 'robot', '--json')).json()).toMatchObject({ role: 'member' });
+    expect((await cli('member', 'set', '--org', 'acme', '--user', 'robot', '--workspace', ws.id, '--access', 'none', '--json')).json()).toMatchObject({ workspaceAccess: { [ws.id]: 'none' } });
+    expect((await cli('member', 'list', '--org', 'acme', '--json')).json<unknown[]>()).toHaveLength(1);
+
+    const ci = (await cli('token', 'create', '--kind', 'ci', '--workspace', ws.id, '--access', 'read-write', '--name', 'gha', '--json')).json<{ id: string; token: string }>();
+    expect(ci).toMatchObject({ kind: 'ci', workspaceId: ws.id, userId: null, access: 'read-write', name: 'gha', expiresAt: null, token: expect.stringMatching(/^nxsc_ci_/) });
+    expect((await http(`${ts.url}/v1/cache/9`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(200);
+
+    const list = await cli('token', 'list', '--workspace', ws.id, '--json');
+    expect(list.json<{ id: string }[]>().map((t) => t.id)).toEqual([ci.id]);
+    expect(list.stdout).not.toContain(ci.token);
+
+    const rotated = (await cli('token', 'rotate', ci.id, '--json')).json<{ id: string; token: string }>();
+    expect(rotated.id).toBe(ci.id);
+    expect(rotated.token).not.toBe(ci.token);
+    expect((await cli('token', 'revoke', ci.id, '--json')).json()).toMatchObject({ id: ci.id, revokedAt: expect.any(String) });
+    expect((await http(`${ts.url}/v1/cache/9`, { token: rotated.token })).status).toBe(401);
+
+    const audit = (await cli('audit', 'list', '--org', 'acme', '--json')).json<{ action: string }[]>();
+    expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['workspace.created', 'workspace.access-changed', 'member.added', 'member.changed', 'token.created', 'token.rotated', 'token.revoked']));
+
+    const human = await cli('org', 'list');
+    expect(human.stdout).toContain('acme');
+  });
+
+  it('prints errors as `error CODE: message` on stderr, or ErrorBody JSON with --json, exit 1', async () => {
+    await cli('org', 'create', 'dupe');
+    const human = await cli('org', 'create', 'dupe');
+    expect([human.code, human.stdout, human.stderr]).toEqual([1, '', expect.stringMatching(/^error ERR_ORG_EXISTS: /)]);
+    const json = await cli('org', 'create', 'dupe', '--json');
+    expect(json.code).toBe(1);
+    expect(json.json()).toEqual({ error: { code: 'ERR_ORG_EXISTS', message: expect.any(String) } });
+  });
+
+  it.each([
+    [['workspace', 'create', '--org', 'acme', 'x', '--anonymous', 'everything'], 'ERR_INPUT_INVALID'],
+    [['token', 'create', '--kind', 'robot'], 'ERR_INPUT_INVALID'],
+    [['token', 'create', '--kind', 'ci'], 'ERR_INPUT_INVALID'],
+    [['token', 'create', '--kind', 'ci', '--workspace', 'ws_AAAAAAAAAAAAAAAAAAAA', '--expires-in', 'soon'], 'ERR_INPUT_INVALID'],
+    [['member', 'add', '--org', 'nope', '--user', 'robot'], 'ERR_ORG_NOT_FOUND'],
+    [['workspace', 'get', 'ws_AAAAAAAAAAAAAAAAAAAA'], 'ERR_WORKSPACE_NOT_FOUND'],
+    [['token', 'revoke', 'tok_AAAAAAAAAAAAAAAA'], 'ERR_TOKEN_NOT_FOUND'],
+    [['no-such-command'], 'ERR_INPUT_INVALID'],
+  ])('refuses %j with %s', async (argv, code) => {
+    const run = await cli(...argv, '--json');
+    expect(run.code).toBe(1);
+    expect(run.json()).toMatchObject({ error: { code } });
+  });
+
+  it('never echoes the --token value, even when it is refused', async () => {
+    const secret = 'nxsc_adm_thisisnotavalidtokenvalue0000000000';
+    const { io, out } = testIo({ NX_SEALED_CACHE_URL: ts.url });
+    const code = await runCli(['org', 'list', '--token', secret], io);
+    expect(code).toBe(1);
+    expect(out.stderr).toMatch(/^error ERR_AUTH_TOKEN_MALFORMED/);
+    expect(out.stdout + out.stderr).not.toContain('thisisnotavalid');
+  });
+
+  it('reports an unreachable server as ERR_CLIENT_UNREACHABLE', async () => {
+    const { io, out } = testIo({ NX_SEALED_CACHE_URL: 'http://127.0.0.1:1', NX_SEALED_CACHE_ACCESS_TOKEN: ts.adminToken });
+    expect(await runCli(['org', 'list'], io)).toBe(1);
+    expect(out.stderr).toMatch(/^error ERR_CLIENT_UNREACHABLE/);
+  });
+});
+
+describe('serve and admin init commands', () => {
+  it('admin init prints the token once as JSON, then refuses a second time', async () => {
+    const dataDir = makeTempDir();
+    try {
+      const first = testIo({});
+      expect(await runCli(['admin', 'init', '--data-dir', dataDir, '--json'], first.io)).toBe(0);
+      expect(JSON.parse(first.out.stdout)).toEqual({ user: { id: expect.stringMatching(/^usr_/), name: 'admin' }, token: expect.stringMatching(/^nxsc_adm_/) });
+      const second = testIo({});
+      expect(await runCli(['admin', 'init', '--data-dir', dataDir], second.io)).toBe(1);
+      expect(second.out.stderr).toMatch(/^error ERR_ADMIN_ALREADY_INITIALISED/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('serve prints the listening line with the real port, a hint without admin, and stops on shutdown', async () => {
+    const dataDir = makeTempDir();
+    let stop!: () => void;
+    const { io, out } = testIo({}, new Promise<void>((resolve) => (stop = resolve)));
+    const running = runCli(['serve', '--data-dir', dataDir, '--port', '0'], io);
+    try {
+      for (let i = 0; i < 100 && !out.stdout.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+      const url = /nx-sealed-cache listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out.stdout);
+      expect(url).not.toBeNull();
+      expect(Number(url?.[2])).toBeGreaterThan(0);
+      expect(out.stdout).toContain('admin init --data-dir');
+      expect((await http(`${url?.[1]}/v1/cache/1`)).status).toBe(401);
+    } finally {
+      stop();
+      expect(await running).toBe(0);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isSealedCacheError } from '../../../src/errors';
+import { initialiseAdmin } from '../../../src/server/admin-init';
+import { buildServer } from '../../../src/server/app';
+import { api, http, makeTempDir, startTestServer } from './test-server';
+
+describe('data directory safety', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tempDir = () => {
+    const dir = makeTempDir();
+    dirs.push(dir);
+    return dir;
+  };
+
+  it('refuses a second server on the same data dir with ERR_DATA_DIR_LOCKED', async () => {
+    const dataDir = tempDir();
+    const first = await buildServer({ dataDir, port: 0, logLevel: false });
+    try {
+      await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
+      await expect(initialiseAdmin({ dataDir })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('takes over the lock of a process killed with SIGKILL, and a stale SQLite lock dir', async () => {
+    const dataDir = tempDir();
+    const lockFile = join(dataDir, 'server.lock');
+    // A child takes the lock the same way the server does, then dies without cleaning up.
+    const child = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(lockFile)}, process.pid + '\\n', { flag: 'wx' }); setInterval(() => {}, 1000);`], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(child.pid));
+    await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    mkdirSync(join(dataDir, 'metadata.sqlite.lock'));
+    const server = await buildServer({ dataDir, port: 0, logLevel: false });
+    try {
+      expect(server.hasAdmin).toBe(false);
+      expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(process.pid));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('admin init works once per data dir', async () => {
+    const dataDir = tempDir();
+    const first = await initialiseAdmin({ dataDir, name: 'root' });
+    expect(first.token).toMatch(/^nxsc_adm_/);
+    const second = await initialiseAdmin({ dataDir }).catch((err: unknown) => err);
+    expect(isSealedCacheError(second, 'ERR_ADMIN_ALREADY_INITIALISED')).toBe(true);
+  });
+
+  it('never writes a token value into the database, only its hash', async () => {
+    const ts = await startTestServer();
+    try {
+      await api(ts, 'POST', '/orgs', { name: 'acme' });
+      const ws = await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'web' });
+      const ci = await api<{ id: string; token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write' });
+      const rotated = await api<{ token: string }>(ts, 'POST', `/tokens/${ci.id}/rotate`);
+      await http(`${ts.url}/v1/cache/1`, { method: 'PUT', token: rotated.token, raw: 'x' });
+      const db = readFileSync(join(ts.dataDir, 'metadata.sqlite')).toString('latin1');
+      for (const value of [ts.adminToken, ci.token, rotated.token]) {
+        expect(db).not.toContain(value);
+        expect(db).not.toContain(value.slice(9, 30));
+      }
+      expect(db).toContain('tok_');
+    } finally {
+      await ts.stop();
+    }
+  });
+});
