@@ -2,6 +2,7 @@
  * What the hooks do, with the environment and output passed in: point Nx's built-in HTTP cache
  * at the loopback proxy for one run, and collect that run's summary at the end.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { resolveClientConfig, type ClientConfig } from '../client';
 import { finishRun, proxyUrl } from '../proxy/control-client';
@@ -39,7 +40,7 @@ export async function startRunThroughProxy(options: unknown, context: TasksExecu
     settings: target.settings,
     key: target.key,
     client: target.inputs,
-    runId: context.id,
+    runId: context.id ?? runIdFromSecret(runSecret),
     runSecret,
     entry: io.entry,
     env: proxyProcessEnv(io.env),
@@ -51,8 +52,9 @@ export async function startRunThroughProxy(options: unknown, context: TasksExecu
 export async function finishRunThroughProxy(options: unknown, context: TasksExecutionContext, io: HookIo): Promise<void> {
   const target = resolveRunTarget(options, context, io.env);
   const state = readProxyState(proxyPaths(target.settings.stateDir, target.key).stateFile);
-  if (!state) return;
-  const finished = await finishRun(state, context.id);
+  const runId = context.id ?? runIdFromEnv(io.env);
+  if (!state || !runId) return;
+  const finished = await finishRun(state, runId);
   if (!finished.known) return;
   finished.warnings.forEach((warning) => io.print(warning));
   if (finished.summary) io.print(finished.summary);
@@ -64,6 +66,16 @@ function resolveRunTarget(options: unknown, context: TasksExecutionContext, env:
   const config = resolveClientConfig({ options: inputs.options, env: inputs.env, homeDir: inputs.homeDir, reportUnknownOptions: true });
   const key = proxyKey([context.workspaceRoot, inputs, config.credential.token ?? null]);
   return { settings, config, inputs, key };
+}
+
+/** Nx 20.8 gives the hooks no run id; the secret set by preTasksExecution is still in this process's env. */
+function runIdFromSecret(secret: string): string {
+  return `secret-${createHash('sha256').update(secret).digest('hex').slice(0, 32)}`;
+}
+
+function runIdFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const secret = env[NX_CACHE_TOKEN_ENV];
+  return secret?.startsWith('nxscp_') ? runIdFromSecret(secret) : undefined;
 }
 
 function pickClientEnv(env: NodeJS.ProcessEnv): Record<string, string> {

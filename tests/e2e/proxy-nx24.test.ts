@@ -125,7 +125,7 @@ describe.each([
     primedOutputs = ws.readOutputs();
     expect(primedHashes).toHaveLength(ws.projects.length);
     expect(await cacheEntryStatuses(server.url, primedHashes, readToken.token)).toEqual(Object.fromEntries(primedHashes.map((h) => [h, 200])));
-    if (!daemon) expect(hookOutput(result)).toMatch(/nx-sealed-cache: 0 remote hits, 4 misses, 4 uploads/);
+    expect(hookOutput(result)).toMatch(/nx-sealed-cache: 0 remote hits, 4 misses, 4 uploads/);
   });
 
   it('keeps no plaintext on the server: every blob is sealed', async () => {
@@ -159,7 +159,7 @@ describe.each([
     expect(outcomes.filter((o) => o === 'miss')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'remote')).toHaveLength(ws.projects.length - 1);
     expect(ws.readOutputs()).toEqual(primedOutputs);
-    if (!daemon) expect(hookOutput(result)).toMatch(/ERR_SEAL_OPEN_FAILED|could not be opened|miss/);
+    expect(hookOutput(result)).toMatch(/ERR_SEAL_OPEN_FAILED/);
   });
 
   it('restores but never stores with a read-only credential', async () => {
@@ -191,7 +191,7 @@ describe.each([
       await restartFromRemote();
       const result = assertSucceeded(await ws.build());
       expect(result.outcomes).toEqual(allProjects('miss'));
-      if (!daemon) expect(hookOutput(result)).toMatch(/remote cache off for this run/);
+      expect(hookOutput(result)).toMatch(/remote cache off for this run/);
     } finally {
       process.kill(pid, 'SIGCONT');
     }
@@ -202,7 +202,7 @@ describe.each([
     await restartFromRemote();
     const result = assertSucceeded(await ws.build());
     expect(result.outcomes).toEqual(allProjects('miss'));
-    if (!daemon) expect(hookOutput(result)).toMatch(/remote cache off for this run/);
+    expect(hookOutput(result)).toMatch(/remote cache off for this run/);
   });
 
   it('leaves no proxy process behind: it exits by itself once idle', async () => {
