@@ -1,0 +1,85 @@
+/**
+ * The generators in real workspaces (issue 5): `init` from a workspace with no cache configured
+ * gives remote hits after `nx reset`, and `convert-to-id` swaps a committed token for the id.
+ */
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  E2E_TEST_TIMEOUT_MS,
+  BootstrappedWorkspace,
+  NxWorkspace,
+  RunningServer,
+  TokenRecord,
+  assertSucceeded,
+  bootstrapWorkspace,
+  createToken,
+  createWorkspace,
+  killAllTrackedProcesses,
+  processesUnder,
+  startServer,
+} from './harness';
+
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
+
+describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixture', (fixture) => {
+  let server: RunningServer;
+  let boot: BootstrappedWorkspace;
+  let ciToken: TokenRecord;
+  let ws: NxWorkspace;
+  let proxyDir: string;
+
+  const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
+  const restartFromRemote = async (): Promise<void> => {
+    await ws.reset();
+    rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+    boot = await bootstrapWorkspace(server);
+    ciToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci' });
+    proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-gen-e2e-'))), 'state');
+    ws = await createWorkspace(fixture, {
+      env: { NX_SEALED_CACHE_ACCESS_TOKEN: ciToken.token, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },
+    });
+  });
+
+  afterAll(async () => {
+    try {
+      await ws?.dispose();
+      await server?.dispose();
+    } finally {
+      killAllTrackedProcesses();
+      for (const proxy of proxyDir ? processesUnder(proxyDir) : []) process.kill(proxy.pid, 'SIGKILL');
+      if (proxyDir) rmSync(join(proxyDir, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('init wires the plugin for the installed Nx', async () => {
+    const result = assertSucceeded(await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--no-interactive']));
+    expect(result.stdout + result.stderr).toMatch(/plugin with the sealing proxy/);
+    const nxJson = ws.readNxJson();
+    expect(nxJson.plugins).toContainEqual({ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } });
+    expect(nxJson.useLegacyCache).toBeUndefined();
+    expect(nxJson.targetDefaults).toBeDefined();
+  });
+
+  it('then two runs with nx reset between them give remote hits', async () => {
+    expect(assertSucceeded(await ws.build()).outcomes).toEqual(allProjects('miss'));
+    const outputs = ws.readOutputs();
+    await restartFromRemote();
+    expect(assertSucceeded(await ws.build()).outcomes).toEqual(allProjects('remote'));
+    expect(ws.readOutputs()).toEqual(outputs);
+  });
+
+  it('convert-to-id replaces a committed token with the id, and runs still hit with the token in the env var', async () => {
+    ws.updateNxJson((json) => {
+      json.plugins = [{ plugin: 'nx-sealed-cache', options: { url: server.url, token: ciToken.token } }];
+    });
+    assertSucceeded(await ws.run(['g', 'nx-sealed-cache:convert-to-id', '--no-interactive'], { NX_SEALED_CACHE_ACCESS_TOKEN: undefined }));
+    expect(ws.readNxJson().plugins).toEqual([{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } }]);
+    await restartFromRemote();
+    expect(assertSucceeded(await ws.build()).outcomes).toEqual(allProjects('remote'));
+  });
+});
