@@ -1,4 +1,8 @@
-/** Unit tests run in-process and fast; e2e tests drive the real nx CLI and server, so they run serially with long timeouts. */
+/**
+ * Unit tests run in-process and in parallel. End-to-end tests drive the real nx CLI and server, so
+ * `npm test` runs them in a second, serial pass (jest ignores maxWorkers and testTimeout inside a
+ * project, hence the setup file and --runInBand in package.json).
+ */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
 
 module.exports = {
@@ -14,8 +18,7 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
-      testTimeout: 240000,
-      maxWorkers: 1,
+      setupFilesAfterEnv: ['<rootDir>/tests/e2e/harness/jest-setup.ts'],
     },
   ],
 };
