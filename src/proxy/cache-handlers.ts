@@ -21,11 +21,14 @@ export async function serveCacheGet(ctx: CacheHandlerContext, run: ProxyRun, has
   const deadline = startDeadline(ctx.requestDeadlineMs);
   const file = tempArtifactPath(ctx.tempDir, 'get');
   let upstream: Readable | null = null;
+  // The session reports failures of the stream it handed out (tampered, wrong key); the rest are ours to report.
+  let reportedBySession = false;
   try {
     const session = await deadline.race(run.session);
     if (session.mode === 'off') return answerMiss(run, res);
     upstream = await deadline.race(session.fetchOpened(hash, deadline.signal));
     if (!upstream) return answerMiss(run, res);
+    upstream.once('error', () => (reportedBySession = !deadline.signal.aborted));
     // The whole plaintext must arrive and verify before Nx sees a byte of it.
     const bytes = await spoolToFile(upstream, file, deadline.signal);
     deadline.clear();
@@ -34,7 +37,7 @@ export async function serveCacheGet(ctx: CacheHandlerContext, run: ProxyRun, has
     run.counters.bytesDown += bytes;
   } catch (err) {
     upstream?.destroy();
-    run.warn(describeFailure('read', err));
+    if (!reportedBySession) run.warn(describeFailure('read', err));
     if (!res.headersSent) answerMiss(run, res);
     else res.destroy();
   } finally {
