@@ -115,6 +115,7 @@ describe.each([
       await server?.dispose();
     } finally {
       killAllTrackedProcesses();
+      // Only reached when a test failed before the proxy exited on its own.
       for (const proxy of proxyDir ? proxies() : []) process.kill(proxy.pid, 'SIGKILL');
       if (proxyDir) rmSync(join(proxyDir, '..'), { recursive: true, force: true });
     }

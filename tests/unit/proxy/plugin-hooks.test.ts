@@ -72,7 +72,7 @@ describe('hook flow through a real proxy process', () => {
     stateDir = makeStateDir();
   });
   afterEach(async () => {
-    killProxiesIn(stateDir);
+    await killProxiesIn(stateDir);
     await upstream.close();
   });
 

@@ -28,7 +28,7 @@ describe('sealing proxy process lifecycle', () => {
   });
 
   afterEach(async () => {
-    killProxiesIn(stateDir);
+    await killProxiesIn(stateDir);
     await upstream.close();
   });
 

@@ -25,11 +25,12 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Kills every proxy that published a state file in `stateDir`, then removes the folder. */
-export function killProxiesIn(stateDir: string): void {
-  for (const { state } of listProxyStates(stateDir)) {
-    if (isAlive(state.pid)) process.kill(state.pid, 'SIGKILL');
-  }
+/** Stops every proxy that published a state file in `stateDir` (SIGTERM lets it remove its temp dir), then the folder. */
+export async function killProxiesIn(stateDir: string): Promise<void> {
+  const pids = listProxyStates(stateDir).map(({ state }) => state.pid).filter(isAlive);
+  pids.forEach((pid) => process.kill(pid, 'SIGTERM'));
+  await waitFor(() => !pids.some(isAlive), 5_000);
+  pids.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));
   fs.rmSync(stateDir, { recursive: true, force: true });
 }
 
