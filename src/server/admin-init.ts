@@ -1,7 +1,10 @@
-/** `admin init`: creates the first server administrator directly in the data dir (no server running). */
-import { SealedCacheError } from '../errors';
+/**
+ * `admin init`: creates the first server administrator directly in the data dir. It works with the
+ * server stopped or running: beside a running server it shares the database through SQLite's own locking.
+ */
+import { isSealedCacheError, SealedCacheError } from '../errors';
 import { type Clock, systemClock } from './clock';
-import { acquireDataDirLock, removeStaleSqliteLock } from './data-dir-lock';
+import { acquireDataDirLock, type DataDirLock, removeStaleSqliteLock } from './data-dir-lock';
 import { dataDirLayout, ensureDataDir } from './data-dir';
 import { newUserId } from './ids';
 import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
@@ -24,9 +27,10 @@ export async function initialiseAdmin(options: { dataDir: string; name?: string;
   }
   const layout = dataDirLayout(options.dataDir);
   ensureDataDir(layout);
-  const lock = acquireDataDirLock(layout.lockFile);
+  const lock = lockUnlessServed(layout.lockFile);
   try {
-    removeStaleSqliteLock(layout.metadataFile);
+    // Only the data-dir lock holder may clear a crash's SQLite lock; a running server did so at start.
+    if (lock) removeStaleSqliteLock(layout.metadataFile);
     const store = await openSqliteMetadataStore(layout.metadataFile);
     try {
       if (await store.hasServerAdmin()) {
@@ -48,6 +52,16 @@ export async function initialiseAdmin(options: { dataDir: string; name?: string;
       await store.close();
     }
   } finally {
-    lock.release();
+    lock?.release();
+  }
+}
+
+/** The data-dir lock, or undefined when a live server holds it (then SQLite's locking keeps us apart). */
+function lockUnlessServed(lockFile: string): DataDirLock | undefined {
+  try {
+    return acquireDataDirLock(lockFile);
+  } catch (err) {
+    if (isSealedCacheError(err, 'ERR_DATA_DIR_LOCKED')) return undefined;
+    throw err;
   }
 }

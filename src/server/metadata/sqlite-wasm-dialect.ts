@@ -15,6 +15,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database as WasmDatabase } from 'node-sqlite3-wasm';
 
 type BindValue = number | bigint | string | Uint8Array | null | boolean;
@@ -33,10 +34,30 @@ function returnsRows(query: CompiledQuery): boolean {
   return SelectQueryNode.is(query.query) || node.kind === 'RawNode' || node.returning !== undefined;
 }
 
+/** Another process (e.g. `admin init` beside a running server) holds SQLite's lock for a few milliseconds. */
+const BUSY_RETRY_DELAY_MS = 10;
+const BUSY_RETRY_LIMIT = 300;
+
+function isBusy(err: unknown): boolean {
+  return err instanceof Error && /database is locked|SQLITE_BUSY/i.test(err.message);
+}
+
 class WasmSqliteConnection implements DatabaseConnection {
   constructor(private readonly db: WasmDatabase) {}
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    // A busy statement did not run, so running it again is safe; the connection mutex keeps order.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.execute<R>(compiledQuery);
+      } catch (err) {
+        if (!isBusy(err) || attempt >= BUSY_RETRY_LIMIT) throw err;
+        await sleep(BUSY_RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  private execute<R>(compiledQuery: CompiledQuery): QueryResult<R> {
     const values = toBindValues(compiledQuery.parameters);
     if (returnsRows(compiledQuery)) {
       return { rows: this.db.all(compiledQuery.sql, values) as R[] };

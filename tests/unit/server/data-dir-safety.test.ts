@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isSealedCacheError } from '../../../src/errors';
 import { initialiseAdmin } from '../../../src/server/admin-init';
 import { buildServer } from '../../../src/server/app';
+import { generateToken } from '../../../src/server/auth/token-format';
 import { api, http, makeTempDir, startTestServer } from './test-server';
 
 describe('data directory safety', () => {
@@ -20,9 +21,27 @@ describe('data directory safety', () => {
     const first = await buildServer({ dataDir, port: 0, logLevel: false });
     try {
       await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
-      await expect(initialiseAdmin({ dataDir })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
     } finally {
       await first.close();
+    }
+  });
+
+  it('admin init beside a running server shares the database, and the new admin token works at once', async () => {
+    const dataDir = tempDir();
+    const server = await buildServer({ dataDir, port: 0, logLevel: false });
+    try {
+      expect(server.hasAdmin).toBe(false);
+      // Token lookups keep the server's own connection on the database while admin init writes.
+      const traffic = Promise.all(Array.from({ length: 40 }, (_, i) => http(`${server.url}/v1/cache/${i}`, { token: generateToken('ci') })));
+      const { token } = await initialiseAdmin({ dataDir, name: 'root' });
+      expect((await traffic).every((r) => r.status === 401)).toBe(true);
+      const orgs = await http(`${server.url}/api/v1/orgs`, { token });
+      expect(orgs.status).toBe(200);
+      expect(readFileSync(join(dataDir, 'server.lock'), 'utf8').trim()).toBe(String(process.pid));
+      const again = await initialiseAdmin({ dataDir }).catch((err: unknown) => err);
+      expect(isSealedCacheError(again, 'ERR_ADMIN_ALREADY_INITIALISED')).toBe(true);
+    } finally {
+      await server.close();
     }
   });
 
