@@ -38,7 +38,7 @@ export interface SealedCacheServer {
 
 function createApp(context: ServerContext): FastifyInstance {
   const { logLevel } = context.config;
-  const app = Fastify({ logger: logLevel === false ? false : { level: logLevel }, forceCloseConnections: true, return503OnClosing: false, maxParamLength: 256 });
+  const app = Fastify({ logger: logLevel === false ? false : { level: logLevel }, forceCloseConnections: true, return503OnClosing: false, routerOptions: { maxParamLength: 256 } });
   // maxParamLength: hashes may be 128 characters (fastify's default cap is 100).
   registerRouteAuth(app, context);
   app.setErrorHandler((error, request, reply) => {
