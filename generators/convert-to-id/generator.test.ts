@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { readNxJson, updateNxJson } from 'nx/src/devkit-exports';
 import { OTHER_WORKSPACE_ID, WORKSPACE_ID, startFakeAccessServer, unusedUrl, type FakeAccessServer } from '../../tests/unit/cli-login/fake-access-server';
-import type { NxJson, WorkspaceTree } from '../shared/nx-devkit';
+import type { NxJson, WorkspaceTree } from '../../src/nx-config/nx-devkit';
 import { applyConvertToId, printConvertResult, type ConvertDeps } from './generator';
 
 const CI_TOKEN = 'nxsc_ci_committedReadOnlyToken1';

@@ -7,8 +7,8 @@ import { SealedCacheError } from '../../src/errors';
 import { ENV_URL } from '../../src/client/config';
 import { WORKSPACE_ID_PATTERN, type AccessResponse } from '../../src/protocol';
 import { fetchAccess } from '../../src/cli/commands/whoami';
-import { loadDevkit, type GeneratorLogger, type NxJsonAccess, type WorkspaceTree } from '../shared/nx-devkit';
-import { findSealedCacheWiring, listWiredOptions, updateWiredOptions } from '../shared/nx-json-wiring';
+import { loadDevkit, type GeneratorLogger, type NxJsonAccess, type WorkspaceTree } from '../../src/nx-config/nx-devkit';
+import { findSealedCacheWiring, listWiredOptions, updateWiredOptions } from '../../src/nx-config/nx-json-wiring';
 import type { ConvertToIdGeneratorSchema } from './schema';
 
 export type ConvertResult =

@@ -6,7 +6,7 @@ import { FsTree } from 'nx/src/generators/tree';
 import { logger, readNxJson, updateNxJson } from 'nx/src/devkit-exports';
 import { isSealedCacheError } from '../../src/errors';
 import { addGitignoreEntries } from '../shared/gitignore';
-import type { NxJson, NxJsonAccess, WorkspaceTree } from '../shared/nx-devkit';
+import type { NxJson, NxJsonAccess, WorkspaceTree } from '../../src/nx-config/nx-devkit';
 import { applyInit, initGenerator, printInitResult } from './generator';
 
 const WS_ID = 'ws_AbCdEfGhIjKlMnOpQrSt';

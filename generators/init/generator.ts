@@ -4,9 +4,9 @@
  */
 import { generateEncryptionKey } from '../../src/crypto/keys';
 import { WORKSPACE_STATE_PATHS, addGitignoreEntries } from '../shared/gitignore';
-import { loadDevkit, type GeneratorLogger, type NxJson, type NxJsonAccess, type WorkspaceTree } from '../shared/nx-devkit';
-import { findSealedCacheWiring, wirePlugin, wireRunner } from '../shared/nx-json-wiring';
-import { chooseIntegrationPath, detectNxVersion, formatNxVersion, type IntegrationPath, type NxVersion } from '../shared/nx-version';
+import { loadDevkit, type GeneratorLogger, type NxJson, type NxJsonAccess, type WorkspaceTree } from '../../src/nx-config/nx-devkit';
+import { findSealedCacheWiring, wirePlugin, wireRunner } from '../../src/nx-config/nx-json-wiring';
+import { chooseIntegrationPath, detectNxVersion, formatNxVersion, type IntegrationPath, type NxVersion } from '../../src/nx-config/nx-version';
 import { describeChanges, describeNextSteps } from './init-report';
 import { parseInitOptions, type InitOptions } from './init-options';
 import type { InitGeneratorSchema } from './schema';

@@ -1,7 +1,7 @@
 /** Turns an nx.json before/after into sentences that say what changed and why. */
-import type { NxJson } from '../shared/nx-devkit';
-import { findSealedCacheWiring, PACKAGE_NAME } from '../shared/nx-json-wiring';
-import { formatNxVersion, type IntegrationPath, type NxVersion } from '../shared/nx-version';
+import type { NxJson } from '../../src/nx-config/nx-devkit';
+import { findSealedCacheWiring, PACKAGE_NAME } from '../../src/nx-config/nx-json-wiring';
+import { formatNxVersion, type IntegrationPath, type NxVersion } from '../../src/nx-config/nx-version';
 
 export function describeChanges(before: NxJson, after: NxJson, path: IntegrationPath, version: NxVersion): string[] {
   const was = findSealedCacheWiring(before);

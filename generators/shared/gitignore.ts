@@ -1,5 +1,5 @@
 /** Adds ignore lines for state files that live inside the workspace, once each. */
-import type { WorkspaceTree } from './nx-devkit';
+import type { WorkspaceTree } from '../../src/nx-config/nx-devkit';
 
 /**
  * Files this package writes inside a workspace. Empty today: the login file lives under

@@ -9,8 +9,8 @@ import type { Command } from 'commander';
 import { isSealedCacheError } from '../../errors';
 import { readProxySettings } from '../../proxy/proxy-settings';
 import { listProxyStates } from '../../proxy/state-file';
-import { findSealedCacheWiring } from '../../../generators/shared/nx-json-wiring';
-import { chooseIntegrationPath, detectNxVersion, formatNxVersion } from '../../../generators/shared/nx-version';
+import { findSealedCacheWiring } from '../../nx-config/nx-json-wiring';
+import { chooseIntegrationPath, detectNxVersion, formatNxVersion } from '../../nx-config/nx-version';
 import {
   addServerFlags, CREDENTIAL_SOURCE_TEXT, describeFailure, fetchAccess, findNxJson, flagsOf, peopleIo, reportExit, resolveRunConfig, resolveServerTarget,
   type CommandHost, type PeopleCliIo, type ServerFlags,

@@ -12,7 +12,7 @@ import { parseSealedCacheOptions, type SealedCacheOptions } from '../../client/o
 import { normaliseServerUrl } from '../../client/server-url';
 import { SealedCacheError, isSealedCacheError } from '../../errors';
 import { WORKSPACE_ID_PATTERN, type AccessResponse } from '../../protocol';
-import { listWiredOptions } from '../../../generators/shared/nx-json-wiring';
+import { listWiredOptions } from '../../nx-config/nx-json-wiring';
 import type { CliIo } from '../cli-io';
 
 /** Everything a people-facing command touches outside itself, so tests can hand in their own. */

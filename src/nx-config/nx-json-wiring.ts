@@ -3,8 +3,8 @@
  * `tasksRunnerOptions` (Nx 17 – 20.7) or an entry in `plugins` (Nx 20.8+). Pure functions over a copy.
  */
 import { z } from 'zod';
-import { SealedCacheError } from '../../src/errors';
-import { SEALED_CACHE_OPTION_KEYS } from '../../src/client/options';
+import { SealedCacheError } from '../errors';
+import { SEALED_CACHE_OPTION_KEYS } from '../client/options';
 import type { NxJson } from './nx-devkit';
 
 export const PACKAGE_NAME = 'nx-sealed-cache';

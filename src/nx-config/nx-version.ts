@@ -1,5 +1,5 @@
 /** Which Nx the workspace runs, and therefore which integration path it needs. */
-import { SealedCacheError } from '../../src/errors';
+import { SealedCacheError } from '../errors';
 import type { WorkspaceTree } from './nx-devkit';
 
 export interface NxVersion {
