@@ -67,6 +67,15 @@ export const ERROR_CODES = {
   ERR_NX_VERSION_UNSUPPORTED: { status: 500, summary: 'The installed Nx version is older than 17, which nx-sealed-cache does not support.' },
   ERR_LOGIN_TOKEN_KIND: { status: 400, summary: '`login` stores personal access tokens only; CI tokens belong in NX_SEALED_CACHE_ACCESS_TOKEN.' },
 
+  // --- admin web page and browser login ---
+  ERR_WEB_SIGNIN_FAILED: { status: 401, summary: 'The user name or password is wrong (the page never says which).' },
+  ERR_WEB_SESSION_REQUIRED: { status: 401, summary: 'This page needs a signed-in session; the session is missing or has expired.' },
+  ERR_WEB_CSRF_FAILED: { status: 403, summary: 'A form was posted without a valid CSRF token or from another origin; nothing was changed.' },
+  ERR_WEB_PASSWORD_WEAK: { status: 400, summary: 'The new password is too short or too long (12 to 1024 characters).' },
+  ERR_WEB_INVITE_INVALID: { status: 404, summary: 'The invite link is unknown, already used or expired.' },
+  ERR_LOGIN_REQUEST_NOT_FOUND: { status: 404, summary: 'No such CLI login request, or the polling code does not match.' },
+  ERR_LOGIN_REQUEST_EXPIRED: { status: 410, summary: 'The CLI login request expired or was already used; run login again.' },
+
   // --- archives ---
   ERR_ARCHIVE_UNSAFE_ENTRY: { status: 500, summary: 'An archive entry would escape its folder, or is a link or device.' },
   ERR_ARCHIVE_TOO_LARGE: { status: 500, summary: 'An archive exceeds the size or entry-count cap.' },

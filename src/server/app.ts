@@ -13,6 +13,7 @@ import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
 import { accessRoutes } from './routes/access';
 import { adminRoutes } from './routes/admin';
 import { cacheRoutes } from './routes/cache';
+import { webRoutes } from './routes/web';
 import type { ServerContext } from './server-context';
 import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
@@ -51,6 +52,7 @@ function createApp(context: ServerContext): FastifyInstance {
   app.register(async (scope) => cacheRoutes(scope, context));
   app.register(async (scope) => accessRoutes(scope, context));
   app.register(async (scope) => adminRoutes(scope, context), { prefix: '/api/v1' });
+  app.register(async (scope) => webRoutes(scope, context));
   return app;
 }
 

@@ -1,24 +1,37 @@
 /**
- * `nx-sealed-cache login`: checks a personal access token against the server and stores it in the
- * per-user login file. Today the token is pasted (created in the admin page); a browser or
- * device-code approval would be a second `obtainToken` method once the server offers one.
+ * `nx-sealed-cache login`: gets a personal access token and stores it in the per-user login file.
+ * On a terminal (or with --browser) the server issues one after a signed-in user approves the
+ * request in the admin page; a pasted token (--token-stdin, --paste, or piped stdin) also works.
  */
 import type { Command } from 'commander';
 import { ENV_ACCESS_TOKEN } from '../../client/config';
 import { storeCredential } from '../../client/credentials-store';
 import { SealedCacheError, isSealedCacheError } from '../../errors';
+import { type BrowserLoginIo, loginInBrowser } from '../browser-login';
 import type { AccessResponse } from '../../protocol';
 import { addServerFlags, describeAccess, fetchAccess, flagsOf, peopleIo, printFailure, reportExit, resolveServerTarget, type CommandHost, type PeopleCliIo, type ServerFlags } from './whoami';
 
 export interface LoginFlags extends ServerFlags {
   tokenStdin?: boolean;
+  paste?: boolean;
+  browser?: boolean;
+}
+
+/** The people-commands' io plus what browser login needs; tests inject sleep and hostname. */
+export interface LoginIo extends PeopleCliIo, Pick<BrowserLoginIo, 'sleep' | 'hostname'> {}
+
+/** Browser approval when asked for, or by default on a terminal; otherwise the pasted token flow. */
+function wantsBrowser(flags: LoginFlags, io: LoginIo): boolean {
+  if (flags.tokenStdin || flags.paste) return false;
+  return flags.browser === true || io.stdin.isTTY === true;
 }
 
 const MAX_TOKEN_LENGTH = 4096;
 
-export async function runLogin(flags: LoginFlags, io: PeopleCliIo): Promise<number> {
+export async function runLogin(flags: LoginFlags, io: LoginIo): Promise<number> {
   try {
     const target = resolveServerTarget(flags, io);
+    if (wantsBrowser(flags, io)) return await runBrowserLogin(flags, io, target.url, target.workspaceId);
     const token = await obtainToken(flags, io);
     const access = await checkPersonalToken(target.url, target.workspaceId, token);
     const file = storeCredential(target.url, token, { tokenId: access.principal.tokenId, userName: access.principal.user?.name ?? null, expiresAt: access.expiresAt }, io.homeDir, io.env);
@@ -37,6 +50,25 @@ export async function runLogin(flags: LoginFlags, io: PeopleCliIo): Promise<numb
     printFailure(io, flags, err);
     return 1;
   }
+}
+
+async function runBrowserLogin(flags: LoginFlags, io: LoginIo, url: string, workspaceId: string | undefined): Promise<number> {
+  // Progress goes to stderr so that --json keeps stdout to one document.
+  const result = await loginInBrowser(url, workspaceId, { out: flags.json ? io.err : io.out, sleep: io.sleep, hostname: io.hostname });
+  const access = result.workspaceId === null ? undefined : await checkPersonalToken(url, result.workspaceId, result.token);
+  const file = storeCredential(url, result.token, { tokenId: result.tokenId, userName: result.userName, expiresAt: access?.expiresAt ?? null }, io.homeDir, io.env);
+  if (io.env[ENV_ACCESS_TOKEN]?.trim()) {
+    io.err(`nx-sealed-cache: ${ENV_ACCESS_TOKEN} is set in this shell and wins over the login file; unset it to use this login.`);
+  }
+  if (flags.json) {
+    io.out(JSON.stringify({ url, credentialsFile: file, tokenId: result.tokenId, user: result.userName, workspaceId: result.workspaceId, ...(access ?? {}) }, null, 2));
+    return 0;
+  }
+  io.out(`Logged in to ${url} as ${result.userName}.`);
+  if (access) for (const line of describeAccess(access)) io.out(line);
+  else io.out('token:      not tied to one workspace; nx.json "workspaceId" or the URL names it');
+  io.out(`saved to:   ${file} (readable only by you)`);
+  return 0;
 }
 
 /** The pasting flow: a piped token, or a prompt that does not echo on a terminal. */
@@ -111,6 +143,8 @@ function promptHidden(io: PeopleCliIo, question: string): Promise<string> {
 
 export function registerLoginCommand(program: Command, host?: CommandHost): void {
   addServerFlags(program.command('login').description('store a personal access token for a cache server (per user, outside the repository)'))
-    .option('--token-stdin', 'read the token from stdin instead of prompting')
+    .option('--token-stdin', 'read a pasted token from stdin')
+    .option('--paste', 'paste a token at a hidden prompt instead of approving in the browser')
+    .option('--browser', 'approve the login in the admin page (the default on a terminal)')
     .action(async (_options: unknown, command: Command) => reportExit(host, await runLogin(flagsOf<LoginFlags>(command), peopleIo(host))));
 }

@@ -89,6 +89,11 @@ function insertResult(result: { numInsertedOrUpdatedRows?: bigint }): InsertResu
 export class SqliteMetadataStore implements MetadataStore {
   constructor(private readonly db: Kysely<MetadataDatabase>) {}
 
+  /** The same connection, for an area's own tables (web sign-in) in the same database file and migrations. */
+  get connection(): Kysely<MetadataDatabase> {
+    return this.db;
+  }
+
   async insertOrganisation(org: Organisation): Promise<InsertResult> {
     const result = await this.db
       .insertInto('organisations')

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
 import { TokenKind } from '../../protocol';
-import { type AdminCaller, isOrgAdmin, requireServerAdmin } from '../auth/admin-caller';
+import { type AdminCaller, type CallerIdentity, isOrgAdmin, requireServerAdmin } from '../auth/admin-caller';
 import { adminCallerFrom } from '../auth/route-auth';
 import type { TokenRecord } from '../metadata/records';
 import type { ServerContext } from '../server-context';
@@ -26,13 +26,13 @@ const TokenParams = z.object({ id: z.string().regex(/^tok_[A-Za-z0-9]{16}$/, 'a 
 const ListQuery = z.object({ workspace: z.string().optional(), user: IdOrName.optional() });
 
 /** The organisation a token is governed by: its workspace's, if it is bound to one. */
-async function orgIdOfToken(ctx: ServerContext, token: Pick<TokenRecord, 'workspaceId'>): Promise<string | null> {
+export async function orgIdOfToken(ctx: ServerContext, token: Pick<TokenRecord, 'workspaceId'>): Promise<string | null> {
   if (token.workspaceId === null) return null;
   return (await ctx.store.findWorkspace(token.workspaceId))?.orgId ?? null;
 }
 
 /** Server admins manage every token; users their own personal tokens; org admins their org's workspace tokens and its bots' tokens. */
-async function canManageToken(ctx: ServerContext, caller: AdminCaller, token: Pick<TokenRecord, 'kind' | 'userId' | 'workspaceId'>): Promise<boolean> {
+export async function canManageToken(ctx: ServerContext, caller: CallerIdentity, token: Pick<TokenRecord, 'kind' | 'userId' | 'workspaceId'>): Promise<boolean> {
   if (caller.serverAdmin) return true;
   if (token.kind === 'admin') return false;
   if (token.kind === 'personal' && token.userId !== null && token.userId === caller.user?.id) return true;

@@ -12,7 +12,12 @@ export type AuditAction =
   | 'member.changed'
   | 'workspace.created'
   | 'workspace.access-changed'
-  | 'cache.write-denied';
+  | 'cache.write-denied'
+  // admin web page and browser login
+  | 'user.password-set'
+  | 'invite.created'
+  | 'invite.accepted'
+  | 'login.approved';
 
 export interface AuditActor {
   tokenId: string | null;

@@ -1,9 +1,10 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './001-initial-schema';
+import { webSignIn } from './004-web-sign-in';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial-schema': initialSchema };
+    return { '001-initial-schema': initialSchema, '004-web-sign-in': webSignIn };
   },
 };

@@ -1,0 +1,102 @@
+/** My tokens: list, create, rotate, delete. Rotate and delete also serve admins acting on others' tokens. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { SealedCacheError } from '../../errors';
+import type { TokenRecord, Workspace } from '../metadata/records';
+import { PERSONAL_TOKEN_DEFAULT_EXPIRY, type IssuedToken } from '../services/token-service';
+import { myTokensPage, tokenCreatedPage, type TokenRow } from '../web/pages/token-pages';
+import { formField, isSecureRequest, requirePostFromSession, requireViewer, type WebViewer } from '../web/web-guards';
+import { noticeFromQuery, safeBack, withDone } from '../web/web-notices';
+import { parseInput } from './admin-input';
+import { requireToken, requireWorkspace } from './admin-lookups';
+import { canManageToken, orgIdOfToken } from './admin-tokens';
+import type { WebRouteDeps } from './web';
+
+const CreateForm = z.object({
+  name: z.string().trim().min(1).max(100),
+  workspaceId: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
+  access: z.enum(['read', 'read-write']).default('read-write'),
+  expiresIn: z.enum(['30d', '90d', '1y']).default(PERSONAL_TOKEN_DEFAULT_EXPIRY),
+});
+const TOKEN_ID = /^tok_[A-Za-z0-9]{16}$/;
+
+export const serverUrlOf = (request: FastifyRequest): string => `${isSecureRequest(request) ? 'https' : 'http'}://${request.headers.host ?? request.hostname}`;
+
+/** Rows for a token table: each token with its workspace and owner name. */
+export async function tokenRows(deps: WebRouteDeps, tokens: TokenRecord[]): Promise<TokenRow[]> {
+  const { store } = deps.ctx;
+  const workspaces = new Map<string, Workspace | undefined>();
+  const names = new Map<string, string | null>();
+  const rows: TokenRow[] = [];
+  for (const token of tokens) {
+    if (token.workspaceId !== null && !workspaces.has(token.workspaceId)) workspaces.set(token.workspaceId, await store.findWorkspace(token.workspaceId));
+    if (token.userId !== null && !names.has(token.userId)) names.set(token.userId, (await store.findUser(token.userId))?.name ?? null);
+    rows.push({ token, workspace: token.workspaceId === null ? undefined : workspaces.get(token.workspaceId), ownerName: token.userId === null ? null : (names.get(token.userId) ?? null) });
+  }
+  return rows;
+}
+
+/** Forms that answer with a secret carry a one-time nonce, so a reload neither shows nor mints it again. */
+export function requireFreshForm(deps: WebRouteDeps, viewer: WebViewer, request: FastifyRequest): void {
+  if (!deps.web.formOnce.consume(viewer.sessionHash, formField(request, 'once'))) {
+    throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'this form was already submitted (a reload?). A token value is shown only once; nothing new was created');
+  }
+}
+
+export function sendCreated(reply: FastifyReply, request: FastifyRequest, viewer: WebViewer, issued: IssuedToken, workspace: Workspace | undefined, rotated: boolean, back: string): FastifyReply {
+  return reply
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(tokenCreatedPage(viewer, { record: issued.record, secret: issued.secret, serverUrl: serverUrlOf(request), workspace, rotated, back }));
+}
+
+async function loadManageable(deps: WebRouteDeps, viewer: WebViewer, request: FastifyRequest): Promise<TokenRecord> {
+  const { id } = request.params as { id: string };
+  if (!TOKEN_ID.test(id)) throw new SealedCacheError('ERR_TOKEN_NOT_FOUND', 'no such token');
+  const token = await requireToken(deps.ctx.store, id);
+  if (!(await canManageToken(deps.ctx, viewer, token))) throw new SealedCacheError('ERR_AUTH_FORBIDDEN', `you may not manage token ${token.id}`);
+  return token;
+}
+
+export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): Promise<void> {
+  const { ctx, web } = deps;
+  const actorOf = (viewer: WebViewer) => ({ tokenId: null, userId: viewer.user.id });
+
+  app.get('/ui/tokens', async (request, reply) => {
+    const viewer = requireViewer(request);
+    const tokens = (await ctx.store.listTokens({ userId: viewer.user.id })).filter((t) => t.kind === 'personal');
+    const workspaces: { workspace: Workspace; orgName: string }[] = [];
+    for (const m of await ctx.store.listUserMemberships(viewer.user.id)) {
+      const org = await ctx.store.findOrganisation(m.orgId);
+      for (const workspace of await ctx.store.listWorkspaces(m.orgId)) workspaces.push({ workspace, orgName: org?.name ?? m.orgId });
+    }
+    const page = myTokensPage(viewer, await tokenRows(deps, tokens), workspaces, web.formOnce.issue(), ctx.clock(), noticeFromQuery(request.query));
+    return reply.type('text/html; charset=utf-8').send(page);
+  });
+
+  app.post('/ui/tokens', async (request, reply) => {
+    const viewer = requirePostFromSession(request);
+    const form = parseInput(CreateForm, request.body, 'token');
+    requireFreshForm(deps, viewer, request);
+    const workspace = form.workspaceId === undefined ? undefined : await requireWorkspace(ctx.store, form.workspaceId);
+    const spec = { kind: 'personal' as const, name: form.name, workspaceId: workspace?.id ?? null, userId: viewer.user.id, access: form.access, expiresIn: form.expiresIn };
+    const issued = await ctx.tokens.issue(spec, actorOf(viewer), workspace?.orgId ?? null);
+    return sendCreated(reply, request, viewer, issued, workspace, false, '/ui/tokens');
+  });
+
+  app.post('/ui/tokens/:id/rotate', async (request, reply) => {
+    const viewer = requirePostFromSession(request);
+    const token = await loadManageable(deps, viewer, request);
+    requireFreshForm(deps, viewer, request);
+    const issued = await ctx.tokens.rotate(token, actorOf(viewer), await orgIdOfToken(ctx, token));
+    const workspace = token.workspaceId === null ? undefined : await ctx.store.findWorkspace(token.workspaceId);
+    return sendCreated(reply, request, viewer, issued, workspace, true, safeBack(formField(request, 'back'), '/ui/tokens'));
+  });
+
+  app.post('/ui/tokens/:id/revoke', async (request, reply) => {
+    const viewer = requirePostFromSession(request);
+    const token = await loadManageable(deps, viewer, request);
+    await ctx.tokens.revoke(token, actorOf(viewer), await orgIdOfToken(ctx, token));
+    return reply.redirect(withDone(safeBack(formField(request, 'back'), '/ui/tokens'), 'revoked'), 303);
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * Local accounts for the web page: sign-in with throttling, setting passwords (which signs the user
+ * out everywhere), and one-time invites into an organisation.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { SealedCacheError } from '../../errors';
+import { checkPasswordStrength, hashPassword, needsRehash, verifyPassword } from '../auth/passwords';
+import type { SessionService } from '../auth/sessions';
+import type { Clock } from '../clock';
+import { newUserId } from '../ids';
+import type { MetadataStore } from '../metadata/metadata-store';
+import type { MemberRole, Organisation, User } from '../metadata/records';
+import type { AuditActor, AuditLog } from '../services/audit-log';
+import { ACCOUNT_POLICY, ADDRESS_POLICY, Throttle } from './sign-in-throttle';
+import type { InviteRecord, WebAuthStore } from './web-auth-store';
+
+export const INVITE_LIFETIME_MS = 7 * 86_400_000;
+const hashCode = (code: string): string => createHash('sha256').update(code, 'utf8').digest('hex');
+
+export interface AccountDeps {
+  store: MetadataStore;
+  auth: WebAuthStore;
+  sessions: SessionService;
+  audit: AuditLog;
+  clock: Clock;
+}
+
+export class AccountService {
+  private readonly accounts: Throttle;
+  private readonly addresses: Throttle;
+  /** A real hash to verify against when the account does not exist, so both paths cost the same. */
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly deps: AccountDeps) {
+    this.accounts = new Throttle(ACCOUNT_POLICY, deps.clock);
+    this.addresses = new Throttle(ADDRESS_POLICY, deps.clock);
+  }
+
+  /** The signed-in user, or ERR_WEB_SIGNIN_FAILED / ERR_AUTH_RATE_LIMITED that never say whether the account exists. */
+  async signIn(name: string, password: string, address: string): Promise<User> {
+    const accountKey = name.trim().toLowerCase();
+    const waitMs = Math.max(this.accounts.retryAfterMs(accountKey), this.addresses.retryAfterMs(address));
+    if (waitMs > 0) {
+      throw new SealedCacheError('ERR_AUTH_RATE_LIMITED', `too many failed sign-ins; try again in ${Math.ceil(waitMs / 60_000)} minute(s)`);
+    }
+    const user = await this.deps.store.findUser(name.trim());
+    const stored = user === undefined || user.bot ? undefined : await this.deps.auth.findPasswordHash(user.id);
+    const ok = stored === undefined ? await this.burnCheck(password) : await verifyPassword(password, stored);
+    if (!ok || user === undefined || stored === undefined) {
+      this.accounts.recordFailure(accountKey);
+      this.addresses.recordFailure(address);
+      throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the user name or password is wrong');
+    }
+    this.accounts.recordSuccess(accountKey);
+    if (needsRehash(stored)) await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), this.deps.clock().toISOString());
+    return user;
+  }
+
+  /** Sets or replaces a password and ends every session of that user. */
+  async setPassword(user: User, password: string, actor: AuditActor): Promise<void> {
+    if (user.bot) throw new SealedCacheError('ERR_INPUT_INVALID', `${user.name} is a bot user; bots use machine tokens, not passwords`);
+    checkPasswordStrength(password);
+    await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), this.deps.clock().toISOString());
+    await this.deps.sessions.endAllForUser(user.id);
+    await this.deps.audit.record({ action: 'user.password-set', actor, targetId: user.id });
+  }
+
+  /** A one-time invite code for the organisation; only its hash is kept. */
+  async createInvite(org: Organisation, role: MemberRole, actor: AuditActor): Promise<{ code: string; expiresAt: string }> {
+    const code = randomBytes(24).toString('base64url');
+    const now = this.deps.clock();
+    const expiresAt = new Date(now.getTime() + INVITE_LIFETIME_MS).toISOString();
+    await this.deps.auth.insertInvite({ codeHash: hashCode(code), orgId: org.id, role, createdByUserId: actor.userId, createdAt: now.toISOString(), expiresAt, usedAt: null });
+    await this.deps.audit.record({ action: 'invite.created', actor, orgId: org.id, details: { role, expiresAt } });
+    return { code, expiresAt };
+  }
+
+  async findUsableInvite(code: string): Promise<{ invite: InviteRecord; org: Organisation }> {
+    const invite = /^[A-Za-z0-9_-]{32}$/.test(code) ? await this.deps.auth.findInvite(hashCode(code)) : undefined;
+    const org = invite && (await this.deps.store.findOrganisation(invite.orgId));
+    if (invite === undefined || org === undefined || invite.usedAt !== null || Date.parse(invite.expiresAt) <= this.deps.clock().getTime()) {
+      throw new SealedCacheError('ERR_WEB_INVITE_INVALID', 'this invite link is unknown, already used or expired; ask an administrator for a new one');
+    }
+    return { invite, org };
+  }
+
+  /** Creates the invited user with a password and membership; the invite is consumed first, so it works once. */
+  async acceptInvite(code: string, name: string, password: string): Promise<User> {
+    const { invite, org } = await this.findUsableInvite(code);
+    checkPasswordStrength(password);
+    const user: User = { id: newUserId(), name, bot: false, serverAdmin: false, createdAt: this.deps.clock().toISOString() };
+    if ((await this.deps.store.findUser(name)) !== undefined) throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists; pick another name`);
+    if (!(await this.deps.auth.markInviteUsed(invite.codeHash, user.id, user.createdAt))) {
+      throw new SealedCacheError('ERR_WEB_INVITE_INVALID', 'this invite link was just used; ask an administrator for a new one');
+    }
+    if ((await this.deps.store.insertUser(user)) === 'exists') throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists`);
+    await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), user.createdAt);
+    await this.deps.store.insertMembership({ orgId: org.id, userId: user.id, role: invite.role, createdAt: user.createdAt });
+    const actor = { tokenId: null, userId: user.id };
+    await this.deps.audit.record({ action: 'invite.accepted', actor, orgId: org.id, targetId: user.id, details: { role: invite.role } });
+    await this.deps.audit.record({ action: 'member.added', actor, orgId: org.id, targetId: user.id, details: { role: invite.role, via: 'invite' } });
+    return user;
+  }
+
+  private async burnCheck(password: string): Promise<false> {
+    this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+    await verifyPassword(password, await this.dummyHash);
+    return false;
+  }
+}

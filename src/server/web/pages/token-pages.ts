@@ -1,0 +1,119 @@
+/** Token tables, the create form, and the page that shows a new token value exactly once. */
+import type { TokenRecord, Workspace } from '../../metadata/records';
+import { html, type SafeHtml } from '../html';
+import { csrfField, formatTime, page, type Notice, type Viewer } from '../layout';
+
+export interface TokenRow {
+  token: TokenRecord;
+  workspace: Workspace | undefined;
+  ownerName: string | null;
+}
+
+export interface TokenTableOptions {
+  viewer: Viewer;
+  nonce: string;
+  /** Where rotate/revoke come back to. */
+  back: string;
+  caption: string;
+  showOwner?: boolean;
+  now: Date;
+}
+
+function tierOf(token: TokenRecord): string | null {
+  const tier = (token as { tier?: string | null }).tier;
+  return typeof tier === 'string' ? tier : null;
+}
+
+function statusOf(token: TokenRecord, now: Date): SafeHtml {
+  if (token.revokedAt !== null) return html`<span class="badge bad">revoked</span>`;
+  if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now.getTime()) return html`<span class="badge bad">expired</span>`;
+  return html`<span class="badge">active</span>`;
+}
+
+function isActive(token: TokenRecord, now: Date): boolean {
+  return token.revokedAt === null && (token.expiresAt === null || Date.parse(token.expiresAt) > now.getTime());
+}
+
+function actions(token: TokenRecord, options: TokenTableOptions): SafeHtml {
+  if (!isActive(token, options.now)) return html``;
+  const label = token.name ?? token.id;
+  return html`<div class="actions">
+<form method="post" action="/ui/tokens/${token.id}/rotate" data-confirm="Rotate ${label}? The current value stops working at once.">${csrfField(options.viewer)}<input type="hidden" name="once" value="${options.nonce}"><input type="hidden" name="back" value="${options.back}"><button type="submit" class="small" aria-label="Rotate ${label}">Rotate</button></form>
+<form method="post" action="/ui/tokens/${token.id}/revoke" data-confirm="Delete ${label}? It stops working at once.">${csrfField(options.viewer)}<input type="hidden" name="back" value="${options.back}"><button type="submit" class="small danger" aria-label="Delete ${label}">Delete</button></form>
+</div>`;
+}
+
+export function tokenTable(rows: TokenRow[], options: TokenTableOptions): SafeHtml {
+  if (rows.length === 0) return html`<p class="empty">No tokens yet.</p>`;
+  return html`<table>
+<caption>${options.caption}</caption>
+<thead><tr><th scope="col">Name</th>${options.showOwner ? html`<th scope="col">Owner</th>` : ''}<th scope="col">Kind</th><th scope="col">Workspace</th><th scope="col">Access</th><th scope="col">Tier</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col"><span class="hint">Actions</span></th></tr></thead>
+<tbody>${rows.map(
+    ({ token, workspace, ownerName }) => html`<tr data-token-id="${token.id}">
+<td>${token.name ?? html`<span class="hint">(unnamed)</span>`}<br><span class="hint mono">${token.id}</span></td>
+${options.showOwner ? html`<td>${ownerName ?? '—'}</td>` : ''}
+<td>${token.kind === 'personal' ? 'personal' : token.kind}</td>
+<td>${workspace ? workspace.name : html`<span class="hint">any (by URL)</span>`}</td>
+<td><span class="badge${token.access === 'read-write' ? ' rw' : ''}">${token.access ?? '—'}</span></td>
+<td>${tierOf(token) ?? html`<span class="hint">default</span>`}</td>
+<td>${formatTime(token.createdAt)}</td>
+<td>${token.lastUsedAt === null ? html`<span class="hint">never</span>` : formatTime(token.lastUsedAt)}</td>
+<td>${token.expiresAt === null ? 'never' : formatTime(token.expiresAt)}</td>
+<td>${statusOf(token, options.now)}</td>
+<td>${actions(token, options)}</td>
+</tr>`,
+  )}</tbody></table>`;
+}
+
+export function myTokensPage(viewer: Viewer, rows: TokenRow[], workspaces: { workspace: Workspace; orgName: string }[], nonce: string, now: Date, notice?: Notice): string {
+  const options = workspaces.map(({ workspace, orgName }) => html`<option value="${workspace.id}">${orgName} / ${workspace.name}</option>`);
+  return page(
+    { title: 'My tokens', viewer, active: 'tokens', notice },
+    html`<h1>My tokens</h1>
+<p class="lead">Personal access tokens act as you. They work only while you are a member of the workspace's organisation.</p>
+<section class="card" aria-labelledby="new-token">
+<h2 id="new-token">Create a token</h2>
+<form method="post" action="/ui/tokens" class="inline-form">
+  ${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}">
+  <div><label for="token-name">Name</label><input type="text" id="token-name" name="name" maxlength="100" placeholder="laptop" required></div>
+  <div><label for="token-workspace">Workspace</label><select id="token-workspace" name="workspaceId"><option value="">Any (named by the URL)</option>${options}</select></div>
+  <div><label for="token-access">Access</label><select id="token-access" name="access"><option value="read-write">read-write</option><option value="read">read</option></select></div>
+  <div><label for="token-expiry">Expires</label><select id="token-expiry" name="expiresIn"><option value="30d">in 30 days</option><option value="90d">in 90 days</option><option value="1y" selected>in 1 year</option></select></div>
+  <div><button type="submit" class="primary">Create token</button></div>
+</form>
+</section>
+<h2>Your tokens</h2>
+${tokenTable(rows, { viewer, nonce, back: '/ui/tokens', caption: 'Your personal access tokens', now })}`,
+  );
+}
+
+export interface CreatedToken {
+  record: TokenRecord;
+  secret: string;
+  serverUrl: string;
+  workspace: Workspace | undefined;
+  rotated: boolean;
+  back: string;
+}
+
+export function tokenCreatedPage(viewer: Viewer, created: CreatedToken): string {
+  const { record, secret, serverUrl, workspace } = created;
+  const cacheUrl = workspace ? `${serverUrl}/w/${workspace.id}` : serverUrl;
+  const shell = `export NX_SEALED_CACHE_URL=${serverUrl}\nexport NX_SEALED_CACHE_ACCESS_TOKEN=${secret}`;
+  const plainNx = `export NX_SELF_HOSTED_REMOTE_CACHE_SERVER=${cacheUrl}\nexport NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN=${secret}`;
+  const ci = `# Store the value as a CI secret named NX_SEALED_CACHE_ACCESS_TOKEN, then:\nenv:\n  NX_SEALED_CACHE_URL: ${serverUrl}\n  NX_SEALED_CACHE_ACCESS_TOKEN: \${{ secrets.NX_SEALED_CACHE_ACCESS_TOKEN }}`;
+  const copyBlock = (id: string, label: string, text: string) => html`<h2 id="${id}-label">${label}</h2>
+<pre class="secret" id="${id}" aria-labelledby="${id}-label">${text}</pre>
+<p class="actions"><button type="button" data-copy="${id}">Copy</button> <span id="${id}-status" role="status" class="hint"></span></p>`;
+  return page(
+    { title: created.rotated ? 'Token rotated' : 'Token created', viewer, active: 'tokens', notice: { kind: 'warn', text: 'Copy this token now. It is shown only this once and cannot be retrieved again.' } },
+    html`<h1>${created.rotated ? 'Token rotated' : 'Token created'}: ${record.name ?? record.id}</h1>
+<dl class="facts"><dt>Id</dt><dd class="mono">${record.id}</dd><dt>Kind</dt><dd>${record.kind}</dd><dt>Workspace</dt><dd>${workspace ? `${workspace.name} (${workspace.id})` : 'any, named by the URL'}</dd><dt>Access</dt><dd>${record.access ?? '—'}</dd><dt>Expires</dt><dd>${record.expiresAt === null ? 'never' : formatTime(record.expiresAt)}</dd></dl>
+${created.rotated ? html`<p class="notice">The previous value of this token no longer works.</p>` : ''}
+${copyBlock('token-value', 'Token', secret)}
+${copyBlock('shell-lines', 'Shell (with the nx-sealed-cache plugin or runner)', shell)}
+${copyBlock('plain-nx-lines', 'Shell (plain Nx 20.8+, no plugin)', plainNx)}
+${copyBlock('ci-lines', 'CI (GitHub Actions style)', ci)}
+<p><a class="button primary" href="${created.back}">Done, I have copied it</a></p>`,
+  );
+}

@@ -1,0 +1,37 @@
+/** A workspace's settings page for organisation admins: access levels, CI tokens, tiers. */
+import type { Organisation, Workspace } from '../../metadata/records';
+import { html, type SafeHtml } from '../html';
+import { csrfField, page, type Notice, type Viewer } from '../layout';
+
+const LEVELS = ['none', 'read', 'read-write'] as const;
+
+function select(id: string, name: string, values: readonly string[], current: string): SafeHtml {
+  return html`<select id="${id}" name="${name}">${values.map((v) => html`<option value="${v}"${v === current ? html` selected` : ''}>${v}</option>`)}</select>`;
+}
+
+export function workspacePage(viewer: Viewer, org: Organisation, ws: Workspace, ciTokens: SafeHtml, nonce: string, notice?: Notice): string {
+  const tier = (ws as { personalTokenTier?: string }).personalTokenTier;
+  const tiers =
+    tier === undefined
+      ? html`<p class="empty">Write tiers and provenance appear here once the server has them.</p>`
+      : html`<dl class="facts"><dt>Members' personal tokens write to</dt><dd><span class="badge">${tier}</span> tier</dd><dt>Isolated entries live for</dt><dd>${(ws as { isolatedRetention?: string }).isolatedRetention ?? '—'}</dd></dl>
+<p class="hint">Trusted builds read and write only the trusted tier; untrusted writers land in a namespace of their own. Change tiers with <code>nx-sealed-cache workspace</code> and inspect or quarantine entries with <code>nx-sealed-cache entries</code>.</p>`;
+  return page(
+    { title: `Workspace ${ws.name}`, viewer, active: 'orgs', notice },
+    html`<h1>Workspace ${ws.name}</h1>
+<p class="lead">In <a href="/ui/orgs/${org.name}/workspaces">${org.name}</a> · id <code>${ws.id}</code></p>
+<section class="card" aria-labelledby="access"><h2 id="access">Access</h2>
+<form method="post" action="/ui/workspaces/${ws.id}/access" class="inline-form">${csrfField(viewer)}
+<div><label for="anonymousAccess">Anonymous access <span class="hint">(workspace id only, no token)</span></label>${select('anonymousAccess', 'anonymousAccess', LEVELS, ws.anonymousAccess)}</div>
+<div><label for="memberDefaultAccess">Members' default for personal tokens</label>${select('memberDefaultAccess', 'memberDefaultAccess', ['read', 'read-write'], ws.memberDefaultAccess)}</div>
+<div><button type="submit" class="primary">Save access</button></div></form>
+<p class="hint">Lowering anonymous access takes effect on the next request.</p></section>
+<section class="card" aria-labelledby="ci"><h2 id="ci">CI access tokens</h2>
+<form method="post" action="/ui/workspaces/${ws.id}/ci-tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}">
+<div><label for="ci-name">Name</label><input type="text" id="ci-name" name="name" maxlength="100" required placeholder="main branch CI"></div>
+<div><label for="ci-access">Access</label>${select('ci-access', 'access', ['read', 'read-write'], 'read')}</div>
+<div><button type="submit" class="primary">Create CI token</button></div></form>
+${ciTokens}</section>
+<section class="card" aria-labelledby="tiers"><h2 id="tiers">Write tiers and provenance</h2>${tiers}</section>`,
+  );
+}

@@ -1,0 +1,24 @@
+/** Fixed notices picked by a `done` query parameter after a redirect; nothing from the URL is echoed. */
+import type { Notice } from './layout';
+
+const NOTICES: Record<string, Notice> = {
+  revoked: { kind: 'ok', text: 'Token deleted. It stops working at once.' },
+  'member-removed': { kind: 'ok', text: 'Member removed. Their personal tokens no longer work for this organisation.' },
+  'role-changed': { kind: 'ok', text: 'Role saved.' },
+  'bot-added': { kind: 'ok', text: 'Bot user added.' },
+  'access-saved': { kind: 'ok', text: 'Access levels saved. They apply to the next request.' },
+};
+
+export function noticeFromQuery(query: unknown): Notice | undefined {
+  const done = (query as Record<string, unknown> | undefined)?.done;
+  return typeof done === 'string' ? NOTICES[done] : undefined;
+}
+
+/** Only our own pages are valid places to come back to. */
+export function safeBack(back: string | undefined, fallback: string): string {
+  return back !== undefined && /^\/ui\/[A-Za-z0-9._~%/-]*$/.test(back) ? back : fallback;
+}
+
+export function withDone(path: string, done: string): string {
+  return `${path}${path.includes('?') ? '&' : '?'}done=${done}`;
+}

@@ -1,0 +1,27 @@
+/** The web page's collaborators, built once per server from the shared ServerContext. */
+import { SessionService } from '../auth/sessions';
+import type { ServerContext } from '../server-context';
+import { AccountService } from './accounts';
+import { FormOnce } from './form-once';
+import { LoginRequestService } from './login-requests';
+import { type WebAuthStore, webAuthStoreFor } from './web-auth-store';
+
+export interface WebServices {
+  auth: WebAuthStore;
+  sessions: SessionService;
+  accounts: AccountService;
+  loginRequests: LoginRequestService;
+  formOnce: FormOnce;
+}
+
+export function createWebServices(ctx: ServerContext): WebServices {
+  const auth = webAuthStoreFor(ctx.store);
+  const sessions = new SessionService(auth, ctx.clock);
+  return {
+    auth,
+    sessions,
+    accounts: new AccountService({ store: ctx.store, auth, sessions, audit: ctx.audit, clock: ctx.clock }),
+    loginRequests: new LoginRequestService({ auth, tokens: ctx.tokens, audit: ctx.audit, clock: ctx.clock, findUser: (id) => ctx.store.findUser(id) }),
+    formOnce: new FormOnce(ctx.clock),
+  };
+}
