@@ -34,6 +34,10 @@ export const AccessResponse = z.object({
   }),
   access: z.object({ read: z.boolean(), write: z.boolean() }),
   expiresAt: z.string().nullable(),
+  /** Write tier: where this credential's writes land (null when it cannot write; absent from older servers). */
+  tier: z.enum(['trusted', 'isolated']).nullable().optional(),
+  /** Where writes land, for people: `shared`, `scope pr-123`, `user usr_...`, `token tok_...`. */
+  namespace: z.string().nullable().optional(),
 });
 export type AccessResponse = z.infer<typeof AccessResponse>;
 

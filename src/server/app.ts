@@ -18,6 +18,7 @@ import type { ServerContext } from './server-context';
 import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
 import { FsBlobStore } from './storage/fs-blob-store';
+import { startIsolatedSweep } from './tiers/isolated-sweep';
 import { packageVersion } from './version';
 
 export interface BuildServerOptions extends ServerConfigInput {
@@ -86,12 +87,15 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     const app = createApp(context);
     const url = listen ? await app.listen({ host: config.host, port: config.port }) : undefined;
     const openedStore = store;
+    // Until the general retention loop calls sweepIsolatedEntries, isolated tiers expire here.
+    const stopSweep = startIsolatedSweep(context, app.log);
     return {
       app,
       context,
       url: url && displayUrl(app, config.host),
       hasAdmin: await store.hasServerAdmin(),
       close: async () => {
+        stopSweep();
         try {
           await app.close();
           await openedStore.close();

@@ -57,6 +57,7 @@ export interface MetadataStore {
   revokeToken(id: string, revokedAt: string): Promise<void>;
   touchTokenLastUsed(id: string, at: string): Promise<void>;
 
+  /** Quarantined entries are not found: the read path serves them no more. */
   findEntry(workspaceId: string, namespace: string, hash: string): Promise<CacheEntry | undefined>;
   /** The UNIQUE(workspace, namespace, hash) constraint decides concurrent writers: exactly one gets 'inserted'. */
   insertEntry(entry: CacheEntry): Promise<InsertResult>;

@@ -3,6 +3,8 @@ import type { AccessLevel, TokenKind } from '../../protocol';
 
 export type MemberRole = 'admin' | 'member';
 export type TokenAccess = 'read' | 'read-write';
+/** Where a credential's writes land: the shared tier, or a namespace only it reads (CVE-2025-36852). */
+export type WriteTier = 'trusted' | 'isolated';
 
 export interface Organisation {
   id: string;
@@ -25,6 +27,10 @@ export interface Workspace {
   name: string;
   anonymousAccess: AccessLevel;
   memberDefaultAccess: TokenAccess;
+  /** The tier of members' personal tokens that do not name one. */
+  personalTokenTier: WriteTier;
+  /** How long isolated-namespace entries live, e.g. `7d`. */
+  isolatedRetention: string;
   createdAt: string;
 }
 
@@ -49,6 +55,10 @@ export interface TokenRecord {
   workspaceId: string | null;
   userId: string | null;
   access: TokenAccess | null;
+  /** null: CI tokens are isolated, personal tokens follow the workspace policy. */
+  tier: WriteTier | null;
+  /** Set on minted tokens only: their isolated namespace is `s:<scope>`. */
+  scope: string | null;
   createdAt: string;
   createdByTokenId: string | null;
   expiresAt: string | null;
@@ -73,6 +83,8 @@ export interface CacheEntry {
   writerUserId: string | null;
   createdAt: string;
   lastAccessAt: string;
+  /** Set by `entries quarantine`: the entry is no longer served. */
+  quarantinedAt?: string | null;
 }
 
 export interface AuditEvent {

@@ -29,6 +29,8 @@ export interface WorkspacesTable {
   name: string;
   anonymous_access: string;
   member_default_access: string;
+  personal_token_tier: Generated<string>;
+  isolated_retention: Generated<string>;
   created_at: string;
 }
 
@@ -46,6 +48,8 @@ export interface TokensTable {
   workspace_id: string | null;
   user_id: string | null;
   access: string | null;
+  tier: string | null;
+  scope: string | null;
   created_at: string;
   created_by_token_id: string | null;
   expires_at: string | null;
@@ -66,6 +70,7 @@ export interface EntriesTable {
   writer_user_id: string | null;
   created_at: string;
   last_access_at: string;
+  quarantined_at: string | null;
 }
 
 export interface AuditTable {

@@ -18,6 +18,7 @@ import type {
   User,
   Workspace,
   WorkspaceOverride,
+  WriteTier,
 } from './records';
 import type { EntriesTable, MetadataDatabase, TokensTable, WorkspacesTable } from './schema';
 import { WasmSqliteDialect } from './sqlite-wasm-dialect';
@@ -43,6 +44,8 @@ const toWorkspace = (r: Selectable<WorkspacesTable>): Workspace => ({
   name: r.name,
   anonymousAccess: r.anonymous_access as AccessLevel,
   memberDefaultAccess: r.member_default_access as TokenAccess,
+  personalTokenTier: r.personal_token_tier as WriteTier,
+  isolatedRetention: r.isolated_retention,
   createdAt: r.created_at,
 });
 
@@ -61,6 +64,8 @@ const toToken = (r: Selectable<TokensTable>): TokenRecord => ({
   workspaceId: r.workspace_id,
   userId: r.user_id,
   access: r.access as TokenAccess | null,
+  tier: r.tier as WriteTier | null,
+  scope: r.scope,
   createdAt: r.created_at,
   createdByTokenId: r.created_by_token_id,
   expiresAt: r.expires_at,
@@ -80,6 +85,7 @@ const toEntry = (r: Selectable<EntriesTable>): CacheEntry => ({
   writerUserId: r.writer_user_id,
   createdAt: r.created_at,
   lastAccessAt: r.last_access_at,
+  quarantinedAt: r.quarantined_at,
 });
 
 function insertResult(result: { numInsertedOrUpdatedRows?: bigint }): InsertResult {
@@ -144,6 +150,8 @@ export class SqliteMetadataStore implements MetadataStore {
         name: ws.name,
         anonymous_access: ws.anonymousAccess,
         member_default_access: ws.memberDefaultAccess,
+        personal_token_tier: ws.personalTokenTier,
+        isolated_retention: ws.isolatedRetention,
         created_at: ws.createdAt,
       })
       .onConflict((oc) => oc.doNothing())
@@ -250,6 +258,8 @@ export class SqliteMetadataStore implements MetadataStore {
         workspace_id: t.workspaceId,
         user_id: t.userId,
         access: t.access,
+        tier: t.tier,
+        scope: t.scope,
         created_at: t.createdAt,
         created_by_token_id: t.createdByTokenId,
         expires_at: t.expiresAt,
@@ -296,6 +306,7 @@ export class SqliteMetadataStore implements MetadataStore {
       .where('workspace_id', '=', workspaceId)
       .where('namespace', '=', namespace)
       .where('hash', '=', hash)
+      .where('quarantined_at', 'is', null)
       .executeTakeFirst();
     return row && toEntry(row);
   }
@@ -380,7 +391,7 @@ export async function openSqliteMetadataStore(file: string): Promise<SqliteMetad
     throw new SealedCacheError('ERR_DATABASE_FAILED', `cannot open the metadata database ${file}`, { cause: err });
   }
   const db = new Kysely<MetadataDatabase>({ dialect: new WasmSqliteDialect(wasm) });
-  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  const { error } = await new Migrator({ db, provider: migrationProvider}).migrateToLatest();
   if (error !== undefined) {
     await db.destroy();
     throw new SealedCacheError('ERR_DATABASE_FAILED', 'migrating the metadata database failed', { cause: error });

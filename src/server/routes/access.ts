@@ -2,6 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessResponse } from '../../protocol';
 import { workspaceAccessOf } from '../auth/route-auth';
 import type { ServerContext } from '../server-context';
+import { describeNamespace, placementOf } from '../tiers/write-tier';
+
+function tierOf(...args: Parameters<typeof placementOf>): Pick<AccessResponse, 'tier' | 'namespace'> {
+  const placement = placementOf(...args);
+  return { tier: placement.tier, namespace: placement.writeNamespace === null ? null : describeNamespace(placement.writeNamespace) };
+}
 
 function describeAccess(ctx: ServerContext, request: FastifyRequest): AccessResponse {
   const { principal, workspace, organisation, access } = workspaceAccessOf(request);
@@ -18,6 +24,7 @@ function describeAccess(ctx: ServerContext, request: FastifyRequest): AccessResp
     },
     access: { read: access.read, write: access.write },
     expiresAt: token?.expiresAt ?? null,
+    ...tierOf(principal, workspace, access),
   };
 }
 

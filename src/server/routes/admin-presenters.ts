@@ -11,6 +11,8 @@ export const presentWorkspace = (ws: Workspace) => ({
   orgId: ws.orgId,
   anonymousAccess: ws.anonymousAccess,
   memberDefaultAccess: ws.memberDefaultAccess,
+  personalTokenTier: ws.personalTokenTier,
+  isolatedRetention: ws.isolatedRetention,
 });
 
 export function presentMember(membership: Membership, user: User | undefined, overrides: WorkspaceOverride[]) {
@@ -29,6 +31,8 @@ export const presentToken = (token: TokenRecord) => ({
   workspaceId: token.workspaceId,
   userId: token.userId,
   access: token.access,
+  tier: token.tier,
+  scope: token.scope,
   name: token.name,
   expiresAt: token.expiresAt,
   createdAt: token.createdAt,

@@ -10,6 +10,8 @@ import { type TokenSpec, PERSONAL_TOKEN_DEFAULT_EXPIRY } from '../services/token
 import { IdOrName, parseInput } from './admin-input';
 import { requireToken, requireUser, requireWorkspace } from './admin-lookups';
 import { presentIssuedToken, presentToken } from './admin-presenters';
+import { requireTierGrant } from '../tiers/token-tier-rules';
+import { DEFAULT_WRITE_TIER, WriteTierSchema } from '../tiers/write-tier';
 
 const TokenAccess = z.enum(['read', 'read-write']);
 const ExpiresIn = z.string().regex(/^(never|[1-9]\d{0,5}[mhdwy])$/, 'like 30m, 2h, 30d, 4w, 1y or never');
@@ -20,6 +22,7 @@ const CreateTokenBody = z.strictObject({
   access: TokenAccess.optional(),
   name: z.string().trim().min(1).max(100).optional(),
   expiresIn: ExpiresIn.optional(),
+  tier: WriteTierSchema.optional(),
 });
 type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 const TokenParams = z.object({ id: z.string().regex(/^tok_[A-Za-z0-9]{16}$/, 'a token id (tok_...)') });
@@ -54,17 +57,18 @@ async function specFrom(ctx: ServerContext, caller: AdminCaller, body: CreateTok
       if (body.workspaceId === undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'a CI token needs a workspace (--workspace)');
       if (body.user !== undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'a CI token belongs to a workspace, not to a user');
       const ws = await requireWorkspace(ctx.store, body.workspaceId);
-      return { kind: 'ci', name, workspaceId: ws.id, userId: null, access: body.access ?? 'read', expiresIn: body.expiresIn ?? 'never' };
+      return { kind: 'ci', name, workspaceId: ws.id, userId: null, access: body.access ?? 'read', expiresIn: body.expiresIn ?? 'never', tier: body.tier ?? DEFAULT_WRITE_TIER };
     }
     case 'personal': {
       const user = body.user !== undefined ? await requireUser(ctx.store, body.user) : caller.user;
       if (user === undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'a personal token needs a user (--user)');
       const ws = body.workspaceId === undefined ? undefined : await requireWorkspace(ctx.store, body.workspaceId);
-      return { kind: 'personal', name, workspaceId: ws?.id ?? null, userId: user.id, access: body.access ?? 'read-write', expiresIn: body.expiresIn ?? PERSONAL_TOKEN_DEFAULT_EXPIRY };
+      await requireTierGrant(ctx.store, caller, body.tier, ws);
+      return { kind: 'personal', name, workspaceId: ws?.id ?? null, userId: user.id, access: body.access ?? 'read-write', expiresIn: body.expiresIn ?? PERSONAL_TOKEN_DEFAULT_EXPIRY, tier: body.tier ?? null };
     }
     case 'admin': {
       requireServerAdmin(caller, 'create admin tokens');
-      if (body.workspaceId !== undefined || body.access !== undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'an admin token has no workspace and no access level');
+      if (body.workspaceId !== undefined || body.access !== undefined || body.tier !== undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'an admin token has no workspace, access level or tier');
       const user = body.user !== undefined ? await requireUser(ctx.store, body.user) : caller.user;
       return { kind: 'admin', name, workspaceId: null, userId: user?.id ?? null, access: null, expiresIn: body.expiresIn ?? 'never' };
     }

@@ -7,6 +7,9 @@ import { adminCallerFrom } from '../auth/route-auth';
 import { newWorkspaceId } from '../ids';
 import type { Workspace } from '../metadata/records';
 import type { ServerContext } from '../server-context';
+import { DEFAULT_ISOLATED_RETENTION, TierPolicyPatch, tierPolicyChange } from '../tiers/tier-policy';
+import { tierStoreFor } from '../tiers/tier-store';
+import { DEFAULT_WRITE_TIER, WriteTierSchema } from '../tiers/write-tier';
 import { IdOrName, Name, parseInput } from './admin-input';
 import { requireOrganisation, requireWorkspace } from './admin-lookups';
 import { presentWorkspace } from './admin-presenters';
@@ -17,8 +20,9 @@ const CreateWorkspaceBody = z.strictObject({
   name: Name,
   anonymousAccess: AccessLevel.default('none'),
   memberDefaultAccess: MemberDefaultAccess.default('read'),
+  personalTokenTier: WriteTierSchema.default(DEFAULT_WRITE_TIER),
 });
-const UpdateWorkspaceBody = z.strictObject({ anonymousAccess: AccessLevel.optional(), memberDefaultAccess: MemberDefaultAccess.optional() });
+const UpdateWorkspaceBody = z.strictObject({ anonymousAccess: AccessLevel.optional(), memberDefaultAccess: MemberDefaultAccess.optional(), ...TierPolicyPatch.shape });
 const WorkspaceParams = z.object({ id: z.string().regex(WORKSPACE_ID_PATTERN, 'a workspace id (ws_ + 20 letters or digits)') });
 const ListQuery = z.object({ org: IdOrName.optional() });
 
@@ -52,6 +56,8 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
       name: body.name,
       anonymousAccess: body.anonymousAccess,
       memberDefaultAccess: body.memberDefaultAccess,
+      personalTokenTier: body.personalTokenTier,
+      isolatedRetention: DEFAULT_ISOLATED_RETENTION,
       createdAt: ctx.clock().toISOString(),
     };
     if ((await ctx.store.insertWorkspace(workspace)) === 'exists') {
@@ -63,7 +69,7 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
       orgId: org.id,
       workspaceId: workspace.id,
       targetId: workspace.id,
-      details: { anonymousAccess: workspace.anonymousAccess, memberDefaultAccess: workspace.memberDefaultAccess },
+      details: { anonymousAccess: workspace.anonymousAccess, memberDefaultAccess: workspace.memberDefaultAccess, personalTokenTier: workspace.personalTokenTier },
     });
     return reply.code(201).send(presentWorkspace(workspace));
   });
@@ -85,6 +91,7 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
     const patch = parseInput(UpdateWorkspaceBody, request.body, 'workspace settings');
     await requireOrgAdmin(ctx.store, caller, workspace.orgId, 'change workspace access levels');
     await ctx.store.updateWorkspaceAccess(workspace.id, patch);
+    await tierStoreFor(ctx.store).updateTierPolicy(workspace.id, patch);
     const updated = await requireWorkspace(ctx.store, workspace.id);
     await ctx.audit.record({
       action: 'workspace.access-changed',
@@ -95,6 +102,7 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
       details: {
         before: { anonymousAccess: workspace.anonymousAccess, memberDefaultAccess: workspace.memberDefaultAccess },
         after: { anonymousAccess: updated.anonymousAccess, memberDefaultAccess: updated.memberDefaultAccess },
+        ...tierPolicyChange(workspace, updated),
       },
     });
     return presentWorkspace(updated);

@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../server-context';
 import { adminAuditRoutes } from './admin-audit';
+import { adminEntryRoutes } from './admin-entries';
+import { mintTokenRoute } from '../tiers/mint-route';
 import { adminMemberRoutes } from './admin-members';
 import { adminOrgRoutes } from './admin-orgs';
 import { adminTokenRoutes } from './admin-tokens';
@@ -15,4 +17,6 @@ export async function adminRoutes(app: FastifyInstance, ctx: ServerContext): Pro
   await adminMemberRoutes(app, ctx);
   await adminTokenRoutes(app, ctx);
   await adminAuditRoutes(app, ctx);
+  await adminEntryRoutes(app, ctx);
+  await mintTokenRoute(app, ctx);
 }

@@ -11,9 +11,9 @@ import { drainRequest } from '../drain-request';
 import { statusOf, toSealedCacheError } from '../http-errors';
 import { newUploadId } from '../ids';
 import type { ServerContext } from '../server-context';
+import { findVisibleEntry, placementOfRequest, requireWritable } from '../tiers/tier-lookup';
+import { blobFolderOf } from '../tiers/write-tier';
 
-/** Write tiers will add more; every entry lives in one namespace. */
-const SHARED_NAMESPACE = 'shared';
 /** last_access_at is refreshed at most this often per entry, to keep hits read-only. */
 const ACCESS_TOUCH_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -47,7 +47,7 @@ function contentLengthOf(request: FastifyRequest, maxArtifactSize: number): numb
 async function getEntry(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { hash } = request.params as CacheParams;
   const { workspace } = workspaceAccessOf(request);
-  const entry = await ctx.store.findEntry(workspace.id, SHARED_NAMESPACE, hash);
+  const entry = await findVisibleEntry(ctx.store, workspace.id, placementOfRequest(request), hash);
   if (entry === undefined) return reply.code(404).type('text/plain').send('not found');
   const blob = await ctx.blobs.open(entry.blobKey);
   if (!blob.found || blob.size !== entry.size) {
@@ -58,7 +58,7 @@ async function getEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
   }
   const now = ctx.clock();
   if (now.getTime() - Date.parse(entry.lastAccessAt) >= ACCESS_TOUCH_INTERVAL_MS) {
-    await ctx.store.touchEntryAccess(workspace.id, SHARED_NAMESPACE, hash, now.toISOString()).catch((err: unknown) => request.log.warn({ err }, 'could not update last access time'));
+    await ctx.store.touchEntryAccess(workspace.id, entry.namespace, hash, now.toISOString()).catch((err: unknown) => request.log.warn({ err }, 'could not update last access time'));
   }
   return reply.code(200).header('content-type', 'application/octet-stream').header('content-length', String(blob.size)).send(blob.stream());
 }
@@ -79,10 +79,8 @@ async function putEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
   const { hash } = request.params as CacheParams;
   const { workspace, principal } = workspaceAccessOf(request);
   const length = contentLengthOf(request, ctx.config.maxArtifactSize);
-  if ((await ctx.store.findEntry(workspace.id, SHARED_NAMESPACE, hash)) !== undefined) {
-    throw new SealedCacheError('ERR_CACHE_ENTRY_EXISTS', `an entry for hash ${hash} already exists`);
-  }
-  const blobKey = `${workspace.id}/${SHARED_NAMESPACE}/${hash}.${newUploadId()}`;
+  const namespace = await requireWritable(ctx.store, workspace.id, placementOfRequest(request), hash);
+  const blobKey = `${workspace.id}/${blobFolderOf(namespace)}/${hash}.${newUploadId()}`;
   const stored = await storeBlob(ctx, request, blobKey, length);
   const now = ctx.clock().toISOString();
   const token = principal.kind === 'token' ? principal.token : undefined;
@@ -90,7 +88,7 @@ async function putEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
   try {
     inserted = await ctx.store.insertEntry({
       workspaceId: workspace.id,
-      namespace: SHARED_NAMESPACE,
+      namespace,
       hash,
       blobKey,
       size: stored.size,

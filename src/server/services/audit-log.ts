@@ -13,6 +13,9 @@ export type AuditAction =
   | 'workspace.created'
   | 'workspace.access-changed'
   | 'cache.write-denied'
+  // write tiers and provenance
+  | 'entries.quarantined'
+  | 'entries.purged'
   // admin web page and browser login
   | 'user.password-set'
   | 'invite.created'

@@ -5,7 +5,7 @@ import { generateToken, hashToken } from '../auth/token-format';
 import type { Clock } from '../clock';
 import { newTokenId } from '../ids';
 import type { MetadataStore } from '../metadata/metadata-store';
-import type { TokenAccess, TokenRecord } from '../metadata/records';
+import type { TokenAccess, TokenRecord, WriteTier } from '../metadata/records';
 import type { AuditActor, AuditLog } from './audit-log';
 
 export const PERSONAL_TOKEN_DEFAULT_EXPIRY = '1y';
@@ -27,6 +27,10 @@ export interface TokenSpec {
   userId: string | null;
   access: TokenAccess | null;
   expiresIn: string;
+  /** Write tier (see src/server/tiers); absent means the kind's default. */
+  tier?: WriteTier | null;
+  /** Minted tokens only. */
+  scope?: string | null;
 }
 
 export interface IssuedToken {
@@ -53,6 +57,8 @@ export class TokenService {
       workspaceId: spec.workspaceId,
       userId: spec.userId,
       access: spec.access,
+      tier: spec.tier ?? null,
+      scope: spec.scope ?? null,
       createdAt: now.toISOString(),
       createdByTokenId: actor.tokenId,
       expiresAt: expiryFrom(spec.expiresIn, now),
@@ -67,7 +73,7 @@ export class TokenService {
       orgId,
       workspaceId: record.workspaceId,
       targetId: record.id,
-      details: { kind: record.kind, userId: record.userId, access: record.access, expiresAt: record.expiresAt },
+      details: { kind: record.kind, userId: record.userId, access: record.access, tier: record.tier, scope: record.scope, expiresAt: record.expiresAt },
     });
     return { record, secret };
   }

@@ -1,10 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './001-initial-schema';
+import { writeTiers } from './002-write-tiers';
 import { webSignIn } from './004-web-sign-in';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial-schema': initialSchema, '004-web-sign-in': webSignIn };
+    return { '001-initial-schema': initialSchema, '002-write-tiers': writeTiers, '004-web-sign-in': webSignIn };
   },
 };
