@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSealedCacheError } from '../errors';
+import { assertSafeArchive } from './archive-check';
 import { startDeadline } from './deadline';
 import type { ProxyRun } from './run-registry';
 import type { ProxyRunSession } from './run-session';
@@ -31,6 +32,7 @@ export async function serveCacheGet(ctx: CacheHandlerContext, run: ProxyRun, has
     upstream.once('error', () => (reportedBySession = !deadline.signal.aborted));
     // The whole plaintext must arrive and verify before Nx sees a byte of it.
     const bytes = await spoolToFile(upstream, file, deadline.signal);
+    await deadline.race(assertSafeArchive(file, tempArtifactPath(ctx.tempDir, 'check')));
     deadline.clear();
     await sendFile(res, file, bytes);
     run.counters.hits += 1;

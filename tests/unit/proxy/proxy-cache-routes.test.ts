@@ -8,9 +8,18 @@ import type { LaunchSpec } from '../../../src/proxy/launch-spec';
 import { startProxy, type RunningProxy } from '../../../src/proxy/proxy-main';
 import { createRunSecret } from '../../../src/proxy/secrets';
 import { readProxyState, type ProxyState } from '../../../src/proxy/state-file';
+import { rawTarGz } from '../archive/archive-helpers';
 import { startTinyUpstream, UPSTREAM_TOKEN, type TinyUpstream } from './support/tiny-upstream';
 
 const PLAINTEXT_MARKER = 'PLAINTEXT-MARKER-that-must-never-reach-the-server';
+
+/** An artifact shaped like Nx's (a gzip'd tar); the proxy refuses to serve anything else. */
+function nxArtifact(content: string | Buffer): Promise<Buffer> {
+  return rawTarGz([
+    { header: { name: 'terminalOutput', type: 'file', mode: 0o644 }, content: 'built' },
+    { header: { name: 'dist/a/out.bin', type: 'file', mode: 0o644 }, content },
+  ]);
+}
 
 describe('sealing proxy cache routes against a real upstream', () => {
   let upstream: TinyUpstream;
@@ -93,7 +102,7 @@ describe('sealing proxy cache routes against a real upstream', () => {
   it('seals on PUT (the upstream never sees plaintext) and opens on GET', async () => {
     await start();
     const secret = await newRun();
-    const artifact = Buffer.concat([Buffer.from(PLAINTEXT_MARKER), Buffer.alloc(200_000, 7)]);
+    const artifact = await nxArtifact(Buffer.concat([Buffer.from(PLAINTEXT_MARKER), Buffer.alloc(200_000, 7)]));
     expect(await put('1234567890', secret, artifact)).toBe(200);
 
     const stored = upstream.blobs.get('1234567890')!;
@@ -125,6 +134,24 @@ describe('sealing proxy cache routes against a real upstream', () => {
     const finished = await finishRun(state, 'run-1');
     expect(finished.warnings.filter((w) => w.includes('ERR_SEAL_OPEN_FAILED'))).toHaveLength(1);
     expect(finished.summary).toMatch(/1 miss\b/);
+  });
+
+  it('answers 404 for an artifact whose tar would escape, even when sealed with the right key (hardening)', async () => {
+    await start();
+    const secret = await newRun();
+    const hostile = [
+      { header: { name: '../../escape.txt', type: 'file' as const }, content: 'x' },
+      { header: { name: 'dist/link', type: 'symlink' as const, linkname: '/etc' } },
+      { header: { name: 'dist/null', type: 'character-device' as const, devmajor: 1, devminor: 3 } },
+    ];
+    for (const [i, entry] of hostile.entries()) {
+      expect(await put(`90${i}`, secret, await rawTarGz([entry]))).toBe(200);
+      expect((await get(`90${i}`, secret)).status).toBe(404);
+    }
+    expect(await put('999', secret, Buffer.from('not a tar'))).toBe(200);
+    expect((await get('999', secret)).status).toBe(404);
+    const finished = await finishRun(state, 'run-1');
+    expect(finished.warnings.some((w) => w.includes('ERR_ARCHIVE_UNSAFE_ENTRY'))).toBe(true);
   });
 
   it('turns a blob sealed with another key into a miss', async () => {
@@ -189,10 +216,11 @@ describe('sealing proxy cache routes against a real upstream', () => {
     await start();
     const first = await newRun('run-a');
     const second = await newRun('run-b');
-    expect(await put('500', first, Buffer.from('from run a'))).toBe(200);
+    const artifact = await nxArtifact('from run a');
+    expect(await put('500', first, artifact)).toBe(200);
     const [a, b] = await Promise.all([get('500', first), get('500', second)]);
-    expect(a.body.toString()).toBe('from run a');
-    expect(b.body.toString()).toBe('from run a');
+    expect(a.body.equals(artifact)).toBe(true);
+    expect(b.body.equals(artifact)).toBe(true);
 
     const finishedA = await finishRun(state, 'run-a');
     expect(finishedA.known).toBe(true);

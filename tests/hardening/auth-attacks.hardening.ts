@@ -1,0 +1,192 @@
+/**
+ * Auth attacks against the real server: tokens that are wrong, malformed, expired (moved clock), revoked,
+ * rotated away, of another workspace, or of the wrong kind. Held: refused (401, or 403 for a PUT of a
+ * read-only credential), nothing read or stored. Brute force must meet a rate limit. Timing is compared
+ * statistically (see docs/hardening.md): unknown and revoked tokens must not be told apart by medians.
+ */
+import { randomBytes } from 'node:crypto';
+import { Pool, request } from 'undici';
+import { generateToken } from '../../src/server/auth/token-format';
+import { AreaRecord } from './support/area-record';
+import { adminApi, cacheGet, cachePut, dataDirIn, serverOptionNames, startHardeningServer, type HardeningServer } from './support/hardening-server';
+import { createSandbox, type Sandbox } from './support/sandbox';
+import { SeededRandom } from './support/seeded-random';
+
+const record = new AreaRecord('Auth attacks', __filename);
+const SECRET_HASH = 'auth-secret-entry';
+const SECRET_BODY = Buffer.from('only the main workspace may read this');
+const TIMING_SAMPLES = 300;
+/** Medians may differ by at most this share of the larger median, or by this many ms, whichever is larger. */
+const TIMING_RELATIVE_BOUND = 0.5;
+const TIMING_ABSOLUTE_BOUND_MS = 2;
+const BRUTE_FORCE_ATTEMPTS = 300;
+
+let sandbox: Sandbox;
+let ts: HardeningServer;
+
+beforeAll(async () => {
+  sandbox = createSandbox('auth');
+  ts = await startHardeningServer(dataDirIn(sandbox.root));
+  expect(await cachePut(ts.url, SECRET_HASH, SECRET_BODY, ts.writeToken)).toBe(200);
+});
+
+afterAll(async () => {
+  await ts?.stop();
+  sandbox?.dispose();
+  record.flush();
+});
+
+interface IssuedToken {
+  id: string;
+  token: string;
+}
+
+const issue = (body: Record<string, unknown>): Promise<IssuedToken> => adminApi<IssuedToken>(ts.url, ts.adminToken, 'POST', '/tokens', body);
+
+/** Malformed variants of a real token, chosen by the seed. */
+function malformedTokens(random: SeededRandom, real: string): string[] {
+  const flip = (s: string, at: number): string => s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
+  const variants = [
+    real.slice(0, -1),
+    `${real}x`,
+    flip(real, random.int(8, real.length - 1)),
+    real.toUpperCase(),
+    real.replace('nxsc_ci_', 'nxsc_xx_'),
+    real.replace('nxsc_', 'nxsc-'),
+    'nxsc_ci_',
+    '',
+    ' ',
+    'a'.repeat(random.int(100, 9000)),
+    `${real.slice(0, 20)}\u00e9${real.slice(21)}`,
+    `${real}%00`,
+    'null',
+    'undefined',
+    "' OR 1=1 --",
+    '../../etc/passwd',
+  ];
+  return variants;
+}
+
+async function refused(label: string, path: string, token: string | undefined, rawAuth?: string): Promise<string | undefined> {
+  const headers: Record<string, string> = rawAuth !== undefined ? { authorization: rawAuth } : token !== undefined ? { authorization: `Bearer ${token}` } : {};
+  const get = await request(`${ts.url}${path}/v1/cache/${SECRET_HASH}`, { headers });
+  const getBody = await get.body.text();
+  if (get.statusCode !== 401) return `${label}: GET answered ${get.statusCode} ${getBody.slice(0, 80)}`;
+  if (getBody.includes(SECRET_BODY.toString())) return `${label}: GET leaked the entry`;
+  const hash = `auth-put-${randomBytes(6).toString('hex')}`;
+  const put = await request(`${ts.url}${path}/v1/cache/${hash}`, { method: 'PUT', headers: { ...headers, 'content-length': '4' }, body: 'evil' });
+  await put.body.dump();
+  if (put.statusCode !== 401 && put.statusCode !== 403) return `${label}: PUT answered ${put.statusCode}`;
+  const stored = await cacheGet(ts.url, hash, ts.writeToken);
+  return stored.status === 404 ? undefined : `${label}: the refused PUT stored an entry`;
+}
+
+test('wrong, malformed, expired, revoked, rotated-away, foreign and wrong-kind tokens are refused', async () => {
+  const random = new SeededRandom(record.seed);
+  const victim = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read-write', name: 'victim' });
+  for (const [i, token] of malformedTokens(random, victim.token).entries()) {
+    await record.check(`malformed token #${i}`, () => refused(`malformed #${i}`, '', token));
+  }
+  for (const [i, header] of ['Basic dXNlcjpwYXNz', `Bearer ${victim.token} ${victim.token}`, `bearer${victim.token}`, `Token ${victim.token}`, 'Bearer'].entries()) {
+    await record.check(`malformed Authorization header #${i}`, () => refused(`header #${i}`, '', undefined, header));
+  }
+  for (let i = 0; i < 10; i += 1) {
+    await record.check(`unknown well-formed token #${i}`, () => refused('unknown', '', generateToken(random.pick(['ci', 'personal', 'admin'] as const))));
+  }
+  const expiring = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read-write', name: 'expiring', expiresIn: '1h' });
+  ts.clock.advance(2 * 60 * 60 * 1000);
+  await record.check('expired token (clock moved past expiry)', () => refused('expired', '', expiring.token));
+  const revoked = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read-write', name: 'revoked' });
+  await adminApi(ts.url, ts.adminToken, 'POST', `/tokens/${revoked.id}/revoke`, {});
+  await record.check('revoked token', () => refused('revoked', '', revoked.token));
+  const rotated = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read-write', name: 'rotated' });
+  const fresh = await adminApi<IssuedToken>(ts.url, ts.adminToken, 'POST', `/tokens/${rotated.id}/rotate`, {});
+  await record.check('rotated-away token value', () => refused('rotated away', '', rotated.token));
+  await record.check('the rotated token value works', async () => ((await cacheGet(ts.url, SECRET_HASH, fresh.token)).status === 200 ? undefined : 'new value refused'));
+  const foreign = await issue({ kind: 'ci', workspaceId: ts.otherWorkspaceId, access: 'read-write', name: 'foreign' });
+  await record.check('token of another workspace via /w/<main>', () => refused('foreign via /w', `/w/${ts.workspaceId}`, foreign.token));
+  await record.check('token of another workspace without a prefix reads its own workspace only', async () => {
+    const answer = await cacheGet(ts.url, SECRET_HASH, foreign.token);
+    return answer.status === 404 ? undefined : `answered ${answer.status}`;
+  });
+  await record.check('admin token on the cache route', () => refused('admin token', `/w/${ts.workspaceId}`, ts.adminToken));
+  await record.check('anonymous on a workspace without anonymous access', () => refused('anonymous', `/w/${ts.workspaceId}`, undefined));
+  const reader = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read', name: 'reader' });
+  await record.check('read-only token cannot PUT', async () => {
+    const status = await cachePut(ts.url, `auth-read-put-${randomBytes(4).toString('hex')}`, Buffer.from('x'), reader.token);
+    return status === 403 ? undefined : `PUT answered ${status}`;
+  });
+  await record.check('CI token on the admin API', async () => {
+      const answer = await request(`${ts.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${victim.token}` } });
+    await answer.body.dump();
+    return answer.statusCode === 401 || answer.statusCode === 403 ? undefined : `answered ${answer.statusCode}`;
+  });
+  expect(record.describeFailures()).toEqual([]);
+});
+
+test('brute force from one address is rate-limited', async () => {
+  const since = record.failures.length;
+  await record.check(`${BRUTE_FORCE_ATTEMPTS} unknown tokens from 127.0.0.1 meet a 429`, async () => {
+    const pool = new Pool(ts.url, { connections: 4 });
+    try {
+      const statuses = new Map<number, number>();
+      for (let i = 0; i < BRUTE_FORCE_ATTEMPTS; i += 1) {
+        const answer = await pool.request({ method: 'GET', path: `/v1/cache/${SECRET_HASH}`, headers: { authorization: `Bearer ${generateToken('ci')}` } });
+        const body = await answer.body.text();
+        if (body.includes(SECRET_BODY.toString())) return `attempt ${i} read the entry`;
+        statuses.set(answer.statusCode, (statuses.get(answer.statusCode) ?? 0) + 1);
+        if (answer.statusCode === 429) return undefined;
+      }
+      const limits = serverOptionNames().filter((name) => /rate|limit|attempt/i.test(name));
+      return `no 429 after ${BRUTE_FORCE_ATTEMPTS} bad tokens (statuses ${JSON.stringify(Object.fromEntries(statuses))}; server options about limits: ${limits.join(', ') || 'none'})`;
+    } finally {
+      await pool.close();
+    }
+  });
+  expect(record.describeFailures(since)).toEqual([]);
+});
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+test('response times do not tell an unknown token from a revoked or malformed one', async () => {
+  const since = record.failures.length;
+  const revoked = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read', name: 'timing-revoked' });
+  await adminApi(ts.url, ts.adminToken, 'POST', `/tokens/${revoked.id}/revoke`, {});
+  const kinds = {
+    unknown: () => generateToken('ci'),
+    revoked: () => revoked.token,
+    malformed: () => `${generateToken('ci').slice(0, -1)}!`,
+  } as const;
+  const samples: Record<keyof typeof kinds, number[]> = { unknown: [], revoked: [], malformed: [] };
+  const pool = new Pool(ts.url, { connections: 1 });
+  try {
+    // Interleaved, one connection, so drift and warm-up hit every kind alike; a warm-up round is discarded.
+    for (let round = -20; round < TIMING_SAMPLES; round += 1) {
+      for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
+        const token = kinds[kind]();
+        const started = process.hrtime.bigint();
+        const answer = await pool.request({ method: 'GET', path: `/v1/cache/${SECRET_HASH}`, headers: { authorization: `Bearer ${token}` } });
+        await answer.body.dump();
+        const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+        if (answer.statusCode === 429) throw new Error('rate-limited during the timing measurement');
+        if (round >= 0) samples[kind].push(elapsedMs);
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  const medians = Object.fromEntries(Object.entries(samples).map(([kind, values]) => [kind, median(values)])) as Record<keyof typeof kinds, number>;
+  record.note(`timing medians over ${TIMING_SAMPLES} interleaved requests each (ms): ${Object.entries(medians).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+  for (const other of ['revoked', 'malformed'] as const) {
+    await record.check(`median time, unknown vs ${other} token`, () => {
+      const a = medians.unknown;
+      const b = medians[other];
+      const bound = Math.max(TIMING_ABSOLUTE_BOUND_MS, TIMING_RELATIVE_BOUND * Math.max(a, b));
+      return Math.abs(a - b) <= bound ? undefined : `medians ${a.toFixed(3)} ms vs ${b.toFixed(3)} ms differ by more than ${bound.toFixed(3)} ms`;
+    });
+  }
+  expect(record.describeFailures(since)).toEqual([]);
+});
