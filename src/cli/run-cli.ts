@@ -7,6 +7,7 @@ import { CommandContext } from './command-context';
 import { registerAdminCommands } from './commands/admin';
 import { registerAuditCommands } from './commands/audit';
 import { registerDoctorCommand } from './commands/doctor';
+import { registerEntriesCommands } from './commands/entries';
 import { registerLoginCommand } from './commands/login';
 import { registerLogoutCommand } from './commands/logout';
 import { registerWhoamiCommand } from './commands/whoami';
@@ -36,6 +37,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerMemberCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerEntriesCommands(program, ctx);
   registerLoginCommand(program, ctx);
   registerLogoutCommand(program, ctx);
   registerWhoamiCommand(program, ctx);

@@ -57,6 +57,8 @@ export function describeCredential(config: Pick<ClientConfig, 'credential' | 'wo
   const scope: string[] = [];
   if (session.access) scope.push(session.access.principal.kind);
   if (session.mode !== 'off') scope.push(session.mode);
+  // An isolated writer's uploads reach only itself: say so, or people wonder why main never hits them.
+  if (session.mode === 'read-write' && session.access?.tier === 'isolated' && session.access.namespace) scope.push(`isolated tier: ${session.access.namespace}`);
   const label = config.credential.source === 'none' && config.workspaceId ? `anonymous, workspace ${config.workspaceId}` : SOURCE_LABELS[config.credential.source];
   return scope.length > 0 ? `${label} (${scope.join(', ')})` : label;
 }

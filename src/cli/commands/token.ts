@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
 import { fields, printResult, table } from '../output';
+import { registerTokenMintCommand } from './token-mint';
 
 interface TokenJson {
   id: string;
@@ -8,6 +9,8 @@ interface TokenJson {
   workspaceId: string | null;
   userId: string | null;
   access: string | null;
+  tier: string | null;
+  scope: string | null;
   name: string | null;
   expiresAt: string | null;
   createdAt: string;
@@ -18,7 +21,7 @@ interface TokenJson {
 type IssuedTokenJson = TokenJson & { token: string };
 
 const issued = (verb: string) => (t: IssuedTokenJson) =>
-  [`${verb} ${t.kind} token ${t.id}`, fields({ workspaceId: t.workspaceId, userId: t.userId, access: t.access, expiresAt: t.expiresAt ?? 'never' }), 'token (shown once, store it safely):', t.token].join('\n');
+  [`${verb} ${t.kind} token ${t.id}`, fields({ workspaceId: t.workspaceId, userId: t.userId, access: t.access, tier: t.tier ?? (t.kind === 'personal' ? 'workspace policy' : null), expiresAt: t.expiresAt ?? 'never' }), 'token (shown once, store it safely):', t.token].join('\n');
 
 export function registerTokenCommands(program: Command, ctx: CommandContext): void {
   const token = program.command('token').description('CI, personal and admin access tokens');
@@ -30,6 +33,7 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
     .option('--user <user>', 'owner of a personal token (default: you)')
     .addOption(new Option('--access <level>', 'ci: the access; personal: the most it may ever get').choices(['read', 'read-write']))
     .option('--name <name>', 'a label, e.g. "github-actions main"')
+    .addOption(new Option('--tier <tier>', 'where writes land: trusted (the shared tier) or isolated (default for ci; personal: the workspace policy)').choices(['trusted', 'isolated']))
     .option('--expires-in <duration>', '30m, 2h, 30d, 4w, 1y or never (personal default 1y, others never)')
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
@@ -40,10 +44,12 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
           access: options.access,
           name: options.name,
           expiresIn: options.expiresIn,
+          tier: options.tier,
         });
         printResult(io, globals, created, issued('created'));
       }),
     );
+  registerTokenMintCommand(token, ctx);
   token
     .command('list')
     .description('tokens you may manage (never their values)')
@@ -57,7 +63,7 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
         const query = params.size > 0 ? `?${params.toString()}` : '';
         const list = await client().call<TokenJson[]>('GET', `/tokens${query}`);
         printResult(io, globals, list, (l) =>
-          table(l as unknown as Record<string, unknown>[], ['id', 'kind', 'name', 'workspaceId', 'userId', 'access', 'expiresAt', 'lastUsedAt', 'revokedAt']),
+          table(l as unknown as Record<string, unknown>[], ['id', 'kind', 'name', 'workspaceId', 'userId', 'access', 'tier', 'scope', 'expiresAt', 'lastUsedAt', 'revokedAt']),
         );
       }),
     );

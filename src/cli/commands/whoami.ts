@@ -165,6 +165,7 @@ export function describeAccess(access: AccessResponse): string[] {
     `workspace:  ${workspace.name} (${workspace.id}) in ${workspace.organisation.name}`,
     `token:      ${principal.kind}${principal.tokenName ? ` "${principal.tokenName}"` : ''}${principal.tokenId ? ` [${principal.tokenId}]` : ''}`,
     `access:     ${rights}`,
+    ...(access.tier ? [`tier:       ${access.tier}, writes to ${access.namespace ?? 'its own namespace'}`] : []),
     ...(access.expiresAt ? [`expires:    ${access.expiresAt}`] : []),
   ];
 }

@@ -8,10 +8,14 @@ interface WorkspaceJson {
   orgId: string;
   anonymousAccess: string;
   memberDefaultAccess: string;
+  personalTokenTier?: string;
+  isolatedRetention?: string;
 }
 
 const anonymousOption = () => new Option('--anonymous <level>', 'what requests without a token may do').choices(['none', 'read', 'read-write']);
 const memberDefaultOption = () => new Option('--member-default <level>', "members' personal-token access unless overridden").choices(['read', 'read-write']);
+const personalTierOption = () => new Option('--personal-tier <tier>', "where members' personal tokens write unless a token says otherwise").choices(['isolated', 'trusted']);
+const retentionOption = () => new Option('--isolated-retention <duration>', 'how long isolated-tier entries live, e.g. 12h, 7d, 2w');
 const describe = (ws: WorkspaceJson) => fields({ ...ws });
 
 export function registerWorkspaceCommands(program: Command, ctx: CommandContext): void {
@@ -22,6 +26,7 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
     .requiredOption('--org <org>', 'organisation id or name')
     .addOption(anonymousOption())
     .addOption(memberDefaultOption())
+    .addOption(personalTierOption())
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
         const created = await client().call<WorkspaceJson>('POST', '/workspaces', {
@@ -29,20 +34,25 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
           name: args[0],
           anonymousAccess: options.anonymous,
           memberDefaultAccess: options.memberDefault,
+          personalTokenTier: options.personalTier,
         });
         printResult(io, globals, created, (ws) => `created workspace ${ws.name} (${ws.id})\n${describe(ws)}`);
       }),
     );
   workspace
     .command('set <id>')
-    .description('change access levels (org admins)')
+    .description('change access levels and tier settings (org admins)')
     .addOption(anonymousOption())
     .addOption(memberDefaultOption())
+    .addOption(personalTierOption())
+    .addOption(retentionOption())
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
         const updated = await client().call<WorkspaceJson>('PATCH', `/workspaces/${encodeURIComponent(args[0])}`, {
           anonymousAccess: options.anonymous,
           memberDefaultAccess: options.memberDefault,
+          personalTokenTier: options.personalTier,
+          isolatedRetention: options.isolatedRetention,
         });
         printResult(io, globals, updated, (ws) => `updated workspace ${ws.name}\n${describe(ws)}`);
       }),
@@ -55,7 +65,7 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
       ctx.action(async ({ options, globals, io, client }) => {
         const query = options.org === undefined ? '' : `?org=${encodeURIComponent(options.org as string)}`;
         const list = await client().call<WorkspaceJson[]>('GET', `/workspaces${query}`);
-        printResult(io, globals, list, (l) => table(l as unknown as Record<string, unknown>[], ['id', 'name', 'orgId', 'anonymousAccess', 'memberDefaultAccess']));
+        printResult(io, globals, list, (l) => table(l as unknown as Record<string, unknown>[], ['id', 'name', 'orgId', 'anonymousAccess', 'memberDefaultAccess', 'personalTokenTier']));
       }),
     );
   workspace
