@@ -65,10 +65,11 @@ async function getEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
 
 async function storeBlob(ctx: ServerContext, request: FastifyRequest, blobKey: string, length: number): Promise<{ size: number; sha256: string }> {
   try {
-    return await ctx.blobs.put(blobKey, request.raw, length);
+    // Not destroyed when storage fails mid-body (a full disk), so the rest can be drained and Nx reads our 403.
+    return await ctx.blobs.put(blobKey, request.raw.iterator({ destroyOnReturn: false }), length);
   } catch (err) {
     if (err instanceof SealedCacheError) throw err;
-    if (request.raw.destroyed || !request.raw.complete) {
+    if (request.raw.destroyed) {
       throw new SealedCacheError('ERR_CACHE_BODY_INCOMPLETE', 'the client closed the connection before the whole body arrived; nothing was stored', { cause: err });
     }
     throw new SealedCacheError('ERR_CACHE_STORAGE_FAILED', 'storage refused the write; nothing was stored', { cause: err });
