@@ -1,0 +1,73 @@
+/** The servers a section compares: `nx-sealed-cache serve` (with a workspace and tokens) and the reference server. */
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../tests/e2e/harness/paths';
+import { killOwnedProcesses, spawnTracked } from '../../tests/e2e/harness/processes';
+import { listProcesses } from '../../tests/e2e/harness/process-table';
+import { RunningServer, startServer } from '../../tests/e2e/harness/server';
+import { BootstrappedWorkspace, bootstrapWorkspace, cli, createToken } from '../../tests/e2e/harness/cli';
+
+export interface ReferenceProcess {
+  url: string;
+  pid: number;
+  dataDir: string;
+  stop(): void;
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+export function startReferenceProcess(dataDir: string): Promise<ReferenceProcess> {
+  const owner = new Set<ChildProcess>();
+  const args = ['-r', join(REPO_ROOT, 'bench', 'ts-register.js'), join(REPO_ROOT, 'bench', 'reference-main.ts'), dataDir];
+  const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: process.env, owner });
+  child.stdin?.end();
+  return new Promise((resolveStart, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      killOwnedProcesses(owner);
+      reject(new Error(`reference server did not start:\n${output}`));
+    }, START_TIMEOUT_MS);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      resolveStart({ url: match[1], pid: child.pid!, dataDir, stop: () => killOwnedProcesses(owner) });
+    });
+  });
+}
+
+export interface OurServer {
+  server: RunningServer;
+  pid: number;
+  boot: BootstrappedWorkspace;
+  /** A read-write CI token of `boot.workspace`. */
+  token: string;
+  /** Another workspace of the same organisation, with its own read-write token (for a second variant). */
+  addWorkspace(): Promise<{ id: string; token: string }>;
+}
+
+/** The pid of the `serve` process on `dataDir`, to read its peak memory. */
+export function serverPid(dataDir: string): number {
+  const serve = listProcesses().find((p) => p.commandLine.includes(' serve ') && p.commandLine.includes(dataDir));
+  if (!serve) throw new Error(`no server process for ${dataDir}`);
+  return serve.pid;
+}
+
+export async function startOurServer(dataDir?: string): Promise<OurServer> {
+  const server = await startServer(dataDir ? { dataDir } : {});
+  const boot = await bootstrapWorkspace(server);
+  const token = (await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'bench' })).token;
+  return {
+    server,
+    pid: serverPid(server.dataDir),
+    boot,
+    token,
+    addWorkspace: async () => {
+      const workspace = await cli<{ id: string }>(['workspace', 'create', '--org', boot.org.id, `bench-${Date.now()}`], boot.target);
+      const created = await createToken(boot.target, { kind: 'ci', workspace: workspace.id, access: 'read-write', name: 'bench' });
+      return { id: workspace.id, token: created.token };
+    },
+  };
+}
