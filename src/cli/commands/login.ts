@@ -71,6 +71,12 @@ async function runBrowserLogin(flags: LoginFlags, io: LoginIo, url: string, work
   return 0;
 }
 
+/** A secret from piped stdin, or typed at a prompt that does not echo on a terminal (tokens, passwords). */
+export async function readSecretInput(io: Pick<PeopleCliIo, 'stdin' | 'err'>, question: string, fromStdin = false): Promise<string> {
+  const raw = fromStdin || !io.stdin.isTTY ? await readAll(io.stdin) : await promptHidden(io, question);
+  return raw.replace(/\r?\n$/, '');
+}
+
 /** The pasting flow: a piped token, or a prompt that does not echo on a terminal. */
 async function obtainToken(flags: LoginFlags, io: PeopleCliIo): Promise<string> {
   const raw = flags.tokenStdin || !io.stdin.isTTY ? await readAll(io.stdin) : await promptHidden(io, 'Paste a personal access token (create one in the admin page): ');
@@ -114,7 +120,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /** Raw mode so the token never appears on screen or in terminal scrollback. */
-function promptHidden(io: PeopleCliIo, question: string): Promise<string> {
+function promptHidden(io: Pick<PeopleCliIo, 'stdin' | 'err'>, question: string): Promise<string> {
   const { stdin } = io;
   return new Promise((resolve, reject) => {
     let typed = '';

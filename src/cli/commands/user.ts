@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
 import { printResult, table } from '../output';
+import { readSecretInput } from './login';
 
 interface UserJson {
   id: string;
@@ -18,6 +19,16 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
       ctx.action(async ({ args, options, globals, io, client }) => {
         const created = await client().call<UserJson>('POST', '/users', { name: args[0], bot: options.bot === true });
         printResult(io, globals, created, (u) => `created ${u.bot ? 'bot ' : ''}user ${u.name} (${u.id})`);
+      }),
+    );
+  user
+    .command('set-password <name>')
+    .description("set a user's password for the admin web page (piped stdin, or a hidden prompt); ends their web sessions")
+    .action(
+      ctx.action(async ({ args, globals, io, client }) => {
+        const password = await readSecretInput({ stdin: process.stdin, err: (line) => io.stderr(`${line}\n`) }, `New password for ${args[0]}: `);
+        await client().call('POST', `/users/${encodeURIComponent(args[0])}/password`, { password });
+        printResult(io, globals, { user: args[0], passwordSet: true, sessionsEnded: true }, () => `password set for ${args[0]}; their web sessions were ended`);
       }),
     );
   user

@@ -34,7 +34,8 @@ function securityHeaders(reply: FastifyReply): void {
   reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
   reply.header('x-content-type-options', 'nosniff');
   reply.header('x-frame-options', 'DENY');
-  reply.header('referrer-policy', 'no-referrer');
+  // same-origin, not no-referrer: with no-referrer Chromium posts forms with `Origin: null`, defeating the origin check.
+  reply.header('referrer-policy', 'same-origin');
   reply.header('cross-origin-opener-policy', 'same-origin');
   reply.header('cross-origin-resource-policy', 'same-origin');
   reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=(), clipboard-write=(self)');

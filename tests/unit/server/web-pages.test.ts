@@ -125,7 +125,7 @@ describe('CSRF and sessions', () => {
     expect(changed.location).toBe('/ui/sign-in?signedOut=password');
     expect((await second.get('/ui/tokens')).status).toBe(303);
     expect((await first.get('/ui/tokens')).status).toBe(303);
-    await http(`${ts.url}/api/v1/users/bob/password`, { method: 'PUT', token: ts.adminToken, body: { password: PASSWORD } });
+    await http(`${ts.url}/api/v1/users/bob/password`, { method: 'POST', token: ts.adminToken, body: { password: PASSWORD } });
   });
 
   it('signs out', async () => {

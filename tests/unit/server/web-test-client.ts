@@ -63,6 +63,6 @@ export function field(html: string, name: string): string {
 
 export async function userWithPassword(ts: TestServer, name: string, password = PASSWORD): Promise<void> {
   await api(ts, 'POST', '/users', { name });
-  const result = await http(`${ts.url}/api/v1/users/${name}/password`, { method: 'PUT', token: ts.adminToken, body: { password } });
+  const result = await http(`${ts.url}/api/v1/users/${name}/password`, { method: 'POST', token: ts.adminToken, body: { password } });
   if (result.status !== 200) throw new Error(`set password: ${result.status} ${result.text}`);
 }

@@ -22,6 +22,7 @@ main { max-width:72rem; margin:0 auto; padding:1.5rem; }
 main.narrow { max-width:28rem; margin-top:3rem; }
 h1 { font-size:1.6rem; margin:0 0 .25rem; }
 h2 { font-size:1.15rem; margin:2rem 0 .5rem; }
+.card > h2:first-child { margin-top:0; }
 p.lead { color:var(--muted); margin-top:0; }
 section.card, .card { border:1px solid var(--line); border-radius:8px; padding:1rem 1.25rem; background:var(--bg); margin:1rem 0; }
 table { width:100%; border-collapse:collapse; margin:.5rem 0 1rem; }
@@ -47,7 +48,7 @@ button.small { padding:.2rem .6rem; font-size:.88rem; }
 .notice.error { border-color:var(--danger); background:#fdf0ef; }
 .notice.warn { border-color:var(--warn); background:#fff8e6; }
 .empty { color:var(--muted); padding:1rem; border:1px dashed var(--line); border-radius:8px; text-align:center; }
-.badge { display:inline-block; padding:0 .45rem; border-radius:999px; font-size:.8rem; border:1px solid var(--line); background:var(--panel); }
+.badge { white-space:nowrap; display:inline-block; padding:0 .45rem; border-radius:999px; font-size:.8rem; border:1px solid var(--line); background:var(--panel); }
 .badge.rw { border-color:#8fb8e0; background:#eef5fc; }
 .badge.none { color:var(--muted); }
 .badge.bad { color:var(--danger); border-color:#f0b4ae; background:#fdf0ef; }
