@@ -38,7 +38,7 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
   beforeAll(async () => {
     server = await startServer();
     boot = await bootstrapWorkspace(server);
-    ciToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci' });
+    ciToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci', tier: 'trusted' });
     proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-gen-e2e-'))), 'state');
     ws = await createWorkspace(fixture, {
       env: { NX_SEALED_CACHE_ACCESS_TOKEN: ciToken.token, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },

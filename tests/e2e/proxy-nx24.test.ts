@@ -90,7 +90,7 @@ describe.each([
   beforeAll(async () => {
     server = await startServer();
     boot = await bootstrapWorkspace(server);
-    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write' });
+    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' });
     readToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' });
     proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-proxy-e2e-'))), 'state');
     ws = await createWorkspace('nx24', {

@@ -54,7 +54,7 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
   beforeAll(async () => {
     server = await startServer();
     boot = await bootstrapWorkspace(server);
-    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write' });
+    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' });
     readToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' });
     // Nx requires the runner from its own realpath (the shared fixture), which cannot see the workspace's linked package.
     const workspaceEnv: RunEnv = {};

@@ -48,7 +48,7 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
   beforeAll(async () => {
     server = await startServer();
     boot = await bootstrapWorkspace(server);
-    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write' });
+    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' });
     readToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' });
     ws = await createWorkspace('nx24', { linkPackage: false });
   });

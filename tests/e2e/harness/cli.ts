@@ -37,6 +37,8 @@ export interface TokenRecord {
   workspaceId: string | null;
   userId: string | null;
   access: 'read' | 'read-write' | null;
+  tier: 'trusted' | 'isolated' | null;
+  scope: string | null;
   name: string | null;
   expiresAt: string | null;
 }
@@ -107,6 +109,8 @@ export interface CreateTokenOptions {
   user?: string;
   name?: string;
   expiresIn?: string;
+  /** Write tier; CI tokens are isolated unless this says trusted. */
+  tier?: 'trusted' | 'isolated';
 }
 
 export function createToken(target: CliTarget, options: CreateTokenOptions): Promise<TokenRecord> {
@@ -116,6 +120,7 @@ export function createToken(target: CliTarget, options: CreateTokenOptions): Pro
   if (options.user) args.push('--user', options.user);
   if (options.name) args.push('--name', options.name);
   if (options.expiresIn) args.push('--expires-in', options.expiresIn);
+  if (options.tier) args.push('--tier', options.tier);
   return cli<TokenRecord>(args, target);
 }
 
