@@ -4,7 +4,7 @@
  * appeared outside the data dir, and (checked at the end) no entry or blob was committed.
  */
 import { AreaRecord } from './support/area-record';
-import { cacheGet, dataDirIn, startHardeningServer, type HardeningServer } from './support/hardening-server';
+import { NO_LIMITS, cacheGet, dataDirIn, startHardeningServer, supportedOptions, type HardeningServer } from './support/hardening-server';
 import { generateHostileCases, type HostileCase } from './support/hostile-requests';
 import { rawExchange } from './support/raw-http';
 import { createSandbox, filesUnder, snapshotTree, treeChanges, type Sandbox } from './support/sandbox';
@@ -20,7 +20,8 @@ let ts: HardeningServer;
 
 beforeAll(async () => {
   sandbox = createSandbox('http');
-  ts = await startHardeningServer(dataDirIn(sandbox.root));
+  // Limits off: this area judges the parser and routes on every request, not the brute-force limiter.
+  ts = await startHardeningServer(dataDirIn(sandbox.root), supportedOptions(NO_LIMITS));
 });
 
 afterAll(async () => {

@@ -27,8 +27,18 @@ export interface HardeningServer {
 
 /** The option names the server factory accepts today, so suites can tell whether a feature has landed. */
 export function serverOptionNames(): string[] {
-  return Object.keys(ServerConfig.shape);
+  const shape = (ServerConfig as unknown as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
 }
+
+/** The subset of `wanted` the server factory knows, so suites run before and after a feature lands. */
+export function supportedOptions(wanted: Record<string, unknown>): Partial<BuildServerOptions> {
+  const known = new Set(serverOptionNames());
+  return Object.fromEntries(Object.entries(wanted).filter(([name]) => known.has(name))) as Partial<BuildServerOptions>;
+}
+
+/** Rate limits and auth-failure limits off: for suites that judge each request on its own. */
+export const NO_LIMITS = { rateLimit: 0, authFailureLimit: 0, byteQuota: 0 } as const;
 
 export async function startHardeningServer(dataDir: string, extra: Partial<BuildServerOptions> = {}): Promise<HardeningServer> {
   const clock: MovableClock = {
