@@ -47,7 +47,8 @@ export async function extractArchive(source: Readable, destDir: string, limits: 
 
   let sourceError: unknown;
   source.once('error', (err) => (sourceError ??= err));
-  const extract = tar.extract();
+  // Nx 24 writes `terminalOutput` and `code` with old-style (v7) tar headers, which carry no ustar magic.
+  const extract = tar.extract({ allowUnknownFormat: true });
   extract.on('entry', (header, stream, next) => {
     // The entry stream is destroyed with the extraction's error, which the pipeline already reports.
     stream.on('error', () => undefined);

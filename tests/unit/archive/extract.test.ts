@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { extractArchive } from '../../../src/archive/extract';
 import { expectErrorCode, fromBuffer, listTree, makeTempDir, rawTarGz, removeTempDirs, type RawEntry } from './archive-helpers';
 
@@ -48,6 +49,17 @@ describe('extractArchive: what it accepts', () => {
     expect(fs.readFileSync(path.join(dest, 'a/same.txt'), 'utf8')).toBe('one');
     expect(fs.readFileSync(path.join(dest, 'dot/prefixed.txt'), 'utf8')).toBe('dot');
     expect(fs.statSync(path.join(dest, 'empty')).size).toBe(0);
+  });
+
+  it('reads old-style (v7) headers without the ustar magic, as Nx 24 writes terminalOutput and code', async () => {
+    const { dest } = sandbox();
+    const plainTar = gunzipSync(await rawTarGz([file('code', '\0\0\0\0')]));
+    plainTar.fill(0, 257, 265); // the ustar magic and version
+    plainTar.fill(0x20, 148, 156); // the checksum field counts as spaces while summing
+    const checksum = plainTar.subarray(0, 512).reduce((sum, byte) => sum + byte, 0);
+    plainTar.write(`${checksum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    expect(await extractArchive(fromBuffer(gzipSync(plainTar)), dest)).toEqual({ files: 1, bytes: 4 });
+    expect(fs.readFileSync(path.join(dest, 'code'))).toEqual(Buffer.alloc(4));
   });
 
   it('masks modes: executables become 0755, everything else 0644, setuid never survives', async () => {
