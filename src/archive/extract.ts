@@ -48,7 +48,8 @@ export async function extractArchive(source: Readable, destDir: string, limits: 
   let sourceError: unknown;
   source.once('error', (err) => (sourceError ??= err));
   // Nx 24 writes `terminalOutput` and `code` with old-style (v7) tar headers, which carry no ustar magic.
-  const extract = tar.extract({ allowUnknownFormat: true });
+  // (@types/tar-stream does not list tar-stream 3's allowUnknownFormat option.)
+  const extract = tar.extract({ allowUnknownFormat: true } as unknown as Parameters<typeof tar.extract>[0]);
   extract.on('entry', (header, stream, next) => {
     // The entry stream is destroyed with the extraction's error, which the pipeline already reports.
     stream.on('error', () => undefined);
