@@ -76,6 +76,9 @@ export const ERROR_CODES = {
   ERR_LOGIN_REQUEST_NOT_FOUND: { status: 404, summary: 'No such CLI login request, or the polling code does not match.' },
   ERR_LOGIN_REQUEST_EXPIRED: { status: 410, summary: 'The CLI login request expired or was already used; run login again.' },
 
+  // --- operations (limits, readiness) ---
+  ERR_CACHE_WRITE_LIMITED: { status: 403, summary: 'A rate limit or byte quota refused this upload (answered 403 so Nx goes on); nothing was stored.' },
+
   // --- archives ---
   ERR_ARCHIVE_UNSAFE_ENTRY: { status: 500, summary: 'An archive entry would escape its folder, or is a link or device.' },
   ERR_ARCHIVE_TOO_LARGE: { status: 500, summary: 'An archive exceeds the size or entry-count cap.' },

@@ -1,5 +1,5 @@
 /** The server factory: everything a running server needs, without touching process state. */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { SealedCacheError } from '../errors';
 import { CredentialResolver } from './auth/credentials';
 import { registerRouteAuth } from './auth/route-auth';
@@ -8,6 +8,10 @@ import { type ServerConfigInput, parseServerConfig } from './config';
 import { acquireDataDirLock, removeStaleSqliteLock } from './data-dir-lock';
 import { clearTmpDir, dataDirLayout, ensureDataDir } from './data-dir';
 import { errorBody, statusOf, toSealedCacheError } from './http-errors';
+import { closeGracefully } from './lifecycle/graceful-close';
+import { createOperations } from './lifecycle/operations';
+import { registerOperations } from './lifecycle/register-operations';
+import { createFastify } from './lifecycle/server-options';
 import type { MetadataStore } from './metadata/metadata-store';
 import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
 import { accessRoutes } from './routes/access';
@@ -18,7 +22,8 @@ import type { ServerContext } from './server-context';
 import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
 import { FsBlobStore } from './storage/fs-blob-store';
-import { startIsolatedSweep } from './tiers/isolated-sweep';
+import type { LogDestination } from './observability/logger';
+import { sweepIsolatedEntries } from './tiers/isolated-sweep';
 import { packageVersion } from './version';
 
 export interface BuildServerOptions extends ServerConfigInput {
@@ -26,6 +31,8 @@ export interface BuildServerOptions extends ServerConfigInput {
   clock?: Clock;
   /** Listen on host:port (default true); false returns an app for `inject()` only. */
   listen?: boolean;
+  /** Log lines go here instead of stdout (tests read them). */
+  logDestination?: LogDestination;
 }
 
 export interface SealedCacheServer {
@@ -38,10 +45,9 @@ export interface SealedCacheServer {
   close(): Promise<void>;
 }
 
-function createApp(context: ServerContext): FastifyInstance {
-  const { logLevel } = context.config;
-  const app = Fastify({ logger: logLevel === false ? false : { level: logLevel }, forceCloseConnections: true, return503OnClosing: false, routerOptions: { maxParamLength: 256 } });
-  // maxParamLength: hashes may be 128 characters (fastify's default cap is 100).
+function createApp(context: ServerContext, logDestination?: LogDestination): FastifyInstance {
+  const app = createFastify(context.config, logDestination);
+  registerOperations(app, context);
   registerRouteAuth(app, context);
   app.setErrorHandler((error, request, reply) => {
     const err = toSealedCacheError(error);
@@ -63,7 +69,7 @@ async function openStore(metadataFile: string): Promise<MetadataStore> {
 }
 
 export async function buildServer(options: BuildServerOptions = {}): Promise<SealedCacheServer> {
-  const { clock = systemClock, listen = true, ...configInput } = options;
+  const { clock = systemClock, listen = true, logDestination, ...configInput } = options;
   const config = parseServerConfig(configInput);
   const layout = dataDirLayout(config.dataDir);
   ensureDataDir(layout);
@@ -73,31 +79,34 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     clearTmpDir(layout);
     store = await openStore(layout.metadataFile);
     const audit = new AuditLog(store, clock);
+    const ops = createOperations({ config, store, blobs: new FsBlobStore(layout.blobsDir, layout.tmpDir), layout, clock, isolatedSweep: sweepIsolatedEntries });
     const context: ServerContext = {
       config,
       store,
-      blobs: new FsBlobStore(layout.blobsDir, layout.tmpDir),
+      blobs: ops.blobs,
       clock,
       credentials: new CredentialResolver(store, clock),
       audit,
       tokens: new TokenService(store, audit, clock),
       counters: { storageFaultMisses: 0 },
       version: packageVersion(),
+      ops,
     };
-    const app = createApp(context);
+    const app = createApp(context, logDestination);
     const url = listen ? await app.listen({ host: config.host, port: config.port }) : undefined;
     const openedStore = store;
-    // Until the general retention loop calls sweepIsolatedEntries, isolated tiers expire here.
-    const stopSweep = startIsolatedSweep(context, app.log);
+    // One loop for every retention rule, the isolated tiers' own limit included.
+    ops.retention.log = app.log;
+    ops.retention.start(config.retentionInterval);
     return {
       app,
       context,
-      url: url && displayUrl(app, config.host),
+      url: url && displayUrl(app, config.host, config.tlsCert !== undefined),
       hasAdmin: await store.hasServerAdmin(),
       close: async () => {
-        stopSweep();
         try {
-          await app.close();
+          await ops.retention.stop();
+          await closeGracefully(app, config.shutdownGrace);
           await openedStore.close();
         } finally {
           lock.release();
@@ -112,9 +121,9 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
 }
 
 /** The URL as the operator asked for it (host as given, real port), not fastify's pick of addresses. */
-function displayUrl(app: FastifyInstance, host: string): string {
+function displayUrl(app: FastifyInstance, host: string, tls: boolean): string {
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  return `http://${shownHost}:${port}`;
+  return `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SealedCacheError } from '../errors';
+import { opsConfigFields } from './ops-config';
 
 export const DEFAULT_DATA_DIR = './nx-sealed-cache-data';
 export const DEFAULT_HOST = '127.0.0.1';
@@ -16,7 +17,9 @@ export const ServerConfig = z.object({
   drainLimit: z.number().int().nonnegative().default(DEFAULT_DRAIN_LIMIT),
   /** `false` silences logs (tests); `true` logs JSON lines at info; a string picks the level. */
   logLevel: z.union([z.literal(false), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])]).default('info'),
-});
+  ...opsConfigFields,
+})
+  .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), { message: 'tlsCert and tlsKey go together: give both or neither', path: ['tlsKey'] });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;
 

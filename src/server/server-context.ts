@@ -1,6 +1,7 @@
 import type { CredentialResolver } from './auth/credentials';
 import type { Clock } from './clock';
 import type { ServerConfig } from './config';
+import type { OperationsContext } from './lifecycle/operations';
 import type { MetadataStore } from './metadata/metadata-store';
 import type { AuditLog } from './services/audit-log';
 import type { TokenService } from './services/token-service';
@@ -23,4 +24,6 @@ export interface ServerContext {
   tokens: TokenService;
   counters: ServerCounters;
   version: string;
+  /** Metrics, read tracking, retention and request limits (lifecycle/operations.ts). */
+  ops: OperationsContext;
 }

@@ -391,7 +391,8 @@ export async function openSqliteMetadataStore(file: string): Promise<SqliteMetad
     throw new SealedCacheError('ERR_DATABASE_FAILED', `cannot open the metadata database ${file}`, { cause: err });
   }
   const db = new Kysely<MetadataDatabase>({ dialect: new WasmSqliteDialect(wasm) });
-  const { error } = await new Migrator({ db, provider: migrationProvider}).migrateToLatest();
+  // Independent migrations may land out of number order (a data dir can have 004 before 003).
+  const { error } = await new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true }).migrateToLatest();
   if (error !== undefined) {
     await db.destroy();
     throw new SealedCacheError('ERR_DATABASE_FAILED', 'migrating the metadata database failed', { cause: error });

@@ -14,8 +14,8 @@ import type { ServerContext } from '../server-context';
 import { findVisibleEntry, placementOfRequest, requireWritable } from '../tiers/tier-lookup';
 import { blobFolderOf } from '../tiers/write-tier';
 
-/** last_access_at is refreshed at most this often per entry, to keep hits read-only. */
-const ACCESS_TOUCH_INTERVAL_MS = 60 * 60 * 1000;
+/** last_access_at (retention's LRU order) is refreshed at most once a minute per entry, so most hits stay read-only. */
+const ACCESS_TOUCH_INTERVAL_MS = 60 * 1000;
 
 interface CacheParams {
   hash: string;

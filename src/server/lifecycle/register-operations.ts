@@ -1,0 +1,22 @@
+/** Hooks and routes of operations, registered before every other route so their hooks cover them all. */
+import type { FastifyInstance } from 'fastify';
+import { registerRequestLimits } from '../limits/request-limits';
+import { registerRequestMetrics } from '../observability/request-metrics';
+import { registerRequestNotes } from '../observability/request-notes';
+import { adminStatsRoutes } from '../routes/admin-stats';
+import { healthRoutes } from '../routes/health';
+import { metricsRoutes } from '../routes/metrics';
+import type { ServerContext } from '../server-context';
+
+export function registerOperations(app: FastifyInstance, context: ServerContext): void {
+  const { ops } = context;
+  registerRequestNotes(app);
+  registerRequestMetrics(app, ops.metrics);
+  registerRequestLimits(app, ops.limits);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.register(async (scope) => healthRoutes(scope, { store: context.store, blobsDir: ops.blobsDir, version: context.version }));
+  app.register(async (scope) => metricsRoutes(scope, { metrics: ops.metrics, metricsToken: context.config.metricsToken }));
+  app.register(async (scope) => adminStatsRoutes(scope, { store: context.store, metrics: ops.metrics, retention: ops.retention }), { prefix: '/api/v1' });
+}

@@ -1,0 +1,92 @@
+/**
+ * Per-token request rates and byte quotas, and a per-address limit on invalid tokens. Refusals keep
+ * Nx's build going (NX-FACTS.md): a cache GET becomes a 404 miss, a cache PUT a 403 after its body is
+ * drained, anything else a 429 ERR_AUTH_RATE_LIMITED.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SealedCacheError } from '../../errors';
+import type { Clock } from '../clock';
+import type { ServerConfig } from '../config';
+import { drainRequest } from '../drain-request';
+import { errorBody } from '../http-errors';
+import type { ServerMetrics } from '../observability/metrics';
+import { routeKindOf, routeLabelOf } from '../observability/request-notes';
+import { WindowCounter } from './window-counter';
+
+type LimitsConfig = Pick<ServerConfig, 'rateLimit' | 'rateWindow' | 'byteQuota' | 'byteQuotaWindow' | 'authFailureLimit' | 'authFailureWindow' | 'drainLimit'>;
+
+const AUTH_FAILURE_CODES = new Set(['ERR_AUTH_TOKEN_INVALID', 'ERR_AUTH_TOKEN_MALFORMED']);
+
+/** A token is keyed by a hash of its header (no lookup, nothing secret kept); no token by client address. */
+function clientKeyOf(request: FastifyRequest): string {
+  const authorization = request.headers.authorization;
+  if (authorization === undefined || authorization.trim() === '') return `a:${request.ip}`;
+  return `t:${createHash('sha256').update(authorization).digest('hex').slice(0, 32)}`;
+}
+
+function quotaBytesOf(request: FastifyRequest): number {
+  const length = Number(request.headers['content-length'] ?? 0);
+  return Number.isSafeInteger(length) && length > 0 ? length : 0;
+}
+
+export class RequestLimits {
+  private readonly requests: WindowCounter;
+  private readonly bytes: WindowCounter;
+  private readonly authFailures: WindowCounter;
+
+  constructor(
+    private readonly config: LimitsConfig,
+    clock: Clock,
+    private readonly metrics: ServerMetrics,
+  ) {
+    this.requests = new WindowCounter(config.rateWindow, clock);
+    this.bytes = new WindowCounter(config.byteQuotaWindow, clock);
+    this.authFailures = new WindowCounter(config.authFailureWindow, clock);
+  }
+
+  /** The limit a request breaks, if any; records what it uses when it breaks none. */
+  check(request: FastifyRequest): string | undefined {
+    const { rateLimit, byteQuota, authFailureLimit } = this.config;
+    const kind = routeKindOf(request);
+    if (authFailureLimit > 0 && request.headers.authorization !== undefined && this.authFailures.used(request.ip) >= authFailureLimit) return 'auth-failures';
+    const key = clientKeyOf(request);
+    if (rateLimit > 0 && !this.requests.tryAdd(key, 1, rateLimit)) return 'rate';
+    if (byteQuota > 0 && kind === 'cache-put' && !this.bytes.tryAdd(key, quotaBytesOf(request), byteQuota)) return 'quota';
+    if (byteQuota > 0 && kind === 'cache-get' && this.bytes.used(key) >= byteQuota) return 'quota';
+    return undefined;
+  }
+
+  recordResponse(request: FastifyRequest, reply: FastifyReply): void {
+    if (request.opsErrorCode !== null && AUTH_FAILURE_CODES.has(request.opsErrorCode)) this.authFailures.add(request.ip, 1);
+    if (this.config.byteQuota > 0 && routeKindOf(request) === 'cache-get' && reply.statusCode === 200) {
+      this.bytes.add(clientKeyOf(request), Number(reply.getHeader('content-length') ?? 0));
+    }
+  }
+
+  async refuse(request: FastifyRequest, reply: FastifyReply, limit: string): Promise<FastifyReply> {
+    request.opsLimited = limit;
+    this.metrics.limited.inc({ limit, route: routeLabelOf(request) });
+    request.log.warn({ limit, route: routeLabelOf(request) }, 'request refused by a limit');
+    const kind = routeKindOf(request);
+    if (kind === 'cache-get') return reply.code(404).type('text/plain').send('not found');
+    if (kind === 'cache-put') {
+      const err = new SealedCacheError('ERR_CACHE_WRITE_LIMITED', `the ${limit} limit of this credential is reached; nothing was stored`);
+      request.opsErrorCode = err.code;
+      if (!(await drainRequest(request.raw, this.config.drainLimit))) reply.header('connection', 'close');
+      return reply.code(403).header('content-type', 'text/plain').send(`${err.code}: ${err.message}`);
+    }
+    const err = new SealedCacheError('ERR_AUTH_RATE_LIMITED', `the ${limit} limit is reached; retry later`);
+    request.opsErrorCode = err.code;
+    return reply.code(429).header('retry-after', '60').send(errorBody(err));
+  }
+}
+
+export function registerRequestLimits(app: FastifyInstance, limits: RequestLimits): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (routeKindOf(request) === 'exempt') return;
+    const limit = limits.check(request);
+    if (limit !== undefined) return limits.refuse(request, reply, limit);
+  });
+  app.addHook('onResponse', async (request, reply) => limits.recordResponse(request, reply));
+}

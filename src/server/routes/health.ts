@@ -1,0 +1,52 @@
+/**
+ * Liveness (`/healthz`: the process serves) and readiness (`/readyz`: the database answers and the
+ * blob folder takes a write). Not ready is a 503 whose JSON says which check failed and why.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { MetadataStore } from '../metadata/metadata-store';
+import { retentionStoreFor } from '../retention/retention-store';
+
+export interface HealthDeps {
+  store: MetadataStore;
+  /** The folder blobs are written to; the probe file goes there. */
+  blobsDir: string;
+  version: string;
+}
+
+export type CheckResult = { ok: true } | { ok: false; error: string };
+
+async function check(probe: () => Promise<void>): Promise<CheckResult> {
+  try {
+    await probe();
+    return { ok: true };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, error: code === undefined ? message : `${code}: ${message}` };
+  }
+}
+
+export async function checkDatabase(store: MetadataStore): Promise<CheckResult> {
+  return check(() => retentionStoreFor(store).ping());
+}
+
+export async function checkStorage(blobsDir: string): Promise<CheckResult> {
+  return check(async () => {
+    const probe = join(blobsDir, `.ready-probe-${randomBytes(6).toString('hex')}`);
+    await writeFile(probe, 'ok', { flag: 'wx', mode: 0o600 });
+    await rm(probe, { force: true });
+  });
+}
+
+export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
+  app.get('/healthz', { config: { auth: 'public' }, logLevel: 'warn' }, async (_request, reply) => reply.send({ status: 'ok', version: deps.version }));
+  app.get('/readyz', { config: { auth: 'public' }, logLevel: 'warn' }, async (request, reply) => {
+    const [database, storage] = await Promise.all([checkDatabase(deps.store), checkStorage(deps.blobsDir)]);
+    const ready = database.ok && storage.ok;
+    if (!ready) request.log.warn({ database, storage }, 'not ready');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: { database, storage } });
+  });
+}
