@@ -210,6 +210,8 @@ export async function createGeneratedWorkspace(options: GeneratedWorkspaceOption
 export function assertAllOutcomes(timing: NxTiming, projects: readonly string[], expected: TaskOutcome, label: string): void {
   const wrong = projects.filter((p) => timing.outcomes[p] !== expected);
   if (wrong.length) {
-    throw new Error(`${label}: expected every task from ${expected}, got ${wrong.length} others (e.g. ${wrong[0]}: ${timing.outcomes[wrong[0]!]})\n${timing.result.stdout.slice(-3000)}\n${timing.result.stderr.slice(-3000)}`);
+    // Our own lines (and Nx's errors) say why; the task list around them does not.
+    const reasons = `${timing.result.stdout}\n${timing.result.stderr}`.split('\n').filter((line) => /nx-sealed-cache|NX  |error|warn/i.test(line));
+    throw new Error(`${label}: expected every task from ${expected}, got ${wrong.length} others (e.g. ${wrong[0]}: ${timing.outcomes[wrong[0]!]})\n${reasons.slice(-20).join('\n')}`);
   }
 }
