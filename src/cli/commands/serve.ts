@@ -1,31 +1,39 @@
 import { type Command, Option } from 'commander';
 import { buildServer } from '../../server/app';
-import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, parseByteSize } from '../../server/config';
+import { resolveServeConfig } from '../../server/config-file';
+import { CONFIG_OPTIONS, envVarOf, flagOf } from '../../server/config-options';
 import type { CommandContext } from '../command-context';
-import { parsePort } from '../option-parsers';
+
+/** Commander's camelCase option names are the config keys, so flags map onto the table one to one. */
+function flagValues(options: Record<string, unknown>): Partial<Record<string, string>> {
+  const flags: Partial<Record<string, string>> = {};
+  for (const { key } of CONFIG_OPTIONS) {
+    const value = options[key];
+    if (typeof value === 'string') flags[key] = value;
+    if (value === true) flags[key] = 'true';
+  }
+  return flags;
+}
 
 export function registerServeCommand(program: Command, ctx: CommandContext): void {
-  program
+  const serve = program
     .command('serve')
-    .description('run the cache server (logs JSON lines; stops cleanly on SIGINT/SIGTERM)')
-    .option('--data-dir <dir>', 'where metadata and blobs live', DEFAULT_DATA_DIR)
-    .option('--host <host>', 'address to listen on', DEFAULT_HOST)
-    .addOption(new Option('--port <port>', 'port to listen on (0 = a free port)').default(DEFAULT_PORT).argParser(parsePort))
-    .addOption(new Option('--max-artifact-size <bytes>', 'largest accepted artifact, e.g. 2GiB').argParser(parseByteSize))
-    .action(
-      ctx.action(async ({ options, io }) => {
-        const server = await buildServer({
-          dataDir: options.dataDir as string,
-          host: options.host as string,
-          port: options.port as number,
-          maxArtifactSize: options.maxArtifactSize as number | undefined,
-        });
-        io.stdout(`nx-sealed-cache listening on ${server.url}\n`);
-        if (!server.hasAdmin) {
-          io.stdout(`no administrator yet: run \`nx-sealed-cache admin init --data-dir ${options.dataDir as string}\` (in another terminal is fine) to create one\n`);
-        }
-        await io.waitForShutdown();
-        await server.close();
-      }),
-    );
+    .description('run the cache server (flags > NX_SEALED_CACHE_SERVER_* env vars > --config file > defaults; stops cleanly on SIGINT/SIGTERM)')
+    .option('--config <file>', 'JSON config file with any of the options below by their camelCase names (env NX_SEALED_CACHE_SERVER_CONFIG)');
+  for (const option of CONFIG_OPTIONS) {
+    const takesValue = option.kind === 'boolean' ? '' : ' <value>';
+    serve.addOption(new Option(`${flagOf(option.key)}${takesValue}`, `${option.help} (env ${envVarOf(option.key)})`));
+  }
+  serve.action(
+    ctx.action(async ({ options, io }) => {
+      const config = resolveServeConfig({ flags: flagValues(options), env: io.env, configPath: options.config as string | undefined });
+      const server = await buildServer(config);
+      io.stdout(`nx-sealed-cache listening on ${server.url}\n`);
+      if (!server.hasAdmin) {
+        io.stdout(`no administrator yet: run \`nx-sealed-cache admin init --data-dir ${config.dataDir}\` (in another terminal is fine) to create one\n`);
+      }
+      await io.waitForShutdown();
+      await server.close();
+    }),
+  );
 }
