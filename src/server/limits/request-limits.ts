@@ -88,5 +88,6 @@ export function registerRequestLimits(app: FastifyInstance, limits: RequestLimit
     const limit = limits.check(request);
     if (limit !== undefined) return limits.refuse(request, reply, limit);
   });
-  app.addHook('onResponse', async (request, reply) => limits.recordResponse(request, reply));
+  // Before the answer leaves, so the client's next request already sees what this one used.
+  app.addHook('onSend', async (request, reply) => limits.recordResponse(request, reply));
 }
