@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { AreaRecord } from './support/area-record';
-import { cacheGet, cachePut, startHardeningServer, type HardeningServer } from './support/hardening-server';
+import { cacheGet, cachePutAnswer, startHardeningServer, type HardeningServer } from './support/hardening-server';
 import { createSandbox, filesUnder, type Sandbox } from './support/sandbox';
 import { SeededRandom } from './support/seeded-random';
 import type { BlobStore } from '../../src/server/storage/blob-store';
@@ -80,10 +80,10 @@ test('writes past a full disk are refused with 403, reads keep working, nothing 
     const hash = `full-${i}`;
     const body = random.bytes(random.int(64 * 1024, 400 * 1024));
     await record.check(`PUT #${i} (${body.length} bytes)`, async () => {
-      const status = await cachePut(ts.url, hash, body, ts.writeToken);
+      const { status, text } = await cachePutAnswer(ts.url, hash, body, ts.writeToken);
       if (status === 200) stored.set(hash, body);
       else if (status === 403) refusals += 1;
-      else return `answered ${status} (Nx tolerates 200, 403, 409)`;
+      else return `answered ${status} (Nx tolerates 200, 403, 409): ${text}`;
       const earlier = [...stored.entries()].slice(-3);
       for (const [oldHash, oldBody] of earlier) {
         const answer = await cacheGet(ts.url, oldHash, ts.writeToken);

@@ -69,7 +69,8 @@ async function storeBlob(ctx: ServerContext, request: FastifyRequest, blobKey: s
     return await ctx.blobs.put(blobKey, request.raw.iterator({ destroyOnReturn: false }), length);
   } catch (err) {
     if (err instanceof SealedCacheError) throw err;
-    if (request.raw.destroyed) {
+    // Only a body cut short by the client is incomplete; a write failing after the body ended (fsync) is storage.
+    if (request.raw.destroyed && !request.raw.complete) {
       throw new SealedCacheError('ERR_CACHE_BODY_INCOMPLETE', 'the client closed the connection before the whole body arrived; nothing was stored', { cause: err });
     }
     throw new SealedCacheError('ERR_CACHE_STORAGE_FAILED', 'storage refused the write; nothing was stored', { cause: err });

@@ -92,13 +92,17 @@ export async function cacheGet(url: string, hash: string, token?: string): Promi
 }
 
 export async function cachePut(url: string, hash: string, body: Buffer, token?: string): Promise<number> {
+  return (await cachePutAnswer(url, hash, body, token)).status;
+}
+
+/** The status and the one-line text answer, for failure messages. */
+export async function cachePutAnswer(url: string, hash: string, body: Buffer, token?: string): Promise<{ status: number; text: string }> {
   const response = await request(`${url}/v1/cache/${hash}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length), ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body,
   });
-  await response.body.dump();
-  return response.statusCode;
+  return { status: response.statusCode, text: (await response.body.text()).slice(0, 300) };
 }
 
 export function dataDirIn(sandboxRoot: string): string {

@@ -48,6 +48,29 @@ describe('a full disk during an upload', () => {
     expect(readdirSync(join(ts.dataDir, 'tmp'))).toEqual([]);
   });
 
+  it('answers 403, not 400, when storage fails after the whole body arrived (say, at fsync)', async () => {
+    const inner = ts.server.context.blobs;
+    ts.server.context.blobs = {
+      ...inner,
+      open: (key) => inner.open(key),
+      delete: (key) => inner.delete(key),
+      put: async (_key, body) => {
+        for await (const _chunk of body) {
+          // consume everything, as a store does before fsync
+        }
+        throw Object.assign(new Error('ENOSPC: no space left on device, fsync'), { code: 'ENOSPC' });
+      },
+    };
+    try {
+      const body = Buffer.alloc(200 * 1024, 3);
+      const response = await request(`${ts.url}/v1/cache/full-disk-fsync`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-length': String(body.length) }, body });
+      expect(response.statusCode).toBe(403);
+      expect(await response.body.text()).toMatch(/^ERR_CACHE_STORAGE_FAILED: /);
+    } finally {
+      ts.server.context.blobs = inner;
+    }
+  });
+
   it('keeps answering reads on the same connection pool afterwards', async () => {
     expect((await http(`${ts.url}/v1/cache/full-disk-2`, { token })).status).toBe(404);
   });
