@@ -51,8 +51,8 @@ async function runSection(section: Section, quick: boolean, tempRoot: string): P
     log(`section ${section.id} failed: ${message}`);
     return { id: section.id, title: section.title, error: message.slice(0, 4000) };
   } finally {
+    // Folders are removed at the very end: creating many files right after deleting many is slow here.
     killAllTrackedProcesses();
-    rmSync(dir, { recursive: true, force: true });
     log(`   (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
 }
@@ -62,6 +62,11 @@ export async function main(argv: string[]): Promise<number> {
   const started = new Date();
   await ensurePrerequisites(log);
   const tempRoot = realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-bench-')));
+  process.once('SIGINT', () => {
+    killAllTrackedProcesses();
+    rmSync(tempRoot, { recursive: true, force: true });
+    process.exit(130);
+  });
   const run: BenchRun = {
     mode: args.quick ? 'quick' : 'full',
     startedAt: started.toISOString(),

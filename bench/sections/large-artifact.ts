@@ -90,6 +90,7 @@ export const largeArtifact: Section = {
       NX_SEALED_CACHE_ACCESS_TOKEN: ours.token,
       NX_SEALED_CACHE_ENCRYPTION_KEY: generateEncryptionKey(),
       NX_SEALED_CACHE_PROXY_DIR: stateDir,
+      NX_SEALED_CACHE_PROXY_IDLE_MS: '300000',
       HOME: ctx.dir,
     };
     const options = { url: ours.server.url, workspaceId: ours.boot.workspace.id, timeoutMs: 600_000 };

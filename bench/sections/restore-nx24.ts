@@ -44,6 +44,8 @@ export const restoreNx24: Section = {
         NX_SEALED_CACHE_ACCESS_TOKEN: sealedWorkspace.token,
         NX_SEALED_CACHE_ENCRYPTION_KEY: generateEncryptionKey(),
         NX_SEALED_CACHE_PROXY_DIR: proxyStateDir,
+        // Stopped at the end anyway; this only bounds a proxy left behind by an interrupted run.
+        NX_SEALED_CACHE_PROXY_IDLE_MS: '300000',
       };
       const variants: PrimedVariant[] = [];
       for (const variant of [
