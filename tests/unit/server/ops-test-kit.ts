@@ -23,9 +23,12 @@ export function testClock(): TestClock {
   };
 }
 
-export async function startOpsServer(options: Omit<BuildServerOptions, 'clock' | 'dataDir'> & { dataDir?: string; clock?: TestClock } = {}): Promise<OpsServer> {
-  const { dataDir = makeTempDir('nxsc-ops-'), clock = testClock(), ...rest } = options;
-  const { token } = await initialiseAdmin({ dataDir, clock: () => clock.now });
+type OpsOptions = Omit<BuildServerOptions, 'clock' | 'dataDir'> & { dataDir?: string; clock?: TestClock; adminToken?: string };
+
+/** With `adminToken`, the data dir is reused as it is (a restart); otherwise an administrator is created. */
+export async function startOpsServer(options: OpsOptions = {}): Promise<OpsServer> {
+  const { dataDir = makeTempDir('nxsc-ops-'), clock = testClock(), adminToken, ...rest } = options;
+  const token = adminToken ?? (await initialiseAdmin({ dataDir, clock: () => clock.now })).token;
   const logs: string[] = [];
   const server = await buildServer({ port: 0, logLevel: 'info', ...rest, dataDir, clock: () => clock.now, logDestination: { write: (line) => logs.push(line) } });
   let stopped = false;
