@@ -3,10 +3,16 @@
 const TOKEN_LIKE = /nxsc_[A-Za-z]+_[A-Za-z0-9]{8,}/g;
 const BEARER = /\b(Bearer|Basic)\s+[^\s"',;]+/gi;
 const SECRET_QUERY = /([?&][^=&#]*(?:token|code|key|secret|password|session|sig)[^=&#]*=)[^&#]*/gi;
+/** Path segments that are themselves secrets: the one-time code of an invite link (`/ui/invite/<code>`). */
+const SECRET_PATH_SEGMENT = /(\/invite\/)[^/?#\s"',]+/gi;
 export const REDACTED = '[redacted]';
 
 export function redactText(text: string): string {
-  return text.replace(TOKEN_LIKE, REDACTED).replace(BEARER, `$1 ${REDACTED}`).replace(SECRET_QUERY, `$1${REDACTED}`);
+  return text
+    .replace(TOKEN_LIKE, REDACTED)
+    .replace(BEARER, `$1 ${REDACTED}`)
+    .replace(SECRET_QUERY, `$1${REDACTED}`)
+    .replace(SECRET_PATH_SEGMENT, `$1${REDACTED}`);
 }
 
 /** A copy of a log object with every string scrubbed; depth-limited so a cyclic object cannot hang logging. */
