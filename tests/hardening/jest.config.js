@@ -9,7 +9,7 @@ const rootDir = path.resolve(__dirname, '..', '..');
 module.exports = {
   rootDir,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/tests/hardening/**/*.hardening.ts'],
   testTimeout: 300_000,
   globalSetup: '<rootDir>/tests/hardening/support/global-setup.js',
