@@ -50,6 +50,7 @@ export const ERROR_CODES = {
 
   // --- server internals ---
   ERR_DATA_DIR_LOCKED: { status: 500, summary: 'Another server process holds the data directory.' },
+  ERR_SERVER_LISTEN_FAILED: { status: 500, summary: 'The server could not listen on the configured host and port (in use, not permitted, or no such address).' },
   ERR_DATABASE_FAILED: { status: 503, summary: 'The metadata database failed; the request changed nothing.' },
   ERR_INTERNAL: { status: 500, summary: 'An unexpected error; the request changed nothing.' },
 

@@ -93,7 +93,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       ops,
     };
     const app = createApp(context, logDestination);
-    const url = listen ? await app.listen({ host: config.host, port: config.port }) : undefined;
+    const url = listen ? await listenOn(app, config.host, config.port) : undefined;
     const openedStore = store;
     // One loop for every retention rule, the isolated tiers' own limit included.
     ops.retention.log = app.log;
@@ -117,6 +117,23 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     await store?.close().catch(() => undefined);
     lock.release();
     throw err;
+  }
+}
+
+const LISTEN_ERRORS: Record<string, (where: string, port: number) => string> = {
+  EADDRINUSE: (where) => `${where} is already in use (another server, or an earlier one still running); choose another --port`,
+  EACCES: (where, port) => `not permitted to listen on ${where}${port < 1024 ? ' (ports below 1024 need privileges)' : ''}`,
+  EADDRNOTAVAIL: (where) => `${where}: this machine has no such address; check --host`,
+};
+
+async function listenOn(app: FastifyInstance, host: string, port: number): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (err) {
+    const describe = LISTEN_ERRORS[(err as NodeJS.ErrnoException).code ?? ''];
+    if (describe === undefined) throw err;
+    await app.close().catch(() => undefined);
+    throw new SealedCacheError('ERR_SERVER_LISTEN_FAILED', describe(`${host}:${port}`, port), { cause: err });
   }
 }
 
