@@ -76,6 +76,7 @@ export const ERROR_CODES = {
   ERR_WEB_INVITE_INVALID: { status: 404, summary: 'The invite link is unknown, already used or expired.' },
   ERR_LOGIN_REQUEST_NOT_FOUND: { status: 404, summary: 'No such CLI login request, or the polling code does not match.' },
   ERR_LOGIN_REQUEST_EXPIRED: { status: 410, summary: 'The CLI login request expired or was already used; run login again.' },
+  ERR_LOGIN_REQUEST_DENIED: { status: 403, summary: 'The CLI login request was denied in the browser; no token was issued.' },
 
   // --- operations (limits, readiness) ---
   ERR_CACHE_WRITE_LIMITED: { status: 403, summary: 'A rate limit or byte quota refused this upload (answered 403 so Nx goes on); nothing was stored.' },

@@ -83,6 +83,16 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
       }),
     );
   token
+    .command('set <id>')
+    .description("change a token's access (read <-> read-write), same value, effective at once")
+    .addOption(new Option('--access <level>', 'the new access level').choices(['read', 'read-write']).makeOptionMandatory())
+    .action(
+      ctx.action(async ({ args, options, globals, io, client }) => {
+        const changed = await client().call<TokenJson>('PATCH', `/tokens/${encodeURIComponent(args[0])}`, { access: options.access });
+        printResult(io, globals, changed, (t) => `token ${t.id} now has ${t.access ?? 'no'} access`);
+      }),
+    );
+  token
     .command('revoke <id>')
     .description('stop a token working, at once')
     .action(

@@ -12,6 +12,7 @@ import type {
   NewAuditEvent,
   Organisation,
   TokenFilter,
+  TokenAccess,
   TokenRecord,
   User,
   Workspace,
@@ -55,6 +56,8 @@ export interface MetadataStore {
   listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
   replaceTokenHash(id: string, tokenHash: string, rotatedAt: string): Promise<void>;
   revokeToken(id: string, revokedAt: string): Promise<void>;
+  /** Only while the token is not revoked; answers whether a row changed. */
+  setTokenAccess(id: string, access: TokenAccess): Promise<boolean>;
   touchTokenLastUsed(id: string, at: string): Promise<void>;
 
   /** Quarantined entries are not found: the read path serves them no more. */

@@ -295,6 +295,11 @@ export class SqliteMetadataStore implements MetadataStore {
     await this.db.updateTable('tokens').set({ revoked_at: revokedAt }).where('id', '=', id).where('revoked_at', 'is', null).execute();
   }
 
+  async setTokenAccess(id: string, access: TokenAccess): Promise<boolean> {
+    const result = await this.db.updateTable('tokens').set({ access }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   async touchTokenLastUsed(id: string, at: string): Promise<void> {
     await this.db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
   }

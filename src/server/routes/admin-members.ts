@@ -6,8 +6,9 @@ import { requireOrgAdmin } from '../auth/admin-caller';
 import { adminCallerFrom } from '../auth/route-auth';
 import type { ServerContext } from '../server-context';
 import { IdOrName, parseInput } from './admin-input';
-import { requireOrganisation, requireUser, requireWorkspace } from './admin-lookups';
+import { requireOrganisation, requireUser } from './admin-lookups';
 import { presentMember } from './admin-presenters';
+import { changeMember } from '../services/member-access';
 
 const Role = z.enum(['admin', 'member']);
 const OrgParams = z.object({ org: IdOrName });
@@ -52,19 +53,9 @@ export async function adminMemberRoutes(app: FastifyInstance, ctx: ServerContext
     const org = await requireOrganisation(ctx.store, params.org);
     await requireOrgAdmin(ctx.store, caller, org.id, 'change members');
     const user = await requireUser(ctx.store, params.user);
-    const membership = await ctx.store.findMembership(org.id, user.id);
-    if (membership === undefined) throw new SealedCacheError('ERR_MEMBER_NOT_FOUND', `user ${user.name} is not a member of ${org.name}`);
-    if (body.workspace !== undefined) {
-      const workspace = await requireWorkspace(ctx.store, body.workspace);
-      if (workspace.orgId !== org.id) throw new SealedCacheError('ERR_WORKSPACE_NOT_FOUND', `workspace ${workspace.id} is not in organisation ${org.name}`);
-    }
-    if (body.role !== undefined) await ctx.store.setMemberRole(org.id, user.id, body.role);
-    if (body.workspace !== undefined) {
-      await ctx.store.setWorkspaceOverride(body.workspace, user.id, body.access === 'default' ? undefined : body.access);
-    }
-    await ctx.audit.record({ action: 'member.changed', actor, orgId: org.id, workspaceId: body.workspace ?? null, targetId: user.id, details: { before: { role: membership.role }, role: body.role ?? null, access: body.access ?? null } });
+    const membership = await changeMember(ctx, org, user, body, actor);
     const overrides = await ctx.store.listWorkspaceOverrides(org.id);
-    return presentMember({ ...membership, role: body.role ?? membership.role }, user, overrides);
+    return presentMember(membership, user, overrides);
   });
 
   app.delete('/orgs/:org/members/:user', { config: { auth: 'admin' } }, async (request) => {

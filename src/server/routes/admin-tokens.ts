@@ -26,6 +26,7 @@ const CreateTokenBody = z.strictObject({
 });
 type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 const TokenParams = z.object({ id: z.string().regex(/^tok_[A-Za-z0-9]{16}$/, 'a token id (tok_...)') });
+const ChangeTokenBody = z.strictObject({ access: TokenAccess });
 const ListQuery = z.object({ workspace: z.string().optional(), user: IdOrName.optional() });
 
 /** The organisation a token is governed by: its workspace's, if it is bound to one. */
@@ -109,6 +110,12 @@ export async function adminTokenRoutes(app: FastifyInstance, ctx: ServerContext)
     const { token, actor } = await loadManageable(request);
     const issued = await ctx.tokens.rotate(token, actor, await orgIdOfToken(ctx, token));
     return presentIssuedToken(issued.record, issued.secret);
+  });
+
+  app.patch('/tokens/:id', { config: { auth: 'admin' } }, async (request) => {
+    const { token, actor } = await loadManageable(request);
+    const body = parseInput(ChangeTokenBody, request.body, 'token change');
+    return presentToken(await ctx.tokens.changeAccess(token, body.access, actor, await orgIdOfToken(ctx, token)));
   });
 
   app.post('/tokens/:id/revoke', { config: { auth: 'admin' } }, async (request) => {

@@ -1,7 +1,7 @@
 /** Approving a CLI login request in the page (session + CSRF required). */
 import type { FastifyInstance } from 'fastify';
 import { isSealedCacheError } from '../../errors';
-import { deviceApprovedPage, deviceConfirmPage, deviceEntryPage } from '../web/pages/device-page';
+import { deviceApprovedPage, deviceConfirmPage, deviceDeniedPage, deviceEntryPage } from '../web/pages/device-page';
 import { formField, requirePostFromSession, requireViewer } from '../web/web-guards';
 import type { WebRouteDeps } from './web';
 
@@ -15,7 +15,7 @@ export async function webDeviceRoutes(app: FastifyInstance, { ctx, web }: WebRou
       const workspace = pending.workspaceId === null ? undefined : await ctx.store.findWorkspace(pending.workspaceId);
       return reply.type('text/html; charset=utf-8').send(deviceConfirmPage(viewer, pending, workspace));
     } catch (err) {
-      if (!isSealedCacheError(err, 'ERR_LOGIN_REQUEST_NOT_FOUND') && !isSealedCacheError(err, 'ERR_LOGIN_REQUEST_EXPIRED')) throw err;
+      if (!isSealedCacheError(err, 'ERR_LOGIN_REQUEST_NOT_FOUND') && !isSealedCacheError(err, 'ERR_LOGIN_REQUEST_EXPIRED') && !isSealedCacheError(err, 'ERR_LOGIN_REQUEST_DENIED')) throw err;
       return reply.code(err.status).type('text/html; charset=utf-8').send(deviceEntryPage(viewer, code.slice(0, 20), { kind: 'error', text: err.message }));
     }
   });
@@ -24,5 +24,11 @@ export async function webDeviceRoutes(app: FastifyInstance, { ctx, web }: WebRou
     const viewer = requirePostFromSession(request);
     const approved = await web.loginRequests.approve(formField(request, 'code') ?? '', viewer.user);
     return reply.type('text/html; charset=utf-8').send(deviceApprovedPage(viewer, approved));
+  });
+
+  app.post('/ui/device/deny', async (request, reply) => {
+    const viewer = requirePostFromSession(request);
+    const denied = await web.loginRequests.deny(formField(request, 'code') ?? '', viewer.user);
+    return reply.type('text/html; charset=utf-8').send(deviceDeniedPage(viewer, denied));
   });
 }

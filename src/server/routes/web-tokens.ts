@@ -7,6 +7,7 @@ import { PERSONAL_TOKEN_DEFAULT_EXPIRY, type IssuedToken } from '../services/tok
 import { myTokensPage, tokenCreatedPage, type TokenRow } from '../web/pages/token-pages';
 import { formField, isSecureRequest, requirePostFromSession, requireViewer, type WebViewer } from '../web/web-guards';
 import { noticeFromQuery, safeBack, withDone } from '../web/web-notices';
+import { DEFAULT_WRITE_TIER, tierOfToken } from '../tiers/write-tier';
 import { parseInput } from './admin-input';
 import { requireToken, requireWorkspace } from './admin-lookups';
 import { canManageToken, orgIdOfToken } from './admin-tokens';
@@ -18,9 +19,21 @@ const CreateForm = z.object({
   access: z.enum(['read', 'read-write']).default('read-write'),
   expiresIn: z.enum(['30d', '90d', '1y']).default(PERSONAL_TOKEN_DEFAULT_EXPIRY),
 });
+const AccessForm = z.object({ access: z.enum(['read', 'read-write']) });
 const TOKEN_ID = /^tok_[A-Za-z0-9]{16}$/;
 
 export const serverUrlOf = (request: FastifyRequest): string => `${isSecureRequest(request) ? 'https' : 'http'}://${request.headers.host ?? request.hostname}`;
+
+/**
+ * The tier a token writes with, as the cache routes decide it (tiers/write-tier.ts): its own, else its kind's
+ * default; a personal token not bound to a workspace follows each workspace's policy; admin tokens have none.
+ */
+export function effectiveTierOf(token: TokenRecord, workspace: Workspace | undefined): TokenRow['tier'] {
+  if (token.kind === 'admin') return null;
+  if (workspace !== undefined) return tierOfToken(token, workspace);
+  if (token.scope !== null || token.tier !== null || token.kind !== 'personal') return tierOfToken(token, { personalTokenTier: DEFAULT_WRITE_TIER });
+  return 'workspace policy';
+}
 
 /** Rows for a token table: each token with its workspace and owner name. */
 export async function tokenRows(deps: WebRouteDeps, tokens: TokenRecord[]): Promise<TokenRow[]> {
@@ -31,7 +44,8 @@ export async function tokenRows(deps: WebRouteDeps, tokens: TokenRecord[]): Prom
   for (const token of tokens) {
     if (token.workspaceId !== null && !workspaces.has(token.workspaceId)) workspaces.set(token.workspaceId, await store.findWorkspace(token.workspaceId));
     if (token.userId !== null && !names.has(token.userId)) names.set(token.userId, (await store.findUser(token.userId))?.name ?? null);
-    rows.push({ token, workspace: token.workspaceId === null ? undefined : workspaces.get(token.workspaceId), ownerName: token.userId === null ? null : (names.get(token.userId) ?? null) });
+    const workspace = token.workspaceId === null ? undefined : workspaces.get(token.workspaceId);
+    rows.push({ token, workspace, ownerName: token.userId === null ? null : (names.get(token.userId) ?? null), tier: effectiveTierOf(token, workspace) });
   }
   return rows;
 }
@@ -91,6 +105,14 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
     const issued = await ctx.tokens.rotate(token, actorOf(viewer), await orgIdOfToken(ctx, token));
     const workspace = token.workspaceId === null ? undefined : await ctx.store.findWorkspace(token.workspaceId);
     return sendCreated(reply, request, viewer, issued, workspace, true, safeBack(formField(request, 'back'), '/ui/tokens'));
+  });
+
+  app.post('/ui/tokens/:id/access', async (request, reply) => {
+    const viewer = requirePostFromSession(request);
+    const token = await loadManageable(deps, viewer, request);
+    const form = parseInput(AccessForm, { access: formField(request, 'access') }, 'token access');
+    await ctx.tokens.changeAccess(token, form.access, actorOf(viewer), await orgIdOfToken(ctx, token));
+    return reply.redirect(withDone(safeBack(formField(request, 'back'), '/ui/tokens'), 'token-access-changed'), 303);
   });
 
   app.post('/ui/tokens/:id/revoke', async (request, reply) => {

@@ -5,17 +5,20 @@ import { AccessLevel, WORKSPACE_ID_PATTERN } from '../../protocol';
 import { requireOrgAdmin } from '../auth/admin-caller';
 import type { Workspace } from '../metadata/records';
 import { tokenTable } from '../web/pages/token-pages';
-import { workspacePage } from '../web/pages/workspace-page';
+import { workspacePage, type WorkspaceMemberRow } from '../web/pages/workspace-page';
+import { changeMember } from '../services/member-access';
 import { formField, requirePostFromSession, requireViewer, type WebViewer } from '../web/web-guards';
 import { noticeFromQuery, withDone } from '../web/web-notices';
 import { parseInput } from './admin-input';
-import { requireOrganisation, requireWorkspace } from './admin-lookups';
+import { requireOrganisation, requireUser, requireWorkspace } from './admin-lookups';
 import type { WebRouteDeps } from './web';
 import { requireFreshForm, sendCreated, tokenRows } from './web-tokens';
 
 const AccessForm = z.object({ anonymousAccess: AccessLevel, memberDefaultAccess: z.enum(['read', 'read-write']) });
 const CiTokenForm = z.object({ name: z.string().trim().min(1).max(100), access: z.enum(['read', 'read-write']) });
 const Params = z.object({ id: z.string().regex(WORKSPACE_ID_PATTERN, 'a workspace id') });
+const MemberParams = Params.extend({ user: z.string().regex(/^usr_[A-Za-z0-9]+$/, 'a user id') });
+const MemberAccess = z.union([AccessLevel, z.literal('default')]);
 
 export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDeps): Promise<void> {
   const { ctx, web } = deps;
@@ -33,7 +36,16 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
     const nonce = web.formOnce.issue();
     const ci = (await ctx.store.listTokens({ workspaceId: ws.id })).filter((t) => t.kind === 'ci');
     const table = tokenTable(await tokenRows(deps, ci), { viewer, nonce, back: pageUrl(ws), caption: 'CI access tokens of this workspace', now: ctx.clock() });
-    return reply.type('text/html; charset=utf-8').send(workspacePage(viewer, org, ws, table, nonce, noticeFromQuery(request.query)));
+    const users = new Map((await ctx.store.listUsers()).map((u) => [u.id, u]));
+    const overrides = (await ctx.store.listWorkspaceOverrides(org.id)).filter((o) => o.workspaceId === ws.id);
+    const members: WorkspaceMemberRow[] = (await ctx.store.listMemberships(org.id)).map((m) => ({
+      userId: m.userId,
+      name: users.get(m.userId)?.name ?? m.userId,
+      bot: users.get(m.userId)?.bot ?? false,
+      role: m.role,
+      override: overrides.find((o) => o.userId === m.userId)?.access,
+    }));
+    return reply.type('text/html; charset=utf-8').send(workspacePage(viewer, org, ws, table, nonce, noticeFromQuery(request.query), members));
   });
 
   app.post('/ui/workspaces/:id/access', async (request, reply) => {
@@ -50,6 +62,17 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
       details: { before: { anonymousAccess: ws.anonymousAccess, memberDefaultAccess: ws.memberDefaultAccess }, after: form, via: 'web' },
     });
     return reply.redirect(withDone(pageUrl(ws), 'access-saved'), 303);
+  });
+
+  app.post('/ui/workspaces/:id/members/:user/access', async (request, reply) => {
+    const viewer = requirePostFromSession(request);
+    const params = parseInput(MemberParams, request.params, 'path');
+    const ws = await adminWorkspace(request, viewer, "change members' access");
+    const access = parseInput(MemberAccess, formField(request, 'access'), 'access');
+    const org = await requireOrganisation(ctx.store, ws.orgId);
+    const user = await requireUser(ctx.store, params.user);
+    await changeMember(ctx, org, user, { workspace: ws.id, access }, { tokenId: null, userId: viewer.user.id }, 'web');
+    return reply.redirect(withDone(pageUrl(ws), 'member-access-saved'), 303);
   });
 
   app.post('/ui/workspaces/:id/ci-tokens', async (request, reply) => {

@@ -7,6 +7,7 @@ export type AuditAction =
   | 'token.created'
   | 'token.rotated'
   | 'token.revoked'
+  | 'token.access-changed'
   | 'member.added'
   | 'member.removed'
   | 'member.changed'
@@ -20,7 +21,8 @@ export type AuditAction =
   | 'user.password-set'
   | 'invite.created'
   | 'invite.accepted'
-  | 'login.approved';
+  | 'login.approved'
+  | 'login.denied';
 
 export interface AuditActor {
   tokenId: string | null;

@@ -97,6 +97,22 @@ export class TokenService {
     return { ...token, revokedAt: now };
   }
 
+  /**
+   * Read-only <-> read-write on the same token and value; the cache routes see it on the next request.
+   * Admin tokens have no access level; a minted token may be lowered but never raised above what it was minted with.
+   */
+  async changeAccess(token: TokenRecord, access: TokenAccess, actor: AuditActor, orgId: string | null): Promise<TokenRecord> {
+    this.requireActive(token);
+    if (token.kind === 'admin' || token.access === null) throw new SealedCacheError('ERR_INPUT_INVALID', `token ${token.id} is an admin token; it has no access level to change`);
+    if (token.access === access) return token;
+    if (token.scope !== null && access === 'read-write') {
+      throw new SealedCacheError('ERR_INPUT_INVALID', `token ${token.id} was minted ${token.access}; a minted token cannot be raised (mint a new one)`);
+    }
+    if (!(await this.store.setTokenAccess(token.id, access))) throw new SealedCacheError('ERR_TOKEN_INACTIVE', `token ${token.id} is already revoked`);
+    await this.audit.record({ action: 'token.access-changed', actor, orgId, workspaceId: token.workspaceId, targetId: token.id, details: { before: token.access, after: access } });
+    return { ...token, access };
+  }
+
   private requireActive(token: TokenRecord): void {
     const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= this.clock().getTime();
     if (token.revokedAt !== null || expired) {

@@ -30,6 +30,9 @@ export function normaliseUserCode(text: string): string {
   return letters.length === 8 ? `${letters.slice(0, 4)}-${letters.slice(4)}` : text;
 }
 
+/** Denied = completed without approval (see WebAuthStore.denyLoginRequest). */
+const isDenied = (record: LoginRequestRecord): boolean => record.completedAt !== null && record.approvedAt === null;
+
 export interface StartedLoginRequest {
   record: LoginRequestRecord;
   /** Returned to the CLI once; only its hash is stored. */
@@ -74,6 +77,7 @@ export class LoginRequestService {
     const normalised = normaliseUserCode(userCode);
     const record = USER_CODE_PATTERN.test(normalised) ? await this.deps.auth.findLoginRequestByUserCode(normalised) : undefined;
     if (record === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_NOT_FOUND', 'no login request has this code; check the code your terminal shows');
+    if (isDenied(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_DENIED', 'this login request was denied; run login again if you meant to log in');
     if (this.isExpired(record) || record.approvedAt !== null) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request expired or was already approved; run login again');
     return record;
   }
@@ -87,12 +91,23 @@ export class LoginRequestService {
     return record;
   }
 
+  /** Refuses a pending request: the CLI's next poll fails with ERR_LOGIN_REQUEST_DENIED and no token is ever issued. */
+  async deny(userCode: string, user: User): Promise<LoginRequestRecord> {
+    const record = await this.findPending(userCode);
+    if (!(await this.deps.auth.denyLoginRequest(record.id, this.deps.clock().toISOString()))) {
+      throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request was already approved or denied');
+    }
+    await this.deps.audit.record({ action: 'login.denied', actor: { tokenId: null, userId: user.id }, workspaceId: record.workspaceId, targetId: record.id, details: { hostname: record.hostname } });
+    return record;
+  }
+
   async poll(id: string, deviceCode: string): Promise<PollResult> {
     const record = LOGIN_REQUEST_ID_PATTERN.test(id) ? await this.deps.auth.findLoginRequest(id) : undefined;
     const given = hashDeviceCode(deviceCode);
     if (record === undefined || !timingSafeEqual(Buffer.from(record.deviceCodeHash, 'hex'), given)) {
       throw new SealedCacheError('ERR_LOGIN_REQUEST_NOT_FOUND', 'no such login request (or the polling code does not match)');
     }
+    if (isDenied(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_DENIED', 'the login was denied in the browser; no token was issued. Run login again if you meant to log in');
     if (record.completedAt !== null || this.isExpired(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request expired or was already used; run login again');
     if (record.approvedByUserId === null) return { status: 'pending', record };
     const user = await this.deps.findUser(record.approvedByUserId);

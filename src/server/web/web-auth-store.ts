@@ -184,6 +184,12 @@ export class WebAuthStore {
     return result.numUpdatedRows === 1n;
   }
 
+  /** A denied request is completed without approval: it can be neither approved nor polled into a token. */
+  async denyLoginRequest(id: string, at: string): Promise<boolean> {
+    const result = await this.db.updateTable('login_requests').set({ completed_at: at }).where('id', '=', id).where('approved_at', 'is', null).where('completed_at', 'is', null).executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
   async setLoginRequestToken(id: string, tokenId: string): Promise<void> {
     await this.db.updateTable('login_requests').set({ token_id: tokenId }).where('id', '=', id).execute();
   }

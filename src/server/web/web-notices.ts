@@ -6,6 +6,8 @@ const NOTICES: Record<string, Notice> = {
   'member-removed': { kind: 'ok', text: 'Member removed. Their personal tokens no longer work for this organisation.' },
   'role-changed': { kind: 'ok', text: 'Role saved.' },
   'bot-added': { kind: 'ok', text: 'Bot user added.' },
+  'token-access-changed': { kind: 'ok', text: "Token access changed. It applies to the token's next request." },
+  'member-access-saved': { kind: 'ok', text: "Member's access to this workspace saved. It applies to the next request." },
   'access-saved': { kind: 'ok', text: 'Access levels saved. They apply to the next request.' },
 };
 

@@ -38,6 +38,11 @@ async function setPassword(boot: BootstrappedWorkspace, user: string): Promise<v
   if (result.exitCode !== 0) throw new Error(`set-password failed: ${result.stderr}`);
 }
 
+async function cachePut(url: string, token: string, hash: string): Promise<{ status: number; text: string }> {
+  const response = await request(`${url}/v1/cache/${hash}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: 'artifact' });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
 async function cacheStatus(url: string, token?: string): Promise<{ status: number; text: string }> {
   const response = await request(`${url}/v1/cache/0123456789`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: response.statusCode, text: await response.body.text() };
@@ -110,6 +115,10 @@ describe('the admin web page in Chromium', () => {
     await page.goto(`${server.url}/ui/tokens`);
     expect(await page.content()).not.toContain(tokenValue);
     await expect(page.locator('tr', { hasText: 'laptop' }).count()).resolves.toBe(1);
+    await expect(page.locator('tr', { hasText: 'laptop' }).locator('td').nth(4).textContent()).resolves.toBe('isolated');
+    const card = await page.locator('section.card').first().boundingBox();
+    const heading = await page.getByRole('heading', { name: 'Create a token' }).boundingBox();
+    expect((heading?.y ?? 0) - (card?.y ?? 0)).toBeLessThan(24);
     const shot = await screenshot(page, '02-tokens');
     mkdirSync(join(__dirname, '..', '..', '..', 'docs', 'images'), { recursive: true });
     copyFileSync(shot, join(__dirname, '..', '..', '..', 'docs', 'images', 'token-page.png'));
@@ -148,6 +157,18 @@ describe('the admin web page in Chromium', () => {
     const after = assertFailed(await ws.build(selfHostedCacheEnv(anonymousUrl)));
     expect(`${after.stdout}${after.stderr}`).toContain('ERR_AUTH_ANONYMOUS_DENIED');
     await setWorkspaceAnonymousAccess(boot.target, boot.workspace.id, 'none');
+  });
+
+  it("admin changes a member's token to read-only and the member's next PUT is refused", async () => {
+    const bobToken = await createToken(boot.target, { kind: 'personal', user: 'bob', workspace: boot.workspace.id, name: 'bob-laptop' });
+    expect((await cachePut(server.url, bobToken.token, 'bob0000001')).status).toBe(200);
+    await page.goto(`${server.url}/ui/orgs/acme/tokens`);
+    await page.getByRole('button', { name: 'Make bob-laptop read', exact: true }).click();
+    await expect(page.getByRole('status').first().textContent()).resolves.toContain('Token access changed');
+    await expect(page.locator('tr', { hasText: 'bob-laptop' }).locator('.badge').first().textContent()).resolves.toBe('read');
+    const refused = await cachePut(server.url, bobToken.token, 'bob0000002');
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('ERR_CACHE_WRITE_DENIED');
   });
 
   it('admin removes a member and that member\'s token stops working', async () => {

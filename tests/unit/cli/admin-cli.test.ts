@@ -68,6 +68,25 @@ describe('admin CLI against a real server', () => {
     expect(human.stdout).toContain('acme');
   });
 
+  it("token set changes a token's access: the cache routes follow at once, and bad levels are refused", async () => {
+    await cli('org', 'create', 'setco');
+    const ws = (await cli('workspace', 'create', '--org', 'setco', 'mono', '--json')).json<{ id: string }>();
+    const ci = (await cli('token', 'create', '--kind', 'ci', '--workspace', ws.id, '--access', 'read-write', '--json')).json<{ id: string; token: string }>();
+    expect((await http(`${ts.url}/v1/cache/set1`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(200);
+    const lowered = await cli('token', 'set', ci.id, '--access', 'read', '--json');
+    expect(lowered.code).toBe(0);
+    expect(lowered.json()).toMatchObject({ id: ci.id, access: 'read' });
+    expect(lowered.stdout).not.toContain(ci.token);
+    expect((await http(`${ts.url}/v1/cache/set2`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(403);
+    expect((await cli('token', 'set', ci.id, '--access', 'read-write')).stdout).toContain(`token ${ci.id} now has read-write access`);
+    expect((await http(`${ts.url}/v1/cache/set3`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(200);
+    const bad = await cli('token', 'set', ci.id, '--access', 'none');
+    expect(bad.code).not.toBe(0);
+    expect((await cli('token', 'set', ci.id)).code).not.toBe(0);
+    const audit = (await cli('audit', 'list', '--org', 'setco', '--json')).json<{ action: string }[]>();
+    expect(audit.filter((e) => e.action === 'token.access-changed')).toHaveLength(2);
+  });
+
   it('prints errors as `error CODE: message` on stderr, or ErrorBody JSON with --json, exit 1', async () => {
     await cli('org', 'create', 'dupe');
     const human = await cli('org', 'create', 'dupe');

@@ -39,6 +39,9 @@ label { display:block; font-weight:600; margin:.75rem 0 .25rem; }
 input[type=text], input[type=password], select { width:100%; max-width:28rem; padding:.45rem .6rem; border:1px solid #8c959f; border-radius:6px; font:inherit; background:#fff; color:var(--fg); }
 .inline-form { display:flex; gap:.75rem; align-items:flex-end; flex-wrap:wrap; }
 .inline-form label { margin-top:0; }
+td .inline-form { flex-wrap:nowrap; align-items:center; gap:.4rem; }
+td .inline-form select { width:auto; }
+.sr-only { position:absolute; width:1px; height:1px; padding:0; margin:-1px; overflow:hidden; clip:rect(0,0,0,0); white-space:nowrap; border:0; }
 button, .button { font:inherit; padding:.42rem .9rem; border-radius:6px; border:1px solid #8c959f; background:var(--panel); color:var(--fg); cursor:pointer; text-decoration:none; display:inline-block; }
 button.primary, .button.primary { background:var(--accent); color:var(--accent-fg); border-color:var(--accent); }
 button.danger { color:var(--danger); border-color:var(--danger); background:#fff; }

@@ -26,6 +26,8 @@ export function deviceConfirmPage(viewer: Viewer, request: LoginRequestRecord, w
 <p>The terminal receives a new personal access token (read-write, 1 year) that acts as <strong>${viewer.name}</strong>.</p>
 <form method="post" action="/ui/device/approve" class="actions">${csrfField(viewer)}<input type="hidden" name="code" value="${request.userCode}">
 <button type="submit" class="primary">Approve</button> <a class="button" href="/ui/tokens">Cancel</a></form>
+<form method="post" action="/ui/device/deny" class="actions">${csrfField(viewer)}<input type="hidden" name="code" value="${request.userCode}">
+<button type="submit" class="danger">Deny</button> <span class="hint">Did not start this login? Deny it: the terminal is told at once and gets no token.</span></form>
 </div>`,
   );
 }
@@ -34,5 +36,12 @@ export function deviceApprovedPage(viewer: Viewer, request: LoginRequestRecord):
   return page(
     { title: 'CLI login approved', viewer, active: 'device', notice: { kind: 'ok', text: 'Approved. Return to your terminal.' } },
     html`<h1>CLI login approved</h1><p>The terminal on <strong>${request.hostname}</strong> receives its token on its next check, within a few seconds. The token then appears under <a href="/ui/tokens">My tokens</a>.</p>`,
+  );
+}
+
+export function deviceDeniedPage(viewer: Viewer, request: LoginRequestRecord): string {
+  return page(
+    { title: 'CLI login denied', viewer, active: 'device', notice: { kind: 'ok', text: 'Denied. No token was issued.' } },
+    html`<h1>CLI login denied</h1><p>The login request from <strong>${request.hostname}</strong> is refused: its terminal is told on its next check and receives no token. If you did not start it, someone knows your server's address and tried to get you to approve a login; consider telling your administrator.</p>`,
   );
 }

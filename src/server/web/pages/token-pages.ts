@@ -1,5 +1,5 @@
 /** Token tables, the create form, and the page that shows a new token value exactly once. */
-import type { TokenRecord, Workspace } from '../../metadata/records';
+import type { TokenRecord, Workspace, WriteTier } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
 import { csrfField, formatTime, page, type Notice, type Viewer } from '../layout';
 
@@ -7,6 +7,8 @@ export interface TokenRow {
   token: TokenRecord;
   workspace: Workspace | undefined;
   ownerName: string | null;
+  /** The effective write tier (see effectiveTierOf); null for admin tokens. */
+  tier: WriteTier | 'workspace policy' | null;
 }
 
 export interface TokenTableOptions {
@@ -19,9 +21,18 @@ export interface TokenTableOptions {
   now: Date;
 }
 
-function tierOf(token: TokenRecord): string | null {
-  const tier = (token as { tier?: string | null }).tier;
-  return typeof tier === 'string' ? tier : null;
+function tierCell(row: TokenRow): SafeHtml {
+  if (row.tier === null) return html`<span class="hint">—</span>`;
+  if (row.tier === 'workspace policy') return html`<span class="hint" title="Follows each workspace's policy for personal tokens">workspace policy</span>`;
+  return html`<span class="badge${row.tier === 'trusted' ? ' rw' : ''}">${row.tier}</span>`;
+}
+
+/** Read-only <-> read-write; a minted token can only be lowered, an admin token has no level. */
+function accessForm(token: TokenRecord, options: TokenTableOptions): SafeHtml {
+  if (token.access === null || (token.scope !== null && token.access === 'read')) return html``;
+  const other = token.access === 'read' ? 'read-write' : 'read';
+  const label = token.name ?? token.id;
+  return html`<form method="post" action="/ui/tokens/${token.id}/access" class="access-form" data-confirm="Change ${label} to ${other}? It applies to its next request.">${csrfField(options.viewer)}<input type="hidden" name="back" value="${options.back}"><input type="hidden" name="access" value="${other}"><button type="submit" class="small" aria-label="Make ${label} ${other}">Make ${other}</button></form>`;
 }
 
 function statusOf(token: TokenRecord, now: Date): SafeHtml {
@@ -38,6 +49,7 @@ function actions(token: TokenRecord, options: TokenTableOptions): SafeHtml {
   if (!isActive(token, options.now)) return html``;
   const label = token.name ?? token.id;
   return html`<div class="actions">
+${accessForm(token, options)}
 <form method="post" action="/ui/tokens/${token.id}/rotate" data-confirm="Rotate ${label}? The current value stops working at once.">${csrfField(options.viewer)}<input type="hidden" name="once" value="${options.nonce}"><input type="hidden" name="back" value="${options.back}"><button type="submit" class="small" aria-label="Rotate ${label}">Rotate</button></form>
 <form method="post" action="/ui/tokens/${token.id}/revoke" data-confirm="Delete ${label}? It stops working at once.">${csrfField(options.viewer)}<input type="hidden" name="back" value="${options.back}"><button type="submit" class="small danger" aria-label="Delete ${label}">Delete</button></form>
 </div>`;
@@ -49,19 +61,22 @@ export function tokenTable(rows: TokenRow[], options: TokenTableOptions): SafeHt
 <caption>${options.caption}</caption>
 <thead><tr><th scope="col">Name</th>${options.showOwner ? html`<th scope="col">Owner</th>` : ''}<th scope="col">Kind</th><th scope="col">Workspace</th><th scope="col">Access</th><th scope="col">Tier</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col"><span class="hint">Actions</span></th></tr></thead>
 <tbody>${rows.map(
-    ({ token, workspace, ownerName }) => html`<tr data-token-id="${token.id}">
+    (row) => {
+      const { token, workspace, ownerName } = row;
+      return html`<tr data-token-id="${token.id}">
 <td>${token.name ?? html`<span class="hint">(unnamed)</span>`}<br><span class="hint mono">${token.id}</span></td>
 ${options.showOwner ? html`<td>${ownerName ?? '—'}</td>` : ''}
 <td>${token.kind === 'personal' ? 'personal' : token.kind}</td>
 <td>${workspace ? workspace.name : html`<span class="hint">any (by URL)</span>`}</td>
 <td><span class="badge${token.access === 'read-write' ? ' rw' : ''}">${token.access ?? '—'}</span></td>
-<td>${tierOf(token) ?? html`<span class="hint">default</span>`}</td>
+<td>${tierCell(row)}</td>
 <td>${formatTime(token.createdAt)}</td>
 <td>${token.lastUsedAt === null ? html`<span class="hint">never</span>` : formatTime(token.lastUsedAt)}</td>
 <td>${token.expiresAt === null ? 'never' : formatTime(token.expiresAt)}</td>
 <td>${statusOf(token, options.now)}</td>
 <td>${actions(token, options)}</td>
-</tr>`,
+</tr>`;
+    },
   )}</tbody></table>`;
 }
 

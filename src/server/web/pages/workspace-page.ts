@@ -1,5 +1,6 @@
 /** A workspace's settings page for organisation admins: access levels, CI tokens, tiers. */
-import type { Organisation, Workspace } from '../../metadata/records';
+import type { AccessLevel } from '../../../protocol';
+import type { MemberRole, Organisation, Workspace } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
 import { csrfField, page, type Notice, type Viewer } from '../layout';
 
@@ -9,7 +10,33 @@ function select(id: string, name: string, values: readonly string[], current: st
   return html`<select id="${id}" name="${name}">${values.map((v) => html`<option value="${v}"${v === current ? html` selected` : ''}>${v}</option>`)}</select>`;
 }
 
-export function workspacePage(viewer: Viewer, org: Organisation, ws: Workspace, ciTokens: SafeHtml, nonce: string, notice?: Notice): string {
+export interface WorkspaceMemberRow {
+  userId: string;
+  name: string;
+  bot: boolean;
+  role: MemberRole;
+  /** This member's own level for this workspace; undefined means the workspace's members' default. */
+  override: AccessLevel | undefined;
+}
+
+/** Each member's effective access (the most their personal tokens get here; a read token stays read) and a form to override it. */
+function memberAccessSection(viewer: Viewer, ws: Workspace, members: WorkspaceMemberRow[]): SafeHtml {
+  if (members.length === 0) return html`<p class="empty">The organisation has no members yet.</p>`;
+  const rows = members.map((m) => {
+    const effective = m.override ?? ws.memberDefaultAccess;
+    const id = `member-access-${m.userId}`;
+    const choices = ['default', 'read', 'read-write', 'none'] as const;
+    const current = m.override ?? 'default';
+    return html`<tr data-member-access="${m.name}"><td>${m.name}${m.bot ? html` <span class="hint">(bot)</span>` : ''}</td><td>${m.role}</td>
+<td><span class="badge${effective === 'read-write' ? ' rw' : effective === 'none' ? ' none' : ''}">${effective}</span> <span class="hint">${m.override === undefined ? 'members’ default' : 'set for this member'}</span></td>
+<td><form method="post" action="/ui/workspaces/${ws.id}/members/${m.userId}/access" class="inline-form">${csrfField(viewer)}<label class="sr-only" for="${id}">Access for ${m.name}</label><select id="${id}" name="access">${choices.map(
+      (c) => html`<option value="${c}"${c === current ? html` selected` : ''}>${c === 'default' ? `default (${ws.memberDefaultAccess})` : c}</option>`,
+    )}</select><button type="submit" class="small">Save</button></form></td></tr>`;
+  });
+  return html`<table><caption>Members' access to this workspace</caption><thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Effective access</th><th scope="col">Change</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+export function workspacePage(viewer: Viewer, org: Organisation, ws: Workspace, ciTokens: SafeHtml, nonce: string, notice?: Notice, members: WorkspaceMemberRow[] = []): string {
   const tier = (ws as { personalTokenTier?: string }).personalTokenTier;
   const tiers =
     tier === undefined
@@ -26,6 +53,9 @@ export function workspacePage(viewer: Viewer, org: Organisation, ws: Workspace, 
 <div><label for="memberDefaultAccess">Members' default for personal tokens</label>${select('memberDefaultAccess', 'memberDefaultAccess', ['read', 'read-write'], ws.memberDefaultAccess)}</div>
 <div><button type="submit" class="primary">Save access</button></div></form>
 <p class="hint">Lowering anonymous access takes effect on the next request.</p></section>
+<section class="card" aria-labelledby="members-access"><h2 id="members-access">Members</h2>
+<p class="hint">A member's personal tokens get at most this level here (a read token stays read). <code>default</code> follows the members' default above; <code>none</code> shuts the member out of this workspace only. Changes apply to the next request.</p>
+${memberAccessSection(viewer, ws, members)}</section>
 <section class="card" aria-labelledby="ci"><h2 id="ci">CI access tokens</h2>
 <form method="post" action="/ui/workspaces/${ws.id}/ci-tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}">
 <div><label for="ci-name">Name</label><input type="text" id="ci-name" name="name" maxlength="100" required placeholder="main branch CI"></div>
