@@ -57,8 +57,15 @@ export function serverPid(dataDir: string): number {
 
 export async function startOurServer(dataDir?: string): Promise<OurServer> {
   const server = await startServer(dataDir ? { dataDir } : {});
-  const boot = await bootstrapWorkspace(server);
-  const token = (await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'bench' })).token;
+  let boot: BootstrappedWorkspace;
+  let token: string;
+  try {
+    boot = await bootstrapWorkspace(server);
+    token = (await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'bench' })).token;
+  } catch (err) {
+    await server.dispose();
+    throw err;
+  }
   return {
     server,
     pid: serverPid(server.dataDir),
