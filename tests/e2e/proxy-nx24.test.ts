@@ -2,7 +2,7 @@
  * Nx 24 through the plugin hook and the loopback sealing proxy (issue 4), with the daemon off and on, against the
  * real server. Tests run in order and share one workspace per daemon mode: the first run primes the server.
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeCredential } from '../../src/client/credentials-store';
@@ -20,10 +20,15 @@ import {
   cacheEntryStatuses,
   createToken,
   createWorkspace,
+  installServerKiller,
   killAllTrackedProcesses,
+  killServerEnv,
   listProcesses,
   processesUnder,
+  referenceOutputs,
+  serverProcessId,
   startServer,
+  taskOrder,
 } from './harness';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
@@ -77,9 +82,13 @@ describe.each([
   };
   const proxies = () => processesUnder(proxyDir);
   /** What the hooks printed: the terminal without the daemon, the daemon's log with it. */
-  const hookOutput = (result: NxRunResult): string => {
-    const daemonLog = join(ws.root, '.nx', 'workspace-data', 'd', 'daemon.log');
-    return `${result.stdout}\n${result.stderr}\n${daemon && existsSync(daemonLog) ? readFileSync(daemonLog, 'utf8') : ''}`;
+  const daemonLog = (): string => join(ws.root, '.nx', 'workspace-data', 'd', 'daemon.log');
+  const daemonLogSize = (): number => (daemon && existsSync(daemonLog()) ? statSync(daemonLog()).size : 0);
+  /** `sinceByte`: only the daemon log written after that offset (the log keeps every run's lines). */
+  const hookOutput = (result: NxRunResult, sinceByte = 0): string => {
+    const log = daemon && existsSync(daemonLog()) ? readFileSync(daemonLog()) : Buffer.alloc(0);
+    const fresh = sinceByte <= log.length ? log.subarray(sinceByte) : log;
+    return `${result.stdout}\n${result.stderr}\n${fresh.toString('utf8')}`;
   };
   const serverPid = (): number => {
     const serve = listProcesses().find((p) => p.commandLine.includes(' serve ') && p.commandLine.includes(server.dataDir));
@@ -200,6 +209,50 @@ describe.each([
     }
   });
 
+  it('stays green with a warning when the server dies mid-run, and stores again once it is back', async () => {
+    const killer = 'a';
+    const expectedOutputs = await referenceOutputs(ws);
+    const pid = serverProcessId(server);
+    if (pid === undefined) throw new Error(`the server is not running\n${server.output()}`);
+    const putBack = installServerKiller(ws, killer);
+    let ranBeforeKiller: string[] = [];
+    try {
+      await restartFromRemote();
+      const logFrom = daemonLogSize();
+      const result = assertSucceeded(await ws.build(killServerEnv(pid)));
+      expect(result.stdout).toContain(`killed the cache server (pid ${pid})`);
+      expect(serverProcessId(server)).toBeUndefined();
+      expect(result.outcomes).toEqual(allProjects('miss'));
+      expect(ws.readOutputs()).toEqual(expectedOutputs);
+      // One warning, then the summary, both printed by postTasksExecution.
+      const lines = hookOutput(result, logFrom)
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('nx-sealed-cache:'));
+      expect(lines).toEqual([
+        expect.stringMatching(/^nx-sealed-cache: remote cache off for this run: .*ERR_CLIENT_UNREACHABLE/),
+        expect.stringMatching(/^nx-sealed-cache: remote cache off \(.*ERR_CLIENT_UNREACHABLE.*\) · sealed with key /),
+      ]);
+      // The access check passed when the run started: the session went off on a cache request, not on /v1/access.
+      expect(lines[0]).not.toContain('/v1/access');
+      if (!daemon) expect(result.stderr).toContain('nx-sealed-cache: remote cache off for this run: ');
+      const order = taskOrder(result.stdout);
+      expect([...order].sort()).toEqual(ws.projects);
+      ranBeforeKiller = order.slice(0, order.indexOf(killer));
+    } finally {
+      await server.restart();
+    }
+
+    // Back up: what finished before the crash was stored; the killer and the tasks after it store now.
+    await restartFromRemote();
+    const again = assertSucceeded(await ws.build());
+    expect(again.outcomes).toEqual({ ...allProjects('miss'), ...Object.fromEntries(ranBeforeKiller.map((project) => [project, 'remote'])) });
+    const hashes = ws.localCacheHashes();
+    expect(hashes).toHaveLength(ws.projects.length);
+    expect(await cacheEntryStatuses(server.url, hashes, readToken.token)).toEqual(Object.fromEntries(hashes.map((h) => [h, 200])));
+    expect(ws.readOutputs()).toEqual(expectedOutputs);
+    putBack();
+  });
+
   it('stays green with a warning when the server is stopped', async () => {
     await server.stop();
     await restartFromRemote();
@@ -211,6 +264,8 @@ describe.each([
   it('leaves no proxy process behind: it exits by itself once idle', async () => {
     await ws.dispose();
     expect(await waitUntil(() => proxies().length === 0, 30_000)).toBe(true);
+    // Nx's own plugin workers can outlive `daemon --stop` by a moment; a worker still there after the wait is a leak.
+    await waitUntil(() => processesUnder(ws.tempDir).length === 0, 30_000);
     expect(processesUnder(ws.tempDir)).toEqual([]);
   });
 });

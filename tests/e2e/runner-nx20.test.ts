@@ -16,8 +16,13 @@ import {
   bootstrapWorkspace,
   createToken,
   createWorkspace,
+  installServerKiller,
   killAllTrackedProcesses,
+  killServerEnv,
+  referenceOutputs,
+  serverProcessId,
   startServer,
+  taskOrder,
 } from './harness';
 import { generateEncryptionKey } from '../../src/crypto/keys';
 
@@ -157,5 +162,49 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
     } finally {
       await server.restart();
     }
+  });
+
+  it('keeps the run green with one warning when the server dies mid-run, and works again once it is back', async () => {
+    const killer = 'a';
+    const expectedOutputs = await referenceOutputs(ws);
+    expect(Object.keys(expectedOutputs)).toHaveLength(4 * ws.projects.length);
+    const pid = serverProcessId(server);
+    if (pid === undefined) throw new Error(`the server is not running\n${server.output()}`);
+    const putBack = installServerKiller(ws, killer);
+    let ranBeforeKiller: string[] = [];
+    try {
+      await restartFromRemote();
+      const result = assertSucceeded(await ws.build({ ...runnerEnv(writeToken.token), ...killServerEnv(pid) }));
+      expect(result.stdout).toContain(`killed the cache server (pid ${pid})`);
+      expect(serverProcessId(server)).toBeUndefined();
+      expect(result.outcomes).toEqual(allProjects('miss'));
+      expect(ws.readOutputs()).toEqual(expectedOutputs);
+      // The access check passed (the header names the credential's rights), then one warning, then the summary.
+      expect(ourLines(result.stderr + result.stdout)).toEqual([
+        expect.stringMatching(/^nx-sealed-cache: remote cache http:\/\/127\.0\.0\.1:\d+ .*\(ci, read-write\)/),
+        expect.stringMatching(/^nx-sealed-cache: remote cache off for this run: .*ERR_CLIENT_UNREACHABLE/),
+        expect.stringMatching(/^nx-sealed-cache: remote cache off \(.*ERR_CLIENT_UNREACHABLE.*\) · sealed with key /),
+      ]);
+      const order = taskOrder(result.stdout);
+      expect([...order].sort()).toEqual(ws.projects);
+      ranBeforeKiller = order.slice(0, order.indexOf(killer));
+    } finally {
+      await server.restart();
+    }
+
+    // Back up. Tasks that finished before the crash were stored; the killer and those after it were not, and upload now.
+    const hits = ranBeforeKiller.length;
+    const misses = ws.projects.length - hits;
+    await restartFromRemote();
+    const again = assertSucceeded(await ws.build(runnerEnv(writeToken.token)));
+    expect(again.outcomes).toEqual({ ...allProjects('miss'), ...Object.fromEntries(ranBeforeKiller.map((project) => [project, 'remote'])) });
+    expect(ourLines(again.stderr).filter((line) => line.includes(' uploads '))).toEqual([
+      expect.stringContaining(`${hits} remote ${hits === 1 ? 'hit' : 'hits'}, ${misses} ${misses === 1 ? 'miss' : 'misses'}, ${misses} ${misses === 1 ? 'upload' : 'uploads'}`),
+    ]);
+    await restartFromRemote();
+    const restored = assertSucceeded(await ws.build(runnerEnv(readToken.token)));
+    expect(restored.outcomes).toEqual(allProjects('remote'));
+    expect(ws.readOutputs()).toEqual(expectedOutputs);
+    putBack();
   });
 });

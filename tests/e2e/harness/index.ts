@@ -1,6 +1,7 @@
 /** The e2e harness: real Nx workspaces from fixtures, the real server and CLI, and a reference cache server. */
 export * from './cli';
 export * from './file-hashes';
+export * from './mid-run-crash';
 export * from './paths';
 export * from './process-table';
 export * from './processes';
