@@ -1,6 +1,6 @@
 /**
- * `admin init`: creates the first server administrator directly in the data dir. It works with the
- * server stopped or running: beside a running server it shares the database through SQLite's own locking.
+ * `admin init`: creates the first server administrator directly in the data dir, with the server stopped
+ * (a running server holds the database's lock for its whole life). `npm start` runs it first when needed.
  */
 import { isSealedCacheError, SealedCacheError } from '../errors';
 import { type Clock, systemClock } from './clock';
@@ -27,10 +27,9 @@ export async function initialiseAdmin(options: { dataDir: string; name?: string;
   }
   const layout = dataDirLayout(options.dataDir);
   ensureDataDir(layout);
-  const lock = lockUnlessServed(layout.lockFile);
+  const lock = lockForAdminInit(layout.lockFile);
   try {
-    // Only the data-dir lock holder may clear a crash's SQLite lock; a running server did so at start.
-    if (lock) removeStaleSqliteLock(layout.metadataFile);
+    removeStaleSqliteLock(layout.metadataFile);
     const store = await openSqliteMetadataStore(layout.metadataFile);
     try {
       if (await store.hasServerAdmin()) {
@@ -52,16 +51,16 @@ export async function initialiseAdmin(options: { dataDir: string; name?: string;
       await store.close();
     }
   } finally {
-    lock?.release();
+    lock.release();
   }
 }
 
-/** The data-dir lock, or undefined when a live server holds it (then SQLite's locking keeps us apart). */
-function lockUnlessServed(lockFile: string): DataDirLock | undefined {
+/** The data-dir lock; a running server holds it, and the message says what to do then. */
+function lockForAdminInit(lockFile: string): DataDirLock {
   try {
     return acquireDataDirLock(lockFile);
   } catch (err) {
-    if (isSealedCacheError(err, 'ERR_DATA_DIR_LOCKED')) return undefined;
-    throw err;
+    if (!isSealedCacheError(err, 'ERR_DATA_DIR_LOCKED')) throw err;
+    throw new SealedCacheError('ERR_DATA_DIR_LOCKED', `${err.message}: stop the server, run \`admin init\`, then start it again`, { cause: err });
   }
 }

@@ -65,7 +65,7 @@ function createApp(context: ServerContext, logDestination?: LogDestination): Fas
 
 async function openStore(metadataFile: string): Promise<MetadataStore> {
   removeStaleSqliteLock(metadataFile);
-  return openSqliteMetadataStore(metadataFile);
+  return openSqliteMetadataStore(metadataFile, { exclusive: true });
 }
 
 export async function buildServer(options: BuildServerOptions = {}): Promise<SealedCacheServer> {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { isSealedCacheError } from '../../errors';
 import { initialiseAdmin } from '../../server/admin-init';
 import type { CommandContext } from '../command-context';
 import { printResult } from '../output';
@@ -10,9 +11,17 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
     .description('create the first administrator and print its token once (offline: the server must not be running)')
     .requiredOption('--data-dir <dir>', 'the server data directory')
     .option('--name <name>', 'the administrator user name', 'admin')
+    .option('--if-needed', 'do nothing (and succeed) when the data directory already has an administrator')
     .action(
       ctx.action(async ({ options, globals, io }) => {
-        const result = await initialiseAdmin({ dataDir: options.dataDir as string, name: options.name as string });
+        const result = await initialiseAdmin({ dataDir: options.dataDir as string, name: options.name as string }).catch((err: unknown) => {
+          if (options.ifNeeded === true && isSealedCacheError(err, 'ERR_ADMIN_ALREADY_INITIALISED')) return undefined;
+          throw err;
+        });
+        if (result === undefined) {
+          printResult(io, globals, { alreadyInitialised: true }, () => `${options.dataDir as string} already has an administrator`);
+          return;
+        }
         printResult(io, globals, { user: result.user, token: result.token }, (r) =>
           [`created administrator ${r.user.name} (${r.user.id})`, `admin token (shown once, store it safely):`, r.token].join('\n'),
         );

@@ -30,7 +30,7 @@ export function registerServeCommand(program: Command, ctx: CommandContext): voi
       const server = await buildServer(config);
       io.stdout(`nx-sealed-cache listening on ${server.url}\n`);
       if (!server.hasAdmin) {
-        io.stdout(`no administrator yet: run \`nx-sealed-cache admin init --data-dir ${config.dataDir}\` (in another terminal is fine) to create one\n`);
+        io.stdout(`no administrator yet: stop the server and run \`nx-sealed-cache admin init --data-dir ${config.dataDir}\` to create one\n`);
       }
       await io.waitForShutdown();
       await server.close();

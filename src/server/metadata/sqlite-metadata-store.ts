@@ -386,12 +386,22 @@ export class SqliteMetadataStore implements MetadataStore {
 }
 
 /** Opens (creating if needed) the SQLite file, sets durability pragmas and runs pending migrations. */
-export async function openSqliteMetadataStore(file: string): Promise<SqliteMetadataStore> {
+export interface OpenSqliteOptions {
+  /**
+   * Hold SQLite's file lock for the life of the connection. node-sqlite3-wasm locks by creating and
+   * removing a directory around every statement (about 1.6 ms here, against microseconds when held),
+   * so the server, the database's only user, holds it; short-lived tools do not.
+   */
+  exclusive?: boolean;
+}
+
+export async function openSqliteMetadataStore(file: string, options: OpenSqliteOptions = {}): Promise<SqliteMetadataStore> {
   let wasm: WasmDatabase;
   try {
     wasm = new WasmDatabase(file);
     // Rollback journal (WAL needs shared memory the WASM build lacks); FULL fsyncs every commit.
     wasm.exec('PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
+    if (options.exclusive === true) wasm.exec('PRAGMA locking_mode = EXCLUSIVE;');
   } catch (err) {
     throw new SealedCacheError('ERR_DATABASE_FAILED', `cannot open the metadata database ${file}`, { cause: err });
   }

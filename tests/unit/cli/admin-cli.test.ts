@@ -137,6 +137,10 @@ describe('serve and admin init commands', () => {
       const second = testIo({});
       expect(await runCli(['admin', 'init', '--data-dir', dataDir], second.io)).toBe(1);
       expect(second.out.stderr).toMatch(/^error ERR_ADMIN_ALREADY_INITIALISED/);
+      // --if-needed (what `npm start` runs first) succeeds without a second administrator or token.
+      const third = testIo({});
+      expect(await runCli(['admin', 'init', '--data-dir', dataDir, '--if-needed', '--json'], third.io)).toBe(0);
+      expect(JSON.parse(third.out.stdout)).toEqual({ alreadyInitialised: true });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
