@@ -28,6 +28,12 @@ export async function writeEntryFile(stream: EntryStream, absolute: string, size
  * symlink, since the kernel resolves `..` after following links, so it is refused.
  */
 export function writeSymlink(shownName: string, name: string, linkname: string, absolute: string): void {
+  checkSymlinkTarget(shownName, name, linkname);
+  fs.symlinkSync(linkname, absolute);
+}
+
+/** The rules of writeSymlink without writing: what an inspection (no extraction) applies. */
+export function checkSymlinkTarget(shownName: string, name: string, linkname: string): void {
   if (linkname === '') throw unsafeEntry(shownName, 'symlink has no target');
   if (linkname.includes('\0')) throw unsafeEntry(shownName, 'symlink target contains a NUL byte');
   if (linkname.includes('\\')) throw unsafeEntry(shownName, 'symlink target contains a backslash');
@@ -38,7 +44,6 @@ export function writeSymlink(shownName: string, name: string, linkname: string, 
   if (parts.slice(climbCount).includes('..')) throw unsafeEntry(shownName, 'symlink target has ".." after a name');
   const depth = name.split('/').length - 1;
   if (climbCount > depth) throw unsafeEntry(shownName, 'symlink target points outside the extraction folder');
-  fs.symlinkSync(linkname, absolute);
 }
 
 /** Hard links may only point at a regular file this archive already wrote. */

@@ -13,7 +13,7 @@ import * as tar from 'tar-stream';
 import { z } from 'zod';
 import { isSealedCacheError, SealedCacheError } from '../errors';
 import { normaliseEntryName, unsafeEntry } from './archive-paths';
-import { writeEntryFile, writeHardlink, writeSymlink, type EntryStream } from './extract-entries';
+import { checkSymlinkTarget, writeEntryFile, writeHardlink, writeSymlink, type EntryStream } from './extract-entries';
 
 export interface ExtractLimits {
   /** Cap on the uncompressed tar stream, headers included; a decompression bomb stops here. */
@@ -39,12 +39,27 @@ const LimitsSchema = z.object({
 const CONFLICT_CODES = new Set(['EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY']);
 
 export async function extractArchive(source: Readable, destDir: string, limits: ExtractLimits = {}): Promise<ExtractResult> {
-  const parsedLimits = LimitsSchema.safeParse(limits);
-  if (!parsedLimits.success) throw new SealedCacheError('ERR_INPUT_INVALID', `invalid extract limits: ${parsedLimits.error.message}`);
-  const maxBytes = parsedLimits.data.maxBytes ?? DEFAULT_EXTRACT_LIMITS.maxBytes;
-  const maxEntries = parsedLimits.data.maxEntries ?? DEFAULT_EXTRACT_LIMITS.maxEntries;
-  const state = new ExtractionState(resolveEmptyDestination(destDir), maxBytes, maxEntries);
+  const { maxBytes, maxEntries } = parseLimits(limits);
+  return runExtraction(source, new ExtractionState(resolveEmptyDestination(destDir), maxBytes, maxEntries), maxBytes);
+}
 
+/**
+ * Applies every rule of extractArchive (names, links, types, collisions, caps) while writing nothing:
+ * for a caller that hands the archive to another extractor (the proxy serves it to Nx) and only needs
+ * to know it is safe. Resolves with what an extraction would write; rejects with the same errors.
+ */
+export async function inspectArchive(source: Readable, limits: ExtractLimits = {}): Promise<ExtractResult> {
+  const { maxBytes, maxEntries } = parseLimits(limits);
+  return runExtraction(source, new ExtractionState(undefined, maxBytes, maxEntries), maxBytes);
+}
+
+function parseLimits(limits: ExtractLimits): { maxBytes: number; maxEntries: number } {
+  const parsed = LimitsSchema.safeParse(limits);
+  if (!parsed.success) throw new SealedCacheError('ERR_INPUT_INVALID', `invalid extract limits: ${parsed.error.message}`);
+  return { maxBytes: parsed.data.maxBytes ?? DEFAULT_EXTRACT_LIMITS.maxBytes, maxEntries: parsed.data.maxEntries ?? DEFAULT_EXTRACT_LIMITS.maxEntries };
+}
+
+async function runExtraction(source: Readable, state: ExtractionState, maxBytes: number): Promise<ExtractResult> {
   let sourceError: unknown;
   source.once('error', (err) => (sourceError ??= err));
   // Nx 24 writes `terminalOutput` and `code` with old-style (v7) tar headers, which carry no ustar magic.
@@ -88,9 +103,12 @@ class ExtractionState {
   private entries = 0;
   private readonly symlinks = new Set<string>();
   private readonly folders = new Set<string>(['']);
+  /** Inspection only: what each written name would be, to refuse what the file system would refuse. */
+  private readonly kinds = new Map<string, 'file' | 'symlink'>();
 
+  /** `dest` undefined: inspect only, writing nothing. */
   constructor(
-    private readonly dest: string,
+    private readonly dest: string | undefined,
     private readonly maxBytes: number,
     private readonly maxEntries: number,
   ) {}
@@ -101,7 +119,8 @@ class ExtractionState {
     }
     const name = normaliseEntryName(header.name);
     this.refuseThroughSymlink(name, header.name);
-    const absolute = path.join(this.dest, name);
+    const dest = this.dest;
+    const absolute = dest === undefined ? '' : path.join(dest, name);
     switch (header.type) {
       case 'directory':
         if (this.symlinks.has(name)) throw unsafeEntry(header.name, 'a folder where a symlink already is');
@@ -112,21 +131,36 @@ class ExtractionState {
         const size = header.size;
         if (this.bytes + size > this.maxBytes) throw tooLarge(this.maxBytes);
         this.ensureFolder(parentName(name));
-        await writeEntryFile(stream, absolute, size, header.mode);
+        if (dest === undefined) {
+          this.claim(name, 'file');
+          await drain(stream);
+        } else {
+          await writeEntryFile(stream, absolute, size, header.mode);
+        }
         this.files++;
         this.bytes += size;
         return;
       }
       case 'symlink':
         this.ensureFolder(parentName(name));
-        writeSymlink(header.name, name, header.linkname ?? '', absolute);
+        if (dest === undefined) {
+          checkSymlinkTarget(header.name, name, header.linkname ?? '');
+          this.claim(name, 'symlink');
+        } else {
+          writeSymlink(header.name, name, header.linkname ?? '', absolute);
+        }
         this.symlinks.add(name);
         return drain(stream);
       case 'link': {
         const target = normaliseEntryName(header.linkname ?? '');
         this.refuseThroughSymlink(target, header.name);
         this.ensureFolder(parentName(name));
-        writeHardlink(header.name, path.join(this.dest, target), absolute);
+        if (dest === undefined) {
+          if (this.kinds.get(target) !== 'file') throw unsafeEntry(header.name, 'hard link target is not a regular file of this archive');
+          this.claim(name, 'file');
+        } else {
+          writeHardlink(header.name, path.join(dest, target), absolute);
+        }
         this.files++;
         return drain(stream);
       }
@@ -138,11 +172,7 @@ class ExtractionState {
   classify(err: unknown): Error {
     if (isSealedCacheError(err)) return err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== undefined && CONFLICT_CODES.has(code)) {
-      return new SealedCacheError('ERR_ARCHIVE_UNSAFE_ENTRY', 'archive entries collide (a duplicate, or a file where a folder is)', {
-        cause: err,
-      });
-    }
+    if (code !== undefined && CONFLICT_CODES.has(code)) return collision(err);
     this.ownError = err;
     return err instanceof Error ? err : new Error(String(err));
   }
@@ -159,9 +189,27 @@ class ExtractionState {
 
   private ensureFolder(name: string): void {
     if (this.folders.has(name)) return;
+    if (this.dest === undefined) {
+      // mkdir -p fails where any part of the path is already a file or a symlink.
+      for (let prefix = name; prefix !== ''; prefix = parentName(prefix)) {
+        if (this.kinds.has(prefix)) throw collision();
+        this.folders.add(prefix);
+      }
+      return;
+    }
     fs.mkdirSync(path.join(this.dest, name), { recursive: true, mode: 0o755 });
     this.folders.add(name);
   }
+
+  /** Inspection: a name is written once, and never where a folder is (the exclusive create would fail). */
+  private claim(name: string, kind: 'file' | 'symlink'): void {
+    if (this.kinds.has(name) || this.folders.has(name)) throw collision();
+    this.kinds.set(name, kind);
+  }
+}
+
+function collision(cause?: unknown): SealedCacheError {
+  return new SealedCacheError('ERR_ARCHIVE_UNSAFE_ENTRY', 'archive entries collide (a duplicate, or a file where a folder is)', { cause });
 }
 
 function parentName(name: string): string {

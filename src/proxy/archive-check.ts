@@ -1,16 +1,11 @@
 /**
  * Nx 21+ extracts what the proxy serves with its own code, so the proxy refuses an artifact whose tar
- * would escape (`..`, absolute names, links out, devices) or exceed the caps, using the same rules as
- * the Nx 17–20 restore: it extracts into a private scratch folder, then removes it.
+ * would escape (`..`, absolute names, links out, devices), collide, or exceed the caps, by the same rules
+ * as the Nx 17–20 restore. It inspects the archive in memory: nothing is written.
  */
 import fs from 'node:fs';
-import { extractArchive } from '../archive';
+import { inspectArchive } from '../archive';
 
-export async function assertSafeArchive(file: string, scratchDir: string): Promise<void> {
-  await fs.promises.mkdir(scratchDir, { mode: 0o700 });
-  try {
-    await extractArchive(fs.createReadStream(file), scratchDir);
-  } finally {
-    await fs.promises.rm(scratchDir, { recursive: true, force: true });
-  }
+export async function assertSafeArchive(file: string): Promise<void> {
+  await inspectArchive(fs.createReadStream(file));
 }

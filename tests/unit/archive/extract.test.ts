@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { extractArchive } from '../../../src/archive/extract';
+import { extractArchive, inspectArchive } from '../../../src/archive/extract';
 import { expectErrorCode, fromBuffer, listTree, makeTempDir, rawTarGz, removeTempDirs, type RawEntry } from './archive-helpers';
 
 afterEach(removeTempDirs);
@@ -16,10 +16,13 @@ function sandbox(): { root: string; dest: string } {
   return { root, dest };
 }
 
+/** Every refusal is checked twice: by the extraction, and by the in-memory inspection (the proxy's check), alike. */
 async function expectRefused(entries: RawEntry[], code: 'ERR_ARCHIVE_UNSAFE_ENTRY' | 'ERR_ARCHIVE_TOO_LARGE' = 'ERR_ARCHIVE_UNSAFE_ENTRY'): Promise<string> {
   const { root, dest } = sandbox();
-  const error = await expectErrorCode(extractArchive(fromBuffer(await rawTarGz(entries)), dest), code);
+  const archive = await rawTarGz(entries);
+  const error = await expectErrorCode(extractArchive(fromBuffer(archive), dest), code);
   expect(fs.readdirSync(root)).toEqual(['dest']);
+  await expectErrorCode(inspectArchive(fromBuffer(archive)), code);
   return error.message;
 }
 
@@ -43,6 +46,10 @@ describe('extractArchive: what it accepts', () => {
       file('empty', ''),
     ]);
     expect(await extractArchive(fromBuffer(archive), dest)).toEqual({ files: 5, bytes: 3 + big.length + 3 });
+    // The in-memory inspection accepts the same archive with the same counts, writing nothing.
+    const before = listTree(path.dirname(dest));
+    expect(await inspectArchive(fromBuffer(archive))).toEqual({ files: 5, bytes: 3 + big.length + 3 });
+    expect(listTree(path.dirname(dest))).toEqual(before);
     expect(fs.readFileSync(path.join(dest, 'a/b/big.bin')).equals(big)).toBe(true);
     expect(fs.readFileSync(path.join(dest, 'a/b/up'), 'utf8')).toBe('one');
     expect(fs.readFileSync(path.join(dest, 'top/big.bin')).length).toBe(big.length);
@@ -59,6 +66,7 @@ describe('extractArchive: what it accepts', () => {
     const checksum = plainTar.subarray(0, 512).reduce((sum, byte) => sum + byte, 0);
     plainTar.write(`${checksum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
     expect(await extractArchive(fromBuffer(gzipSync(plainTar)), dest)).toEqual({ files: 1, bytes: 4 });
+    expect(await inspectArchive(fromBuffer(gzipSync(plainTar)))).toEqual({ files: 1, bytes: 4 });
     expect(fs.readFileSync(path.join(dest, 'code'))).toEqual(Buffer.alloc(4));
   });
 
