@@ -56,7 +56,9 @@ export function serverPid(dataDir: string): number {
 }
 
 export async function startOurServer(dataDir?: string): Promise<OurServer> {
-  const server = await startServer(dataDir ? { dataDir } : {});
+  // Capacity, not policy: no per-token rate limit (its default would answer misses within seconds at
+  // full speed), and no per-request log lines (the harness buffers the server's output through a pipe).
+  const server = await startServer({ ...(dataDir ? { dataDir } : {}), args: ['--rate-limit', '0', '--log-level', 'warn'] });
   let boot: BootstrappedWorkspace;
   let token: string;
   try {
