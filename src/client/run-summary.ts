@@ -1,6 +1,7 @@
 /** The one-line summaries printed at the start and end of a run. They name sources and key ids, never secrets. */
 import type { AccessResponse } from '../protocol';
 import type { ClientConfig, CredentialSource } from './config';
+import { formatBytes } from '../format-bytes';
 
 export interface RunStats {
   hits: number;
@@ -63,16 +64,6 @@ export function describeCredential(config: Pick<ClientConfig, 'credential' | 'wo
   return scope.length > 0 ? `${label} (${scope.join(', ')})` : label;
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 function count(n: number, singular: string, plural: string): string {
   return `${n} ${n === 1 ? singular : plural}`;

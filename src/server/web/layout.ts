@@ -94,14 +94,3 @@ export function orgTabs(orgName: string, active: OrgTab): SafeHtml {
 export function formatTime(iso: string | null): string {
   return iso === null ? '—' : `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 }
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}

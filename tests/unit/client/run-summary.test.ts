@@ -1,4 +1,5 @@
-import { createRunStats, formatBytes, formatRunSummary, formatSessionHeader } from '../../../src/client/run-summary';
+import { createRunStats, formatRunSummary, formatSessionHeader } from '../../../src/client/run-summary';
+import { formatBytes } from '../../../src/format-bytes';
 import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
 import { accessBody } from './tiny-server';
 

@@ -1,6 +1,7 @@
 /** Cache statistics: totals per workspace and an inline SVG bar chart rendered by the server. */
 import { html, type SafeHtml } from '../html';
-import { formatBytes, page, type Viewer } from '../layout';
+import { formatBytes } from '../../../format-bytes';
+import { page, type Viewer } from '../layout';
 
 export interface WorkspaceStats {
   orgName: string;
