@@ -68,9 +68,10 @@ function filesBelow(dir: string): string[] {
 
 test('no token, key or plaintext in logs, CLI output, errors, audit log, database or blobs', async () => {
   sandbox = createSandbox('secrets');
-  server = await startServer({ initAdmin: false, dataDir: sandbox.dir('data') });
-  // admin init runs beside the running server, as an operator would; its output shows the admin token once.
-  const admin = await cliJson<{ token: string }>('admin init', ['admin', 'init', '--data-dir', server.dataDir], undefined, (json) => json.token);
+  const dataDir = sandbox.dir('data');
+  // admin init runs on the data dir before the server starts, as an operator would; its output shows the admin token once.
+  const admin = await cliJson<{ token: string }>('admin init', ['admin', 'init', '--data-dir', dataDir], undefined, (json) => json.token);
+  server = await startServer({ initAdmin: false, dataDir });
   secrets.set('admin token', admin.token);
   const target = { url: server.url, token: admin.token };
   const org = await cliJson<{ id: string }>('org create', ['org', 'create', uniqueName('org')], target);
