@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  E2E_TEST_TIMEOUT_MS,
   FixtureName,
   NxWorkspace,
   ReferenceServer,
@@ -17,8 +16,6 @@ import {
 } from './harness';
 
 // jest.config.js's per-project testTimeout is ignored by jest-circus; harness/jest-setup.ts is the lasting fix.
-jest.setTimeout(E2E_TEST_TIMEOUT_MS);
-
 const FILES_PER_PROJECT = 4;
 
 function outcomesOf(ws: NxWorkspace, outcome: string): Record<string, string> {

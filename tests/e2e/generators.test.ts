@@ -6,7 +6,6 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  E2E_TEST_TIMEOUT_MS,
   BootstrappedWorkspace,
   NxWorkspace,
   RunningServer,
@@ -19,8 +18,6 @@ import {
   processesUnder,
   startServer,
 } from './harness';
-
-jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixture', (fixture) => {
   let server: RunningServer;

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { storeCredential } from '../../src/client/credentials-store';
 import { generateEncryptionKey, isSealed } from '../../src/crypto';
 import {
-  E2E_TEST_TIMEOUT_MS,
   BootstrappedWorkspace,
   NxRunResult,
   NxWorkspace,
@@ -30,8 +29,6 @@ import {
   startServer,
   taskOrder,
 } from './harness';
-
-jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 const CHANGED_SOURCE = 'projects/c/src/message.txt';
 const LEAK_FILE = 'leaked-env.json';

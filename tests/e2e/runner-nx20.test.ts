@@ -6,7 +6,6 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
-  E2E_TEST_TIMEOUT_MS,
   BootstrappedWorkspace,
   NxWorkspace,
   RunEnv,
@@ -25,8 +24,6 @@ import {
   taskOrder,
 } from './harness';
 import { generateEncryptionKey } from '../../src/crypto/keys';
-
-jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 const ENCRYPTION_KEY = generateEncryptionKey();
 

@@ -5,7 +5,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  E2E_TEST_TIMEOUT_MS,
   BootstrappedWorkspace,
   NxWorkspace,
   RunningServer,
@@ -25,8 +24,6 @@ import {
 } from './harness';
 
 // jest.config.js's per-project testTimeout is ignored by jest-circus; harness/jest-setup.ts is the lasting fix.
-jest.setTimeout(E2E_TEST_TIMEOUT_MS);
-
 const CHANGED_SOURCE = 'projects/c/src/message.txt';
 
 describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serve', () => {

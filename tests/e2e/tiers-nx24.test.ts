@@ -4,7 +4,6 @@
  * Nx talks straight to the server with its two env vars; every run starts from an empty local cache.
  */
 import {
-  E2E_TEST_TIMEOUT_MS,
   type BootstrappedWorkspace,
   type CliTarget,
   type NxWorkspace,
@@ -18,8 +17,6 @@ import {
   selfHostedCacheEnv,
   startServer,
 } from './harness';
-
-jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 interface EntryJson {
   namespace: string;

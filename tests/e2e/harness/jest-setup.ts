@@ -1,4 +1,4 @@
-/** jest-circus reads testTimeout only from the root config, not a project's: e2e files set it here (setupFilesAfterEnv). */
+/** jest-circus reads testTimeout only from the root config, not a project's: the e2e project sets it here, once, for every file (setupFilesAfterEnv). */
 import { E2E_TEST_TIMEOUT_MS } from './paths';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);

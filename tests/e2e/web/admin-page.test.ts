@@ -9,7 +9,6 @@ import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web';
 import {
-  E2E_TEST_TIMEOUT_MS,
   type BootstrappedWorkspace,
   type NxWorkspace,
   type RunningServer,
@@ -28,8 +27,6 @@ import {
   startServer,
 } from '../harness';
 import { launchBrowser, screenshot, signIn, type TestBrowser } from './browser';
-
-jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 const PASSWORD = 'a long and careful passphrase';
 
