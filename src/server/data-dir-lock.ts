@@ -1,18 +1,9 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { SealedCacheError } from '../errors';
+import { isProcessAlive } from '../process-alive';
 
 export interface DataDirLock {
   release(): void;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readLockPid(lockFile: string): number | undefined {

@@ -15,6 +15,7 @@ import {
   addServerFlags, CREDENTIAL_SOURCE_TEXT, describeFailure, fetchAccess, findNxJson, flagsOf, peopleIo, reportExit, resolveRunConfig, resolveServerTarget,
   type CommandHost, type PeopleCliIo, type ServerFlags,
 } from './whoami';
+import { isProcessAlive } from '../../process-alive';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 export interface DoctorCheck {
@@ -142,15 +143,6 @@ function fixForServerError(err: unknown): string {
   if (isSealedCacheError(err, 'ERR_AUTH_WORKSPACE_REQUIRED')) return 'add "workspaceId" to the nx.json options or pass --workspace';
   if (isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_')) return 'run `nx-sealed-cache login` again, or check NX_SEALED_CACHE_ACCESS_TOKEN';
   return 'check that the URL points at an nx-sealed-cache server';
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Just enough of a generator tree over the real disk for version detection; it never writes. */
