@@ -158,6 +158,43 @@ test('brute force from one address is rate-limited', async () => {
   expect(record.describeFailures(since)).toEqual([]);
 });
 
+/** A sign-in form's CSRF token and the pre-session cookie it is bound to. */
+async function signInForm(url: string): Promise<{ cookie: string; csrf: string }> {
+  const form = await request(`${url}/ui/sign-in`);
+  const html = await form.body.text();
+  const cookie = ([] as string[]).concat(form.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+  return { cookie, csrf: /name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '' };
+}
+
+test('concurrent password guesses cannot outrun the sign-in lockout', async () => {
+  const since = record.failures.length;
+  const name = 'guess-target';
+  const password = 'the right password, long enough';
+  await adminApi(ts.url, ts.adminToken, 'POST', '/users', { name });
+  await adminApi(ts.url, ts.adminToken, 'POST', `/users/${name}/password`, { password });
+  const forms = await Promise.all(Array.from({ length: 30 }, () => signInForm(ts.url)));
+  const attempt = async (form: { cookie: string; csrf: string }, guess: string): Promise<number> => {
+    const answer = await request(`${ts.url}/ui/sign-in`, {
+      method: 'POST',
+      headers: { cookie: form.cookie, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ csrf: form.csrf, name, password: guess, next: '/ui/tokens' }).toString(),
+    });
+    await answer.body.dump();
+    return answer.statusCode;
+  };
+  // The account allows 5 failures; 30 wrong guesses at once must not all be checked.
+  const statuses = await Promise.all(forms.map((form, i) => attempt(form, `wrong guess ${i}`)));
+  const evaluated = statuses.filter((status) => status !== 429).length;
+  await record.check('30 concurrent sign-ins to one account (limit 5): at most 5 are checked', () =>
+    evaluated <= 5 ? undefined : `${evaluated} attempts were checked (statuses ${statuses.join(',')})`,
+  );
+  await record.check('after the concurrent guesses, the right password is refused until the lockout ends', async () => {
+    const status = await attempt(await signInForm(ts.url), password);
+    return status === 429 ? undefined : `answered ${status}`;
+  });
+  expect(record.describeFailures(since)).toEqual([]);
+});
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
