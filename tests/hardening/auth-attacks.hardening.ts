@@ -116,6 +116,12 @@ test('wrong, malformed, expired, revoked, rotated-away, foreign and wrong-kind t
   });
   await record.check('admin token on the cache route', () => refused('admin token', `/w/${ts.workspaceId}`, ts.adminToken));
   await record.check('anonymous on a workspace without anonymous access', () => refused('anonymous', `/w/${ts.workspaceId}`, undefined));
+  await record.check('anonymous GET /v1/access of a workspace without anonymous access learns no names', async () => {
+    const answer = await request(`${ts.url}/w/${ts.workspaceId}/v1/access`);
+    const body = await answer.body.text();
+    if (answer.statusCode !== 401 || !body.includes('ERR_AUTH_ANONYMOUS_DENIED')) return `answered ${answer.statusCode} ${body.slice(0, 120)}`;
+    return /"main"|org-[0-9a-f]{8}/.test(body) ? `the answer names the workspace or organisation: ${body.slice(0, 200)}` : undefined;
+  });
   const reader = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read', name: 'reader' });
   await record.check('read-only token cannot PUT', async () => {
     const status = await cachePut(ts.url, `auth-read-put-${randomBytes(4).toString('hex')}`, Buffer.from('x'), reader.token);
