@@ -201,6 +201,47 @@ test('concurrent password guesses cannot outrun the sign-in lockout', async () =
   expect(record.describeFailures(since)).toEqual([]);
 });
 
+test('a CLI login started by someone else cannot be approved from a link, and the page shows where it came from', async () => {
+  const since = record.failures.length;
+  const name = 'login-victim';
+  const password = 'the victim password, long enough';
+  await adminApi(ts.url, ts.adminToken, 'POST', '/users', { name });
+  await adminApi(ts.url, ts.adminToken, 'POST', `/users/${name}/password`, { password });
+  const ws = await adminApi<{ orgId: string }>(ts.url, ts.adminToken, 'GET', `/workspaces/${ts.workspaceId}`);
+  await adminApi(ts.url, ts.adminToken, 'POST', `/orgs/${ws.orgId}/members`, { user: name, role: 'member' });
+  // The attacker starts a request naming the victim's workspace.
+  const started = await request(`${ts.url}/api/v1/login/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'attacker-tool/1.0' }, body: JSON.stringify({ hostname: 'victims-laptop', workspaceId: ts.workspaceId }) });
+  const answer = (await started.body.json()) as Record<string, string>;
+  await record.check('the start answer carries no link with the code filled in', () =>
+    started.statusCode === 201 && !('verificationUrlComplete' in answer) && !JSON.stringify(answer).includes('code=') ? undefined : `answered ${started.statusCode} ${JSON.stringify(Object.keys(answer))}`,
+  );
+  // The victim signs in and follows the attacker's link.
+  const form = await signInForm(ts.url);
+  const signedIn = await request(`${ts.url}/ui/sign-in`, {
+    method: 'POST',
+    headers: { cookie: form.cookie, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+    body: new URLSearchParams({ csrf: form.csrf, name, password, next: '/ui/tokens' }).toString(),
+  });
+  await signedIn.body.dump();
+  const session = ([] as string[]).concat(signedIn.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+  const linked = await request(`${ts.url}/ui/device?code=${answer.userCode}`, { headers: { cookie: session } });
+  const linkedPage = await linked.body.text();
+  await record.check('a link carrying the code opens no approval (the code must be typed)', () =>
+    linked.statusCode === 200 && !linkedPage.includes(answer.userCode ?? '') && !linkedPage.includes('/ui/device/approve') ? undefined : `answered ${linked.statusCode}; approval form or code shown`,
+  );
+  await record.check('the approval page shows the client address and program the request came from', async () => {
+    const csrf = /name="csrf" value="([^"]*)"/.exec(linkedPage)?.[1] ?? '';
+    const confirm = await request(`${ts.url}/ui/device`, {
+      method: 'POST',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ csrf, code: answer.userCode ?? '' }).toString(),
+    });
+    const text = await confirm.body.text();
+    return confirm.statusCode === 200 && text.includes('127.0.0.1') && text.includes('attacker-tool/1.0') ? undefined : `answered ${confirm.statusCode} without the origin`;
+  });
+  expect(record.describeFailures(since)).toEqual([]);
+});
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
