@@ -59,7 +59,13 @@ export function registerBodyRate(app: FastifyInstance, config: BodyRateConfig, m
       request.log.warn({ limit: 'body-rate', route: routeLabelOf(request), receivedInWindow: received, minBodyRate: config.minBodyRate }, 'request body too slow; closing the connection');
       socket.destroy();
     });
-    reply.raw.once('close', stop);
-    socket.once('close', stop);
+    // Keep-alive sockets carry many requests: each one's listener goes when its exchange ends.
+    const end = (): void => {
+      stop();
+      socket.removeListener('close', end);
+      reply.raw.removeListener('close', end);
+    };
+    reply.raw.once('close', end);
+    socket.once('close', end);
   });
 }
