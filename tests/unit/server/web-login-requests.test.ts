@@ -150,6 +150,19 @@ describe('login requests', () => {
     expect((await poll(started)).json()).toMatchObject({ status: 'pending' });
   });
 
+  it('issue nothing when the approver lost access between approving and the poll', async () => {
+    await userWithPassword(ts, 'bea');
+    await api(ts, 'POST', '/orgs/acme/members', { user: 'bea', role: 'member' });
+    const started = await start();
+    await approveInPage(await signedIn('bea'), started.userCode);
+    await api(ts, 'PATCH', '/orgs/acme/members/bea', { workspace: wsId, access: 'none' });
+    const answer = await poll(started);
+    expect(answer.status).toBe(403);
+    expect(answer.json()).toMatchObject({ error: { code: 'ERR_LOGIN_REQUEST_DENIED' } });
+    const tokens = await api<{ userId: string | null }[]>(ts, 'GET', '/tokens?user=bea');
+    expect(tokens).toHaveLength(0);
+  });
+
   it('refuse a wrong polling code', async () => {
     const started = await start();
     const result = await poll({ requestId: started.requestId, deviceCode: 'not-the-device-code' });
