@@ -2,11 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import { isSealedCacheError } from '../../errors';
 import { deviceApprovedPage, deviceConfirmPage, deviceDeniedPage, deviceEntryPage } from '../web/pages/device-page';
-import { formField, requirePostFromSession, requireViewer } from '../web/web-guards';
+import { pagePermit } from '../auth/route-policy';
+import { formField, requireViewer } from '../web/web-guards';
 import type { WebRouteDeps } from './web';
 
 export async function webDeviceRoutes(app: FastifyInstance, { ctx, web }: WebRouteDeps): Promise<void> {
-  app.get('/ui/device', async (request, reply) => {
+  app.get('/ui/device', pagePermit('session.self'), async (request, reply) => {
     const viewer = requireViewer(request);
     const code = (request.query as Record<string, unknown>).code;
     if (typeof code !== 'string' || code.trim() === '') return reply.type('text/html; charset=utf-8').send(deviceEntryPage(viewer, ''));
@@ -20,14 +21,14 @@ export async function webDeviceRoutes(app: FastifyInstance, { ctx, web }: WebRou
     }
   });
 
-  app.post('/ui/device/approve', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
+  app.post('/ui/device/approve', pagePermit('session.self'), async (request, reply) => {
+    const viewer = requireViewer(request);
     const approved = await web.loginRequests.approve(formField(request, 'code') ?? '', viewer.user);
     return reply.type('text/html; charset=utf-8').send(deviceApprovedPage(viewer, approved));
   });
 
-  app.post('/ui/device/deny', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
+  app.post('/ui/device/deny', pagePermit('session.self'), async (request, reply) => {
+    const viewer = requireViewer(request);
     const denied = await web.loginRequests.deny(formField(request, 'code') ?? '', viewer.user);
     return reply.type('text/html; charset=utf-8').send(deviceDeniedPage(viewer, denied));
   });
