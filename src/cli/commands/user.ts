@@ -26,9 +26,10 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .command('create <name>')
     .description('create a user (server admins)')
     .option('--bot', 'a machine user, for tokens that prime the cache')
+    .option('--org <org>', 'with --bot: the one organisation that owns the bot (it becomes a member)')
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
-        const created = await client().call<UserJson>('POST', '/users', { name: args[0], bot: options.bot === true });
+        const created = await client().call<UserJson>('POST', '/users', { name: args[0], bot: options.bot === true, ...(options.org === undefined ? {} : { org: options.org }) });
         printResult(io, globals, created, (u) => `created ${u.bot ? 'bot ' : ''}user ${u.name} (${u.id})`);
       }),
     );

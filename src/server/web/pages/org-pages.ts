@@ -16,7 +16,7 @@ function invitationsSection(viewer: Viewer, invitations: InvitationRow[]): SafeH
   return html`<section class="card" aria-labelledby="invitations"><h2 id="invitations">Invitations for you</h2>
 <p class="hint">An organisation's administrator asked you to join. Nothing changes until you accept.</p>
 <table><thead><tr><th scope="col">Organisation</th><th scope="col">Role</th><th scope="col">Expires</th><th scope="col"><span class="hint">Answer</span></th></tr></thead><tbody>${invitations.map(
-    (i) => html`<tr data-invitation="${i.orgName}"><td>${i.orgName}</td><td>${i.role}</td><td>${formatTime(i.expiresAt)}</td><td class="actions"><form method="post" action="/ui/invitations/${i.id}/accept" class="inline-form">${csrfField(viewer)}<button type="submit" class="small primary">Accept</button></form><form method="post" action="/ui/invitations/${i.id}/decline" class="inline-form">${csrfField(viewer)}<button type="submit" class="small">Decline</button></form></td></tr>`,
+    (i) => html`<tr data-invitation="${i.orgName}"><td>${i.orgName}</td><td>${i.role}</td><td>${formatTime(i.expiresAt)}</td><td><form method="post" action="/ui/invitations/${i.id}/accept" class="inline-form">${csrfField(viewer)}<button type="submit" class="small primary">Accept</button></form><form method="post" action="/ui/invitations/${i.id}/decline" class="inline-form">${csrfField(viewer)}<button type="submit" class="small">Decline</button></form></td></tr>`,
   )}</tbody></table></section>`;
 }
 
