@@ -74,11 +74,13 @@ function declarationOf(route: RouteOptions): Permission {
   return permission;
 }
 
-async function resolveActor(deps: RoutePolicyDeps, request: FastifyRequest, via: 'token' | 'session' | 'none'): Promise<{ actor: Actor; principal: Principal }> {
+async function resolveActor(deps: RoutePolicyDeps, request: FastifyRequest, permission: Permission): Promise<{ actor: Actor; principal: Principal }> {
+  const via = permission.via ?? 'token';
   if (via === 'none') return { actor: { kind: 'anonymous' }, principal: { kind: 'anonymous' } };
   if (via === 'session') {
     const session = await deps.loadSession(request);
-    if (request.method === 'POST') deps.checkSessionPost(request);
+    // Open pages (sign-in, invite links) bind their forms to a pre-session cookie and check it themselves.
+    if (request.method === 'POST' && !isOpenAction(permission.action)) deps.checkSessionPost(request);
     return { actor: session === undefined ? { kind: 'anonymous' } : actorFromSession(session.user), principal: { kind: 'anonymous' } };
   }
   const principal = await deps.credentials.resolve(request.headers.authorization);
@@ -103,7 +105,7 @@ async function auditRefusal(deps: RoutePolicyDeps, request: FastifyRequest, acti
 export async function authorizeRequest(deps: RoutePolicyDeps, facts: PolicyFacts, request: FastifyRequest, permission: Permission): Promise<Authorized> {
   const via = permission.via ?? 'token';
   const channel: Channel = via === 'session' ? 'web' : 'api';
-  const { actor, principal } = await resolveActor(deps, request, via);
+  const { actor, principal } = await resolveActor(deps, request, permission);
   const early = gate(actor, permission.action, channel);
   if (early !== undefined && !early.allowed) {
     await auditRefusal(deps, request, permission.action, actor, { kind: 'none' }, early.code);

@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import { verifyPassword } from '../auth/passwords';
+import { isSealedCacheError, SealedCacheError } from '../../errors';
+import { clientAddress } from '../web/web-guards';
 import { auditActorOf } from '../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
 import { parseInput } from './admin-input';
@@ -18,10 +18,11 @@ export async function webPasswordApiRoutes(app: FastifyInstance, { web }: WebRou
   app.post('/users/:user/password', permit('account.set-password', 'user-param'), async (request) => {
     const { user } = resourceOf(request, 'user');
     const { currentPassword, password } = parseInput(PasswordBody, request.body, 'password');
-    const stored = await web.auth.findPasswordHash(user.id);
-    if (stored === undefined || !(await verifyPassword(currentPassword, stored))) {
-      throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the current password is wrong (or none is set: a server administrator sets the first one with `user set-password --data-dir`); nothing was changed');
-    }
+    // Checked like a sign-in, so a stolen token cannot guess the password faster than the sign-in page allows.
+    await web.accounts.signIn(user.name, currentPassword, clientAddress(request)).catch((err: unknown) => {
+      if (!isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED')) throw err;
+      throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the current password is wrong (or none is set: a server administrator sets the first one with `user set-password --data-dir`); nothing was changed', { cause: err });
+    });
     await web.accounts.setPassword(user, password, auditActorOf(authorizedOf(request).actor));
     return { userId: user.id, name: user.name, passwordSet: true, sessionsEnded: true };
   });

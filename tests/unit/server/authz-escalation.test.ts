@@ -76,6 +76,14 @@ describe('path 1: a personal token for another organisation\'s user', () => {
     await setPasswordInStore(ts.server.context.store, 'alice', PASSWORD, () => ts.clock.now);
   });
 
+  it('guessing the current password with a stolen token meets the sign-in throttle', async () => {
+    const guesses = [];
+    for (let i = 0; i < 7; i++) guesses.push(await http(`${ts.url}/api/v1/users/mallory/password`, { method: 'POST', token: mallory, body: { currentPassword: `guess ${i}`, password: 'a brand new password!' } }));
+    expect(guesses.slice(0, 5).map((g) => codeOf(g.text))).toEqual(Array(5).fill('ERR_WEB_SIGNIN_FAILED'));
+    expect([guesses[6].status, codeOf(guesses[6].text)]).toEqual([429, 'ERR_AUTH_RATE_LIMITED']);
+    ts.clock.advance(3_600_000);
+  });
+
   it('so no web session with server-admin rights comes of it', async () => {
     const web = new WebClient(ts.url);
     expect((await web.signIn('admin', 'a brand new password!')).status).toBe(401);
