@@ -128,6 +128,12 @@ describe('the authorization layer', () => {
     await expect(app.ready()).rejects.toMatchObject({ code: 'ERR_ROUTE_UNDECLARED' });
   });
 
+  it("refuses the old `auth: 'public'` declaration: nothing is public without naming its action", () => {
+    const app = Fastify();
+    registerRoutePolicy(app, deps);
+    expect(() => app.get('/old-style', { config: { auth: 'public' } as never }, async () => 'x')).toThrow(expect.objectContaining({ code: 'ERR_ROUTE_UNDECLARED' }));
+  });
+
   it('refuses a route that reads no credential for an action that is not open to anyone', () => {
     const app = Fastify();
     registerRoutePolicy(app, deps);
