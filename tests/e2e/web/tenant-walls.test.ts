@@ -72,6 +72,16 @@ describe('tenant walls in the admin page and the CLI', () => {
     expect(rotate.stdout).toContain('ERR_AUTH_FORBIDDEN');
   });
 
+  it('so the password he tried does not open a server-admin session in the page', async () => {
+    await page.goto(`${server.url}/ui/sign-in`);
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill('a brand new password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('The user name or password is wrong');
+    const stats = await page.goto(`${server.url}/ui/stats`);
+    expect(stats?.url()).toBe(`${server.url}/ui/sign-in?next=%2Fui%2Fstats`);
+  });
+
   it("refuses, in the page, to add another organisation's bot", async () => {
     await signIn(page, server.url, 'mallory', PASSWORD);
     await page.goto(`${server.url}/ui/orgs/rival/members`);
