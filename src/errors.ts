@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   ERR_MEMBER_EXISTS: { status: 409, summary: 'The user is already a member of the organisation.' },
   ERR_TOKEN_NOT_FOUND: { status: 404, summary: 'No such token.' },
   ERR_TOKEN_INACTIVE: { status: 409, summary: 'The token is already revoked or expired.' },
+  ERR_INVITATION_NOT_FOUND: { status: 404, summary: 'No such invitation, or it was already answered or has expired.' },
+  ERR_ROUTE_UNDECLARED: { status: 500, summary: 'A route was registered without declaring its permission; the server refuses to start.' },
   ERR_ADMIN_ALREADY_INITIALISED: { status: 409, summary: 'The data directory already has an administrator.' },
 
   // --- server internals ---

@@ -35,7 +35,7 @@ export async function initialiseAdmin(options: { dataDir: string; name?: string;
       if (await store.hasServerAdmin()) {
         throw new SealedCacheError('ERR_ADMIN_ALREADY_INITIALISED', `the data directory ${layout.root} already has an administrator; create more admin tokens with \`token create --kind admin\``);
       }
-      const user: User = { id: newUserId(), name, bot: false, serverAdmin: true, createdAt: clock().toISOString() };
+      const user: User = { id: newUserId(), name, bot: false, serverAdmin: true, ownerOrgId: null, createdAt: clock().toISOString() };
       if ((await store.insertUser(user)) === 'exists') {
         throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists; pick another --name`);
       }

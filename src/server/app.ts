@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { SealedCacheError } from '../errors';
 import { CredentialResolver } from './auth/credentials';
-import { registerRouteAuth } from './auth/route-auth';
+import { type DeclaredRoute, registerRoutePolicy } from './auth/route-policy';
 import { type Clock, systemClock } from './clock';
 import { type ServerConfigInput, parseServerConfig } from './config';
 import { acquireDataDirLock, removeStaleSqliteLock } from './data-dir-lock';
@@ -18,6 +18,8 @@ import { accessRoutes } from './routes/access';
 import { adminRoutes } from './routes/admin';
 import { cacheRoutes } from './routes/cache';
 import { webRoutes } from './routes/web';
+import { checkSessionPost, loadViewer } from './web/web-guards';
+import { createWebServices } from './web/web-services';
 import type { ServerContext } from './server-context';
 import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
@@ -40,15 +42,25 @@ export interface SealedCacheServer {
   context: ServerContext;
   /** `http://host:port` once listening (the real port when port 0 was asked for). */
   url: string | undefined;
+  /** Every registered route with the permission it declares (the permission matrix test walks it). */
+  routes: DeclaredRoute[];
   /** Whether the data dir has a server administrator (if not, `admin init` is needed). */
   hasAdmin: boolean;
   close(): Promise<void>;
 }
 
-function createApp(context: ServerContext, logDestination?: LogDestination): FastifyInstance {
+function createApp(context: ServerContext, logDestination?: LogDestination): { app: FastifyInstance; routes: DeclaredRoute[] } {
   const app = createFastify(context.config, logDestination);
+  const web = createWebServices(context);
+  app.decorateRequest('webViewer', null);
   registerOperations(app, context);
-  registerRouteAuth(app, context);
+  const routes = registerRoutePolicy(app, {
+    store: context.store,
+    credentials: context.credentials,
+    audit: context.audit,
+    loadSession: (request) => loadViewer(web, (id) => context.store.findUser(id), request),
+    checkSessionPost,
+  });
   app.setErrorHandler((error, request, reply) => {
     const err = toSealedCacheError(error);
     const status = statusOf(err);
@@ -59,8 +71,8 @@ function createApp(context: ServerContext, logDestination?: LogDestination): Fas
   app.register(async (scope) => cacheRoutes(scope, context));
   app.register(async (scope) => accessRoutes(scope, context));
   app.register(async (scope) => adminRoutes(scope, context), { prefix: '/api/v1' });
-  app.register(async (scope) => webRoutes(scope, context));
-  return app;
+  app.register(async (scope) => webRoutes(scope, context, web));
+  return { app, routes };
 }
 
 async function openStore(metadataFile: string): Promise<MetadataStore> {
@@ -92,7 +104,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       version: packageVersion(),
       ops,
     };
-    const app = createApp(context, logDestination);
+    const { app, routes } = createApp(context, logDestination);
     if (tightened.length > 0) app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;
     const openedStore = store;
@@ -102,6 +114,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     return {
       app,
       context,
+      routes,
       url: url && displayUrl(app, config.host, config.tlsCert !== undefined),
       hasAdmin: await store.hasServerAdmin(),
       close: async () => {

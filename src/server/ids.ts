@@ -31,3 +31,4 @@ export const newTokenId = (): string => `tok_${randomBase62(16)}`;
 /** Matches WORKSPACE_ID_PATTERN in src/protocol.ts. */
 export const newWorkspaceId = (): string => `ws_${randomBase62(20)}`;
 export const newUploadId = (): string => randomBase62(16);
+export const newInvitationId = (): string => `inv_${randomBase62(16)}`;

@@ -12,6 +12,16 @@ interface MemberJson {
 
 const memberPath = (org: unknown, user?: unknown) =>
   `/orgs/${encodeURIComponent(String(org))}/members${user === undefined ? '' : `/${encodeURIComponent(String(user))}`}`;
+interface InvitationJson {
+  id: string;
+  orgId: string;
+  orgName: string | null;
+  userName: string | null;
+  role: string;
+  expiresAt: string;
+}
+type AddedJson = MemberJson | { invited: true; invitation: InvitationJson };
+
 const roleOption = () => new Option('--role <role>', 'member role').choices(['admin', 'member']);
 const describe = (m: MemberJson) => `${m.userName ?? m.userId} is ${m.role} of ${m.orgId}${Object.keys(m.workspaceAccess).length ? ` (overrides: ${JSON.stringify(m.workspaceAccess)})` : ''}`;
 
@@ -24,8 +34,10 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .addOption(roleOption().default('member'))
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const added = await client().call<MemberJson>('POST', memberPath(options.org), { user: options.user, role: options.role });
-        printResult(io, globals, added, (m) => `added: ${describe(m)}`);
+        const added = await client().call<AddedJson>('POST', memberPath(options.org), { user: options.user, role: options.role });
+        printResult(io, globals, added, (m) =>
+          'invited' in m ? `invited ${m.invitation.userName ?? String(options.user)} as ${m.invitation.role}; they join when they run \`member accept ${m.invitation.id}\` (or accept on the web page)` : `added: ${describe(m)}`,
+        );
       }),
     );
   member
@@ -56,6 +68,26 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
         printResult(io, globals, changed, (m) => `updated: ${describe(m)}`);
       }),
     );
+  member
+    .command('invitations')
+    .description('your open invitations to join organisations')
+    .action(
+      ctx.action(async ({ globals, io, client }) => {
+        const list = await client().call<InvitationJson[]>('GET', '/invitations');
+        printResult(io, globals, list, (l) => table(l as unknown as Record<string, unknown>[], ['id', 'orgName', 'role', 'expiresAt']));
+      }),
+    );
+  for (const answer of ['accept', 'decline'] as const) {
+    member
+      .command(`${answer} <invitation>`)
+      .description(`${answer} an invitation to join an organisation (see \`member invitations\`)`)
+      .action(
+        ctx.action(async ({ args, globals, io, client }) => {
+          const result = await client().call<{ id: string; orgId: string; accepted: boolean }>('POST', `/invitations/${encodeURIComponent(args[0])}/${answer}`);
+          printResult(io, globals, result, (r) => (r.accepted ? `joined ${r.orgId}` : `declined the invitation to ${r.orgId}`));
+        }),
+      );
+  }
   member
     .command('list')
     .requiredOption('--org <org>', 'organisation id or name')

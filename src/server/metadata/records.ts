@@ -18,6 +18,8 @@ export interface User {
   name: string;
   bot: boolean;
   serverAdmin: boolean;
+  /** Bots only: the one organisation that owns the bot (null for people, and for bots no one owns). */
+  ownerOrgId: string | null;
   createdAt: string;
 }
 
@@ -105,4 +107,17 @@ export interface AuditFilter {
   orgId?: string;
   since?: string;
   limit: number;
+}
+
+/** An existing user asked to join an organisation; nothing changes until that user accepts. */
+export interface OrgInvitation {
+  id: string;
+  orgId: string;
+  userId: string;
+  role: MemberRole;
+  createdByUserId: string | null;
+  createdAt: string;
+  expiresAt: string;
+  answeredAt: string | null;
+  accepted: boolean | null;
 }

@@ -13,6 +13,7 @@ export interface UsersTable {
   name: string;
   bot: number;
   server_admin: number;
+  owner_org_id: Generated<string | null>;
   created_at: string;
 }
 
@@ -85,6 +86,18 @@ export interface AuditTable {
   details: string;
 }
 
+export interface OrgInvitationsTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  role: string;
+  created_by_user_id: string | null;
+  created_at: string;
+  expires_at: string;
+  answered_at: string | null;
+  accepted: number | null;
+}
+
 export interface MetadataDatabase {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -94,4 +107,5 @@ export interface MetadataDatabase {
   tokens: TokensTable;
   entries: EntriesTable;
   audit: AuditTable;
+  org_invitations: OrgInvitationsTable;
 }

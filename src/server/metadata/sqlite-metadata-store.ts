@@ -35,6 +35,7 @@ const toUser = (r: Selectable<MetadataDatabase['users']>): User => ({
   name: r.name,
   bot: r.bot === 1,
   serverAdmin: r.server_admin === 1,
+  ownerOrgId: r.owner_org_id,
   createdAt: r.created_at,
 });
 
@@ -121,7 +122,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async insertUser(user: User): Promise<InsertResult> {
     const result = await this.db
       .insertInto('users')
-      .values({ id: user.id, name: user.name, bot: user.bot ? 1 : 0, server_admin: user.serverAdmin ? 1 : 0, created_at: user.createdAt })
+      .values({ id: user.id, name: user.name, bot: user.bot ? 1 : 0, server_admin: user.serverAdmin ? 1 : 0, owner_org_id: user.ownerOrgId, created_at: user.createdAt })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return insertResult(result);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../errors';
 import type { AccessResponse } from '../../protocol';
 import { workspaceAccessOf } from '../auth/route-auth';
+import { permit } from '../auth/route-policy';
 import type { ServerContext } from '../server-context';
 import { describeNamespace, placementOf } from '../tiers/write-tier';
 
@@ -34,6 +35,6 @@ function describeAccess(ctx: ServerContext, request: FastifyRequest): AccessResp
 /** What the calling credential may do in a workspace; our client asks before it talks to the cache. */
 export async function accessRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   for (const prefix of ['', '/w/:workspaceId']) {
-    app.get(`${prefix}/v1/access`, { config: { auth: 'identify' } }, async (request) => describeAccess(ctx, request));
+    app.get(`${prefix}/v1/access`, permit('cache.identify', 'cache'), async (request) => describeAccess(ctx, request));
   }
 }

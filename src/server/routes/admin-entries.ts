@@ -7,14 +7,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
 import { WORKSPACE_ID_PATTERN } from '../../protocol';
-import { type AdminCaller, requireOrgAdmin } from '../auth/admin-caller';
-import { adminCallerFrom } from '../auth/route-auth';
+import { type AuditActor } from '../services/audit-log';
+import { auditActorOf } from '../auth/actors';
+import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
 import type { ServerContext } from '../server-context';
 import { removeEntries } from '../tiers/remove-entries';
 import { type EntryFilter, tierStoreFor } from '../tiers/tier-store';
 import { describeNamespace } from '../tiers/write-tier';
 import { IdOrName, parseInput } from './admin-input';
-import { requireUser, requireWorkspace } from './admin-lookups';
+import { requireUser } from './admin-lookups';
 
 const IsoTime = z.iso.datetime({ offset: true });
 const FilterFields = {
@@ -31,7 +32,7 @@ const ActionBody = z.strictObject(FilterFields);
 type FilterInput = z.infer<typeof ActionBody>;
 
 interface ResolvedFilter {
-  caller: AdminCaller;
+  actor: AuditActor;
   filter: EntryFilter;
   orgId: string;
 }
@@ -39,9 +40,7 @@ interface ResolvedFilter {
 const isoOf = (text: string | undefined) => (text === undefined ? undefined : new Date(text).toISOString());
 
 async function resolveFilter(ctx: ServerContext, request: FastifyRequest, input: FilterInput): Promise<ResolvedFilter> {
-  const caller = adminCallerFrom(request);
-  const workspace = await requireWorkspace(ctx.store, input.workspace);
-  await requireOrgAdmin(ctx.store, caller, workspace.orgId, 'read or change cache entries');
+  const { workspace } = resourceOf(request, 'workspace');
   if (input.namespace !== undefined && input.tier !== undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'give a namespace or a tier, not both');
   const user = input.user === undefined ? undefined : await requireUser(ctx.store, input.user);
   const filter: EntryFilter = {
@@ -53,7 +52,7 @@ async function resolveFilter(ctx: ServerContext, request: FastifyRequest, input:
     ...(input.since !== undefined ? { since: isoOf(input.since) } : {}),
     ...(input.until !== undefined ? { until: isoOf(input.until) } : {}),
   };
-  return { caller, filter, orgId: workspace.orgId };
+  return { actor: auditActorOf(authorizedOf(request).actor), filter, orgId: workspace.orgId };
 }
 
 /** A quarantine or purge of a whole workspace is almost always a mistake: ask for at least one narrowing filter. */
@@ -65,27 +64,27 @@ function requireNarrowing(filter: EntryFilter): void {
 }
 
 export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.get('/entries', { config: { auth: 'admin' } }, async (request) => {
+  app.get('/entries', permit('entries.read', 'entries'), async (request) => {
     const query = parseInput(ListQuery, request.query, 'query');
     const { filter } = await resolveFilter(ctx, request, query);
     const rows = await tierStoreFor(ctx.store).listEntries(filter, query.limit);
     return rows.map((row) => ({ ...row, tier: row.namespace === 'shared' ? 'shared' : 'isolated', namespaceDisplay: describeNamespace(row.namespace) }));
   });
 
-  app.post('/entries/quarantine', { config: { auth: 'admin' } }, async (request) => {
-    const { caller, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
+  app.post('/entries/quarantine', permit('entries.change', 'entries'), async (request) => {
+    const { actor, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
     requireNarrowing(filter);
     const count = await tierStoreFor(ctx.store).quarantineEntries(filter, ctx.clock().toISOString());
-    await ctx.audit.record({ action: 'entries.quarantined', actor: { tokenId: caller.token.id, userId: caller.user?.id ?? null }, orgId, workspaceId: filter.workspaceId, details: { filter, count } });
+    await ctx.audit.record({ action: 'entries.quarantined', actor, orgId, workspaceId: filter.workspaceId, details: { filter, count } });
     return { action: 'quarantined', filter, count };
   });
 
-  app.post('/entries/purge', { config: { auth: 'admin' } }, async (request) => {
-    const { caller, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
+  app.post('/entries/purge', permit('entries.change', 'entries'), async (request) => {
+    const { actor, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
     requireNarrowing(filter);
     const removed = await removeEntries(tierStoreFor(ctx.store), ctx.blobs, filter);
     if (removed.blobFailures > 0) request.log.warn({ blobFailures: removed.blobFailures }, 'purge left blobs that could not be deleted; they are never served');
-    await ctx.audit.record({ action: 'entries.purged', actor: { tokenId: caller.token.id, userId: caller.user?.id ?? null }, orgId, workspaceId: filter.workspaceId, details: { filter, count: removed.entries } });
+    await ctx.audit.record({ action: 'entries.purged', actor, orgId, workspaceId: filter.workspaceId, details: { filter, count: removed.entries } });
     return { action: 'purged', filter, count: removed.entries };
   });
 }

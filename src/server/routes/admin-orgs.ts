@@ -1,20 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
-import { requireServerAdmin } from '../auth/admin-caller';
-import { adminCallerFrom } from '../auth/route-auth';
+import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
 import { newOrgId } from '../ids';
 import type { ServerContext } from '../server-context';
-import { IdOrName, Name, parseInput } from './admin-input';
-import { requireOrganisation } from './admin-lookups';
+import { Name, parseInput } from './admin-input';
 import { presentOrganisation } from './admin-presenters';
 
 const CreateOrgBody = z.strictObject({ name: Name, public: z.boolean().default(false) });
-const OrgParams = z.object({ org: IdOrName });
 
 export async function adminOrgRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.post('/orgs', { config: { auth: 'admin' } }, async (request, reply) => {
-    requireServerAdmin(adminCallerFrom(request), 'create organisations');
+  app.post('/orgs', permit('org.create'), async (request, reply) => {
     const body = parseInput(CreateOrgBody, request.body, 'organisation');
     const org = { id: newOrgId(), name: body.name, public: body.public, createdAt: ctx.clock().toISOString() };
     if ((await ctx.store.insertOrganisation(org)) === 'exists') {
@@ -23,20 +19,12 @@ export async function adminOrgRoutes(app: FastifyInstance, ctx: ServerContext): 
     return reply.code(201).send(presentOrganisation(org));
   });
 
-  app.get('/orgs', { config: { auth: 'admin' } }, async (request) => {
-    const caller = adminCallerFrom(request);
-    const orgs = await ctx.store.listOrganisations();
-    if (caller.serverAdmin) return orgs.map(presentOrganisation);
-    const memberOf = new Set((caller.user ? await ctx.store.listUserMemberships(caller.user.id) : []).map((m) => m.orgId));
-    return orgs.filter((o) => memberOf.has(o.id)).map(presentOrganisation);
+  app.get('/orgs', permit('org.list'), async (request) => {
+    const { may } = authorizedOf(request);
+    const visible = [];
+    for (const org of await ctx.store.listOrganisations()) if (await may('org.read', { kind: 'org', org })) visible.push(org);
+    return visible.map(presentOrganisation);
   });
 
-  app.get('/orgs/:org', { config: { auth: 'admin' } }, async (request) => {
-    const caller = adminCallerFrom(request);
-    const org = await requireOrganisation(ctx.store, parseInput(OrgParams, request.params, 'path').org);
-    if (!caller.serverAdmin && (caller.user === undefined || (await ctx.store.findMembership(org.id, caller.user.id)) === undefined)) {
-      throw new SealedCacheError('ERR_AUTH_FORBIDDEN', `only members of organisation ${org.name} may read it`);
-    }
-    return presentOrganisation(org);
-  });
+  app.get('/orgs/:org', permit('org.read', 'org-param'), async (request) => presentOrganisation(resourceOf(request, 'org').org));
 }

@@ -3,7 +3,7 @@ import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace
 
 export const presentOrganisation = (org: Organisation) => ({ id: org.id, name: org.name, public: org.public });
 
-export const presentUser = (user: User) => ({ id: user.id, name: user.name, bot: user.bot });
+export const presentUser = (user: User) => ({ id: user.id, name: user.name, bot: user.bot, ...(user.bot ? { ownerOrgId: user.ownerOrgId } : {}) });
 
 export const presentWorkspace = (ws: Workspace) => ({
   id: ws.id,

@@ -3,8 +3,7 @@
  * `POST /api/v1/retention/run` (one retention pass now). Server administrators only.
  */
 import type { FastifyInstance } from 'fastify';
-import { adminCallerFrom } from '../auth/route-auth';
-import { requireServerAdmin } from '../auth/admin-caller';
+import { permit } from '../auth/route-policy';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { ServerMetrics } from '../observability/metrics';
 import type { RetentionService } from '../retention/retention-service';
@@ -22,8 +21,7 @@ async function counterValue(metrics: ServerMetrics, name: 'cacheHits' | 'cacheMi
 }
 
 export async function adminStatsRoutes(app: FastifyInstance, deps: StatsDeps): Promise<void> {
-  app.get('/stats', { config: { auth: 'admin' } }, async (request) => {
-    requireServerAdmin(adminCallerFrom(request), 'read server statistics');
+  app.get('/stats', permit('stats.read'), async () => {
     const retention = retentionStoreFor(deps.store);
     return {
       storage: await retention.totals(),
@@ -32,8 +30,7 @@ export async function adminStatsRoutes(app: FastifyInstance, deps: StatsDeps): P
       retention: { lastRunAt: deps.retention.lastRunAt, removedSinceStart: deps.retention.totals },
     };
   });
-  app.post('/retention/run', { config: { auth: 'admin' } }, async (request) => {
-    requireServerAdmin(adminCallerFrom(request), 'run retention');
+  app.post('/retention/run', permit('retention.run'), async () => {
     return { removed: await deps.retention.run() };
   });
 }

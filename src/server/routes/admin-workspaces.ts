@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
-import { AccessLevel, WORKSPACE_ID_PATTERN } from '../../protocol';
-import { type AdminCaller, requireOrgAdmin } from '../auth/admin-caller';
-import { adminCallerFrom } from '../auth/route-auth';
+import { AccessLevel } from '../../protocol';
+import { auditActorOf } from '../auth/actors';
+import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
 import { newWorkspaceId } from '../ids';
 import type { Workspace } from '../metadata/records';
 import type { ServerContext } from '../server-context';
@@ -23,33 +23,12 @@ const CreateWorkspaceBody = z.strictObject({
   personalTokenTier: WriteTierSchema.default(DEFAULT_WRITE_TIER),
 });
 const UpdateWorkspaceBody = z.strictObject({ anonymousAccess: AccessLevel.optional(), memberDefaultAccess: MemberDefaultAccess.optional(), ...TierPolicyPatch.shape });
-const WorkspaceParams = z.object({ id: z.string().regex(WORKSPACE_ID_PATTERN, 'a workspace id (ws_ + 20 letters or digits)') });
 const ListQuery = z.object({ org: IdOrName.optional() });
 
-async function requireOrgMember(ctx: ServerContext, caller: AdminCaller, orgId: string): Promise<void> {
-  if (caller.serverAdmin) return;
-  if (caller.user !== undefined && (await ctx.store.findMembership(orgId, caller.user.id)) !== undefined) return;
-  throw new SealedCacheError('ERR_AUTH_FORBIDDEN', `only members of organisation ${orgId} may read its workspaces`);
-}
-
-async function listVisibleWorkspaces(ctx: ServerContext, caller: AdminCaller, orgIdOrName: string | undefined): Promise<Workspace[]> {
-  if (orgIdOrName !== undefined) {
-    const org = await requireOrganisation(ctx.store, orgIdOrName);
-    await requireOrgMember(ctx, caller, org.id);
-    return ctx.store.listWorkspaces(org.id);
-  }
-  const all = await ctx.store.listWorkspaces();
-  if (caller.serverAdmin) return all;
-  const memberOf = new Set((caller.user ? await ctx.store.listUserMemberships(caller.user.id) : []).map((m) => m.orgId));
-  return all.filter((ws) => memberOf.has(ws.orgId));
-}
-
 export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.post('/workspaces', { config: { auth: 'admin' } }, async (request, reply) => {
-    const caller = adminCallerFrom(request);
+  app.post('/workspaces', permit('workspace.create', 'org-body'), async (request, reply) => {
+    const { org } = resourceOf(request, 'org');
     const body = parseInput(CreateWorkspaceBody, request.body, 'workspace');
-    const org = await requireOrganisation(ctx.store, body.org);
-    await requireOrgAdmin(ctx.store, caller, org.id, 'create workspaces');
     const workspace: Workspace = {
       id: newWorkspaceId(),
       orgId: org.id,
@@ -65,7 +44,7 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
     }
     await ctx.audit.record({
       action: 'workspace.created',
-      actor: { tokenId: caller.token.id, userId: caller.user?.id ?? null },
+      actor: auditActorOf(authorizedOf(request).actor),
       orgId: org.id,
       workspaceId: workspace.id,
       targetId: workspace.id,
@@ -74,28 +53,29 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
     return reply.code(201).send(presentWorkspace(workspace));
   });
 
-  app.get('/workspaces', { config: { auth: 'admin' } }, async (request) => {
+  /** Every workspace the caller may read; with `org`, that organisation's (members only). */
+  app.get('/workspaces', permit('workspace.list'), async (request) => {
+    const { may } = authorizedOf(request);
     const query = parseInput(ListQuery, request.query, 'query');
-    return (await listVisibleWorkspaces(ctx, adminCallerFrom(request), query.org)).map(presentWorkspace);
+    const org = query.org === undefined ? undefined : await requireOrganisation(ctx.store, query.org);
+    if (org !== undefined && !(await may('workspace.read', { kind: 'org', org }))) throw new SealedCacheError('ERR_AUTH_FORBIDDEN', `only members of organisation ${org.id} may read its workspaces`);
+    const orgId = org?.id;
+    const visible: Workspace[] = [];
+    for (const workspace of await ctx.store.listWorkspaces(orgId)) if (await may('workspace.read', { kind: 'workspace', workspace })) visible.push(workspace);
+    return visible.map(presentWorkspace);
   });
 
-  app.get('/workspaces/:id', { config: { auth: 'admin' } }, async (request) => {
-    const workspace = await requireWorkspace(ctx.store, parseInput(WorkspaceParams, request.params, 'path').id);
-    await requireOrgMember(ctx, adminCallerFrom(request), workspace.orgId);
-    return presentWorkspace(workspace);
-  });
+  app.get('/workspaces/:id', permit('workspace.read', 'workspace-param'), async (request) => presentWorkspace(resourceOf(request, 'workspace').workspace));
 
-  app.patch('/workspaces/:id', { config: { auth: 'admin' } }, async (request) => {
-    const caller = adminCallerFrom(request);
-    const workspace = await requireWorkspace(ctx.store, parseInput(WorkspaceParams, request.params, 'path').id);
+  app.patch('/workspaces/:id', permit('workspace.change', 'workspace-param'), async (request) => {
+    const { workspace } = resourceOf(request, 'workspace');
     const patch = parseInput(UpdateWorkspaceBody, request.body, 'workspace settings');
-    await requireOrgAdmin(ctx.store, caller, workspace.orgId, 'change workspace access levels');
     await ctx.store.updateWorkspaceAccess(workspace.id, patch);
     await tierStoreFor(ctx.store).updateTierPolicy(workspace.id, patch);
     const updated = await requireWorkspace(ctx.store, workspace.id);
     await ctx.audit.record({
       action: 'workspace.access-changed',
-      actor: { tokenId: caller.token.id, userId: caller.user?.id ?? null },
+      actor: auditActorOf(authorizedOf(request).actor),
       orgId: workspace.orgId,
       workspaceId: workspace.id,
       targetId: workspace.id,

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../errors';
 import { CACHE_HASH_PATTERN } from '../../protocol';
 import { workspaceAccessOf } from '../auth/route-auth';
+import { permit } from '../auth/route-policy';
 import { drainRequest } from '../drain-request';
 import { statusOf, toSealedCacheError } from '../http-errors';
 import { newUploadId } from '../ids';
@@ -132,7 +133,7 @@ export async function cacheRoutes(app: FastifyInstance, ctx: ServerContext): Pro
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   app.setErrorHandler((error, request, reply) => answerCacheError(ctx, error, request, reply));
   for (const prefix of ['', '/w/:workspaceId']) {
-    app.get(`${prefix}/v1/cache/:hash`, { config: { auth: 'read' }, onRequest: async (request) => validateHash(request) }, (request, reply) => getEntry(ctx, request, reply));
-    app.put(`${prefix}/v1/cache/:hash`, { config: { auth: 'write' }, onRequest: async (request) => validateHash(request) }, (request, reply) => putEntry(ctx, request, reply));
+    app.get(`${prefix}/v1/cache/:hash`, { ...permit('cache.read', 'cache'), onRequest: async (request) => validateHash(request) }, (request, reply) => getEntry(ctx, request, reply));
+    app.put(`${prefix}/v1/cache/:hash`, { ...permit('cache.write', 'cache'), onRequest: async (request) => validateHash(request) }, (request, reply) => putEntry(ctx, request, reply));
   }
 }

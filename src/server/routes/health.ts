@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { openPermit } from '../auth/route-policy';
 import type { MetadataStore } from '../metadata/metadata-store';
 import { retentionStoreFor } from '../retention/retention-store';
 
@@ -42,8 +43,8 @@ export async function checkStorage(blobsDir: string): Promise<CheckResult> {
 }
 
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
-  app.get('/healthz', { config: { auth: 'public' }, logLevel: 'warn' }, async (_request, reply) => reply.send({ status: 'ok', version: deps.version }));
-  app.get('/readyz', { config: { auth: 'public' }, logLevel: 'warn' }, async (request, reply) => {
+  app.get('/healthz', { ...openPermit('server.probe'), logLevel: 'warn' }, async (_request, reply) => reply.send({ status: 'ok', version: deps.version }));
+  app.get('/readyz', { ...openPermit('server.probe'), logLevel: 'warn' }, async (request, reply) => {
     const [database, storage] = await Promise.all([checkDatabase(deps.store), checkStorage(deps.blobsDir)]);
     const ready = database.ok && storage.ok;
     if (!ready) request.log.warn({ database, storage }, 'not ready');

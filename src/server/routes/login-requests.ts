@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
+import { openPermit } from '../auth/route-policy';
 import { WORKSPACE_ID_PATTERN } from '../../protocol';
 import { Throttle } from '../web/sign-in-throttle';
 import { clientAddress } from '../web/web-guards';
@@ -26,7 +27,7 @@ export async function loginRequestRoutes(app: FastifyInstance, { ctx, web }: Web
   // Starting requests is free of credentials, so bound it per address (60 an hour, then backoff).
   const starts = new Throttle({ freeAttempts: 60, baseLockMs: 60_000, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 }, ctx.clock);
 
-  app.post('/login/requests', { config: { auth: 'public' } }, async (request, reply) => {
+  app.post('/login/requests', openPermit('login.device'), async (request, reply) => {
     if (starts.retryAfterMs(request.ip) > 0) throw new SealedCacheError('ERR_AUTH_RATE_LIMITED', 'too many login requests from this address; try again in a few minutes');
     starts.recordFailure(request.ip);
     const body = parseInput(StartBody, request.body, 'login request');
@@ -42,7 +43,7 @@ export async function loginRequestRoutes(app: FastifyInstance, { ctx, web }: Web
     });
   });
 
-  app.post('/login/requests/:id/poll', { config: { auth: 'public' } }, async (request, reply) => {
+  app.post('/login/requests/:id/poll', openPermit('login.device'), async (request, reply) => {
     const { id } = request.params as { id: string };
     const body = parseInput(PollBody, request.body, 'poll');
     const result = await web.loginRequests.poll(id, body.deviceCode);

@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../errors';
+import { openPermit } from '../auth/route-policy';
 import type { ServerMetrics } from '../observability/metrics';
 
 function sha256(text: string): Buffer {
@@ -33,8 +34,8 @@ export function metricsGuard(metricsToken: string | undefined): (request: Fastif
 
 export async function metricsRoutes(app: FastifyInstance, deps: { metrics: ServerMetrics; metricsToken: string | undefined }): Promise<void> {
   const guard = metricsGuard(deps.metricsToken);
-  app.get('/metrics', { config: { auth: 'public' }, logLevel: 'warn' }, async (request, reply) => {
-    guard(request);
+  // The metrics credential is its own (not a user's), so it is checked as the route's first hook.
+  app.get('/metrics', { ...openPermit('server.probe'), logLevel: 'warn', onRequest: async (request) => guard(request) }, async (_request, reply) => {
     const { contentType, text } = await deps.metrics.exposition();
     return reply.type(contentType).send(text);
   });

@@ -1,21 +1,29 @@
-/** `POST /api/v1/users/:user/password {password}`: server admins for anyone, users for themselves (CLI `user set-password`). */
+/**
+ * `POST /api/v1/users/:user/password {currentPassword, password}`: a person changes their own password,
+ * proving they know the current one; a token alone never sets a password. Server admins reset a
+ * password on the server itself (`user set-password --data-dir`, offline-password.ts).
+ */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { requireServerAdmin } from '../auth/admin-caller';
-import { adminCallerFrom } from '../auth/route-auth';
-import { IdOrName, parseInput } from './admin-input';
-import { requireUser } from './admin-lookups';
+import { isSealedCacheError, SealedCacheError } from '../../errors';
+import { clientAddress } from '../web/web-guards';
+import { auditActorOf } from '../auth/actors';
+import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
+import { parseInput } from './admin-input';
 import type { WebRouteDeps } from './web';
 
-const PasswordBody = z.strictObject({ password: z.string().min(1).max(4096) });
+const PasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(4096), password: z.string().min(1).max(4096) });
 
-export async function webPasswordApiRoutes(app: FastifyInstance, { ctx, web }: WebRouteDeps): Promise<void> {
-  app.post('/users/:user/password', { config: { auth: 'admin' } }, async (request) => {
-    const caller = adminCallerFrom(request);
-    const user = await requireUser(ctx.store, parseInput(z.object({ user: IdOrName }), request.params, 'path').user);
-    if (caller.user?.id !== user.id) requireServerAdmin(caller, "set other users' passwords");
-    const { password } = parseInput(PasswordBody, request.body, 'password');
-    await web.accounts.setPassword(user, password, { tokenId: caller.token.id, userId: caller.user?.id ?? null });
+export async function webPasswordApiRoutes(app: FastifyInstance, { web }: WebRouteDeps): Promise<void> {
+  app.post('/users/:user/password', permit('account.set-password', 'user-param'), async (request) => {
+    const { user } = resourceOf(request, 'user');
+    const { currentPassword, password } = parseInput(PasswordBody, request.body, 'password');
+    // Checked like a sign-in, so a stolen token cannot guess the password faster than the sign-in page allows.
+    await web.accounts.signIn(user.name, currentPassword, clientAddress(request)).catch((err: unknown) => {
+      if (!isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED')) throw err;
+      throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the current password is wrong (or none is set: a server administrator sets the first one with `user set-password --data-dir`); nothing was changed', { cause: err });
+    });
+    await web.accounts.setPassword(user, password, auditActorOf(authorizedOf(request).actor));
     return { userId: user.id, name: user.name, passwordSet: true, sessionsEnded: true };
   });
 }

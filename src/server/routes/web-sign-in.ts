@@ -6,7 +6,8 @@ import { csrfTokenFor, csrfTokenMatches, DEFAULT_SESSION_ABSOLUTE_MS, SESSION_CO
 import { verifyPassword } from '../auth/passwords';
 import type { User } from '../metadata/records';
 import { accountPage, invitePage, signInPage } from '../web/pages/sign-in-pages';
-import { clearCookie, clientAddress, formField, requirePostFromSession, requireSameOrigin, requireViewer, setSessionCookie } from '../web/web-guards';
+import { pagePermit } from '../auth/route-policy';
+import { clearCookie, clientAddress, formField, requireSameOrigin, requireViewer, setSessionCookie } from '../web/web-guards';
 import { Name, parseInput } from './admin-input';
 import type { WebRouteDeps } from './web';
 
@@ -43,7 +44,7 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
     clearCookie(request, reply, PRE_SESSION_COOKIE);
   };
 
-  app.get('/ui/sign-in', async (request, reply) => {
+  app.get('/ui/sign-in', pagePermit('web.public'), async (request, reply) => {
     const next = safeNext((request.query as Record<string, string | undefined>).next);
     if (request.webViewer !== null) return reply.redirect(next, 303);
     const expired = (request.query as Record<string, string | undefined>).signedOut;
@@ -51,7 +52,7 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
     return reply.type('text/html; charset=utf-8').send(signInPage({ csrf: csrfTokenFor(preSessionId(request, reply)), next, notice }));
   });
 
-  app.post('/ui/sign-in', async (request, reply) => {
+  app.post('/ui/sign-in', pagePermit('web.public'), async (request, reply) => {
     requirePreSessionPost(request);
     const name = formField(request, 'name') ?? '';
     const next = safeNext(formField(request, 'next'));
@@ -66,20 +67,20 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
     }
   });
 
-  app.post('/ui/sign-out', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
+  app.post('/ui/sign-out', pagePermit('session.self'), async (request, reply) => {
+    const viewer = requireViewer(request);
     await web.sessions.end(viewer.sessionId);
     clearCookie(request, reply, SESSION_COOKIE);
     return reply.redirect('/ui/sign-in', 303);
   });
 
-  app.get('/ui/invite/:code', async (request, reply) => {
+  app.get('/ui/invite/:code', pagePermit('web.public'), async (request, reply) => {
     const { code } = request.params as { code: string };
     const { invite, org } = await web.accounts.findUsableInvite(code);
     return reply.type('text/html; charset=utf-8').send(invitePage({ csrf: csrfTokenFor(preSessionId(request, reply)), code, orgName: org.name, role: invite.role }));
   });
 
-  app.post('/ui/invite/:code', async (request, reply) => {
+  app.post('/ui/invite/:code', pagePermit('web.public'), async (request, reply) => {
     requirePreSessionPost(request);
     const { code } = request.params as { code: string };
     const rawName = formField(request, 'name') ?? '';
@@ -96,10 +97,10 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
     }
   });
 
-  app.get('/ui/account', async (request, reply) => reply.type('text/html; charset=utf-8').send(accountPage(requireViewer(request))));
+  app.get('/ui/account', pagePermit('session.self'), async (request, reply) => reply.type('text/html; charset=utf-8').send(accountPage(requireViewer(request))));
 
-  app.post('/ui/account/password', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
+  app.post('/ui/account/password', pagePermit('session.self'), async (request, reply) => {
+    const viewer = requireViewer(request);
     const stored = await web.auth.findPasswordHash(viewer.user.id);
     if (stored === undefined || !(await verifyPassword(formField(request, 'current') ?? '', stored))) {
       return reply.code(401).type('text/html; charset=utf-8').send(accountPage(viewer, { kind: 'error', text: 'The current password is wrong; nothing was changed.' }));

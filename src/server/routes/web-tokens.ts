@@ -5,12 +5,12 @@ import { SealedCacheError } from '../../errors';
 import type { TokenRecord, Workspace } from '../metadata/records';
 import { PERSONAL_TOKEN_DEFAULT_EXPIRY, type IssuedToken } from '../services/token-service';
 import { myTokensPage, tokenCreatedPage, type TokenRow } from '../web/pages/token-pages';
-import { formField, isSecureRequest, requirePostFromSession, requireViewer, type WebViewer } from '../web/web-guards';
+import { pagePermit, resourceOf } from '../auth/route-policy';
+import { formField, isSecureRequest, requireViewer, type WebViewer } from '../web/web-guards';
 import { noticeFromQuery, safeBack, withDone } from '../web/web-notices';
 import { DEFAULT_WRITE_TIER, tierOfToken } from '../tiers/write-tier';
 import { parseInput } from './admin-input';
-import { requireToken, requireWorkspace } from './admin-lookups';
-import { canManageToken, orgIdOfToken } from './admin-tokens';
+import { orgIdOfToken } from './admin-tokens';
 import type { WebRouteDeps } from './web';
 
 const CreateForm = z.object({
@@ -20,7 +20,6 @@ const CreateForm = z.object({
   expiresIn: z.enum(['30d', '90d', '1y']).default(PERSONAL_TOKEN_DEFAULT_EXPIRY),
 });
 const AccessForm = z.object({ access: z.enum(['read', 'read-write']) });
-const TOKEN_ID = /^tok_[A-Za-z0-9]{16}$/;
 
 export const serverUrlOf = (request: FastifyRequest): string => `${isSecureRequest(request) ? 'https' : 'http'}://${request.headers.host ?? request.hostname}`;
 
@@ -64,19 +63,11 @@ export function sendCreated(reply: FastifyReply, request: FastifyRequest, viewer
     .send(tokenCreatedPage(viewer, { record: issued.record, secret: issued.secret, serverUrl: serverUrlOf(request), workspace, rotated, back }));
 }
 
-async function loadManageable(deps: WebRouteDeps, viewer: WebViewer, request: FastifyRequest): Promise<TokenRecord> {
-  const { id } = request.params as { id: string };
-  if (!TOKEN_ID.test(id)) throw new SealedCacheError('ERR_TOKEN_NOT_FOUND', 'no such token');
-  const token = await requireToken(deps.ctx.store, id);
-  if (!(await canManageToken(deps.ctx, viewer, token))) throw new SealedCacheError('ERR_AUTH_FORBIDDEN', `you may not manage token ${token.id}`);
-  return token;
-}
-
 export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): Promise<void> {
   const { ctx, web } = deps;
   const actorOf = (viewer: WebViewer) => ({ tokenId: null, userId: viewer.user.id });
 
-  app.get('/ui/tokens', async (request, reply) => {
+  app.get('/ui/tokens', pagePermit('session.self'), async (request, reply) => {
     const viewer = requireViewer(request);
     const tokens = (await ctx.store.listTokens({ userId: viewer.user.id })).filter((t) => t.kind === 'personal');
     const workspaces: { workspace: Workspace; orgName: string }[] = [];
@@ -88,36 +79,37 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
     return reply.type('text/html; charset=utf-8').send(page);
   });
 
-  app.post('/ui/tokens', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
+  app.post('/ui/tokens', pagePermit('token.create', 'web-own-token'), async (request, reply) => {
+    const viewer = requireViewer(request);
     const form = parseInput(CreateForm, request.body, 'token');
     requireFreshForm(deps, viewer, request);
-    const workspace = form.workspaceId === undefined ? undefined : await requireWorkspace(ctx.store, form.workspaceId);
-    const spec = { kind: 'personal' as const, name: form.name, workspaceId: workspace?.id ?? null, userId: viewer.user.id, access: form.access, expiresIn: form.expiresIn };
+    const { spec: authorized } = resourceOf(request, 'new-token');
+    const workspace = authorized.workspaceId === null ? undefined : await ctx.store.findWorkspace(authorized.workspaceId);
+    const spec = { kind: 'personal' as const, name: form.name, workspaceId: authorized.workspaceId, userId: viewer.user.id, access: form.access, expiresIn: form.expiresIn };
     const issued = await ctx.tokens.issue(spec, actorOf(viewer), workspace?.orgId ?? null);
     return sendCreated(reply, request, viewer, issued, workspace, false, '/ui/tokens');
   });
 
-  app.post('/ui/tokens/:id/rotate', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
-    const token = await loadManageable(deps, viewer, request);
+  app.post('/ui/tokens/:id/rotate', pagePermit('token.manage', 'token-param'), async (request, reply) => {
+    const viewer = requireViewer(request);
+    const { token } = resourceOf(request, 'token');
     requireFreshForm(deps, viewer, request);
     const issued = await ctx.tokens.rotate(token, actorOf(viewer), await orgIdOfToken(ctx, token));
     const workspace = token.workspaceId === null ? undefined : await ctx.store.findWorkspace(token.workspaceId);
     return sendCreated(reply, request, viewer, issued, workspace, true, safeBack(formField(request, 'back'), '/ui/tokens'));
   });
 
-  app.post('/ui/tokens/:id/access', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
-    const token = await loadManageable(deps, viewer, request);
+  app.post('/ui/tokens/:id/access', pagePermit('token.manage', 'token-param'), async (request, reply) => {
+    const viewer = requireViewer(request);
+    const { token } = resourceOf(request, 'token');
     const form = parseInput(AccessForm, { access: formField(request, 'access') }, 'token access');
     await ctx.tokens.changeAccess(token, form.access, actorOf(viewer), await orgIdOfToken(ctx, token));
     return reply.redirect(withDone(safeBack(formField(request, 'back'), '/ui/tokens'), 'token-access-changed'), 303);
   });
 
-  app.post('/ui/tokens/:id/revoke', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
-    const token = await loadManageable(deps, viewer, request);
+  app.post('/ui/tokens/:id/revoke', pagePermit('token.manage', 'token-param'), async (request, reply) => {
+    const viewer = requireViewer(request);
+    const { token } = resourceOf(request, 'token');
     await ctx.tokens.revoke(token, actorOf(viewer), await orgIdOfToken(ctx, token));
     return reply.redirect(withDone(safeBack(formField(request, 'back'), '/ui/tokens'), 'revoked'), 303);
   });

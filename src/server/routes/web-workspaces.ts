@@ -1,16 +1,17 @@
 /** A workspace's settings for organisation admins: anonymous and member-default access, CI tokens. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { SealedCacheError } from '../../errors';
 import { AccessLevel, WORKSPACE_ID_PATTERN } from '../../protocol';
-import { requireOrgAdmin } from '../auth/admin-caller';
+import { pagePermit, resourceOf } from '../auth/route-policy';
 import type { Workspace } from '../metadata/records';
 import { tokenTable } from '../web/pages/token-pages';
 import { workspacePage, type WorkspaceMemberRow } from '../web/pages/workspace-page';
 import { changeMember } from '../services/member-access';
-import { formField, requirePostFromSession, requireViewer, type WebViewer } from '../web/web-guards';
+import { formField, requireViewer } from '../web/web-guards';
 import { noticeFromQuery, withDone } from '../web/web-notices';
 import { parseInput } from './admin-input';
-import { requireOrganisation, requireUser, requireWorkspace } from './admin-lookups';
+import { requireOrganisation, requireUser } from './admin-lookups';
 import type { WebRouteDeps } from './web';
 import { requireFreshForm, sendCreated, tokenRows } from './web-tokens';
 
@@ -22,16 +23,17 @@ const MemberAccess = z.union([AccessLevel, z.literal('default')]);
 
 export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDeps): Promise<void> {
   const { ctx, web } = deps;
-  const adminWorkspace = async (request: FastifyRequest, viewer: WebViewer, action: string): Promise<Workspace> => {
-    const ws = await requireWorkspace(ctx.store, parseInput(Params, request.params, 'path').id);
-    await requireOrgAdmin(ctx.store, viewer, ws.orgId, action);
+  const workspaceOf = (request: FastifyRequest): Workspace => resourceOf(request, 'workspace').workspace;
+  const requireWorkspaceOfToken = async (id: string | null): Promise<Workspace> => {
+    const ws = id === null ? undefined : await ctx.store.findWorkspace(id);
+    if (ws === undefined) throw new SealedCacheError('ERR_WORKSPACE_NOT_FOUND', 'no such workspace');
     return ws;
   };
   const pageUrl = (ws: Workspace) => `/ui/workspaces/${ws.id}`;
 
-  app.get('/ui/workspaces/:id', async (request, reply) => {
+  app.get('/ui/workspaces/:id', pagePermit('workspace.change', 'workspace-param'), async (request, reply) => {
     const viewer = requireViewer(request);
-    const ws = await adminWorkspace(request, viewer, 'change workspace settings');
+    const ws = workspaceOf(request);
     const org = await requireOrganisation(ctx.store, ws.orgId);
     const nonce = web.formOnce.issue();
     const ci = (await ctx.store.listTokens({ workspaceId: ws.id })).filter((t) => t.kind === 'ci');
@@ -48,9 +50,9 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
     return reply.type('text/html; charset=utf-8').send(workspacePage(viewer, org, ws, table, nonce, noticeFromQuery(request.query), members));
   });
 
-  app.post('/ui/workspaces/:id/access', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
-    const ws = await adminWorkspace(request, viewer, 'change workspace access levels');
+  app.post('/ui/workspaces/:id/access', pagePermit('workspace.change', 'workspace-param'), async (request, reply) => {
+    const viewer = requireViewer(request);
+    const ws = workspaceOf(request);
     const form = parseInput(AccessForm, request.body, 'access levels');
     await ctx.store.updateWorkspaceAccess(ws.id, form);
     await ctx.audit.record({
@@ -64,10 +66,10 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
     return reply.redirect(withDone(pageUrl(ws), 'access-saved'), 303);
   });
 
-  app.post('/ui/workspaces/:id/members/:user/access', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
+  app.post('/ui/workspaces/:id/members/:user/access', pagePermit('member.change', 'workspace-param'), async (request, reply) => {
+    const viewer = requireViewer(request);
     const params = parseInput(MemberParams, request.params, 'path');
-    const ws = await adminWorkspace(request, viewer, "change members' access");
+    const ws = workspaceOf(request);
     const access = parseInput(MemberAccess, formField(request, 'access'), 'access');
     const org = await requireOrganisation(ctx.store, ws.orgId);
     const user = await requireUser(ctx.store, params.user);
@@ -75,9 +77,9 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
     return reply.redirect(withDone(pageUrl(ws), 'member-access-saved'), 303);
   });
 
-  app.post('/ui/workspaces/:id/ci-tokens', async (request, reply) => {
-    const viewer = requirePostFromSession(request);
-    const ws = await adminWorkspace(request, viewer, 'create CI tokens');
+  app.post('/ui/workspaces/:id/ci-tokens', pagePermit('token.create', 'web-ci-token'), async (request, reply) => {
+    const viewer = requireViewer(request);
+    const ws = await requireWorkspaceOfToken(resourceOf(request, 'new-token').spec.workspaceId);
     const form = parseInput(CiTokenForm, { name: formField(request, 'name'), access: formField(request, 'access') }, 'CI token');
     requireFreshForm(deps, viewer, request);
     const issued = await ctx.tokens.issue({ kind: 'ci', name: form.name, workspaceId: ws.id, userId: null, access: form.access, expiresIn: 'never' }, { tokenId: null, userId: viewer.user.id }, ws.orgId);

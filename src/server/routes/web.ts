@@ -7,13 +7,13 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../errors';
+import { pagePermit } from '../auth/route-policy';
 import { statusOf, toSealedCacheError } from '../http-errors';
 import type { ServerContext } from '../server-context';
 import { APP_CSS } from '../web/assets/app-css';
 import { APP_JS } from '../web/assets/app-js';
 import { messagePage } from '../web/pages/sign-in-pages';
-import { loadViewer } from '../web/web-guards';
-import { createWebServices, type WebServices } from '../web/web-services';
+import type { WebServices } from '../web/web-services';
 import { loginRequestRoutes } from './login-requests';
 import { webDeviceRoutes } from './web-device';
 import { webOrgRoutes } from './web-orgs';
@@ -59,18 +59,17 @@ function onWebError(error: unknown, request: FastifyRequest, reply: FastifyReply
 async function htmlScope(app: FastifyInstance, deps: WebRouteDeps): Promise<void> {
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  app.decorateRequest('webViewer', null);
   app.addHook('onRequest', async (_request, reply) => {
     securityHeaders(reply);
     reply.header('cache-control', 'no-store');
   });
-  app.addHook('preHandler', async (request) => loadViewer(deps.web, (id) => deps.ctx.store.findUser(id), request));
   app.setErrorHandler(onWebError);
 
-  app.get('/', async (request, reply) => reply.redirect(request.webViewer === null ? '/ui/sign-in' : '/ui/tokens', 303));
-  app.get('/ui', async (_request, reply) => reply.redirect('/', 303));
-  app.get('/ui/assets/app.css', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('text/css; charset=utf-8').send(APP_CSS));
-  app.get('/ui/assets/app.js', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('text/javascript; charset=utf-8').send(APP_JS));
+  const page = pagePermit('web.public');
+  app.get('/', page, async (request, reply) => reply.redirect(request.webViewer === null ? '/ui/sign-in' : '/ui/tokens', 303));
+  app.get('/ui', page, async (_request, reply) => reply.redirect('/', 303));
+  app.get('/ui/assets/app.css', page, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('text/css; charset=utf-8').send(APP_CSS));
+  app.get('/ui/assets/app.js', page, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('text/javascript; charset=utf-8').send(APP_JS));
 
   await webSignInRoutes(app, deps);
   await webTokenRoutes(app, deps);
@@ -78,13 +77,13 @@ async function htmlScope(app: FastifyInstance, deps: WebRouteDeps): Promise<void
   await webOrgRoutes(app, deps);
   await webWorkspaceRoutes(app, deps);
   await webStatsRoutes(app, deps);
-  app.get('/ui/*', async (request) => {
+  app.get('/ui/*', page, async (request) => {
     throw new SealedCacheError('ERR_NOT_FOUND', `no page ${request.url.split('?')[0]}`);
   });
 }
 
-export async function webRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const deps: WebRouteDeps = { ctx, web: createWebServices(ctx) };
+export async function webRoutes(app: FastifyInstance, ctx: ServerContext, web: WebServices): Promise<void> {
+  const deps: WebRouteDeps = { ctx, web };
   await app.register(async (scope) => htmlScope(scope, deps));
   await app.register(
     async (scope) => {

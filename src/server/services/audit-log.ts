@@ -14,6 +14,11 @@ export type AuditAction =
   | 'workspace.created'
   | 'workspace.access-changed'
   | 'cache.write-denied'
+  // the authorization layer refused a signed-in caller
+  | 'access.denied'
+  | 'invitation.created'
+  | 'invitation.accepted'
+  | 'invitation.declined'
   // write tiers and provenance
   | 'entries.quarantined'
   | 'entries.purged'
@@ -64,6 +69,17 @@ export class AuditLog {
 
   async recordDeniedWrite(entry: AuditRecord & { workspaceId: string }): Promise<void> {
     const key = `${entry.actor.tokenId ?? 'anonymous'}:${entry.workspaceId}`;
+    const now = this.clock().getTime();
+    const last = this.lastDeniedWrite.get(key);
+    if (last !== undefined && now - last < DENIED_WRITE_WINDOW_MS) return;
+    this.lastDeniedWrite.set(key, now);
+    if (this.lastDeniedWrite.size > 10_000) this.forgetOldDeniedWrites(now);
+    await this.record(entry);
+  }
+
+  /** A refused admin or page action; at most one entry per actor, action and target per minute. */
+  async recordDenied(entry: AuditRecord): Promise<void> {
+    const key = `denied:${entry.actor.tokenId ?? entry.actor.userId ?? 'anonymous'}:${String(entry.details?.action)}:${entry.targetId ?? entry.workspaceId ?? entry.orgId ?? '-'}`;
     const now = this.clock().getTime();
     const last = this.lastDeniedWrite.get(key);
     if (last !== undefined && now - last < DENIED_WRITE_WINDOW_MS) return;

@@ -98,7 +98,7 @@ export class AccountService {
   async acceptInvite(code: string, name: string, password: string): Promise<User> {
     const { invite, org } = await this.findUsableInvite(code);
     checkPasswordStrength(password);
-    const user: User = { id: newUserId(), name, bot: false, serverAdmin: false, createdAt: this.deps.clock().toISOString() };
+    const user: User = { id: newUserId(), name, bot: false, serverAdmin: false, ownerOrgId: null, createdAt: this.deps.clock().toISOString() };
     if ((await this.deps.store.findUser(name)) !== undefined) throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists; pick another name`);
     if (!(await this.deps.auth.markInviteUsed(invite.codeHash, user.id, user.createdAt))) {
       throw new SealedCacheError('ERR_WEB_INVITE_INVALID', 'this invite link was just used; ask an administrator for a new one');

@@ -21,14 +21,16 @@ declare module 'fastify' {
   }
 }
 
-/** Resolves the session cookie (if any) into request.webViewer; runs before every web route. */
-export async function loadViewer(web: WebServices, findUser: (id: string) => Promise<User | undefined>, request: FastifyRequest): Promise<void> {
-  const sessionId = request.cookies[SESSION_COOKIE];
+/** Resolves the session cookie (if any) into request.webViewer; the authorization layer runs it for every page. */
+export async function loadViewer(web: WebServices, findUser: (id: string) => Promise<User | undefined>, request: FastifyRequest): Promise<WebViewer | undefined> {
+  // Only the web scope parses cookies: elsewhere there is no session, whatever the request carries.
+  const sessionId = (request.cookies as Record<string, string | undefined> | undefined)?.[SESSION_COOKIE];
   const session = await web.sessions.resolve(sessionId);
-  if (session === undefined || sessionId === undefined) return;
+  if (session === undefined || sessionId === undefined) return undefined;
   const user = await findUser(session.userId);
-  if (user === undefined || user.bot) return;
+  if (user === undefined || user.bot) return undefined;
   request.webViewer = { user, name: user.name, serverAdmin: user.serverAdmin, csrf: csrfTokenFor(sessionId), sessionId, sessionHash: hashSessionId(sessionId) };
+  return request.webViewer;
 }
 
 export function requireViewer(request: FastifyRequest): WebViewer {
@@ -51,12 +53,13 @@ export function requireSameOrigin(request: FastifyRequest): void {
   if (originHost === undefined || originHost !== request.headers.host) throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'a form was posted from another origin; nothing was changed');
 }
 
-/** For every POST of a signed-in page: same origin plus the session's CSRF token. */
-export function requirePostFromSession(request: FastifyRequest): WebViewer {
+/** For every POST of a page: same origin, and with a session the session's CSRF token (the layer checks this first). */
+export function checkSessionPost(request: FastifyRequest): void {
   requireSameOrigin(request);
-  const viewer = requireViewer(request);
-  if (!csrfTokenMatches(viewer.sessionId, formField(request, 'csrf'))) throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'the form is missing its security token or it has expired; reload the page and try again');
-  return viewer;
+  const viewer = request.webViewer;
+  if (viewer !== null && !csrfTokenMatches(viewer.sessionId, formField(request, 'csrf'))) {
+    throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'the form is missing its security token or it has expired; reload the page and try again');
+  }
 }
 
 /** A string field of an urlencoded form body, or undefined. */

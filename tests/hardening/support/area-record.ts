@@ -12,6 +12,7 @@ export type HardeningArea =
   | 'Hostile HTTP'
   | 'Slow and greedy clients'
   | 'Auth attacks'
+  | 'Authorization'
   | 'Hostile artifacts'
   | 'Crashes'
   | 'Concurrency under load'

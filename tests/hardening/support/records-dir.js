@@ -10,6 +10,7 @@ const AREAS = [
   'Hostile HTTP',
   'Slow and greedy clients',
   'Auth attacks',
+  'Authorization',
   'Hostile artifacts',
   'Crashes',
   'Concurrency under load',

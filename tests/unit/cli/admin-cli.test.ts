@@ -111,6 +111,27 @@ describe('admin CLI against a real server', () => {
     expect(run.json()).toMatchObject({ error: { code } });
   });
 
+  it("an org admin's member add is an invitation the user accepts with member accept", async () => {
+    await cli('org', 'create', 'guild', '--json');
+    for (const name of ['gia', 'hal']) await cli('user', 'create', name, '--json');
+    await cli('member', 'add', '--org', 'guild', '--user', 'gia', '--role', 'admin', '--json');
+    const token = async (user: string) => (await cli('token', 'create', '--kind', 'personal', '--user', user, '--json')).json<{ token: string }>().token;
+    const as = async (value: string, ...argv: string[]): Promise<Run> => {
+      const { io, out } = testIo({ NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ACCESS_TOKEN: value });
+      const code = await runCli(argv, io);
+      return { code, ...out, json: <T>() => JSON.parse(out.stdout) as T };
+    };
+    const [gia, hal] = [await token('gia'), await token('hal')];
+    const invited = await as(gia, 'member', 'add', '--org', 'guild', '--user', 'hal');
+    expect(invited.stdout).toMatch(/^invited hal as member; they join when they run `member accept inv_[A-Za-z0-9]{16}`/);
+    expect((await cli('member', 'list', '--org', 'guild', '--json')).json<{ userName: string }[]>().map((m) => m.userName)).toEqual(['gia']);
+    const open = (await as(hal, 'member', 'invitations', '--json')).json<{ id: string; orgName: string }[]>();
+    expect(open).toEqual([expect.objectContaining({ orgName: 'guild', role: 'member' })]);
+    expect((await as(gia, 'member', 'accept', open[0].id, '--json')).json()).toMatchObject({ error: { code: 'ERR_AUTH_FORBIDDEN' } });
+    expect((await as(hal, 'member', 'accept', open[0].id)).stdout).toMatch(/^joined org_/);
+    expect((await cli('member', 'list', '--org', 'guild', '--json')).json<{ userName: string }[]>().map((m) => m.userName).sort()).toEqual(['gia', 'hal']);
+  });
+
   it('never echoes the --token value, even when it is refused', async () => {
     const secret = 'nxsc_adm_thisisnotavalidtokenvalue0000000000';
     const { io, out } = testIo({ NX_SEALED_CACHE_URL: ts.url });

@@ -47,7 +47,7 @@ describe('Throttle.reserve', () => {
 
 describe('AccountService.signIn under concurrency', () => {
   it('evaluates at most 5 of 30 concurrent attempts with the right password', async () => {
-    const user: User = { id: 'usr_ada', name: 'ada', bot: false, serverAdmin: false, createdAt: NOW.toISOString() };
+    const user: User = { id: 'usr_ada', name: 'ada', bot: false, serverAdmin: false, ownerOrgId: null, createdAt: NOW.toISOString() };
     const stored = await hashPassword(PASSWORD, { N: 2 ** 10, r: 8, p: 1 });
     let evaluated = 0;
     const store = { findUser: async () => user } as unknown as MetadataStore;

@@ -54,7 +54,7 @@ describe("changing a token's access", () => {
     );
   });
 
-  it('follows canManageToken: a member may not change somebody else\'s token; admin tokens and bad values are refused', async () => {
+  it('follows the policy\'s token.manage rule: a member may not change somebody else\'s token; admin tokens and bad values are refused', async () => {
     const adaOwn = await api<{ id: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'ada', workspaceId: wsId, name: 'ada-laptop' });
     const bob = await bobToken('bob-cli');
     const forbidden = await http(`${ts.url}/api/v1/tokens/${adaOwn.id}`, { method: 'PATCH', token: bob.token, body: { access: 'read' } });

@@ -1,6 +1,7 @@
 /** A tiny browser stand-in for the web page's unit tests: a cookie jar, form posts and page scraping. */
+import { setPasswordInStore } from '../../../src/server/offline-password';
 import { request } from 'undici';
-import { api, http, type TestServer } from './test-server';
+import { api, type TestServer } from './test-server';
 
 export interface PageResult {
   status: number;
@@ -61,8 +62,8 @@ export function field(html: string, name: string): string {
   return match[1];
 }
 
+/** A user with a password, set the way a server admin does it: on the server's own store (`user set-password --data-dir`). */
 export async function userWithPassword(ts: TestServer, name: string, password = PASSWORD): Promise<void> {
   await api(ts, 'POST', '/users', { name });
-  const result = await http(`${ts.url}/api/v1/users/${name}/password`, { method: 'POST', token: ts.adminToken, body: { password } });
-  if (result.status !== 200) throw new Error(`set password: ${result.status} ${result.text}`);
+  await setPasswordInStore(ts.server.context.store, name, password, () => ts.clock.now);
 }

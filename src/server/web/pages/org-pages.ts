@@ -3,14 +3,31 @@ import type { AuditEvent, Membership, Organisation, User, Workspace } from '../.
 import { html, type SafeHtml } from '../html';
 import { csrfField, formatTime, orgTabs, page, type Notice, type Viewer } from '../layout';
 
-export function orgListPage(viewer: Viewer, orgs: { org: Organisation; role: string }[]): string {
+/** An invitation to join, as the invited user sees it. */
+export interface InvitationRow {
+  id: string;
+  orgName: string;
+  role: string;
+  expiresAt: string;
+}
+
+function invitationsSection(viewer: Viewer, invitations: InvitationRow[]): SafeHtml | string {
+  if (invitations.length === 0) return '';
+  return html`<section class="card" aria-labelledby="invitations"><h2 id="invitations">Invitations for you</h2>
+<p class="hint">An organisation's administrator asked you to join. Nothing changes until you accept.</p>
+<table><thead><tr><th scope="col">Organisation</th><th scope="col">Role</th><th scope="col">Expires</th><th scope="col"><span class="hint">Answer</span></th></tr></thead><tbody>${invitations.map(
+    (i) => html`<tr data-invitation="${i.orgName}"><td>${i.orgName}</td><td>${i.role}</td><td>${formatTime(i.expiresAt)}</td><td><form method="post" action="/ui/invitations/${i.id}/accept" class="inline-form">${csrfField(viewer)}<button type="submit" class="small primary">Accept</button></form><form method="post" action="/ui/invitations/${i.id}/decline" class="inline-form">${csrfField(viewer)}<button type="submit" class="small">Decline</button></form></td></tr>`,
+  )}</tbody></table></section>`;
+}
+
+export function orgListPage(viewer: Viewer, orgs: { org: Organisation; role: string }[], invitations: InvitationRow[] = [], notice?: Notice): string {
   const body =
     orgs.length === 0
       ? html`<p class="empty">You are not a member of any organisation yet. An administrator can invite you.</p>`
       : html`<table><caption>Organisations you belong to</caption><thead><tr><th scope="col">Name</th><th scope="col">Your role</th><th scope="col">Public</th></tr></thead><tbody>${orgs.map(
           ({ org, role }) => html`<tr><td><a href="/ui/orgs/${org.name}/${role === 'admin' ? 'members' : 'workspaces'}">${org.name}</a></td><td>${role}</td><td>${org.public ? 'yes' : 'no'}</td></tr>`,
         )}</tbody></table>`;
-  return page({ title: 'Organisations', viewer, active: 'orgs' }, html`<h1>Organisations</h1>${body}`);
+  return page({ title: 'Organisations', viewer, active: 'orgs', notice }, html`<h1>Organisations</h1>${invitationsSection(viewer, invitations)}${body}`);
 }
 
 function orgFrame(viewer: Viewer, org: Organisation, title: string, notice: Notice | undefined, tab: Parameters<typeof orgTabs>[1], body: SafeHtml): string {
@@ -22,7 +39,7 @@ export interface MemberRow {
   user: User | undefined;
 }
 
-export function membersPage(viewer: Viewer, org: Organisation, rows: MemberRow[], nonce: string, notice?: Notice): string {
+export function membersPage(viewer: Viewer, org: Organisation, rows: MemberRow[], nonce: string, notice?: Notice, workspaces: Workspace[] = []): string {
   const base = `/ui/orgs/${org.name}`;
   const people = rows.filter((r) => !r.user?.bot);
   const bots = rows.filter((r) => r.user?.bot);
@@ -40,7 +57,8 @@ export function membersPage(viewer: Viewer, org: Organisation, rows: MemberRow[]
     bots.length === 0
       ? html`<p class="empty">No bot users. Bots hold machine tokens that prime the cache.</p>`
       : html`<table><caption>Bot users</caption><thead><tr><th scope="col">Bot</th><th scope="col">Machine token</th><th scope="col"><span class="hint">Actions</span></th></tr></thead><tbody>${bots.map(
-          (row) => html`<tr><td>${row.user?.name}</td><td><form method="post" action="${base}/bots/${row.membership.userId}/tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}"><label class="hint" for="bot-ws-${row.membership.userId}">Access</label><select id="bot-ws-${row.membership.userId}" name="access"><option value="read-write">read-write</option><option value="read">read</option></select><button type="submit" class="small">New machine token</button></form></td><td>${removeForm(row)}</td></tr>`,
+          (row) => html`<tr><td>${row.user?.name}</td><td><form method="post" action="${base}/bots/${row.membership.userId}/tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}"><label class="hint" for="bot-wsid-${row.membership.userId}">Workspace</label><select id="bot-wsid-${row.membership.userId}" name="workspaceId" required>${workspaces.map((ws) => html`<option value="${ws.id}">${ws.name}</option>`)}</select>
+<label class="hint" for="bot-ws-${row.membership.userId}">Access</label><select id="bot-ws-${row.membership.userId}" name="access"><option value="read-write">read-write</option><option value="read">read</option></select><button type="submit" class="small">New machine token</button></form></td><td>${removeForm(row)}</td></tr>`,
         )}</tbody></table>`;
   return orgFrame(
     viewer,
@@ -54,6 +72,12 @@ export function membersPage(viewer: Viewer, org: Organisation, rows: MemberRow[]
 <form method="post" action="${base}/invites" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}">
 <div><label for="invite-role">Role</label><select id="invite-role" name="role"><option value="member">member</option><option value="admin">admin</option></select></div>
 <div><button type="submit" class="primary">Create invite link</button></div></form></section>
+<section class="card" aria-labelledby="add-existing"><h2 id="add-existing">Add an existing user</h2>
+<p class="hint">They get an invitation on their Organisations page and join when they accept.</p>
+<form method="post" action="${base}/members/add" class="inline-form">${csrfField(viewer)}
+<div><label for="existing-name">User name</label><input type="text" id="existing-name" name="user" required maxlength="100"></div>
+<div><label for="existing-role">Role</label><select id="existing-role" name="role"><option value="member">member</option><option value="admin">admin</option></select></div>
+<div><button type="submit">Invite user</button></div></form></section>
 <h2>Bots</h2>
 ${botTable}
 <section class="card" aria-labelledby="new-bot"><h2 id="new-bot">Add a bot user</h2>
