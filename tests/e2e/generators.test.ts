@@ -2,11 +2,12 @@
  * The generators in real workspaces (issue 5): `init` from a workspace with no cache configured
  * gives remote hits after `nx reset`, and `convert-to-id` swaps a committed token for the id.
  */
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BootstrappedWorkspace,
+  NxJson,
   NxWorkspace,
   RunningServer,
   TokenRecord,
@@ -14,6 +15,7 @@ import {
   bootstrapWorkspace,
   createToken,
   createWorkspace,
+  fixtureDir,
   killAllTrackedProcesses,
   processesUnder,
   startServer,
@@ -59,7 +61,10 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
     const nxJson = ws.readNxJson();
     expect(nxJson.plugins).toContainEqual({ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } });
     expect(nxJson.useLegacyCache).toBeUndefined();
-    expect(nxJson.targetDefaults).toBeDefined();
+    // Leaves the rest of the fixture's nx.json as it was.
+    const template = JSON.parse(readFileSync(join(fixtureDir(fixture), 'template', 'nx.json'), 'utf8')) as NxJson;
+    expect(nxJson.targetDefaults).toEqual(template.targetDefaults);
+    expect(nxJson.namedInputs).toEqual(template.namedInputs);
   });
 
   it('then two runs with nx reset between them give remote hits', async () => {
