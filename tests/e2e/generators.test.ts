@@ -2,23 +2,18 @@
  * The generators in real workspaces (issue 5): `init` from a workspace with no cache configured
  * gives remote hits after `nx reset`, and `convert-to-id` swaps a committed token for the id.
  */
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BootstrappedWorkspace,
   NxJson,
   NxWorkspace,
   RunningServer,
+  TestBed,
   TokenRecord,
   assertSucceeded,
-  bootstrapWorkspace,
-  createToken,
-  createWorkspace,
   fixtureDir,
-  killAllTrackedProcesses,
-  processesUnder,
-  startServer,
+  startTestBed,
 } from './harness';
 
 describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixture', (fixture) => {
@@ -26,7 +21,6 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
   let boot: BootstrappedWorkspace;
   let ciToken: TokenRecord;
   let ws: NxWorkspace;
-  let proxyDir: string;
 
   const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
   const restartFromRemote = async (): Promise<void> => {
@@ -34,26 +28,18 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
   };
 
-  beforeAll(async () => {
-    server = await startServer();
-    boot = await bootstrapWorkspace(server);
-    ciToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci', tier: 'trusted' });
-    proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-gen-e2e-'))), 'state');
-    ws = await createWorkspace(fixture, {
-      env: { NX_SEALED_CACHE_ACCESS_TOKEN: ciToken.token, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },
-    });
-  });
+  let bed: TestBed | undefined;
 
-  afterAll(async () => {
-    try {
-      await ws?.dispose();
-      await server?.dispose();
-    } finally {
-      killAllTrackedProcesses();
-      for (const proxy of proxyDir ? processesUnder(proxyDir) : []) process.kill(proxy.pid, 'SIGKILL');
-      if (proxyDir) rmSync(join(proxyDir, '..'), { recursive: true, force: true });
-    }
+  beforeAll(async () => {
+    bed = await startTestBed(fixture, {
+      proxyDir: true,
+      workspace: ({ writeToken, proxyDir }) => ({
+        env: { NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },
+      }),
+    });
+    ({ server, boot, ws, writeToken: ciToken } = bed);
   });
+  afterAll(() => bed?.dispose());
 
   it('init wires the plugin for the installed Nx', async () => {
     const result = assertSucceeded(await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--no-interactive']));

@@ -6,20 +6,7 @@
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import {
-  BootstrappedWorkspace,
-  FixtureName,
-  NxWorkspace,
-  RunEnv,
-  RunningServer,
-  TokenRecord,
-  assertSucceeded,
-  bootstrapWorkspace,
-  createToken,
-  createWorkspace,
-  killAllTrackedProcesses,
-  startServer,
-} from './harness';
+import { BootstrappedWorkspace, FixtureName, NxWorkspace, RunEnv, RunningServer, TestBed, TokenRecord, assertSucceeded, startTestBed } from './harness';
 import { generateEncryptionKey } from '../../src/crypto/keys';
 
 const ENCRYPTION_KEY = generateEncryptionKey();
@@ -43,24 +30,13 @@ describe.each<[FixtureName, string]>([
   const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
   const runnerEnv = (): RunEnv => ({ NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_ENCRYPTION_KEY: ENCRYPTION_KEY });
 
-  beforeAll(async () => {
-    server = await startServer();
-    boot = await bootstrapWorkspace(server);
-    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' });
-    // Nx requires the runner from its own realpath (the shared fixture), which cannot see the workspace's linked package.
-    const workspaceEnv: RunEnv = {};
-    ws = await createWorkspace(fixture, { env: workspaceEnv });
-    workspaceEnv.NODE_PATH = join(ws.root, 'node_modules');
-  });
+  let bed: TestBed | undefined;
 
-  afterAll(async () => {
-    try {
-      await ws?.dispose();
-      await server?.dispose();
-    } finally {
-      killAllTrackedProcesses();
-    }
+  beforeAll(async () => {
+    bed = await startTestBed(fixture, { runnerNodePath: true });
+    ({ server, boot, ws, writeToken } = bed);
   });
+  afterAll(() => bed?.dispose());
 
   it('init wires the runner; a sealed run, nx reset, and every task comes back from the server byte for byte', async () => {
     const init = assertSucceeded(await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--no-interactive']));
