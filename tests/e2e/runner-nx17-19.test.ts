@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { BootstrappedWorkspace, FixtureName, NxWorkspace, RunEnv, RunningServer, TestBed, TokenRecord, assertSucceeded, startTestBed } from './harness';
+import { type BootstrappedWorkspace, type FixtureName, type NxWorkspace, type RunEnv, type RunningServer, type TestBed, type TokenRecord, assertSucceeded, startTestBed } from './harness';
 import { generateEncryptionKey } from '../../src/crypto/keys';
 
 const ENCRYPTION_KEY = generateEncryptionKey();
