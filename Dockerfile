@@ -16,7 +16,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 RUN groupadd --system nxsc && useradd --system --gid nxsc --home-dir /data --shell /usr/sbin/nologin nxsc \
-  && mkdir -p /data && chown nxsc:nxsc /data
+  && mkdir -p /data && chown nxsc:nxsc /data && chmod 700 /data
 USER nxsc
 VOLUME /data
 EXPOSE 7080

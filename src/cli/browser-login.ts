@@ -1,7 +1,9 @@
 /**
- * The CLI half of browser-approved login: start a login request, show the user code and the page
- * to approve it on, poll until a signed-in user approves, and receive a fresh personal token once.
- * The device code (the polling secret) never leaves this process and is never printed.
+ * The CLI half of browser-approved login: start a login request for one workspace, show the user code
+ * and the page to type it into, poll until a signed-in member approves, and receive, once, a fresh
+ * personal token bound to that workspace. No link with the code filled in is ever printed, so
+ * approving needs the code from this terminal. The device code (the polling secret) never leaves
+ * this process and is never printed.
  */
 import { hostname } from 'node:os';
 import { request } from 'undici';
@@ -14,13 +16,12 @@ const StartedRequest = z.object({
   userCode: z.string(),
   deviceCode: z.string(),
   verificationUrl: z.string(),
-  verificationUrlComplete: z.string(),
   expiresAt: z.string(),
   intervalSeconds: z.number().int().min(1).max(60),
 });
 const PollAnswer = z.discriminatedUnion('status', [
   z.object({ status: z.literal('pending') }),
-  z.object({ status: z.literal('approved'), token: z.string(), tokenId: z.string(), user: z.object({ id: z.string(), name: z.string() }), workspaceId: z.string().nullable() }),
+  z.object({ status: z.literal('approved'), token: z.string(), tokenId: z.string(), user: z.object({ id: z.string(), name: z.string() }), workspaceId: z.string() }),
 ]);
 
 export interface BrowserLoginIo {
@@ -34,14 +35,18 @@ export interface BrowserLoginResult {
   token: string;
   tokenId: string;
   userName: string;
-  workspaceId: string | null;
+  workspaceId: string;
 }
+
+/** Shown on the approval page beside the client address, so the approver can recognise their own terminal. */
+const USER_AGENT = `nx-sealed-cache-cli (node ${process.version}; ${process.platform} ${process.arch})`;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
   try {
-    const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body), headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const headers = { 'content-type': 'application/json', accept: 'application/json', 'user-agent': USER_AGENT };
+    const response = await request(url, { method: 'POST', headers, body: JSON.stringify(body), headersTimeout: 30_000, bodyTimeout: 30_000 });
     const text = await response.body.text();
     let json: unknown;
     try {
@@ -68,15 +73,15 @@ function parseAnswer<T extends z.ZodType>(schema: T, answer: { status: number; j
   return parsed.data;
 }
 
-export async function loginInBrowser(serverUrl: string, workspaceId: string | undefined, io: BrowserLoginIo): Promise<BrowserLoginResult> {
+export async function loginInBrowser(serverUrl: string, workspaceId: string, io: BrowserLoginIo): Promise<BrowserLoginResult> {
   const base = serverUrl.replace(/\/+$/, '');
   const machine = (io.hostname ?? hostname()).replace(/[^\x20-\x7e]/g, '?').slice(0, 100) || 'unknown host';
-  const started = parseAnswer(StartedRequest, await postJson(`${base}/api/v1/login/requests`, { hostname: machine, ...(workspaceId ? { workspaceId } : {}) }));
-  io.out(`To log in, open ${started.verificationUrl} in a browser where you are signed in, and enter the code:`);
+  const started = parseAnswer(StartedRequest, await postJson(`${base}/api/v1/login/requests`, { hostname: machine, workspaceId }));
+  io.out(`To log in to workspace ${workspaceId}, open ${started.verificationUrl} in a browser where you are signed in, and type the code:`);
   io.out('');
   io.out(`    ${started.userCode}`);
   io.out('');
-  io.out(`(or open ${started.verificationUrlComplete} directly). Waiting for approval; the code expires at ${started.expiresAt}.`);
+  io.out(`The page shows this machine's name and address; approve only if they are yours. Waiting for approval; the code expires at ${started.expiresAt}.`);
   const sleep = io.sleep ?? defaultSleep;
   const attempts = Math.ceil((Date.parse(started.expiresAt) - Date.now()) / (started.intervalSeconds * 1000)) + 2;
   for (let i = 0; i < Math.max(attempts, 2); i++) {

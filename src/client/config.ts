@@ -52,7 +52,7 @@ export function resolveClientConfig(input: ResolveClientConfigInput): ClientConf
   }
   const url = normaliseServerUrl(rawUrl, envUrl ? ENV_URL : 'nx.json option "url"');
 
-  const credential = resolveCredential(url, options.token, input, warnings);
+  const credential = resolveCredential(url, options.token, options.workspaceId, input, warnings);
   if (credential.source === 'none' && !options.workspaceId) {
     throw new SealedCacheError(
       'ERR_CONFIG_INVALID',
@@ -78,11 +78,11 @@ export function resolveClientConfig(input: ResolveClientConfigInput): ClientConf
   };
 }
 
-function resolveCredential(url: string, optionsToken: string | undefined, input: ResolveClientConfigInput, warnings: string[]): ClientConfig['credential'] {
+function resolveCredential(url: string, optionsToken: string | undefined, workspaceId: string | undefined, input: ResolveClientConfigInput, warnings: string[]): ClientConfig['credential'] {
   const envToken = nonEmpty(input.env[ENV_ACCESS_TOKEN]);
   if (envToken) return { token: headerSafeToken(envToken, ENV_ACCESS_TOKEN), source: 'env' };
 
-  const stored = readStoredCredential(url, input.homeDir, input.env);
+  const stored = readStoredCredential(url, input.homeDir, input.env, workspaceId);
   if (stored.warning) warnings.push(stored.warning);
   if (stored.credential) return { token: headerSafeToken(stored.credential.token, 'the login file token'), source: 'login' };
 

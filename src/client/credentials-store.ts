@@ -1,6 +1,7 @@
 /**
  * The per-user login file written by `nx-sealed-cache login`: personal access tokens keyed by
- * normalised server URL, outside any repository, readable only by its owner.
+ * normalised server URL (plus `/w/<workspace id>` for a token bound to one workspace, as browser
+ * login gives), outside any repository, readable only by its owner.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,10 +16,15 @@ const StoredCredentialSchema = z.object({
   tokenId: z.string().nullable().optional(),
   userName: z.string().nullable().optional(),
   expiresAt: z.string().nullable().optional(),
+  /** The workspace a bound token serves; its entry is keyed `<url>/w/<id>`. */
+  workspaceId: z.string().nullable().optional(),
   savedAt: z.string(),
 });
 export type StoredCredential = z.infer<typeof StoredCredentialSchema>;
-export type StoredCredentialMeta = Pick<StoredCredential, 'tokenId' | 'userName' | 'expiresAt'>;
+export type StoredCredentialMeta = Pick<StoredCredential, 'tokenId' | 'userName' | 'expiresAt' | 'workspaceId'>;
+
+/** A workspace's own entry, or the server-wide one. */
+const entryKey = (url: string, workspaceId?: string | null): string => (workspaceId ? `${normaliseServerUrl(url)}/w/${workspaceId}` : normaliseServerUrl(url));
 
 const CredentialsFileSchema = z.object({
   version: z.literal(1),
@@ -39,29 +45,30 @@ export function credentialsFilePath(homeDir?: string, env: NodeJS.ProcessEnv = p
   return join(configHome, 'nx-sealed-cache', 'credentials.json');
 }
 
-export function readStoredCredential(url: string, homeDir?: string, env: NodeJS.ProcessEnv = process.env): StoredCredentialLookup {
+/** The token stored for this workspace on this server, else the server-wide one. */
+export function readStoredCredential(url: string, homeDir?: string, env: NodeJS.ProcessEnv = process.env, workspaceId?: string): StoredCredentialLookup {
   const path = credentialsFilePath(homeDir, env);
   const loaded = loadCredentialsFile(path);
   if ('warning' in loaded) return { credential: null, warning: loaded.warning };
-  return { credential: loaded.file?.servers[normaliseServerUrl(url)] ?? null };
+  const servers = loaded.file?.servers ?? {};
+  return { credential: (workspaceId ? servers[entryKey(url, workspaceId)] : undefined) ?? servers[entryKey(url)] ?? null };
 }
 
 export function storeCredential(url: string, token: string, meta: StoredCredentialMeta = {}, homeDir?: string, env: NodeJS.ProcessEnv = process.env): string {
   const path = credentialsFilePath(homeDir, env);
   const current = loadCredentialsFileStrict(path);
-  const servers = { ...current.servers, [normaliseServerUrl(url)]: { ...meta, token, savedAt: new Date().toISOString() } };
+  const servers = { ...current.servers, [entryKey(url, meta.workspaceId)]: { ...meta, token, savedAt: new Date().toISOString() } };
   writeCredentialsFile(path, { version: 1, servers });
   return path;
 }
 
-/** Returns whether an entry for this URL existed. */
+/** Removes every entry for this server (server-wide and per workspace); returns whether any existed. */
 export function removeStoredCredential(url: string, homeDir?: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const path = credentialsFilePath(homeDir, env);
   const current = loadCredentialsFileStrict(path);
-  const key = normaliseServerUrl(url);
-  if (!(key in current.servers)) return false;
-  const servers = { ...current.servers };
-  delete servers[key];
+  const key = entryKey(url);
+  const servers = Object.fromEntries(Object.entries(current.servers).filter(([name]) => name !== key && !name.startsWith(`${key}/w/`)));
+  if (Object.keys(servers).length === Object.keys(current.servers).length) return false;
   writeCredentialsFile(path, { version: 1, servers });
   return true;
 }

@@ -2,14 +2,15 @@
  * Encryption keys for sealed artifacts: generating them, parsing the configured list, and
  * deriving the 32-byte master key each one stands for. Raw key bytes live only inside
  * `KeyObject`s, which `console.log`, `util.inspect` and `JSON.stringify` never reveal.
+ * Only generated keys (32 random bytes) are accepted: every sealed header names its key id, and an
+ * id derived from a passphrase would let anyone holding one artifact test passphrase guesses offline.
  */
-import { createHash, createSecretKey, hkdfSync, randomBytes, scryptSync, type KeyObject } from 'node:crypto';
+import { createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { SealedCacheError } from '../errors';
 
 /** Prefix of generated keys; recognisable by secret scanners and by `parseEncryptionKeys`. */
 export const GENERATED_KEY_PREFIX = 'nxsk1_';
-export const MIN_PASSPHRASE_LENGTH = 16;
 export const KEY_ID_BYTES = 8;
 
 const MASTER_KEY_BYTES = 32;
@@ -17,13 +18,13 @@ const GENERATED_KEY_PATTERN = /^nxsk1_[A-Za-z0-9_-]{43}$/;
 const GENERATED_KEY_SALT = 'nx-sealed-cache/v1/generated-key';
 const MASTER_KEY_INFO = 'nx-sealed-cache/v1/master';
 const KEY_ID_INFO = 'nx-sealed-cache/v1/key-id';
-const PASSPHRASE_SALT = 'nx-sealed-cache/v1/passphrase';
-const SCRYPT_PARAMS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+/** How to make a key, for messages and docs. */
+export const GENERATE_KEY_COMMAND = `node -e "console.log('nxsk1_' + require('crypto').randomBytes(32).toString('base64url'))"`;
 
-export type SealingKeySource = 'generated' | 'passphrase';
+export type SealingKeySource = 'generated';
 
 export interface SealingKey {
-  /** 16 hex characters derived one-way from the key; safe to print and stored in every sealed header. */
+  /** 16 hex characters derived one-way (HKDF) from the 256-bit key; safe to print and stored in every sealed header. */
   readonly id: string;
   readonly source: SealingKeySource;
   /** The 32-byte master key; a KeyObject so that printing or serialising a SealingKey shows nothing secret. */
@@ -65,13 +66,13 @@ function parseOneKey(text: string, index: number, count: number): SealingKey {
     }
     return toSealingKey(deriveFromGeneratedKey(text), 'generated');
   }
-  if (text.length < MIN_PASSPHRASE_LENGTH) {
-    throw new SealedCacheError(
-      'ERR_SEAL_KEY_INVALID',
-      `encryption passphrase is ${text.length} characters; at least ${MIN_PASSPHRASE_LENGTH} are required${position}`,
-    );
-  }
-  return passphraseKey(text);
+  // Only the length is named: the value may be a secret someone meant as a key.
+  throw new SealedCacheError(
+    'ERR_SEAL_KEY_INVALID',
+    `encryption key is not a generated key (${GENERATED_KEY_PREFIX} + 43 characters; got ${text.length} characters without the prefix)${position}. ` +
+      `Passphrases are not accepted, because the key id in every sealed artifact would let anyone test guesses offline. ` +
+      `Generate a key with: ${GENERATE_KEY_COMMAND}`,
+  );
 }
 
 function toSealingKey(master: Buffer, source: SealingKeySource): SealingKey {
@@ -89,21 +90,6 @@ function deriveFromGeneratedKey(text: string): Buffer {
   const master = Buffer.from(hkdfSync('sha256', raw, GENERATED_KEY_SALT, MASTER_KEY_INFO, MASTER_KEY_BYTES));
   raw.fill(0);
   return master;
-}
-
-/** scrypt costs ~100 ms and 32 MiB, so each passphrase is stretched once per process, memoised by its hash. */
-let passphraseMemo: Map<string, SealingKey> | undefined;
-
-function passphraseKey(text: string): SealingKey {
-  passphraseMemo ??= new Map();
-  const memoKey = createHash('sha256').update('nx-sealed-cache/v1/memo\0').update(text, 'utf8').digest('hex');
-  let key = passphraseMemo.get(memoKey);
-  if (key === undefined) {
-    const master = scryptSync(Buffer.from(text, 'utf8'), PASSPHRASE_SALT, MASTER_KEY_BYTES, SCRYPT_PARAMS);
-    key = toSealingKey(master, 'passphrase');
-    passphraseMemo.set(memoKey, key);
-  }
-  return key;
 }
 
 /** Finds the key a sealed header names, by id; undefined when none of the configured keys matches. */

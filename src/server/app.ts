@@ -72,7 +72,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
   const { clock = systemClock, listen = true, logDestination, ...configInput } = options;
   const config = parseServerConfig(configInput);
   const layout = dataDirLayout(config.dataDir);
-  ensureDataDir(layout);
+  const tightened = ensureDataDir(layout);
   const lock = acquireDataDirLock(layout.lockFile);
   let store: MetadataStore | undefined;
   try {
@@ -93,6 +93,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       ops,
     };
     const app = createApp(context, logDestination);
+    if (tightened.length > 0) app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;
     const openedStore = store;
     // One loop for every retention rule, the isolated tiers' own limit included.

@@ -42,6 +42,11 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'idleTimeout', kind: 'duration', help: 'close a connection silent for this long' },
   { key: 'keepAliveTimeout', kind: 'duration', help: 'keep an idle keep-alive connection open this long' },
   { key: 'shutdownGrace', kind: 'duration', help: 'on SIGTERM, let in-flight requests finish for this long' },
+  { key: 'minBodyRate', kind: 'bytes', help: 'slowest accepted request body, bytes per second over --body-rate-window, e.g. 1KiB (0 = no minimum)' },
+  { key: 'bodyRateWindow', kind: 'duration', help: 'window over which --min-body-rate is measured, e.g. 10s' },
+  { key: 'bodyRateGrace', kind: 'duration', help: 'a body is not measured for its first this long, e.g. 10s' },
+  { key: 'maxConnections', kind: 'count', help: 'open connections in all; more are closed at once (0 = unlimited)' },
+  { key: 'maxConnectionsPerAddress', kind: 'count', help: 'open connections from one client address (the socket peer, so a reverse proxy counts as one) (0 = unlimited)' },
 ];
 
 /** `retentionMaxBytes` -> `--retention-max-bytes`. */

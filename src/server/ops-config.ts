@@ -25,6 +25,11 @@ export const OPS_DEFAULTS = {
   idleTimeout: 60_000,
   keepAliveTimeout: 65_000,
   shutdownGrace: 8_000,
+  minBodyRate: 1024,
+  bodyRateWindow: 10_000,
+  bodyRateGrace: 10_000,
+  maxConnections: 2000,
+  maxConnectionsPerAddress: 200,
 } as const;
 
 export const opsConfigFields = {
@@ -57,4 +62,11 @@ export const opsConfigFields = {
   keepAliveTimeout: ms(OPS_DEFAULTS.keepAliveTimeout),
   /** On SIGTERM, in-flight requests get this long to finish before their connections are cut. */
   shutdownGrace: ms(OPS_DEFAULTS.shutdownGrace),
+  /** A request body arriving slower than this many bytes per second (over bodyRateWindow, after bodyRateGrace) has its connection closed; 0 = no minimum. */
+  minBodyRate: count(OPS_DEFAULTS.minBodyRate),
+  bodyRateWindow: positiveMs(OPS_DEFAULTS.bodyRateWindow),
+  bodyRateGrace: ms(OPS_DEFAULTS.bodyRateGrace),
+  /** Open connections in all, and from one client address (the socket's peer, even behind a proxy); 0 = unlimited. */
+  maxConnections: count(OPS_DEFAULTS.maxConnections),
+  maxConnectionsPerAddress: count(OPS_DEFAULTS.maxConnectionsPerAddress),
 };

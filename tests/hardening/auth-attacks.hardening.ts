@@ -116,6 +116,12 @@ test('wrong, malformed, expired, revoked, rotated-away, foreign and wrong-kind t
   });
   await record.check('admin token on the cache route', () => refused('admin token', `/w/${ts.workspaceId}`, ts.adminToken));
   await record.check('anonymous on a workspace without anonymous access', () => refused('anonymous', `/w/${ts.workspaceId}`, undefined));
+  await record.check('anonymous GET /v1/access of a workspace without anonymous access learns no names', async () => {
+    const answer = await request(`${ts.url}/w/${ts.workspaceId}/v1/access`);
+    const body = await answer.body.text();
+    if (answer.statusCode !== 401 || !body.includes('ERR_AUTH_ANONYMOUS_DENIED')) return `answered ${answer.statusCode} ${body.slice(0, 120)}`;
+    return /"main"|org-[0-9a-f]{8}/.test(body) ? `the answer names the workspace or organisation: ${body.slice(0, 200)}` : undefined;
+  });
   const reader = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read', name: 'reader' });
   await record.check('read-only token cannot PUT', async () => {
     const status = await cachePut(ts.url, `auth-read-put-${randomBytes(4).toString('hex')}`, Buffer.from('x'), reader.token);
@@ -155,6 +161,84 @@ test('brute force from one address is rate-limited', async () => {
     await pool.close();
     await defaults.stop();
   }
+  expect(record.describeFailures(since)).toEqual([]);
+});
+
+/** A sign-in form's CSRF token and the pre-session cookie it is bound to. */
+async function signInForm(url: string): Promise<{ cookie: string; csrf: string }> {
+  const form = await request(`${url}/ui/sign-in`);
+  const html = await form.body.text();
+  const cookie = ([] as string[]).concat(form.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+  return { cookie, csrf: /name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '' };
+}
+
+test('concurrent password guesses cannot outrun the sign-in lockout', async () => {
+  const since = record.failures.length;
+  const name = 'guess-target';
+  const password = 'the right password, long enough';
+  await adminApi(ts.url, ts.adminToken, 'POST', '/users', { name });
+  await adminApi(ts.url, ts.adminToken, 'POST', `/users/${name}/password`, { password });
+  const forms = await Promise.all(Array.from({ length: 30 }, () => signInForm(ts.url)));
+  const attempt = async (form: { cookie: string; csrf: string }, guess: string): Promise<number> => {
+    const answer = await request(`${ts.url}/ui/sign-in`, {
+      method: 'POST',
+      headers: { cookie: form.cookie, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ csrf: form.csrf, name, password: guess, next: '/ui/tokens' }).toString(),
+    });
+    await answer.body.dump();
+    return answer.statusCode;
+  };
+  // The account allows 5 failures; 30 wrong guesses at once must not all be checked.
+  const statuses = await Promise.all(forms.map((form, i) => attempt(form, `wrong guess ${i}`)));
+  const evaluated = statuses.filter((status) => status !== 429).length;
+  await record.check('30 concurrent sign-ins to one account (limit 5): at most 5 are checked', () =>
+    evaluated <= 5 ? undefined : `${evaluated} attempts were checked (statuses ${statuses.join(',')})`,
+  );
+  await record.check('after the concurrent guesses, the right password is refused until the lockout ends', async () => {
+    const status = await attempt(await signInForm(ts.url), password);
+    return status === 429 ? undefined : `answered ${status}`;
+  });
+  expect(record.describeFailures(since)).toEqual([]);
+});
+
+test('a CLI login started by someone else cannot be approved from a link, and the page shows where it came from', async () => {
+  const since = record.failures.length;
+  const name = 'login-victim';
+  const password = 'the victim password, long enough';
+  await adminApi(ts.url, ts.adminToken, 'POST', '/users', { name });
+  await adminApi(ts.url, ts.adminToken, 'POST', `/users/${name}/password`, { password });
+  const ws = await adminApi<{ orgId: string }>(ts.url, ts.adminToken, 'GET', `/workspaces/${ts.workspaceId}`);
+  await adminApi(ts.url, ts.adminToken, 'POST', `/orgs/${ws.orgId}/members`, { user: name, role: 'member' });
+  // The attacker starts a request naming the victim's workspace.
+  const started = await request(`${ts.url}/api/v1/login/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'attacker-tool/1.0' }, body: JSON.stringify({ hostname: 'victims-laptop', workspaceId: ts.workspaceId }) });
+  const answer = (await started.body.json()) as Record<string, string>;
+  await record.check('the start answer carries no link with the code filled in', () =>
+    started.statusCode === 201 && !('verificationUrlComplete' in answer) && !JSON.stringify(answer).includes('code=') ? undefined : `answered ${started.statusCode} ${JSON.stringify(Object.keys(answer))}`,
+  );
+  // The victim signs in and follows the attacker's link.
+  const form = await signInForm(ts.url);
+  const signedIn = await request(`${ts.url}/ui/sign-in`, {
+    method: 'POST',
+    headers: { cookie: form.cookie, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+    body: new URLSearchParams({ csrf: form.csrf, name, password, next: '/ui/tokens' }).toString(),
+  });
+  await signedIn.body.dump();
+  const session = ([] as string[]).concat(signedIn.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+  const linked = await request(`${ts.url}/ui/device?code=${answer.userCode}`, { headers: { cookie: session } });
+  const linkedPage = await linked.body.text();
+  await record.check('a link carrying the code opens no approval (the code must be typed)', () =>
+    linked.statusCode === 200 && !linkedPage.includes(answer.userCode ?? '') && !linkedPage.includes('/ui/device/approve') ? undefined : `answered ${linked.statusCode}; approval form or code shown`,
+  );
+  await record.check('the approval page shows the client address and program the request came from', async () => {
+    const csrf = /name="csrf" value="([^"]*)"/.exec(linkedPage)?.[1] ?? '';
+    const confirm = await request(`${ts.url}/ui/device`, {
+      method: 'POST',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ csrf, code: answer.userCode ?? '' }).toString(),
+    });
+    const text = await confirm.body.text();
+    return confirm.statusCode === 200 && text.includes('127.0.0.1') && text.includes('attacker-tool/1.0') ? undefined : `answered ${confirm.statusCode} without the origin`;
+  });
   expect(record.describeFailures(since)).toEqual([]);
 });
 

@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { AreaRecord } from './support/area-record';
-import { cacheGet, cachePut, dataDirIn, serverOptionNames, startHardeningServer, type HardeningServer } from './support/hardening-server';
+import { cacheGet, cachePut, dataDirIn, serverOptionNames, startHardeningServer, supportedOptions, type HardeningServer } from './support/hardening-server';
 import { createSandbox, filesUnder, type Sandbox } from './support/sandbox';
 
 const record = new AreaRecord('Slow and greedy clients', __filename);
@@ -30,7 +30,8 @@ function shortTimeoutOptions(): Record<string, number> | undefined {
 beforeAll(async () => {
   sandbox = createSandbox('slow');
   timeoutOptions = shortTimeoutOptions();
-  ts = await startHardeningServer(dataDirIn(sandbox.root), (timeoutOptions ?? {}) as object);
+  // No per-address cap here: every client of this suite is 127.0.0.1; the caps have a test of their own.
+  ts = await startHardeningServer(dataDirIn(sandbox.root), { ...(timeoutOptions ?? {}), ...supportedOptions({ maxConnectionsPerAddress: 0 }) } as object);
   record.note(timeoutOptions ? `timeout options used: ${JSON.stringify(timeoutOptions)}` : 'the server factory has no timeout options; slow cases ran against the defaults');
 });
 
@@ -47,9 +48,9 @@ interface TrickleResult {
 }
 
 /** Sends `head` then `body` one byte per interval until the server ends the connection or the bound runs out. */
-function trickle(head: string, trickled: Buffer): Promise<TrickleResult> {
+function trickle(head: string, trickled: Buffer, port = ts.port): Promise<TrickleResult> {
   return new Promise((resolve) => {
-    const socket: Socket = connect({ host: '127.0.0.1', port: ts.port });
+    const socket: Socket = connect({ host: '127.0.0.1', port });
     let sent = 0;
     let received = '';
     let timer: NodeJS.Timeout | undefined;
@@ -111,13 +112,13 @@ test('slow headers and slow bodies are cut off', async () => {
 });
 
 /** Opens `count` connections that never finish a request; half send nothing, half a partial head. */
-async function openIdle(count: number): Promise<Socket[]> {
+async function openIdle(count: number, port = ts.port): Promise<Socket[]> {
   const sockets = await Promise.all(
     Array.from(
       { length: count },
       (_, i) =>
         new Promise<Socket>((resolve) => {
-          const socket = connect({ host: '127.0.0.1', port: ts.port });
+          const socket = connect({ host: '127.0.0.1', port });
           socket.on('error', () => undefined);
           socket.once('connect', () => {
             if (i % 2 === 1) socket.write('GET /v1/cache/idle HTTP/1.1\r\nHost: 127.0.0.1\r\n');
@@ -151,6 +152,66 @@ test('many idle connections do not starve a normal request', async () => {
     } finally {
       idle.forEach((socket) => socket.destroy());
     }
+  }
+  expect(record.describeFailures(since)).toEqual([]);
+});
+
+test('a body below the minimum rate is cut off even while the timeouts are long', async () => {
+  const since = record.failures.length;
+  const rateOptions = supportedOptions({ minBodyRate: 2000, bodyRateWindow: 500, bodyRateGrace: 200, requestTimeout: 120_000, idleTimeout: 120_000, headersTimeout: 60_000 });
+  const slowServer = await startHardeningServer(sandbox.dir('body-rate-data'), rateOptions);
+  try {
+    const head = `PUT /v1/cache/below-rate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${slowServer.writeToken}\r\nContent-Length: 100000\r\n\r\n`;
+    // One byte per 150 ms keeps every idle timer alive; only a minimum rate ends it.
+    const result = await trickle(head, Buffer.alloc(100_000, 1), slowServer.port);
+    await record.check('cache PUT trickled at ~7 bytes/s (minimum 2000 bytes/s, timeouts 2 minutes)', async () => {
+      const reason = cutOffReason(result);
+      if (reason) return `${reason}${'minBodyRate' in rateOptions ? '' : ' (the server factory has no minimum body rate option)'}`;
+      return (await cacheGet(slowServer.url, 'below-rate', slowServer.writeToken)).status === 404 ? undefined : 'an entry was committed';
+    });
+  } finally {
+    await slowServer.stop();
+  }
+  expect(record.describeFailures(since)).toEqual([]);
+});
+
+/** PUT then GET over one raw connection each, from a chosen local address (127.0.0.2 is another client on loopback). */
+function rawRoundTrip(port: number, localAddress: string, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, localAddress });
+    let received = '';
+    const done = (): void => {
+      clearTimeout(giveUp);
+      socket.destroy();
+      resolve(received);
+    };
+    const giveUp = setTimeout(done, 10_000);
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+    socket.once('connect', () => socket.write(request));
+  });
+}
+
+test('one address holding many connections meets its cap, and another address is still served', async () => {
+  const since = record.failures.length;
+  const capped = await startHardeningServer(sandbox.dir('connection-cap-data'), supportedOptions({ maxConnectionsPerAddress: 50, maxConnections: 1000 }));
+  const idle = await openIdle(500, capped.port);
+  try {
+    // Give the server a moment to close what is over the cap.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const open = idle.filter((socket) => !socket.destroyed && socket.readyState === 'open').length;
+    await record.check('500 idle connections from 127.0.0.1 with a per-address cap of 50: the rest are closed', () => (open <= 50 ? undefined : `${open} are still open`));
+    await record.check('a client at 127.0.0.2 stores and reads beside them', async () => {
+      const body = 'served beside a greedy neighbour';
+      const auth = `Authorization: Bearer ${capped.writeToken}`;
+      const put = await rawRoundTrip(capped.port, '127.0.0.2', `PUT /v1/cache/beside-greedy HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      const get = await rawRoundTrip(capped.port, '127.0.0.2', `GET /v1/cache/beside-greedy HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}\r\nConnection: close\r\n\r\n`);
+      return put.startsWith('HTTP/1.1 200') && get.startsWith('HTTP/1.1 200') && get.endsWith(body) ? undefined : `PUT ${put.slice(0, 15)}, GET ${get.slice(0, 15)}`;
+    });
+  } finally {
+    idle.forEach((socket) => socket.destroy());
+    await capped.stop();
   }
   expect(record.describeFailures(since)).toEqual([]);
 });

@@ -53,20 +53,24 @@ export async function runLogin(flags: LoginFlags, io: LoginIo): Promise<number> 
 }
 
 async function runBrowserLogin(flags: LoginFlags, io: LoginIo, url: string, workspaceId: string | undefined): Promise<number> {
+  // The token a browser login yields is bound to one workspace, so the request must name it.
+  if (!workspaceId) {
+    throw new SealedCacheError('ERR_AUTH_WORKSPACE_REQUIRED', 'browser login gives a token for one workspace: pass --workspace <id>, or run login inside a workspace whose nx.json sets "workspaceId"');
+  }
   // Progress goes to stderr so that --json keeps stdout to one document.
   const result = await loginInBrowser(url, workspaceId, { out: flags.json ? io.err : io.out, sleep: io.sleep, hostname: io.hostname });
-  const access = result.workspaceId === null ? undefined : await checkPersonalToken(url, result.workspaceId, result.token);
-  const file = storeCredential(url, result.token, { tokenId: result.tokenId, userName: result.userName, expiresAt: access?.expiresAt ?? null }, io.homeDir, io.env);
+  const access = await checkPersonalToken(url, result.workspaceId, result.token);
+  const meta = { tokenId: result.tokenId, userName: result.userName, expiresAt: access.expiresAt, workspaceId: result.workspaceId };
+  const file = storeCredential(url, result.token, meta, io.homeDir, io.env);
   if (io.env[ENV_ACCESS_TOKEN]?.trim()) {
     io.err(`nx-sealed-cache: ${ENV_ACCESS_TOKEN} is set in this shell and wins over the login file; unset it to use this login.`);
   }
   if (flags.json) {
-    io.out(JSON.stringify({ url, credentialsFile: file, tokenId: result.tokenId, user: result.userName, workspaceId: result.workspaceId, ...(access ?? {}) }, null, 2));
+    io.out(JSON.stringify({ url, credentialsFile: file, tokenId: result.tokenId, user: result.userName, ...access }, null, 2));
     return 0;
   }
   io.out(`Logged in to ${url} as ${result.userName}.`);
-  if (access) for (const line of describeAccess(access)) io.out(line);
-  else io.out('token:      not tied to one workspace; nx.json "workspaceId" or the URL names it');
+  for (const line of describeAccess(access)) io.out(line);
   io.out(`saved to:   ${file} (readable only by you)`);
   return 0;
 }

@@ -1,5 +1,7 @@
 /** Hooks and routes of operations, registered before every other route so their hooks cover them all. */
 import type { FastifyInstance } from 'fastify';
+import { registerBodyRate } from '../limits/body-rate';
+import { registerConnectionLimits } from '../limits/connection-limits';
 import { registerRequestLimits } from '../limits/request-limits';
 import { registerRequestMetrics } from '../observability/request-metrics';
 import { registerRequestNotes } from '../observability/request-notes';
@@ -13,6 +15,8 @@ export function registerOperations(app: FastifyInstance, context: ServerContext)
   registerRequestNotes(app);
   registerRequestMetrics(app, ops.metrics);
   registerRequestLimits(app, ops.limits);
+  registerBodyRate(app, context.config, ops.metrics);
+  registerConnectionLimits(app.server, context.config, ops.metrics, app.log);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SealedCacheError } from '../../errors';
 import type { AccessResponse } from '../../protocol';
 import { workspaceAccessOf } from '../auth/route-auth';
 import type { ServerContext } from '../server-context';
@@ -11,6 +12,8 @@ function tierOf(...args: Parameters<typeof placementOf>): Pick<AccessResponse, '
 
 function describeAccess(ctx: ServerContext, request: FastifyRequest): AccessResponse {
   const { principal, workspace, organisation, access } = workspaceAccessOf(request);
+  // A caller who may not read learns no names: refused with the cache route's own code (anonymous `none`, non-members).
+  if (!access.read) throw new SealedCacheError(access.denyCode ?? 'ERR_AUTH_READ_DENIED', access.denyReason ?? 'this credential may not read this workspace');
   const token = principal.kind === 'token' ? principal.token : undefined;
   const user = principal.kind === 'token' ? principal.user : undefined;
   return {

@@ -1,6 +1,7 @@
 /**
  * The CLI side of browser login, under /api/v1 (no credential: the device code is the secret).
- *   POST /login/requests            {hostname, workspaceId?} -> {requestId, userCode, deviceCode, verificationUrl, expiresAt, intervalSeconds}
+ *   POST /login/requests            {hostname, workspaceId} -> {requestId, userCode, deviceCode, verificationUrl, expiresAt, intervalSeconds}
+ * No link with the code filled in: the person approving types the code their terminal shows.
  *   POST /login/requests/:id/poll   {deviceCode} -> {status: 'pending'} | {status: 'approved', token, tokenId, user}
  */
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +9,7 @@ import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
 import { WORKSPACE_ID_PATTERN } from '../../protocol';
 import { Throttle } from '../web/sign-in-throttle';
+import { clientAddress } from '../web/web-guards';
 import { parseInput } from './admin-input';
 import { requireWorkspace } from './admin-lookups';
 import type { WebRouteDeps } from './web';
@@ -16,7 +18,7 @@ import { serverUrlOf } from './web-tokens';
 export const LOGIN_POLL_INTERVAL_SECONDS = 2;
 const StartBody = z.strictObject({
   hostname: z.string().trim().min(1).max(100).regex(/^[\x20-\x7e]+$/, 'printable ASCII'),
-  workspaceId: z.string().regex(WORKSPACE_ID_PATTERN, 'a workspace id (ws_...)').optional(),
+  workspaceId: z.string().regex(WORKSPACE_ID_PATTERN, 'a workspace id (ws_...): the token a login yields is bound to one workspace'),
 });
 const PollBody = z.strictObject({ deviceCode: z.string().min(1).max(200) });
 
@@ -28,15 +30,13 @@ export async function loginRequestRoutes(app: FastifyInstance, { ctx, web }: Web
     if (starts.retryAfterMs(request.ip) > 0) throw new SealedCacheError('ERR_AUTH_RATE_LIMITED', 'too many login requests from this address; try again in a few minutes');
     starts.recordFailure(request.ip);
     const body = parseInput(StartBody, request.body, 'login request');
-    const workspace = body.workspaceId === undefined ? undefined : await requireWorkspace(ctx.store, body.workspaceId);
-    const { record, deviceCode } = await web.loginRequests.start(body.hostname, workspace);
-    const base = serverUrlOf(request);
+    const workspace = await requireWorkspace(ctx.store, body.workspaceId);
+    const { record, deviceCode } = await web.loginRequests.start(body.hostname, workspace, { clientAddress: clientAddress(request), userAgent: request.headers['user-agent'] });
     return reply.code(201).header('cache-control', 'no-store').send({
       requestId: record.id,
       userCode: record.userCode,
       deviceCode,
-      verificationUrl: `${base}/ui/device`,
-      verificationUrlComplete: `${base}/ui/device?code=${record.userCode}`,
+      verificationUrl: `${serverUrlOf(request)}/ui/device`,
       expiresAt: record.expiresAt,
       intervalSeconds: LOGIN_POLL_INTERVAL_SECONDS,
     });

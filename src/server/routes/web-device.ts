@@ -1,29 +1,36 @@
-/** Approving a CLI login request in the page (session + CSRF required). */
+/** Approving a CLI login request in the page (session + CSRF required); the code is always typed, never taken from a link. */
 import type { FastifyInstance } from 'fastify';
 import { isSealedCacheError } from '../../errors';
-import { deviceApprovedPage, deviceConfirmPage, deviceDeniedPage, deviceEntryPage } from '../web/pages/device-page';
+import { LOGIN_TOKEN_LIFETIME } from '../web/login-requests';
+import { CODE_IN_LINK_NOTICE, deviceApprovedPage, deviceConfirmPage, deviceDeniedPage, deviceEntryPage } from '../web/pages/device-page';
 import { formField, requirePostFromSession, requireViewer } from '../web/web-guards';
 import type { WebRouteDeps } from './web';
 
-export async function webDeviceRoutes(app: FastifyInstance, { ctx, web }: WebRouteDeps): Promise<void> {
+const SHOWN_ON_ENTRY_PAGE = ['ERR_LOGIN_REQUEST_NOT_FOUND', 'ERR_LOGIN_REQUEST_EXPIRED', 'ERR_LOGIN_REQUEST_DENIED', 'ERR_AUTH_FORBIDDEN'] as const;
+const LIFETIME_TEXT = LOGIN_TOKEN_LIFETIME.replace(/^(\d+)d$/, '$1 days');
+
+export async function webDeviceRoutes(app: FastifyInstance, { web }: WebRouteDeps): Promise<void> {
   app.get('/ui/device', async (request, reply) => {
     const viewer = requireViewer(request);
     const code = (request.query as Record<string, unknown>).code;
-    if (typeof code !== 'string' || code.trim() === '') return reply.type('text/html; charset=utf-8').send(deviceEntryPage(viewer, ''));
+    return reply.type('text/html; charset=utf-8').send(deviceEntryPage(viewer, code === undefined ? undefined : CODE_IN_LINK_NOTICE));
+  });
+
+  app.post('/ui/device', async (request, reply) => {
+    const viewer = requirePostFromSession(request);
     try {
-      const pending = await web.loginRequests.findPending(code);
-      const workspace = pending.workspaceId === null ? undefined : await ctx.store.findWorkspace(pending.workspaceId);
-      return reply.type('text/html; charset=utf-8').send(deviceConfirmPage(viewer, pending, workspace));
+      const approvable = await web.loginRequests.findApprovable(formField(request, 'code') ?? '', viewer.user);
+      return reply.type('text/html; charset=utf-8').send(deviceConfirmPage(viewer, approvable, LIFETIME_TEXT));
     } catch (err) {
-      if (!isSealedCacheError(err, 'ERR_LOGIN_REQUEST_NOT_FOUND') && !isSealedCacheError(err, 'ERR_LOGIN_REQUEST_EXPIRED') && !isSealedCacheError(err, 'ERR_LOGIN_REQUEST_DENIED')) throw err;
-      return reply.code(err.status).type('text/html; charset=utf-8').send(deviceEntryPage(viewer, code.slice(0, 20), { kind: 'error', text: err.message }));
+      if (!isSealedCacheError(err) || !(SHOWN_ON_ENTRY_PAGE as readonly string[]).includes(err.code)) throw err;
+      return reply.code(err.status).type('text/html; charset=utf-8').send(deviceEntryPage(viewer, { kind: 'error', text: err.message }));
     }
   });
 
   app.post('/ui/device/approve', async (request, reply) => {
     const viewer = requirePostFromSession(request);
     const approved = await web.loginRequests.approve(formField(request, 'code') ?? '', viewer.user);
-    return reply.type('text/html; charset=utf-8').send(deviceApprovedPage(viewer, approved));
+    return reply.type('text/html; charset=utf-8').send(deviceApprovedPage(viewer, approved.record));
   });
 
   app.post('/ui/device/deny', async (request, reply) => {

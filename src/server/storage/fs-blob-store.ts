@@ -44,7 +44,7 @@ export class FsBlobStore implements BlobStore {
       }
       await handle.sync();
       await handle.close();
-      await mkdir(dirname(finalPath), { recursive: true });
+      await mkdir(dirname(finalPath), { recursive: true, mode: 0o700 });
       await rename(tmpPath, finalPath);
       published = true;
       await syncDirectory(dirname(finalPath));

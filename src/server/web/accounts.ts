@@ -11,7 +11,7 @@ import { newUserId } from '../ids';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { MemberRole, Organisation, User } from '../metadata/records';
 import type { AuditActor, AuditLog } from '../services/audit-log';
-import { ACCOUNT_POLICY, ADDRESS_POLICY, Throttle } from './sign-in-throttle';
+import { ACCOUNT_POLICY, ADDRESS_POLICY, type AttemptOutcome, Throttle } from './sign-in-throttle';
 import type { InviteRecord, WebAuthStore } from './web-auth-store';
 
 export const INVITE_LIFETIME_MS = 7 * 86_400_000;
@@ -39,21 +39,31 @@ export class AccountService {
   /** The signed-in user, or ERR_WEB_SIGNIN_FAILED / ERR_AUTH_RATE_LIMITED that never say whether the account exists. */
   async signIn(name: string, password: string, address: string): Promise<User> {
     const accountKey = name.trim().toLowerCase();
-    const waitMs = Math.max(this.accounts.retryAfterMs(accountKey), this.addresses.retryAfterMs(address));
-    if (waitMs > 0) {
+    // Counted before the (slow) password check, so concurrent guesses cannot outrun the limit.
+    const accountWait = this.accounts.reserve(accountKey);
+    const addressWait = accountWait > 0 ? 0 : this.addresses.reserve(address);
+    if (accountWait > 0 || addressWait > 0) {
+      if (accountWait === 0) this.accounts.settle(accountKey, 'neutral');
+      const waitMs = Math.max(accountWait, addressWait);
       throw new SealedCacheError('ERR_AUTH_RATE_LIMITED', `too many failed sign-ins; try again in ${Math.ceil(waitMs / 60_000)} minute(s)`);
     }
-    const user = await this.deps.store.findUser(name.trim());
-    const stored = user === undefined || user.bot ? undefined : await this.deps.auth.findPasswordHash(user.id);
-    const ok = stored === undefined ? await this.burnCheck(password) : await verifyPassword(password, stored);
-    if (!ok || user === undefined || stored === undefined) {
-      this.accounts.recordFailure(accountKey);
-      this.addresses.recordFailure(address);
-      throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the user name or password is wrong');
+    let outcome: AttemptOutcome = 'neutral';
+    try {
+      const user = await this.deps.store.findUser(name.trim());
+      const stored = user === undefined || user.bot ? undefined : await this.deps.auth.findPasswordHash(user.id);
+      const ok = stored === undefined ? await this.burnCheck(password) : await verifyPassword(password, stored);
+      if (!ok || user === undefined || stored === undefined) {
+        outcome = 'failure';
+        throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the user name or password is wrong');
+      }
+      outcome = 'success';
+      if (needsRehash(stored)) await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), this.deps.clock().toISOString());
+      return user;
+    } finally {
+      this.accounts.settle(accountKey, outcome);
+      // A right password does not forgive an address its failures on other accounts.
+      this.addresses.settle(address, outcome === 'failure' ? 'failure' : 'neutral');
     }
-    this.accounts.recordSuccess(accountKey);
-    if (needsRehash(stored)) await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), this.deps.clock().toISOString());
-    return user;
   }
 
   /** Sets or replaces a password and ends every session of that user. */

@@ -1,18 +1,24 @@
 /**
  * CLI login approved in the browser (device-code style). The CLI gets a request id, a short user
- * code and a secret device code; a signed-in user approves the user code in the page; the next poll
- * with the device code issues a fresh personal token, once. Nothing secret is stored in clear.
+ * code and a secret device code; a signed-in member types the user code into the page, checks where
+ * the request came from and approves; the next poll with the device code issues, once, a personal
+ * token bound to the workspace asked for, with the member's access there and a short lifetime.
+ * Nothing secret is stored in clear.
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { SealedCacheError } from '../../errors';
 import type { Clock } from '../clock';
 import { randomBase62 } from '../ids';
-import type { User, Workspace } from '../metadata/records';
+import type { MetadataStore } from '../metadata/metadata-store';
+import type { TokenAccess, User, Workspace } from '../metadata/records';
+import { computeAccess } from '../auth/effective-access';
 import type { TokenService } from '../services/token-service';
 import type { AuditLog } from '../services/audit-log';
 import type { LoginRequestRecord, WebAuthStore } from './web-auth-store';
 
 export const LOGIN_REQUEST_LIFETIME_MS = 10 * 60_000;
+/** Tokens from a browser-approved login: shorter than a hand-made personal token, renewed by logging in again. */
+export const LOGIN_TOKEN_LIFETIME = '30d';
 /** No vowels or look-alikes, so a code cannot spell words or be misread. */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 export const USER_CODE_PATTERN = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
@@ -41,18 +47,36 @@ export interface StartedLoginRequest {
 
 export type PollResult = { status: 'pending'; record: LoginRequestRecord } | { status: 'approved'; record: LoginRequestRecord; token: string; tokenId: string; user: User };
 
+/** What the server saw of the caller that started a request, shown on the approval page. */
+export interface RequestOrigin {
+  clientAddress: string;
+  userAgent: string | undefined;
+}
+
 export interface LoginRequestDeps {
   auth: WebAuthStore;
   tokens: TokenService;
   audit: AuditLog;
   clock: Clock;
-  findUser(id: string): Promise<User | undefined>;
+  store: Pick<MetadataStore, 'findUser' | 'findWorkspace' | 'findOrganisation' | 'findMembership' | 'findWorkspaceOverride'>;
 }
+
+/** A pending request as the approving member may see it: the workspace it asks for and the access the token would get. */
+export interface ApprovableRequest {
+  record: LoginRequestRecord;
+  workspace: Workspace;
+  orgName: string;
+  access: TokenAccess;
+}
+
+const USER_AGENT_MAX = 200;
+/** Printable ASCII only, so a crafted user agent cannot pose as something else on the page. */
+const cleanUserAgent = (text: string | undefined): string | null => (text === undefined || text === '' ? null : text.replace(/[^\x20-\x7e]/g, '?').slice(0, USER_AGENT_MAX));
 
 export class LoginRequestService {
   constructor(private readonly deps: LoginRequestDeps) {}
 
-  async start(hostname: string, workspace: Workspace | undefined): Promise<StartedLoginRequest> {
+  async start(hostname: string, workspace: Workspace, origin: RequestOrigin): Promise<StartedLoginRequest> {
     const now = this.deps.clock();
     const deviceCode = randomBytes(32).toString('base64url');
     const record: LoginRequestRecord = {
@@ -60,9 +84,11 @@ export class LoginRequestService {
       userCode: newUserCode(),
       deviceCodeHash: hashDeviceCode(deviceCode).toString('hex'),
       hostname,
-      workspaceId: workspace?.id ?? null,
+      workspaceId: workspace.id,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + LOGIN_REQUEST_LIFETIME_MS).toISOString(),
+      clientAddress: origin.clientAddress.slice(0, 100),
+      userAgent: cleanUserAgent(origin.userAgent),
       approvedByUserId: null,
       approvedAt: null,
       completedAt: null,
@@ -82,13 +108,52 @@ export class LoginRequestService {
     return record;
   }
 
-  async approve(userCode: string, user: User): Promise<LoginRequestRecord> {
+  /**
+   * A pending request the user may approve: it names a workspace the user can read. Anyone else is told
+   * only that they have no access, never the workspace's or organisation's name.
+   */
+  async findApprovable(userCode: string, user: User): Promise<ApprovableRequest> {
     const record = await this.findPending(userCode);
+    const workspace = record.workspaceId === null ? undefined : await this.deps.store.findWorkspace(record.workspaceId);
+    if (workspace === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request names no workspace (it was started by an older CLI); run login again');
+    const access = await this.memberAccess(user, workspace);
+    const org = await this.deps.store.findOrganisation(workspace.orgId);
+    if (access === undefined || org === undefined) {
+      throw new SealedCacheError('ERR_AUTH_FORBIDDEN', 'you have no access to the workspace this login asks for, so you cannot approve it; the person who ran login must approve it themselves');
+    }
+    return { record, workspace, orgName: org.name, access };
+  }
+
+  async approve(userCode: string, user: User): Promise<ApprovableRequest> {
+    const approvable = await this.findApprovable(userCode, user);
+    const { record } = approvable;
     if (!(await this.deps.auth.approveLoginRequest(record.id, user.id, this.deps.clock().toISOString()))) {
       throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request was already approved');
     }
-    await this.deps.audit.record({ action: 'login.approved', actor: { tokenId: null, userId: user.id }, workspaceId: record.workspaceId, targetId: record.id, details: { hostname: record.hostname } });
-    return record;
+    await this.deps.audit.record({
+      action: 'login.approved',
+      actor: { tokenId: null, userId: user.id },
+      orgId: approvable.workspace.orgId,
+      workspaceId: record.workspaceId,
+      targetId: record.id,
+      details: { hostname: record.hostname, clientAddress: record.clientAddress, access: approvable.access },
+    });
+    return approvable;
+  }
+
+  /** The user's own access to the workspace, as the cache would grant it (never wider); undefined when none. */
+  private async memberAccess(user: User, workspace: Workspace): Promise<TokenAccess | undefined> {
+    const org = await this.deps.store.findOrganisation(workspace.orgId);
+    if (org === undefined || user.bot) return undefined;
+    const membership = await this.deps.store.findMembership(org.id, user.id);
+    const override = membership && (await this.deps.store.findWorkspaceOverride(workspace.id, user.id));
+    const access = computeAccess({
+      kind: 'personal',
+      tokenAccess: 'read-write',
+      orgPublic: org.public,
+      membership: membership && { override: override?.access, memberDefaultAccess: workspace.memberDefaultAccess },
+    });
+    return access.write ? 'read-write' : access.read ? 'read' : undefined;
   }
 
   /** Refuses a pending request: the CLI's next poll fails with ERR_LOGIN_REQUEST_DENIED and no token is ever issued. */
@@ -110,15 +175,19 @@ export class LoginRequestService {
     if (isDenied(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_DENIED', 'the login was denied in the browser; no token was issued. Run login again if you meant to log in');
     if (record.completedAt !== null || this.isExpired(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request expired or was already used; run login again');
     if (record.approvedByUserId === null) return { status: 'pending', record };
-    const user = await this.deps.findUser(record.approvedByUserId);
-    if (user === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'the approving user no longer exists; run login again');
+    const user = await this.deps.store.findUser(record.approvedByUserId);
+    const workspace = record.workspaceId === null ? undefined : await this.deps.store.findWorkspace(record.workspaceId);
+    if (user === undefined || workspace === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'the approving user or the workspace no longer exists; run login again');
+    // Decided again now: access taken away since the approval is not handed out.
+    const access = await this.memberAccess(user, workspace);
+    if (access === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_DENIED', `${user.name} has no access to workspace ${workspace.id} any more; no token was issued`);
     if (!(await this.deps.auth.completeLoginRequest(record.id, this.deps.clock().toISOString()))) {
       throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request was already used; run login again');
     }
     const issued = await this.deps.tokens.issue(
-      { kind: 'personal', name: `login from ${record.hostname}`.slice(0, 100), workspaceId: record.workspaceId, userId: user.id, access: 'read-write', expiresIn: '1y' },
+      { kind: 'personal', name: `login from ${record.hostname}`.slice(0, 100), workspaceId: workspace.id, userId: user.id, access, expiresIn: LOGIN_TOKEN_LIFETIME },
       { tokenId: null, userId: user.id },
-      null,
+      workspace.orgId,
     );
     await this.deps.auth.setLoginRequestToken(record.id, issued.record.id);
     return { status: 'approved', record, token: issued.secret, tokenId: issued.record.id, user };

@@ -37,6 +37,8 @@ export interface LoginRequestsTable {
   workspace_id: string | null;
   created_at: string;
   expires_at: string;
+  client_address: string | null;
+  user_agent: string | null;
   approved_by_user_id: string | null;
   approved_at: string | null;
   completed_at: string | null;

@@ -37,6 +37,9 @@ export interface LoginRequestRecord {
   workspaceId: string | null;
   createdAt: string;
   expiresAt: string;
+  /** Where the request came from, as the server saw it (null on requests from before this was kept). */
+  clientAddress: string | null;
+  userAgent: string | null;
   approvedByUserId: string | null;
   approvedAt: string | null;
   completedAt: string | null;
@@ -51,6 +54,8 @@ const toLoginRequest = (r: Selectable<LoginRequestsTable>): LoginRequestRecord =
   workspaceId: r.workspace_id,
   createdAt: r.created_at,
   expiresAt: r.expires_at,
+  clientAddress: r.client_address,
+  userAgent: r.user_agent,
   approvedByUserId: r.approved_by_user_id,
   approvedAt: r.approved_at,
   completedAt: r.completed_at,
@@ -155,6 +160,8 @@ export class WebAuthStore {
         workspace_id: request.workspaceId,
         created_at: request.createdAt,
         expires_at: request.expiresAt,
+        client_address: request.clientAddress,
+        user_agent: request.userAgent,
         approved_by_user_id: null,
         approved_at: null,
         completed_at: null,

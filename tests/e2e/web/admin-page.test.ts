@@ -195,15 +195,22 @@ describe('the admin web page in Chromium', () => {
         child.stderr?.on('data', onData);
         void exited.then(() => reject(new Error(`login exited before printing a code:\n${output}`)));
       });
-      await page.goto(`${server.url}/ui/device`);
+      // A link carrying the code is ignored: the code must be typed.
+      await page.goto(`${server.url}/ui/device?code=${code}`);
+      await expect(page.getByLabel('Code from your terminal').inputValue()).resolves.toBe('');
+      expect(output).not.toContain('?code=');
       await page.getByLabel('Code from your terminal').fill(code);
       await page.getByRole('button', { name: 'Continue' }).click();
       await expect(page.locator('.user-code').textContent()).resolves.toBe(code);
+      // Where the request came from, and the one workspace the token will serve.
+      const facts = (await page.locator('dl.facts').textContent()) ?? '';
+      for (const fact of ['127.0.0.1', 'nx-sealed-cache-cli', boot.workspace.id]) expect(facts).toContain(fact);
       await page.getByRole('button', { name: 'Approve' }).click();
       await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('CLI login approved');
       expect(await exited).toBe(0);
       expect(output).toMatch(/Logged in to .* as ada/);
-      const stored = JSON.parse(readFileSync(join(home, '.config', 'nx-sealed-cache', 'credentials.json'), 'utf8')).servers[server.url];
+      const stored = JSON.parse(readFileSync(join(home, '.config', 'nx-sealed-cache', 'credentials.json'), 'utf8')).servers[`${server.url}/w/${boot.workspace.id}`];
+      expect(stored.workspaceId).toBe(boot.workspace.id);
       expect(output).not.toContain(stored.token);
       expect((await cacheStatus(server.url, stored.token)).status).toBe(404);
     } finally {

@@ -1,11 +1,18 @@
-/** Headless Debian Chromium driven by playwright-core, with a fresh profile per test file; loopback only. */
+/**
+ * Headless Chromium driven by playwright-core, with a fresh profile per test file; loopback only.
+ * The browser comes from npm (@sparticuz/chromium ships it inside the package and unpacks it to the temp
+ * folder on first use), so `npm ci && npm test` needs nothing installed by hand. NX_SEALED_CACHE_TEST_CHROMIUM
+ * points at another build (for example Debian's /usr/bin/chromium).
+ */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+import bundledChromium from '@sparticuz/chromium';
+
 export const SCREENSHOT_DIR = join(__dirname, '..', '..', 'artifacts', 'screenshots');
+// Our own flags, not the package's defaults (those switch off web security, which the CSP tests rely on).
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export interface TestBrowser {
@@ -19,7 +26,8 @@ export interface TestBrowser {
 
 export async function launchBrowser(expectedCsp: string): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'nxsc-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: ARGS, headless: true, viewport: { width: 1280, height: 860 } });
+  const executablePath = await chromiumPath();
+  const context = await chromium.launchPersistentContext(profile, { executablePath, args: ARGS, headless: true, viewport: { width: 1280, height: 860 } });
   const pagesWithoutCsp: string[] = [];
   context.on('response', (response) => {
     if (response.request().resourceType() !== 'document') return;
@@ -39,6 +47,12 @@ export async function launchBrowser(expectedCsp: string): Promise<TestBrowser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+async function chromiumPath(): Promise<string> {
+  const chosen = process.env.NX_SEALED_CACHE_TEST_CHROMIUM;
+  if (chosen) return chosen;
+  return bundledChromium.executablePath();
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

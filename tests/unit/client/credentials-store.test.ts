@@ -36,6 +36,21 @@ describe('credentials store', () => {
     expect(readStoredCredential('http://other:8080/', home, {}).credential?.token).toBe('nxsc_pat_two');
   });
 
+  it('keeps a workspace-bound token per workspace, falls back to the server-wide one, and logout removes them all', () => {
+    const url = 'https://cache.example.com';
+    storeCredential(url, 'nxsc_pat_wide', {}, home, {});
+    storeCredential(url, 'nxsc_pat_web', { workspaceId: 'ws_aaaaaaaaaaaaaaaaaaaa' }, home, {});
+    storeCredential(url, 'nxsc_pat_api', { workspaceId: 'ws_bbbbbbbbbbbbbbbbbbbb' }, home, {});
+    storeCredential('http://other:8080', 'nxsc_pat_other', { workspaceId: 'ws_aaaaaaaaaaaaaaaaaaaa' }, home, {});
+    expect(readStoredCredential(url, home, {}, 'ws_aaaaaaaaaaaaaaaaaaaa').credential?.token).toBe('nxsc_pat_web');
+    expect(readStoredCredential(url, home, {}, 'ws_bbbbbbbbbbbbbbbbbbbb').credential?.token).toBe('nxsc_pat_api');
+    expect(readStoredCredential(url, home, {}, 'ws_cccccccccccccccccccc').credential?.token).toBe('nxsc_pat_wide');
+    expect(readStoredCredential(url, home, {}).credential?.token).toBe('nxsc_pat_wide');
+    expect(removeStoredCredential(url, home, {})).toBe(true);
+    expect(readStoredCredential(url, home, {}, 'ws_aaaaaaaaaaaaaaaaaaaa').credential).toBeNull();
+    expect(readStoredCredential('http://other:8080', home, {}, 'ws_aaaaaaaaaaaaaaaaaaaa').credential?.token).toBe('nxsc_pat_other');
+  });
+
   it('reads nothing, without a warning, when no file exists', () => {
     expect(readStoredCredential('https://cache.example.com', home, {})).toEqual({ credential: null });
   });

@@ -3,6 +3,9 @@ import { isSealedCacheError } from '../../../src/errors';
 import { findKeyById, generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
 
 const PASSPHRASE = 'correct-horse-battery-staple';
+/** A fixed generated key and the id the format has always given it: ids must never change under stored artifacts. */
+const PINNED_KEY = `nxsk1_${Buffer.alloc(32, 1).toString('base64url')}`;
+const PINNED_KEY_ID = 'e86319ce806f11e0';
 
 function expectKeyInvalid(spec: string): string {
   try {
@@ -48,23 +51,17 @@ describe('parseEncryptionKeys', () => {
     expect(shown).not.toContain(raw.subarray(0, 8).toString('hex'));
   });
 
-  it('treats anything without the prefix as a passphrase and derives a stable key from it', () => {
-    const [a] = parseEncryptionKeys(PASSPHRASE);
-    const [b] = parseEncryptionKeys(PASSPHRASE);
-    expect(a!.source).toBe('passphrase');
-    expect(a!.id).toBe(b!.id);
-    expect(a!.id).not.toBe(parseEncryptionKeys(PASSPHRASE + '!')[0]!.id);
-    expect(inspect(a, { showHidden: true, depth: 10 }) + JSON.stringify(a)).not.toContain(PASSPHRASE);
+  it('refuses a passphrase (anything without the prefix), naming only its length and how to generate a key', () => {
+    const message = expectKeyInvalid(PASSPHRASE);
+    expect(message).toContain(`${PASSPHRASE.length} characters`);
+    expect(message).toContain('Passphrases are not accepted');
+    expect(message).toContain("randomBytes(32).toString('base64url')");
+    expect(message).not.toContain(PASSPHRASE);
+    expect(expectKeyInvalid('a-very-long-passphrase-of-many-words-indeed')).not.toContain('many-words');
   });
 
-  it('rejects a passphrase under 16 characters, naming only its length', () => {
-    const message = expectKeyInvalid('short-secret-15');
-    expect(message).toContain('15 characters');
-    expect(message).not.toContain('short-secret-15');
-  });
-
-  it('accepts a passphrase of exactly 16 characters', () => {
-    expect(parseEncryptionKeys('exactly-16-chars')[0]!.source).toBe('passphrase');
+  it('keeps the key id of a generated key unchanged (HKDF of the 256-bit key), so artifacts sealed earlier still open', () => {
+    expect(parseEncryptionKeys(PINNED_KEY)[0]!.id).toBe(PINNED_KEY_ID);
   });
 
   it('rejects a malformed prefixed key instead of treating it as a passphrase', () => {
@@ -83,11 +80,12 @@ describe('parseEncryptionKeys', () => {
   it('splits a list on commas and whitespace, keeping order (first key seals)', () => {
     const a = generateEncryptionKey();
     const b = generateEncryptionKey();
-    const keys = parseEncryptionKeys(` ${a},\n ${b} ${PASSPHRASE}`);
-    expect(keys.map((key) => key.id)).toEqual([a, b, PASSPHRASE].map((text) => parseEncryptionKeys(text)[0]!.id));
+    const c = generateEncryptionKey();
+    const keys = parseEncryptionKeys(` ${a},\n ${b} ${c}`);
+    expect(keys.map((key) => key.id)).toEqual([a, b, c].map((text) => parseEncryptionKeys(text)[0]!.id));
   });
 
-  it('reports which key in a list is too short, still without its value', () => {
+  it('reports which key in a list is not a generated key, still without its value', () => {
     const message = expectKeyInvalid(`${generateEncryptionKey()},tiny`);
     expect(message).toContain('key 2 of 2');
     expect(message).not.toContain('tiny');

@@ -67,7 +67,32 @@ describe('admin API authorisation, validation and the access endpoint', () => {
       expiresAt: expect.any(String),
     });
     expect(res.text).not.toContain('nxsc_');
+  });
+
+  it('tells a caller who may not read no names on /v1/access, with the cache route\'s own code', async () => {
+    const cacheAnswer = await http(`${ts.url}/w/${wsId}/v1/cache/somehash`);
     const anonymous = await http(`${ts.url}/w/${wsId}/v1/access`);
-    expect(anonymous.json()).toMatchObject({ principal: { kind: 'anonymous', tokenId: null }, access: { read: false, write: false } });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json()).toMatchObject({ error: { code: 'ERR_AUTH_ANONYMOUS_DENIED' } });
+    expect(cacheAnswer.status).toBe(401);
+    expect(cacheAnswer.text).toContain('ERR_AUTH_ANONYMOUS_DENIED');
+    // A person of another organisation is refused alike: tenants do not learn each other's names.
+    await api(ts, 'POST', '/users', { name: 'outsider' });
+    await api(ts, 'POST', '/orgs/other/members', { user: 'outsider', role: 'member' });
+    const outsider = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'outsider' })).token;
+    const foreign = await http(`${ts.url}/w/${wsId}/v1/access`, { token: outsider });
+    expect(foreign.status).toBe(401);
+    expect(foreign.json()).toMatchObject({ error: { code: 'ERR_AUTH_NOT_MEMBER' } });
+    for (const answer of [anonymous, foreign]) {
+      expect(answer.text).not.toContain('acme');
+      expect(answer.text).not.toContain('"web"');
+    }
+  });
+
+  it('still describes the workspace to anonymous callers when anonymous reading is allowed', async () => {
+    const open = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'open', anonymousAccess: 'read' })).id;
+    const anonymous = await http(`${ts.url}/w/${open}/v1/access`);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.json()).toMatchObject({ workspace: { name: 'open' }, principal: { kind: 'anonymous', tokenId: null }, access: { read: true, write: false } });
   });
 });

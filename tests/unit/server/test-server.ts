@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { initialiseAdmin } from '../../../src/server/admin-init';
 import { type SealedCacheServer, buildServer } from '../../../src/server/app';
+import type { ServerConfigInput } from '../../../src/server/config';
 
 export interface TestClock {
   now: Date;
@@ -24,7 +25,7 @@ export function makeTempDir(prefix = 'nxsc-server-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestServer(options: { maxArtifactSize?: number; drainLimit?: number; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(options: { maxArtifactSize?: number; drainLimit?: number; dataDir?: string; config?: Partial<ServerConfigInput> } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? makeTempDir();
   const clock: TestClock = {
     now: new Date('2030-01-01T00:00:00.000Z'),
@@ -33,7 +34,7 @@ export async function startTestServer(options: { maxArtifactSize?: number; drain
     },
   };
   const { token } = await initialiseAdmin({ dataDir, clock: () => clock.now });
-  const server = await buildServer({ dataDir, port: 0, logLevel: false, clock: () => clock.now, maxArtifactSize: options.maxArtifactSize, drainLimit: options.drainLimit });
+  const server = await buildServer({ ...options.config, dataDir, port: 0, logLevel: false, clock: () => clock.now, maxArtifactSize: options.maxArtifactSize, drainLimit: options.drainLimit });
   return {
     server,
     url: server.url as string,

@@ -160,13 +160,15 @@ describe("members' access to one workspace", () => {
 });
 
 describe('denying a CLI login request', () => {
-  const start = async () => (await http(`${ts.url}/api/v1/login/requests`, { method: 'POST', body: { hostname: 'stranger-box' } })).json<{ requestId: string; userCode: string; deviceCode: string }>();
+  const start = async () => (await http(`${ts.url}/api/v1/login/requests`, { method: 'POST', body: { hostname: 'stranger-box', workspaceId: wsId } })).json<{ requestId: string; userCode: string; deviceCode: string }>();
+  /** The confirmation page, reached by typing the code into the entry form. */
+  const confirmPage = async (client: WebClient, code: string) => client.post('/ui/device', { csrf: field((await client.get('/ui/device')).text, 'csrf'), code });
   const poll = (s: { requestId: string; deviceCode: string }) => http(`${ts.url}/api/v1/login/requests/${s.requestId}/poll`, { method: 'POST', body: { deviceCode: s.deviceCode } });
 
   it('fails the polling CLI at once with a clear message, issues no token, and cannot be approved afterwards', async () => {
     const started = await start();
     const client = await adminClient();
-    const page = await client.get(`/ui/device?code=${started.userCode}`);
+    const page = await confirmPage(client, started.userCode);
     expect(page.text).toContain('action="/ui/device/deny"');
     expect((await client.post('/ui/device/deny', { code: started.userCode })).status).toBe(403);
     expect((await poll(started)).json()).toMatchObject({ status: 'pending' });
@@ -180,7 +182,7 @@ describe('denying a CLI login request', () => {
     const approve = await client.post('/ui/device/approve', { csrf: field(page.text, 'csrf'), code: started.userCode });
     expect(approve.status).toBe(403);
     expect((await poll(started)).status).toBe(403);
-    expect((await client.get(`/ui/device?code=${started.userCode}`)).text).toContain('was denied');
+    expect((await confirmPage(client, started.userCode)).text).toContain('was denied');
     const tokens = await api<{ name: string | null }[]>(ts, 'GET', '/tokens?user=ada');
     expect(tokens.some((t) => t.name === 'login from stranger-box')).toBe(false);
     const audit = await api<{ action: string; targetId: string }[]>(ts, 'GET', '/audit');
@@ -190,7 +192,7 @@ describe('denying a CLI login request', () => {
   it('cannot deny a request that was already approved', async () => {
     const started = await start();
     const client = await adminClient();
-    const page = await client.get(`/ui/device?code=${started.userCode}`);
+    const page = await confirmPage(client, started.userCode);
     await client.post('/ui/device/approve', { csrf: field(page.text, 'csrf'), code: started.userCode });
     expect((await client.post('/ui/device/deny', { csrf: field(page.text, 'csrf'), code: started.userCode })).status).toBe(410);
     expect((await poll(started)).json()).toMatchObject({ status: 'approved' });

@@ -3,10 +3,11 @@ import { initialSchema } from './001-initial-schema';
 import { writeTiers } from './002-write-tiers';
 import { operations } from './003-operations';
 import { webSignIn } from './004-web-sign-in';
+import { loginRequestOrigin } from './005-login-request-origin';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial-schema': initialSchema, '002-write-tiers': writeTiers, '003-operations': operations, '004-web-sign-in': webSignIn };
+    return { '001-initial-schema': initialSchema, '002-write-tiers': writeTiers, '003-operations': operations, '004-web-sign-in': webSignIn, '005-login-request-origin': loginRequestOrigin };
   },
 };

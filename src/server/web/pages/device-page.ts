@@ -1,29 +1,37 @@
-/** Approving a CLI login request: enter the code, check the machine and workspace, approve. */
-import type { Workspace } from '../../metadata/records';
+/** Approving a CLI login: type the code from the terminal, check where the request came from, approve. */
 import type { LoginRequestRecord } from '../web-auth-store';
+import type { ApprovableRequest } from '../login-requests';
 import { html } from '../html';
 import { csrfField, formatTime, page, type Notice, type Viewer } from '../layout';
 
-export function deviceEntryPage(viewer: Viewer, code: string, notice?: Notice): string {
+/** The entry form never comes filled in: a code in a link would let someone else's request be approved in one click. */
+export function deviceEntryPage(viewer: Viewer, notice?: Notice): string {
   return page(
     { title: 'Approve CLI login', viewer, active: 'device', notice },
     html`<h1>Approve a CLI login</h1>
-<p class="lead">Run <code>nx-sealed-cache login --url …</code> in your terminal, then enter the code it shows.</p>
-<form method="get" action="/ui/device" class="card inline-form">
-<div><label for="code">Code from your terminal</label><input type="text" id="code" name="code" value="${code}" autocomplete="off" autocapitalize="characters" placeholder="ABCD-EFGH" required></div>
+<p class="lead">Run <code>nx-sealed-cache login --url …</code> in your terminal, then type the code it shows. Never enter a code somebody else sent you.</p>
+<form method="post" action="/ui/device" class="card inline-form">${csrfField(viewer)}
+<div><label for="code">Code from your terminal</label><input type="text" id="code" name="code" value="" autocomplete="off" autocapitalize="characters" placeholder="ABCD-EFGH" required></div>
 <div><button type="submit" class="primary">Continue</button></div></form>`,
   );
 }
 
-export function deviceConfirmPage(viewer: Viewer, request: LoginRequestRecord, workspace: Workspace | undefined): string {
+/** Said when a link carried a code: it is ignored, and the person is told why. */
+export const CODE_IN_LINK_NOTICE: Notice = {
+  kind: 'warn',
+  text: 'Codes in links are not accepted. Type the code your own terminal shows; if somebody sent you this link, do not approve anything.',
+};
+
+export function deviceConfirmPage(viewer: Viewer, approvable: ApprovableRequest, tokenLifetime: string): string {
+  const { record: request, workspace, orgName, access } = approvable;
   return page(
     { title: 'Approve CLI login', viewer, active: 'device' },
     html`<h1>Approve this CLI login?</h1>
-<p class="lead">Approve only if you started this login yourself and the code matches your terminal.</p>
+<p class="lead">Approve only if you started this login yourself just now, and the address and program below are your own.</p>
 <div class="card">
 <p class="user-code" aria-label="Code ${request.userCode}">${request.userCode}</p>
-<dl class="facts"><dt>Machine</dt><dd class="mono">${request.hostname}</dd><dt>Workspace</dt><dd>${workspace ? `${workspace.name} (${workspace.id})` : 'any, named by the URL'}</dd><dt>Requested</dt><dd>${formatTime(request.createdAt)}</dd><dt>Expires</dt><dd>${formatTime(request.expiresAt)}</dd></dl>
-<p>The terminal receives a new personal access token (read-write, 1 year) that acts as <strong>${viewer.name}</strong>.</p>
+<dl class="facts"><dt>Machine (as it names itself)</dt><dd class="mono">${request.hostname}</dd><dt>From address</dt><dd class="mono">${request.clientAddress ?? 'not recorded'}</dd><dt>Program</dt><dd class="mono">${request.userAgent ?? 'not recorded'}</dd><dt>Workspace</dt><dd>${workspace.name} in ${orgName} (<span class="mono">${workspace.id}</span>)</dd><dt>Requested</dt><dd>${formatTime(request.createdAt)}</dd><dt>Expires</dt><dd>${formatTime(request.expiresAt)}</dd></dl>
+<p>The terminal receives a new personal access token for workspace <strong>${workspace.name}</strong> only (${access}, your own access there; valid ${tokenLifetime}) that acts as <strong>${viewer.name}</strong>.</p>
 <form method="post" action="/ui/device/approve" class="actions">${csrfField(viewer)}<input type="hidden" name="code" value="${request.userCode}">
 <button type="submit" class="primary">Approve</button> <a class="button" href="/ui/tokens">Cancel</a></form>
 <form method="post" action="/ui/device/deny" class="actions">${csrfField(viewer)}<input type="hidden" name="code" value="${request.userCode}">
