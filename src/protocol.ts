@@ -1,6 +1,7 @@
 /**
- * Wire contracts shared by the server and its clients (runner, proxy, CLI).
- * Everything that crosses the network is described here once, as zod schemas.
+ * Wire contracts shared by the server and its clients (runner, proxy, CLI): hash and id patterns,
+ * `/v1/access` and error bodies, as zod schemas. Not everything on the wire: the CLI's browser-login
+ * answers live in src/cli/browser-login.ts and the proxy's control channel in src/proxy/control-protocol.ts.
  */
 import { z } from 'zod';
 

@@ -5,9 +5,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FixtureName, REPO_ROOT, fixtureDir } from '../../tests/e2e/harness/paths';
-import { ProcessResult, assertSucceeded, killOwnedProcesses, runProcess } from '../../tests/e2e/harness/processes';
-import { TaskOutcome, parseTaskOutcomes } from '../../tests/e2e/harness/task-outcomes';
+import { type FixtureName, REPO_ROOT, fixtureDir } from '../../tests/e2e/harness/paths';
+import { type ProcessResult, assertSucceeded, killOwnedProcesses, runProcess } from '../../tests/e2e/harness/processes';
+import { type TaskOutcome, parseTaskOutcomes } from '../../tests/e2e/harness/task-outcomes';
 
 export type RunEnv = Record<string, string | undefined>;
 
@@ -211,7 +211,7 @@ export function assertAllOutcomes(timing: NxTiming, projects: readonly string[],
   const wrong = projects.filter((p) => timing.outcomes[p] !== expected);
   if (wrong.length) {
     // Our own lines (and Nx's errors) say why; the task list around them does not.
-    const reasons = `${timing.result.stdout}\n${timing.result.stderr}`.split('\n').filter((line) => /nx-sealed-cache|NX  |error|warn/i.test(line));
+    const reasons = `${timing.result.stdout}\n${timing.result.stderr}`.split('\n').filter((line) => /nx-sealed-cache|NX {2}|error|warn/i.test(line));
     throw new Error(`${label}: expected every task from ${expected}, got ${wrong.length} others (e.g. ${wrong[0]}: ${timing.outcomes[wrong[0]!]})\n${reasons.slice(-20).join('\n')}`);
   }
 }

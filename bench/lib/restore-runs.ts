@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from './context';
-import { GeneratedWorkspace, RunEnv, assertAllOutcomes } from './generated-workspace';
+import { type GeneratedWorkspace, type RunEnv, assertAllOutcomes } from './generated-workspace';
 import { SampleSet, rotated } from './stats';
 
 export interface RestoreVariant {

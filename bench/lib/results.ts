@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
-import { SectionResult, goalMet, sectionMarkdown } from './report';
+import { type SectionResult, goalMet, sectionMarkdown } from './report';
 
 export interface BenchRun {
   mode: 'quick' | 'full';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
 import { killOwnedProcesses, spawnTracked } from '../../tests/e2e/harness/processes';
 import { listProcesses } from '../../tests/e2e/harness/process-table';
-import { RunningServer, startServer } from '../../tests/e2e/harness/server';
-import { BootstrappedWorkspace, bootstrapWorkspace, cli, createToken } from '../../tests/e2e/harness/cli';
+import { type RunningServer, startServer } from '../../tests/e2e/harness/server';
+import { type BootstrappedWorkspace, bootstrapWorkspace, cli, createToken } from '../../tests/e2e/harness/cli';
 
 export interface ReferenceProcess {
   url: string;

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Database } from 'node-sqlite3-wasm';
 import { request } from 'undici';
 import type { BenchContext, Section } from '../lib/context';
-import { Comparison, Measurement, SectionResult, medianOf } from '../lib/report';
-import { OurServer, startOurServer } from '../lib/servers';
+import { type Comparison, type Measurement, type SectionResult, medianOf } from '../lib/report';
+import { type OurServer, startOurServer } from '../lib/servers';
 import { SampleSet, median, rotated } from '../lib/stats';
 
 const BASE_HASH = 2_000_000_000_000;

@@ -80,7 +80,7 @@ export const largeArtifact: Section = {
     const total = (ctx.quick ? 64 : 1024) * MIB;
     const label = ctx.quick ? '64 MiB' : '1 GiB';
     // The built plugin, so the proxy it spawns is the shipped dist/src/proxy/proxy-main.js.
-    const plugin = require(join(REPO_ROOT, 'dist', 'src', 'plugin')) as PluginModule;
+    const plugin = (await import(join(REPO_ROOT, 'dist', 'src', 'plugin'))) as PluginModule;
     const ours = await startOurServer();
     const workspaceRoot = join(ctx.dir, 'workspace');
     const stateDir = join(ctx.dir, 'proxy-state');

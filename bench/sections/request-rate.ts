@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
 import { runProcess } from '../../tests/e2e/harness/processes';
 import type { BenchContext, Section } from '../lib/context';
-import { Comparison, Measurement, SectionResult, medianOf } from '../lib/report';
+import { type Comparison, type Measurement, type SectionResult, medianOf } from '../lib/report';
 import { SampleSet, rotated } from '../lib/stats';
 import { startOurServer, startReferenceProcess } from '../lib/servers';
 

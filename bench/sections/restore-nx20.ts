@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { generateEncryptionKey } from '../../src/crypto';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
 import type { BenchContext, Section } from '../lib/context';
-import { GeneratedWorkspace, GeneratedWorkspaceOptions, createGeneratedWorkspace } from '../lib/generated-workspace';
-import { Comparison, SectionResult, medianOf } from '../lib/report';
-import { PrimedVariant, primeVariant, timeRestores } from '../lib/restore-runs';
+import { type GeneratedWorkspace, type GeneratedWorkspaceOptions, createGeneratedWorkspace } from '../lib/generated-workspace';
+import { type Comparison, type SectionResult, medianOf } from '../lib/report';
+import { type PrimedVariant, primeVariant, timeRestores } from '../lib/restore-runs';
 import { startOurServer, startReferenceProcess } from '../lib/servers';
 
 const LOCAL = '(a) Nx 20 local legacy-cache hit';

@@ -6,9 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEncryptionKey } from '../../src/crypto';
 import type { BenchContext, Section } from '../lib/context';
-import { createGeneratedWorkspace, GeneratedWorkspace, RunEnv } from '../lib/generated-workspace';
-import { Comparison, SectionResult, medianOf } from '../lib/report';
-import { PrimedVariant, primeVariant, stopProxies, timeRestores } from '../lib/restore-runs';
+import { createGeneratedWorkspace, type GeneratedWorkspace, type RunEnv } from '../lib/generated-workspace';
+import { type Comparison, type SectionResult, medianOf } from '../lib/report';
+import { type PrimedVariant, primeVariant, stopProxies, timeRestores } from '../lib/restore-runs';
 import { startOurServer, startReferenceProcess } from '../lib/servers';
 
 const LOCAL = '(a) Nx local cache hit';

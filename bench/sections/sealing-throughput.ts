@@ -7,7 +7,7 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createOpenStream, createSealStream, generateEncryptionKey, parseEncryptionKeys } from '../../src/crypto';
 import type { BenchContext, Section } from '../lib/context';
-import { Comparison, Measurement, SectionResult, medianOf } from '../lib/report';
+import { type Comparison, type Measurement, type SectionResult, medianOf } from '../lib/report';
 import { SampleSet, rotated } from '../lib/stats';
 
 const CHUNK = 64 * 1024;

@@ -3,7 +3,7 @@
  * as a SealedCacheError with a small, stable set of codes, and every response body is consumed
  * or destroyed so no socket is left hanging.
  */
-import { Readable, Transform, pipeline } from 'node:stream';
+import { type Readable, Transform, pipeline } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { ERROR_CODES, SealedCacheError, isSealedCacheError, type ErrorCode } from '../errors';
 import { AccessResponse, ErrorBody } from '../protocol';

@@ -2,21 +2,18 @@
  * The generators in real workspaces (issue 5): `init` from a workspace with no cache configured
  * gives remote hits after `nx reset`, and `convert-to-id` swaps a committed token for the id.
  */
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BootstrappedWorkspace,
+  NxJson,
   NxWorkspace,
   RunningServer,
+  TestBed,
   TokenRecord,
   assertSucceeded,
-  bootstrapWorkspace,
-  createToken,
-  createWorkspace,
-  killAllTrackedProcesses,
-  processesUnder,
-  startServer,
+  fixtureDir,
+  startTestBed,
 } from './harness';
 
 describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixture', (fixture) => {
@@ -24,7 +21,6 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
   let boot: BootstrappedWorkspace;
   let ciToken: TokenRecord;
   let ws: NxWorkspace;
-  let proxyDir: string;
 
   const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
   const restartFromRemote = async (): Promise<void> => {
@@ -32,26 +28,18 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
   };
 
-  beforeAll(async () => {
-    server = await startServer();
-    boot = await bootstrapWorkspace(server);
-    ciToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci', tier: 'trusted' });
-    proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-gen-e2e-'))), 'state');
-    ws = await createWorkspace(fixture, {
-      env: { NX_SEALED_CACHE_ACCESS_TOKEN: ciToken.token, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },
-    });
-  });
+  let bed: TestBed | undefined;
 
-  afterAll(async () => {
-    try {
-      await ws?.dispose();
-      await server?.dispose();
-    } finally {
-      killAllTrackedProcesses();
-      for (const proxy of proxyDir ? processesUnder(proxyDir) : []) process.kill(proxy.pid, 'SIGKILL');
-      if (proxyDir) rmSync(join(proxyDir, '..'), { recursive: true, force: true });
-    }
+  beforeAll(async () => {
+    bed = await startTestBed(fixture, {
+      proxyDir: true,
+      workspace: ({ writeToken, proxyDir }) => ({
+        env: { NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },
+      }),
+    });
+    ({ server, boot, ws, writeToken: ciToken } = bed);
   });
+  afterAll(() => bed?.dispose());
 
   it('init wires the plugin for the installed Nx', async () => {
     const result = assertSucceeded(await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--no-interactive']));
@@ -59,7 +47,10 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
     const nxJson = ws.readNxJson();
     expect(nxJson.plugins).toContainEqual({ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } });
     expect(nxJson.useLegacyCache).toBeUndefined();
-    expect(nxJson.targetDefaults).toBeDefined();
+    // Leaves the rest of the fixture's nx.json as it was.
+    const template = JSON.parse(readFileSync(join(fixtureDir(fixture), 'template', 'nx.json'), 'utf8')) as NxJson;
+    expect(nxJson.targetDefaults).toEqual(template.targetDefaults);
+    expect(nxJson.namedInputs).toEqual(template.namedInputs);
   });
 
   it('then two runs with nx reset between them give remote hits', async () => {

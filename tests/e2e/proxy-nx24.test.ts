@@ -2,8 +2,7 @@
  * Nx 24 through the plugin hook and the loopback sealing proxy (issue 4), with the daemon off and on, against the
  * real server. Tests run in order and share one workspace per daemon mode: the first run primes the server.
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeCredential } from '../../src/client/credentials-store';
 import { generateEncryptionKey, isSealed } from '../../src/crypto';
@@ -12,21 +11,18 @@ import {
   NxRunResult,
   NxWorkspace,
   RunningServer,
+  TestBed,
   TokenRecord,
   assertSucceeded,
-  bootstrapWorkspace,
   cacheEntryStatus,
   cacheEntryStatuses,
-  createToken,
-  createWorkspace,
   installServerKiller,
-  killAllTrackedProcesses,
   killServerEnv,
   listProcesses,
   processesUnder,
   referenceOutputs,
   serverProcessId,
-  startServer,
+  startTestBed,
   taskOrder,
 } from './harness';
 
@@ -93,39 +89,30 @@ describe.each([
     return serve.pid;
   };
 
+  let bed: TestBed | undefined;
+
   beforeAll(async () => {
-    server = await startServer();
-    boot = await bootstrapWorkspace(server);
-    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' });
-    readToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' });
-    proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-proxy-e2e-'))), 'state');
-    ws = await createWorkspace('nx24', {
-      daemon,
-      patchNxJson: (json) => {
-        json.plugins = [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id, timeoutMs: 3_000 } }];
-      },
-      env: {
-        NX_SEALED_CACHE_ENCRYPTION_KEY: generateEncryptionKey(),
-        NX_SEALED_CACHE_PROXY_DIR: proxyDir,
-        NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
-      },
+    bed = await startTestBed('nx24', {
+      proxyDir: true,
+      workspace: ({ server, boot, proxyDir }) => ({
+        daemon,
+        patchNxJson: (json) => {
+          json.plugins = [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id, timeoutMs: 3_000 } }];
+        },
+        env: {
+          NX_SEALED_CACHE_ENCRYPTION_KEY: generateEncryptionKey(),
+          NX_SEALED_CACHE_PROXY_DIR: proxyDir,
+          NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
+        },
+      }),
     });
+    ({ server, boot, ws, writeToken, readToken, proxyDir } = bed);
     for (const [path, content] of Object.entries(LEAK_PROJECT)) ws.writeFile(path, content);
     // The read-write credential comes from `nx-sealed-cache login`, so no task environment ever holds it.
     storeCredential(server.url, writeToken.token, {}, ws.homeDir, { XDG_CONFIG_HOME: join(ws.homeDir, '.config') });
   });
 
-  afterAll(async () => {
-    try {
-      await ws?.dispose();
-      await server?.dispose();
-    } finally {
-      killAllTrackedProcesses();
-      // Only reached when a test failed before the proxy exited on its own.
-      for (const proxy of proxyDir ? proxies() : []) process.kill(proxy.pid, 'SIGKILL');
-      if (proxyDir) rmSync(join(proxyDir, '..'), { recursive: true, force: true });
-    }
-  });
+  afterAll(() => bed?.dispose());
 
   it('stores every task, sealed, on the first run', async () => {
     const result = assertSucceeded(await ws.build());

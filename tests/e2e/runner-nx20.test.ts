@@ -6,21 +6,17 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
-  BootstrappedWorkspace,
   NxWorkspace,
   RunEnv,
   RunningServer,
   TokenRecord,
+  TestBed,
   assertSucceeded,
-  bootstrapWorkspace,
-  createToken,
-  createWorkspace,
   installServerKiller,
-  killAllTrackedProcesses,
   killServerEnv,
   referenceOutputs,
   serverProcessId,
-  startServer,
+  startTestBed,
   taskOrder,
 } from './harness';
 import { generateEncryptionKey } from '../../src/crypto/keys';
@@ -39,7 +35,6 @@ function ourLines(output: string): string[] {
 
 describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache serve', () => {
   let server: RunningServer;
-  let boot: BootstrappedWorkspace;
   let ws: NxWorkspace;
   let writeToken: TokenRecord;
   let readToken: TokenRecord;
@@ -53,31 +48,21 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
   };
   const blobFiles = (): string[] => filesUnder(join(server.dataDir, 'blobs'));
 
-  beforeAll(async () => {
-    server = await startServer();
-    boot = await bootstrapWorkspace(server);
-    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' });
-    readToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' });
-    // Nx requires the runner from its own realpath (the shared fixture), which cannot see the workspace's linked package.
-    const workspaceEnv: RunEnv = {};
-    ws = await createWorkspace('nx20', {
-      env: workspaceEnv,
-      patchNxJson: (nxJson) => {
-        nxJson.useLegacyCache = true;
-        nxJson.tasksRunnerOptions = { default: { runner: 'nx-sealed-cache', options: { url: server.url } } };
-      },
-    });
-    workspaceEnv.NODE_PATH = join(ws.root, 'node_modules');
-  });
+  let bed: TestBed | undefined;
 
-  afterAll(async () => {
-    try {
-      await ws?.dispose();
-      await server?.dispose();
-    } finally {
-      killAllTrackedProcesses();
-    }
+  beforeAll(async () => {
+    bed = await startTestBed('nx20', {
+      runnerNodePath: true,
+      workspace: ({ server }) => ({
+        patchNxJson: (nxJson) => {
+          nxJson.useLegacyCache = true;
+          nxJson.tasksRunnerOptions = { default: { runner: 'nx-sealed-cache', options: { url: server.url } } };
+        },
+      }),
+    });
+    ({ server, ws, writeToken, readToken } = bed);
   });
+  afterAll(() => bed?.dispose());
 
   it('stores every task on the first run, sealed, and says so in one summary line', async () => {
     const result = assertSucceeded(await ws.build(runnerEnv(writeToken.token)));

@@ -10,17 +10,15 @@ import {
   RunningServer,
   TokenRecord,
   assertFailed,
+  TestBed,
   assertSucceeded,
-  bootstrapWorkspace,
   cacheEntryStatuses,
   createToken,
-  createWorkspace,
-  killAllTrackedProcesses,
   processesUnder,
   revokeToken,
   selfHostedCacheEnv,
   setWorkspaceAnonymousAccess,
-  startServer,
+  startTestBed,
 } from './harness';
 
 // jest.config.js's per-project testTimeout is ignored by jest-circus; harness/jest-setup.ts is the lasting fix.
@@ -42,22 +40,13 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
   };
   const newHashesSincePriming = (): string[] => ws.localCacheHashes().filter((hash) => !primedHashes.includes(hash));
 
-  beforeAll(async () => {
-    server = await startServer();
-    boot = await bootstrapWorkspace(server);
-    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' });
-    readToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' });
-    ws = await createWorkspace('nx24', { linkPackage: false });
-  });
+  let bed: TestBed | undefined;
 
-  afterAll(async () => {
-    try {
-      await ws?.dispose();
-      await server?.dispose();
-    } finally {
-      killAllTrackedProcesses();
-    }
+  beforeAll(async () => {
+    bed = await startTestBed('nx24', { workspace: () => ({ linkPackage: false }) });
+    ({ server, boot, ws, writeToken, readToken } = bed);
   });
+  afterAll(() => bed?.dispose());
 
   it('stores every task on the first run with a read-write CI token', async () => {
     const result = assertSucceeded(await ws.build(selfHostedCacheEnv(server.url, writeToken.token)));

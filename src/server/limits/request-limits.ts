@@ -1,7 +1,8 @@
 /**
  * Per-token request rates and byte quotas, and a per-address limit on invalid tokens. Refusals keep
- * Nx's build going (NX-FACTS.md): a cache GET becomes a 404 miss, a cache PUT a 403 after its body is
+ * Nx's build going (docs/operations.md, Limits): a cache GET becomes a 404 miss, a cache PUT a 403 after its body is
  * drained, anything else a 429 ERR_AUTH_RATE_LIMITED.
+ * Hand-written, not @fastify/rate-limit: that plugin answers every refusal with a 429, and counts no bytes.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

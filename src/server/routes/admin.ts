@@ -1,4 +1,4 @@
-/** The admin API under /api/v1: every route declares `auth: 'admin'`; finer rules sit in each handler. */
+/** The admin API under /api/v1: every route declares `auth: 'admin'` except the token mint (`auth: 'public'`, see mint-route.ts); finer rules sit in each handler. */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../server-context';
 import { adminAuditRoutes } from './admin-audit';

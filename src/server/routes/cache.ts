@@ -1,6 +1,6 @@
 /**
  * Nx's self-hosted cache spec: GET/PUT /v1/cache/:hash, also under /w/:workspaceId.
- * Answers are chosen for how Nx reacts (NX-FACTS.md): GET never 5xx, PUT refusals are 403/409
+ * Answers are chosen for how Nx reacts (docs/operations.md, Limits): GET never 5xx, PUT refusals are 403/409
  * after the body is drained, 401 bodies are exactly text/plain so Nx prints them.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

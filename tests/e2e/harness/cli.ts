@@ -1,7 +1,7 @@
 /** The built nx-sealed-cache CLI, driven with `--json`: admin bootstrap, workspaces and tokens for e2e tests. */
 import { tmpdir } from 'node:os';
 import { CLI_ENTRY } from './paths';
-import { ProcessResult, describeResult, runProcess } from './processes';
+import { type ProcessResult, describeResult, runProcess } from './processes';
 import type { RunningServer } from './server';
 
 export interface AdminIdentity {

@@ -10,3 +10,4 @@ export * from './remote-cache';
 export * from './server';
 export * from './task-outcomes';
 export * from './workspace';
+export * from './test-bed';

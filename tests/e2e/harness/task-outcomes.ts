@@ -1,6 +1,8 @@
 /** Reads Nx's static output: which tasks came from the local cache, the remote cache, or ran (a miss). */
 export type TaskOutcome = 'local' | 'remote' | 'miss';
 
+// Matching the ESC control character is the point: it strips colour codes from Nx's output.
+// eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\u001b\[[0-9;]*m/g;
 const TASK_LINE = /^>\s+nx run ([^\s:]+):(\S+?)(?:\s+\[([^\]]+)\])?\s*$/;
 

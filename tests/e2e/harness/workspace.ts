@@ -4,9 +4,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { hashFiles } from './file-hashes';
-import { FixtureName, REPO_ROOT, WORKSPACE_TEMPLATE_DIR, fixtureDir } from './paths';
-import { ProcessResult, assertSucceeded, killOwnedProcesses, runProcess } from './processes';
-import { TaskOutcome, parseTaskOutcomes } from './task-outcomes';
+import { type FixtureName, REPO_ROOT, WORKSPACE_TEMPLATE_DIR, fixtureDir } from './paths';
+import { type ProcessResult, assertSucceeded, killOwnedProcesses, runProcess } from './processes';
+import { type TaskOutcome, parseTaskOutcomes } from './task-outcomes';
 
 /** nx.json, loosely: tests add plugins, runners or options and leave the rest alone. */
 export interface NxJson {

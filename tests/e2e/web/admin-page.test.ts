@@ -12,19 +12,17 @@ import {
   type BootstrappedWorkspace,
   type NxWorkspace,
   type RunningServer,
+  type TestBed,
   CLI_ENTRY,
   assertFailed,
   assertSucceeded,
-  bootstrapWorkspace,
   cli,
   createToken,
-  createWorkspace,
-  killAllTrackedProcesses,
   runProcess,
   selfHostedCacheEnv,
   setWorkspaceAnonymousAccess,
   spawnTracked,
-  startServer,
+  startTestBed,
 } from '../harness';
 import { launchBrowser, screenshot, signIn, type TestBrowser } from './browser';
 
@@ -58,9 +56,11 @@ describe('the admin web page in Chromium', () => {
   let ws: NxWorkspace;
   let tokenValue: string;
 
+  let bed: TestBed | undefined;
+
   beforeAll(async () => {
-    server = await startServer();
-    boot = await bootstrapWorkspace(server, { orgName: 'acme', workspaceName: 'monorepo', anonymous: 'read' });
+    bed = await startTestBed('nx24', { tokens: false, bootstrap: { orgName: 'acme', workspaceName: 'monorepo', anonymous: 'read' } });
+    ({ server, boot, ws } = bed);
     for (const [name, role] of [['ada', 'admin'], ['bob', 'member']] as const) {
       await cli(['user', 'create', name], boot.target);
       await cli(['member', 'add', '--org', boot.org.id, '--user', name, '--role', role], boot.target);
@@ -68,14 +68,11 @@ describe('the admin web page in Chromium', () => {
     await setPasswordsOffline(server, ['ada', 'bob']);
     browser = await launchBrowser(CONTENT_SECURITY_POLICY);
     page = await browser.newPage();
-    ws = await createWorkspace('nx24');
   });
 
   afterAll(async () => {
     await browser?.close();
-    await ws?.dispose();
-    await server?.dispose();
-    killAllTrackedProcesses();
+    await bed?.dispose();
   });
 
   afterEach(() => {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { credentialsFilePath, readStoredCredential, removeStoredCredential, storeCredential } from '../../../src/client/credentials-store';
@@ -67,7 +67,7 @@ describe('credentials store', () => {
 
   posixOnly('treats a malformed file as absent with a warning, and a new login replaces it', () => {
     const path = storeCredential('https://cache.example.com', 'nxsc_pat_one', {}, home, {});
-    require('node:fs').writeFileSync(path, '{"version":2}', { mode: 0o600 });
+    writeFileSync(path, '{"version":2}', { mode: 0o600 });
     expect(readStoredCredential('https://cache.example.com', home, {}).warning).toContain('malformed');
     storeCredential('https://cache.example.com', 'nxsc_pat_two', {}, home, {});
     expect(JSON.parse(readFileSync(path, 'utf8')).servers['https://cache.example.com'].token).toBe('nxsc_pat_two');

@@ -133,7 +133,7 @@ describe('remote session', () => {
     blobs.set('forged', PLAINTEXT);
     const keys = parseEncryptionKeys(generateEncryptionKey());
     session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
-    await expect(readAll((await session.fetchSealed('forged'))!)).rejects.toBeDefined();
+    await expect(readAll((await session.fetchSealed('forged'))!)).rejects.toMatchObject({ code: 'ERR_SEAL_OPEN_FAILED' });
     await session.storeSealed('sealed', Readable.from([PLAINTEXT]), PLAINTEXT.length);
     await session.close();
 

@@ -3,7 +3,7 @@ import { postTasksExecution, preTasksExecution } from '../../../src/plugin';
 import { finishRunThroughProxy, NX_CACHE_SERVER_ENV, NX_CACHE_TOKEN_ENV, startRunThroughProxy } from '../../../src/plugin/run-proxy';
 import { isRemoteCacheSkipped } from '../../../src/plugin/skip-remote-cache';
 import { pingProxy } from '../../../src/proxy/control-client';
-import { killProxiesIn, makeStateDir, sourceProxyEntry } from './support/proxy-process';
+import { killProxiesIn, makeStateDir, sourceProxyEntry, warmProxyEntry } from './support/proxy-process';
 import { startTinyUpstream, UPSTREAM_TOKEN, type TinyUpstream } from './support/tiny-upstream';
 
 describe('isRemoteCacheSkipped', () => {
@@ -67,6 +67,7 @@ describe('hook flow through a real proxy process', () => {
   let upstream: TinyUpstream;
   let stateDir: string;
 
+  beforeAll(warmProxyEntry);
   beforeEach(async () => {
     upstream = await startTinyUpstream();
     stateDir = makeStateDir();

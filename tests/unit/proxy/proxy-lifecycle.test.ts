@@ -3,7 +3,7 @@ import { finishRun, pingProxy, registerRun } from '../../../src/proxy/control-cl
 import { ensureProxy, type EnsureProxyInput } from '../../../src/proxy/proxy-launcher';
 import { createRunSecret } from '../../../src/proxy/secrets';
 import { listProxyStates, proxyKey, proxyPaths, readProxyState, writeProxyState } from '../../../src/proxy/state-file';
-import { isAlive, killProxiesIn, makeStateDir, sourceProxyEntry, waitFor } from './support/proxy-process';
+import { isAlive, killProxiesIn, makeStateDir, sourceProxyEntry, warmProxyEntry, waitFor } from './support/proxy-process';
 import { startTinyUpstream, UPSTREAM_TOKEN, type TinyUpstream } from './support/tiny-upstream';
 
 describe('sealing proxy process lifecycle', () => {
@@ -22,6 +22,7 @@ describe('sealing proxy process lifecycle', () => {
     };
   }
 
+  beforeAll(warmProxyEntry);
   beforeEach(async () => {
     stateDir = makeStateDir();
     upstream = await startTinyUpstream();

@@ -150,9 +150,13 @@ describe('the tasks runner', () => {
   it('needs no legacy cache on Nx 17–19', async () => {
     rmSync(root, { recursive: true, force: true });
     root = createFakeWorkspace('19.8.0');
-    await runWithSealedCache([], {}, { nxJson: {} }, deps());
+    const from = join(root, 'cache-from');
+    mkdirSync(from);
+    writeLegacyEntry(from, '777');
+    await runWithSealedCache([], {}, { nxJson: {} }, deps(async (cache) => void expect(await cache!.store('777', from)).toBe(true)));
     expect(lines.some((line) => line.includes('useLegacyCache'))).toBe(false);
-    expect(calls[0]!.options.remoteCache).toBeDefined();
+    // The remote cache handed to Nx 19 really stores: the entry reached the server.
+    expect([...blobs.keys()]).toEqual(['777']);
   });
 
   it("loads the workspace's own Nx default runner, not this package's", async () => {

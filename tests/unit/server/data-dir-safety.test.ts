@@ -54,12 +54,18 @@ describe('data directory safety', () => {
     const dataDir = tempDir();
     const lockFile = join(dataDir, 'server.lock');
     // A child takes the lock the same way the server does, then dies without cleaning up.
-    const child = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(lockFile)}, process.pid + '\\n', { flag: 'wx' }); setInterval(() => {}, 1000);`], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(child.pid));
-    await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    const child = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(lockFile)}, process.pid + '\\n', { flag: 'wx' }); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      // Wait for the child to say it holds the lock: a fixed sleep loses the race on a busy machine.
+      await new Promise((r) => child.stdout.once('data', r));
+      expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(child.pid));
+      await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
+    } finally {
+      // Even when an assertion fails: a live child would keep jest from exiting.
+      child.kill('SIGKILL');
+      await exited;
+    }
     mkdirSync(join(dataDir, 'metadata.sqlite.lock'));
     const server = await buildServer({ dataDir, port: 0, logLevel: false });
     try {

@@ -1,0 +1,79 @@
+/**
+ * Nx 17, 18 and 19 with the nx-sealed-cache tasks runner as `nx g nx-sealed-cache:init` wires it, against
+ * the real server: one sealed run, `nx reset`, one run served from the remote cache. Nx 20 has its own,
+ * longer file (runner-nx20.test.ts); this one keeps to what differs per major, so CI stays short.
+ */
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { type BootstrappedWorkspace, type FixtureName, type NxWorkspace, type RunEnv, type RunningServer, type TestBed, type TokenRecord, assertSucceeded, startTestBed } from './harness';
+import { generateEncryptionKey } from '../../src/crypto/keys';
+
+const ENCRYPTION_KEY = generateEncryptionKey();
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((name) => join(dir, name))
+    .filter((path) => statSync(path).isFile());
+}
+
+describe.each<[FixtureName, string]>([
+  ['nx17', '17.3.2'],
+  ['nx18', '18.3.5'],
+  ['nx19', '19.8.14'],
+])('%s (nx %s) with the tasks runner from nx g nx-sealed-cache:init', (fixture, nxVersion) => {
+  let server: RunningServer;
+  let boot: BootstrappedWorkspace;
+  let ws: NxWorkspace;
+  let writeToken: TokenRecord;
+
+  const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
+  const runnerEnv = (): RunEnv => ({ NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_ENCRYPTION_KEY: ENCRYPTION_KEY });
+
+  let bed: TestBed | undefined;
+
+  beforeAll(async () => {
+    bed = await startTestBed(fixture, { runnerNodePath: true });
+    ({ server, boot, ws, writeToken } = bed);
+  });
+  afterAll(() => bed?.dispose());
+
+  it('init wires the runner; a sealed run, nx reset, and every task comes back from the server byte for byte', async () => {
+    const init = assertSucceeded(await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--no-interactive']));
+    expect(init.stdout + init.stderr).toContain(`Nx ${nxVersion}`);
+    const nxJson = ws.readNxJson();
+    expect(nxJson.tasksRunnerOptions).toEqual({
+      default: { runner: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } },
+    });
+    expect(nxJson.plugins).toBeUndefined();
+    expect(nxJson.useLegacyCache).toBeUndefined();
+
+    const first = assertSucceeded(await ws.build(runnerEnv()));
+    expect(first.outcomes).toEqual(allProjects('miss'));
+    expect(first.stderr + first.stdout).toContain(`0 remote hits, ${ws.projects.length} misses, ${ws.projects.length} uploads`);
+    expect(first.stderr + first.stdout).not.toContain(writeToken.token);
+    const outputs = ws.readOutputs();
+
+    // Nothing readable at rest: every blob is sealed, none is gzip, and no output or source shows through.
+    const blobs = filesUnder(join(server.dataDir, 'blobs'));
+    expect(blobs).toHaveLength(ws.projects.length);
+    const plaintexts = ws.projects.flatMap((project) => [
+      readFileSync(join(ws.root, 'projects', project, 'src', 'message.txt')),
+      readFileSync(join(ws.root, 'dist', project, 'payload.bin')).subarray(256, 320),
+      Buffer.from(`"project": "${project}"`),
+    ]);
+    for (const blob of blobs) {
+      const bytes = readFileSync(blob);
+      expect(bytes.subarray(0, 4).toString('latin1')).toBe('NXSC');
+      expect(() => gunzipSync(bytes)).toThrow();
+      for (const plaintext of plaintexts) expect(bytes.includes(plaintext)).toBe(false);
+    }
+
+    await ws.reset();
+    rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
+    const second = assertSucceeded(await ws.build(runnerEnv()));
+    expect(second.outcomes).toEqual(allProjects('remote'));
+    expect(second.stderr + second.stdout).toContain(`${ws.projects.length} remote hits, 0 misses, 0 uploads`);
+    expect(ws.readOutputs()).toEqual(outputs);
+  });
+});
