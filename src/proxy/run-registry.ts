@@ -15,6 +15,10 @@ export interface ProxyRun {
   lastSeenAt: number;
   warnings: string[];
   warn(message: string): void;
+  /** Counts a miss once per hash (Nx 22 asks twice) and lets this run upload that hash, once. */
+  recordMiss(hash: string): void;
+  /** True once for a hash this run looked up and missed; every other upload is refused. */
+  claimUpload(hash: string): boolean;
 }
 
 export interface FinishedRun {
@@ -86,6 +90,8 @@ export class RunRegistry {
 
 function createRun(runId: string, secret: string, now: number, openSession: OpenRunSession): ProxyRun {
   const seen = new Set<string>();
+  const missed = new Set<string>();
+  const uploadable = new Set<string>();
   const run: ProxyRun = {
     runId,
     secrets: [secret],
@@ -97,6 +103,15 @@ function createRun(runId: string, secret: string, now: number, openSession: Open
       if (seen.has(message)) return;
       seen.add(message);
       run.warnings.push(message);
+    },
+    recordMiss(hash: string) {
+      if (missed.has(hash)) return;
+      missed.add(hash);
+      uploadable.add(hash);
+      run.counters.misses += 1;
+    },
+    claimUpload(hash: string) {
+      return uploadable.delete(hash);
     },
     session: Promise.resolve().then(() => openSession(runId, (message) => run.warn(message))).catch((err: unknown) => {
       const reason = err instanceof Error ? err.message : 'unknown error';
