@@ -12,7 +12,9 @@ import { readProxySettings, type ProxySettings } from '../proxy/proxy-settings';
 import type { ClientInputs } from '../proxy/remote-run-session';
 import { createRunSecret } from '../proxy/secrets';
 import { proxyKey, proxyPaths, readProxyState } from '../proxy/state-file';
+import { isAffectedByCve202671476 } from '../nx-config/nx-advisories';
 import type { TasksExecutionContext } from './hook-context';
+import { readInstalledNxVersion, vulnerableNxNotice } from './installed-nx';
 
 export const NX_CACHE_SERVER_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
 export const NX_CACHE_TOKEN_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
@@ -45,6 +47,7 @@ export async function startRunThroughProxy(options: unknown, context: TasksExecu
     client: target.inputs,
     runId: context.id ?? runIdFromSecret(runSecret),
     runSecret,
+    shieldVulnerableNx: isAffectedByCve202671476(readInstalledNxVersion(context.workspaceRoot)),
     entry: io.entry,
     env: proxyProcessEnv(io.env),
   });
@@ -63,6 +66,8 @@ export async function finishRunThroughProxy(options: unknown, context: TasksExec
   const finished = await finishRun(state, runId);
   if (!finished.known) return;
   finished.warnings.forEach((warning) => io.print(warning));
+  const notice = vulnerableNxNotice(readInstalledNxVersion(context.workspaceRoot));
+  if (notice) io.print(notice);
   if (finished.summary) io.print(finished.summary);
 }
 

@@ -32,7 +32,7 @@ export async function serveCacheGet(ctx: CacheHandlerContext, run: ProxyRun, has
     upstream.once('error', () => (reportedBySession = !deadline.signal.aborted));
     // The whole plaintext must arrive and verify before Nx sees a byte of it.
     const bytes = await spoolToFile(upstream, file, deadline.signal);
-    await deadline.race(assertSafeArchive(file));
+    await deadline.race(assertSafeArchive(file, run.policy));
     deadline.clear();
     await sendFile(res, file, bytes);
     run.counters.hits += 1;

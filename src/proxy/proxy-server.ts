@@ -78,7 +78,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     if (req.method === 'POST' && path === '/runs') {
       const body = await readJson(req, RegisterRunRequest);
       if (!body) return answer(res, 400, 'invalid body');
-      options.registry.register(body.runId, body.secret, now());
+      options.registry.register(body.runId, body.secret, now(), body.shieldVulnerableNx);
       return sendJson(res, { registered: true, pid: process.pid });
     }
     if (req.method === 'POST' && path === '/finish') {

@@ -9,16 +9,14 @@ import { startProxy, type RunningProxy } from '../../../src/proxy/proxy-main';
 import { createRunSecret } from '../../../src/proxy/secrets';
 import { readProxyState, type ProxyState } from '../../../src/proxy/state-file';
 import { rawTarGz } from '../archive/archive-helpers';
+import { END, gz, nxTail, rawRecords } from '../../hardening/support/nx-tar-forms';
 import { startTinyUpstream, UPSTREAM_TOKEN, type TinyUpstream } from './support/tiny-upstream';
 
 const PLAINTEXT_MARKER = 'PLAINTEXT-MARKER-that-must-never-reach-the-server';
 
-/** An artifact shaped like Nx's (a gzip'd tar); the proxy refuses to serve anything else. */
-function nxArtifact(content: string | Buffer): Promise<Buffer> {
-  return rawTarGz([
-    { header: { name: 'terminalOutput', type: 'file', mode: 0o644 }, content: 'built' },
-    { header: { name: 'dist/a/out.bin', type: 'file', mode: 0o644 }, content },
-  ]);
+/** An artifact in the exact form Nx writes (GNU headers, v7 terminalOutput and code); the proxy refuses to serve anything else. */
+async function nxArtifact(content: string | Buffer): Promise<Buffer> {
+  return gz([...rawRecords({ name: 'dist/a/out.bin', type: '0', content }), ...nxTail(), END]);
 }
 
 describe('sealing proxy cache routes against a real upstream', () => {
@@ -160,7 +158,31 @@ describe('sealing proxy cache routes against a real upstream', () => {
     expect(await putAfterMiss('999', secret, Buffer.from('not a tar'))).toBe(200);
     expect((await get('999', secret)).status).toBe(404);
     const finished = await finishRun(state, 'run-1');
-    expect(finished.warnings.some((w) => w.includes('ERR_ARCHIVE_UNSAFE_ENTRY'))).toBe(true);
+    expect(finished.warnings.some((w) => w.includes('ERR_ARCHIVE_UNSAFE_ENTRY') || w.includes('ERR_ARCHIVE_NONSTANDARD'))).toBe(true);
+  });
+
+  it('serves an artifact only in the one form every tar reader reads alike, with the shield for affected Nx (hardening)', async () => {
+    await start();
+    const shielded = createRunSecret();
+    await registerRun(state, 'affected', shielded, true);
+    const plain = createRunSecret();
+    await registerRun(state, 'fixed', plain, false);
+    const failed = gz([...rawRecords({ name: 'dist/a/out.txt', type: '0', content: 'x' }), ...nxTail(1), END]);
+    const linked = gz([...rawRecords({ name: 'dist/a/out.txt', type: '0', content: 'x' }), ...rawRecords({ name: 'dist/a/l', type: '2', linkname: 'out.txt' }), ...nxTail(), END]);
+    expect(await putAfterMiss('71', plain, failed)).toBe(200);
+    expect(await putAfterMiss('72', plain, linked)).toBe(200);
+    expect(await putAfterMiss('73', plain, await rawTarGz([{ header: { name: 'dist/a/x', type: 'file' }, content: 'posix' }]))).toBe(200);
+    // A cached failure and a link are fine for a fixed Nx, a miss for an affected one.
+    expect((await get('71', plain)).status).toBe(200);
+    expect((await get('72', plain)).status).toBe(200);
+    expect((await get('71', shielded)).status).toBe(404);
+    expect((await get('72', shielded)).status).toBe(404);
+    // POSIX ustar (what tar-stream writes, never Nx) is a miss for everyone.
+    expect((await get('73', plain)).status).toBe(404);
+    const affected = await finishRun(state, 'affected');
+    expect(affected.warnings.join('\n')).toMatch(/ERR_ARCHIVE_UNSAFE_ENTRY/);
+    const fixed = await finishRun(state, 'fixed');
+    expect(fixed.warnings.join('\n')).toMatch(/ERR_ARCHIVE_NONSTANDARD/);
   });
 
   it('turns a blob sealed with another key into a miss', async () => {
