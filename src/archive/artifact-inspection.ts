@@ -4,7 +4,7 @@
  * writes, then tar-stream's pass with the extraction rules (names, links, collisions, caps).
  */
 import fs from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw, crc32 } from 'node:zlib';
 import { isSealedCacheError, SealedCacheError } from '../errors';
@@ -30,43 +30,69 @@ export interface ArtifactReport {
  * Rejects with ERR_ARCHIVE_NONSTANDARD, ERR_ARCHIVE_UNSAFE_ENTRY, ERR_ARCHIVE_TOO_LARGE or ERR_ARCHIVE_CORRUPT.
  */
 export async function inspectArtifactFile(file: string, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY): Promise<ArtifactReport> {
-  const size = (await fs.promises.stat(file)).size;
+  return inspectArtifact(() => fs.createReadStream(file), policy);
+}
+
+/** The same, for an artifact that can be read twice from the start (a stored blob). */
+export async function inspectArtifact(open: () => Readable | Promise<Readable>, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY): Promise<ArtifactReport> {
   const walker = new NxTarWalker(policy);
-  const header = Buffer.alloc(GZIP_HEADER);
-  const handle = await fs.promises.open(file, 'r');
-  let trailer: Buffer;
-  let consumed: number;
-  let crc = 0;
-  let inflated = 0;
-  try {
-    await handle.read(header, 0, GZIP_HEADER, 0);
-    // flate2 (Nx) and zlib write flags 0: no name, comment or extra field that readers might skip differently.
-    if (size < GZIP_HEADER + GZIP_TRAILER || header[0] !== 0x1f || header[1] !== 0x8b || header[2] !== 8 || header[3] !== 0) {
-      throw nonstandard('not a plain gzip stream');
-    }
-    const inflate = createInflateRaw();
-    const checksum = new Transform({
-      transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-        crc = crc32(chunk, crc);
-        inflated += chunk.length;
-        if (inflated > DEFAULT_EXTRACT_LIMITS.maxBytes) return done(new SealedCacheError('ERR_ARCHIVE_TOO_LARGE', 'the artifact inflates beyond the cap'));
-        done(null, chunk);
-      },
-    });
-    await pipeline(fs.createReadStream(file, { start: GZIP_HEADER }), inflate, checksum, walker).catch((err: unknown) => {
-      throw asArchiveError(err);
-    });
-    consumed = inflate.bytesWritten;
-    trailer = Buffer.alloc(GZIP_TRAILER);
-    await handle.read(trailer, 0, GZIP_TRAILER, GZIP_HEADER + consumed);
-  } finally {
-    await handle.close();
+  const framing = new GzipFraming();
+  const inflate = createInflateRaw();
+  const checksum = new InflatedChecksum();
+  await pipeline(await open(), framing, inflate, checksum, walker).catch((err: unknown) => {
+    throw asArchiveError(err);
+  });
+  // Node would read on into a second gzip member; Nx's decoder stops after the first.
+  if (framing.body !== inflate.bytesWritten + GZIP_TRAILER) throw nonstandard('bytes follow the first gzip member');
+  const trailer = framing.tail;
+  if (trailer.readUInt32LE(0) !== checksum.crc >>> 0 || trailer.readUInt32LE(4) !== checksum.length % 2 ** 32) {
+    throw nonstandard('the gzip checksum is wrong');
   }
-  // Node would read a second gzip member, Nx's decoder stops after the first.
-  if (GZIP_HEADER + consumed + GZIP_TRAILER !== size) throw nonstandard('bytes follow the first gzip member');
-  if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== inflated % 2 ** 32) throw nonstandard('the gzip checksum is wrong');
-  await inspectArchive(fs.createReadStream(file), { maxEntries: policy.maxEntries });
+  await inspectArchive(await open(), { maxEntries: policy.maxEntries });
   return { exitCode: walker.exitCode };
+}
+
+/** Checks the 10-byte gzip header, passes the rest on, and keeps the last 8 bytes (the trailer). */
+class GzipFraming extends Transform {
+  private head = Buffer.alloc(0);
+  tail = Buffer.alloc(0);
+  /** Bytes after the header. */
+  body = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    let rest = chunk;
+    if (this.head.length < GZIP_HEADER) {
+      const take = Math.min(GZIP_HEADER - this.head.length, rest.length);
+      this.head = Buffer.concat([this.head, rest.subarray(0, take)]);
+      rest = rest.subarray(take);
+      if (this.head.length === GZIP_HEADER) {
+        const h = this.head;
+        // flate2 (Nx) and zlib write flags 0: no name, comment or extra field that readers might skip differently.
+        if (h[0] !== 0x1f || h[1] !== 0x8b || h[2] !== 8 || h[3] !== 0) return done(nonstandard('not a plain gzip stream'));
+      }
+    }
+    if (rest.length === 0) return done();
+    this.body += rest.length;
+    this.tail = Buffer.concat([this.tail, rest]).subarray(-GZIP_TRAILER);
+    done(null, rest);
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(this.head.length < GZIP_HEADER || this.body < GZIP_TRAILER ? nonstandard('not a plain gzip stream') : null);
+  }
+}
+
+/** CRC-32 and length of the inflated bytes, with the size cap of a decompression bomb. */
+class InflatedChecksum extends Transform {
+  crc = 0;
+  length = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.crc = crc32(chunk, this.crc);
+    this.length += chunk.length;
+    if (this.length > DEFAULT_EXTRACT_LIMITS.maxBytes) return done(new SealedCacheError('ERR_ARCHIVE_TOO_LARGE', 'the artifact inflates beyond the cap'));
+    done(null, chunk);
+  }
 }
 
 function asArchiveError(err: unknown): unknown {
