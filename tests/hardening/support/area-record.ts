@@ -13,6 +13,7 @@ export type HardeningArea =
   | 'Slow and greedy clients'
   | 'Auth attacks'
   | 'Hostile artifacts'
+  | 'Archive forms'
   | 'Crashes'
   | 'Concurrency under load'
   | 'Disk full'

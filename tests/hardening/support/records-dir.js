@@ -11,6 +11,7 @@ const AREAS = [
   'Slow and greedy clients',
   'Auth attacks',
   'Hostile artifacts',
+  'Archive forms',
   'Crashes',
   'Concurrency under load',
   'Disk full',
