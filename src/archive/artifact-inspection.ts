@@ -18,7 +18,15 @@ const GZIP_HEADER = 10;
 const GZIP_TRAILER = 8;
 
 /** The rules for clients we know nothing about (the server): links may stay, pointing inside. */
-export const DEFAULT_ARTIFACT_POLICY: ArtifactPolicy = { symlinks: 'inside', requireZeroExitCode: false, maxEntries: DEFAULT_EXTRACT_LIMITS.maxEntries };
+export const DEFAULT_ARTIFACT_POLICY: ArtifactPolicy = {
+  symlinks: 'inside',
+  requireZeroExitCode: false,
+  maxEntries: DEFAULT_EXTRACT_LIMITS.maxEntries,
+  packerForm: false,
+};
+
+/** The server also stores what this package's Nx 17–20 runner uploads without a key (tar-stream's form). */
+export const SERVER_ARTIFACT_POLICY: ArtifactPolicy = { ...DEFAULT_ARTIFACT_POLICY, packerForm: true };
 
 export interface ArtifactReport {
   /** The task's exit code from `code`, when present. */

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { normaliseEntryName, unsafeEntry } from './archive-paths';
-import { BLOCK, MAX_NAME_BYTES, decodeName, isZeroBlock, longNameFromPayload, nonstandard, parseHeader, type ParsedHeader } from './nx-tar-form';
+import { BLOCK, MAX_NAME_BYTES, decodeName, isZeroBlock, longNameFromPayload, nonstandard, parseHeader, parsePaxPayload, type ParsedHeader } from './nx-tar-form';
 
 export interface ArtifactPolicy {
   /** `inside`: symlinks whose target stays in the archive (Nx 24 writes them). `refuse`: for clients that follow links on restore. */
@@ -13,6 +13,8 @@ export interface ArtifactPolicy {
   /** Refuse a `code` other than 0: affected Nx reads 2 of its 4 bytes, so a cached failure restores as success. */
   requireZeroExitCode: boolean;
   maxEntries: number;
+  /** Also accept tar-stream's form (POSIX ustar, pax path/linkpath) that this package's runner uploads; never mixed with GNU names. */
+  packerForm: boolean;
 }
 
 export const RESERVED_ROOT_NAMES = ['code', 'terminalOutput'] as const;
@@ -27,6 +29,9 @@ export class NxTarWalker extends Writable {
   private pending: Buffer = Buffer.alloc(0);
   private longName: Buffer | null = null;
   private longLink: Buffer | null = null;
+  private pax: Map<string, Buffer> | null = null;
+  private sawGnuNames = false;
+  private sawPax = false;
   private readonly seen = new Set<string>();
   private entries = 0;
   exitCode: number | null = null;
@@ -85,12 +90,13 @@ export class NxTarWalker extends Writable {
 
   private onHeader(block: Buffer): void {
     if (isZeroBlock(block)) {
-      if (this.longName || this.longLink) throw nonstandard('a GNU long-name record is the last entry');
+      if (this.longName || this.longLink || this.pax) throw nonstandard('an extended-name record is the last entry');
       this.state = { at: 'end' };
       return;
     }
-    const header = parseHeader(block);
+    const header = parseHeader(block, { packerForm: this.policy.packerForm });
     if (header.kind === 'long-name' || header.kind === 'long-link') return this.expectLongName(header);
+    if (header.kind === 'pax') return this.expectPax(header);
     this.entries += 1;
     if (this.entries > this.policy.maxEntries) throw nonstandard(`more than ${this.policy.maxEntries} entries`);
     const name = this.effectiveName(header);
@@ -99,8 +105,19 @@ export class NxTarWalker extends Writable {
     this.skipData(header.size, name === 'code' ? (data) => this.onCode(data) : undefined);
   }
 
+  /** Readers disagree only when pax and GNU names meet, so one archive may carry one kind, never both. */
+  private expectPax(header: ParsedHeader): void {
+    if (this.pax || this.longName || this.longLink) throw nonstandard('two extended-name records in a row');
+    if (this.sawGnuNames) throw nonstandard('pax records and GNU long names in one archive');
+    this.sawPax = true;
+    if (header.size > 2 * (MAX_NAME_BYTES + 32)) throw nonstandard('a pax record is longer than any path');
+    this.skipData(header.size, (payload) => (this.pax = parsePaxPayload(payload)));
+  }
+
   private expectLongName(header: ParsedHeader): void {
-    if (this.longName || this.longLink) throw nonstandard('two GNU long-name records in a row');
+    if (this.longName || this.longLink || this.pax) throw nonstandard('two extended-name records in a row');
+    if (this.sawPax) throw nonstandard('pax records and GNU long names in one archive');
+    this.sawGnuNames = true;
     if (header.size > MAX_NAME_BYTES + 1) throw nonstandard('a GNU long name is longer than any path');
     this.skipData(header.size, (payload) => {
       const name = longNameFromPayload(payload);
@@ -111,6 +128,8 @@ export class NxTarWalker extends Writable {
 
   /** With a GNU long name, the header's own field must be its first 100 bytes, as Nx writes it. */
   private effectiveName(header: ParsedHeader): string {
+    const paxPath = this.pax?.get('path');
+    if (paxPath) return decodeName(paxPath, 'name');
     const long = this.longName;
     this.longName = null;
     if (long && !header.nameField.equals(long.subarray(0, 100))) throw nonstandard('a header name disagrees with its GNU long name');
@@ -118,6 +137,10 @@ export class NxTarWalker extends Writable {
   }
 
   private effectiveLink(header: ParsedHeader): string {
+    const paxLink = this.pax?.get('linkpath');
+    this.pax = null;
+    if (paxLink && header.kind !== 'symlink') throw nonstandard('a pax link path on an entry that is not a link');
+    if (paxLink) return decodeName(paxLink, 'link name');
     const long = this.longLink;
     this.longLink = null;
     if (long && header.kind !== 'symlink') throw nonstandard('a GNU long link name on an entry that is not a link');

@@ -4,7 +4,7 @@
  * which extract without guards (CVE-2026-71476). Those are read by the same rules as the sealing proxy.
  */
 import type { Readable } from 'node:stream';
-import { inspectArtifact } from '../archive/artifact-inspection';
+import { SERVER_ARTIFACT_POLICY, inspectArtifact } from '../archive/artifact-inspection';
 import { isSealed } from '../crypto/sealed-format';
 import { SealedCacheError, isSealedCacheError } from '../errors';
 import type { BlobStore } from './storage/blob-store';
@@ -22,7 +22,7 @@ export async function assertSafeUpload(blobs: BlobStore, blobKey: string): Promi
   // Sealed: opaque here, checked by the sealing client that opens it. Not gzip: Nx cannot extract it at all.
   if (isSealed(head) || !(head[0] === 0x1f && head[1] === 0x8b)) return;
   try {
-    await inspectArtifact(open);
+    await inspectArtifact(open, SERVER_ARTIFACT_POLICY);
   } catch (err) {
     if (isSealedCacheError(err) && err.code === 'ERR_CACHE_STORAGE_FAILED') throw err;
     const why = isSealedCacheError(err) ? `${err.message} [${err.code}]` : 'it is not a readable gzip tar';

@@ -2,7 +2,7 @@
  * What a hostile build script can find and do, with the documented CI setup: the real token and sealing key
  * exported as NX_SEALED_CACHE_ACCESS_TOKEN / NX_SEALED_CACHE_ENCRYPTION_KEY. One task dumps its whole environment
  * and tries to upload a well-formed artifact under an arbitrary hash with what it found. Nx 20.8 and 24 (plugin,
- * daemon off and on) and the Nx 20 tasks runner (legacy cache).
+ * daemon off and on), Nx 22 (plugin) and the Nx 20 tasks runner (legacy cache).
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,6 +72,7 @@ interface Setup {
 const SETUPS: Setup[] = [
   { label: 'Nx 24 plugin, daemon off', fixture: 'nx24', daemon: false, runner: false },
   { label: 'Nx 24 plugin, daemon on', fixture: 'nx24', daemon: true, runner: false },
+  { label: 'Nx 22 plugin, daemon off', fixture: 'nx22', daemon: false, runner: false },
   { label: 'Nx 20.8 plugin, daemon off', fixture: 'nx20', daemon: false, runner: false },
   { label: 'Nx 20.8 plugin, daemon on', fixture: 'nx20', daemon: true, runner: false },
   { label: 'Nx 20 tasks runner (legacy cache)', fixture: 'nx20', daemon: false, runner: true },

@@ -135,6 +135,8 @@ export interface DifferentialForm {
   gzipped?: boolean;
   /** Refused only for Nx versions affected by CVE-2026-71476. */
   affectedOnly?: boolean;
+  /** tar-stream's own form (what this package's runner uploads): the server stores it, the proxy does not serve it. */
+  packerForm?: boolean;
 }
 
 /** Every form of artifact the validator must refuse; `project` names the planted outputs' folder. */
@@ -156,7 +158,7 @@ export function differentialForms(project: string, outside: string): Differentia
       bytes: base([...longRecordPayload('L', Buffer.concat([Buffer.from(`dist/${project}/a\0`), Buffer.alloc(120, 0x61), Buffer.from([0])])), ...f(`dist/${project}/a`)]),
     },
     { name: 'POSIX ustar header with a prefix', bytes: base(rawRecords({ name: 'file.txt', type: '0', content: 'x', magic: 'posix', prefix: climb.slice(0, -1) })) },
-    { name: 'POSIX ustar header', bytes: base(rawRecords({ name: `dist/${project}/posix.txt`, type: '0', content: 'x', magic: 'posix' })) },
+    { name: 'POSIX ustar header', bytes: base(rawRecords({ name: `dist/${project}/posix.txt`, type: '0', content: 'x', magic: 'posix' })), packerForm: true },
     { name: 'GNU header with the prefix area set', bytes: base(rawRecords({ name: `dist/${project}/p.txt`, type: '0', content: 'x', prefix: 'junk' })) },
     { name: 'base-256 size', bytes: base(rawRecords({ name: `dist/${project}/b.txt`, type: '0', content: 'x', base256Size: true })) },
     { name: 'duplicate name', bytes: base([...f(`dist/${project}/index.txt`, 'second')]) },

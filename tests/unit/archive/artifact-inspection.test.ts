@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_ARTIFACT_POLICY, inspectArtifactFile, type ArtifactPolicy } from '../../../src/archive/artifact-inspection';
+import { DEFAULT_ARTIFACT_POLICY, SERVER_ARTIFACT_POLICY, inspectArtifactFile, type ArtifactPolicy } from '../../../src/archive/artifact-inspection';
 import { isAffectedByCve202671476 } from '../../../src/nx-config/nx-advisories';
 import { END, differentialForms, gz, gzipped, nxLikeTar, rawRecords } from '../../hardening/support/nx-tar-forms';
 import { tarGz } from '../../hardening/support/hostile-archives';
@@ -42,6 +42,18 @@ describe('one reading of every Nx artifact', () => {
     await expect(inspect(posix)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_NONSTANDARD' });
   });
 
+  it("accepts this package's own packer output under the server policy, and refuses it for the proxy", async () => {
+    const entries = [
+      { header: { name: 'terminalOutput', type: 'file' as const }, content: 'built' },
+      { header: { name: 'code', type: 'file' as const }, content: Buffer.alloc(4) },
+      { header: { name: `outputs/dist/a/${'x'.repeat(150)}/file.txt`, type: 'file' as const }, content: 'long' },
+      { header: { name: 'outputs/dist/a/link', type: 'symlink' as const, linkname: `${'x'.repeat(150)}/file.txt` } },
+    ];
+    const packed = await tarGz(entries);
+    await expect(inspect(packed, SERVER_ARTIFACT_POLICY)).resolves.toEqual({ exitCode: 0 });
+    await expect(inspect(packed)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_NONSTANDARD' });
+  });
+
   const forms = differentialForms('a', '/tmp/nxsc-outside');
   it.each(forms.map((form) => [form.name, form] as const))('refuses %s', async (_name, form) => {
     const refused = await inspect(gzipped(form), SHIELD).then(
@@ -50,6 +62,8 @@ describe('one reading of every Nx artifact', () => {
     );
     expect(['ERR_ARCHIVE_NONSTANDARD', 'ERR_ARCHIVE_UNSAFE_ENTRY', 'ERR_ARCHIVE_CORRUPT']).toContain(refused);
     if (form.affectedOnly) await expect(inspect(gzipped(form))).resolves.toBeDefined();
+    const serverRefused = await inspect(gzipped(form), SERVER_ARTIFACT_POLICY).then(() => false, () => true);
+    expect(serverRefused).toBe(!form.affectedOnly && !form.packerForm);
   });
 
   it('knows which Nx versions are affected by CVE-2026-71476', () => {

@@ -1,6 +1,13 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { END, differentialForms, gz, gzipped, nxLikeTar, rawRecords } from '../../hardening/support/nx-tar-forms';
+import { tarGz } from '../../hardening/support/hostile-archives';
+import { END, differentialForms, gz, gzipped, longRecord, nxLikeTar, rawHeader, rawRecords } from '../../hardening/support/nx-tar-forms';
+
+/** A POSIX pax record, as tar-stream writes one, naming an innocent file. */
+function paxRecordPosix(): Buffer[] {
+  const payload = Buffer.from('23 path=dist/a/pax.txt\n');
+  return [rawHeader({ name: 'PaxHeader', type: 'x', magic: 'posix' }, payload.length), Buffer.concat([payload, Buffer.alloc(512 - payload.length)])];
+}
 import { api, http, startTestServer, type TestServer } from './test-server';
 
 /** The server inspects unsealed Nx artifacts like the sealing proxy, so bare Nx clients never download a poisoned one. */
@@ -23,7 +30,22 @@ describe('cache routes: unsealed uploads are inspected', () => {
     expect(get.status).toBe(200);
   });
 
-  const refused = differentialForms('a', '/tmp/nxsc-outside').filter((form) => !form.affectedOnly);
+  it("stores what this package's runner uploads without a key (tar-stream's form, pax long names)", async () => {
+    const body = await tarGz([
+      { header: { name: 'terminalOutput', type: 'file' }, content: 'built' },
+      { header: { name: 'code', type: 'file' }, content: Buffer.alloc(4) },
+      { header: { name: `outputs/dist/a/${'x'.repeat(150)}/file.txt`, type: 'file' }, content: 'long' },
+    ]);
+    expect((await http(`${ts.url}/v1/cache/5002`, { method: 'PUT', token: ciToken, raw: body })).status).toBe(200);
+  });
+
+  it('refuses pax names mixed with GNU long names even in that form', async () => {
+    const mixed = gz([...paxRecordPosix(), ...longRecord('L', `dist/a/${'y'.repeat(120)}`), ...rawRecords({ name: `dist/a/${'y'.repeat(120)}`, type: '0', content: 'x' }, false), END]);
+    const put = await http(`${ts.url}/v1/cache/5003`, { method: 'PUT', token: ciToken, raw: mixed });
+    expect(put.status).toBe(403);
+  });
+
+  const refused = differentialForms('a', '/tmp/nxsc-outside').filter((form) => !form.affectedOnly && !form.packerForm);
   it.each(refused.map((form, i) => [form.name, form, i] as const))('refuses %s with 403 ERR_CACHE_ARTIFACT_UNSAFE and keeps nothing', async (_name, form, i) => {
     const hash = String(6000 + i);
     const put = await http(`${ts.url}/v1/cache/${hash}`, { method: 'PUT', token: ciToken, raw: gzipped(form) });
