@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_ARTIFACT_POLICY, SERVER_ARTIFACT_POLICY, inspectArtifactFile, type ArtifactPolicy } from '../../../src/archive/artifact-inspection';
+import { DEFAULT_ARTIFACT_POLICY, SERVER_ARTIFACT_POLICY, inspectArtifact, inspectArtifactFile, type ArtifactPolicy } from '../../../src/archive/artifact-inspection';
 import { isAffectedByCve202671476 } from '../../../src/nx-config/nx-advisories';
 import { END, differentialForms, gz, gzipped, nxLikeTar, rawRecords } from '../../hardening/support/nx-tar-forms';
 import { tarGz } from '../../hardening/support/hostile-archives';
@@ -23,6 +24,14 @@ describe('one reading of every Nx artifact', () => {
   it('accepts what Nx 24 and Nx 20.8 really wrote (GNU headers, L records, v7 terminalOutput and code)', async () => {
     await expect(inspectArtifactFile(join(PAYLOADS, 'nx24-symlink-longname.tar.gz'))).resolves.toEqual({ exitCode: 0 });
     await expect(inspectArtifactFile(join(PAYLOADS, 'nx20.8-longname.tar.gz'), SHIELD)).resolves.toEqual({ exitCode: 0 });
+  });
+
+  it('reads the same in any chunking: 7-byte pieces of a real payload pass, of a hostile one fail', async () => {
+    const pieces = (bytes: Buffer) => () => Readable.from(Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => bytes.subarray(i * 7, i * 7 + 7)));
+    const real = readFileSync(join(PAYLOADS, 'nx24-symlink-longname.tar.gz'));
+    await expect(inspectArtifact(pieces(real))).resolves.toEqual({ exitCode: 0 });
+    const hostile = differentialForms('a', '/tmp/x').find((form) => form.name === 'data after the end-of-archive block')!;
+    await expect(inspectArtifact(pieces(gzipped(hostile)))).rejects.toMatchObject({ code: 'ERR_ARCHIVE_NONSTANDARD' });
   });
 
   it("refuses Nx 24's symlink output for an affected Nx, which follows links on restore", async () => {
