@@ -157,7 +157,9 @@ export class NxTarWalker extends Writable {
     const root = name.split('/')[0]!;
     if ((RESERVED_ROOT_NAMES as readonly string[]).includes(root)) {
       if (root !== name || header.kind !== 'file') throw unsafeEntry(name, `the root name ${root} is reserved for a plain file (affected Nx panics)`);
-      if (name === 'code' && header.size !== 4) throw unsafeEntry(name, `the exit code must be exactly 4 bytes, not ${header.size}`);
+      // The runner's legacy entries hold the exit code as text; Nx 20.8+ as 4 bytes.
+      const textCode = this.policy.packerForm && header.posix && header.size >= 1 && header.size <= 11;
+      if (name === 'code' && header.size !== 4 && !textCode) throw unsafeEntry(name, `the exit code must be exactly 4 bytes, not ${header.size}`);
     }
     if (header.kind === 'symlink') {
       if (this.policy.symlinks === 'refuse') throw unsafeEntry(name, 'is a link (this Nx follows links on restore)');
@@ -166,6 +168,11 @@ export class NxTarWalker extends Writable {
   }
 
   private onCode(data: Buffer): void {
+    if (data.length !== 4) {
+      if (!/^-?\d+$/.test(data.toString('latin1'))) throw unsafeEntry('code', 'a text exit code that is not a number');
+      this.exitCode = Number(data.toString('latin1'));
+      return;
+    }
     this.exitCode = data.readUInt32BE(0);
     if (this.policy.requireZeroExitCode && this.exitCode !== 0) {
       throw unsafeEntry('code', `the task failed (exit code ${this.exitCode}); this Nx would restore it as a success`);

@@ -59,6 +59,11 @@ describe('one reading of every Nx artifact', () => {
       { header: { name: 'outputs/dist/a/link', type: 'symlink' as const, linkname: `${'x'.repeat(150)}/file.txt` } },
     ];
     const packed = await tarGz(entries);
+    // Nx 17-20 legacy entries keep the exit code as text.
+    const legacy = await tarGz([{ header: { name: 'code', type: 'file' }, content: '0' }, { header: { name: 'outputs/dist/a/x', type: 'file' }, content: 'x' }]);
+    await expect(inspect(legacy, SERVER_ARTIFACT_POLICY)).resolves.toEqual({ exitCode: 0 });
+    const notANumber = await tarGz([{ header: { name: 'code', type: 'file' }, content: '12;rm' }]);
+    await expect(inspect(notANumber, SERVER_ARTIFACT_POLICY)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_UNSAFE_ENTRY' });
     await expect(inspect(packed, SERVER_ARTIFACT_POLICY)).resolves.toEqual({ exitCode: 0 });
     await expect(inspect(packed)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_NONSTANDARD' });
   });
