@@ -83,9 +83,11 @@ test.each(VERSIONS)('$label: differential and reserved forms under real task has
   for (const [i, form] of forms.entries()) {
     const hash = hashes[i]!;
     const plain = gzipped(form);
-    await record.check(`${label}, server: unsealed ${form.name} is refused`, async () => {
+    // Links inside and failures are fine for fixed Nx; plain POSIX ustar is the runner's own upload form.
+    const serverMayStore = form.affectedOnly === true || form.packerForm === true;
+    await record.check(`${label}, server: unsealed ${form.name} is ${serverMayStore ? 'stored or refused' : 'refused'}`, async () => {
       const status = await cachePut(server.url, `unsealed-${fixture}-${i}`, plain, token);
-      return status === 403 || (form.affectedOnly && status === 200) ? undefined : `server answered ${status}`;
+      return status === 403 || (serverMayStore && status === 200) ? undefined : `server answered ${status}`;
     });
     expect(await cachePut(server.url, hash, await seal(plain, sealingKey!, hash), token)).toBe(200);
   }
