@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   ERR_CACHE_BODY_INCOMPLETE: { status: 400, summary: 'Fewer or more bytes arrived than Content-Length announced; nothing was stored.' },
   ERR_CACHE_WRITE_DENIED: { status: 403, summary: 'The credential may not write to this workspace.' },
   ERR_CACHE_STORAGE_FAILED: { status: 403, summary: 'Storage refused the write (for example a full disk); nothing was stored.' },
+  ERR_CACHE_ARTIFACT_UNSAFE: { status: 403, summary: 'An unsealed upload is not a safe Nx artifact (escaping or reserved names, links out, a form Nx never writes); nothing was stored.' },
 
   // --- authentication and authorisation ---
   ERR_AUTH_TOKEN_MISSING: { status: 401, summary: 'No credential was sent and anonymous access is not possible here.' },
@@ -87,6 +88,7 @@ export const ERROR_CODES = {
   ERR_ARCHIVE_UNSAFE_ENTRY: { status: 500, summary: 'An archive entry would escape its folder, or is a link or device.' },
   ERR_ARCHIVE_TOO_LARGE: { status: 500, summary: 'An archive exceeds the size or entry-count cap.' },
   ERR_ARCHIVE_CORRUPT: { status: 500, summary: 'An archive could not be read.' },
+  ERR_ARCHIVE_NONSTANDARD: { status: 500, summary: 'An artifact uses a gzip or tar form Nx never writes (pax, POSIX ustar, extra gzip members...): tar parsers could read it differently.' },
 
   // --- sealing proxy ---
   ERR_PROXY_STATE_UNSAFE: { status: 500, summary: "The proxy's state folder is not a private directory of the current user." },

@@ -58,6 +58,7 @@ class RemoteCacheSession implements RemoteSession {
   private accessResponse?: AccessResponse;
   private problemReported = false;
   private readonly printed = new Set<string>();
+  private readonly missedHashes = new Set<string>();
   private readonly warn: (message: string) => void;
   private readonly info: (message: string) => void;
 
@@ -104,12 +105,12 @@ class RemoteCacheSession implements RemoteSession {
     try {
       raw = await this.client!.getArtifact(hash);
     } catch (err) {
-      this.stats.misses += 1;
+      this.countMiss(hash);
       this.recordFailure(err, `download of ${hash}`);
       return null;
     }
     if (raw === null) {
-      this.stats.misses += 1;
+      this.countMiss(hash);
       return null;
     }
     const keys = this.config!.keys;
@@ -152,6 +153,13 @@ class RemoteCacheSession implements RemoteSession {
       this.recordFailure(err, `upload of ${hash}`);
       return false;
     }
+  }
+
+  /** Per hash, not per request: Nx 22 asks twice for every hash it misses. */
+  private countMiss(hash: string): void {
+    if (this.missedHashes.has(hash)) return;
+    this.missedHashes.add(hash);
+    this.stats.misses += 1;
   }
 
   warnOnce(message: string): void {
@@ -197,7 +205,7 @@ class RemoteCacheSession implements RemoteSession {
     });
     opened.once('close', () => {
       if (ended) return;
-      this.stats.misses += 1;
+      this.countMiss(hash);
       if (failure !== undefined) this.recordFailure(failure, `restore of ${hash}`);
     });
   }

@@ -1,8 +1,10 @@
 /**
  * The Nx 20.8–24 plugin: `preTasksExecution` points Nx's built-in HTTP cache at a loopback
- * sealing proxy with a per-run secret; `postTasksExecution` prints the run's summary.
+ * sealing proxy with a per-run secret and removes the real token and key from the environment
+ * that tasks inherit; `postTasksExecution` prints the run's summary.
  * Neither hook ever throws: a throwing hook aborts the user's run.
  */
+import { scrubSecretEnv } from '../client/secret-env';
 import { isSealedCacheError } from '../errors';
 import { TasksExecutionContext } from './hook-context';
 import { finishRunThroughProxy, startRunThroughProxy, type HookIo } from './run-proxy';
@@ -18,6 +20,9 @@ export async function preTasksExecution(options: unknown, context: unknown): Pro
     await startRunThroughProxy(options, parsed, io);
   } catch (err) {
     io.print(`nx-sealed-cache: remote cache off for this run: ${describe(err)}. Tasks still run and use the local cache.`);
+  } finally {
+    // Whatever happened, the tasks Nx forks next copy this environment: the real secrets leave it here.
+    scrubSecretEnv(io.env);
   }
 }
 

@@ -5,16 +5,21 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { resolveClientConfig, type ClientConfig } from '../client';
+import { withRememberedSecrets } from '../client/secret-env';
 import { finishRun, proxyUrl } from '../proxy/control-client';
 import { ensureProxy, type ProxyEntry } from '../proxy/proxy-launcher';
 import { readProxySettings, type ProxySettings } from '../proxy/proxy-settings';
 import type { ClientInputs } from '../proxy/remote-run-session';
 import { createRunSecret } from '../proxy/secrets';
 import { proxyKey, proxyPaths, readProxyState } from '../proxy/state-file';
+import { isAffectedByCve202671476 } from '../nx-config/nx-advisories';
 import type { TasksExecutionContext } from './hook-context';
+import { readInstalledNxVersion, vulnerableNxNotice } from './installed-nx';
 
 export const NX_CACHE_SERVER_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
 export const NX_CACHE_TOKEN_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
+/** Which proxy this run uses (a digest, not a secret): postTasksExecution finds it after the secrets were scrubbed. */
+export const PROXY_ID_ENV = 'NX_SEALED_CACHE_PROXY_ID';
 
 /** Variables the proxy process must not inherit: secrets reach it over IPC only. */
 const WITHHELD_FROM_PROXY = ['NX_SEALED_CACHE_ACCESS_TOKEN', 'NX_SEALED_CACHE_ENCRYPTION_KEY', NX_CACHE_TOKEN_ENV, NX_CACHE_SERVER_ENV];
@@ -42,25 +47,33 @@ export async function startRunThroughProxy(options: unknown, context: TasksExecu
     client: target.inputs,
     runId: context.id ?? runIdFromSecret(runSecret),
     runSecret,
+    shieldVulnerableNx: isAffectedByCve202671476(readInstalledNxVersion(context.workspaceRoot)),
     entry: io.entry,
     env: proxyProcessEnv(io.env),
   });
   io.env[NX_CACHE_SERVER_ENV] = proxyUrl(state);
   io.env[NX_CACHE_TOKEN_ENV] = runSecret;
+  io.env[PROXY_ID_ENV] = target.key;
 }
 
 export async function finishRunThroughProxy(options: unknown, context: TasksExecutionContext, io: HookIo): Promise<void> {
-  const target = resolveRunTarget(options, context, io.env);
-  const state = readProxyState(proxyPaths(target.settings.stateDir, target.key).stateFile);
+  const settings = readProxySettings(io.env);
+  const recorded = io.env[PROXY_ID_ENV];
+  const key = recorded && /^[0-9a-f]{32}$/.test(recorded) ? recorded : resolveRunTarget(options, context, io.env).key;
+  const state = readProxyState(proxyPaths(settings.stateDir, key).stateFile);
   const runId = context.id ?? runIdFromEnv(io.env);
   if (!state || !runId) return;
   const finished = await finishRun(state, runId);
   if (!finished.known) return;
   finished.warnings.forEach((warning) => io.print(warning));
+  const notice = vulnerableNxNotice(readInstalledNxVersion(context.workspaceRoot));
+  if (notice) io.print(notice);
   if (finished.summary) io.print(finished.summary);
 }
 
-function resolveRunTarget(options: unknown, context: TasksExecutionContext, env: NodeJS.ProcessEnv): RunTarget {
+function resolveRunTarget(options: unknown, context: TasksExecutionContext, processEnv: NodeJS.ProcessEnv): RunTarget {
+  // The secrets were scrubbed from process.env by an earlier run in this worker; it kept them in memory.
+  const env = withRememberedSecrets(context.workspaceRoot, processEnv);
   const settings = readProxySettings(env);
   const inputs: ClientInputs = { options: options ?? {}, env: pickClientEnv(env), homeDir: os.homedir() };
   const config = resolveClientConfig({ options: inputs.options, env: inputs.env, homeDir: inputs.homeDir, reportUnknownOptions: true });

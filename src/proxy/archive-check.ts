@@ -1,11 +1,10 @@
 /**
- * Nx 21+ extracts what the proxy serves with its own code, so the proxy refuses an artifact whose tar
- * would escape (`..`, absolute names, links out, devices), collide, or exceed the caps, by the same rules
- * as the Nx 17–20 restore. It inspects the archive in memory: nothing is written.
+ * Nx 21+ extracts what the proxy serves with its own code, so the proxy serves only artifacts that
+ * every tar reader reads the same way and that are safe for this run's Nx (see src/archive/artifact-inspection.ts).
+ * It inspects the spooled file: nothing is extracted.
  */
-import fs from 'node:fs';
-import { inspectArchive } from '../archive';
+import { inspectArtifactFile, type ArtifactPolicy } from '../archive/artifact-inspection';
 
-export async function assertSafeArchive(file: string): Promise<void> {
-  await inspectArchive(fs.createReadStream(file));
+export async function assertSafeArchive(file: string, policy: ArtifactPolicy): Promise<void> {
+  await inspectArtifactFile(file, policy);
 }

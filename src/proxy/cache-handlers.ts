@@ -26,13 +26,13 @@ export async function serveCacheGet(ctx: CacheHandlerContext, run: ProxyRun, has
   let reportedBySession = false;
   try {
     const session = await deadline.race(run.session);
-    if (session.mode === 'off') return answerMiss(run, res);
+    if (session.mode === 'off') return answerMiss(run, hash, res);
     upstream = await deadline.race(session.fetchOpened(hash, deadline.signal));
-    if (!upstream) return answerMiss(run, res);
+    if (!upstream) return answerMiss(run, hash, res);
     upstream.once('error', () => (reportedBySession = !deadline.signal.aborted));
     // The whole plaintext must arrive and verify before Nx sees a byte of it.
     const bytes = await spoolToFile(upstream, file, deadline.signal);
-    await deadline.race(assertSafeArchive(file));
+    await deadline.race(assertSafeArchive(file, run.policy));
     deadline.clear();
     await sendFile(res, file, bytes);
     run.counters.hits += 1;
@@ -40,7 +40,7 @@ export async function serveCacheGet(ctx: CacheHandlerContext, run: ProxyRun, has
   } catch (err) {
     upstream?.destroy();
     if (!reportedBySession) run.warn(describeFailure('read', err));
-    if (!res.headersSent) answerMiss(run, res);
+    if (!res.headersSent) answerMiss(run, hash, res);
     else res.destroy();
   } finally {
     deadline.clear();
@@ -56,6 +56,12 @@ export async function serveCachePut(
   res: ServerResponse,
 ): Promise<void> {
   const length = parseContentLength(req.headers['content-length']);
+  // The run secret is visible to every task: it may only store what Nx itself just missed, once.
+  if (!run.claimUpload(hash)) {
+    await drainBody(req);
+    run.warn('nx-sealed-cache: refused an upload for a hash this run did not miss (or already uploaded); a task may be misusing the run secret.');
+    return answerRefused(run, res, 403);
+  }
   const deadline = startDeadline(ctx.requestDeadlineMs);
   const file = tempArtifactPath(ctx.tempDir, 'put');
   try {
@@ -99,8 +105,8 @@ async function sendFile(res: ServerResponse, file: string, bytes: number): Promi
   await pipeline(fs.createReadStream(file), res);
 }
 
-function answerMiss(run: ProxyRun, res: ServerResponse): void {
-  run.counters.misses += 1;
+function answerMiss(run: ProxyRun, hash: string, res: ServerResponse): void {
+  run.recordMiss(hash);
   answer(res, 404);
 }
 

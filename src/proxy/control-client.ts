@@ -13,8 +13,8 @@ export function proxyUrl(state: Pick<ProxyState, 'port'>): string {
   return `http://127.0.0.1:${state.port}`;
 }
 
-export async function registerRun(state: ProxyState, runId: string, secret: string): Promise<RegisterRunResponse> {
-  return controlRequest(state, 'POST', '/runs', { runId, secret }, RegisterRunResponse, CONTROL_TIMEOUT_MS);
+export async function registerRun(state: ProxyState, runId: string, secret: string, shieldVulnerableNx = true): Promise<RegisterRunResponse> {
+  return controlRequest(state, 'POST', '/runs', { runId, secret, shieldVulnerableNx }, RegisterRunResponse, CONTROL_TIMEOUT_MS);
 }
 
 export async function finishRun(state: ProxyState, runId: string): Promise<FinishRunResponse> {

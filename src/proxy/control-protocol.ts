@@ -6,6 +6,8 @@ export const CONTROL_PREFIX = '/-/control';
 export const RegisterRunRequest = z.object({
   runId: z.string().min(1).max(256),
   secret: z.string().min(32).max(256),
+  /** The run's Nx is affected by CVE-2026-71476 (or unknown): serve no links and no failed task. */
+  shieldVulnerableNx: z.boolean().default(true),
 });
 export type RegisterRunRequest = z.infer<typeof RegisterRunRequest>;
 

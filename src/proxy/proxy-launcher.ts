@@ -24,6 +24,8 @@ export interface EnsureProxyInput {
   client: ClientInputs;
   runId: string;
   runSecret: string;
+  /** Whether the run's Nx needs the shield for CVE-2026-71476 (default: yes). */
+  shieldVulnerableNx?: boolean;
   /** How to start the proxy process; tests point it at the TypeScript source. */
   entry?: ProxyEntry;
   /** The environment the proxy process gets, without any of our secrets. */
@@ -56,7 +58,7 @@ export async function ensureProxy(input: EnsureProxyInput): Promise<ProxyState> 
       const startedMeanwhile = await registerWithExisting(paths, input);
       if (startedMeanwhile) return startedMeanwhile;
       const state = await spawnProxy(paths, input);
-      await registerRun(state, input.runId, input.runSecret);
+      await registerRun(state, input.runId, input.runSecret, input.shieldVulnerableNx);
       return state;
     } finally {
       release();
@@ -69,7 +71,7 @@ async function registerWithExisting(paths: ProxyPaths, input: EnsureProxyInput):
   const state = readProxyState(paths.stateFile);
   if (!state) return null;
   try {
-    await registerRun(state, input.runId, input.runSecret);
+    await registerRun(state, input.runId, input.runSecret, input.shieldVulnerableNx);
     return state;
   } catch {
     return null;

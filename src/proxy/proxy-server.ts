@@ -58,7 +58,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     if (!match) return refuseUnknown(req, res, 404);
     const token = bearerToken(req.headers.authorization);
     const run = token === null ? null : options.registry.findBySecret(token);
-    if (!run) return refuseUnknown(req, res, 401, UNAUTHORIZED_TEXT);
+    // A write with a secret of no current run (a finished one, a guess) is refused like any write it may not make.
+    if (!run) return req.method === 'PUT' ? refuseUnknown(req, res, 403) : refuseUnknown(req, res, 401, UNAUTHORIZED_TEXT);
     run.lastSeenAt = now();
     const hash = decodeURIComponent(match[1]!);
     const context = { tempDir: options.tempDir, requestDeadlineMs: options.requestDeadlineMs };
@@ -77,7 +78,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     if (req.method === 'POST' && path === '/runs') {
       const body = await readJson(req, RegisterRunRequest);
       if (!body) return answer(res, 400, 'invalid body');
-      options.registry.register(body.runId, body.secret, now());
+      options.registry.register(body.runId, body.secret, now(), body.shieldVulnerableNx);
       return sendJson(res, { registered: true, pid: process.pid });
     }
     if (req.method === 'POST' && path === '/finish') {

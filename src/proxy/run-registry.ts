@@ -2,6 +2,7 @@
  * The runs a proxy currently serves, each known by the random secret its Nx process was given.
  * Counters and warnings are kept per run so each run's summary is its own.
  */
+import { DEFAULT_ARTIFACT_POLICY, type ArtifactPolicy } from '../archive/artifact-inspection';
 import { secretsEqual } from './secrets';
 import { emptyCounters, offlineSession, type OpenRunSession, type ProxyRunSession, type RunCounters } from './run-session';
 
@@ -9,12 +10,18 @@ export interface ProxyRun {
   readonly runId: string;
   readonly secrets: string[];
   readonly counters: RunCounters;
+  /** How strictly artifacts are checked before this run's Nx extracts them. */
+  policy: ArtifactPolicy;
   readonly session: Promise<ProxyRunSession>;
   /** Registrations not yet finished: two Nx processes may share a run id. */
   references: number;
   lastSeenAt: number;
   warnings: string[];
   warn(message: string): void;
+  /** Counts a miss once per hash (Nx 22 asks twice) and lets this run upload that hash, once. */
+  recordMiss(hash: string): void;
+  /** True once for a hash this run looked up and missed; every other upload is refused. */
+  claimUpload(hash: string): boolean;
 }
 
 export interface FinishedRun {
@@ -31,15 +38,17 @@ export class RunRegistry {
     return this.runs.size;
   }
 
-  register(runId: string, secret: string, now: number): ProxyRun {
+  register(runId: string, secret: string, now: number, shieldVulnerableNx = true): ProxyRun {
     const existing = this.runs.get(runId);
     if (existing) {
+      // Two Nx processes of one run: the stricter policy wins.
+      if (shieldVulnerableNx) existing.policy = shieldPolicy(true);
       existing.secrets.push(secret);
       existing.references += 1;
       existing.lastSeenAt = now;
       return existing;
     }
-    const run = createRun(runId, secret, now, this.openSession);
+    const run = createRun(runId, secret, now, this.openSession, shieldPolicy(shieldVulnerableNx));
     this.runs.set(runId, run);
     return run;
   }
@@ -84,12 +93,20 @@ export class RunRegistry {
   }
 }
 
-function createRun(runId: string, secret: string, now: number, openSession: OpenRunSession): ProxyRun {
+/** Affected Nx follows links on restore and reads 2 of the exit code's 4 bytes. */
+function shieldPolicy(shield: boolean): ArtifactPolicy {
+  return shield ? { ...DEFAULT_ARTIFACT_POLICY, symlinks: 'refuse', requireZeroExitCode: true } : DEFAULT_ARTIFACT_POLICY;
+}
+
+function createRun(runId: string, secret: string, now: number, openSession: OpenRunSession, policy: ArtifactPolicy): ProxyRun {
   const seen = new Set<string>();
+  const missed = new Set<string>();
+  const uploadable = new Set<string>();
   const run: ProxyRun = {
     runId,
     secrets: [secret],
     counters: emptyCounters(),
+    policy,
     references: 1,
     lastSeenAt: now,
     warnings: [],
@@ -97,6 +114,15 @@ function createRun(runId: string, secret: string, now: number, openSession: Open
       if (seen.has(message)) return;
       seen.add(message);
       run.warnings.push(message);
+    },
+    recordMiss(hash: string) {
+      if (missed.has(hash)) return;
+      missed.add(hash);
+      uploadable.add(hash);
+      run.counters.misses += 1;
+    },
+    claimUpload(hash: string) {
+      return uploadable.delete(hash);
     },
     session: Promise.resolve().then(() => openSession(runId, (message) => run.warn(message))).catch((err: unknown) => {
       const reason = err instanceof Error ? err.message : 'unknown error';

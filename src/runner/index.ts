@@ -7,6 +7,7 @@ import { resolveClientConfig, type ClientConfig } from '../client/config';
 import { withoutSealedCacheOptions } from '../client/options';
 import { createOffSession, openRemoteSession, type RemoteSession, type RemoteSessionDeps } from '../client/remote-session';
 import { formatRunSummary } from '../client/run-summary';
+import { scrubSecretEnv, withRememberedSecrets } from '../client/secret-env';
 import { findWorkspaceRoot, loadDefaultTasksRunner, missingLegacyCacheWarning, readWorkspaceNxMajor, type NxTasksRunner } from './nx-workspace';
 import { createLegacyRemoteCache } from './remote-cache';
 
@@ -31,9 +32,13 @@ export default function sealedCacheTasksRunner(tasks: unknown[], options: Runner
 }
 
 export async function runWithSealedCache(tasks: unknown[], options: RunnerOptions, context: RunnerContext | undefined, deps: RunnerDeps): Promise<unknown> {
-  const env = deps.env ?? process.env;
+  const processEnv = deps.env ?? process.env;
+  const cwd = deps.cwd ?? process.cwd();
+  // The runner is called in Nx's main process before any task is forked, and tasks copy its env.
+  const env = withRememberedSecrets(`runner:${cwd}`, processEnv);
+  scrubSecretEnv(processEnv);
   const print = deps.print ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const workspaceRoot = findWorkspaceRoot(deps.cwd ?? process.cwd(), env);
+  const workspaceRoot = findWorkspaceRoot(cwd, env);
   const defaultRunner = (deps.loadRunner ?? loadDefaultTasksRunner)(workspaceRoot);
   const nxOptions: RunnerOptions = withoutSealedCacheOptions(options);
 

@@ -18,6 +18,7 @@ import { createLegacyRemoteCache } from '../../src/runner/remote-cache';
 import { AreaRecord } from './support/area-record';
 import { cachePut, dataDirIn, startHardeningServer, type HardeningServer } from './support/hardening-server';
 import { bombTar, hostileTars, legacyBase, manyEntries, seal, tamperedBlobs, tarGz, type TarEntry } from './support/hostile-archives';
+import { END, gz, nxLikeTar } from './support/nx-tar-forms';
 import { createSandbox, snapshotTree, treeChanges, type Sandbox } from './support/sandbox';
 import { SeededRandom } from './support/seeded-random';
 
@@ -85,9 +86,14 @@ async function fetchThroughProxy(hash: string): Promise<string | undefined> {
   return response.statusCode === 404 ? undefined : `proxy answered Nx ${response.statusCode}`;
 }
 
-async function plantAndCheck(name: string, blob: Buffer, escapeTargets: string[]): Promise<void> {
+async function plantAndCheck(name: string, blob: Buffer, escapeTargets: string[], unsealed = false): Promise<void> {
   const hash = nextHash(name);
-  await plant(hash, blob);
+  if (unsealed) {
+    // The server reads unsealed gzip uploads by the proxy's rules: a hostile one is refused before it is an entry.
+    const status = await cachePut(ts.url, hash, blob, ts.writeToken);
+    await record.check(`server: ${name}`, () => (status === 403 ? undefined : `server answered ${status}`));
+    if (status === 403) return;
+  } else await plant(hash, blob);
   await record.check(`runner: ${name}`, () => restoreThroughRunner(hash, escapeTargets));
   await record.check(`proxy: ${name}`, () => fetchThroughProxy(hash));
 }
@@ -98,7 +104,10 @@ test('control: a genuine artifact restores through the runner and the proxy', as
   const cacheDir = sandbox.dir('cache-genuine');
   mkdirSync(cacheDir);
   expect(await createLegacyRemoteCache(session).retrieve(hash, cacheDir)).toBe(true);
-  const response = await request(`${proxyUrl(proxyState)}/v1/cache/${hash}`, { headers: { authorization: `Bearer ${runSecret}` } });
+  // The proxy serves Nx 20.8+ clients: only the exact form their writer produces.
+  const nxHash = nextHash('genuine-nx');
+  await plant(nxHash, await seal(gz([...nxLikeTar('a'), END]), sealingKey!, nxHash));
+  const response = await request(`${proxyUrl(proxyState)}/v1/cache/${nxHash}`, { headers: { authorization: `Bearer ${runSecret}` } });
   await response.body.dump();
   expect(response.statusCode).toBe(200);
 });
@@ -118,7 +127,7 @@ test('tar entries that escape, link out or are devices, sealed with the right ke
 test('tar entries that escape, unsealed (a write token without the key)', async () => {
   const since = record.failures.length;
   for (const hostile of hostileTars(sandbox.dir('outside'), `u${hashCounter}`)) {
-    await plantAndCheck(`unsealed, ${hostile.name}`, await tarGz([...legacyBase(hostile.name), ...hostile.entries]), hostile.escapeTargets);
+    await plantAndCheck(`unsealed, ${hostile.name}`, await tarGz([...legacyBase(hostile.name), ...hostile.entries]), hostile.escapeTargets, true);
   }
   expect(record.describeFailures(since)).toEqual([]);
 });

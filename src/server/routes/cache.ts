@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../errors';
+import { assertSafeUpload } from '../artifact-gate';
 import { CACHE_HASH_PATTERN } from '../../protocol';
 import { workspaceAccessOf } from '../auth/route-auth';
 import { permit } from '../auth/route-policy';
@@ -85,6 +86,13 @@ async function putEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
   const namespace = await requireWritable(ctx.store, workspace.id, placementOfRequest(request), hash);
   const blobKey = `${workspace.id}/${blobFolderOf(namespace)}/${hash}.${newUploadId()}`;
   const stored = await storeBlob(ctx, request, blobKey, length);
+  // The blob is not an entry yet, so no reader can see it while it is checked.
+  try {
+    await assertSafeUpload(ctx.blobs, blobKey);
+  } catch (err) {
+    await ctx.blobs.delete(blobKey);
+    throw err;
+  }
   const now = ctx.clock().toISOString();
   const token = principal.kind === 'token' ? principal.token : undefined;
   let inserted;

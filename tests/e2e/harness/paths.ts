@@ -1,7 +1,7 @@
 /** Where the e2e suite finds the repository, its build and the Nx fixtures. */
 import { join, resolve } from 'node:path';
 
-export type FixtureName = 'nx17' | 'nx18' | 'nx19' | 'nx20' | 'nx24';
+export type FixtureName = 'nx17' | 'nx18' | 'nx19' | 'nx20' | 'nx22' | 'nx24';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 export const FIXTURES_DIR = join(REPO_ROOT, 'tests', 'fixtures');

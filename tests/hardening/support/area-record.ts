@@ -14,6 +14,7 @@ export type HardeningArea =
   | 'Auth attacks'
   | 'Authorization'
   | 'Hostile artifacts'
+  | 'Archive forms'
   | 'Crashes'
   | 'Concurrency under load'
   | 'Disk full'

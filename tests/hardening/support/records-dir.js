@@ -12,6 +12,7 @@ const AREAS = [
   'Auth attacks',
   'Authorization',
   'Hostile artifacts',
+  'Archive forms',
   'Crashes',
   'Concurrency under load',
   'Disk full',

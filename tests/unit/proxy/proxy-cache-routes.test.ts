@@ -9,16 +9,14 @@ import { startProxy, type RunningProxy } from '../../../src/proxy/proxy-main';
 import { createRunSecret } from '../../../src/proxy/secrets';
 import { readProxyState, type ProxyState } from '../../../src/proxy/state-file';
 import { rawTarGz } from '../archive/archive-helpers';
+import { END, gz, nxTail, rawRecords } from '../../hardening/support/nx-tar-forms';
 import { startTinyUpstream, UPSTREAM_TOKEN, type TinyUpstream } from './support/tiny-upstream';
 
 const PLAINTEXT_MARKER = 'PLAINTEXT-MARKER-that-must-never-reach-the-server';
 
-/** An artifact shaped like Nx's (a gzip'd tar); the proxy refuses to serve anything else. */
-function nxArtifact(content: string | Buffer): Promise<Buffer> {
-  return rawTarGz([
-    { header: { name: 'terminalOutput', type: 'file', mode: 0o644 }, content: 'built' },
-    { header: { name: 'dist/a/out.bin', type: 'file', mode: 0o644 }, content },
-  ]);
+/** An artifact in the exact form Nx writes (GNU headers, v7 terminalOutput and code); the proxy refuses to serve anything else. */
+async function nxArtifact(content: string | Buffer): Promise<Buffer> {
+  return gz([...rawRecords({ name: 'dist/a/out.bin', type: '0', content }), ...nxTail(), END]);
 }
 
 describe('sealing proxy cache routes against a real upstream', () => {
@@ -69,6 +67,12 @@ describe('sealing proxy cache routes against a real upstream', () => {
     return res.statusCode;
   }
 
+  /** What Nx does: look the hash up, miss, build, upload. The proxy accepts no other upload. */
+  async function putAfterMiss(hash: string, secret: string, body: Buffer): Promise<number> {
+    expect((await get(hash, secret)).status).toBe(404);
+    return put(hash, secret, body);
+  }
+
   async function get(hash: string, secret: string): Promise<{ status: number; body: Buffer; length?: string }> {
     const res = await cacheRequest('GET', hash, secret);
     const body = Buffer.from(await res.body.arrayBuffer());
@@ -103,7 +107,7 @@ describe('sealing proxy cache routes against a real upstream', () => {
     await start();
     const secret = await newRun();
     const artifact = await nxArtifact(Buffer.concat([Buffer.from(PLAINTEXT_MARKER), Buffer.alloc(200_000, 7)]));
-    expect(await put('1234567890', secret, artifact)).toBe(200);
+    expect(await putAfterMiss('1234567890', secret, artifact)).toBe(200);
 
     const stored = upstream.blobs.get('1234567890')!;
     expect(isSealed(stored.subarray(0, 5))).toBe(true);
@@ -120,14 +124,17 @@ describe('sealing proxy cache routes against a real upstream', () => {
     await start();
     const secret = await newRun();
     expect((await get('42', secret)).status).toBe(404);
+    expect((await get('43', secret)).status).toBe(404);
     expect(await put('42', secret, Buffer.from('first'))).toBe(200);
-    expect(await put('42', secret, Buffer.from('second'))).toBe(409);
+    // Another run stored 43 between this run's miss and its upload.
+    upstream.blobs.set('43', Buffer.from('stored meanwhile'));
+    expect(await put('43', secret, Buffer.from('second'))).toBe(409);
   });
 
   it('turns a tampered blob into a miss with a warning for the run', async () => {
     await start();
     const secret = await newRun();
-    expect(await put('77', secret, Buffer.alloc(50_000, 1))).toBe(200);
+    expect(await putAfterMiss('77', secret, Buffer.alloc(50_000, 1))).toBe(200);
     const blob = upstream.blobs.get('77')!;
     blob[blob.length - 100] ^= 0xff;
     expect((await get('77', secret)).status).toBe(404);
@@ -145,19 +152,43 @@ describe('sealing proxy cache routes against a real upstream', () => {
       { header: { name: 'dist/null', type: 'character-device' as const, devmajor: 1, devminor: 3 } },
     ];
     for (const [i, entry] of hostile.entries()) {
-      expect(await put(`90${i}`, secret, await rawTarGz([entry]))).toBe(200);
+      expect(await putAfterMiss(`90${i}`, secret, await rawTarGz([entry]))).toBe(200);
       expect((await get(`90${i}`, secret)).status).toBe(404);
     }
-    expect(await put('999', secret, Buffer.from('not a tar'))).toBe(200);
+    expect(await putAfterMiss('999', secret, Buffer.from('not a tar'))).toBe(200);
     expect((await get('999', secret)).status).toBe(404);
     const finished = await finishRun(state, 'run-1');
-    expect(finished.warnings.some((w) => w.includes('ERR_ARCHIVE_UNSAFE_ENTRY'))).toBe(true);
+    expect(finished.warnings.some((w) => w.includes('ERR_ARCHIVE_UNSAFE_ENTRY') || w.includes('ERR_ARCHIVE_NONSTANDARD'))).toBe(true);
+  });
+
+  it('serves an artifact only in the one form every tar reader reads alike, with the shield for affected Nx (hardening)', async () => {
+    await start();
+    const shielded = createRunSecret();
+    await registerRun(state, 'affected', shielded, true);
+    const plain = createRunSecret();
+    await registerRun(state, 'fixed', plain, false);
+    const failed = gz([...rawRecords({ name: 'dist/a/out.txt', type: '0', content: 'x' }), ...nxTail(1), END]);
+    const linked = gz([...rawRecords({ name: 'dist/a/out.txt', type: '0', content: 'x' }), ...rawRecords({ name: 'dist/a/l', type: '2', linkname: 'out.txt' }), ...nxTail(), END]);
+    expect(await putAfterMiss('71', plain, failed)).toBe(200);
+    expect(await putAfterMiss('72', plain, linked)).toBe(200);
+    expect(await putAfterMiss('73', plain, await rawTarGz([{ header: { name: 'dist/a/x', type: 'file' }, content: 'posix' }]))).toBe(200);
+    // A cached failure and a link are fine for a fixed Nx, a miss for an affected one.
+    expect((await get('71', plain)).status).toBe(200);
+    expect((await get('72', plain)).status).toBe(200);
+    expect((await get('71', shielded)).status).toBe(404);
+    expect((await get('72', shielded)).status).toBe(404);
+    // POSIX ustar (what tar-stream writes, never Nx) is a miss for everyone.
+    expect((await get('73', plain)).status).toBe(404);
+    const affected = await finishRun(state, 'affected');
+    expect(affected.warnings.join('\n')).toMatch(/ERR_ARCHIVE_UNSAFE_ENTRY/);
+    const fixed = await finishRun(state, 'fixed');
+    expect(fixed.warnings.join('\n')).toMatch(/ERR_ARCHIVE_NONSTANDARD/);
   });
 
   it('turns a blob sealed with another key into a miss', async () => {
     await start();
     const writer = await newRun('writer');
-    expect(await put('88', writer, Buffer.from('sealed with the first key'))).toBe(200);
+    expect(await putAfterMiss('88', writer, Buffer.from('sealed with the first key'))).toBe(200);
     await proxy.shutdown('switch key');
     await start({ encryptionKey: generateEncryptionKey() });
     const reader = await newRun('reader');
@@ -169,7 +200,7 @@ describe('sealing proxy cache routes against a real upstream', () => {
     const secret = await newRun();
     upstream.behaviour = 'error500';
     expect((await get('99', secret)).status).toBe(404);
-    expect(await put('99', secret, Buffer.alloc(10_000, 3))).toBe(403);
+    expect(await putAfterMiss('99', secret, Buffer.alloc(10_000, 3))).toBe(403);
   });
 
   it('answers a miss when the upstream hangs, bounded by the client timeout', async () => {
@@ -178,7 +209,7 @@ describe('sealing proxy cache routes against a real upstream', () => {
     expect((await get('1', secret)).status).toBe(404);
     upstream.behaviour = 'hang';
     expect((await get('2', secret)).status).toBe(404);
-    expect(await put('3', secret, Buffer.alloc(1000, 1))).toBe(403);
+    expect(await putAfterMiss('3', secret, Buffer.alloc(1000, 1))).toBe(403);
     const finished = await finishRun(state, 'run-1');
     expect(finished.warnings.join('\n')).toMatch(/remote cache off|miss/);
   });
@@ -196,10 +227,35 @@ describe('sealing proxy cache routes against a real upstream', () => {
     upstream.access = { read: true, write: false };
     await start();
     const secret = await newRun();
-    expect(await put('11', secret, Buffer.alloc(3 * 1024 * 1024, 9))).toBe(403);
+    expect(await putAfterMiss('11', secret, Buffer.alloc(3 * 1024 * 1024, 9))).toBe(403);
     expect(upstream.blobs.size).toBe(0);
     const finished = await finishRun(state, 'run-1');
     expect(finished.summary).toMatch(/read-only/);
+  });
+
+  it('accepts an upload only for a hash this run missed, once, while the run lasts (hardening)', async () => {
+    await start();
+    const secret = await newRun();
+    const other = await newRun('run-2');
+    const artifact = await nxArtifact('planted');
+    // Never looked up: refused after draining, nothing reaches the upstream.
+    expect(await put('1111', secret, Buffer.alloc(2 * 1024 * 1024, 5))).toBe(403);
+    // Missed by another run: that miss does not open this run's door.
+    expect((await get('2222', other)).status).toBe(404);
+    expect(await put('2222', secret, artifact)).toBe(403);
+    // Missed by this run: one upload, not two.
+    expect((await get('3333', secret)).status).toBe(404);
+    expect((await get('3333', secret)).status).toBe(404);
+    expect(await put('3333', secret, artifact)).toBe(200);
+    expect(await put('3333', secret, artifact)).toBe(403);
+    expect([...upstream.blobs.keys()]).toEqual(['3333']);
+    const finished = await finishRun(state, 'run-1');
+    // Nx 22 asks twice for a missing hash: one miss per hash, not per request.
+    expect(finished.summary).toMatch(/\b1 miss\b/);
+    expect(finished.warnings.filter((w) => w.includes('did not miss'))).toHaveLength(1);
+    // The run is over: its secret writes nothing, and the refusal is still a drained 403.
+    expect(await put('4444', secret, Buffer.alloc(1024 * 1024, 1))).toBe(403);
+    expect([...upstream.blobs.keys()]).toEqual(['3333']);
   });
 
   it('refuses invalid hashes without touching the upstream', async () => {
@@ -217,7 +273,7 @@ describe('sealing proxy cache routes against a real upstream', () => {
     const first = await newRun('run-a');
     const second = await newRun('run-b');
     const artifact = await nxArtifact('from run a');
-    expect(await put('500', first, artifact)).toBe(200);
+    expect(await putAfterMiss('500', first, artifact)).toBe(200);
     const [a, b] = await Promise.all([get('500', first), get('500', second)]);
     expect(a.body.equals(artifact)).toBe(true);
     expect(b.body.equals(artifact)).toBe(true);

@@ -63,6 +63,29 @@ describe('the tasks runner', () => {
 
   const nxJson = { useLegacyCache: true };
 
+  it('takes the token and key out of the environment before Nx forks any task, and still uses them', async () => {
+    const key = generateEncryptionKey();
+    const from = join(root, 'cache-from');
+    mkdirSync(from);
+    writeLegacyEntry(from, '4242');
+    const base = deps(async (cache) => void expect(await cache!.store('4242', from)).toBe(true));
+    const env: NodeJS.ProcessEnv = { ...base.env, NX_SEALED_CACHE_ENCRYPTION_KEY: key };
+    let seenByNx = '';
+    const inner = base.loadRunner!;
+    await runWithSealedCache([], {}, { nxJson }, {
+      ...base,
+      env,
+      loadRunner: (workspaceRoot) => async (tasks, options, context) => {
+        seenByNx = JSON.stringify(env);
+        return inner(workspaceRoot)(tasks, options, context);
+      },
+    });
+    expect(seenByNx).not.toContain('nxsc_ci_test');
+    expect(seenByNx).not.toContain(key);
+    expect(env.NX_SEALED_CACHE_ACCESS_TOKEN).toBeUndefined();
+    expect(blobs.has('4242')).toBe(true);
+  });
+
   it('hands Nx a remote cache and strips our options, keeping Nx\'s own', async () => {
     const options = { url: 'http://ignored:1', token: 'nxsc_ci_committed', encryptionKey: 'x'.repeat(20), workspaceId: 'ws_aaaaaaaaaaaaaaaaaaaa', parallel: 3, skipNxCache: false };
     const result = await runWithSealedCache([], options, { nxJson }, deps());

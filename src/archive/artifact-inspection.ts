@@ -1,0 +1,109 @@
+/**
+ * One reading of every Nx artifact, shared by the sealing proxy (before Nx sees it) and the server
+ * (before it stores an unsealed one): a strict pass that accepts only the gzip and tar forms Nx
+ * writes, then tar-stream's pass with the extraction rules (names, links, collisions, caps).
+ */
+import fs from 'node:fs';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInflateRaw, crc32 } from 'node:zlib';
+import { isSealedCacheError, SealedCacheError } from '../errors';
+import { DEFAULT_EXTRACT_LIMITS, inspectArchive } from './extract';
+import { nonstandard } from './nx-tar-form';
+import { NxTarWalker, type ArtifactPolicy } from './nx-tar-walker';
+
+export type { ArtifactPolicy } from './nx-tar-walker';
+
+const GZIP_HEADER = 10;
+const GZIP_TRAILER = 8;
+
+/** The rules for clients we know nothing about (the server): links may stay, pointing inside. */
+export const DEFAULT_ARTIFACT_POLICY: ArtifactPolicy = {
+  symlinks: 'inside',
+  requireZeroExitCode: false,
+  maxEntries: DEFAULT_EXTRACT_LIMITS.maxEntries,
+  packerForm: false,
+};
+
+/** The server also stores what this package's Nx 17–20 runner uploads without a key (tar-stream's form). */
+export const SERVER_ARTIFACT_POLICY: ArtifactPolicy = { ...DEFAULT_ARTIFACT_POLICY, packerForm: true };
+
+export interface ArtifactReport {
+  /** The task's exit code from `code`, when present. */
+  exitCode: number | null;
+}
+
+/**
+ * Resolves when `file` holds one gzip member of one tar in Nx's own form that is safe to extract.
+ * Rejects with ERR_ARCHIVE_NONSTANDARD, ERR_ARCHIVE_UNSAFE_ENTRY, ERR_ARCHIVE_TOO_LARGE or ERR_ARCHIVE_CORRUPT.
+ */
+export async function inspectArtifactFile(file: string, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY): Promise<ArtifactReport> {
+  return inspectArtifact(() => fs.createReadStream(file), policy);
+}
+
+/** The same, for an artifact that can be read twice from the start (a stored blob). */
+export async function inspectArtifact(open: () => Readable | Promise<Readable>, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY): Promise<ArtifactReport> {
+  const walker = new NxTarWalker(policy);
+  const framing = new GzipFraming();
+  const inflate = createInflateRaw();
+  const checksum = new InflatedChecksum();
+  await pipeline(await open(), framing, inflate, checksum, walker).catch((err: unknown) => {
+    throw asArchiveError(err);
+  });
+  // Node would read on into a second gzip member; Nx's decoder stops after the first.
+  if (framing.body !== inflate.bytesWritten + GZIP_TRAILER) throw nonstandard('bytes follow the first gzip member');
+  const trailer = framing.tail;
+  if (trailer.readUInt32LE(0) !== checksum.crc >>> 0 || trailer.readUInt32LE(4) !== checksum.length % 2 ** 32) {
+    throw nonstandard('the gzip checksum is wrong');
+  }
+  await inspectArchive(await open(), { maxEntries: policy.maxEntries });
+  return { exitCode: walker.exitCode };
+}
+
+/** Checks the 10-byte gzip header, passes the rest on, and keeps the last 8 bytes (the trailer). */
+class GzipFraming extends Transform {
+  private head = Buffer.alloc(0);
+  tail = Buffer.alloc(0);
+  /** Bytes after the header. */
+  body = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    let rest = chunk;
+    if (this.head.length < GZIP_HEADER) {
+      const take = Math.min(GZIP_HEADER - this.head.length, rest.length);
+      this.head = Buffer.concat([this.head, rest.subarray(0, take)]);
+      rest = rest.subarray(take);
+      if (this.head.length === GZIP_HEADER) {
+        const h = this.head;
+        // flate2 (Nx) and zlib write flags 0: no name, comment or extra field that readers might skip differently.
+        if (h[0] !== 0x1f || h[1] !== 0x8b || h[2] !== 8 || h[3] !== 0) return done(nonstandard('not a plain gzip stream'));
+      }
+    }
+    if (rest.length === 0) return done();
+    this.body += rest.length;
+    this.tail = Buffer.concat([this.tail, rest]).subarray(-GZIP_TRAILER);
+    done(null, rest);
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(this.head.length < GZIP_HEADER || this.body < GZIP_TRAILER ? nonstandard('not a plain gzip stream') : null);
+  }
+}
+
+/** CRC-32 and length of the inflated bytes, with the size cap of a decompression bomb. */
+class InflatedChecksum extends Transform {
+  crc = 0;
+  length = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.crc = crc32(chunk, this.crc);
+    this.length += chunk.length;
+    if (this.length > DEFAULT_EXTRACT_LIMITS.maxBytes) return done(new SealedCacheError('ERR_ARCHIVE_TOO_LARGE', 'the artifact inflates beyond the cap'));
+    done(null, chunk);
+  }
+}
+
+function asArchiveError(err: unknown): unknown {
+  if (isSealedCacheError(err)) return err;
+  return new SealedCacheError('ERR_ARCHIVE_CORRUPT', 'the artifact is not a readable gzip tar', { cause: err });
+}

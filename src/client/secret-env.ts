@@ -1,0 +1,45 @@
+/**
+ * Takes the real token and sealing key out of an environment once they have been read, so the
+ * processes Nx forks for tasks (which copy Nx's process.env) never inherit them.
+ */
+import { ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY } from './config';
+
+export const SECRET_ENV_VARS = [ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY] as const;
+
+type SecretEnv = Partial<Record<(typeof SECRET_ENV_VARS)[number], string>>;
+
+/** Per process and workspace: a plugin worker or a runner that is called twice still has what it read. */
+const remembered = new Map<string, SecretEnv>();
+
+/**
+ * Returns `env` with the secrets this process already took out put back (in a copy), and remembers
+ * the ones it holds now. Non-empty values in `env` always win: a new value replaces an old one.
+ */
+export function withRememberedSecrets(scope: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const held: SecretEnv = { ...remembered.get(scope) };
+  for (const name of SECRET_ENV_VARS) {
+    const value = env[name]?.trim();
+    if (value) held[name] = value;
+  }
+  remembered.set(scope, held);
+  return { ...env, ...held };
+}
+
+/**
+ * Blanks, then deletes, each secret. Nx (20.8–24) runs hooks under a process.env proxy that forwards
+ * assignments to its main process but not deletions, so the blank is what reaches the tasks there;
+ * without isolation or daemon the delete removes the variable outright. The blank is assigned even
+ * when this process no longer has the variable: a daemon's plugin worker scrubbed its own copy on an
+ * earlier run, while the new Nx process it answers still holds the secret.
+ */
+export function scrubSecretEnv(env: NodeJS.ProcessEnv): void {
+  for (const name of SECRET_ENV_VARS) {
+    env[name] = '';
+    delete env[name];
+  }
+}
+
+/** Tests only: forget what this process read. */
+export function forgetRememberedSecrets(): void {
+  remembered.clear();
+}

@@ -1,0 +1,27 @@
+/** The Nx the workspace runs, read from its own node_modules (the hook runs inside that Nx). */
+import fs from 'node:fs';
+import { z } from 'zod';
+import { CVE_2026_71476, isAffectedByCve202671476 } from '../nx-config/nx-advisories';
+import { formatNxVersion, parseNxVersion, type NxVersion } from '../nx-config/nx-version';
+
+const NxManifest = z.object({ version: z.string().min(1) });
+
+export function readInstalledNxVersion(workspaceRoot: string): NxVersion | null {
+  try {
+    const manifest = require.resolve('nx/package.json', { paths: [workspaceRoot] });
+    const parsed = NxManifest.safeParse(JSON.parse(fs.readFileSync(manifest, 'utf8')));
+    return parsed.success ? parseNxVersion(parsed.data.version, 'node_modules') : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One line for the run summary when this Nx needs the shield, or null. */
+export function vulnerableNxNotice(version: NxVersion | null): string | null {
+  if (!isAffectedByCve202671476(version)) return null;
+  const which = version ? `Nx ${formatNxVersion(version)} is affected by` : 'the installed Nx version is unknown; assuming it is affected by';
+  return (
+    `nx-sealed-cache: ${which} ${CVE_2026_71476.id} (unsafe remote-cache extraction). ` +
+    `The proxy serves it no links, no failed tasks and only plain entries; upgrade Nx to ${CVE_2026_71476.fixedIn}.`
+  );
+}

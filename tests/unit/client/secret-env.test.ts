@@ -1,0 +1,46 @@
+import { forgetRememberedSecrets, scrubSecretEnv, withRememberedSecrets } from '../../../src/client/secret-env';
+
+/** What Nx 20.8–24 does around preTasksExecution with isolation or the daemon: assignments are forwarded, deletions are not. */
+function nxHookEnv(target: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; updates: Record<string, string | undefined> } {
+  const updates: Record<string, string | undefined> = {};
+  const env = new Proxy(target, {
+    set: (t, key: string, value: string) => {
+      t[key] = value;
+      updates[key] = value;
+      return true;
+    },
+  });
+  return { env, updates };
+}
+
+describe('scrubbing the secrets from the environment tasks inherit', () => {
+  afterEach(() => forgetRememberedSecrets());
+
+  it('deletes both secrets from a plain environment and leaves the rest alone', () => {
+    const env: NodeJS.ProcessEnv = { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x', NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y', NX_SEALED_CACHE_URL: 'https://c', PATH: '/bin' };
+    scrubSecretEnv(env);
+    expect(env).toEqual({ NX_SEALED_CACHE_URL: 'https://c', PATH: '/bin' });
+  });
+
+  it("forwards a blank for each secret through Nx's hook proxy, even when the worker already lost its copy", () => {
+    const main: NodeJS.ProcessEnv = { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x', NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y' };
+    const worker: NodeJS.ProcessEnv = {};
+    const { env, updates } = nxHookEnv(worker);
+    scrubSecretEnv(env);
+    expect(updates).toEqual({ NX_SEALED_CACHE_ACCESS_TOKEN: '', NX_SEALED_CACHE_ENCRYPTION_KEY: '' });
+    for (const [key, value] of Object.entries(updates)) main[key] = value;
+    expect(JSON.stringify(main)).not.toMatch(/nxsc_ci_x|nxsk1_y/);
+    expect(worker).toEqual({});
+  });
+
+  it('remembers what it read, per scope, so a second run in the same process still has it', () => {
+    const env: NodeJS.ProcessEnv = { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x', NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y' };
+    expect(withRememberedSecrets('/ws', env).NX_SEALED_CACHE_ACCESS_TOKEN).toBe('nxsc_ci_x');
+    scrubSecretEnv(env);
+    expect(withRememberedSecrets('/ws', env)).toMatchObject({ NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x', NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y' });
+    expect(withRememberedSecrets('/other', env).NX_SEALED_CACHE_ACCESS_TOKEN).toBeUndefined();
+    // A new value replaces the remembered one.
+    expect(withRememberedSecrets('/ws', { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_new' }).NX_SEALED_CACHE_ACCESS_TOKEN).toBe('nxsc_ci_new');
+    expect(env).toEqual({});
+  });
+});
