@@ -4,7 +4,7 @@ import { SealedCacheError } from '../errors';
 import { CredentialResolver } from './auth/credentials';
 import { type DeclaredRoute, registerRoutePolicy } from './auth/route-policy';
 import { type Clock, systemClock } from './clock';
-import { type ServerConfigInput, parseServerConfig } from './config';
+import { type ServerConfigInput, parseServerConfig } from './config/server-config';
 import { acquireDataDirLock, removeStaleSqliteLock } from './data-dir-lock';
 import { clearTmpDir, dataDirLayout, ensureDataDir } from './data-dir';
 import { errorBody, statusOf, toSealedCacheError } from './http-errors';

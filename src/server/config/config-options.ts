@@ -3,7 +3,7 @@
  * the env reader, the config-file reader and docs/operations.md all follow this table.
  */
 import { parseBoolean, parseByteSize, parseDuration, parseWholeNumber } from './config-values';
-import type { ServerConfigInput } from './config';
+import type { ServerConfigInput } from './server-config';
 
 export type ConfigKey = Exclude<keyof ServerConfigInput, never>;
 export type ValueKind = 'string' | 'port' | 'bytes' | 'duration' | 'count' | 'boolean' | 'log-level' | 'log-format';

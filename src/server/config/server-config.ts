@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SealedCacheError } from '../errors';
+import { SealedCacheError } from '../../errors';
 import { opsConfigFields } from './ops-config';
 
 export const DEFAULT_DATA_DIR = './nx-sealed-cache-data';

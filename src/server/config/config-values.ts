@@ -1,6 +1,6 @@
 /** Text forms of configuration values (flags, env vars, config files): durations, sizes, switches. */
-import { SealedCacheError } from '../errors';
-import { parseByteSize } from './config';
+import { SealedCacheError } from '../../errors';
+import { parseByteSize } from './server-config';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { SealedCacheError, isSealedCacheError } from '../errors';
-import { type ServerConfig, ServerConfig as ServerConfigSchema, type ServerConfigInput } from './config';
+import { SealedCacheError, isSealedCacheError } from '../../errors';
+import { type ServerConfig, ServerConfig as ServerConfigSchema, type ServerConfigInput } from './server-config';
 import { CONFIG_OPTIONS, type ConfigOption, type ConfigValue, envVarOf, flagOf, parseOptionText } from './config-options';
 
 export const CONFIG_PATH_ENV = 'NX_SEALED_CACHE_SERVER_CONFIG';
