@@ -5,9 +5,9 @@ import { registerConnectionLimits } from '../limits/connection-limits';
 import { registerRequestLimits } from '../limits/request-limits';
 import { registerRequestMetrics } from '../observability/request-metrics';
 import { registerRequestNotes } from '../observability/request-notes';
-import { adminStatsRoutes } from '../routes/admin-stats';
-import { healthRoutes } from '../routes/health';
-import { metricsRoutes } from '../routes/metrics';
+import { adminStatsRoutes } from '../routes/admin-api/admin-stats';
+import { healthRoutes } from '../routes/ops/health';
+import { metricsRoutes } from '../routes/ops/metrics';
 import type { ServerContext } from '../server-context';
 
 export function registerOperations(app: FastifyInstance, context: ServerContext): void {

@@ -1,18 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import { AccessLevel } from '../../protocol';
-import { auditActorOf } from '../auth/actors';
-import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
-import { newWorkspaceId } from '../ids';
-import type { Workspace } from '../metadata/records';
-import type { ServerContext } from '../server-context';
-import { DEFAULT_ISOLATED_RETENTION, TierPolicyPatch, tierPolicyChange } from '../tiers/tier-policy';
-import { tierStoreFor } from '../tiers/tier-store';
-import { DEFAULT_WRITE_TIER, WriteTierSchema } from '../tiers/write-tier';
-import { IdOrName, Name, parseInput } from './admin-input';
-import { requireOrganisation, requireWorkspace } from './admin-lookups';
-import { presentWorkspace } from './admin-presenters';
+import { SealedCacheError } from '../../../errors';
+import { AccessLevel } from '../../../protocol';
+import { auditActorOf } from '../../auth/actors';
+import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
+import { newWorkspaceId } from '../../ids';
+import type { Workspace } from '../../metadata/records';
+import type { ServerContext } from '../../server-context';
+import { DEFAULT_ISOLATED_RETENTION, TierPolicyPatch, tierPolicyChange } from '../../tiers/tier-policy';
+import { tierStoreFor } from '../../tiers/tier-store';
+import { DEFAULT_WRITE_TIER, WriteTierSchema } from '../../tiers/write-tier';
+import { IdOrName, Name, parseInput } from '../support/request-input';
+import { requireOrganisation, requireWorkspace } from '../support/lookups';
+import { presentWorkspace } from '../support/presenters';
 
 const MemberDefaultAccess = z.enum(['read', 'read-write']);
 const CreateWorkspaceBody = z.strictObject({

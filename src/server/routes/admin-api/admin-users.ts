@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import { permit, resourceOf } from '../auth/route-policy';
-import { newUserId } from '../ids';
-import type { User } from '../metadata/records';
-import type { ServerContext } from '../server-context';
-import { IdOrName, Name, parseInput } from './admin-input';
-import { requireOrganisation } from './admin-lookups';
-import { presentUser } from './admin-presenters';
+import { SealedCacheError } from '../../../errors';
+import { permit, resourceOf } from '../../auth/route-policy';
+import { newUserId } from '../../ids';
+import type { User } from '../../metadata/records';
+import type { ServerContext } from '../../server-context';
+import { IdOrName, Name, parseInput } from '../support/request-input';
+import { requireOrganisation } from '../support/lookups';
+import { presentUser } from '../support/presenters';
 
 /** A bot may name the one organisation that owns it now; otherwise it is placed by its first `member add`. */
 const CreateUserBody = z.strictObject({ name: Name, bot: z.boolean().default(false), org: IdOrName.optional() }).refine((b) => b.bot || b.org === undefined, 'only a bot belongs to an organisation');

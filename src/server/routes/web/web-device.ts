@@ -1,11 +1,11 @@
 /** Approving a CLI login request in the page (session + CSRF required); the code is always typed, never taken from a link. */
 import type { FastifyInstance } from 'fastify';
-import { isSealedCacheError } from '../../errors';
-import { pagePermit } from '../auth/route-policy';
-import { LOGIN_TOKEN_LIFETIME } from '../web/login-requests';
-import { CODE_IN_LINK_NOTICE, deviceApprovedPage, deviceConfirmPage, deviceDeniedPage, deviceEntryPage } from '../web/pages/device-page';
-import { formField, requireViewer } from '../web/web-guards';
-import type { WebRouteDeps } from './web';
+import { isSealedCacheError } from '../../../errors';
+import { pagePermit } from '../../auth/route-policy';
+import { LOGIN_TOKEN_LIFETIME } from '../../web/login-requests';
+import { CODE_IN_LINK_NOTICE, deviceApprovedPage, deviceConfirmPage, deviceDeniedPage, deviceEntryPage } from '../../web/pages/device-page';
+import { formField, requireViewer } from '../../web/web-guards';
+import type { WebRouteDeps } from './web-routes';
 
 const SHOWN_ON_ENTRY_PAGE = ['ERR_LOGIN_REQUEST_NOT_FOUND', 'ERR_LOGIN_REQUEST_EXPIRED', 'ERR_LOGIN_REQUEST_DENIED', 'ERR_AUTH_FORBIDDEN'] as const;
 const LIFETIME_TEXT = LOGIN_TOKEN_LIFETIME.replace(/^(\d+)d$/, '$1 days');

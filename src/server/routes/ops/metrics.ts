@@ -5,9 +5,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { SealedCacheError } from '../../errors';
-import { openPermit } from '../auth/route-policy';
-import type { ServerMetrics } from '../observability/metrics';
+import { SealedCacheError } from '../../../errors';
+import { openPermit } from '../../auth/route-policy';
+import type { ServerMetrics } from '../../observability/metrics';
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();

@@ -5,17 +5,17 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import { WORKSPACE_ID_PATTERN } from '../../protocol';
-import { type AuditActor } from '../services/audit-log';
-import { auditActorOf } from '../auth/actors';
-import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
-import type { ServerContext } from '../server-context';
-import { removeEntries } from '../tiers/remove-entries';
-import { type EntryFilter, tierStoreFor } from '../tiers/tier-store';
-import { describeNamespace } from '../tiers/write-tier';
-import { IdOrName, parseInput } from './admin-input';
-import { requireUser } from './admin-lookups';
+import { SealedCacheError } from '../../../errors';
+import { WORKSPACE_ID_PATTERN } from '../../../protocol';
+import { type AuditActor } from '../../services/audit-log';
+import { auditActorOf } from '../../auth/actors';
+import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
+import type { ServerContext } from '../../server-context';
+import { removeEntries } from '../../tiers/remove-entries';
+import { type EntryFilter, tierStoreFor } from '../../tiers/tier-store';
+import { describeNamespace } from '../../tiers/write-tier';
+import { IdOrName, parseInput } from '../support/request-input';
+import { requireUser } from '../support/lookups';
 
 const IsoTime = z.iso.datetime({ offset: true });
 const FilterFields = {

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
-import { newOrgId } from '../ids';
-import type { ServerContext } from '../server-context';
-import { Name, parseInput } from './admin-input';
-import { presentOrganisation } from './admin-presenters';
+import { SealedCacheError } from '../../../errors';
+import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
+import { newOrgId } from '../../ids';
+import type { ServerContext } from '../../server-context';
+import { Name, parseInput } from '../support/request-input';
+import { presentOrganisation } from '../support/presenters';
 
 const CreateOrgBody = z.strictObject({ name: Name, public: z.boolean().default(false) });
 

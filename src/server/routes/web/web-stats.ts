@@ -1,9 +1,9 @@
 /** Cache statistics for the workspaces the viewer belongs to (server admins: all). */
 import type { FastifyInstance } from 'fastify';
-import { statsPage, type WorkspaceStats } from '../web/pages/stats-page';
-import { authorizedOf, pagePermit } from '../auth/route-policy';
-import { requireViewer } from '../web/web-guards';
-import type { WebRouteDeps } from './web';
+import { statsPage, type WorkspaceStats } from '../../web/pages/stats-page';
+import { authorizedOf, pagePermit } from '../../auth/route-policy';
+import { requireViewer } from '../../web/web-guards';
+import type { WebRouteDeps } from './web-routes';
 
 const CHART_DAYS = 14;
 

@@ -1,5 +1,5 @@
 /** The JSON shapes of the admin API (and so of the CLI's --json output). Never includes a token hash. */
-import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace, WorkspaceOverride } from '../metadata/records';
+import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace, WorkspaceOverride } from '../../metadata/records';
 
 export const presentOrganisation = (org: Organisation) => ({ id: org.id, name: org.name, public: org.public });
 

@@ -1,18 +1,18 @@
 /** A workspace's settings for organisation admins: anonymous and member-default access, CI tokens. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import { AccessLevel, WORKSPACE_ID_PATTERN } from '../../protocol';
-import { pagePermit, resourceOf } from '../auth/route-policy';
-import type { Workspace } from '../metadata/records';
-import { tokenTable } from '../web/pages/token-pages';
-import { workspacePage, type WorkspaceMemberRow } from '../web/pages/workspace-page';
-import { changeMember } from '../services/member-access';
-import { formField, requireViewer } from '../web/web-guards';
-import { noticeFromQuery, withDone } from '../web/web-notices';
-import { parseInput } from './admin-input';
-import { requireOrganisation, requireUser } from './admin-lookups';
-import type { WebRouteDeps } from './web';
+import { SealedCacheError } from '../../../errors';
+import { AccessLevel, WORKSPACE_ID_PATTERN } from '../../../protocol';
+import { pagePermit, resourceOf } from '../../auth/route-policy';
+import type { Workspace } from '../../metadata/records';
+import { tokenTable } from '../../web/pages/token-pages';
+import { workspacePage, type WorkspaceMemberRow } from '../../web/pages/workspace-page';
+import { changeMember } from '../../services/member-access';
+import { formField, requireViewer } from '../../web/web-guards';
+import { noticeFromQuery, withDone } from '../../web/web-notices';
+import { parseInput } from '../support/request-input';
+import { requireOrganisation, requireUser } from '../support/lookups';
+import type { WebRouteDeps } from './web-routes';
 import { requireFreshForm, sendCreated, tokenRows } from './web-tokens';
 
 const AccessForm = z.object({ anonymousAccess: AccessLevel, memberDefaultAccess: z.enum(['read', 'read-write']) });

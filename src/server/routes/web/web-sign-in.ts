@@ -1,15 +1,15 @@
 /** Sign-in and sign-out, invite acceptance, and changing one's own password. */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isSealedCacheError, SealedCacheError } from '../../errors';
-import { csrfTokenFor, csrfTokenMatches, DEFAULT_SESSION_ABSOLUTE_MS, SESSION_COOKIE } from '../auth/sessions';
-import { verifyPassword } from '../auth/passwords';
-import type { User } from '../metadata/records';
-import { accountPage, invitePage, signInPage } from '../web/pages/sign-in-pages';
-import { pagePermit } from '../auth/route-policy';
-import { clearCookie, clientAddress, formField, requireSameOrigin, requireViewer, setSessionCookie } from '../web/web-guards';
-import { Name, parseInput } from './admin-input';
-import type { WebRouteDeps } from './web';
+import { isSealedCacheError, SealedCacheError } from '../../../errors';
+import { csrfTokenFor, csrfTokenMatches, DEFAULT_SESSION_ABSOLUTE_MS, SESSION_COOKIE } from '../../auth/sessions';
+import { verifyPassword } from '../../auth/passwords';
+import type { User } from '../../metadata/records';
+import { accountPage, invitePage, signInPage } from '../../web/pages/sign-in-pages';
+import { pagePermit } from '../../auth/route-policy';
+import { clearCookie, clientAddress, formField, requireSameOrigin, requireViewer, setSessionCookie } from '../../web/web-guards';
+import { Name, parseInput } from '../support/request-input';
+import type { WebRouteDeps } from './web-routes';
 
 /** Before a session exists, forms are bound to this short-lived random cookie instead. */
 const PRE_SESSION_COOKIE = 'nxsc_signin';

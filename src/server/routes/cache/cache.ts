@@ -4,17 +4,17 @@
  * after the body is drained, 401 bodies are exactly text/plain so Nx prints them.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SealedCacheError } from '../../errors';
-import { assertSafeUpload } from '../artifact-gate';
-import { CACHE_HASH_PATTERN } from '../../protocol';
-import { workspaceAccessOf } from '../auth/route-auth';
-import { permit } from '../auth/route-policy';
-import { drainRequest } from '../drain-request';
-import { statusOf, toSealedCacheError } from '../http-errors';
-import { newUploadId } from '../ids';
-import type { ServerContext } from '../server-context';
-import { findVisibleEntry, placementOfRequest, requireWritable } from '../tiers/tier-lookup';
-import { blobFolderOf } from '../tiers/write-tier';
+import { SealedCacheError } from '../../../errors';
+import { assertSafeUpload } from '../../artifact-gate';
+import { CACHE_HASH_PATTERN } from '../../../protocol';
+import { workspaceAccessOf } from '../../auth/route-auth';
+import { permit } from '../../auth/route-policy';
+import { drainRequest } from '../../drain-request';
+import { statusOf, toSealedCacheError } from '../../http-errors';
+import { newUploadId } from '../../ids';
+import type { ServerContext } from '../../server-context';
+import { findVisibleEntry, placementOfRequest, requireWritable } from '../../tiers/tier-lookup';
+import { blobFolderOf } from '../../tiers/write-tier';
 
 /** last_access_at (retention's LRU order) is refreshed at most once a minute per entry, so most hits stay read-only. */
 const ACCESS_TOUCH_INTERVAL_MS = 60 * 1000;

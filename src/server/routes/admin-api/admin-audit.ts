@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { authorizedOf, permit } from '../auth/route-policy';
-import type { ServerContext } from '../server-context';
-import { IdOrName, parseInput } from './admin-input';
-import { presentAuditEvent } from './admin-presenters';
+import { authorizedOf, permit } from '../../auth/route-policy';
+import type { ServerContext } from '../../server-context';
+import { IdOrName, parseInput } from '../support/request-input';
+import { presentAuditEvent } from '../support/presenters';
 
 const AuditQuery = z.object({
   org: IdOrName.optional(),

@@ -1,21 +1,21 @@
 /** Organisation pages: members (invite, remove, roles, bots and their machine tokens), workspaces, every token, the audit log; and the user's own invitations. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import { auditActorOf } from '../auth/actors';
-import { authorizedOf, pagePermit, resourceOf } from '../auth/route-policy';
-import { newUserId } from '../ids';
-import type { Organisation, TokenRecord, User } from '../metadata/records';
-import { addMemberDirectly, answerInvitation, inviteUser } from '../services/invitations';
-import { tenancyStoreFor } from '../services/tenancy-store';
-import { auditPage, inviteCreatedPage, membersPage, orgListPage, orgWorkspacesPage } from '../web/pages/org-pages';
-import { tokenTable } from '../web/pages/token-pages';
-import { html } from '../web/html';
-import { orgTabs, page } from '../web/layout';
-import { formField, requireViewer } from '../web/web-guards';
-import { noticeFromQuery, withDone } from '../web/web-notices';
-import { Name, parseInput } from './admin-input';
-import type { WebRouteDeps } from './web';
+import { SealedCacheError } from '../../../errors';
+import { auditActorOf } from '../../auth/actors';
+import { authorizedOf, pagePermit, resourceOf } from '../../auth/route-policy';
+import { newUserId } from '../../ids';
+import type { Organisation, TokenRecord, User } from '../../metadata/records';
+import { addMemberDirectly, answerInvitation, inviteUser } from '../../services/invitations';
+import { tenancyStoreFor } from '../../services/tenancy-store';
+import { auditPage, inviteCreatedPage, membersPage, orgListPage, orgWorkspacesPage } from '../../web/pages/org-pages';
+import { tokenTable } from '../../web/pages/token-pages';
+import { html } from '../../web/html';
+import { orgTabs, page } from '../../web/layout';
+import { formField, requireViewer } from '../../web/web-guards';
+import { noticeFromQuery, withDone } from '../../web/web-notices';
+import { Name, parseInput } from '../support/request-input';
+import type { WebRouteDeps } from './web-routes';
 import { requireFreshForm, sendCreated, serverUrlOf, tokenRows } from './web-tokens';
 
 const Role = z.enum(['admin', 'member']);

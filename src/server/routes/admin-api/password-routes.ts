@@ -5,12 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isSealedCacheError, SealedCacheError } from '../../errors';
-import { clientAddress } from '../web/web-guards';
-import { auditActorOf } from '../auth/actors';
-import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
-import { parseInput } from './admin-input';
-import type { WebRouteDeps } from './web';
+import { isSealedCacheError, SealedCacheError } from '../../../errors';
+import { clientAddress } from '../../web/web-guards';
+import { auditActorOf } from '../../auth/actors';
+import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
+import { parseInput } from '../support/request-input';
+import type { WebRouteDeps } from '../web/web-routes';
 
 const PasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(4096), password: z.string().min(1).max(4096) });
 

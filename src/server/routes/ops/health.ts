@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { openPermit } from '../auth/route-policy';
-import type { MetadataStore } from '../metadata/metadata-store';
-import { retentionStoreFor } from '../retention/retention-store';
+import { openPermit } from '../../auth/route-policy';
+import type { MetadataStore } from '../../metadata/metadata-store';
+import { retentionStoreFor } from '../../retention/retention-store';
 
 export interface HealthDeps {
   store: MetadataStore;

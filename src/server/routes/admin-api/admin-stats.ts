@@ -3,11 +3,11 @@
  * `POST /api/v1/retention/run` (one retention pass now). Server administrators only.
  */
 import type { FastifyInstance } from 'fastify';
-import { permit } from '../auth/route-policy';
-import type { MetadataStore } from '../metadata/metadata-store';
-import type { ServerMetrics } from '../observability/metrics';
-import type { RetentionService } from '../retention/retention-service';
-import { retentionStoreFor } from '../retention/retention-store';
+import { permit } from '../../auth/route-policy';
+import type { MetadataStore } from '../../metadata/metadata-store';
+import type { ServerMetrics } from '../../observability/metrics';
+import type { RetentionService } from '../../retention/retention-service';
+import { retentionStoreFor } from '../../retention/retention-store';
 
 export interface StatsDeps {
   store: MetadataStore;

@@ -1,17 +1,17 @@
 /** My tokens: list, create, rotate, delete. Rotate and delete also serve admins acting on others' tokens. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import type { TokenRecord, Workspace } from '../metadata/records';
-import { PERSONAL_TOKEN_DEFAULT_EXPIRY, type IssuedToken } from '../services/token-service';
-import { myTokensPage, tokenCreatedPage, type TokenRow } from '../web/pages/token-pages';
-import { pagePermit, resourceOf } from '../auth/route-policy';
-import { formField, isSecureRequest, requireViewer, type WebViewer } from '../web/web-guards';
-import { noticeFromQuery, safeBack, withDone } from '../web/web-notices';
-import { DEFAULT_WRITE_TIER, tierOfToken } from '../tiers/write-tier';
-import { parseInput } from './admin-input';
-import { orgIdOfToken } from './admin-tokens';
-import type { WebRouteDeps } from './web';
+import { SealedCacheError } from '../../../errors';
+import type { TokenRecord, Workspace } from '../../metadata/records';
+import { PERSONAL_TOKEN_DEFAULT_EXPIRY, type IssuedToken } from '../../services/token-service';
+import { myTokensPage, tokenCreatedPage, type TokenRow } from '../../web/pages/token-pages';
+import { pagePermit, resourceOf } from '../../auth/route-policy';
+import { formField, isSecureRequest, requireViewer, type WebViewer } from '../../web/web-guards';
+import { noticeFromQuery, safeBack, withDone } from '../../web/web-notices';
+import { DEFAULT_WRITE_TIER, tierOfToken } from '../../tiers/write-tier';
+import { parseInput } from '../support/request-input';
+import { orgIdOfToken } from '../admin-api/admin-tokens';
+import type { WebRouteDeps } from './web-routes';
 
 const CreateForm = z.object({
   name: z.string().trim().min(1).max(100),

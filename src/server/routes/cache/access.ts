@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { SealedCacheError } from '../../errors';
-import type { AccessResponse } from '../../protocol';
-import { workspaceAccessOf } from '../auth/route-auth';
-import { permit } from '../auth/route-policy';
-import type { ServerContext } from '../server-context';
-import { describeNamespace, placementOf } from '../tiers/write-tier';
+import { SealedCacheError } from '../../../errors';
+import type { AccessResponse } from '../../../protocol';
+import { workspaceAccessOf } from '../../auth/route-auth';
+import { permit } from '../../auth/route-policy';
+import type { ServerContext } from '../../server-context';
+import { describeNamespace, placementOf } from '../../tiers/write-tier';
 
 function tierOf(...args: Parameters<typeof placementOf>): Pick<AccessResponse, 'tier' | 'namespace'> {
   const placement = placementOf(...args);

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { authorizedOf, permit, resourceOf } from '../auth/route-policy';
-import { presentIssuedToken } from '../routes/admin-presenters';
-import { parseInput } from '../routes/admin-input';
-import type { ServerContext } from '../server-context';
-import { MintBody, mintToken } from './mint-token';
-import { describeNamespace } from './write-tier';
+import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
+import { presentIssuedToken } from '../support/presenters';
+import { parseInput } from '../support/request-input';
+import type { ServerContext } from '../../server-context';
+import { MintBody, mintToken } from '../../tiers/mint-token';
+import { describeNamespace } from '../../tiers/write-tier';
 
 /** `POST /api/v1/tokens/mint`: CI tokens may call it (unlike the rest of the admin API); the policy says which. */
 export async function mintTokenRoute(app: FastifyInstance, ctx: ServerContext): Promise<void> {

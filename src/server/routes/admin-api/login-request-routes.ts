@@ -6,15 +6,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { SealedCacheError } from '../../errors';
-import { openPermit } from '../auth/route-policy';
-import { WORKSPACE_ID_PATTERN } from '../../protocol';
-import { Throttle } from '../web/sign-in-throttle';
-import { clientAddress } from '../web/web-guards';
-import { parseInput } from './admin-input';
-import { requireWorkspace } from './admin-lookups';
-import type { WebRouteDeps } from './web';
-import { serverUrlOf } from './web-tokens';
+import { SealedCacheError } from '../../../errors';
+import { openPermit } from '../../auth/route-policy';
+import { WORKSPACE_ID_PATTERN } from '../../../protocol';
+import { Throttle } from '../../web/sign-in-throttle';
+import { clientAddress } from '../../web/web-guards';
+import { parseInput } from '../support/request-input';
+import { requireWorkspace } from '../support/lookups';
+import type { WebRouteDeps } from '../web/web-routes';
+import { serverUrlOf } from '../web/web-tokens';
 
 export const LOGIN_POLL_INTERVAL_SECONDS = 2;
 const StartBody = z.strictObject({

@@ -1,9 +1,9 @@
 /** The admin API under /api/v1: every route declares `auth: 'admin'` except the token mint (`auth: 'public'`, see mint-route.ts); finer rules sit in each handler. */
 import type { FastifyInstance } from 'fastify';
-import type { ServerContext } from '../server-context';
+import type { ServerContext } from '../../server-context';
 import { adminAuditRoutes } from './admin-audit';
 import { adminEntryRoutes } from './admin-entries';
-import { mintTokenRoute } from '../tiers/mint-route';
+import { mintTokenRoute } from './mint-route';
 import { adminMemberRoutes } from './admin-members';
 import { adminOrgRoutes } from './admin-orgs';
 import { adminTokenRoutes } from './admin-tokens';
