@@ -15,7 +15,7 @@ import { createFastify } from './lifecycle/server-options';
 import type { MetadataStore } from './metadata/metadata-store';
 import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
 import { accessRoutes } from './routes/cache/access';
-import { adminRoutes } from './routes/admin-api/admin-routes';
+import { API_PREFIX, apiRoutes } from './routes/admin-api/api-routes';
 import { cacheRoutes } from './routes/cache/cache';
 import { webRoutes } from './routes/web/web-routes';
 import { checkSessionPost, loadViewer } from './web/web-guards';
@@ -70,7 +70,7 @@ function createApp(context: ServerContext, logDestination?: LogDestination): { a
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(new SealedCacheError('ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))));
   app.register(async (scope) => cacheRoutes(scope, context));
   app.register(async (scope) => accessRoutes(scope, context));
-  app.register(async (scope) => adminRoutes(scope, context), { prefix: '/api/v1' });
+  app.register(async (scope) => apiRoutes(scope, context, web), { prefix: API_PREFIX });
   app.register(async (scope) => webRoutes(scope, context, web));
   return { app, routes };
 }

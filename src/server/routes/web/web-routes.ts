@@ -1,7 +1,7 @@
 /**
- * The admin web page and the browser-login API: another front door onto the same services,
- * store and audit log as the admin API. HTML routes live in their own scope with their own
- * error handler, cookie and form parsing, and security headers; the JSON routes keep the server's.
+ * The admin web pages: another front door onto the same services, store and audit log as the
+ * admin API. They live in their own scope with their own error handler, cookie and form parsing,
+ * and security headers; the browser-login JSON API is under /api/v1 (routes/admin-api/api-routes.ts).
  */
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
@@ -14,10 +14,8 @@ import { APP_CSS } from '../../web/assets/app-css';
 import { APP_JS } from '../../web/assets/app-js';
 import { messagePage } from '../../web/pages/sign-in-pages';
 import type { WebServices } from '../../web/web-services';
-import { loginRequestRoutes } from '../admin-api/login-request-routes';
 import { webDeviceRoutes } from './web-device';
 import { webOrgRoutes } from './web-orgs';
-import { webPasswordApiRoutes } from '../admin-api/password-routes';
 import { webSignInRoutes } from './web-sign-in';
 import { webStatsRoutes } from './web-stats';
 import { webTokenRoutes } from './web-tokens';
@@ -85,11 +83,4 @@ async function htmlScope(app: FastifyInstance, deps: WebRouteDeps): Promise<void
 export async function webRoutes(app: FastifyInstance, ctx: ServerContext, web: WebServices): Promise<void> {
   const deps: WebRouteDeps = { ctx, web };
   await app.register(async (scope) => htmlScope(scope, deps));
-  await app.register(
-    async (scope) => {
-      await loginRequestRoutes(scope, deps);
-      await webPasswordApiRoutes(scope, deps);
-    },
-    { prefix: '/api/v1' },
-  );
 }
