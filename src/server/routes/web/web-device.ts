@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isSealedCacheError } from '../../../errors';
 import { pagePermit } from '../../auth/route-policy';
-import { LOGIN_TOKEN_LIFETIME } from '../../web/login-requests';
+import { LOGIN_TOKEN_LIFETIME } from '../../services/login-request-service';
 import { CODE_IN_LINK_NOTICE, deviceApprovedPage, deviceConfirmPage, deviceDeniedPage, deviceEntryPage } from '../../web/pages/device-page';
 import { formField, requireViewer } from '../../web/web-guards';
 import type { WebRouteDeps } from './web-routes';

@@ -12,9 +12,9 @@ import { randomBase62 } from '../ids';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { TokenAccess, User, Workspace } from '../metadata/records';
 import { computeAccess } from '../auth/effective-access';
-import type { TokenService } from '../services/token-service';
-import type { AuditLog } from '../services/audit-log';
-import type { LoginRequestRecord, WebAuthStore } from './web-auth-store';
+import type { TokenService } from './token-service';
+import type { AuditLog } from './audit-log';
+import type { LoginRequestRecord, WebAuthStore } from '../web/web-auth-store';
 
 export const LOGIN_REQUEST_LIFETIME_MS = 10 * 60_000;
 /** Tokens from a browser-approved login: shorter than a hand-made personal token, renewed by logging in again. */
