@@ -5,7 +5,8 @@
  * token bound to the workspace asked for, with the member's access there and a short lifetime.
  * Nothing secret is stored in clear.
  */
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { equalSecrets } from '../../crypto/constant-time';
 import { SealedCacheError } from '../../errors';
 import type { Clock } from '../clock';
 import { randomBase62 } from '../ids';
@@ -169,7 +170,7 @@ export class LoginRequestService {
   async poll(id: string, deviceCode: string): Promise<PollResult> {
     const record = LOGIN_REQUEST_ID_PATTERN.test(id) ? await this.deps.auth.findLoginRequest(id) : undefined;
     const given = hashDeviceCode(deviceCode);
-    if (record === undefined || !timingSafeEqual(Buffer.from(record.deviceCodeHash, 'hex'), given)) {
+    if (record === undefined || !equalSecrets(Buffer.from(record.deviceCodeHash, 'hex'), given)) {
       throw new SealedCacheError('ERR_LOGIN_REQUEST_NOT_FOUND', 'no such login request (or the polling code does not match)');
     }
     if (isDenied(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_DENIED', 'the login was denied in the browser; no token was issued. Run login again if you meant to log in');

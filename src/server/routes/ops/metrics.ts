@@ -3,7 +3,8 @@
  * <token>` from anywhere; without one it answers loopback callers only (a scraper on the same host or
  * a sidecar), so counts and route names are never public by accident.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { equalSecrets } from '../../../crypto/constant-time';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../../errors';
 import { openPermit } from '../../auth/route-policy';
@@ -28,7 +29,7 @@ export function metricsGuard(metricsToken: string | undefined): (request: Fastif
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (match === null) throw new SealedCacheError('ERR_AUTH_TOKEN_MISSING', '/metrics needs the metrics token as a bearer token');
-    if (!timingSafeEqual(sha256(match[1]), expected)) throw new SealedCacheError('ERR_AUTH_TOKEN_INVALID', 'that is not the metrics token');
+    if (!equalSecrets(sha256(match[1]), expected)) throw new SealedCacheError('ERR_AUTH_TOKEN_INVALID', 'that is not the metrics token');
   };
 }
 
