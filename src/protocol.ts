@@ -47,3 +47,21 @@ export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Admin API answers the CLI reads (the server's presenters return these types; the CLI parses them). */
+export const OrganisationJson = z.object({ id: z.string(), name: z.string(), public: z.boolean() });
+export type OrganisationJson = z.infer<typeof OrganisationJson>;
+
+export const UserJson = z.object({ id: z.string(), name: z.string(), bot: z.boolean(), ownerOrgId: z.string().nullable().optional() });
+export type UserJson = z.infer<typeof UserJson>;
+
+export const WorkspaceJson = z.object({
+  id: z.string(),
+  name: z.string(),
+  orgId: z.string(),
+  anonymousAccess: AccessLevel,
+  memberDefaultAccess: z.enum(['read', 'read-write']),
+  personalTokenTier: z.string(),
+  isolatedRetention: z.string(),
+});
+export type WorkspaceJson = z.infer<typeof WorkspaceJson>;

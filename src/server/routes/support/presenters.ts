@@ -1,11 +1,12 @@
 /** The JSON shapes of the admin API (and so of the CLI's --json output). Never includes a token hash. */
+import type { OrganisationJson, UserJson, WorkspaceJson } from '../../../protocol';
 import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace, WorkspaceOverride } from '../../metadata/records';
 
-export const presentOrganisation = (org: Organisation) => ({ id: org.id, name: org.name, public: org.public });
+export const presentOrganisation = (org: Organisation): OrganisationJson => ({ id: org.id, name: org.name, public: org.public });
 
-export const presentUser = (user: User) => ({ id: user.id, name: user.name, bot: user.bot, ...(user.bot ? { ownerOrgId: user.ownerOrgId } : {}) });
+export const presentUser = (user: User): UserJson => ({ id: user.id, name: user.name, bot: user.bot, ...(user.bot ? { ownerOrgId: user.ownerOrgId } : {}) });
 
-export const presentWorkspace = (ws: Workspace) => ({
+export const presentWorkspace = (ws: Workspace): WorkspaceJson => ({
   id: ws.id,
   name: ws.name,
   orgId: ws.orgId,
