@@ -65,3 +65,24 @@ export const WorkspaceJson = z.object({
   isolatedRetention: z.string(),
 });
 export type WorkspaceJson = z.infer<typeof WorkspaceJson>;
+
+export const TokenJson = z.object({
+  id: z.string(),
+  kind: TokenKind,
+  workspaceId: z.string().nullable(),
+  userId: z.string().nullable(),
+  access: z.string().nullable(),
+  tier: z.string().nullable(),
+  scope: z.string().nullable(),
+  name: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  rotatedAt: z.string().nullable(),
+});
+export type TokenJson = z.infer<typeof TokenJson>;
+
+/** Create and rotate answers: the token's fields plus its value, shown this once. */
+export const IssuedTokenJson = TokenJson.extend({ token: z.string() });
+export type IssuedTokenJson = z.infer<typeof IssuedTokenJson>;

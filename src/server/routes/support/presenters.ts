@@ -1,5 +1,5 @@
 /** The JSON shapes of the admin API (and so of the CLI's --json output). Never includes a token hash. */
-import type { OrganisationJson, UserJson, WorkspaceJson } from '../../../protocol';
+import type { IssuedTokenJson, OrganisationJson, TokenJson, UserJson, WorkspaceJson } from '../../../protocol';
 import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace, WorkspaceOverride } from '../../metadata/records';
 
 export const presentOrganisation = (org: Organisation): OrganisationJson => ({ id: org.id, name: org.name, public: org.public });
@@ -26,7 +26,7 @@ export function presentMember(membership: Membership, user: User | undefined, ov
   };
 }
 
-export const presentToken = (token: TokenRecord) => ({
+export const presentToken = (token: TokenRecord): TokenJson => ({
   id: token.id,
   kind: token.kind,
   workspaceId: token.workspaceId,
@@ -43,6 +43,6 @@ export const presentToken = (token: TokenRecord) => ({
 });
 
 /** Create and rotate answers: the token's fields plus its value, shown this once. */
-export const presentIssuedToken = (token: TokenRecord, secret: string) => ({ ...presentToken(token), token: secret });
+export const presentIssuedToken = (token: TokenRecord, secret: string): IssuedTokenJson => ({ ...presentToken(token), token: secret });
 
 export const presentAuditEvent = (event: AuditEvent) => event;
