@@ -86,3 +86,25 @@ export type TokenJson = z.infer<typeof TokenJson>;
 /** Create and rotate answers: the token's fields plus its value, shown this once. */
 export const IssuedTokenJson = TokenJson.extend({ token: z.string() });
 export type IssuedTokenJson = z.infer<typeof IssuedTokenJson>;
+
+export const MemberJson = z.object({
+  orgId: z.string(),
+  userId: z.string(),
+  userName: z.string().nullable(),
+  role: z.enum(['admin', 'member']),
+  workspaceAccess: z.record(z.string(), z.string()),
+});
+export type MemberJson = z.infer<typeof MemberJson>;
+
+export const AuditEventJson = z.object({
+  id: z.number(),
+  at: z.string(),
+  action: z.string(),
+  actorTokenId: z.string().nullable(),
+  actorUserId: z.string().nullable(),
+  orgId: z.string().nullable(),
+  workspaceId: z.string().nullable(),
+  targetId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditEventJson = z.infer<typeof AuditEventJson>;

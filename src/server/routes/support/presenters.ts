@@ -1,5 +1,5 @@
 /** The JSON shapes of the admin API (and so of the CLI's --json output). Never includes a token hash. */
-import type { IssuedTokenJson, OrganisationJson, TokenJson, UserJson, WorkspaceJson } from '../../../protocol';
+import type { AuditEventJson, IssuedTokenJson, MemberJson, OrganisationJson, TokenJson, UserJson, WorkspaceJson } from '../../../protocol';
 import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace, WorkspaceOverride } from '../../metadata/records';
 
 export const presentOrganisation = (org: Organisation): OrganisationJson => ({ id: org.id, name: org.name, public: org.public });
@@ -16,7 +16,7 @@ export const presentWorkspace = (ws: Workspace): WorkspaceJson => ({
   isolatedRetention: ws.isolatedRetention,
 });
 
-export function presentMember(membership: Membership, user: User | undefined, overrides: WorkspaceOverride[]) {
+export function presentMember(membership: Membership, user: User | undefined, overrides: WorkspaceOverride[]): MemberJson {
   return {
     orgId: membership.orgId,
     userId: membership.userId,
@@ -45,4 +45,4 @@ export const presentToken = (token: TokenRecord): TokenJson => ({
 /** Create and rotate answers: the token's fields plus its value, shown this once. */
 export const presentIssuedToken = (token: TokenRecord, secret: string): IssuedTokenJson => ({ ...presentToken(token), token: secret });
 
-export const presentAuditEvent = (event: AuditEvent) => event;
+export const presentAuditEvent = (event: AuditEvent): AuditEventJson => event;
