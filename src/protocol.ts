@@ -108,3 +108,26 @@ export const AuditEventJson = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 export type AuditEventJson = z.infer<typeof AuditEventJson>;
+
+export const EntryJson = z.object({
+  id: z.number(),
+  workspaceId: z.string(),
+  namespace: z.string(),
+  namespaceDisplay: z.string(),
+  tier: z.enum(['shared', 'isolated']),
+  hash: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+  writerTokenId: z.string().nullable(),
+  writerUserId: z.string().nullable(),
+  writerUserName: z.string().nullable(),
+  writerBot: z.boolean().nullable(),
+  createdAt: z.string(),
+  lastAccessAt: z.string(),
+  quarantinedAt: z.string().nullable(),
+});
+export type EntryJson = z.infer<typeof EntryJson>;
+
+/** Quarantine and purge answers: what was done, to which filter, to how many entries. */
+export const EntryActionJson = z.object({ action: z.enum(['quarantined', 'purged']), filter: z.record(z.string(), z.unknown()), count: z.number() });
+export type EntryActionJson = z.infer<typeof EntryActionJson>;

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../../errors';
-import { WORKSPACE_ID_PATTERN } from '../../../protocol';
+import { WORKSPACE_ID_PATTERN, type EntryActionJson, type EntryJson } from '../../../protocol';
 import { type AuditActor } from '../../services/audit-log';
 import { auditActorOf } from '../../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
@@ -64,27 +64,27 @@ function requireNarrowing(filter: EntryFilter): void {
 }
 
 export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.get('/entries', permit('entries.read', 'entries'), async (request) => {
+  app.get('/entries', permit('entries.read', 'entries'), async (request): Promise<EntryJson[]> => {
     const query = parseInput(ListQuery, request.query, 'query');
     const { filter } = await resolveFilter(ctx, request, query);
     const rows = await tierStoreFor(ctx.store).listEntries(filter, query.limit);
     return rows.map((row) => ({ ...row, tier: row.namespace === 'shared' ? 'shared' : 'isolated', namespaceDisplay: describeNamespace(row.namespace) }));
   });
 
-  app.post('/entries/quarantine', permit('entries.change', 'entries'), async (request) => {
+  app.post('/entries/quarantine', permit('entries.change', 'entries'), async (request): Promise<EntryActionJson> => {
     const { actor, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
     requireNarrowing(filter);
     const count = await tierStoreFor(ctx.store).quarantineEntries(filter, ctx.clock().toISOString());
     await ctx.audit.record({ action: 'entries.quarantined', actor, orgId, workspaceId: filter.workspaceId, details: { filter, count } });
-    return { action: 'quarantined', filter, count };
+    return { action: 'quarantined', filter: { ...filter }, count };
   });
 
-  app.post('/entries/purge', permit('entries.change', 'entries'), async (request) => {
+  app.post('/entries/purge', permit('entries.change', 'entries'), async (request): Promise<EntryActionJson> => {
     const { actor, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
     requireNarrowing(filter);
     const removed = await removeEntries(tierStoreFor(ctx.store), ctx.blobs, filter);
     if (removed.blobFailures > 0) request.log.warn({ blobFailures: removed.blobFailures }, 'purge left blobs that could not be deleted; they are never served');
     await ctx.audit.record({ action: 'entries.purged', actor, orgId, workspaceId: filter.workspaceId, details: { filter, count: removed.entries } });
-    return { action: 'purged', filter, count: removed.entries };
+    return { action: 'purged', filter: { ...filter }, count: removed.entries };
   });
 }
