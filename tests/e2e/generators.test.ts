@@ -5,12 +5,12 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BootstrappedWorkspace,
-  NxJson,
-  NxWorkspace,
-  RunningServer,
-  TestBed,
-  TokenRecord,
+  type BootstrappedWorkspace,
+  type NxJson,
+  type NxWorkspace,
+  type RunningServer,
+  type TestBed,
+  type TokenRecord,
   assertSucceeded,
   fixtureDir,
   startTestBed,
