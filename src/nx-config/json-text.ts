@@ -2,7 +2,7 @@
  * Reads and rewrites JSON files (nx.json, package.json) through the generator tree with minimal text
  * edits, so untouched settings keep their bytes, comments and key order (devkit's writeJson reformats).
  */
-import { applyEdits, format, modify, parse, printParseErrorCode, type FormattingOptions, type ParseError } from 'jsonc-parser';
+import { applyEdits, findNodeAtLocation, format, modify, parse, parseTree, printParseErrorCode, type FormattingOptions, type ParseError } from 'jsonc-parser';
 import { SealedCacheError } from '../errors';
 import type { NxJson, NxJsonAccess, WorkspaceTree } from './nx-devkit';
 
@@ -55,12 +55,28 @@ function editText(text: string, path: string[], before: Json, after: Json, forma
 
 /** Formats only the inserted text: modify's own formatting also reflows the neighbouring property. */
 function editProperty(text: string, path: string[], value: unknown, formattingOptions: FormattingOptions): string {
+  if (value === undefined) return removeProperty(text, path);
   let out = text;
   for (const edit of modify(text, path, value, {}).sort((a, b) => b.offset - a.offset)) {
     out = applyEdits(out, [edit]);
     out = applyEdits(out, format(out, { offset: edit.offset, length: edit.content.length }, formattingOptions));
   }
   return out;
+}
+
+/** Cuts the property and one separator, leaving its neighbours' bytes (modify's removal reflows them). */
+function removeProperty(text: string, path: string[]): string {
+  const property = findNodeAtLocation(parseTree(text) ?? { type: 'null', offset: 0, length: 0 }, path)?.parent;
+  const siblings = property?.parent?.children;
+  if (!property || !siblings) return text;
+  const index = siblings.indexOf(property);
+  const next = siblings[index + 1];
+  const previous = siblings[index - 1];
+  const end = property.offset + property.length;
+  if (next) return text.slice(0, property.offset) + text.slice(next.offset);
+  if (previous) return text.slice(0, previous.offset + previous.length) + text.slice(end);
+  const object = property.parent;
+  return object ? `${text.slice(0, object.offset + 1)}${text.slice(object.offset + object.length - 1)}` : text;
 }
 
 function formattingOf(text: string): FormattingOptions {
