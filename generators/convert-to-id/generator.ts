@@ -9,6 +9,7 @@ import { WORKSPACE_ID_PATTERN, type AccessResponse } from '../../src/protocol';
 import { fetchAccess } from '../../src/cli/commands/whoami';
 import { loadDevkit, type GeneratorLogger, type NxJsonAccess, type WorkspaceTree } from '../../src/nx-config/nx-devkit';
 import { findSealedCacheWiring, listWiredOptions, updateWiredOptions } from '../../src/nx-config/nx-json-wiring';
+import { textNxJsonAccess } from '../../src/nx-config/json-text';
 import { committedSecretSteps } from '../shared/committed-secret-steps';
 import type { ConvertToIdGeneratorSchema } from './schema';
 
@@ -27,7 +28,7 @@ export interface ConvertDeps extends NxJsonAccess {
 
 export async function convertToIdGenerator(tree: WorkspaceTree, schema: ConvertToIdGeneratorSchema): Promise<void> {
   const devkit = loadDevkit();
-  const result = await applyConvertToId(tree, schema, { readNxJson: devkit.readNxJson, updateNxJson: devkit.updateNxJson, env: process.env });
+  const result = await applyConvertToId(tree, schema, { ...textNxJsonAccess, env: process.env });
   printConvertResult(result, devkit.logger);
 }
 

@@ -148,13 +148,13 @@ describe('init over another cache: what it tells the user', () => {
   });
 });
 
-describe('init over another cache: the real generator', () => {
+describe.each(['24.0.6', '19.8.14'])('init over another cache: the real generator on Nx %s', (nxVersion) => {
   let root: string;
   const original = '{\n  "nxCloudId": "65f0c0ffee",\n  "targetDefaults": { "build": { "cache": true } }\n}\n';
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'nsc-init-replace-'));
     writeFileSync(join(root, 'nx.json'), original);
-    writeFileSync(join(root, 'package.json'), JSON.stringify({ devDependencies: { nx: '24.0.6' } }));
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ devDependencies: { nx: nxVersion, 'nx-cloud': '19.1.0' } }));
   });
   afterEach(() => {
     jest.restoreAllMocks();
@@ -165,7 +165,7 @@ describe('init over another cache: the real generator', () => {
     const tree = new FsTree(root, false);
     const ask = jest.fn(async () => false);
     await expect(initGenerator(tree, { url: URL }, ask)).rejects.toMatchObject({ code: 'ERR_INIT_OTHER_CACHE' });
-    expect(ask).toHaveBeenCalledWith(expect.stringMatching(/Remove Nx Cloud: nx.json nxCloudId/));
+    expect(ask).toHaveBeenCalledWith(expect.stringMatching(/Remove Nx Cloud: nx.json nxCloudId, package.json devDependencies "nx-cloud"/));
     expect(tree.listChanges()).toEqual([]);
   });
 
@@ -174,9 +174,15 @@ describe('init over another cache: the real generator', () => {
     jest.spyOn(logger, 'info').mockImplementation(() => undefined);
     jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
     await initGenerator(tree, { url: URL }, async () => true);
-    expect(tree.listChanges().map((change) => change.path)).toEqual(['nx.json']);
-    expect(tree.read('nx.json', 'utf-8')).toBe(`{\n  "targetDefaults": { "build": { "cache": true } },\n  "plugins": [\n    {\n      "plugin": "nx-sealed-cache",\n      "options": {\n        "url": "${URL}"\n      }\n    }\n  ]\n}\n`);
+    expect(tree.listChanges().map((change) => change.path).sort()).toEqual(['nx.json', 'package.json']);
+    const wired =
+      nxVersion === '24.0.6'
+        ? `"plugins": [\n    {\n      "plugin": "nx-sealed-cache",\n      "options": {\n        "url": "${URL}"\n      }\n    }\n  ]`
+        : `"tasksRunnerOptions": {\n    "default": {\n      "runner": "nx-sealed-cache",\n      "options": {\n        "url": "${URL}"\n      }\n    }\n  }`;
+    expect(tree.read('nx.json', 'utf-8')).toBe(`{\n  "targetDefaults": { "build": { "cache": true } },\n  ${wired}\n}\n`);
+    expect(JSON.parse(tree.read('package.json', 'utf-8') ?? '{}')).toEqual({ devDependencies: { nx: nxVersion } });
     expect(readFileSync(join(root, 'nx.json'), 'utf8')).toBe(original);
+    expect(readFileSync(join(root, 'package.json'), 'utf8')).toContain('nx-cloud');
   });
 
   it('--replace-existing does not ask', async () => {
