@@ -9,7 +9,7 @@ import { findSealedCacheWiring, wirePlugin, wireRunner } from '../../src/nx-conf
 import { chooseIntegrationPath, detectNxVersion, formatNxVersion, type IntegrationPath, type NxVersion } from '../../src/nx-config/nx-version';
 import { SealedCacheError } from '../../src/errors';
 import { readJsonText, textNxJsonAccess, writeJsonText } from '../../src/nx-config/json-text';
-import { findOtherCaches, type OtherCacheFinding } from '../../src/nx-config/other-caches';
+import { NX_CLOUD_ENV_FILE, findOtherCaches, type OtherCacheFinding } from '../../src/nx-config/other-caches';
 import { removeOtherCachesFromNxJson, removeOtherCachesFromPackageJson } from '../../src/nx-config/other-caches-removal';
 import { describeChanges, describeNextSteps } from './init-report';
 import { askToReplace } from './confirm-replace';
@@ -73,6 +73,7 @@ export function applyInit(tree: WorkspaceTree, schema: InitGeneratorSchema, nxJs
     nextSteps: [
       ...describeNextSteps(ourOptions, generatedKey !== undefined && !keyStoredInNxJson),
       ...(replaced.length > 0 ? describeMoveSteps(replaced, typeof ourOptions.workspaceId === 'string' ? ourOptions.workspaceId : undefined) : []),
+      ...(tree.exists(NX_CLOUD_ENV_FILE) ? [`Delete ${NX_CLOUD_ENV_FILE} by hand (and from git): Nx reads Nx Cloud credentials from it, so runs would still try Nx Cloud.`] : []),
     ],
     ...(generatedKey ? { generatedKey } : {}),
     keyStoredInNxJson,

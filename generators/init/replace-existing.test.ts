@@ -138,6 +138,17 @@ describe('init over another cache: what it tells the user', () => {
     expect(out).toContain(`nx-sealed-cache token create --kind ci --workspace ${WS_ID} --access read --name read-only`);
   });
 
+  it('names an nx-cloud.env file to delete by hand (a generator cannot delete it), and still changes nothing on rerun', () => {
+    const tree = workspaceWith(SHAPES[0] as Shape);
+    tree.write('nx-cloud.env', 'NX_CLOUD_AUTH_TOKEN=secret-in-env-file\n');
+    const out = printed_(applyInit(tree, { url: URL, nxVersion: '24.0.6', replaceExisting: true }, counting()));
+    expect(out).toMatch(/Delete nx-cloud.env by hand/);
+    expect(out).not.toContain('secret-in-env-file');
+    const again = counting();
+    applyInit(tree, { url: URL, nxVersion: '24.0.6' }, again);
+    expect(again.writes).toBe(0);
+  });
+
   it('an old encryption key is reported as not reused, and S3 variables are listed', () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('nx.json', JSON.stringify({ s3: { bucket: 'b', region: 'r', encryptionKey: 'old-key-value' } }));

@@ -87,6 +87,9 @@ export function findOtherCaches(nxJson: NxJson, packageJson: Json | undefined): 
   return findings.filter((finding): finding is OtherCacheFinding => finding !== undefined);
 }
 
+/** A root file Nx reads for Nx Cloud credentials; generators cannot delete files, so it is only reported. */
+export const NX_CLOUD_ENV_FILE = 'nx-cloud.env';
+
 export function isCustomCacheRunner(runner: unknown): runner is string {
   if (typeof runner !== 'string' || isOurRunner(runner)) return false;
   const name = runner.replace(/^@[^/]+\//, '');

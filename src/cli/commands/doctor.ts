@@ -10,7 +10,7 @@ import { isSealedCacheError } from '../../errors';
 import { readProxySettings } from '../../proxy/proxy-settings';
 import { listProxyStates } from '../../proxy/state-file';
 import { findSealedCacheWiring } from '../../nx-config/nx-json-wiring';
-import { findOtherCaches } from '../../nx-config/other-caches';
+import { NX_CLOUD_ENV_FILE, findOtherCaches } from '../../nx-config/other-caches';
 import { chooseIntegrationPath, detectNxVersion, formatNxVersion } from '../../nx-config/nx-version';
 import {
   addServerFlags, CREDENTIAL_SOURCE_TEXT, describeFailure, fetchAccess, findNxJson, flagsOf, peopleIo, reportExit, resolveRunConfig, resolveServerTarget,
@@ -74,13 +74,16 @@ function checkOtherCaches(root: string, nxJson: Record<string, unknown>): Doctor
     packageJson = undefined;
   }
   const found = findOtherCaches(nxJson, packageJson);
-  if (found.length === 0) return [{ name: 'other caches', status: 'ok', detail: 'no other remote cache is configured' }];
-  return found.map((finding) => ({
+  const envFile: DoctorCheck[] = existsSync(join(root, NX_CLOUD_ENV_FILE))
+    ? [{ name: 'other caches', status: 'warn', detail: `${NX_CLOUD_ENV_FILE} exists at the workspace root; Nx reads Nx Cloud credentials from it`, fix: `delete ${NX_CLOUD_ENV_FILE} (and revoke the token it held)` }]
+    : [];
+  if (found.length === 0 && envFile.length === 0) return [{ name: 'other caches', status: 'ok', detail: 'no other remote cache is configured' }];
+  return [...envFile, ...found.map((finding) => ({
     name: 'other caches',
     status: 'warn' as const,
     detail: `${finding.label} is still configured beside nx-sealed-cache (${finding.locations.join(', ')})${finding.exposed.length > 0 ? `; committed credential(s): ${finding.exposed.map((secret) => secret.location).join(', ')}` : ''}`,
     fix: 'run `nx g nx-sealed-cache:init --replace-existing` (see docs/moving-in.md)',
-  }));
+  }))];
 }
 
 function checkNxPath(root: string, nxJson: Record<string, unknown>, wiredAs: 'plugin' | 'runner' | undefined, env: NodeJS.ProcessEnv): DoctorCheck[] {

@@ -213,6 +213,16 @@ describe('doctor', () => {
     expect(text).not.toContain(cloudToken);
   });
 
+  it('warns about an nx-cloud.env file, which Nx reads for Nx Cloud credentials', async () => {
+    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    writeFileSync(join(root, 'nx-cloud.env'), 'NX_CLOUD_AUTH_TOKEN=secret-in-env-file\n');
+    const cli = io({ cwd: root });
+    await runDoctor({}, cli);
+    const text = cli.stdout.join('\n');
+    expect(text).toMatch(/warn +other caches: nx-cloud.env exists at the workspace root/);
+    expect(text).not.toContain('secret-in-env-file');
+  });
+
   it('says ok when no other cache is configured', async () => {
     const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
     const cli = io({ cwd: root });
