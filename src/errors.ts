@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   // --- generators and login ---
   ERR_NX_VERSION_UNKNOWN: { status: 500, summary: 'The installed Nx version could not be detected; pass --nxVersion.' },
   ERR_NX_VERSION_UNSUPPORTED: { status: 500, summary: 'The installed Nx version is older than 17, which nx-sealed-cache does not support.' },
+  ERR_INIT_OTHER_CACHE: { status: 500, summary: 'Another remote cache (Nx Cloud, an @nx/*-cache adapter or an nx-remotecache-* runner) is configured; init changes nothing without --replace-existing or a yes at its prompt.' },
   ERR_LOGIN_TOKEN_KIND: { status: 400, summary: '`login` stores personal access tokens only; CI tokens belong in NX_SEALED_CACHE_ACCESS_TOKEN.' },
 
   // --- admin web page and browser login ---
