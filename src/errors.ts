@@ -94,6 +94,7 @@ export const ERROR_CODES = {
   // --- sealing proxy ---
   ERR_PROXY_STATE_UNSAFE: { status: 500, summary: "The proxy's state folder is not a private directory of the current user." },
   ERR_PROXY_START_FAILED: { status: 500, summary: 'The loopback sealing proxy could not be started or reached; the run goes on without a remote cache.' },
+  ERR_PROXY_NOT_RUNNING: { status: 500, summary: 'The proxy started by `nx-sealed-cache proxy start` for this workspace is not running (expired, stopped or never started).' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
