@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   // --- generators and login ---
   ERR_NX_VERSION_UNKNOWN: { status: 500, summary: 'The installed Nx version could not be detected; pass --nxVersion.' },
   ERR_NX_VERSION_UNSUPPORTED: { status: 500, summary: 'The installed Nx version is older than 17, which nx-sealed-cache does not support.' },
+  ERR_INIT_OTHER_CACHE: { status: 500, summary: 'Another remote cache (Nx Cloud, an @nx/*-cache adapter or an nx-remotecache-* runner) is configured; init changes nothing without --replace-existing or a yes at its prompt.' },
   ERR_LOGIN_TOKEN_KIND: { status: 400, summary: '`login` stores personal access tokens only; CI tokens belong in NX_SEALED_CACHE_ACCESS_TOKEN.' },
 
   // --- admin web page and browser login ---
@@ -93,6 +94,7 @@ export const ERROR_CODES = {
   // --- sealing proxy ---
   ERR_PROXY_STATE_UNSAFE: { status: 500, summary: "The proxy's state folder is not a private directory of the current user." },
   ERR_PROXY_START_FAILED: { status: 500, summary: 'The loopback sealing proxy could not be started or reached; the run goes on without a remote cache.' },
+  ERR_PROXY_NOT_RUNNING: { status: 500, summary: 'The proxy started by `nx-sealed-cache proxy start` for this workspace is not running (expired, stopped or never started).' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,6 +9,8 @@ import { WORKSPACE_ID_PATTERN, type AccessResponse } from '../../src/protocol';
 import { fetchAccess } from '../../src/cli/commands/whoami';
 import { loadDevkit, type GeneratorLogger, type NxJsonAccess, type WorkspaceTree } from '../../src/nx-config/nx-devkit';
 import { findSealedCacheWiring, listWiredOptions, updateWiredOptions } from '../../src/nx-config/nx-json-wiring';
+import { textNxJsonAccess } from '../../src/nx-config/json-text';
+import { committedSecretSteps } from '../shared/committed-secret-steps';
 import type { ConvertToIdGeneratorSchema } from './schema';
 
 export type ConvertResult =
@@ -26,7 +28,7 @@ export interface ConvertDeps extends NxJsonAccess {
 
 export async function convertToIdGenerator(tree: WorkspaceTree, schema: ConvertToIdGeneratorSchema): Promise<void> {
   const devkit = loadDevkit();
-  const result = await applyConvertToId(tree, schema, { readNxJson: devkit.readNxJson, updateNxJson: devkit.updateNxJson, env: process.env });
+  const result = await applyConvertToId(tree, schema, { ...textNxJsonAccess, env: process.env });
   printConvertResult(result, devkit.logger);
 }
 
@@ -84,12 +86,7 @@ export function printConvertResult(result: ConvertResult, logger: GeneratorLogge
   logger.info(`nx-sealed-cache: the committed ${result.tokenKind} token belongs to workspace "${workspace.name}" (${workspace.id}) of "${workspace.organisation.name}".`);
   logger.info(`  - Replaced "token" with "workspaceId": "${workspace.id}" in nx.json.`);
   logger.info('Next steps:');
-  logger.info('  - Each developer: run `npx nx-sealed-cache login` to store a personal access token outside the repository.');
-  logger.info('  - CI: move the token into the NX_SEALED_CACHE_ACCESS_TOKEN secret (it wins over everything else).');
-  logger.info('  - The old token is still in git history: rotate or revoke it once CI uses the secret.');
-  logger.info(
-    `  - Admin: anyone with the id now gets the workspace's anonymous access level; consider lowering it with \`nx-sealed-cache workspace set ${workspace.id} --anonymous none\` (or \`read\`).`,
-  );
+  for (const step of committedSecretSteps(workspace.id)) logger.info(`  - ${step}`);
 }
 
 function parseConvertOptions(schema: ConvertToIdGeneratorSchema): z.infer<typeof ConvertOptions> {

@@ -7,7 +7,13 @@ import { WORKSPACE_STATE_PATHS, addGitignoreEntries } from '../shared/gitignore'
 import { loadDevkit, type GeneratorLogger, type NxJson, type NxJsonAccess, type WorkspaceTree } from '../../src/nx-config/nx-devkit';
 import { findSealedCacheWiring, wirePlugin, wireRunner } from '../../src/nx-config/nx-json-wiring';
 import { chooseIntegrationPath, detectNxVersion, formatNxVersion, type IntegrationPath, type NxVersion } from '../../src/nx-config/nx-version';
+import { SealedCacheError } from '../../src/errors';
+import { readJsonText, textNxJsonAccess, writeJsonText } from '../../src/nx-config/json-text';
+import { NX_CLOUD_ENV_FILE, findOtherCaches, type OtherCacheFinding } from '../../src/nx-config/other-caches';
+import { removeOtherCachesFromNxJson, removeOtherCachesFromPackageJson } from '../../src/nx-config/other-caches-removal';
 import { describeChanges, describeNextSteps } from './init-report';
+import { askToReplace } from './confirm-replace';
+import { describeFindings, describeMoveSteps, refusalMessage } from './other-caches-report';
 import { parseInitOptions, type InitOptions } from './init-options';
 import type { InitGeneratorSchema } from './schema';
 
@@ -18,14 +24,18 @@ export interface InitResult {
   changes: string[];
   /** What the user still has to do. */
   nextSteps: string[];
+  /** Other remote caches found (and, with consent, taken out). */
+  replaced: OtherCacheFinding[];
   /** Set only with `--encryption generate`; shown once, never logged elsewhere. */
   generatedKey?: string;
   keyStoredInNxJson: boolean;
 }
 
-export async function initGenerator(tree: WorkspaceTree, schema: InitGeneratorSchema): Promise<void> {
+export async function initGenerator(tree: WorkspaceTree, schema: InitGeneratorSchema, ask: (question: string) => Promise<boolean> = askToReplace): Promise<void> {
   const devkit = loadDevkit();
-  const result = applyInit(tree, schema, { readNxJson: devkit.readNxJson, updateNxJson: devkit.updateNxJson });
+  const found = findOtherCaches(textNxJsonAccess.readNxJson(tree) ?? {}, readJsonText(tree, 'package.json') ?? undefined);
+  const replaceExisting = schema.replaceExisting === true || (found.length > 0 && (await ask(`Remove ${describeFindings(found).join('; ')} and use nx-sealed-cache instead?`)));
+  const result = applyInit(tree, { ...schema, replaceExisting }, textNxJsonAccess);
   printInitResult(result, devkit.logger);
 }
 
@@ -36,19 +46,35 @@ export function applyInit(tree: WorkspaceTree, schema: InitGeneratorSchema, nxJs
   const nxVersion = detectNxVersion(tree, options.nxVersion);
   const path = chooseIntegrationPath(nxVersion);
   const before = nxJsonAccess.readNxJson(tree) ?? {};
-  const wiring = findSealedCacheWiring(before);
+  const packageJson = readJsonText(tree, 'package.json');
+  const replaced = findOtherCaches(before, packageJson ?? undefined);
+  if (replaced.length > 0 && !options.replaceExisting) throw new SealedCacheError('ERR_INIT_OTHER_CACHE', refusalMessage(replaced));
+  const withoutOthers = replaced.length > 0 ? removeOtherCachesFromNxJson(before) : before;
+  const wiring = findSealedCacheWiring(withoutOthers);
 
   const { ours, generatedKey, keyStoredInNxJson } = chooseOptions(options, wiring.options, makeKey);
-  const after = path === 'runner' ? wireRunner(before, ours, nxVersion.major === 20) : wirePlugin(before, ours);
+  const after = path === 'runner' ? wireRunner(withoutOthers, ours, nxVersion.major === 20) : wirePlugin(withoutOthers, ours);
   if (JSON.stringify(after) !== JSON.stringify(before)) writeNxJson(tree, after, nxJsonAccess);
+  const packageChanges = packageJson && replaced.length > 0 ? removeFromPackageJson(tree, packageJson) : [];
 
   const ignored = addGitignoreEntries(tree, WORKSPACE_STATE_PATHS);
-  const changes = [...describeChanges(before, after, path, nxVersion), ...ignored.map((entry) => `Added ${entry} to .gitignore (local state of nx-sealed-cache).`)];
+  const changes = [
+    ...replaced.map((finding) => `Removed ${finding.label} (${finding.locations.join(', ')}): Nx would otherwise use it instead of, or beside, nx-sealed-cache.`),
+    ...packageChanges,
+    ...describeChanges(withoutOthers, after, path, nxVersion),
+    ...ignored.map((entry) => `Added ${entry} to .gitignore (local state of nx-sealed-cache).`),
+  ];
+  const ourOptions = findSealedCacheWiring(after).options;
   return {
     nxVersion,
     path,
     changes,
-    nextSteps: describeNextSteps(findSealedCacheWiring(after).options, generatedKey !== undefined && !keyStoredInNxJson),
+    replaced,
+    nextSteps: [
+      ...describeNextSteps(ourOptions, generatedKey !== undefined && !keyStoredInNxJson),
+      ...(replaced.length > 0 ? describeMoveSteps(replaced, typeof ourOptions.workspaceId === 'string' ? ourOptions.workspaceId : undefined) : []),
+      ...(tree.exists(NX_CLOUD_ENV_FILE) ? [`Delete ${NX_CLOUD_ENV_FILE} by hand (and from git): Nx reads Nx Cloud credentials from it, so runs would still try Nx Cloud.`] : []),
+    ],
     ...(generatedKey ? { generatedKey } : {}),
     keyStoredInNxJson,
   };
@@ -66,6 +92,13 @@ function chooseOptions(options: InitOptions, existing: Record<string, unknown>, 
   return { ours, generatedKey, keyStoredInNxJson: options.storeKeyInNxJson };
 }
 
+function removeFromPackageJson(tree: WorkspaceTree, packageJson: Record<string, unknown>): string[] {
+  const next = removeOtherCachesFromPackageJson(packageJson);
+  if (JSON.stringify(next) === JSON.stringify(packageJson)) return [];
+  writeJsonText(tree, 'package.json', next);
+  return ['Removed the old cache packages from package.json: run your package manager (e.g. `npm install`) to update the lockfile.'];
+}
+
 function writeNxJson(tree: WorkspaceTree, nxJson: NxJson, access: NxJsonAccess): void {
   // updateNxJson only edits an existing file, so a workspace without nx.json gets a new one.
   if (tree.exists('nx.json')) access.updateNxJson(tree, nxJson);
@@ -74,12 +107,13 @@ function writeNxJson(tree: WorkspaceTree, nxJson: NxJson, access: NxJsonAccess):
 
 export function printInitResult(result: InitResult, logger: GeneratorLogger): void {
   logger.info(`nx-sealed-cache: Nx ${formatNxVersion(result.nxVersion)} (from ${result.nxVersion.source}) -> ${result.path === 'runner' ? 'tasks runner' : 'plugin with the sealing proxy'}.`);
+  for (const found of describeFindings(result.replaced)) logger.warn(`nx-sealed-cache: found another remote cache, ${found}`);
   for (const change of result.changes.length > 0 ? result.changes : ['nx.json was already set up for this Nx version; nothing changed.']) {
     logger.info(`  - ${change}`);
   }
   if (result.generatedKey) printGeneratedKey(result.generatedKey, result.keyStoredInNxJson, logger);
   if (result.nextSteps.length > 0) logger.info('Next steps:');
-  for (const step of result.nextSteps) logger.info(`  - ${step}`);
+  for (const step of result.nextSteps) logger.info(step.startsWith('  ') ? `    ${step.trim()}` : `  - ${step}`);
 }
 
 /** The one place a key value is printed: the user asked for a new key and must copy it now. */

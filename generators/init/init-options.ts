@@ -11,6 +11,7 @@ const InitOptionsSchema = z.object({
   encryption: z.enum(['none', 'generate']).default('none'),
   storeKeyInNxJson: z.boolean().default(false),
   nxVersion: z.string().min(1).optional(),
+  replaceExisting: z.boolean().default(false),
 });
 
 export type InitOptions = z.infer<typeof InitOptionsSchema>;
@@ -30,6 +31,6 @@ export function parseInitOptions(raw: InitGeneratorSchema): InitOptions {
 
 /** Nx passes its own flags (e.g. dryRun, interactive) alongside the schema's. */
 function stripNxArgs(raw: InitGeneratorSchema): Record<string, unknown> {
-  const { url, workspaceId, encryption, storeKeyInNxJson, nxVersion } = raw;
-  return Object.fromEntries(Object.entries({ url, workspaceId, encryption, storeKeyInNxJson, nxVersion }).filter(([, value]) => value !== undefined));
+  const { url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting } = raw;
+  return Object.fromEntries(Object.entries({ url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting }).filter(([, value]) => value !== undefined));
 }

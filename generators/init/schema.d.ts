@@ -9,4 +9,6 @@ export interface InitGeneratorSchema {
   storeKeyInNxJson?: boolean;
   /** Overrides detection of the installed Nx version, e.g. `20.8.2`. */
   nxVersion?: string;
+  /** Remove another remote cache (Nx Cloud, @nx/*-cache, nx-remotecache-*) found in nx.json and package.json. */
+  replaceExisting?: boolean;
 }

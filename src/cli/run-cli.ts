@@ -13,6 +13,7 @@ import { registerLogoutCommand } from './commands/logout';
 import { registerWhoamiCommand } from './commands/whoami';
 import { registerMemberCommands } from './commands/member';
 import { registerOrgCommands } from './commands/org';
+import { registerProxyCommands } from './commands/proxy';
 import { registerServeCommand } from './commands/serve';
 import { registerTokenCommands } from './commands/token';
 import { registerUserCommands } from './commands/user';
@@ -42,6 +43,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerLogoutCommand(program, ctx);
   registerWhoamiCommand(program, ctx);
   registerDoctorCommand(program, ctx);
+  registerProxyCommands(program, ctx);
   // Subcommands inherit exitOverride and output settings only when set on each.
   const configure = (command: Command): void => {
     for (const sub of command.commands) {

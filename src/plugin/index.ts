@@ -4,7 +4,7 @@
  * that tasks inherit; `postTasksExecution` prints the run's summary.
  * Neither hook ever throws: a throwing hook aborts the user's run.
  */
-import { scrubSecretEnv } from '../client/secret-env';
+import { SECRET_ENV_VARS, scrubSecretEnv } from '../client/secret-env';
 import { isSealedCacheError } from '../errors';
 import { TasksExecutionContext } from './hook-context';
 import { finishRunThroughProxy, startRunThroughProxy, type HookIo } from './run-proxy';
@@ -17,6 +17,8 @@ export async function preTasksExecution(options: unknown, context: unknown): Pro
   try {
     const parsed = TasksExecutionContext.parse(context);
     if (isRemoteCacheSkipped(parsed.argv, io.env)) return;
+    const notice = exportedSecretsNotice(io.env);
+    if (notice) io.print(notice);
     await startRunThroughProxy(options, parsed, io);
   } catch (err) {
     io.print(`nx-sealed-cache: remote cache off for this run: ${describe(err)}. Tasks still run and use the local cache.`);
@@ -37,6 +39,18 @@ export async function postTasksExecution(options: unknown, context: unknown): Pr
     if (isSealedCacheError(err, 'ERR_CONFIG_INVALID')) return;
     io.print(`nx-sealed-cache: could not collect the remote cache summary: ${describe(err)}.`);
   }
+}
+
+/** On CI, secrets exported to Nx stay readable in /proc/<pid>/environ of Nx and the shell, whatever the scrub does. */
+export function exportedSecretsNotice(env: NodeJS.ProcessEnv): string | null {
+  const ci = env.CI?.trim().toLowerCase();
+  if (!ci || ci === 'false' || ci === '0') return null;
+  const exported = SECRET_ENV_VARS.filter((name) => env[name]?.trim());
+  if (exported.length === 0) return null;
+  return (
+    `nx-sealed-cache: ${exported.join(' and ')} exported to Nx on CI stay readable by tasks in /proc/<pid>/environ of Nx and the shell; ` +
+    'give them only to a step running `npx nx-sealed-cache proxy start` (docs/client.md, "What a task can and cannot see").'
+  );
 }
 
 function processIo(): HookIo {

@@ -5,8 +5,10 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { resolveClientConfig, type ClientConfig } from '../client';
-import { withRememberedSecrets } from '../client/secret-env';
-import { finishRun, proxyUrl } from '../proxy/control-client';
+import { SECRET_ENV_VARS, withRememberedSecrets } from '../client/secret-env';
+import { SealedCacheError } from '../errors';
+import { finishRun, proxyUrl, registerRun } from '../proxy/control-client';
+import { findPreStartedProxy, preStartedKey } from '../proxy/pre-started';
 import { ensureProxy, type ProxyEntry } from '../proxy/proxy-launcher';
 import { readProxySettings, type ProxySettings } from '../proxy/proxy-settings';
 import type { ClientInputs } from '../proxy/remote-run-session';
@@ -39,6 +41,7 @@ interface RunTarget {
 }
 
 export async function startRunThroughProxy(options: unknown, context: TasksExecutionContext, io: HookIo): Promise<void> {
+  if (await startRunThroughPreStarted(context, io)) return;
   const target = resolveRunTarget(options, context, io.env);
   const runSecret = createRunSecret();
   const state = await ensureProxy({
@@ -56,10 +59,36 @@ export async function startRunThroughProxy(options: unknown, context: TasksExecu
   io.env[PROXY_ID_ENV] = target.key;
 }
 
+/**
+ * With no token or key in reach, a proxy started by an earlier CI step (`nx-sealed-cache proxy start`)
+ * serves the run: Nx and its tasks never had the secrets. Returns false when there is none.
+ */
+async function startRunThroughPreStarted(context: TasksExecutionContext, io: HookIo): Promise<boolean> {
+  const env = withRememberedSecrets(context.workspaceRoot, io.env);
+  if (SECRET_ENV_VARS.some((name) => env[name])) return false;
+  const found = findPreStartedProxy(readProxySettings(io.env), context.workspaceRoot);
+  if (!found) return false;
+  const runSecret = createRunSecret();
+  const shield = isAffectedByCve202671476(readInstalledNxVersion(context.workspaceRoot));
+  try {
+    await registerRun(found.state, context.id ?? runIdFromSecret(runSecret), runSecret, shield);
+  } catch (cause) {
+    throw new SealedCacheError(
+      'ERR_PROXY_NOT_RUNNING',
+      `The proxy started by \`nx-sealed-cache proxy start\` for this workspace does not answer (expired or stopped; see ${found.logFile}).`,
+      { cause },
+    );
+  }
+  io.env[NX_CACHE_SERVER_ENV] = proxyUrl(found.state);
+  io.env[NX_CACHE_TOKEN_ENV] = runSecret;
+  io.env[PROXY_ID_ENV] = found.key;
+  return true;
+}
+
 export async function finishRunThroughProxy(options: unknown, context: TasksExecutionContext, io: HookIo): Promise<void> {
   const settings = readProxySettings(io.env);
   const recorded = io.env[PROXY_ID_ENV];
-  const key = recorded && /^[0-9a-f]{32}$/.test(recorded) ? recorded : resolveRunTarget(options, context, io.env).key;
+  const key = recorded && /^[0-9a-f]{32}$/.test(recorded) ? recorded : fallbackKey(options, context, io.env, settings);
   const state = readProxyState(proxyPaths(settings.stateDir, key).stateFile);
   const runId = context.id ?? runIdFromEnv(io.env);
   if (!state || !runId) return;
@@ -69,6 +98,14 @@ export async function finishRunThroughProxy(options: unknown, context: TasksExec
   const notice = vulnerableNxNotice(readInstalledNxVersion(context.workspaceRoot));
   if (notice) io.print(notice);
   if (finished.summary) io.print(finished.summary);
+}
+
+/** Without the id recorded by preTasksExecution: the pre-started proxy if there is one, else the credential's. */
+function fallbackKey(options: unknown, context: TasksExecutionContext, env: NodeJS.ProcessEnv, settings: ProxySettings): string {
+  const held = withRememberedSecrets(context.workspaceRoot, env);
+  const noSecrets = !SECRET_ENV_VARS.some((name) => held[name]);
+  if (noSecrets && findPreStartedProxy(settings, context.workspaceRoot)) return preStartedKey(context.workspaceRoot);
+  return resolveRunTarget(options, context, env).key;
 }
 
 function resolveRunTarget(options: unknown, context: TasksExecutionContext, processEnv: NodeJS.ProcessEnv): RunTarget {
@@ -91,7 +128,7 @@ function runIdFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   return secret?.startsWith('nxscp_') ? runIdFromSecret(secret) : undefined;
 }
 
-function pickClientEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+export function pickClientEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && CLIENT_ENV_PATTERN.test(name)) picked[name] = value;
@@ -99,7 +136,7 @@ function pickClientEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return picked;
 }
 
-function proxyProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function proxyProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy: NodeJS.ProcessEnv = { ...env };
   for (const name of WITHHELD_FROM_PROXY) delete copy[name];
   return copy;

@@ -1,6 +1,6 @@
 /** The hook's side of the control channel: short, authenticated loopback requests. */
 import { Client } from 'undici';
-import { z } from 'zod';
+import { type z } from 'zod';
 import { SealedCacheError } from '../errors';
 import { CONTROL_PREFIX, FinishRunResponse, PingResponse, RegisterRunResponse } from './control-protocol';
 import type { ProxyState } from './state-file';

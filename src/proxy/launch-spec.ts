@@ -7,6 +7,8 @@ export const LaunchSpec = z.object({
   idleMs: z.number().int().positive(),
   runTtlMs: z.number().int().positive(),
   requestDeadlineMs: z.number().int().positive(),
+  /** Started by `nx-sealed-cache proxy start`: exits at this absolute age whatever the traffic. */
+  lifetimeMs: z.number().int().positive().optional(),
   client: z.object({
     options: z.unknown(),
     env: z.record(z.string(), z.string()),

@@ -79,7 +79,7 @@ async function registerWithExisting(paths: ProxyPaths, input: EnsureProxyInput):
 }
 
 /** An exclusive create; a lock left by a crashed starter is broken after LOCK_STALE_MS. */
-function acquireLock(lockFile: string): (() => void) | null {
+export function acquireLock(lockFile: string): (() => void) | null {
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       const fd = fs.openSync(lockFile, 'wx', 0o600);
@@ -102,12 +102,17 @@ function isStale(lockFile: string): boolean {
   }
 }
 
-async function spawnProxy(paths: ProxyPaths, input: EnsureProxyInput): Promise<ProxyState> {
+export type SpawnProxyInput = Pick<EnsureProxyInput, 'settings' | 'client' | 'entry' | 'env'> & { lifetimeMs?: number };
+
+/** Starts a detached proxy and waits for its state file; the caller holds the lock. */
+export async function spawnProxy(paths: ProxyPaths, input: SpawnProxyInput): Promise<ProxyState> {
   const controlSecret = createControlSecret();
   const spec: LaunchSpec = {
     stateFile: paths.stateFile,
     controlSecret,
-    idleMs: input.settings.idleMs,
+    // A pre-started proxy outlives idle gaps between CI steps: only its lifetime ends it.
+    idleMs: input.lifetimeMs ?? input.settings.idleMs,
+    lifetimeMs: input.lifetimeMs,
     runTtlMs: input.settings.runTtlMs,
     requestDeadlineMs: input.settings.requestDeadlineMs,
     client: input.client,

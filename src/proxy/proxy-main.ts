@@ -30,7 +30,9 @@ export async function startProxy(
   const registry = new RunRegistry(openSession);
   const server = createProxyServer({ registry, controlSecret: spec.controlSecret, tempDir, requestDeadlineMs: spec.requestDeadlineMs });
   const port = await server.listen();
-  writeProxyState(spec.stateFile, { version: 1, pid: process.pid, port, controlSecret: spec.controlSecret, startedAt: new Date().toISOString() });
+  const startedAt = Date.now();
+  const expiresAt = spec.lifetimeMs === undefined ? undefined : new Date(startedAt + spec.lifetimeMs).toISOString();
+  writeProxyState(spec.stateFile, { version: 1, pid: process.pid, port, controlSecret: spec.controlSecret, startedAt: new Date(startedAt).toISOString(), expiresAt });
   log(`listening on 127.0.0.1:${port}`);
 
   let stopping: Promise<void> | undefined;
@@ -42,14 +44,19 @@ export async function startProxy(
       await server.close();
       fs.rmSync(tempDir, { recursive: true, force: true });
     })());
-  const idleCheck = setInterval(() => checkIdle(server, registry, spec, shutdown), Math.min(1_000, Math.max(50, spec.idleMs / 2)));
+  const idleCheck = setInterval(() => checkIdle(server, registry, spec, shutdown, startedAt), Math.min(1_000, Math.max(50, spec.idleMs / 2)));
   idleCheck.unref();
   return { port, shutdown };
 }
 
-function checkIdle(server: ProxyServer, registry: RunRegistry, spec: LaunchSpec, shutdown: (reason: string) => Promise<void>): void {
-  registry.expire(Date.now(), spec.runTtlMs);
-  if (server.isIdle(spec.idleMs)) void shutdown(`idle for ${spec.idleMs} ms`).then(() => process.exit(0));
+function checkIdle(server: ProxyServer, registry: RunRegistry, spec: LaunchSpec, shutdown: (reason: string) => Promise<void>, startedAt: number): void {
+  const now = Date.now();
+  registry.expire(now, spec.runTtlMs);
+  if (spec.lifetimeMs !== undefined && now - startedAt >= spec.lifetimeMs) {
+    void shutdown(`lifetime of ${spec.lifetimeMs} ms reached`).then(() => process.exit(0));
+  } else if (server.isIdle(spec.idleMs)) {
+    void shutdown(`idle for ${spec.idleMs} ms`).then(() => process.exit(0));
+  }
 }
 
 /** Waits for the spec from the parent, starts, reports readiness, then lets the parent go. */

@@ -4,7 +4,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import { type z } from 'zod';
 import { CACHE_HASH_PATTERN } from '../protocol';
 import { answer, serveCacheGet, serveCachePut } from './cache-handlers';
 import { CONTROL_PREFIX, FinishRunRequest, RegisterRunRequest, type FinishRunResponse, type PingResponse } from './control-protocol';

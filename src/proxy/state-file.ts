@@ -14,6 +14,8 @@ export const ProxyState = z.object({
   port: z.number().int().min(1).max(65535),
   controlSecret: z.string().min(32).max(256),
   startedAt: z.string(),
+  /** Set by `nx-sealed-cache proxy start`: when it exits by itself (no secret, shown by `proxy status`). */
+  expiresAt: z.string().optional(),
 });
 export type ProxyState = z.infer<typeof ProxyState>;
 

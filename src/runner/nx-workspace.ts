@@ -28,6 +28,7 @@ export function loadDefaultTasksRunner(workspaceRoot: string): NxTasksRunner {
   } catch (cause) {
     throw new SealedCacheError('ERR_CONFIG_INVALID', `cannot find nx in the workspace at ${workspaceRoot}; is it installed?`, { cause });
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the workspace's own Nx, at a path known only at run time
   const loaded = require(modulePath) as unknown;
   const candidate = pickDefaultExport(loaded);
   if (typeof candidate !== 'function') {

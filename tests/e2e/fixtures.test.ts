@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  FixtureName,
-  NxWorkspace,
-  ReferenceServer,
+  type FixtureName,
+  type NxWorkspace,
+  type ReferenceServer,
   assertSucceeded,
   cacheEntryStatuses,
   createWorkspace,

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { storeCredential } from '../../src/client/credentials-store';
 import { generateEncryptionKey, isSealed } from '../../src/crypto';
 import {
-  BootstrappedWorkspace,
-  NxRunResult,
-  NxWorkspace,
-  RunningServer,
-  TestBed,
-  TokenRecord,
+  type BootstrappedWorkspace,
+  type NxRunResult,
+  type NxWorkspace,
+  type RunningServer,
+  type TestBed,
+  type TokenRecord,
   assertSucceeded,
   cacheEntryStatus,
   cacheEntryStatuses,

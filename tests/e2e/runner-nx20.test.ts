@@ -6,11 +6,11 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
-  NxWorkspace,
-  RunEnv,
-  RunningServer,
-  TokenRecord,
-  TestBed,
+  type NxWorkspace,
+  type RunEnv,
+  type RunningServer,
+  type TokenRecord,
+  type TestBed,
   assertSucceeded,
   installServerKiller,
   killServerEnv,

@@ -5,12 +5,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BootstrappedWorkspace,
-  NxWorkspace,
-  RunningServer,
-  TokenRecord,
+  type BootstrappedWorkspace,
+  type NxWorkspace,
+  type RunningServer,
+  type TokenRecord,
   assertFailed,
-  TestBed,
+  type TestBed,
   assertSucceeded,
   cacheEntryStatuses,
   createToken,

@@ -8,12 +8,12 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEncryptionKey } from '../../src/crypto/keys';
 import {
-  BootstrappedWorkspace,
-  FixtureName,
-  NxWorkspace,
-  RunEnv,
-  RunningServer,
-  TokenRecord,
+  type BootstrappedWorkspace,
+  type FixtureName,
+  type NxWorkspace,
+  type RunEnv,
+  type RunningServer,
+  type TokenRecord,
   assertSucceeded,
   bootstrapWorkspace,
   cacheEntryStatus,

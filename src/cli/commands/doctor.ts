@@ -4,12 +4,13 @@
  * says what to fix. Exit code 0 when nothing failed, 1 otherwise.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { isSealedCacheError } from '../../errors';
 import { readProxySettings } from '../../proxy/proxy-settings';
 import { listProxyStates } from '../../proxy/state-file';
 import { findSealedCacheWiring } from '../../nx-config/nx-json-wiring';
+import { NX_CLOUD_ENV_FILE, findOtherCaches } from '../../nx-config/other-caches';
 import { chooseIntegrationPath, detectNxVersion, formatNxVersion } from '../../nx-config/nx-version';
 import {
   addServerFlags, CREDENTIAL_SOURCE_TEXT, describeFailure, fetchAccess, findNxJson, flagsOf, peopleIo, reportExit, resolveRunConfig, resolveServerTarget,
@@ -60,7 +61,29 @@ function checkWorkspace(io: PeopleCliIo): DoctorCheck[] {
       ? { name: 'nx.json', status: 'ok', detail: `nx-sealed-cache is wired as the ${wiredAs === 'plugin' ? 'plugin' : 'tasks runner'} in ${nxJsonPath}` }
       : { name: 'nx.json', status: 'fail', detail: `nx-sealed-cache is not in ${nxJsonPath}`, fix: INIT_FIX },
   ];
-  return [...checks, ...checkNxPath(dirname(nxJsonPath), nxJson, wiredAs, io.env)];
+  return [...checks, ...checkOtherCaches(dirname(nxJsonPath), nxJson), ...checkNxPath(dirname(nxJsonPath), nxJson, wiredAs, io.env)];
+}
+
+/** Another remote cache beside ours: Nx may use it first, or a run may try to reach a retired service. */
+function checkOtherCaches(root: string, nxJson: Record<string, unknown>): DoctorCheck[] {
+  let packageJson: Record<string, unknown> | undefined;
+  try {
+    const path = join(root, 'package.json');
+    packageJson = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : undefined;
+  } catch {
+    packageJson = undefined;
+  }
+  const found = findOtherCaches(nxJson, packageJson);
+  const envFile: DoctorCheck[] = existsSync(join(root, NX_CLOUD_ENV_FILE))
+    ? [{ name: 'other caches', status: 'warn', detail: `${NX_CLOUD_ENV_FILE} exists at the workspace root; Nx reads Nx Cloud credentials from it`, fix: `delete ${NX_CLOUD_ENV_FILE} (and revoke the token it held)` }]
+    : [];
+  if (found.length === 0 && envFile.length === 0) return [{ name: 'other caches', status: 'ok', detail: 'no other remote cache is configured' }];
+  return [...envFile, ...found.map((finding) => ({
+    name: 'other caches',
+    status: 'warn' as const,
+    detail: `${finding.label} is still configured beside nx-sealed-cache (${finding.locations.join(', ')})${finding.exposed.length > 0 ? `; committed credential(s): ${finding.exposed.map((secret) => secret.location).join(', ')}` : ''}`,
+    fix: 'run `nx g nx-sealed-cache:init --replace-existing` (see docs/moving-in.md)',
+  }))];
 }
 
 function checkNxPath(root: string, nxJson: Record<string, unknown>, wiredAs: 'plugin' | 'runner' | undefined, env: NodeJS.ProcessEnv): DoctorCheck[] {

@@ -3,7 +3,7 @@
  * out everywhere), and one-time invites into an organisation.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { SealedCacheError } from '../../errors';
+import { isSealedCacheError, SealedCacheError } from '../../errors';
 import { checkPasswordStrength, hashPassword, needsRehash, verifyPassword } from '../auth/passwords';
 import type { SessionService } from '../auth/sessions';
 import type { Clock } from '../clock';
@@ -63,6 +63,18 @@ export class AccountService {
       this.accounts.settle(accountKey, outcome);
       // A right password does not forgive an address its failures on other accounts.
       this.addresses.settle(address, outcome === 'failure' ? 'failure' : 'neutral');
+    }
+  }
+
+  /** Proves a signed-in person knows their current password, counted by the sign-in throttle like any sign-in. */
+  async verifyCurrentPassword(user: User, password: string, address: string): Promise<void> {
+    try {
+      const checked = await this.signIn(user.name, password, address);
+      if (checked.id !== user.id) throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the user name or password is wrong');
+    } catch (err) {
+      if (!isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED')) throw err;
+      const hint = 'or none is set: a server administrator sets the first one with `user set-password --data-dir`';
+      throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', `the current password is wrong (${hint}); nothing was changed`, { cause: err });
     }
   }
 

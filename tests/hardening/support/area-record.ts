@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { areaSeed } from './seeded-random';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JS shared with the jest config, which loads no TypeScript
 const { RECORDS_DIR } = require('./records-dir') as { RECORDS_DIR: string };
 
 export type HardeningArea =

@@ -202,6 +202,35 @@ describe('doctor', () => {
     expect(report.checks).toContainEqual(expect.objectContaining({ name: 'server', status: 'fail', detail: expect.stringContaining('ERR_CLIENT_UNREACHABLE') }));
   });
 
+  it('warns when Nx Cloud or an old runner is still configured beside ours, naming it but never the token', async () => {
+    const cloudToken = 'NzQ0ZjYyMjQtYjFkYS00ODc4LTk0ZjYtNTVhM2ExZDQ2YzZifHJlYWQ=';
+    const root = workspace({ nxCloudAccessToken: cloudToken, plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ devDependencies: { 'nx-remotecache-custom': '^19.0.0' } }));
+    const cli = io({ cwd: root });
+    await runDoctor({}, cli);
+    const text = cli.stdout.join('\n');
+    expect(text).toMatch(/warn +other caches: Nx Cloud is still configured beside nx-sealed-cache \(nx.json nxCloudAccessToken\); committed credential\(s\): nx.json nxCloudAccessToken\n +fix: run `nx g nx-sealed-cache:init --replace-existing`/);
+    expect(text).toMatch(/warn +other caches: the nx-remotecache-custom runner is still configured .*package.json devDependencies "nx-remotecache-custom"/);
+    expect(text).not.toContain(cloudToken);
+  });
+
+  it('warns about an nx-cloud.env file, which Nx reads for Nx Cloud credentials', async () => {
+    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    writeFileSync(join(root, 'nx-cloud.env'), 'NX_CLOUD_AUTH_TOKEN=secret-in-env-file\n');
+    const cli = io({ cwd: root });
+    await runDoctor({}, cli);
+    const text = cli.stdout.join('\n');
+    expect(text).toMatch(/warn +other caches: nx-cloud.env exists at the workspace root/);
+    expect(text).not.toContain('secret-in-env-file');
+  });
+
+  it('says ok when no other cache is configured', async () => {
+    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    const cli = io({ cwd: root });
+    await runDoctor({}, cli);
+    expect(cli.stdout.join('\n')).toMatch(/ok +other caches: no other remote cache is configured/);
+  });
+
   it('fails when the workspace is not set up at all', async () => {
     const root = workspace({ targetDefaults: {} });
     const cli = io({ cwd: root, env: { NX_SEALED_CACHE_URL: server.url } });

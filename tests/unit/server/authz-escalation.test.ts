@@ -84,6 +84,20 @@ describe('path 1: a personal token for another organisation\'s user', () => {
     ts.clock.advance(3_600_000);
   });
 
+  it('guessing the current password on the account page meets the same throttle', async () => {
+    const web = new WebClient(ts.url);
+    expect((await web.signIn('mallory')).status).toBe(303);
+    const csrf = field((await web.get('/ui/account')).text, 'csrf');
+    const statuses = [];
+    for (let i = 0; i < 7; i++) statuses.push((await web.post('/ui/account/password', { csrf, current: `guess ${i}`, password: 'a brand new password!' })).status);
+    expect(statuses.slice(0, 5)).toEqual(Array(5).fill(401));
+    expect(statuses[6]).toBe(429);
+    // The right password is refused too while the lock lasts, and nothing was changed.
+    expect((await web.post('/ui/account/password', { csrf, current: PASSWORD, password: 'a brand new password!' })).status).toBe(429);
+    ts.clock.advance(3_600_000);
+    expect((await new WebClient(ts.url).signIn('mallory')).status).toBe(303);
+  });
+
   it('so no web session with server-admin rights comes of it', async () => {
     const web = new WebClient(ts.url);
     expect((await web.signIn('admin', 'a brand new password!')).status).toBe(401);

@@ -24,10 +24,10 @@ describe('retention', () => {
   }
 
   it('evicts least recently used entries down to the cap, never one being read, while other reads go on', async () => {
-    ts = await startOpsServer({ retentionMaxBytes: 40 * MiB, retentionInterval: 0 });
+    ts = await startOpsServer({ retentionMaxBytes: 20 * MiB, retentionInterval: 0 });
     ({ rw } = await workspaceWithTokens(ts));
     for (const [i, hash] of ['e1', 'e2', 'e3', 'e4'].entries()) {
-      await put(hash, artifact(i + 1, 16 * MiB));
+      await put(hash, artifact(i + 1, 8 * MiB));
       ts.clock.advance(5 * 60_000);
     }
     // e1 is the least recently used, and a slow reader holds it open.
@@ -42,17 +42,17 @@ describe('retention', () => {
 
     const concurrent = Promise.all([1, 2, 3].map(() => http(`${ts.url}/v1/cache/e4`, { token: rw })));
     const removed = await ts.server.context.ops.retention.run();
-    for (const result of await concurrent) expect(result.text.length).toBe(16 * MiB);
+    for (const result of await concurrent) expect(result.text.length).toBe(8 * MiB);
 
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) chunks.push(next.value as Buffer);
-    expect(Buffer.concat(chunks).equals(artifact(1, 16 * MiB))).toBe(true);
+    expect(Buffer.concat(chunks).equals(artifact(1, 8 * MiB))).toBe(true);
 
     expect(removed.size.count).toBe(2);
     expect((await http(`${ts.url}/v1/cache/e2`, { token: rw })).status).toBe(404);
     expect((await http(`${ts.url}/v1/cache/e3`, { token: rw })).status).toBe(404);
     expect((await http(`${ts.url}/v1/cache/e1`, { token: rw })).status).toBe(200);
     const stats = (await http(`${ts.url}/api/v1/stats`, { token: ts.adminToken })).json<{ storage: { bytes: number; entries: number }; retention: { removedSinceStart: { size: { count: number } } } }>();
-    expect(stats.storage).toEqual({ entries: 2, bytes: 32 * MiB });
+    expect(stats.storage).toEqual({ entries: 2, bytes: 16 * MiB });
     expect(stats.retention.removedSinceStart.size.count).toBe(2);
     expect(blobFiles(ts.dataDir)).toHaveLength(2);
   });

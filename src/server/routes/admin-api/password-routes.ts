@@ -5,7 +5,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isSealedCacheError, SealedCacheError } from '../../../errors';
 import { clientAddress } from '../../web/web-guards';
 import { auditActorOf } from '../../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
@@ -19,10 +18,7 @@ export async function webPasswordApiRoutes(app: FastifyInstance, { web }: WebRou
     const { user } = resourceOf(request, 'user');
     const { currentPassword, password } = parseInput(PasswordBody, request.body, 'password');
     // Checked like a sign-in, so a stolen token cannot guess the password faster than the sign-in page allows.
-    await web.accounts.signIn(user.name, currentPassword, clientAddress(request)).catch((err: unknown) => {
-      if (!isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED')) throw err;
-      throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the current password is wrong (or none is set: a server administrator sets the first one with `user set-password --data-dir`); nothing was changed', { cause: err });
-    });
+    await web.accounts.verifyCurrentPassword(user, currentPassword, clientAddress(request));
     await web.accounts.setPassword(user, password, auditActorOf(authorizedOf(request).actor));
     return { userId: user.id, name: user.name, passwordSet: true, sessionsEnded: true };
   });

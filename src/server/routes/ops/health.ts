@@ -17,7 +17,8 @@ export interface HealthDeps {
   version: string;
 }
 
-export type CheckResult = { ok: true } | { ok: false; error: string };
+/** `error` is what anyone may see (an errno code, never a path); `detail` goes to the server's log only. */
+export type CheckResult = { ok: true } | { ok: false; error: string; detail: string };
 
 async function check(probe: () => Promise<void>): Promise<CheckResult> {
   try {
@@ -25,8 +26,8 @@ async function check(probe: () => Promise<void>): Promise<CheckResult> {
     return { ok: true };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const message = err instanceof Error ? err.message : String(err);
-    return { ok: false, error: code === undefined ? message : `${code}: ${message}` };
+    const detail = err instanceof Error ? err.message : String(err);
+    return { ok: false, error: typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,31}$/.test(code) ? code : 'failed', detail };
   }
 }
 
@@ -42,12 +43,17 @@ export async function checkStorage(blobsDir: string): Promise<CheckResult> {
   });
 }
 
+function publicResult(result: CheckResult): { ok: boolean; error?: string } {
+  return result.ok ? { ok: true } : { ok: false, error: result.error };
+}
+
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
   app.get('/healthz', { ...openPermit('server.probe'), logLevel: 'warn' }, async (_request, reply) => reply.send({ status: 'ok', version: deps.version }));
   app.get('/readyz', { ...openPermit('server.probe'), logLevel: 'warn' }, async (request, reply) => {
     const [database, storage] = await Promise.all([checkDatabase(deps.store), checkStorage(deps.blobsDir)]);
     const ready = database.ok && storage.ok;
     if (!ready) request.log.warn({ database, storage }, 'not ready');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: { database, storage } });
+    // /readyz is open to anyone who reaches the server: it says which check failed, not where or why in detail.
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: { database: publicResult(database), storage: publicResult(storage) } });
   });
 }

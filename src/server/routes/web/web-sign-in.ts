@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSealedCacheError, SealedCacheError } from '../../../errors';
 import { csrfTokenFor, csrfTokenMatches, DEFAULT_SESSION_ABSOLUTE_MS, SESSION_COOKIE } from '../../auth/sessions';
-import { verifyPassword } from '../../auth/passwords';
 import type { User } from '../../metadata/records';
 import { accountPage, invitePage, signInPage } from '../../web/pages/sign-in-pages';
 import { pagePermit } from '../../auth/route-policy';
@@ -101,9 +100,15 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
 
   app.post('/ui/account/password', pagePermit('session.self'), async (request, reply) => {
     const viewer = requireViewer(request);
-    const stored = await web.auth.findPasswordHash(viewer.user.id);
-    if (stored === undefined || !(await verifyPassword(formField(request, 'current') ?? '', stored))) {
-      return reply.code(401).type('text/html; charset=utf-8').send(accountPage(viewer, { kind: 'error', text: 'The current password is wrong; nothing was changed.' }));
+    try {
+      // Counted by the sign-in throttle, so a stolen session cannot guess the password faster than the sign-in page allows.
+      await web.accounts.verifyCurrentPassword(viewer.user, formField(request, 'current') ?? '', clientAddress(request));
+    } catch (err) {
+      if (isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED')) {
+        return reply.code(401).type('text/html; charset=utf-8').send(accountPage(viewer, { kind: 'error', text: 'The current password is wrong; nothing was changed.' }));
+      }
+      if (!isSealedCacheError(err, 'ERR_AUTH_RATE_LIMITED')) throw err;
+      return reply.code(429).type('text/html; charset=utf-8').send(accountPage(viewer, { kind: 'error', text: `${err.message}; nothing was changed.` }));
     }
     try {
       await web.accounts.setPassword(viewer.user, formField(request, 'password') ?? '', { tokenId: null, userId: viewer.user.id });
