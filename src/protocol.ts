@@ -47,3 +47,87 @@ export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Admin API answers the CLI reads (the server's presenters return these types; the CLI parses them). */
+export const OrganisationJson = z.object({ id: z.string(), name: z.string(), public: z.boolean() });
+export type OrganisationJson = z.infer<typeof OrganisationJson>;
+
+export const UserJson = z.object({ id: z.string(), name: z.string(), bot: z.boolean(), ownerOrgId: z.string().nullable().optional() });
+export type UserJson = z.infer<typeof UserJson>;
+
+export const WorkspaceJson = z.object({
+  id: z.string(),
+  name: z.string(),
+  orgId: z.string(),
+  anonymousAccess: AccessLevel,
+  memberDefaultAccess: z.enum(['read', 'read-write']),
+  personalTokenTier: z.string(),
+  isolatedRetention: z.string(),
+});
+export type WorkspaceJson = z.infer<typeof WorkspaceJson>;
+
+export const TokenJson = z.object({
+  id: z.string(),
+  kind: TokenKind,
+  workspaceId: z.string().nullable(),
+  userId: z.string().nullable(),
+  access: z.string().nullable(),
+  tier: z.string().nullable(),
+  scope: z.string().nullable(),
+  name: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  rotatedAt: z.string().nullable(),
+});
+export type TokenJson = z.infer<typeof TokenJson>;
+
+/** Create and rotate answers: the token's fields plus its value, shown this once. */
+export const IssuedTokenJson = TokenJson.extend({ token: z.string() });
+export type IssuedTokenJson = z.infer<typeof IssuedTokenJson>;
+
+export const MemberJson = z.object({
+  orgId: z.string(),
+  userId: z.string(),
+  userName: z.string().nullable(),
+  role: z.enum(['admin', 'member']),
+  workspaceAccess: z.record(z.string(), z.string()),
+});
+export type MemberJson = z.infer<typeof MemberJson>;
+
+export const AuditEventJson = z.object({
+  id: z.number(),
+  at: z.string(),
+  action: z.string(),
+  actorTokenId: z.string().nullable(),
+  actorUserId: z.string().nullable(),
+  orgId: z.string().nullable(),
+  workspaceId: z.string().nullable(),
+  targetId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditEventJson = z.infer<typeof AuditEventJson>;
+
+export const EntryJson = z.object({
+  id: z.number(),
+  workspaceId: z.string(),
+  namespace: z.string(),
+  namespaceDisplay: z.string(),
+  tier: z.enum(['shared', 'isolated']),
+  hash: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+  writerTokenId: z.string().nullable(),
+  writerUserId: z.string().nullable(),
+  writerUserName: z.string().nullable(),
+  writerBot: z.boolean().nullable(),
+  createdAt: z.string(),
+  lastAccessAt: z.string(),
+  quarantinedAt: z.string().nullable(),
+});
+export type EntryJson = z.infer<typeof EntryJson>;
+
+/** Quarantine and purge answers: what was done, to which filter, to how many entries. */
+export const EntryActionJson = z.object({ action: z.enum(['quarantined', 'purged']), filter: z.record(z.string(), z.unknown()), count: z.number() });
+export type EntryActionJson = z.infer<typeof EntryActionJson>;

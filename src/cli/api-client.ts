@@ -1,5 +1,6 @@
 /** A small client for the admin API, as the CLI uses it. The token goes only into the Authorization header. */
 import { type Dispatcher, request } from 'undici';
+import type { z } from 'zod';
 import { ERROR_CODES, type ErrorCode, SealedCacheError } from '../errors';
 import { ErrorBody } from '../protocol';
 
@@ -40,6 +41,16 @@ export class AdminApiClient {
       return parsed as T;
     }
     throw errorFromResponse(response.statusCode, parsed);
+  }
+
+  /** `call`, then the answer parsed with its wire schema: a malformed answer is ERR_CLIENT_BAD_RESPONSE, never a cast. */
+  async read<S extends z.ZodType>(schema: S, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<z.output<S>> {
+    const answer = schema.safeParse(await this.call<unknown>(method, path, body));
+    if (!answer.success) {
+      const issue = answer.error.issues[0];
+      throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server's answer to ${method} ${path} is not what this CLI expects (${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid'})`);
+    }
+    return answer.data;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { CredentialResolver } from './auth/credentials';
 import type { Clock } from './clock';
-import type { ServerConfig } from './config';
+import type { ServerConfig } from './config/server-config';
 import type { OperationsContext } from './lifecycle/operations';
 import type { MetadataStore } from './metadata/metadata-store';
 import type { AuditLog } from './services/audit-log';

@@ -1,18 +1,8 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
 import { parsePositiveInt } from '../option-parsers';
+import { AuditEventJson } from '../../protocol';
 import { printResult, table } from '../output';
-
-interface AuditEventJson {
-  id: number;
-  at: string;
-  action: string;
-  actorUserId: string | null;
-  orgId: string | null;
-  workspaceId: string | null;
-  targetId: string | null;
-  details: Record<string, unknown>;
-}
 
 export function registerAuditCommands(program: Command, ctx: CommandContext): void {
   const audit = program.command('audit').description('the security audit log');
@@ -27,7 +17,7 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
         const params = new URLSearchParams({ limit: String(options.limit) });
         if (options.org !== undefined) params.set('org', options.org as string);
         if (options.since !== undefined) params.set('since', options.since as string);
-        const events = await client().call<AuditEventJson[]>('GET', `/audit?${params.toString()}`);
+        const events = await client().read(AuditEventJson.array(), 'GET', `/audit?${params.toString()}`);
         printResult(io, globals, events, (l) =>
           table(l.map((e) => ({ ...e, details: JSON.stringify(e.details) })), ['at', 'action', 'actorUserId', 'orgId', 'workspaceId', 'targetId', 'details']),
         );

@@ -3,27 +3,8 @@ import { type Command, Option } from 'commander';
 import { SealedCacheError } from '../../errors';
 import type { CommandContext } from '../command-context';
 import { parsePositiveInt } from '../option-parsers';
+import { EntryActionJson, EntryJson } from '../../protocol';
 import { printResult, table } from '../output';
-
-interface EntryJson {
-  namespace: string;
-  namespaceDisplay: string;
-  tier: string;
-  hash: string;
-  size: number;
-  sha256: string;
-  writerTokenId: string | null;
-  writerUserId: string | null;
-  writerUserName: string | null;
-  writerBot: boolean | null;
-  createdAt: string;
-  quarantinedAt: string | null;
-}
-
-interface ActionJson {
-  action: 'quarantined' | 'purged';
-  count: number;
-}
 
 /** The filter every subcommand takes; `--workspace` is required, the rest narrow. */
 function withFilterOptions(command: Command): Command {
@@ -59,7 +40,7 @@ export function registerEntriesCommands(program: Command, ctx: CommandContext): 
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
         const params = new URLSearchParams({ ...filterOf(options), limit: String(options.limit) });
-        const list = await client().call<EntryJson[]>('GET', `/entries?${params.toString()}`);
+        const list = await client().read(EntryJson.array(), 'GET', `/entries?${params.toString()}`);
         printResult(io, globals, list, (l) =>
           table(
             l.map((e) => ({ ...e, namespace: e.namespaceDisplay, writer: who(e), quarantined: e.quarantinedAt ?? '' })),
@@ -76,7 +57,7 @@ export function registerEntriesCommands(program: Command, ctx: CommandContext): 
       ctx.action(async ({ options, globals, io, client }) => {
         const filter = filterOf(options);
         requireNarrowing(filter, verb);
-        const result = await client().call<ActionJson>('POST', `/entries/${verb}`, filter);
+        const result = await client().read(EntryActionJson, 'POST', `/entries/${verb}`, filter);
         printResult(io, globals, result, (r) => `${r.action} ${r.count} ${r.count === 1 ? 'entry' : 'entries'} (recorded in the audit log)`);
       }),
     );

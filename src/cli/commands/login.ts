@@ -9,7 +9,8 @@ import { storeCredential } from '../../client/credentials-store';
 import { SealedCacheError, isSealedCacheError } from '../../errors';
 import { type BrowserLoginIo, loginInBrowser } from '../browser-login';
 import type { AccessResponse } from '../../protocol';
-import { addServerFlags, describeAccess, fetchAccess, flagsOf, peopleIo, printFailure, reportExit, resolveServerTarget, type CommandHost, type PeopleCliIo, type ServerFlags } from './whoami';
+import { describeAccess, fetchAccess, resolveServerTarget } from '../access-check';
+import { addServerFlags, flagsOf, peopleIo, printFailure, reportExit, type CommandHost, type PeopleCliIo, type ServerFlags } from '../people-commands';
 
 export interface LoginFlags extends ServerFlags {
   tokenStdin?: boolean;

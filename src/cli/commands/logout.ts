@@ -1,7 +1,8 @@
 /** `nx-sealed-cache logout`: forgets the stored personal token for one server. */
 import type { Command } from 'commander';
 import { removeStoredCredential } from '../../client/credentials-store';
-import { addServerFlags, flagsOf, peopleIo, printFailure, reportExit, resolveServerTarget, type CommandHost, type PeopleCliIo, type ServerFlags } from './whoami';
+import { resolveServerTarget } from '../access-check';
+import { addServerFlags, flagsOf, peopleIo, printFailure, reportExit, type CommandHost, type PeopleCliIo, type ServerFlags } from '../people-commands';
 
 export async function runLogout(flags: ServerFlags, io: PeopleCliIo): Promise<number> {
   try {

@@ -1,14 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
+import { MemberJson } from '../../protocol';
 import { printResult, table } from '../output';
-
-interface MemberJson {
-  orgId: string;
-  userId: string;
-  userName: string | null;
-  role: string;
-  workspaceAccess: Record<string, string>;
-}
 
 const memberPath = (org: unknown, user?: unknown) =>
   `/orgs/${encodeURIComponent(String(org))}/members${user === undefined ? '' : `/${encodeURIComponent(String(user))}`}`;
@@ -60,7 +53,7 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .addOption(new Option('--access <level>', 'access to --workspace').choices(['read', 'read-write', 'none', 'default']))
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const changed = await client().call<MemberJson>('PATCH', memberPath(options.org, options.user), {
+        const changed = await client().read(MemberJson, 'PATCH', memberPath(options.org, options.user), {
           role: options.role,
           workspace: options.workspace,
           access: options.access,
@@ -93,7 +86,7 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .requiredOption('--org <org>', 'organisation id or name')
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const list = await client().call<MemberJson[]>('GET', memberPath(options.org));
+        const list = await client().read(MemberJson.array(), 'GET', memberPath(options.org));
         printResult(io, globals, list, (l) => table(l.map((m) => ({ ...m, workspaceAccess: JSON.stringify(m.workspaceAccess) })), ['userId', 'userName', 'role', 'workspaceAccess']));
       }),
     );

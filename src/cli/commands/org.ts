@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
+import { OrganisationJson } from '../../protocol';
 import { fields, printResult, table } from '../output';
 
-interface OrgJson {
-  id: string;
-  name: string;
-  public: boolean;
-}
 
 export function registerOrgCommands(program: Command, ctx: CommandContext): void {
   const org = program.command('org').description('organisations');
@@ -16,7 +12,7 @@ export function registerOrgCommands(program: Command, ctx: CommandContext): void
     .option('--public', 'non-members may read its workspaces with a personal token')
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
-        const created = await client().call<OrgJson>('POST', '/orgs', { name: args[0], public: options.public === true });
+        const created = await client().read(OrganisationJson, 'POST', '/orgs', { name: args[0], public: options.public === true });
         printResult(io, globals, created, (o) => `created organisation ${o.name} (${o.id})${o.public ? ', public' : ''}`);
       }),
     );
@@ -25,7 +21,7 @@ export function registerOrgCommands(program: Command, ctx: CommandContext): void
     .description('organisations you can see')
     .action(
       ctx.action(async ({ globals, io, client }) => {
-        printResult(io, globals, await client().call<OrgJson[]>('GET', '/orgs'), (orgs) => table(orgs as unknown as Record<string, unknown>[], ['id', 'name', 'public']));
+        printResult(io, globals, await client().read(OrganisationJson.array(), 'GET', '/orgs'), (orgs) => table(orgs as unknown as Record<string, unknown>[], ['id', 'name', 'public']));
       }),
     );
   org
@@ -33,7 +29,7 @@ export function registerOrgCommands(program: Command, ctx: CommandContext): void
     .description('one organisation, by id or name')
     .action(
       ctx.action(async ({ args, globals, io, client }) => {
-        printResult(io, globals, await client().call<OrgJson>('GET', `/orgs/${encodeURIComponent(args[0])}`), (o) => fields({ ...o }));
+        printResult(io, globals, await client().read(OrganisationJson, 'GET', `/orgs/${encodeURIComponent(args[0])}`), (o) => fields({ ...o }));
       }),
     );
 }

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { buildServer } from '../../server/app';
-import { resolveServeConfig } from '../../server/config-file';
-import { CONFIG_OPTIONS, envVarOf, flagOf } from '../../server/config-options';
+import { resolveServeConfig } from '../../server/config/config-file';
+import { CONFIG_OPTIONS, envVarOf, flagOf } from '../../server/config/config-options';
 import type { CommandContext } from '../command-context';
 
 /** Commander's camelCase option names are the config keys, so flags map onto the table one to one. */

@@ -1,24 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
+import { IssuedTokenJson, TokenJson } from '../../protocol';
 import { fields, printResult, table } from '../output';
 import { registerTokenMintCommand } from './token-mint';
 
-interface TokenJson {
-  id: string;
-  kind: string;
-  workspaceId: string | null;
-  userId: string | null;
-  access: string | null;
-  tier: string | null;
-  scope: string | null;
-  name: string | null;
-  expiresAt: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-  rotatedAt: string | null;
-}
-type IssuedTokenJson = TokenJson & { token: string };
 
 const issued = (verb: string) => (t: IssuedTokenJson) =>
   [`${verb} ${t.kind} token ${t.id}`, fields({ workspaceId: t.workspaceId, userId: t.userId, access: t.access, tier: t.tier ?? (t.kind === 'personal' ? 'workspace policy' : null), expiresAt: t.expiresAt ?? 'never' }), 'token (shown once, store it safely):', t.token].join('\n');
@@ -37,7 +22,7 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
     .option('--expires-in <duration>', '30m, 2h, 30d, 4w, 1y or never (personal default 1y, others never)')
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const created = await client().call<IssuedTokenJson>('POST', '/tokens', {
+        const created = await client().read(IssuedTokenJson, 'POST', '/tokens', {
           kind: options.kind,
           workspaceId: options.workspace,
           user: options.user,
@@ -61,7 +46,7 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
         if (options.workspace !== undefined) params.set('workspace', options.workspace as string);
         if (options.user !== undefined) params.set('user', options.user as string);
         const query = params.size > 0 ? `?${params.toString()}` : '';
-        const list = await client().call<TokenJson[]>('GET', `/tokens${query}`);
+        const list = await client().read(TokenJson.array(), 'GET', `/tokens${query}`);
         printResult(io, globals, list, (l) =>
           table(l as unknown as Record<string, unknown>[], ['id', 'kind', 'name', 'workspaceId', 'userId', 'access', 'tier', 'scope', 'expiresAt', 'lastUsedAt', 'revokedAt']),
         );
@@ -71,7 +56,7 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
     .command('get <id>')
     .action(
       ctx.action(async ({ args, globals, io, client }) => {
-        printResult(io, globals, await client().call<TokenJson>('GET', `/tokens/${encodeURIComponent(args[0])}`), (t) => fields({ ...t }));
+        printResult(io, globals, await client().read(TokenJson, 'GET', `/tokens/${encodeURIComponent(args[0])}`), (t) => fields({ ...t }));
       }),
     );
   token
@@ -79,7 +64,7 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
     .description('new value, same id and settings; the old value stops working at once')
     .action(
       ctx.action(async ({ args, globals, io, client }) => {
-        printResult(io, globals, await client().call<IssuedTokenJson>('POST', `/tokens/${encodeURIComponent(args[0])}/rotate`), issued('rotated'));
+        printResult(io, globals, await client().read(IssuedTokenJson, 'POST', `/tokens/${encodeURIComponent(args[0])}/rotate`), issued('rotated'));
       }),
     );
   token
@@ -88,7 +73,7 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
     .addOption(new Option('--access <level>', 'the new access level').choices(['read', 'read-write']).makeOptionMandatory())
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
-        const changed = await client().call<TokenJson>('PATCH', `/tokens/${encodeURIComponent(args[0])}`, { access: options.access });
+        const changed = await client().read(TokenJson, 'PATCH', `/tokens/${encodeURIComponent(args[0])}`, { access: options.access });
         printResult(io, globals, changed, (t) => `token ${t.id} now has ${t.access ?? 'no'} access`);
       }),
     );
@@ -97,7 +82,7 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
     .description('stop a token working, at once')
     .action(
       ctx.action(async ({ args, globals, io, client }) => {
-        const revoked = await client().call<TokenJson>('POST', `/tokens/${encodeURIComponent(args[0])}/revoke`);
+        const revoked = await client().read(TokenJson, 'POST', `/tokens/${encodeURIComponent(args[0])}/revoke`);
         printResult(io, globals, revoked, (t) => `revoked token ${t.id} at ${t.revokedAt}`);
       }),
     );

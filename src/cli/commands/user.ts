@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
+import { UserJson } from '../../protocol';
 import { printResult, table } from '../output';
 import { setPasswordOffline } from '../../server/offline-password';
 import { readSecretInput } from './login';
@@ -14,11 +15,6 @@ async function readPasswordChange(io: Parameters<typeof readSecretInput>[0], nam
   return { currentPassword, password: await readSecretInput(io, `New password for ${name}: `) };
 }
 
-interface UserJson {
-  id: string;
-  name: string;
-  bot: boolean;
-}
 
 export function registerUserCommands(program: Command, ctx: CommandContext): void {
   const user = program.command('user').description('users (people and bots)');
@@ -29,7 +25,7 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .option('--org <org>', 'with --bot: the one organisation that owns the bot (it becomes a member)')
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
-        const created = await client().call<UserJson>('POST', '/users', { name: args[0], bot: options.bot === true, ...(options.org === undefined ? {} : { org: options.org }) });
+        const created = await client().read(UserJson, 'POST', '/users', { name: args[0], bot: options.bot === true, ...(options.org === undefined ? {} : { org: options.org }) });
         printResult(io, globals, created, (u) => `created ${u.bot ? 'bot ' : ''}user ${u.name} (${u.id})`);
       }),
     );
@@ -57,7 +53,7 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .description('all users (server admins)')
     .action(
       ctx.action(async ({ globals, io, client }) => {
-        printResult(io, globals, await client().call<UserJson[]>('GET', '/users'), (l) => table(l as unknown as Record<string, unknown>[], ['id', 'name', 'bot']));
+        printResult(io, globals, await client().read(UserJson.array(), 'GET', '/users'), (l) => table(l as unknown as Record<string, unknown>[], ['id', 'name', 'bot']));
       }),
     );
 }

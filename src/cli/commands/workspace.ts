@@ -1,16 +1,8 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
+import { WorkspaceJson } from '../../protocol';
 import { fields, printResult, table } from '../output';
 
-interface WorkspaceJson {
-  id: string;
-  name: string;
-  orgId: string;
-  anonymousAccess: string;
-  memberDefaultAccess: string;
-  personalTokenTier?: string;
-  isolatedRetention?: string;
-}
 
 const anonymousOption = () => new Option('--anonymous <level>', 'what requests without a token may do').choices(['none', 'read', 'read-write']);
 const memberDefaultOption = () => new Option('--member-default <level>', "members' personal-token access unless overridden").choices(['read', 'read-write']);
@@ -29,7 +21,7 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
     .addOption(personalTierOption())
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
-        const created = await client().call<WorkspaceJson>('POST', '/workspaces', {
+        const created = await client().read(WorkspaceJson, 'POST', '/workspaces', {
           org: options.org,
           name: args[0],
           anonymousAccess: options.anonymous,
@@ -48,7 +40,7 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
     .addOption(retentionOption())
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
-        const updated = await client().call<WorkspaceJson>('PATCH', `/workspaces/${encodeURIComponent(args[0])}`, {
+        const updated = await client().read(WorkspaceJson, 'PATCH', `/workspaces/${encodeURIComponent(args[0])}`, {
           anonymousAccess: options.anonymous,
           memberDefaultAccess: options.memberDefault,
           personalTokenTier: options.personalTier,
@@ -64,7 +56,7 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
         const query = options.org === undefined ? '' : `?org=${encodeURIComponent(options.org as string)}`;
-        const list = await client().call<WorkspaceJson[]>('GET', `/workspaces${query}`);
+        const list = await client().read(WorkspaceJson.array(), 'GET', `/workspaces${query}`);
         printResult(io, globals, list, (l) => table(l as unknown as Record<string, unknown>[], ['id', 'name', 'orgId', 'anonymousAccess', 'memberDefaultAccess', 'personalTokenTier']));
       }),
     );
@@ -73,7 +65,7 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
     .description('one workspace')
     .action(
       ctx.action(async ({ args, globals, io, client }) => {
-        printResult(io, globals, await client().call<WorkspaceJson>('GET', `/workspaces/${encodeURIComponent(args[0])}`), describe);
+        printResult(io, globals, await client().read(WorkspaceJson, 'GET', `/workspaces/${encodeURIComponent(args[0])}`), describe);
       }),
     );
 }

@@ -1,5 +1,5 @@
 /** Turns an Authorization header into a principal: anonymous, or a live token with its user. */
-import { timingSafeEqual } from 'node:crypto';
+import { equalSecrets } from '../../crypto/constant-time';
 import { SealedCacheError } from '../../errors';
 import type { Clock } from '../clock';
 import type { MetadataStore } from '../metadata/metadata-store';
@@ -30,7 +30,7 @@ export class CredentialResolver {
     const parsed = parseToken(value);
     const tokenHash = hashToken(parsed.value);
     const token = await this.store.findTokenByHash(tokenHash);
-    if (token === undefined || !timingSafeEqual(Buffer.from(token.tokenHash, 'hex'), Buffer.from(tokenHash, 'hex'))) {
+    if (token === undefined || !equalSecrets(Buffer.from(token.tokenHash, 'hex'), Buffer.from(tokenHash, 'hex'))) {
       throw new SealedCacheError('ERR_AUTH_TOKEN_INVALID', `the ${parsed.kind} token is not known to this server (rotated, or created on another server)`);
     }
     const now = this.clock();

@@ -3,7 +3,8 @@
  * parameters, `scrypt$<N>$<r>$<p>$<salt b64url>$<hash b64url>`, so they can be raised later and
  * old hashes still verify (and are re-hashed on the next sign-in).
  */
-import { randomBytes, scrypt, type ScryptOptions, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, type ScryptOptions } from 'node:crypto';
+import { equalSecrets } from '../../crypto/constant-time';
 import { SealedCacheError } from '../../errors';
 
 export interface ScryptParams {
@@ -50,7 +51,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parsed = parseStored(stored);
   if (parsed === undefined || password.length > MAX_PASSWORD_LENGTH) return false;
   const key = await deriveKey(password, parsed.salt, parsed.params, parsed.key.length);
-  return timingSafeEqual(key, parsed.key);
+  return equalSecrets(key, parsed.key);
 }
 
 export function needsRehash(stored: string, params: ScryptParams = DEFAULT_SCRYPT_PARAMS): boolean {

@@ -4,7 +4,8 @@
  * when the user's password changes. The CSRF token is an HMAC of the session id, so it is bound to
  * the session without being stored.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { equalSecrets } from '../../crypto/constant-time';
 import type { Clock } from '../clock';
 import type { WebAuthStore, WebSessionRecord } from '../web/web-auth-store';
 
@@ -34,9 +35,7 @@ export function csrfTokenFor(sessionId: string): string {
 
 export function csrfTokenMatches(sessionId: string, submitted: unknown): boolean {
   if (typeof submitted !== 'string') return false;
-  const expected = Buffer.from(csrfTokenFor(sessionId));
-  const given = Buffer.from(submitted);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return equalSecrets(submitted, csrfTokenFor(sessionId));
 }
 
 export class SessionService {
@@ -65,7 +64,7 @@ export class SessionService {
     if (sessionId === undefined || !SESSION_ID_PATTERN.test(sessionId)) return undefined;
     const idHash = hashSessionId(sessionId);
     const record = await this.store.findSession(idHash);
-    if (record === undefined || !timingSafeEqual(Buffer.from(record.idHash, 'hex'), Buffer.from(idHash, 'hex'))) return undefined;
+    if (record === undefined || !equalSecrets(Buffer.from(record.idHash, 'hex'), Buffer.from(idHash, 'hex'))) return undefined;
     const now = this.clock().getTime();
     if (now >= Date.parse(record.expiresAt) || now - Date.parse(record.lastSeenAt) >= this.limits.idleMs) {
       await this.store.deleteSession(idHash);

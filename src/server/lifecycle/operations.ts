@@ -1,6 +1,6 @@
 /** The operations collaborators of one server: metrics, read tracking, retention and request limits. */
 import type { Clock } from '../clock';
-import type { ServerConfig } from '../config';
+import type { ServerConfig } from '../config/server-config';
 import type { DataDirLayout } from '../data-dir';
 import { RequestLimits } from '../limits/request-limits';
 import type { MetadataStore } from '../metadata/metadata-store';

@@ -5,9 +5,8 @@ import { registerConnectionLimits } from '../limits/connection-limits';
 import { registerRequestLimits } from '../limits/request-limits';
 import { registerRequestMetrics } from '../observability/request-metrics';
 import { registerRequestNotes } from '../observability/request-notes';
-import { adminStatsRoutes } from '../routes/admin-stats';
-import { healthRoutes } from '../routes/health';
-import { metricsRoutes } from '../routes/metrics';
+import { healthRoutes } from '../routes/ops/health';
+import { metricsRoutes } from '../routes/ops/metrics';
 import type { ServerContext } from '../server-context';
 
 export function registerOperations(app: FastifyInstance, context: ServerContext): void {
@@ -22,5 +21,4 @@ export function registerOperations(app: FastifyInstance, context: ServerContext)
   });
   app.register(async (scope) => healthRoutes(scope, { store: context.store, blobsDir: ops.blobsDir, version: context.version }));
   app.register(async (scope) => metricsRoutes(scope, { metrics: ops.metrics, metricsToken: context.config.metricsToken }));
-  app.register(async (scope) => adminStatsRoutes(scope, { store: context.store, metrics: ops.metrics, retention: ops.retention }), { prefix: '/api/v1' });
 }

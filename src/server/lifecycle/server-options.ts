@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { SealedCacheError } from '../../errors';
-import type { ServerConfig } from '../config';
+import type { ServerConfig } from '../config/server-config';
 import { type LogDestination, loggerOptionsFor, requestIdOf } from '../observability/logger';
 
 function readPem(option: 'tlsCert' | 'tlsKey', path: string): Buffer {

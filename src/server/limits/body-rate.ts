@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ServerConfig } from '../config';
+import type { ServerConfig } from '../config/server-config';
 import type { ServerMetrics } from '../observability/metrics';
 import { routeLabelOf } from '../observability/request-notes';
 

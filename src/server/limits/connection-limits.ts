@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ServerConfig } from '../config';
+import type { ServerConfig } from '../config/server-config';
 import type { ServerMetrics } from '../observability/metrics';
 
 export type ConnectionLimitsConfig = Pick<ServerConfig, 'maxConnections' | 'maxConnectionsPerAddress'>;

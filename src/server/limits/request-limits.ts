@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../errors';
 import type { Clock } from '../clock';
-import type { ServerConfig } from '../config';
+import type { ServerConfig } from '../config/server-config';
 import { drainRequest } from '../drain-request';
 import { errorBody } from '../http-errors';
 import type { ServerMetrics } from '../observability/metrics';

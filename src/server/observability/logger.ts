@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
-import type { ServerConfig } from '../config';
+import type { ServerConfig } from '../config/server-config';
 import { REDACTED, redactDeep, redactText } from './redact';
 
 /** Where log lines go instead of stdout (tests capture them here). */

@@ -3,7 +3,7 @@ import { SessionService } from '../auth/sessions';
 import type { ServerContext } from '../server-context';
 import { AccountService } from './accounts';
 import { FormOnce } from './form-once';
-import { LoginRequestService } from './login-requests';
+import { LoginRequestService } from '../services/login-request-service';
 import { type WebAuthStore, webAuthStoreFor } from './web-auth-store';
 
 export interface WebServices {

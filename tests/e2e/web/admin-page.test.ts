@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
-import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web';
+import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
 import {
   type BootstrappedWorkspace,
   type NxWorkspace,

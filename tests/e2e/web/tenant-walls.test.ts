@@ -6,7 +6,7 @@
  */
 import { tmpdir } from 'node:os';
 import type { Page } from 'playwright-core';
-import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web';
+import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
 import { type BootstrappedWorkspace, type RunningServer, CLI_ENTRY, bootstrapWorkspace, cli, createToken, killAllTrackedProcesses, runCli, runProcess, startServer } from '../harness';
 import { launchBrowser, screenshot, signIn, type TestBrowser } from './browser';
 

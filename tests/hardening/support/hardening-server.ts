@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { initialiseAdmin } from '../../../src/server/admin-init';
 import { type BuildServerOptions, type SealedCacheServer, buildServer } from '../../../src/server/app';
-import { ServerConfig } from '../../../src/server/config';
+import { ServerConfig } from '../../../src/server/config/server-config';
 
 export interface MovableClock {
   now: Date;

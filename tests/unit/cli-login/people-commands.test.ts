@@ -8,7 +8,8 @@ import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/
 import { runDoctor } from '../../../src/cli/commands/doctor';
 import { runLogin } from '../../../src/cli/commands/login';
 import { runLogout } from '../../../src/cli/commands/logout';
-import { registerWhoamiCommand, runWhoami, type PeopleCliIo } from '../../../src/cli/commands/whoami';
+import { registerWhoamiCommand, runWhoami } from '../../../src/cli/commands/whoami';
+import type { PeopleCliIo } from '../../../src/cli/people-commands';
 import { WORKSPACE_ID, startFakeAccessServer, unusedUrl, type FakeAccessServer } from './fake-access-server';
 
 const PAT = 'nxsc_pat_adaPersonalToken0001';

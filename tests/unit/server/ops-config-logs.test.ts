@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { runCli } from '../../../src/cli/run-cli';
-import { resolveServeConfig } from '../../../src/server/config-file';
+import { resolveServeConfig } from '../../../src/server/config/config-file';
 import { startOpsServer, workspaceWithTokens } from './ops-test-kit';
 import { http, makeTempDir } from './test-server';
 

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { metricsGuard } from '../../../src/server/routes/metrics';
+import { metricsGuard } from '../../../src/server/routes/ops/metrics';
 import { type OpsServer, parseExposition, startOpsServer, workspaceWithTokens } from './ops-test-kit';
 import { http } from './test-server';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { resolveServeConfig } from '../../../src/server/config-file';
+import { resolveServeConfig } from '../../../src/server/config/config-file';
 import { api, http, startTestServer, type TestServer } from './test-server';
 
 /** Far longer than any case: a connection still open at this point was not cut off. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { initialiseAdmin } from '../../../src/server/admin-init';
 import { type SealedCacheServer, buildServer } from '../../../src/server/app';
-import type { ServerConfigInput } from '../../../src/server/config';
+import type { ServerConfigInput } from '../../../src/server/config/server-config';
 
 export interface TestClock {
   now: Date;

@@ -1,7 +1,7 @@
 /** The web page over real HTTP: sign-in, sessions, CSRF, CSP, tokens shown once, admin actions. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web';
+import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
 import { api, http, startTestServer, type TestServer } from './test-server';
 import { setPasswordInStore } from '../../../src/server/offline-password';
 import { field, PASSWORD, userWithPassword, WebClient } from './web-test-client';

@@ -1,6 +1,6 @@
 /** Approving a CLI login: type the code from the terminal, check where the request came from, approve. */
 import type { LoginRequestRecord } from '../web-auth-store';
-import type { ApprovableRequest } from '../login-requests';
+import type { ApprovableRequest } from '../../services/login-request-service';
 import { html } from '../html';
 import { csrfField, formatTime, page, type Notice, type Viewer } from '../layout';
 

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { authorizedOf, permit } from '../../auth/route-policy';
+import type { ServerContext } from '../../server-context';
+import { IdOrName, parseInput } from '../support/request-input';
+import { presentAuditEvent } from '../support/presenters';
+
+const AuditQuery = z.object({
+  org: IdOrName.optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export async function adminAuditRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  /** With `org`: that organisation's log (its admins); without: the whole server's (server admins). */
+  app.get('/audit', permit('audit.read', 'org-query'), async (request) => {
+    const { resource } = authorizedOf(request);
+    const query = parseInput(AuditQuery, request.query, 'query');
+    const org = resource.kind === 'org' ? resource.org : undefined;
+    const since = query.since === undefined ? undefined : new Date(query.since).toISOString();
+    return (await ctx.store.listAudit({ orgId: org?.id, since, limit: query.limit })).map(presentAuditEvent);
+  });
+}

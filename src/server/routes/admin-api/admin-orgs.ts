@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { SealedCacheError } from '../../../errors';
+import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
+import { newOrgId } from '../../ids';
+import type { ServerContext } from '../../server-context';
+import { Name, parseInput } from '../support/request-input';
+import { presentOrganisation } from '../support/presenters';
+
+const CreateOrgBody = z.strictObject({ name: Name, public: z.boolean().default(false) });
+
+export async function adminOrgRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.post('/orgs', permit('org.create'), async (request, reply) => {
+    const body = parseInput(CreateOrgBody, request.body, 'organisation');
+    const org = { id: newOrgId(), name: body.name, public: body.public, createdAt: ctx.clock().toISOString() };
+    if ((await ctx.store.insertOrganisation(org)) === 'exists') {
+      throw new SealedCacheError('ERR_ORG_EXISTS', `an organisation named "${body.name}" already exists`);
+    }
+    return reply.code(201).send(presentOrganisation(org));
+  });
+
+  app.get('/orgs', permit('org.list'), async (request) => {
+    const { may } = authorizedOf(request);
+    const visible = [];
+    for (const org of await ctx.store.listOrganisations()) if (await may('org.read', { kind: 'org', org })) visible.push(org);
+    return visible.map(presentOrganisation);
+  });
+
+  app.get('/orgs/:org', permit('org.read', 'org-param'), async (request) => presentOrganisation(resourceOf(request, 'org').org));
+}

@@ -1,0 +1,36 @@
+/**
+ * `GET /api/v1/stats` (stored entries and bytes, per workspace, evictions, hits and misses) and
+ * `POST /api/v1/retention/run` (one retention pass now). Server administrators only.
+ */
+import type { FastifyInstance } from 'fastify';
+import { permit } from '../../auth/route-policy';
+import type { MetadataStore } from '../../metadata/metadata-store';
+import type { ServerMetrics } from '../../observability/metrics';
+import type { RetentionService } from '../../retention/retention-service';
+import { retentionStoreFor } from '../../retention/retention-store';
+
+export interface StatsDeps {
+  store: MetadataStore;
+  metrics: ServerMetrics;
+  retention: RetentionService;
+}
+
+async function counterValue(metrics: ServerMetrics, name: 'cacheHits' | 'cacheMisses'): Promise<number> {
+  const { values } = await metrics[name].get();
+  return values.reduce((sum, v) => sum + v.value, 0);
+}
+
+export async function adminStatsRoutes(app: FastifyInstance, deps: StatsDeps): Promise<void> {
+  app.get('/stats', permit('stats.read'), async () => {
+    const retention = retentionStoreFor(deps.store);
+    return {
+      storage: await retention.totals(),
+      workspaces: await retention.totalsPerWorkspace(),
+      cache: { hits: await counterValue(deps.metrics, 'cacheHits'), misses: await counterValue(deps.metrics, 'cacheMisses') },
+      retention: { lastRunAt: deps.retention.lastRunAt, removedSinceStart: deps.retention.totals },
+    };
+  });
+  app.post('/retention/run', permit('retention.run'), async () => {
+    return { removed: await deps.retention.run() };
+  });
+}

@@ -1,0 +1,48 @@
+/** The JSON shapes of the admin API (and so of the CLI's --json output). Never includes a token hash. */
+import type { AuditEventJson, IssuedTokenJson, MemberJson, OrganisationJson, TokenJson, UserJson, WorkspaceJson } from '../../../protocol';
+import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace, WorkspaceOverride } from '../../metadata/records';
+
+export const presentOrganisation = (org: Organisation): OrganisationJson => ({ id: org.id, name: org.name, public: org.public });
+
+export const presentUser = (user: User): UserJson => ({ id: user.id, name: user.name, bot: user.bot, ...(user.bot ? { ownerOrgId: user.ownerOrgId } : {}) });
+
+export const presentWorkspace = (ws: Workspace): WorkspaceJson => ({
+  id: ws.id,
+  name: ws.name,
+  orgId: ws.orgId,
+  anonymousAccess: ws.anonymousAccess,
+  memberDefaultAccess: ws.memberDefaultAccess,
+  personalTokenTier: ws.personalTokenTier,
+  isolatedRetention: ws.isolatedRetention,
+});
+
+export function presentMember(membership: Membership, user: User | undefined, overrides: WorkspaceOverride[]): MemberJson {
+  return {
+    orgId: membership.orgId,
+    userId: membership.userId,
+    userName: user?.name ?? null,
+    role: membership.role,
+    workspaceAccess: Object.fromEntries(overrides.filter((o) => o.userId === membership.userId).map((o) => [o.workspaceId, o.access])),
+  };
+}
+
+export const presentToken = (token: TokenRecord): TokenJson => ({
+  id: token.id,
+  kind: token.kind,
+  workspaceId: token.workspaceId,
+  userId: token.userId,
+  access: token.access,
+  tier: token.tier,
+  scope: token.scope,
+  name: token.name,
+  expiresAt: token.expiresAt,
+  createdAt: token.createdAt,
+  lastUsedAt: token.lastUsedAt,
+  revokedAt: token.revokedAt,
+  rotatedAt: token.rotatedAt,
+});
+
+/** Create and rotate answers: the token's fields plus its value, shown this once. */
+export const presentIssuedToken = (token: TokenRecord, secret: string): IssuedTokenJson => ({ ...presentToken(token), token: secret });
+
+export const presentAuditEvent = (event: AuditEvent): AuditEventJson => event;
