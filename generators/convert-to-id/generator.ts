@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { SealedCacheError } from '../../src/errors';
 import { ENV_URL } from '../../src/client/config';
 import { WORKSPACE_ID_PATTERN, type AccessResponse } from '../../src/protocol';
-import { fetchAccess } from '../../src/cli/commands/whoami';
+import { fetchAccess } from '../../src/cli/access-check';
 import { loadDevkit, type GeneratorLogger, type NxJsonAccess, type WorkspaceTree } from '../../src/nx-config/nx-devkit';
 import { findSealedCacheWiring, listWiredOptions, updateWiredOptions } from '../../src/nx-config/nx-json-wiring';
 import { textNxJsonAccess } from '../../src/nx-config/json-text';

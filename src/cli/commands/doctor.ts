@@ -12,10 +12,8 @@ import { listProxyStates } from '../../proxy/state-file';
 import { findSealedCacheWiring } from '../../nx-config/nx-json-wiring';
 import { NX_CLOUD_ENV_FILE, findOtherCaches } from '../../nx-config/other-caches';
 import { chooseIntegrationPath, detectNxVersion, formatNxVersion } from '../../nx-config/nx-version';
-import {
-  addServerFlags, CREDENTIAL_SOURCE_TEXT, describeFailure, fetchAccess, findNxJson, flagsOf, peopleIo, reportExit, resolveRunConfig, resolveServerTarget,
-  type CommandHost, type PeopleCliIo, type ServerFlags,
-} from './whoami';
+import { CREDENTIAL_SOURCE_TEXT, fetchAccess, findNxJson, resolveRunConfig, resolveServerTarget } from '../access-check';
+import { addServerFlags, describeFailure, flagsOf, peopleIo, reportExit, type CommandHost, type PeopleCliIo, type ServerFlags } from '../people-commands';
 import { isProcessAlive } from '../../process-alive';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';

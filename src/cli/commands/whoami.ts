@@ -3,10 +3,6 @@ import type { Command } from 'commander';
 import { CREDENTIAL_SOURCE_TEXT, describeAccess, fetchAccess, resolveRunConfig, resolveServerTarget } from '../access-check';
 import { addServerFlags, flagsOf, peopleIo, printFailure, reportExit, type CommandHost, type PeopleCliIo, type ServerFlags } from '../people-commands';
 
-// Kept so doctor.ts and the convert-to-id generator, which import these from here, build until they import the files below.
-export * from '../access-check';
-export * from '../people-commands';
-
 export async function runWhoami(flags: ServerFlags, io: PeopleCliIo): Promise<number> {
   try {
     const config = resolveRunConfig(resolveServerTarget(flags, io), io);
