@@ -12,7 +12,11 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
-      testMatch: ['<rootDir>/tests/unit/**/*.test.ts', '<rootDir>/generators/**/*.test.ts', '<rootDir>/executors/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/tests/unit/**/*.test.ts',
+        '<rootDir>/generators/**/*.test.ts',
+        '<rootDir>/executors/**/*.test.ts',
+      ],
     },
     {
       displayName: 'e2e',

@@ -38,7 +38,11 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-async function runSection(section: Section, quick: boolean, tempRoot: string): Promise<SectionResult | { id: string; title: string; error: string }> {
+async function runSection(
+  section: Section,
+  quick: boolean,
+  tempRoot: string,
+): Promise<SectionResult | { id: string; title: string; error: string }> {
   const dir = mkdtempSync(join(tempRoot, `${section.id}-`));
   const started = Date.now();
   log(`\n== ${section.title}${quick ? ' (quick)' : ''}`);

@@ -8,32 +8,57 @@
 export const ERROR_CODES = {
   // --- input and configuration ---
   ERR_INPUT_INVALID: { status: 400, summary: 'A request body, query or argument failed validation.' },
-  ERR_CONFIG_INVALID: { status: 500, summary: 'Configuration (flags, env vars, nx.json options, config file) is invalid.' },
+  ERR_CONFIG_INVALID: {
+    status: 500,
+    summary: 'Configuration (flags, env vars, nx.json options, config file) is invalid.',
+  },
 
   // --- cache routes (/v1/cache/{hash}) ---
   ERR_CACHE_HASH_INVALID: { status: 400, summary: 'The hash in the URL is not 1-128 characters of [A-Za-z0-9_-].' },
   ERR_CACHE_ENTRY_EXISTS: { status: 409, summary: 'An entry with this hash already exists (write-once).' },
   ERR_CACHE_LENGTH_REQUIRED: { status: 411, summary: 'A PUT must carry Content-Length.' },
   ERR_CACHE_BODY_TOO_LARGE: { status: 413, summary: 'The artifact is larger than the configured maximum.' },
-  ERR_CACHE_BODY_INCOMPLETE: { status: 400, summary: 'Fewer or more bytes arrived than Content-Length announced; nothing was stored.' },
+  ERR_CACHE_BODY_INCOMPLETE: {
+    status: 400,
+    summary: 'Fewer or more bytes arrived than Content-Length announced; nothing was stored.',
+  },
   ERR_CACHE_WRITE_DENIED: { status: 403, summary: 'The credential may not write to this workspace.' },
-  ERR_CACHE_STORAGE_FAILED: { status: 403, summary: 'Storage refused the write (for example a full disk); nothing was stored.' },
-  ERR_CACHE_ARTIFACT_UNSAFE: { status: 403, summary: 'An unsealed upload is not a safe Nx artifact (escaping or reserved names, links out, a form Nx never writes); nothing was stored.' },
+  ERR_CACHE_STORAGE_FAILED: {
+    status: 403,
+    summary: 'Storage refused the write (for example a full disk); nothing was stored.',
+  },
+  ERR_CACHE_ARTIFACT_UNSAFE: {
+    status: 403,
+    summary:
+      'An unsealed upload is not a safe Nx artifact (escaping or reserved names, links out, a form Nx never writes); nothing was stored.',
+  },
 
   // --- authentication and authorisation ---
   ERR_AUTH_TOKEN_MISSING: { status: 401, summary: 'No credential was sent and anonymous access is not possible here.' },
-  ERR_AUTH_TOKEN_MALFORMED: { status: 401, summary: 'The token does not have the nx-sealed-cache shape or its checksum is wrong.' },
+  ERR_AUTH_TOKEN_MALFORMED: {
+    status: 401,
+    summary: 'The token does not have the nx-sealed-cache shape or its checksum is wrong.',
+  },
   ERR_AUTH_TOKEN_INVALID: { status: 401, summary: 'The token is not known to this server.' },
   ERR_AUTH_TOKEN_EXPIRED: { status: 401, summary: 'The token has expired.' },
   ERR_AUTH_TOKEN_REVOKED: { status: 401, summary: 'The token was revoked or rotated.' },
   ERR_AUTH_NOT_MEMBER: { status: 401, summary: "The token's user is not a member of the workspace's organisation." },
   ERR_AUTH_ANONYMOUS_DENIED: { status: 401, summary: "The workspace's anonymous access level does not allow this." },
-  ERR_AUTH_WORKSPACE_REQUIRED: { status: 401, summary: 'The request names no workspace (use /w/<workspace-id> or a workspace-bound token).' },
-  ERR_AUTH_WORKSPACE_MISMATCH: { status: 401, summary: 'The token belongs to a different workspace than the URL names.' },
+  ERR_AUTH_WORKSPACE_REQUIRED: {
+    status: 401,
+    summary: 'The request names no workspace (use /w/<workspace-id> or a workspace-bound token).',
+  },
+  ERR_AUTH_WORKSPACE_MISMATCH: {
+    status: 401,
+    summary: 'The token belongs to a different workspace than the URL names.',
+  },
   ERR_AUTH_READ_DENIED: { status: 401, summary: 'The credential may not read this workspace.' },
   ERR_AUTH_FORBIDDEN: { status: 403, summary: 'The credential is valid but may not perform this action.' },
   ERR_AUTH_RATE_LIMITED: { status: 429, summary: 'Too many requests or failed attempts; retry later.' },
-  ERR_AUTH_TOKEN_KIND_REFUSED: { status: 401, summary: 'This kind of token cannot be used here (admin tokens only for the admin API, CI tokens never for it).' },
+  ERR_AUTH_TOKEN_KIND_REFUSED: {
+    status: 401,
+    summary: 'This kind of token cannot be used here (admin tokens only for the admin API, CI tokens never for it).',
+  },
 
   // --- admin domain ---
   ERR_NOT_FOUND: { status: 404, summary: 'No such route.' },
@@ -48,12 +73,18 @@ export const ERROR_CODES = {
   ERR_TOKEN_NOT_FOUND: { status: 404, summary: 'No such token.' },
   ERR_TOKEN_INACTIVE: { status: 409, summary: 'The token is already revoked or expired.' },
   ERR_INVITATION_NOT_FOUND: { status: 404, summary: 'No such invitation, or it was already answered or has expired.' },
-  ERR_ROUTE_UNDECLARED: { status: 500, summary: 'A route was registered without declaring its permission; the server refuses to start.' },
+  ERR_ROUTE_UNDECLARED: {
+    status: 500,
+    summary: 'A route was registered without declaring its permission; the server refuses to start.',
+  },
   ERR_ADMIN_ALREADY_INITIALISED: { status: 409, summary: 'The data directory already has an administrator.' },
 
   // --- server internals ---
   ERR_DATA_DIR_LOCKED: { status: 500, summary: 'Another server process holds the data directory.' },
-  ERR_SERVER_LISTEN_FAILED: { status: 500, summary: 'The server could not listen on the configured host and port (in use, not permitted, or no such address).' },
+  ERR_SERVER_LISTEN_FAILED: {
+    status: 500,
+    summary: 'The server could not listen on the configured host and port (in use, not permitted, or no such address).',
+  },
   ERR_DATABASE_FAILED: { status: 503, summary: 'The metadata database failed; the request changed nothing.' },
   ERR_INTERNAL: { status: 500, summary: 'An unexpected error; the request changed nothing.' },
 
@@ -64,37 +95,85 @@ export const ERROR_CODES = {
 
   // --- sealing (crypto) ---
   ERR_SEAL_KEY_INVALID: { status: 500, summary: 'An encryption key is malformed or too weak.' },
-  ERR_SEAL_OPEN_FAILED: { status: 500, summary: 'A sealed artifact could not be opened (wrong key, tampered, truncated or stored under another hash).' },
+  ERR_SEAL_OPEN_FAILED: {
+    status: 500,
+    summary: 'A sealed artifact could not be opened (wrong key, tampered, truncated or stored under another hash).',
+  },
 
   // --- generators and login ---
   ERR_NX_VERSION_UNKNOWN: { status: 500, summary: 'The installed Nx version could not be detected; pass --nxVersion.' },
-  ERR_NX_VERSION_UNSUPPORTED: { status: 500, summary: 'The installed Nx version is older than 17, which nx-sealed-cache does not support.' },
-  ERR_INIT_OTHER_CACHE: { status: 500, summary: 'Another remote cache (Nx Cloud, an @nx/*-cache adapter or an nx-remotecache-* runner) is configured; init changes nothing without --replace-existing or a yes at its prompt.' },
-  ERR_LOGIN_TOKEN_KIND: { status: 400, summary: '`login` stores personal access tokens only; CI tokens belong in NX_SEALED_CACHE_ACCESS_TOKEN.' },
+  ERR_NX_VERSION_UNSUPPORTED: {
+    status: 500,
+    summary: 'The installed Nx version is older than 17, which nx-sealed-cache does not support.',
+  },
+  ERR_INIT_OTHER_CACHE: {
+    status: 500,
+    summary:
+      'Another remote cache (Nx Cloud, an @nx/*-cache adapter or an nx-remotecache-* runner) is configured; init changes nothing without --replace-existing or a yes at its prompt.',
+  },
+  ERR_LOGIN_TOKEN_KIND: {
+    status: 400,
+    summary: '`login` stores personal access tokens only; CI tokens belong in NX_SEALED_CACHE_ACCESS_TOKEN.',
+  },
 
   // --- admin web page and browser login ---
   ERR_WEB_SIGNIN_FAILED: { status: 401, summary: 'The user name or password is wrong (the page never says which).' },
-  ERR_WEB_SESSION_REQUIRED: { status: 401, summary: 'This page needs a signed-in session; the session is missing or has expired.' },
-  ERR_WEB_CSRF_FAILED: { status: 403, summary: 'A form was posted without a valid CSRF token or from another origin; nothing was changed.' },
+  ERR_WEB_SESSION_REQUIRED: {
+    status: 401,
+    summary: 'This page needs a signed-in session; the session is missing or has expired.',
+  },
+  ERR_WEB_CSRF_FAILED: {
+    status: 403,
+    summary: 'A form was posted without a valid CSRF token or from another origin; nothing was changed.',
+  },
   ERR_WEB_PASSWORD_WEAK: { status: 400, summary: 'The new password is too short or too long (12 to 1024 characters).' },
   ERR_WEB_INVITE_INVALID: { status: 404, summary: 'The invite link is unknown, already used or expired.' },
-  ERR_LOGIN_REQUEST_NOT_FOUND: { status: 404, summary: 'No such CLI login request, or the polling code does not match.' },
-  ERR_LOGIN_REQUEST_EXPIRED: { status: 410, summary: 'The CLI login request expired or was already used; run login again.' },
-  ERR_LOGIN_REQUEST_DENIED: { status: 403, summary: 'The CLI login request was denied in the browser; no token was issued.' },
+  ERR_LOGIN_REQUEST_NOT_FOUND: {
+    status: 404,
+    summary: 'No such CLI login request, or the polling code does not match.',
+  },
+  ERR_LOGIN_REQUEST_EXPIRED: {
+    status: 410,
+    summary: 'The CLI login request expired or was already used; run login again.',
+  },
+  ERR_LOGIN_REQUEST_DENIED: {
+    status: 403,
+    summary: 'The CLI login request was denied in the browser; no token was issued.',
+  },
 
   // --- operations (limits, readiness) ---
-  ERR_CACHE_WRITE_LIMITED: { status: 403, summary: 'A rate limit or byte quota refused this upload (answered 403 so Nx goes on); nothing was stored.' },
+  ERR_CACHE_WRITE_LIMITED: {
+    status: 403,
+    summary: 'A rate limit or byte quota refused this upload (answered 403 so Nx goes on); nothing was stored.',
+  },
 
   // --- archives ---
-  ERR_ARCHIVE_UNSAFE_ENTRY: { status: 500, summary: 'An archive entry would escape its folder, or is a link or device.' },
+  ERR_ARCHIVE_UNSAFE_ENTRY: {
+    status: 500,
+    summary: 'An archive entry would escape its folder, or is a link or device.',
+  },
   ERR_ARCHIVE_TOO_LARGE: { status: 500, summary: 'An archive exceeds the size or entry-count cap.' },
   ERR_ARCHIVE_CORRUPT: { status: 500, summary: 'An archive could not be read.' },
-  ERR_ARCHIVE_NONSTANDARD: { status: 500, summary: 'An artifact uses a gzip or tar form Nx never writes (pax, POSIX ustar, extra gzip members...): tar parsers could read it differently.' },
+  ERR_ARCHIVE_NONSTANDARD: {
+    status: 500,
+    summary:
+      'An artifact uses a gzip or tar form Nx never writes (pax, POSIX ustar, extra gzip members...): tar parsers could read it differently.',
+  },
 
   // --- sealing proxy ---
-  ERR_PROXY_STATE_UNSAFE: { status: 500, summary: "The proxy's state folder is not a private directory of the current user." },
-  ERR_PROXY_START_FAILED: { status: 500, summary: 'The loopback sealing proxy could not be started or reached; the run goes on without a remote cache.' },
-  ERR_PROXY_NOT_RUNNING: { status: 500, summary: 'The proxy started by `nx-sealed-cache proxy start` for this workspace is not running (expired, stopped or never started).' },
+  ERR_PROXY_STATE_UNSAFE: {
+    status: 500,
+    summary: "The proxy's state folder is not a private directory of the current user.",
+  },
+  ERR_PROXY_START_FAILED: {
+    status: 500,
+    summary: 'The loopback sealing proxy could not be started or reached; the run goes on without a remote cache.',
+  },
+  ERR_PROXY_NOT_RUNNING: {
+    status: 500,
+    summary:
+      'The proxy started by `nx-sealed-cache proxy start` for this workspace is not running (expired, stopped or never started).',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -52,7 +52,12 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 export const OrganisationJson = z.object({ id: z.string(), name: z.string(), public: z.boolean() });
 export type OrganisationJson = z.infer<typeof OrganisationJson>;
 
-export const UserJson = z.object({ id: z.string(), name: z.string(), bot: z.boolean(), ownerOrgId: z.string().nullable().optional() });
+export const UserJson = z.object({
+  id: z.string(),
+  name: z.string(),
+  bot: z.boolean(),
+  ownerOrgId: z.string().nullable().optional(),
+});
 export type UserJson = z.infer<typeof UserJson>;
 
 export const WorkspaceJson = z.object({
@@ -129,5 +134,9 @@ export const EntryJson = z.object({
 export type EntryJson = z.infer<typeof EntryJson>;
 
 /** Quarantine and purge answers: what was done, to which filter, to how many entries. */
-export const EntryActionJson = z.object({ action: z.enum(['quarantined', 'purged']), filter: z.record(z.string(), z.unknown()), count: z.number() });
+export const EntryActionJson = z.object({
+  action: z.enum(['quarantined', 'purged']),
+  filter: z.record(z.string(), z.unknown()),
+  count: z.number(),
+});
 export type EntryActionJson = z.infer<typeof EntryActionJson>;

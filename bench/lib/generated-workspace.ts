@@ -97,7 +97,15 @@ function writeProjects(root: string, count: number): string[] {
     const command = `node tools/make-outputs.js ${name}`;
     writeFileSync(
       join(root, 'projects', name, 'project.json'),
-      JSON.stringify({ name, sourceRoot: `projects/${name}/src`, targets: { build: { executor: 'nx:run-commands', options: { command } } } }, null, 2),
+      JSON.stringify(
+        {
+          name,
+          sourceRoot: `projects/${name}/src`,
+          targets: { build: { executor: 'nx:run-commands', options: { command } } },
+        },
+        null,
+        2,
+      ),
     );
   }
   return names;
@@ -116,13 +124,17 @@ function linkNodeModules(root: string, options: GeneratedWorkspaceOptions): void
     if (!copied.dependenciesFrom) continue;
     mkdirSync(join(target, name, 'node_modules'));
     for (const entry of readdirSync(copied.dependenciesFrom)) {
-      if (entry !== name && !entry.startsWith('.')) symlinkSync(join(copied.dependenciesFrom, entry), join(target, name, 'node_modules', entry));
+      if (entry !== name && !entry.startsWith('.'))
+        symlinkSync(join(copied.dependenciesFrom, entry), join(target, name, 'node_modules', entry));
     }
   }
 }
 
 function writeNxJson(root: string, options: GeneratedWorkspaceOptions): void {
-  const nxJson = JSON.parse(readFileSync(join(fixtureDir(options.fixture), 'template', 'nx.json'), 'utf8')) as Record<string, unknown>;
+  const nxJson = JSON.parse(readFileSync(join(fixtureDir(options.fixture), 'template', 'nx.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   options.patchNxJson?.(nxJson);
   writeFileSync(join(root, 'nx.json'), `${JSON.stringify(nxJson, null, 2)}\n`);
 }
@@ -135,7 +147,9 @@ function nxBinary(fixture: FixtureName): string {
 
 /** The outer environment without anything Nx or our client would read. */
 function cleanEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('NX_') && !key.startsWith('GIT_')));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('NX_') && !key.startsWith('GIT_')),
+  );
 }
 
 export async function createGeneratedWorkspace(options: GeneratedWorkspaceOptions): Promise<GeneratedWorkspace> {
@@ -168,12 +182,21 @@ export async function createGeneratedWorkspace(options: GeneratedWorkspaceOption
       ...options.env,
       ...env,
     };
-    return Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    return Object.fromEntries(
+      Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
   };
   const nx = (args: string[], cacheDir: string, env: RunEnv): Promise<ProcessResult> =>
-    runProcess(process.execPath, [binary, ...args], { cwd: root, env: environment(cacheDir, env), timeoutMs: RUN_TIMEOUT_MS, owner: children });
+    runProcess(process.execPath, [binary, ...args], {
+      cwd: root,
+      env: environment(cacheDir, env),
+      timeoutMs: RUN_TIMEOUT_MS,
+      owner: children,
+    });
 
-  assertSucceeded(await runProcess('git', ['init', '-q'], { cwd: root, env: cleanEnvironment(), timeoutMs: 30_000, owner: children }));
+  assertSucceeded(
+    await runProcess('git', ['init', '-q'], { cwd: root, env: cleanEnvironment(), timeoutMs: 30_000, owner: children }),
+  );
   return {
     root,
     projectNames,
@@ -207,11 +230,20 @@ export async function createGeneratedWorkspace(options: GeneratedWorkspaceOption
 }
 
 /** Throws unless every project came from `expected`, so a silent miss never counts as a restore. */
-export function assertAllOutcomes(timing: NxTiming, projects: readonly string[], expected: TaskOutcome, label: string): void {
+export function assertAllOutcomes(
+  timing: NxTiming,
+  projects: readonly string[],
+  expected: TaskOutcome,
+  label: string,
+): void {
   const wrong = projects.filter((p) => timing.outcomes[p] !== expected);
   if (wrong.length) {
     // Our own lines (and Nx's errors) say why; the task list around them does not.
-    const reasons = `${timing.result.stdout}\n${timing.result.stderr}`.split('\n').filter((line) => /nx-sealed-cache|NX {2}|error|warn/i.test(line));
-    throw new Error(`${label}: expected every task from ${expected}, got ${wrong.length} others (e.g. ${wrong[0]}: ${timing.outcomes[wrong[0]!]})\n${reasons.slice(-20).join('\n')}`);
+    const reasons = `${timing.result.stdout}\n${timing.result.stderr}`
+      .split('\n')
+      .filter((line) => /nx-sealed-cache|NX {2}|error|warn/i.test(line));
+    throw new Error(
+      `${label}: expected every task from ${expected}, got ${wrong.length} others (e.g. ${wrong[0]}: ${timing.outcomes[wrong[0]!]})\n${reasons.slice(-20).join('\n')}`,
+    );
   }
 }

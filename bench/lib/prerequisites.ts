@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
 
 /** Folders with a package.json and lockfile of their own, installed with `npm ci` when missing or stale. */
-export const BENCH_INSTALLS = [join(REPO_ROOT, 'bench'), join(REPO_ROOT, 'bench', 'fixtures', 'nx20-remotecache-custom')];
+export const BENCH_INSTALLS = [
+  join(REPO_ROOT, 'bench'),
+  join(REPO_ROOT, 'bench', 'fixtures', 'nx20-remotecache-custom'),
+];
 
 function run(command: string, args: string[], cwd: string): void {
   const result = spawnSync(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });

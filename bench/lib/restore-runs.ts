@@ -41,13 +41,20 @@ async function timeRestore(variant: PrimedVariant): Promise<number> {
 }
 
 /** `repetitions` rounds, the variants rotated each round; an unrecorded warm-up round first unless `warmUp` is false. */
-export async function timeRestores(ctx: BenchContext, variants: PrimedVariant[], repetitions: number, warmUp: boolean): Promise<SampleSet> {
+export async function timeRestores(
+  ctx: BenchContext,
+  variants: PrimedVariant[],
+  repetitions: number,
+  warmUp: boolean,
+): Promise<SampleSet> {
   const samples = new SampleSet();
   for (let round = warmUp ? -1 : 0; round < repetitions; round++) {
     for (const variant of rotated(variants, Math.max(round, 0))) {
       const ms = await timeRestore(variant);
       if (round >= 0) samples.add(variant.name, ms / 1000);
-      ctx.log(`  ${round < 0 ? 'warm-up' : `round ${round + 1}/${repetitions}`}: ${variant.name} ${(ms / 1000).toFixed(2)} s`);
+      ctx.log(
+        `  ${round < 0 ? 'warm-up' : `round ${round + 1}/${repetitions}`}: ${variant.name} ${(ms / 1000).toFixed(2)} s`,
+      );
     }
   }
   return samples;

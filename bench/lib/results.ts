@@ -25,7 +25,9 @@ function goalSummary(run: BenchRun): string[] {
     for (const c of section.comparisons.filter((x) => x.goal)) {
       const met = goalMet(c);
       const verdict = run.mode === 'quick' ? 'not judged (quick)' : met ? '**met**' : '**not met**';
-      lines.push(`| ${section.title} | ${c.what} | ${c.ratio.toFixed(3)} | ${c.goal!.op} ${c.goal!.value} | ${verdict} |`);
+      lines.push(
+        `| ${section.title} | ${c.what} | ${c.ratio.toFixed(3)} | ${c.goal!.op} ${c.goal!.value} | ${verdict} |`,
+      );
     }
   }
   return lines;
@@ -55,7 +57,11 @@ export function writeResults(run: BenchRun): string[] {
   const prefix = run.mode === 'quick' ? 'quick-' : '';
   const json = `${JSON.stringify(run, null, 2)}\n`;
   const markdown = `${runMarkdown(run)}\n`;
-  const files = [join(RESULTS_DIR, `${prefix}${stamp}.json`), join(RESULTS_DIR, `${prefix}latest.json`), join(RESULTS_DIR, `${prefix}latest.md`)];
+  const files = [
+    join(RESULTS_DIR, `${prefix}${stamp}.json`),
+    join(RESULTS_DIR, `${prefix}latest.json`),
+    join(RESULTS_DIR, `${prefix}latest.md`),
+  ];
   writeFileSync(files[0]!, json);
   writeFileSync(files[1]!, json);
   writeFileSync(files[2]!, markdown);

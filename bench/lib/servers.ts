@@ -18,7 +18,12 @@ const START_TIMEOUT_MS = 30_000;
 
 export function startReferenceProcess(dataDir: string): Promise<ReferenceProcess> {
   const owner = new Set<ChildProcess>();
-  const args = ['-r', join(REPO_ROOT, 'bench', 'ts-register.js'), join(REPO_ROOT, 'bench', 'reference-main.ts'), dataDir];
+  const args = [
+    '-r',
+    join(REPO_ROOT, 'bench', 'ts-register.js'),
+    join(REPO_ROOT, 'bench', 'reference-main.ts'),
+    dataDir,
+  ];
   const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: process.env, owner });
   child.stdin?.end();
   return new Promise((resolveStart, reject) => {
@@ -58,12 +63,17 @@ export function serverPid(dataDir: string): number {
 export async function startOurServer(dataDir?: string): Promise<OurServer> {
   // Capacity, not policy: no per-token rate limit (its default would answer misses within seconds at
   // full speed), and no per-request log lines (the harness buffers the server's output through a pipe).
-  const server = await startServer({ ...(dataDir ? { dataDir } : {}), args: ['--rate-limit', '0', '--log-level', 'warn'] });
+  const server = await startServer({
+    ...(dataDir ? { dataDir } : {}),
+    args: ['--rate-limit', '0', '--log-level', 'warn'],
+  });
   let boot: BootstrappedWorkspace;
   let token: string;
   try {
     boot = await bootstrapWorkspace(server);
-    token = (await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'bench' })).token;
+    token = (
+      await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'bench' })
+    ).token;
   } catch (err) {
     await server.dispose();
     throw err;
@@ -74,8 +84,16 @@ export async function startOurServer(dataDir?: string): Promise<OurServer> {
     boot,
     token,
     addWorkspace: async () => {
-      const workspace = await cli<{ id: string }>(['workspace', 'create', '--org', boot.org.id, `bench-${Date.now()}`], boot.target);
-      const created = await createToken(boot.target, { kind: 'ci', workspace: workspace.id, access: 'read-write', name: 'bench' });
+      const workspace = await cli<{ id: string }>(
+        ['workspace', 'create', '--org', boot.org.id, `bench-${Date.now()}`],
+        boot.target,
+      );
+      const created = await createToken(boot.target, {
+        kind: 'ci',
+        workspace: workspace.id,
+        access: 'read-write',
+        name: 'bench',
+      });
       return { id: workspace.id, token: created.token };
     },
   };

@@ -9,7 +9,10 @@ function request(method, name, body) {
   const base = new URL(process.env.BENCH_STORE_URL);
   return new Promise((resolve, reject) => {
     const headers = body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {};
-    const req = http.request({ host: base.hostname, port: base.port, method, path: `/v1/cache/${name}`, headers, agent }, resolve);
+    const req = http.request(
+      { host: base.hostname, port: base.port, method, path: `/v1/cache/${name}`, headers, agent },
+      resolve,
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -26,7 +26,9 @@ interface SeededServer {
 function seedEntries(metadataFile: string, seedHash: string, count: number): void {
   const db = new Database(metadataFile, { fileMustExist: true });
   try {
-    const columns = (db.all('PRAGMA table_info(entries)') as Array<{ name: string }>).map((c) => c.name).filter((c) => c !== 'id' && c !== 'hash');
+    const columns = (db.all('PRAGMA table_info(entries)') as Array<{ name: string }>)
+      .map((c) => c.name)
+      .filter((c) => c !== 'id' && c !== 'hash');
     const list = columns.join(', ');
     db.exec('BEGIN');
     db.run(
@@ -46,7 +48,11 @@ async function put(server: SeededServer, hash: string, body: Buffer): Promise<nu
   const started = process.hrtime.bigint();
   const res = await request(`${server.ours.server.url}/v1/cache/${hash}`, {
     method: 'PUT',
-    headers: { authorization: `Bearer ${server.ours.token}`, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+    headers: {
+      authorization: `Bearer ${server.ours.token}`,
+      'content-type': 'application/octet-stream',
+      'content-length': String(body.length),
+    },
     body,
   });
   await res.body.dump();
@@ -56,7 +62,9 @@ async function put(server: SeededServer, hash: string, body: Buffer): Promise<nu
 
 async function get(server: SeededServer, hash: string): Promise<number> {
   const started = process.hrtime.bigint();
-  const res = await request(`${server.ours.server.url}/v1/cache/${hash}`, { headers: { authorization: `Bearer ${server.ours.token}` } });
+  const res = await request(`${server.ours.server.url}/v1/cache/${hash}`, {
+    headers: { authorization: `Bearer ${server.ours.token}` },
+  });
   await res.body.dump();
   if (res.statusCode !== 200) throw new Error(`${server.label}: GET ${hash} answered ${res.statusCode}`);
   return Number(process.hrtime.bigint() - started) / 1e6;
@@ -64,7 +72,12 @@ async function get(server: SeededServer, hash: string): Promise<number> {
 
 async function startSeeded(entries: number, body: Buffer, ctx: BenchContext): Promise<SeededServer> {
   const ours = await startOurServer();
-  const server: SeededServer = { label: `${entries.toLocaleString('en')} entries`, entries, ours, nextPutHash: BASE_HASH + entries + 1 };
+  const server: SeededServer = {
+    label: `${entries.toLocaleString('en')} entries`,
+    entries,
+    ours,
+    nextPutHash: BASE_HASH + entries + 1,
+  };
   try {
     await put(server, String(BASE_HASH), body);
     await ours.server.stop();
@@ -80,9 +93,15 @@ async function startSeeded(entries: number, body: Buffer, ctx: BenchContext): Pr
 }
 
 /** One round on one server: median GET latency over random stored hashes, median PUT latency of new entries. */
-async function measureRound(server: SeededServer, gets: number, puts: number, body: Buffer): Promise<{ get: number; put: number }> {
+async function measureRound(
+  server: SeededServer,
+  gets: number,
+  puts: number,
+  body: Buffer,
+): Promise<{ get: number; put: number }> {
   const getLatencies: number[] = [];
-  for (let i = 0; i < gets; i++) getLatencies.push(await get(server, String(BASE_HASH + Math.floor(Math.random() * server.entries))));
+  for (let i = 0; i < gets; i++)
+    getLatencies.push(await get(server, String(BASE_HASH + Math.floor(Math.random() * server.entries))));
   const putLatencies: number[] = [];
   for (let i = 0; i < puts; i++) putLatencies.push(await put(server, String(server.nextPutHash++), body));
   return { get: median(getLatencies), put: median(putLatencies) };
@@ -113,10 +132,22 @@ export const growth: Section = {
       const comparisons: Comparison[] = [];
       const [small, large] = servers as [SeededServer, SeededServer];
       for (const op of ['GET', 'PUT']) {
-        for (const server of servers) measurements.push({ name: `${op} with ${server.label}`, unit: 'ms', summary: samples.summary(`${op} ${server.label}`) });
-        const ratio = medianOf(measurements, `${op} with ${large.label}`) / medianOf(measurements, `${op} with ${small.label}`);
+        for (const server of servers)
+          measurements.push({
+            name: `${op} with ${server.label}`,
+            unit: 'ms',
+            summary: samples.summary(`${op} ${server.label}`),
+          });
+        const ratio =
+          medianOf(measurements, `${op} with ${large.label}`) / medianOf(measurements, `${op} with ${small.label}`);
         const what = op === 'GET' ? 'lookup (GET hit) latency' : 'store (PUT) latency';
-        comparisons.push({ what: `${what}, ${large.label} vs ${small.label}`, ours: large.label, baseline: small.label, ratio, goal: { op: '<=', value: 1.5 } });
+        comparisons.push({
+          what: `${what}, ${large.label} vs ${small.label}`,
+          ours: large.label,
+          baseline: small.label,
+          ratio,
+          goal: { op: '<=', value: 1.5 },
+        });
       }
       return {
         id: this.id,

@@ -64,7 +64,12 @@ function proxyPid(stateDir: string): number {
 }
 
 /** Runs the plugin's preTasksExecution as Nx would, and returns the proxy URL and run secret it put in the env. */
-async function startRun(plugin: PluginModule, options: object, workspaceRoot: string, env: Record<string, string>): Promise<{ url: string; secret: string }> {
+async function startRun(
+  plugin: PluginModule,
+  options: object,
+  workspaceRoot: string,
+  env: Record<string, string>,
+): Promise<{ url: string; secret: string }> {
   Object.assign(process.env, env);
   await plugin.preTasksExecution(options, { workspaceRoot, argv: ['nx', 'run-many', '-t', 'build'] });
   const url = process.env.NX_SELF_HOSTED_REMOTE_CACHE_SERVER;
@@ -112,7 +117,11 @@ export const largeArtifact: Section = {
       if (put.statusCode !== 200) throw new Error(`PUT through the proxy answered ${put.statusCode}`);
       const putSeconds = (Date.now() - started) / 1000;
       started = Date.now();
-      const got = await request(`${proxy.url}/v1/cache/${HASH}`, { headers: auth, headersTimeout: 600_000, bodyTimeout: 600_000 });
+      const got = await request(`${proxy.url}/v1/cache/${HASH}`, {
+        headers: auth,
+        headersTimeout: 600_000,
+        bodyTimeout: 600_000,
+      });
       const received = createHash('sha256');
       let receivedBytes = 0;
       for await (const chunk of got.body) {
@@ -122,13 +131,20 @@ export const largeArtifact: Section = {
       const getSeconds = (Date.now() - started) / 1000;
       if (got.statusCode !== 200 || receivedBytes !== artifactBytes || received.digest('hex') !== sentDigest) {
         await plugin.postTasksExecution(options, { workspaceRoot, argv: ['nx', 'run-many', '-t', 'build'] });
-        const serverLog = ours.server.output().split('\n').filter((line) => line.includes('/v1/cache/') || line.includes('"level":40') || line.includes('"level":50'));
-        throw new Error(`GET through the proxy: status ${got.statusCode}, ${receivedBytes} of ${artifactBytes} bytes, or different content\n${serverLog.slice(-8).join('\n')}`);
+        const serverLog = ours.server
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('/v1/cache/') || line.includes('"level":40') || line.includes('"level":50'));
+        throw new Error(
+          `GET through the proxy: status ${got.statusCode}, ${receivedBytes} of ${artifactBytes} bytes, or different content\n${serverLog.slice(-8).join('\n')}`,
+        );
       }
       const proxyPeak = peakRssMiB(proxyPid(stateDir));
       const serverPeak = peakRssMiB(ours.pid);
       await plugin.postTasksExecution(options, { workspaceRoot, argv: ['nx', 'run-many', '-t', 'build'] });
-      ctx.log(`  PUT ${putSeconds.toFixed(1)} s, GET ${getSeconds.toFixed(1)} s, peak RSS proxy ${proxyPeak.toFixed(0)} MiB, server ${serverPeak.toFixed(0)} MiB`);
+      ctx.log(
+        `  PUT ${putSeconds.toFixed(1)} s, GET ${getSeconds.toFixed(1)} s, peak RSS proxy ${proxyPeak.toFixed(0)} MiB, server ${serverPeak.toFixed(0)} MiB`,
+      );
       return {
         id: this.id,
         title: this.title,
@@ -143,8 +159,20 @@ export const largeArtifact: Section = {
           { name: `GET through the proxy (${label})`, unit: 's', summary: summarize([getSeconds]) },
         ],
         comparisons: [
-          { what: 'proxy peak RSS vs 256 MiB', ours: `${proxyPeak.toFixed(0)} MiB`, baseline: `${LIMIT_MIB} MiB`, ratio: proxyPeak / LIMIT_MIB, goal: { op: '<', value: 1 } },
-          { what: 'server peak RSS vs 256 MiB', ours: `${serverPeak.toFixed(0)} MiB`, baseline: `${LIMIT_MIB} MiB`, ratio: serverPeak / LIMIT_MIB, goal: { op: '<', value: 1 } },
+          {
+            what: 'proxy peak RSS vs 256 MiB',
+            ours: `${proxyPeak.toFixed(0)} MiB`,
+            baseline: `${LIMIT_MIB} MiB`,
+            ratio: proxyPeak / LIMIT_MIB,
+            goal: { op: '<', value: 1 },
+          },
+          {
+            what: 'server peak RSS vs 256 MiB',
+            ours: `${serverPeak.toFixed(0)} MiB`,
+            baseline: `${LIMIT_MIB} MiB`,
+            ratio: serverPeak / LIMIT_MIB,
+            goal: { op: '<', value: 1 },
+          },
         ],
         notes: [],
       };

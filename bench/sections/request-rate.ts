@@ -33,7 +33,10 @@ interface AutocannonResult {
 }
 
 async function putEntry(target: Target, hash: string, body: Buffer): Promise<void> {
-  const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(body.length) };
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'content-length': String(body.length),
+  };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   const res = await request(`${target.url}/v1/cache/${hash}`, { method: 'PUT', headers, body });
   await res.body.dump();
@@ -41,16 +44,28 @@ async function putEntry(target: Target, hash: string, body: Buffer): Promise<voi
 }
 
 /** Requests per second over `seconds`; throws if any answer had an unexpected status. */
-async function measure(target: Target, hash: string, connections: number, seconds: number, expectHit: boolean): Promise<number> {
+async function measure(
+  target: Target,
+  hash: string,
+  connections: number,
+  seconds: number,
+  expectHit: boolean,
+): Promise<number> {
   const args = [AUTOCANNON, '--json', '-c', String(connections), '-d', String(seconds)];
   if (target.token) args.push('-H', `authorization=Bearer ${target.token}`);
   args.push(`${target.url}/v1/cache/${hash}`);
-  const result = await runProcess(process.execPath, args, { cwd: REPO_ROOT, env: process.env, timeoutMs: (seconds + 30) * 1000 });
+  const result = await runProcess(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: process.env,
+    timeoutMs: (seconds + 30) * 1000,
+  });
   if (result.exitCode !== 0) throw new Error(`autocannon failed: ${result.stderr.slice(-2000)}`);
   const parsed = JSON.parse(result.stdout) as AutocannonResult;
   const wrong = expectHit ? parsed.non2xx : parsed['2xx'] + (parsed.non2xx - parsed['4xx']);
   if (parsed.errors || parsed.timeouts || wrong) {
-    throw new Error(`${target.name}: ${parsed.errors} errors, ${parsed.timeouts} timeouts, ${wrong} unexpected statuses at -c ${connections}`);
+    throw new Error(
+      `${target.name}: ${parsed.errors} errors, ${parsed.timeouts} timeouts, ${wrong} unexpected statuses at -c ${connections}`,
+    );
   }
   return parsed.requests.average;
 }
@@ -77,7 +92,10 @@ export const requestRate: Section = {
       for (const connections of [1, 8, 64]) {
         const samples = new SampleSet();
         for (let round = 0; round < repetitions; round++) {
-          for (const [kind, hash] of [['hit', HIT_HASH], ['miss', MISS_HASH]] as const) {
+          for (const [kind, hash] of [
+            ['hit', HIT_HASH],
+            ['miss', MISS_HASH],
+          ] as const) {
             for (const target of rotated(targets, round)) {
               samples.add(`${target.name} ${kind}`, await measure(target, hash, connections, seconds, kind === 'hit'));
             }
@@ -86,12 +104,29 @@ export const requestRate: Section = {
         for (const kind of ['hit', 'miss']) {
           for (const target of targets) {
             const label = target.name === 'ours' ? 'ours, authenticated' : 'reference, no auth';
-            measurements.push({ name: `GET ${kind}, c=${connections}, ${label}`, unit: 'req/s', summary: samples.summary(`${target.name} ${kind}`) });
+            measurements.push({
+              name: `GET ${kind}, c=${connections}, ${label}`,
+              unit: 'req/s',
+              summary: samples.summary(`${target.name} ${kind}`),
+            });
           }
-          const ratio = medianOf(measurements, `GET ${kind}, c=${connections}, ours, authenticated`) / medianOf(measurements, `GET ${kind}, c=${connections}, reference, no auth`);
-          comparisons.push({ what: `GET ${kind}, concurrency ${connections}: requests/s`, ours: 'ours', baseline: 'reference', ratio, goal: { op: '>=', value: 0.6 } });
+          const ratio =
+            medianOf(measurements, `GET ${kind}, c=${connections}, ours, authenticated`) /
+            medianOf(measurements, `GET ${kind}, c=${connections}, reference, no auth`);
+          comparisons.push({
+            what: `GET ${kind}, concurrency ${connections}: requests/s`,
+            ours: 'ours',
+            baseline: 'reference',
+            ratio,
+            goal: { op: '>=', value: 0.6 },
+          });
         }
-        ctx.log(`  c=${connections}: ${comparisons.slice(-2).map((c) => `${c.what} ${c.ratio.toFixed(2)}`).join(', ')}`);
+        ctx.log(
+          `  c=${connections}: ${comparisons
+            .slice(-2)
+            .map((c) => `${c.what} ${c.ratio.toFixed(2)}`)
+            .join(', ')}`,
+        );
       }
       return {
         id: this.id,

@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { generateEncryptionKey } from '../../src/crypto';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
 import type { BenchContext, Section } from '../lib/context';
-import { type GeneratedWorkspace, type GeneratedWorkspaceOptions, createGeneratedWorkspace } from '../lib/generated-workspace';
+import {
+  type GeneratedWorkspace,
+  type GeneratedWorkspaceOptions,
+  createGeneratedWorkspace,
+} from '../lib/generated-workspace';
 import { type Comparison, type SectionResult, medianOf } from '../lib/report';
 import { type PrimedVariant, primeVariant, timeRestores } from '../lib/restore-runs';
 import { startOurServer, startReferenceProcess } from '../lib/servers';
@@ -36,15 +40,24 @@ export const restoreNx20: Section = {
     };
     try {
       const oursWorkspace = await workspace('ours', {
-        patchNxJson: (nxJson) => (nxJson.tasksRunnerOptions = { default: { runner: 'nx-sealed-cache', options: { url: ours.server.url } } }),
+        patchNxJson: (nxJson) =>
+          (nxJson.tasksRunnerOptions = { default: { runner: 'nx-sealed-cache', options: { url: ours.server.url } } }),
         env: { NX_SEALED_CACHE_ACCESS_TOKEN: ours.token, NX_SEALED_CACHE_ENCRYPTION_KEY: generateEncryptionKey() },
       });
       // Nx requires the runner from the shared fixture's realpath, which cannot see the workspace's linked package.
       const oursEnv = { NODE_PATH: join(oursWorkspace.root, 'node_modules') };
       const peerWorkspace = await workspace('peer', {
-        patchNxJson: (nxJson) => (nxJson.tasksRunnerOptions = { default: { runner: './tools/peer-runner.js', options: {} } }),
-        copiedPackages: { 'nx-remotecache-custom': { path: join(PEER_FIXTURE, 'nx-remotecache-custom'), dependenciesFrom: PEER_FIXTURE } },
-        files: { 'tools/peer-runner.js': readFileSync(join(REPO_ROOT, 'bench', 'peers', 'http-store-runner.js'), 'utf8') },
+        patchNxJson: (nxJson) =>
+          (nxJson.tasksRunnerOptions = { default: { runner: './tools/peer-runner.js', options: {} } }),
+        copiedPackages: {
+          'nx-remotecache-custom': {
+            path: join(PEER_FIXTURE, 'nx-remotecache-custom'),
+            dependenciesFrom: PEER_FIXTURE,
+          },
+        },
+        files: {
+          'tools/peer-runner.js': readFileSync(join(REPO_ROOT, 'bench', 'peers', 'http-store-runner.js'), 'utf8'),
+        },
         env: { BENCH_STORE_URL: store.url },
       });
       const variants: PrimedVariant[] = [];
@@ -59,7 +72,13 @@ export const restoreNx20: Section = {
       const measurements = [LOCAL, OURS, PEER].map((name) => ({ name, unit: 's', summary: samples.summary(name) }));
       const ratio = (a: string, b: string): number => medianOf(measurements, a) / medianOf(measurements, b);
       const comparisons: Comparison[] = [
-        { what: 'ours sealed vs nx-remotecache-custom unsealed', ours: '(b)', baseline: '(c)', ratio: ratio(OURS, PEER), goal: { op: '<=', value: 1.0 } },
+        {
+          what: 'ours sealed vs nx-remotecache-custom unsealed',
+          ours: '(b)',
+          baseline: '(c)',
+          ratio: ratio(OURS, PEER),
+          goal: { op: '<=', value: 1.0 },
+        },
         { what: 'ours sealed vs local hit', ours: '(b)', baseline: '(a)', ratio: ratio(OURS, LOCAL) },
         { what: 'nx-remotecache-custom vs local hit', ours: '(c)', baseline: '(a)', ratio: ratio(PEER, LOCAL) },
       ];

@@ -50,23 +50,53 @@ export const restoreNx24: Section = {
       const variants: PrimedVariant[] = [];
       for (const variant of [
         { name: LOCAL, workspace: await workspace('local'), env: {}, kind: 'local' as const },
-        { name: DIRECT, workspace: await workspace('direct'), env: selfHostedEnv(ours.server.url, ours.token), kind: 'remote' as const },
+        {
+          name: DIRECT,
+          workspace: await workspace('direct'),
+          env: selfHostedEnv(ours.server.url, ours.token),
+          kind: 'remote' as const,
+        },
         {
           name: PROXY,
-          workspace: await workspace('proxy', (nxJson) => (nxJson.plugins = [{ plugin: 'nx-sealed-cache', options: pluginOptions }]), proxyEnv),
+          workspace: await workspace(
+            'proxy',
+            (nxJson) => (nxJson.plugins = [{ plugin: 'nx-sealed-cache', options: pluginOptions }]),
+            proxyEnv,
+          ),
           env: {},
           kind: 'remote' as const,
         },
-        { name: REFERENCE, workspace: await workspace('reference'), env: selfHostedEnv(reference.url), kind: 'remote' as const },
+        {
+          name: REFERENCE,
+          workspace: await workspace('reference'),
+          env: selfHostedEnv(reference.url),
+          kind: 'remote' as const,
+        },
       ]) {
         variants.push(await primeVariant(ctx, variant));
       }
       const samples = await timeRestores(ctx, variants, repetitions, !ctx.quick);
-      const measurements = [LOCAL, DIRECT, PROXY, REFERENCE].map((name) => ({ name, unit: 's', summary: samples.summary(name) }));
+      const measurements = [LOCAL, DIRECT, PROXY, REFERENCE].map((name) => ({
+        name,
+        unit: 's',
+        summary: samples.summary(name),
+      }));
       const ratio = (a: string, b: string): number => medianOf(measurements, a) / medianOf(measurements, b);
       const comparisons: Comparison[] = [
-        { what: 'our server vs reference server (no sealing)', ours: '(b)', baseline: '(d)', ratio: ratio(DIRECT, REFERENCE), goal: { op: '<=', value: 1.05 } },
-        { what: 'sealing proxy vs our server direct', ours: '(c)', baseline: '(b)', ratio: ratio(PROXY, DIRECT), goal: { op: '<=', value: 1.15 } },
+        {
+          what: 'our server vs reference server (no sealing)',
+          ours: '(b)',
+          baseline: '(d)',
+          ratio: ratio(DIRECT, REFERENCE),
+          goal: { op: '<=', value: 1.05 },
+        },
+        {
+          what: 'sealing proxy vs our server direct',
+          ours: '(c)',
+          baseline: '(b)',
+          ratio: ratio(PROXY, DIRECT),
+          goal: { op: '<=', value: 1.15 },
+        },
         { what: 'sealed remote restore vs local hit', ours: '(c)', baseline: '(a)', ratio: ratio(PROXY, LOCAL) },
         { what: 'reference remote restore vs local hit', ours: '(d)', baseline: '(a)', ratio: ratio(REFERENCE, LOCAL) },
       ];

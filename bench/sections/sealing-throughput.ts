@@ -60,12 +60,16 @@ export const sealingThroughput: Section = {
   async run(ctx: BenchContext): Promise<SectionResult> {
     const sizes = ctx.quick ? [16 * MIB, 64 * MIB] : [16 * MIB, 1024 * MIB];
     // Small inputs take milliseconds, so they get more rounds: about 512 MiB (full) or 128 MiB (quick) per variant.
-    const repetitionsFor = (total: number): number => Math.min(30, Math.max(ctx.quick ? 3 : 5, Math.ceil(((ctx.quick ? 128 : 512) * MIB) / total)));
+    const repetitionsFor = (total: number): number =>
+      Math.min(30, Math.max(ctx.quick ? 3 : 5, Math.ceil(((ctx.quick ? 128 : 512) * MIB) / total)));
     const pattern = randomBytes(MIB);
     const [key] = parseEncryptionKeys(generateEncryptionKey());
     const variants: Variant[] = [
       { name: 'raw seal', run: (total) => pipeline(source(total, pattern), rawPair().seal, sink()) },
-      { name: 'ours seal', run: (total) => pipeline(source(total, pattern), createSealStream(key!, TASK_HASH), sink()) },
+      {
+        name: 'ours seal',
+        run: (total) => pipeline(source(total, pattern), createSealStream(key!, TASK_HASH), sink()),
+      },
       {
         name: 'raw seal + open',
         run: (total) => {
@@ -73,7 +77,16 @@ export const sealingThroughput: Section = {
           return pipeline(source(total, pattern), raw.seal, raw.open, sink());
         },
       },
-      { name: 'ours seal + open', run: (total) => pipeline(source(total, pattern), createSealStream(key!, TASK_HASH), createOpenStream([key!], TASK_HASH), sink()) },
+      {
+        name: 'ours seal + open',
+        run: (total) =>
+          pipeline(
+            source(total, pattern),
+            createSealStream(key!, TASK_HASH),
+            createOpenStream([key!], TASK_HASH),
+            sink(),
+          ),
+      },
     ];
     const measurements: Measurement[] = [];
     const comparisons: Comparison[] = [];
@@ -89,11 +102,21 @@ export const sealingThroughput: Section = {
           if (round >= 0) samples.add(variant.name, total / MIB / seconds);
         }
       }
-      for (const variant of variants) measurements.push({ name: `${variant.name}, ${label}`, unit: 'MiB/s', summary: samples.summary(variant.name) });
-      ctx.log(`  ${label}: ${variants.map((v) => `${v.name} ${samples.summary(v.name).median.toFixed(0)} MiB/s`).join(', ')}`);
+      for (const variant of variants)
+        measurements.push({ name: `${variant.name}, ${label}`, unit: 'MiB/s', summary: samples.summary(variant.name) });
+      ctx.log(
+        `  ${label}: ${variants.map((v) => `${v.name} ${samples.summary(v.name).median.toFixed(0)} MiB/s`).join(', ')}`,
+      );
       for (const step of ['seal', 'seal + open']) {
-        const ratio = medianOf(measurements, `ours ${step}, ${label}`) / medianOf(measurements, `raw ${step}, ${label}`);
-        comparisons.push({ what: `${step}, ${label}: throughput`, ours: `ours ${step}`, baseline: `raw ${step}`, ratio, goal: { op: '>=', value: 0.8 } });
+        const ratio =
+          medianOf(measurements, `ours ${step}, ${label}`) / medianOf(measurements, `raw ${step}, ${label}`);
+        comparisons.push({
+          what: `${step}, ${label}: throughput`,
+          ours: `ours ${step}`,
+          baseline: `raw ${step}`,
+          ratio,
+          goal: { op: '>=', value: 0.8 },
+        });
       }
     }
     return {

@@ -11,28 +11,62 @@ describe('serve executor', () => {
   afterEach(() => rmSync(scratch, { recursive: true, force: true }));
 
   it('maps options to serve flags, anchoring the data dir at the workspace root', () => {
-    expect(serveArguments({ dataDir: 'tmp/cache', host: '0.0.0.0', port: 0, maxArtifactSize: '512MiB' }, '/repo')).toEqual([
-      'serve', '--data-dir', '/repo/tmp/cache', '--host', '0.0.0.0', '--port', '0', '--max-artifact-size', '512MiB',
+    expect(
+      serveArguments({ dataDir: 'tmp/cache', host: '0.0.0.0', port: 0, maxArtifactSize: '512MiB' }, '/repo'),
+    ).toEqual([
+      'serve',
+      '--data-dir',
+      '/repo/tmp/cache',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+      '--max-artifact-size',
+      '512MiB',
     ]);
     expect(serveArguments({ dataDir: '/srv/cache' }, '/repo')).toEqual(['serve', '--data-dir', '/srv/cache']);
   });
 
   it('refuses options the server would not accept', () => {
-    expect(() => serveArguments({ dataDir: 'd', port: 70000 }, '/repo')).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
-    expect(() => serveArguments({ dataDir: 'd', maxArtifactSize: 'lots' }, '/repo')).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
+    expect(() => serveArguments({ dataDir: 'd', port: 70000 }, '/repo')).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }),
+    );
+    expect(() => serveArguments({ dataDir: 'd', maxArtifactSize: 'lots' }, '/repo')).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }),
+    );
   });
 
   it('runs the CLI in the workspace root with the flags and reports its exit code', async () => {
     const cli = join(scratch, 'fake-cli.js');
-    writeFileSync(cli, `require('fs').writeFileSync('seen.json', JSON.stringify(process.argv.slice(2))); process.exit(Number(process.env.EXIT_WITH));`);
-    expect(await runServe({ dataDir: 'data', port: 0 }, { root: scratch }, { cliPath: cli, env: { ...process.env, EXIT_WITH: '0' } })).toEqual({ success: true });
-    expect(JSON.parse(readFileSync(join(scratch, 'seen.json'), 'utf8'))).toEqual(['serve', '--data-dir', join(scratch, 'data'), '--port', '0']);
-    expect(await runServe({ dataDir: 'data' }, { root: scratch }, { cliPath: cli, env: { ...process.env, EXIT_WITH: '3' } })).toEqual({ success: false });
+    writeFileSync(
+      cli,
+      `require('fs').writeFileSync('seen.json', JSON.stringify(process.argv.slice(2))); process.exit(Number(process.env.EXIT_WITH));`,
+    );
+    expect(
+      await runServe(
+        { dataDir: 'data', port: 0 },
+        { root: scratch },
+        { cliPath: cli, env: { ...process.env, EXIT_WITH: '0' } },
+      ),
+    ).toEqual({ success: true });
+    expect(JSON.parse(readFileSync(join(scratch, 'seen.json'), 'utf8'))).toEqual([
+      'serve',
+      '--data-dir',
+      join(scratch, 'data'),
+      '--port',
+      '0',
+    ]);
+    expect(
+      await runServe({ dataDir: 'data' }, { root: scratch }, { cliPath: cli, env: { ...process.env, EXIT_WITH: '3' } }),
+    ).toEqual({ success: false });
   });
 
   it('forwards SIGTERM to the server and counts that stop as success', async () => {
     const cli = join(scratch, 'fake-server.js');
-    writeFileSync(cli, `process.on('SIGTERM', () => { require('fs').writeFileSync('stopped', 'yes'); process.exit(0); }); require('fs').writeFileSync('ready', ''); setInterval(() => {}, 1000);`);
+    writeFileSync(
+      cli,
+      `process.on('SIGTERM', () => { require('fs').writeFileSync('stopped', 'yes'); process.exit(0); }); require('fs').writeFileSync('ready', ''); setInterval(() => {}, 1000);`,
+    );
     const running = runServe({ dataDir: 'data' }, { root: scratch }, { cliPath: cli });
     await waitFor(() => existsSafe(join(scratch, 'ready')));
     const listenersBefore = process.listenerCount('SIGTERM');

@@ -24,27 +24,47 @@ const ServeOptions = z.object({
   dataDir: z.string().min(1),
   host: z.string().min(1).optional(),
   port: z.number().int().min(0).max(65535).optional(),
-  maxArtifactSize: z.string().regex(/^\d+\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i, 'must be a byte size like 512MiB or 2GiB').optional(),
+  maxArtifactSize: z
+    .string()
+    .regex(/^\d+\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i, 'must be a byte size like 512MiB or 2GiB')
+    .optional(),
 });
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
-export default async function serveExecutor(options: ServeExecutorSchema, context: ServeExecutorContext): Promise<{ success: boolean }> {
+export default async function serveExecutor(
+  options: ServeExecutorSchema,
+  context: ServeExecutorContext,
+): Promise<{ success: boolean }> {
   return runServe(options, context, {});
 }
 
-export async function runServe(options: ServeExecutorSchema, context: ServeExecutorContext, deps: ServeExecutorDeps): Promise<{ success: boolean }> {
+export async function runServe(
+  options: ServeExecutorSchema,
+  context: ServeExecutorContext,
+  deps: ServeExecutorDeps,
+): Promise<{ success: boolean }> {
   const args = serveArguments(options, context.root);
   const cliPath = deps.cliPath ?? builtCliPath();
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd: context.root, env: deps.env ?? process.env, stdio: 'inherit' });
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    cwd: context.root,
+    env: deps.env ?? process.env,
+    stdio: 'inherit',
+  });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const handlers = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
   try {
     return await new Promise((resolvePromise, reject) => {
-      child.once('error', (cause) => reject(new SealedCacheError('ERR_CONFIG_INVALID', `cannot start ${cliPath}`, { cause })));
+      child.once('error', (cause) =>
+        reject(new SealedCacheError('ERR_CONFIG_INVALID', `cannot start ${cliPath}`, { cause })),
+      );
       // Stopped by a signal we forwarded is a normal end of a long-running server.
-      child.once('exit', (code, signal) => resolvePromise({ success: code === 0 || (signal !== null && (FORWARDED_SIGNALS as readonly string[]).includes(signal)) }));
+      child.once('exit', (code, signal) =>
+        resolvePromise({
+          success: code === 0 || (signal !== null && (FORWARDED_SIGNALS as readonly string[]).includes(signal)),
+        }),
+      );
     });
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
@@ -56,12 +76,16 @@ export function serveArguments(options: ServeExecutorSchema, workspaceRoot: stri
   const parsed = ServeOptions.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `nx-sealed-cache:serve option "${String(issue?.path[0] ?? 'options')}" ${issue?.message ?? 'is invalid'}`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `nx-sealed-cache:serve option "${String(issue?.path[0] ?? 'options')}" ${issue?.message ?? 'is invalid'}`,
+    );
   }
   const { dataDir, host, port, maxArtifactSize } = parsed.data;
   return [
     'serve',
-    '--data-dir', resolve(workspaceRoot, dataDir),
+    '--data-dir',
+    resolve(workspaceRoot, dataDir),
     ...(host ? ['--host', host] : []),
     ...(port !== undefined ? ['--port', String(port)] : []),
     ...(maxArtifactSize ? ['--max-artifact-size', maxArtifactSize] : []),
@@ -72,9 +96,16 @@ export function serveArguments(options: ServeExecutorSchema, workspaceRoot: stri
 function builtCliPath(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'nx-sealed-cache') {
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'nx-sealed-cache'
+    ) {
       return join(dir, 'dist', 'src', 'cli', 'main.js');
     }
-    if (dirname(dir) === dir) throw new SealedCacheError('ERR_CONFIG_INVALID', 'cannot find the nx-sealed-cache package that holds this executor');
+    if (dirname(dir) === dir)
+      throw new SealedCacheError(
+        'ERR_CONFIG_INVALID',
+        'cannot find the nx-sealed-cache package that holds this executor',
+      );
   }
 }

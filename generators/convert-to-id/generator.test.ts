@@ -2,7 +2,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { readNxJson, updateNxJson } from 'nx/src/devkit-exports';
-import { OTHER_WORKSPACE_ID, WORKSPACE_ID, startFakeAccessServer, unusedUrl, type FakeAccessServer } from '../../tests/unit/cli-login/fake-access-server';
+import {
+  OTHER_WORKSPACE_ID,
+  WORKSPACE_ID,
+  startFakeAccessServer,
+  unusedUrl,
+  type FakeAccessServer,
+} from '../../tests/unit/cli-login/fake-access-server';
 import type { NxJson, WorkspaceTree } from '../../src/nx-config/nx-devkit';
 import { applyConvertToId, printConvertResult, type ConvertDeps } from './generator';
 
@@ -37,33 +43,51 @@ async function expectUntouched(tree: WorkspaceTree, run: () => Promise<unknown>,
 describe('convert-to-id generator', () => {
   let server: FakeAccessServer;
   beforeAll(async () => {
-    server = await startFakeAccessServer({ [CI_TOKEN]: { kind: 'ci', workspaceId: WORKSPACE_ID }, [PAT]: { kind: 'personal', user: 'ada' } });
+    server = await startFakeAccessServer({
+      [CI_TOKEN]: { kind: 'ci', workspaceId: WORKSPACE_ID },
+      [PAT]: { kind: 'personal', user: 'ada' },
+    });
   });
   afterAll(() => server.close());
 
   it('replaces the token in plugin options with the workspace the server names', async () => {
-    const tree = treeWith({ namedInputs: { default: ['{projectRoot}/**/*'] }, plugins: ['@nx/js', { plugin: 'nx-sealed-cache', options: { url: server.url, token: CI_TOKEN } }] });
+    const tree = treeWith({
+      namedInputs: { default: ['{projectRoot}/**/*'] },
+      plugins: ['@nx/js', { plugin: 'nx-sealed-cache', options: { url: server.url, token: CI_TOKEN } }],
+    });
     const result = await applyConvertToId(tree, {}, deps());
     const nxJson = JSON.parse(tree.read('nx.json', 'utf-8') ?? '');
     expect(result).toMatchObject({ status: 'converted', workspace: { id: WORKSPACE_ID }, tokenKind: 'ci' });
-    expect(nxJson.plugins).toEqual(['@nx/js', { plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }]);
+    expect(nxJson.plugins).toEqual([
+      '@nx/js',
+      { plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } },
+    ]);
     expect(nxJson.namedInputs).toEqual({ default: ['{projectRoot}/**/*'] });
     expect(tree.read('nx.json', 'utf-8')).not.toContain(CI_TOKEN);
     expect(server.requests.at(-1)).toEqual({ path: '/v1/access', authorization: `Bearer ${CI_TOKEN}` });
   });
 
   it('converts runner options, taking the URL from NX_SEALED_CACHE_URL, and keeps Nx runner options', async () => {
-    const tree = treeWith({ useLegacyCache: true, tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { token: CI_TOKEN, parallel: 2 } } } });
+    const tree = treeWith({
+      useLegacyCache: true,
+      tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { token: CI_TOKEN, parallel: 2 } } },
+    });
     await applyConvertToId(tree, {}, deps({ NX_SEALED_CACHE_URL: server.url }));
     const nxJson = JSON.parse(tree.read('nx.json', 'utf-8') ?? '');
-    expect(nxJson.tasksRunnerOptions.default).toEqual({ runner: 'nx-sealed-cache', options: { parallel: 2, workspaceId: WORKSPACE_ID } });
+    expect(nxJson.tasksRunnerOptions.default).toEqual({
+      runner: 'nx-sealed-cache',
+      options: { parallel: 2, workspaceId: WORKSPACE_ID },
+    });
     expect(nxJson.useLegacyCache).toBe(true);
   });
 
   it('prints the next steps: login, the CI secret, and lowering anonymous access', async () => {
     const tree = treeWith({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, token: CI_TOKEN } }] });
     const lines: string[] = [];
-    printConvertResult(await applyConvertToId(tree, {}, deps()), { info: (m) => lines.push(m), warn: (m) => lines.push(m) });
+    printConvertResult(await applyConvertToId(tree, {}, deps()), {
+      info: (m) => lines.push(m),
+      warn: (m) => lines.push(m),
+    });
     const text = lines.join('\n');
     expect(text).toMatch(/nx-sealed-cache login/);
     expect(text).toMatch(/NX_SEALED_CACHE_ACCESS_TOKEN/);
@@ -72,7 +96,9 @@ describe('convert-to-id generator', () => {
   });
 
   it('with no token in nx.json says so and changes nothing', async () => {
-    const tree = treeWith({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    const tree = treeWith({
+      plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }],
+    });
     const d = deps();
     const result = await applyConvertToId(tree, {}, d);
     expect(result).toEqual({ status: 'no-token' });
@@ -89,7 +115,9 @@ describe('convert-to-id generator', () => {
   });
 
   it('leaves nx.json alone when the server rejects the token (401)', async () => {
-    const tree = treeWith({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, token: 'nxsc_ci_revokedOrUnknown' } }] });
+    const tree = treeWith({
+      plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, token: 'nxsc_ci_revokedOrUnknown' } }],
+    });
     await expectUntouched(tree, () => applyConvertToId(tree, {}, deps()), 'ERR_AUTH_TOKEN_INVALID');
   });
 
@@ -99,7 +127,11 @@ describe('convert-to-id generator', () => {
   });
 
   it('leaves nx.json alone when the token belongs to another workspace than nx.json names', async () => {
-    const tree = treeWith({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, token: CI_TOKEN, workspaceId: OTHER_WORKSPACE_ID } }] });
+    const tree = treeWith({
+      plugins: [
+        { plugin: 'nx-sealed-cache', options: { url: server.url, token: CI_TOKEN, workspaceId: OTHER_WORKSPACE_ID } },
+      ],
+    });
     await expectUntouched(tree, () => applyConvertToId(tree, {}, deps()), 'ERR_AUTH_WORKSPACE_MISMATCH');
   });
 
@@ -122,7 +154,9 @@ describe('convert-to-id generator', () => {
   });
 
   it('leaves nx.json alone when something that is not our server answers', async () => {
-    const other = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'));
+    const other = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>'),
+    );
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;

@@ -40,7 +40,10 @@ describe('init generator: one path per Nx version', () => {
     const result = applyInit(tree, { url: URL, workspaceId: WS_ID, nxVersion }, countingAccess());
     const nxJson = nxJsonOf(tree);
     expect(result.path).toBe('runner');
-    expect(nxJson.tasksRunnerOptions.default).toEqual({ runner: 'nx-sealed-cache', options: { url: URL, workspaceId: WS_ID } });
+    expect(nxJson.tasksRunnerOptions.default).toEqual({
+      runner: 'nx-sealed-cache',
+      options: { url: URL, workspaceId: WS_ID },
+    });
     expect(nxJson.useLegacyCache).toBeUndefined();
     expect(nxJson.plugins ?? []).not.toContainEqual(expect.objectContaining({ plugin: 'nx-sealed-cache' }));
   });
@@ -69,20 +72,30 @@ describe('init generator: one path per Nx version', () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('node_modules/nx/package.json', JSON.stringify({ name: 'nx', version: '20.7.0' }));
     tree.write('package.json', JSON.stringify({ devDependencies: { nx: '^24.0.0' } }));
-    expect(applyInit(tree, { url: URL }, countingAccess())).toMatchObject({ path: 'runner', nxVersion: { major: 20, minor: 7, source: 'node_modules' } });
+    expect(applyInit(tree, { url: URL }, countingAccess())).toMatchObject({
+      path: 'runner',
+      nxVersion: { major: 20, minor: 7, source: 'node_modules' },
+    });
   });
 
   it('falls back to the range declared in package.json', () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('package.json', JSON.stringify({ dependencies: { nx: '~20.8.2' } }));
-    expect(applyInit(tree, { url: URL }, countingAccess())).toMatchObject({ path: 'plugin', nxVersion: { major: 20, minor: 8, source: 'package.json' } });
+    expect(applyInit(tree, { url: URL }, countingAccess())).toMatchObject({
+      path: 'plugin',
+      nxVersion: { major: 20, minor: 8, source: 'package.json' },
+    });
   });
 
   it('refuses when no Nx version can be found, and for Nx 16', () => {
     const tree = createTreeWithEmptyWorkspace();
     tree.write('package.json', JSON.stringify({ name: 'x' }));
-    expect(() => applyInit(tree, { url: URL }, countingAccess())).toThrow(expect.objectContaining({ code: 'ERR_NX_VERSION_UNKNOWN' }));
-    expect(() => applyInit(tree, { url: URL, nxVersion: '16.10.0' }, countingAccess())).toThrow(expect.objectContaining({ code: 'ERR_NX_VERSION_UNSUPPORTED' }));
+    expect(() => applyInit(tree, { url: URL }, countingAccess())).toThrow(
+      expect.objectContaining({ code: 'ERR_NX_VERSION_UNKNOWN' }),
+    );
+    expect(() => applyInit(tree, { url: URL, nxVersion: '16.10.0' }, countingAccess())).toThrow(
+      expect.objectContaining({ code: 'ERR_NX_VERSION_UNSUPPORTED' }),
+    );
   });
 
   it('rejects a malformed workspace id or url before touching nx.json', () => {
@@ -132,17 +145,27 @@ describe('init generator: safe to rerun and to run on real configs', () => {
 
   it('keeps Nx runner options such as parallel next to ours on the runner path', () => {
     const tree = createTreeWithEmptyWorkspace();
-    setNxJson(tree, { tasksRunnerOptions: { default: { runner: 'nx/tasks-runners/default', options: { parallel: 5 } } } });
+    setNxJson(tree, {
+      tasksRunnerOptions: { default: { runner: 'nx/tasks-runners/default', options: { parallel: 5 } } },
+    });
     const result = applyInit(tree, { url: URL, nxVersion: '18.0.0' }, countingAccess());
-    expect(nxJsonOf(tree).tasksRunnerOptions.default).toEqual({ runner: 'nx-sealed-cache', options: { parallel: 5, url: URL } });
+    expect(nxJsonOf(tree).tasksRunnerOptions.default).toEqual({
+      runner: 'nx-sealed-cache',
+      options: { parallel: 5, url: URL },
+    });
     expect(result.changes.join('\n')).toMatch(/tasks runner/);
   });
 
   it('merges duplicate plugin entries into one', () => {
     const tree = createTreeWithEmptyWorkspace();
-    setNxJson(tree, { plugins: ['nx-sealed-cache', '@nx/js', { plugin: 'nx-sealed-cache', options: { workspaceId: WS_ID } }] });
+    setNxJson(tree, {
+      plugins: ['nx-sealed-cache', '@nx/js', { plugin: 'nx-sealed-cache', options: { workspaceId: WS_ID } }],
+    });
     applyInit(tree, { url: URL, nxVersion: '21.0.0' }, countingAccess());
-    expect(nxJsonOf(tree).plugins).toEqual([{ plugin: 'nx-sealed-cache', options: { workspaceId: WS_ID, url: URL } }, '@nx/js']);
+    expect(nxJsonOf(tree).plugins).toEqual([
+      { plugin: 'nx-sealed-cache', options: { workspaceId: WS_ID, url: URL } },
+      '@nx/js',
+    ]);
   });
 
   it('writes only through the tree, so --dry-run leaves the disk alone', async () => {
@@ -168,7 +191,9 @@ describe('init generator: switching paths when Nx changes', () => {
     const tree = createTreeWithEmptyWorkspace();
     setNxJson(tree, {
       useLegacyCache: true,
-      tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { url: URL, workspaceId: WS_ID, parallel: 3 } } },
+      tasksRunnerOptions: {
+        default: { runner: 'nx-sealed-cache', options: { url: URL, workspaceId: WS_ID, parallel: 3 } },
+      },
     });
     const result = applyInit(tree, { nxVersion: '20.8.2' }, countingAccess());
     const nxJson = nxJsonOf(tree);
@@ -191,7 +216,10 @@ describe('init generator: switching paths when Nx changes', () => {
     applyInit(tree, { nxVersion: '19.8.0' }, countingAccess());
     const nxJson = nxJsonOf(tree);
     expect(nxJson.plugins).toEqual(['@nx/js']);
-    expect(nxJson.tasksRunnerOptions.default).toEqual({ runner: 'nx-sealed-cache', options: { url: URL, token: 'nxsc_ci_x' } });
+    expect(nxJson.tasksRunnerOptions.default).toEqual({
+      runner: 'nx-sealed-cache',
+      options: { url: URL, token: 'nxsc_ci_x' },
+    });
   });
 });
 
@@ -200,7 +228,12 @@ describe('init generator: encryption', () => {
 
   it('generates a key, keeps it out of nx.json, and prints it once with where to store it', () => {
     const tree = createTreeWithEmptyWorkspace();
-    const result = applyInit(tree, { url: URL, encryption: 'generate', nxVersion: '24.0.6' }, countingAccess(), () => fixedKey);
+    const result = applyInit(
+      tree,
+      { url: URL, encryption: 'generate', nxVersion: '24.0.6' },
+      countingAccess(),
+      () => fixedKey,
+    );
     expect(result.generatedKey).toBe(fixedKey);
     expect(tree.read('nx.json', 'utf-8')).not.toContain(fixedKey);
     const lines: string[] = [];
@@ -219,7 +252,12 @@ describe('init generator: encryption', () => {
 
   it('writes the key into nx.json only with --storeKeyInNxJson, warns loudly, and reuses it on rerun', () => {
     const tree = createTreeWithEmptyWorkspace();
-    const result = applyInit(tree, { encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' }, countingAccess(), () => fixedKey);
+    const result = applyInit(
+      tree,
+      { encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' },
+      countingAccess(),
+      () => fixedKey,
+    );
     expect(nxJsonOf(tree).tasksRunnerOptions.default.options.encryptionKey).toBe(fixedKey);
     const lines: string[] = [];
     printInitResult(result, { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`) });
@@ -227,13 +265,20 @@ describe('init generator: encryption', () => {
     expect(lines.join('\n')).not.toContain(fixedKey);
 
     const again = countingAccess();
-    applyInit(tree, { encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' }, again, () => `nxsk1_${'B'.repeat(43)}`);
+    applyInit(
+      tree,
+      { encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' },
+      again,
+      () => `nxsk1_${'B'.repeat(43)}`,
+    );
     expect(again.writes).toBe(0);
   });
 
   it('refuses --storeKeyInNxJson without --encryption generate', () => {
     const tree = createTreeWithEmptyWorkspace();
-    expect(() => applyInit(tree, { storeKeyInNxJson: true, nxVersion: '24.0.0' }, countingAccess())).toThrow(expect.objectContaining({ code: 'ERR_INPUT_INVALID' }));
+    expect(() => applyInit(tree, { storeKeyInNxJson: true, nxVersion: '24.0.0' }, countingAccess())).toThrow(
+      expect.objectContaining({ code: 'ERR_INPUT_INVALID' }),
+    );
   });
 });
 

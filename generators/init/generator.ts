@@ -4,13 +4,28 @@
  */
 import { generateEncryptionKey } from '../../src/crypto/keys';
 import { WORKSPACE_STATE_PATHS, addGitignoreEntries } from '../shared/gitignore';
-import { loadDevkit, type GeneratorLogger, type NxJson, type NxJsonAccess, type WorkspaceTree } from '../../src/nx-config/nx-devkit';
+import {
+  loadDevkit,
+  type GeneratorLogger,
+  type NxJson,
+  type NxJsonAccess,
+  type WorkspaceTree,
+} from '../../src/nx-config/nx-devkit';
 import { findSealedCacheWiring, wirePlugin, wireRunner } from '../../src/nx-config/nx-json-wiring';
-import { chooseIntegrationPath, detectNxVersion, formatNxVersion, type IntegrationPath, type NxVersion } from '../../src/nx-config/nx-version';
+import {
+  chooseIntegrationPath,
+  detectNxVersion,
+  formatNxVersion,
+  type IntegrationPath,
+  type NxVersion,
+} from '../../src/nx-config/nx-version';
 import { SealedCacheError } from '../../src/errors';
 import { readJsonText, textNxJsonAccess, writeJsonText } from '../../src/nx-config/json-text';
 import { NX_CLOUD_ENV_FILE, findOtherCaches, type OtherCacheFinding } from '../../src/nx-config/other-caches';
-import { removeOtherCachesFromNxJson, removeOtherCachesFromPackageJson } from '../../src/nx-config/other-caches-removal';
+import {
+  removeOtherCachesFromNxJson,
+  removeOtherCachesFromPackageJson,
+} from '../../src/nx-config/other-caches-removal';
 import { describeChanges, describeNextSteps } from './init-report';
 import { askToReplace } from './confirm-replace';
 import { describeFindings, describeMoveSteps, refusalMessage } from './other-caches-report';
@@ -31,35 +46,54 @@ export interface InitResult {
   keyStoredInNxJson: boolean;
 }
 
-export async function initGenerator(tree: WorkspaceTree, schema: InitGeneratorSchema, ask: (question: string) => Promise<boolean> = askToReplace): Promise<void> {
+export async function initGenerator(
+  tree: WorkspaceTree,
+  schema: InitGeneratorSchema,
+  ask: (question: string) => Promise<boolean> = askToReplace,
+): Promise<void> {
   const devkit = loadDevkit();
-  const found = findOtherCaches(textNxJsonAccess.readNxJson(tree) ?? {}, readJsonText(tree, 'package.json') ?? undefined);
-  const replaceExisting = schema.replaceExisting === true || (found.length > 0 && (await ask(`Remove ${describeFindings(found).join('; ')} and use nx-sealed-cache instead?`)));
+  const found = findOtherCaches(
+    textNxJsonAccess.readNxJson(tree) ?? {},
+    readJsonText(tree, 'package.json') ?? undefined,
+  );
+  const replaceExisting =
+    schema.replaceExisting === true ||
+    (found.length > 0 && (await ask(`Remove ${describeFindings(found).join('; ')} and use nx-sealed-cache instead?`)));
   const result = applyInit(tree, { ...schema, replaceExisting }, textNxJsonAccess);
   printInitResult(result, devkit.logger);
 }
 
 export default initGenerator;
 
-export function applyInit(tree: WorkspaceTree, schema: InitGeneratorSchema, nxJsonAccess: NxJsonAccess, makeKey: () => string = generateEncryptionKey): InitResult {
+export function applyInit(
+  tree: WorkspaceTree,
+  schema: InitGeneratorSchema,
+  nxJsonAccess: NxJsonAccess,
+  makeKey: () => string = generateEncryptionKey,
+): InitResult {
   const options = parseInitOptions(schema);
   const nxVersion = detectNxVersion(tree, options.nxVersion);
   const path = chooseIntegrationPath(nxVersion);
   const before = nxJsonAccess.readNxJson(tree) ?? {};
   const packageJson = readJsonText(tree, 'package.json');
   const replaced = findOtherCaches(before, packageJson ?? undefined);
-  if (replaced.length > 0 && !options.replaceExisting) throw new SealedCacheError('ERR_INIT_OTHER_CACHE', refusalMessage(replaced));
+  if (replaced.length > 0 && !options.replaceExisting)
+    throw new SealedCacheError('ERR_INIT_OTHER_CACHE', refusalMessage(replaced));
   const withoutOthers = replaced.length > 0 ? removeOtherCachesFromNxJson(before) : before;
   const wiring = findSealedCacheWiring(withoutOthers);
 
   const { ours, generatedKey, keyStoredInNxJson } = chooseOptions(options, wiring.options, makeKey);
-  const after = path === 'runner' ? wireRunner(withoutOthers, ours, nxVersion.major === 20) : wirePlugin(withoutOthers, ours);
+  const after =
+    path === 'runner' ? wireRunner(withoutOthers, ours, nxVersion.major === 20) : wirePlugin(withoutOthers, ours);
   if (JSON.stringify(after) !== JSON.stringify(before)) writeNxJson(tree, after, nxJsonAccess);
   const packageChanges = packageJson && replaced.length > 0 ? removeFromPackageJson(tree, packageJson) : [];
 
   const ignored = addGitignoreEntries(tree, WORKSPACE_STATE_PATHS);
   const changes = [
-    ...replaced.map((finding) => `Removed ${finding.label} (${finding.locations.join(', ')}): Nx would otherwise use it instead of, or beside, nx-sealed-cache.`),
+    ...replaced.map(
+      (finding) =>
+        `Removed ${finding.label} (${finding.locations.join(', ')}): Nx would otherwise use it instead of, or beside, nx-sealed-cache.`,
+    ),
     ...packageChanges,
     ...describeChanges(withoutOthers, after, path, nxVersion),
     ...ignored.map((entry) => `Added ${entry} to .gitignore (local state of nx-sealed-cache).`),
@@ -72,8 +106,14 @@ export function applyInit(tree: WorkspaceTree, schema: InitGeneratorSchema, nxJs
     replaced,
     nextSteps: [
       ...describeNextSteps(ourOptions, generatedKey !== undefined && !keyStoredInNxJson),
-      ...(replaced.length > 0 ? describeMoveSteps(replaced, typeof ourOptions.workspaceId === 'string' ? ourOptions.workspaceId : undefined) : []),
-      ...(tree.exists(NX_CLOUD_ENV_FILE) ? [`Delete ${NX_CLOUD_ENV_FILE} by hand (and from git): Nx reads Nx Cloud credentials from it, so runs would still try Nx Cloud.`] : []),
+      ...(replaced.length > 0
+        ? describeMoveSteps(replaced, typeof ourOptions.workspaceId === 'string' ? ourOptions.workspaceId : undefined)
+        : []),
+      ...(tree.exists(NX_CLOUD_ENV_FILE)
+        ? [
+            `Delete ${NX_CLOUD_ENV_FILE} by hand (and from git): Nx reads Nx Cloud credentials from it, so runs would still try Nx Cloud.`,
+          ]
+        : []),
     ],
     ...(generatedKey ? { generatedKey } : {}),
     keyStoredInNxJson,
@@ -96,7 +136,9 @@ function removeFromPackageJson(tree: WorkspaceTree, packageJson: Record<string, 
   const next = removeOtherCachesFromPackageJson(packageJson);
   if (JSON.stringify(next) === JSON.stringify(packageJson)) return [];
   writeJsonText(tree, 'package.json', next);
-  return ['Removed the old cache packages from package.json: run your package manager (e.g. `npm install`) to update the lockfile.'];
+  return [
+    'Removed the old cache packages from package.json: run your package manager (e.g. `npm install`) to update the lockfile.',
+  ];
 }
 
 function writeNxJson(tree: WorkspaceTree, nxJson: NxJson, access: NxJsonAccess): void {
@@ -106,9 +148,14 @@ function writeNxJson(tree: WorkspaceTree, nxJson: NxJson, access: NxJsonAccess):
 }
 
 export function printInitResult(result: InitResult, logger: GeneratorLogger): void {
-  logger.info(`nx-sealed-cache: Nx ${formatNxVersion(result.nxVersion)} (from ${result.nxVersion.source}) -> ${result.path === 'runner' ? 'tasks runner' : 'plugin with the sealing proxy'}.`);
-  for (const found of describeFindings(result.replaced)) logger.warn(`nx-sealed-cache: found another remote cache, ${found}`);
-  for (const change of result.changes.length > 0 ? result.changes : ['nx.json was already set up for this Nx version; nothing changed.']) {
+  logger.info(
+    `nx-sealed-cache: Nx ${formatNxVersion(result.nxVersion)} (from ${result.nxVersion.source}) -> ${result.path === 'runner' ? 'tasks runner' : 'plugin with the sealing proxy'}.`,
+  );
+  for (const found of describeFindings(result.replaced))
+    logger.warn(`nx-sealed-cache: found another remote cache, ${found}`);
+  for (const change of result.changes.length > 0
+    ? result.changes
+    : ['nx.json was already set up for this Nx version; nothing changed.']) {
     logger.info(`  - ${change}`);
   }
   if (result.generatedKey) printGeneratedKey(result.generatedKey, result.keyStoredInNxJson, logger);

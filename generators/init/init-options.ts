@@ -20,7 +20,10 @@ export function parseInitOptions(raw: InitGeneratorSchema): InitOptions {
   const result = InitOptionsSchema.safeParse(stripNxArgs(raw));
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new SealedCacheError('ERR_INPUT_INVALID', `--${String(issue?.path[0] ?? 'options')} ${issue?.message ?? 'is invalid'}`);
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      `--${String(issue?.path[0] ?? 'options')} ${issue?.message ?? 'is invalid'}`,
+    );
   }
   const options = result.data;
   if (options.storeKeyInNxJson && options.encryption !== 'generate') {
@@ -32,5 +35,9 @@ export function parseInitOptions(raw: InitGeneratorSchema): InitOptions {
 /** Nx passes its own flags (e.g. dryRun, interactive) alongside the schema's. */
 function stripNxArgs(raw: InitGeneratorSchema): Record<string, unknown> {
   const { url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting } = raw;
-  return Object.fromEntries(Object.entries({ url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting }).filter(([, value]) => value !== undefined));
+  return Object.fromEntries(
+    Object.entries({ url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting }).filter(
+      ([, value]) => value !== undefined,
+    ),
+  );
 }

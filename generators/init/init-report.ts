@@ -10,28 +10,40 @@ export function describeChanges(before: NxJson, after: NxJson, path: Integration
   const changes: string[] = [];
   if (path === 'runner') {
     if (!was.runnerNames.includes('default')) {
-      changes.push(`Set tasksRunnerOptions.default.runner to "${PACKAGE_NAME}": ${nx} plugs a remote cache in through a custom tasks runner.`);
+      changes.push(
+        `Set tasksRunnerOptions.default.runner to "${PACKAGE_NAME}": ${nx} plugs a remote cache in through a custom tasks runner.`,
+      );
     }
     if (was.pluginIndexes.length > 0) {
-      changes.push(`Removed the "${PACKAGE_NAME}" plugin entry: its sealing proxy needs Nx 20.8 or later; its options moved to the runner.`);
+      changes.push(
+        `Removed the "${PACKAGE_NAME}" plugin entry: its sealing proxy needs Nx 20.8 or later; its options moved to the runner.`,
+      );
     }
     if (before.useLegacyCache !== true && after.useLegacyCache === true) {
-      changes.push(`Set "useLegacyCache": true: Nx 20 only calls a custom runner's remote cache with the legacy cache.`);
+      changes.push(
+        `Set "useLegacyCache": true: Nx 20 only calls a custom runner's remote cache with the legacy cache.`,
+      );
     }
   } else {
     if (was.pluginIndexes.length === 0) {
-      changes.push(`Added the "${PACKAGE_NAME}" plugin: on ${nx} its preTasksExecution hook starts a local sealing proxy and points Nx's built-in HTTP cache at it.`);
+      changes.push(
+        `Added the "${PACKAGE_NAME}" plugin: on ${nx} its preTasksExecution hook starts a local sealing proxy and points Nx's built-in HTTP cache at it.`,
+      );
     } else if (was.pluginIndexes.length > 1) {
       changes.push(`Merged ${was.pluginIndexes.length} "${PACKAGE_NAME}" plugin entries into one.`);
     }
     if (was.runnerNames.length > 0) {
-      changes.push(`Removed the "${PACKAGE_NAME}" tasks runner: ${nx} has the plugin path, and Nx 21 drops custom runners; its options moved to the plugin.`);
+      changes.push(
+        `Removed the "${PACKAGE_NAME}" tasks runner: ${nx} has the plugin path, and Nx 21 drops custom runners; its options moved to the plugin.`,
+      );
     }
     if (before.useLegacyCache === true && after.useLegacyCache === undefined) {
       changes.push(`Removed "useLegacyCache": Nx's built-in HTTP cache only works with the database cache.`);
     }
   }
-  const setKeys = Object.keys(now.options).filter((key) => JSON.stringify(now.options[key]) !== JSON.stringify(was.options[key]));
+  const setKeys = Object.keys(now.options).filter(
+    (key) => JSON.stringify(now.options[key]) !== JSON.stringify(was.options[key]),
+  );
   if (setKeys.length > 0) changes.push(`Set option(s) ${setKeys.map((key) => `"${key}"`).join(', ')}.`);
   return changes;
 }
@@ -42,13 +54,22 @@ export function describeNextSteps(options: Record<string, unknown>, keyNeedsSecr
     steps.push('No "url" in nx.json: set NX_SEALED_CACHE_URL on every machine and in CI, or rerun with --url.');
   }
   steps.push('CI: put a CI access token in the NX_SEALED_CACHE_ACCESS_TOKEN secret (never in nx.json).');
-  steps.push('Developers: run `npx nx-sealed-cache login` once per machine, then `npx nx-sealed-cache doctor` to check.');
+  steps.push(
+    'Developers: run `npx nx-sealed-cache login` once per machine, then `npx nx-sealed-cache doctor` to check.',
+  );
   if (typeof options.workspaceId !== 'string') {
-    steps.push('No "workspaceId": without it, machines with no token cannot use the cache anonymously. Add it with --workspaceId if the workspace allows anonymous reads.');
+    steps.push(
+      'No "workspaceId": without it, machines with no token cannot use the cache anonymously. Add it with --workspaceId if the workspace allows anonymous reads.',
+    );
   }
   if (typeof options.token === 'string') {
-    steps.push('nx.json holds a committed token: run `nx g nx-sealed-cache:convert-to-id` to replace it with the workspace id.');
+    steps.push(
+      'nx.json holds a committed token: run `nx g nx-sealed-cache:convert-to-id` to replace it with the workspace id.',
+    );
   }
-  if (keyNeedsSecret) steps.push('Set NX_SEALED_CACHE_ENCRYPTION_KEY (printed above) in CI secrets and on each machine before the next run.');
+  if (keyNeedsSecret)
+    steps.push(
+      'Set NX_SEALED_CACHE_ENCRYPTION_KEY (printed above) in CI secrets and on each machine before the next run.',
+    );
   return steps;
 }

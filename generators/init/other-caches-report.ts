@@ -20,7 +20,10 @@ export function refusalMessage(findings: readonly OtherCacheFinding[]): string {
 export function describeMoveSteps(findings: readonly OtherCacheFinding[], workspaceId: string | undefined): string[] {
   const steps: string[] = [];
   const variables = [...new Set(findings.flatMap((finding) => finding.ciVariables))];
-  if (variables.length > 0) steps.push(`CI: delete these secret variables once the new setup works (nothing reads them any more): ${variables.join(', ')}.`);
+  if (variables.length > 0)
+    steps.push(
+      `CI: delete these secret variables once the new setup works (nothing reads them any more): ${variables.join(', ')}.`,
+    );
   for (const finding of findings) steps.push(`${finding.label}: ${finding.revoke}.`);
   const exposed = findings.flatMap((finding) => finding.exposed);
   if (exposed.length > 0) {
@@ -44,7 +47,9 @@ function tokenSteps(findings: readonly OtherCacheFinding[], workspaceId: string 
   const ws = workspaceId ?? '$WS';
   const split = findings.filter((finding) => finding.readWriteSplit).map((finding) => finding.label);
   return [
-    ...(split.length > 0 ? [`${split.join(', ')} separated read-only from read-write access; the matching setup here (docs/tiers.md):`] : ['Tokens to create here (docs/tiers.md):']),
+    ...(split.length > 0
+      ? [`${split.join(', ')} separated read-only from read-write access; the matching setup here (docs/tiers.md):`]
+      : ['Tokens to create here (docs/tiers.md):']),
     `  main branch CI${split.length > 0 ? ' (was the read-write secret)' : ''}: \`nx-sealed-cache token create --kind ci --workspace ${ws} --access read-write --tier trusted --name main\``,
     `  pull requests: mint an isolated token per run from the trusted one, \`nx-sealed-cache token mint --scope pr-<number> --expires-in 2h\`, or share \`nx-sealed-cache token create --kind ci --workspace ${ws} --access read --name pull-requests\``,
     `  other readers${split.length > 0 ? ' (was the read-only token)' : ''}: \`nx-sealed-cache token create --kind ci --workspace ${ws} --access read --name read-only\`; developers \`nx-sealed-cache login\`, or \`nx-sealed-cache workspace set ${ws} --anonymous read\` for reads with the workspace id.`,

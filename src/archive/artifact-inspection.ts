@@ -37,12 +37,18 @@ export interface ArtifactReport {
  * Resolves when `file` holds one gzip member of one tar in Nx's own form that is safe to extract.
  * Rejects with ERR_ARCHIVE_NONSTANDARD, ERR_ARCHIVE_UNSAFE_ENTRY, ERR_ARCHIVE_TOO_LARGE or ERR_ARCHIVE_CORRUPT.
  */
-export async function inspectArtifactFile(file: string, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY): Promise<ArtifactReport> {
+export async function inspectArtifactFile(
+  file: string,
+  policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY,
+): Promise<ArtifactReport> {
   return inspectArtifact(() => fs.createReadStream(file), policy);
 }
 
 /** The same, for an artifact that can be read twice from the start (a stored blob). */
-export async function inspectArtifact(open: () => Readable | Promise<Readable>, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY): Promise<ArtifactReport> {
+export async function inspectArtifact(
+  open: () => Readable | Promise<Readable>,
+  policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY,
+): Promise<ArtifactReport> {
   const walker = new NxTarWalker(policy);
   const framing = new GzipFraming();
   const inflate = createInflateRaw();
@@ -76,7 +82,8 @@ class GzipFraming extends Transform {
       if (this.head.length === GZIP_HEADER) {
         const h = this.head;
         // flate2 (Nx) and zlib write flags 0: no name, comment or extra field that readers might skip differently.
-        if (h[0] !== 0x1f || h[1] !== 0x8b || h[2] !== 8 || h[3] !== 0) return done(nonstandard('not a plain gzip stream'));
+        if (h[0] !== 0x1f || h[1] !== 0x8b || h[2] !== 8 || h[3] !== 0)
+          return done(nonstandard('not a plain gzip stream'));
       }
     }
     if (rest.length === 0) return done();
@@ -98,7 +105,8 @@ class InflatedChecksum extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.crc = crc32(chunk, this.crc);
     this.length += chunk.length;
-    if (this.length > DEFAULT_EXTRACT_LIMITS.maxBytes) return done(new SealedCacheError('ERR_ARCHIVE_TOO_LARGE', 'the artifact inflates beyond the cap'));
+    if (this.length > DEFAULT_EXTRACT_LIMITS.maxBytes)
+      return done(new SealedCacheError('ERR_ARCHIVE_TOO_LARGE', 'the artifact inflates beyond the cap'));
     done(null, chunk);
   }
 }

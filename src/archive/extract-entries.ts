@@ -37,7 +37,8 @@ export function checkSymlinkTarget(shownName: string, name: string, linkname: st
   if (linkname === '') throw unsafeEntry(shownName, 'symlink has no target');
   if (linkname.includes('\0')) throw unsafeEntry(shownName, 'symlink target contains a NUL byte');
   if (linkname.includes('\\')) throw unsafeEntry(shownName, 'symlink target contains a backslash');
-  if (linkname.startsWith('/') || /^[A-Za-z]:/.test(linkname)) throw unsafeEntry(shownName, 'symlink target is absolute');
+  if (linkname.startsWith('/') || /^[A-Za-z]:/.test(linkname))
+    throw unsafeEntry(shownName, 'symlink target is absolute');
   const parts = linkname.split('/').filter((part) => part !== '' && part !== '.');
   const climbs = parts.findIndex((part) => part !== '..');
   const climbCount = climbs < 0 ? parts.length : climbs;

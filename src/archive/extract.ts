@@ -38,7 +38,11 @@ const LimitsSchema = z.object({
 /** File system errors that mean two entries collide (a duplicate, or a file where a folder must be). */
 const CONFLICT_CODES = new Set(['EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY']);
 
-export async function extractArchive(source: Readable, destDir: string, limits: ExtractLimits = {}): Promise<ExtractResult> {
+export async function extractArchive(
+  source: Readable,
+  destDir: string,
+  limits: ExtractLimits = {},
+): Promise<ExtractResult> {
   const { maxBytes, maxEntries } = parseLimits(limits);
   return runExtraction(source, new ExtractionState(resolveEmptyDestination(destDir), maxBytes, maxEntries), maxBytes);
 }
@@ -55,8 +59,12 @@ export async function inspectArchive(source: Readable, limits: ExtractLimits = {
 
 function parseLimits(limits: ExtractLimits): { maxBytes: number; maxEntries: number } {
   const parsed = LimitsSchema.safeParse(limits);
-  if (!parsed.success) throw new SealedCacheError('ERR_INPUT_INVALID', `invalid extract limits: ${parsed.error.message}`);
-  return { maxBytes: parsed.data.maxBytes ?? DEFAULT_EXTRACT_LIMITS.maxBytes, maxEntries: parsed.data.maxEntries ?? DEFAULT_EXTRACT_LIMITS.maxEntries };
+  if (!parsed.success)
+    throw new SealedCacheError('ERR_INPUT_INVALID', `invalid extract limits: ${parsed.error.message}`);
+  return {
+    maxBytes: parsed.data.maxBytes ?? DEFAULT_EXTRACT_LIMITS.maxBytes,
+    maxEntries: parsed.data.maxEntries ?? DEFAULT_EXTRACT_LIMITS.maxEntries,
+  };
 }
 
 async function runExtraction(source: Readable, state: ExtractionState, maxBytes: number): Promise<ExtractResult> {
@@ -156,7 +164,8 @@ class ExtractionState {
         this.refuseThroughSymlink(target, header.name);
         this.ensureFolder(parentName(name));
         if (dest === undefined) {
-          if (this.kinds.get(target) !== 'file') throw unsafeEntry(header.name, 'hard link target is not a regular file of this archive');
+          if (this.kinds.get(target) !== 'file')
+            throw unsafeEntry(header.name, 'hard link target is not a regular file of this archive');
           this.claim(name, 'file');
         } else {
           writeHardlink(header.name, path.join(dest, target), absolute);
@@ -209,7 +218,11 @@ class ExtractionState {
 }
 
 function collision(cause?: unknown): SealedCacheError {
-  return new SealedCacheError('ERR_ARCHIVE_UNSAFE_ENTRY', 'archive entries collide (a duplicate, or a file where a folder is)', { cause });
+  return new SealedCacheError(
+    'ERR_ARCHIVE_UNSAFE_ENTRY',
+    'archive entries collide (a duplicate, or a file where a folder is)',
+    { cause },
+  );
 }
 
 function parentName(name: string): string {

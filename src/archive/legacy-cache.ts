@@ -103,7 +103,10 @@ function badShape(reason: string): SealedCacheError {
 
 function assertHash(hash: string): string {
   if (!CACHE_HASH_PATTERN.test(hash)) {
-    throw new SealedCacheError('ERR_CACHE_HASH_INVALID', `task hash must be 1-128 characters of [A-Za-z0-9_-] (got ${hash.length} characters)`);
+    throw new SealedCacheError(
+      'ERR_CACHE_HASH_INVALID',
+      `task hash must be 1-128 characters of [A-Za-z0-9_-] (got ${hash.length} characters)`,
+    );
   }
   return hash;
 }

@@ -50,14 +50,20 @@ export function parseHeader(block: Buffer, dialects: TarDialects = { packerForm:
   if (!v7 && !posix && !magic.equals(GNU_MAGIC)) throw nonstandard('a header is POSIX ustar or of an unknown format');
   // GNU: atime, ctime, offset, sparse map, padding. v7: everything after the link name. Nx leaves them zero.
   // POSIX (tar-stream): the prefix, which both tar-stream and Nx's reader join in front of the name.
-  if (!isZeroBlock(block.subarray(v7 ? 257 : posix ? 500 : 345, BLOCK))) throw nonstandard('a header uses the ustar prefix or GNU extension fields');
+  if (!isZeroBlock(block.subarray(v7 ? 257 : posix ? 500 : 345, BLOCK)))
+    throw nonstandard('a header uses the ustar prefix or GNU extension fields');
   const kind = kindOf(block[156]!, v7, posix);
   const prefix = posix ? textField(block.subarray(345, 500), 'prefix') : Buffer.alloc(0);
   const ownName = textField(block.subarray(0, 100), 'name');
   const nameField = prefix.length > 0 ? Buffer.concat([prefix, Buffer.from('/'), ownName]) : ownName;
   const linkField = textField(block.subarray(157, 257), 'link name');
   const size = octalField(block.subarray(124, 136), 'size');
-  for (const [start, end, what] of [[100, 108, 'mode'], [108, 116, 'uid'], [116, 124, 'gid'], [136, 148, 'mtime']] as const) {
+  for (const [start, end, what] of [
+    [100, 108, 'mode'],
+    [108, 116, 'uid'],
+    [116, 124, 'gid'],
+    [136, 148, 'mtime'],
+  ] as const) {
     octalField(block.subarray(start, end), what);
   }
   if ((kind === 'directory' || kind === 'symlink') && size !== 0) throw nonstandard(`a ${kind} entry has content`);
@@ -83,7 +89,8 @@ export function parsePaxPayload(payload: Buffer): Map<string, Buffer> {
     const record = payload.subarray(space + 1, end - 1);
     const equals = record.indexOf(0x3d);
     const key = equals === -1 ? '' : record.subarray(0, equals).toString('latin1');
-    if (!PAX_KEYS.has(key)) throw nonstandard(`a pax record sets ${JSON.stringify(key.slice(0, 40))}, which this package never writes`);
+    if (!PAX_KEYS.has(key))
+      throw nonstandard(`a pax record sets ${JSON.stringify(key.slice(0, 40))}, which this package never writes`);
     if (fields.has(key)) throw nonstandard('a pax record is repeated');
     const value = record.subarray(equals + 1);
     if (value.length === 0 || value.includes(0)) throw nonstandard('a pax value is empty or holds a NUL byte');
@@ -95,7 +102,8 @@ export function parsePaxPayload(payload: Buffer): Map<string, Buffer> {
 
 /** The name carried by a GNU `L`/`K` record: the bytes and one closing NUL, as Nx writes it. */
 export function longNameFromPayload(payload: Buffer): Buffer {
-  if (payload.length < 2 || payload[payload.length - 1] !== 0) throw nonstandard('a GNU long name is not NUL-terminated');
+  if (payload.length < 2 || payload[payload.length - 1] !== 0)
+    throw nonstandard('a GNU long name is not NUL-terminated');
   const name = payload.subarray(0, payload.length - 1);
   if (name.includes(0)) throw nonstandard('a GNU long name holds a NUL byte');
   if (name.length <= 100) throw nonstandard('a GNU long name is short enough for the header');

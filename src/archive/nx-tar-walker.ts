@@ -5,7 +5,17 @@
  */
 import { Writable } from 'node:stream';
 import { normaliseEntryName, unsafeEntry } from './archive-paths';
-import { BLOCK, MAX_NAME_BYTES, decodeName, isZeroBlock, longNameFromPayload, nonstandard, parseHeader, parsePaxPayload, type ParsedHeader } from './nx-tar-form';
+import {
+  BLOCK,
+  MAX_NAME_BYTES,
+  decodeName,
+  isZeroBlock,
+  longNameFromPayload,
+  nonstandard,
+  parseHeader,
+  parsePaxPayload,
+  type ParsedHeader,
+} from './nx-tar-form';
 
 export interface ArtifactPolicy {
   /** `inside`: symlinks whose target stays in the archive (Nx 24 writes them). `refuse`: for clients that follow links on restore. */
@@ -50,7 +60,8 @@ export class NxTarWalker extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (this.state.at === 'data' || this.pending.length > 0) return callback(nonstandard('the tar ends inside an entry'));
+    if (this.state.at === 'data' || this.pending.length > 0)
+      return callback(nonstandard('the tar ends inside an entry'));
     if (this.longName || this.longLink) return callback(nonstandard('a GNU long-name record is the last entry'));
     callback();
   }
@@ -132,7 +143,8 @@ export class NxTarWalker extends Writable {
     if (paxPath) return decodeName(paxPath, 'name');
     const long = this.longName;
     this.longName = null;
-    if (long && !header.nameField.equals(long.subarray(0, 100))) throw nonstandard('a header name disagrees with its GNU long name');
+    if (long && !header.nameField.equals(long.subarray(0, 100)))
+      throw nonstandard('a header name disagrees with its GNU long name');
     return decodeName(long ?? header.nameField, 'name');
   }
 
@@ -144,7 +156,8 @@ export class NxTarWalker extends Writable {
     const long = this.longLink;
     this.longLink = null;
     if (long && header.kind !== 'symlink') throw nonstandard('a GNU long link name on an entry that is not a link');
-    if (long && !header.linkField.equals(long.subarray(0, 100))) throw nonstandard('a link name disagrees with its GNU long link name');
+    if (long && !header.linkField.equals(long.subarray(0, 100)))
+      throw nonstandard('a link name disagrees with its GNU long link name');
     return decodeName(long ?? header.linkField, 'link name');
   }
 
@@ -156,14 +169,17 @@ export class NxTarWalker extends Writable {
     this.seen.add(name);
     const root = name.split('/')[0]!;
     if ((RESERVED_ROOT_NAMES as readonly string[]).includes(root)) {
-      if (root !== name || header.kind !== 'file') throw unsafeEntry(name, `the root name ${root} is reserved for a plain file (affected Nx panics)`);
+      if (root !== name || header.kind !== 'file')
+        throw unsafeEntry(name, `the root name ${root} is reserved for a plain file (affected Nx panics)`);
       // The runner's legacy entries hold the exit code as text; Nx 20.8+ as 4 bytes.
       const textCode = this.policy.packerForm && header.posix && header.size >= 1 && header.size <= 11;
-      if (name === 'code' && header.size !== 4 && !textCode) throw unsafeEntry(name, `the exit code must be exactly 4 bytes, not ${header.size}`);
+      if (name === 'code' && header.size !== 4 && !textCode)
+        throw unsafeEntry(name, `the exit code must be exactly 4 bytes, not ${header.size}`);
     }
     if (header.kind === 'symlink') {
       if (this.policy.symlinks === 'refuse') throw unsafeEntry(name, 'is a link (this Nx follows links on restore)');
-      if (link === '' || link.startsWith('/') || link.includes('\\') || link.includes('\0')) throw unsafeEntry(name, 'has an absolute or empty link target');
+      if (link === '' || link.startsWith('/') || link.includes('\\') || link.includes('\0'))
+        throw unsafeEntry(name, 'has an absolute or empty link target');
     }
   }
 

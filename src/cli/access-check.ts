@@ -2,7 +2,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CacheServerClient } from '../client/cache-server-client';
-import { DEFAULT_CONNECT_TIMEOUT_MS, ENV_URL, resolveClientConfig, type ClientConfig, type CredentialSource } from '../client/config';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  ENV_URL,
+  resolveClientConfig,
+  type ClientConfig,
+  type CredentialSource,
+} from '../client/config';
 import { parseSealedCacheOptions, type SealedCacheOptions } from '../client/options';
 import { normaliseServerUrl } from '../client/server-url';
 import { SealedCacheError } from '../errors';
@@ -25,7 +31,10 @@ export function resolveServerTarget(flags: ServerFlags, io: PeopleCliIo): Server
   const envUrl = io.env[ENV_URL]?.trim();
   const raw = flags.url ?? (envUrl ? envUrl : undefined) ?? nxJsonOptions.url;
   if (!raw) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `which server? Pass --url, set ${ENV_URL}, or run inside a workspace whose nx.json sets "url".`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `which server? Pass --url, set ${ENV_URL}, or run inside a workspace whose nx.json sets "url".`,
+    );
   }
   const url = normaliseServerUrl(raw, flags.url ? '--url' : envUrl ? ENV_URL : 'nx.json option "url"');
   const workspaceId = flags.workspace ?? nxJsonOptions.workspaceId;
@@ -87,7 +96,11 @@ export async function fetchAccess(target: AccessTarget): Promise<AccessResponse>
 
 /** The run-time resolution (env token, then login file, then nx.json), with `--url`/`--workspace` applied. */
 export function resolveRunConfig(target: ServerTarget, io: PeopleCliIo): ClientConfig {
-  const options = { ...target.nxJsonOptions, url: target.url, ...(target.workspaceId ? { workspaceId: target.workspaceId } : {}) };
+  const options = {
+    ...target.nxJsonOptions,
+    url: target.url,
+    ...(target.workspaceId ? { workspaceId: target.workspaceId } : {}),
+  };
   const { [ENV_URL]: _flagWins, ...env } = io.env;
   return resolveClientConfig({ options, env, ...(io.homeDir ? { homeDir: io.homeDir } : {}) });
 }
@@ -101,7 +114,11 @@ export const CREDENTIAL_SOURCE_TEXT: Record<CredentialSource, string> = {
 
 export function describeAccess(access: AccessResponse): string[] {
   const { workspace, principal } = access;
-  const who = principal.user ? `${principal.user.name}${principal.user.bot ? ' (bot)' : ''}` : principal.kind === 'anonymous' ? 'anonymous' : '(no user)';
+  const who = principal.user
+    ? `${principal.user.name}${principal.user.bot ? ' (bot)' : ''}`
+    : principal.kind === 'anonymous'
+      ? 'anonymous'
+      : '(no user)';
   const rights = access.access.write ? 'read and write' : access.access.read ? 'read only' : 'no access';
   return [
     `user:       ${who}`,
@@ -112,4 +129,3 @@ export function describeAccess(access: AccessResponse): string[] {
     ...(access.expiresAt ? [`expires:    ${access.expiresAt}`] : []),
   ];
 }
-

@@ -32,23 +32,39 @@ export class AdminApiClient {
         bodyTimeout: 30_000,
       });
     } catch (err) {
-      throw new SealedCacheError('ERR_CLIENT_UNREACHABLE', `cannot reach the server at ${this.baseUrl} (${(err as NodeJS.ErrnoException).code ?? 'network error'})`, { cause: err });
+      throw new SealedCacheError(
+        'ERR_CLIENT_UNREACHABLE',
+        `cannot reach the server at ${this.baseUrl} (${(err as NodeJS.ErrnoException).code ?? 'network error'})`,
+        { cause: err },
+      );
     }
     const text = await response.body.text();
     const parsed = parseJson(text);
     if (response.statusCode >= 200 && response.statusCode < 300) {
-      if (parsed === undefined) throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server answered ${response.statusCode} without JSON`);
+      if (parsed === undefined)
+        throw new SealedCacheError(
+          'ERR_CLIENT_BAD_RESPONSE',
+          `the server answered ${response.statusCode} without JSON`,
+        );
       return parsed as T;
     }
     throw errorFromResponse(response.statusCode, parsed);
   }
 
   /** `call`, then the answer parsed with its wire schema: a malformed answer is ERR_CLIENT_BAD_RESPONSE, never a cast. */
-  async read<S extends z.ZodType>(schema: S, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<z.output<S>> {
+  async read<S extends z.ZodType>(
+    schema: S,
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<z.output<S>> {
     const answer = schema.safeParse(await this.call<unknown>(method, path, body));
     if (!answer.success) {
       const issue = answer.error.issues[0];
-      throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server's answer to ${method} ${path} is not what this CLI expects (${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid'})`);
+      throw new SealedCacheError(
+        'ERR_CLIENT_BAD_RESPONSE',
+        `the server's answer to ${method} ${path} is not what this CLI expects (${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid'})`,
+      );
     }
     return answer.data;
   }
@@ -64,8 +80,13 @@ function parseJson(text: string): unknown {
 
 function errorFromResponse(status: number, parsed: unknown): SealedCacheError {
   const body = ErrorBody.safeParse(parsed);
-  if (!body.success) return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server answered ${status} with an unexpected body`);
+  if (!body.success)
+    return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server answered ${status} with an unexpected body`);
   const code = body.data.error.code;
-  if (!(code in ERROR_CODES)) return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server answered ${status} ${code}: ${body.data.error.message}`);
+  if (!(code in ERROR_CODES))
+    return new SealedCacheError(
+      'ERR_CLIENT_BAD_RESPONSE',
+      `the server answered ${status} ${code}: ${body.data.error.message}`,
+    );
   return new SealedCacheError(code as ErrorCode, body.data.error.message, { status });
 }

@@ -21,7 +21,13 @@ const StartedRequest = z.object({
 });
 const PollAnswer = z.discriminatedUnion('status', [
   z.object({ status: z.literal('pending') }),
-  z.object({ status: z.literal('approved'), token: z.string(), tokenId: z.string(), user: z.object({ id: z.string(), name: z.string() }), workspaceId: z.string() }),
+  z.object({
+    status: z.literal('approved'),
+    token: z.string(),
+    tokenId: z.string(),
+    user: z.object({ id: z.string(), name: z.string() }),
+    workspaceId: z.string(),
+  }),
 ]);
 
 export interface BrowserLoginIo {
@@ -46,7 +52,13 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 async function postJson(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
   try {
     const headers = { 'content-type': 'application/json', accept: 'application/json', 'user-agent': USER_AGENT };
-    const response = await request(url, { method: 'POST', headers, body: JSON.stringify(body), headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const response = await request(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
     const text = await response.body.text();
     let json: unknown;
     try {
@@ -56,38 +68,73 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; j
     }
     return { status: response.statusCode, json };
   } catch (err) {
-    throw new SealedCacheError('ERR_CLIENT_UNREACHABLE', `cannot reach the server at ${new URL(url).origin} (${(err as NodeJS.ErrnoException).code ?? 'network error'})`, { cause: err });
+    throw new SealedCacheError(
+      'ERR_CLIENT_UNREACHABLE',
+      `cannot reach the server at ${new URL(url).origin} (${(err as NodeJS.ErrnoException).code ?? 'network error'})`,
+      { cause: err },
+    );
   }
 }
 
 function parseAnswer<T extends z.ZodType>(schema: T, answer: { status: number; json: unknown }): z.infer<T> {
   if (answer.status < 200 || answer.status >= 300) {
     const body = ErrorBody.safeParse(answer.json);
-    const code = body.success && body.data.error.code in ERROR_CODES ? (body.data.error.code as ErrorCode) : 'ERR_CLIENT_BAD_RESPONSE';
+    const code =
+      body.success && body.data.error.code in ERROR_CODES
+        ? (body.data.error.code as ErrorCode)
+        : 'ERR_CLIENT_BAD_RESPONSE';
     const message = body.success ? body.data.error.message : `the server answered ${answer.status}`;
-    if (code === 'ERR_NOT_FOUND') throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', 'this server does not offer browser login (too old?); use `login --token-stdin` with a token from its admin page');
+    if (code === 'ERR_NOT_FOUND')
+      throw new SealedCacheError(
+        'ERR_CLIENT_BAD_RESPONSE',
+        'this server does not offer browser login (too old?); use `login --token-stdin` with a token from its admin page',
+      );
     throw new SealedCacheError(code, message, { status: answer.status });
   }
   const parsed = schema.safeParse(answer.json);
-  if (!parsed.success) throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', 'the server answered the login request with an unexpected body');
+  if (!parsed.success)
+    throw new SealedCacheError(
+      'ERR_CLIENT_BAD_RESPONSE',
+      'the server answered the login request with an unexpected body',
+    );
   return parsed.data;
 }
 
-export async function loginInBrowser(serverUrl: string, workspaceId: string, io: BrowserLoginIo): Promise<BrowserLoginResult> {
+export async function loginInBrowser(
+  serverUrl: string,
+  workspaceId: string,
+  io: BrowserLoginIo,
+): Promise<BrowserLoginResult> {
   const base = serverUrl.replace(/\/+$/, '');
   const machine = (io.hostname ?? hostname()).replace(/[^\x20-\x7e]/g, '?').slice(0, 100) || 'unknown host';
-  const started = parseAnswer(StartedRequest, await postJson(`${base}/api/v1/login/requests`, { hostname: machine, workspaceId }));
-  io.out(`To log in to workspace ${workspaceId}, open ${started.verificationUrl} in a browser where you are signed in, and type the code:`);
+  const started = parseAnswer(
+    StartedRequest,
+    await postJson(`${base}/api/v1/login/requests`, { hostname: machine, workspaceId }),
+  );
+  io.out(
+    `To log in to workspace ${workspaceId}, open ${started.verificationUrl} in a browser where you are signed in, and type the code:`,
+  );
   io.out('');
   io.out(`    ${started.userCode}`);
   io.out('');
-  io.out(`The page shows this machine's name and address; approve only if they are yours. Waiting for approval; the code expires at ${started.expiresAt}.`);
+  io.out(
+    `The page shows this machine's name and address; approve only if they are yours. Waiting for approval; the code expires at ${started.expiresAt}.`,
+  );
   const sleep = io.sleep ?? defaultSleep;
   const attempts = Math.ceil((Date.parse(started.expiresAt) - Date.now()) / (started.intervalSeconds * 1000)) + 2;
   for (let i = 0; i < Math.max(attempts, 2); i++) {
     await sleep(started.intervalSeconds * 1000);
-    const answer = parseAnswer(PollAnswer, await postJson(`${base}/api/v1/login/requests/${started.requestId}/poll`, { deviceCode: started.deviceCode }));
-    if (answer.status === 'approved') return { token: answer.token, tokenId: answer.tokenId, userName: answer.user.name, workspaceId: answer.workspaceId };
+    const answer = parseAnswer(
+      PollAnswer,
+      await postJson(`${base}/api/v1/login/requests/${started.requestId}/poll`, { deviceCode: started.deviceCode }),
+    );
+    if (answer.status === 'approved')
+      return {
+        token: answer.token,
+        tokenId: answer.tokenId,
+        userName: answer.user.name,
+        workspaceId: answer.workspaceId,
+      };
   }
   throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'nobody approved the login in time; run login again');
 }

@@ -36,7 +36,13 @@ export class CommandContext {
       const args = raw.slice(0, -2).map((a) => String(a));
       const globals = this.globalsOf(command);
       try {
-        await handler({ args, options, globals, io: this.io, client: () => new AdminApiClient({ url: globals.url, token: globals.token }) });
+        await handler({
+          args,
+          options,
+          globals,
+          io: this.io,
+          client: () => new AdminApiClient({ url: globals.url, token: globals.token }),
+        });
       } catch (err) {
         printError(this.io, globals.json, err);
         this.exitCode = 1;

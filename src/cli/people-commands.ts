@@ -21,7 +21,8 @@ export interface CommandHost {
 
 /** The host's output and env, plus the process's stdin and cwd, which login and doctor need. */
 export function peopleIo(host?: CommandHost): PeopleCliIo {
-  const write = (sink: ((text: string) => void) | undefined, stream: NodeJS.WriteStream) => (line: string) => (sink ? sink(`${line}\n`) : stream.write(`${line}\n`));
+  const write = (sink: ((text: string) => void) | undefined, stream: NodeJS.WriteStream) => (line: string) =>
+    sink ? sink(`${line}\n`) : stream.write(`${line}\n`);
   return {
     env: (host?.io.env as NodeJS.ProcessEnv | undefined) ?? process.env,
     cwd: process.cwd(),

@@ -67,7 +67,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return 0;
       printError(io, argv.includes('--json'), usageError(err));
       return 1;
     }

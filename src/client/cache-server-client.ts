@@ -43,24 +43,35 @@ export class CacheServerClient implements CacheServerPort {
   }
 
   async access(): Promise<AccessResponse> {
-    const res = await this.send('GET', buildAccessUrl(this.config.url, this.config.workspaceId), { accept: 'application/json' });
+    const res = await this.send('GET', buildAccessUrl(this.config.url, this.config.workspaceId), {
+      accept: 'application/json',
+    });
     if (res.statusCode !== 200) throw await errorFromResponse(res, 'GET /v1/access');
     let json: unknown;
     try {
       json = await res.body.json();
     } catch (cause) {
-      throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', 'GET /v1/access: the server answered 200 with a body that is not JSON', { cause });
+      throw new SealedCacheError(
+        'ERR_CLIENT_BAD_RESPONSE',
+        'GET /v1/access: the server answered 200 with a body that is not JSON',
+        { cause },
+      );
     }
     const parsed = AccessResponse.safeParse(json);
     if (!parsed.success) {
-      throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', 'GET /v1/access: the answer does not match the access contract (is this an nx-sealed-cache server?)');
+      throw new SealedCacheError(
+        'ERR_CLIENT_BAD_RESPONSE',
+        'GET /v1/access: the answer does not match the access contract (is this an nx-sealed-cache server?)',
+      );
     }
     return parsed.data;
   }
 
   /** The raw (possibly sealed) artifact, or null on a miss. The stream errors if it grows past maxArtifactBytes. */
   async getArtifact(hash: string): Promise<Readable | null> {
-    const res = await this.send('GET', buildCacheUrl(this.config.url, this.config.workspaceId, hash), { accept: 'application/octet-stream' });
+    const res = await this.send('GET', buildCacheUrl(this.config.url, this.config.workspaceId, hash), {
+      accept: 'application/octet-stream',
+    });
     if (res.statusCode === 404) {
       await discard(res.body);
       return null;
@@ -69,7 +80,10 @@ export class CacheServerClient implements CacheServerPort {
     const announced = Number(res.headers['content-length']);
     if (Number.isFinite(announced) && announced > this.config.maxArtifactBytes) {
       destroyQuietly(res.body);
-      throw new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `GET /v1/cache: the artifact (${announced} bytes) is larger than maxArtifactBytes (${this.config.maxArtifactBytes})`);
+      throw new SealedCacheError(
+        'ERR_CLIENT_BAD_RESPONSE',
+        `GET /v1/cache: the artifact (${announced} bytes) is larger than maxArtifactBytes (${this.config.maxArtifactBytes})`,
+      );
     }
     const limiter = createByteLimit(this.config.maxArtifactBytes);
     return pipeline(res.body, limiter, () => undefined) as Transform;
@@ -78,7 +92,12 @@ export class CacheServerClient implements CacheServerPort {
   async putArtifact(hash: string, body: Readable, length: number): Promise<PutArtifactResult> {
     const url = buildCacheUrl(this.config.url, this.config.workspaceId, hash);
     try {
-      const res = await this.send('PUT', url, { 'content-type': 'application/octet-stream', 'content-length': String(length) }, body);
+      const res = await this.send(
+        'PUT',
+        url,
+        { 'content-type': 'application/octet-stream', 'content-length': String(length) },
+        body,
+      );
       if (res.statusCode === 200 || res.statusCode === 201 || res.statusCode === 204) {
         await discard(res.body);
         return 'stored';
@@ -102,7 +121,12 @@ export class CacheServerClient implements CacheServerPort {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  private async send(method: 'GET' | 'PUT', url: string, headers: Record<string, string>, body?: Readable): Promise<Dispatcher.ResponseData> {
+  private async send(
+    method: 'GET' | 'PUT',
+    url: string,
+    headers: Record<string, string>,
+    body?: Readable,
+  ): Promise<Dispatcher.ResponseData> {
     const target = new URL(url);
     const token = this.config.credential.token;
     try {
@@ -121,9 +145,23 @@ export class CacheServerClient implements CacheServerPort {
   }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
 ]);
 
 /** Maps undici/socket errors onto our codes; errors that are already ours (e.g. from a seal stream) pass through. */
@@ -131,12 +169,20 @@ export function classifyTransportError(err: unknown, what: string, serverUrl: st
   if (isSealedCacheError(err)) return err;
   const code = errorCode(err);
   if (code && TIMEOUT_CODES.has(code)) {
-    return new SealedCacheError('ERR_CLIENT_TIMEOUT', `${what}: ${serverUrl} did not answer in time (${code})`, { cause: err });
+    return new SealedCacheError('ERR_CLIENT_TIMEOUT', `${what}: ${serverUrl} did not answer in time (${code})`, {
+      cause: err,
+    });
   }
   if (code && UNREACHABLE_CODES.has(code)) {
-    return new SealedCacheError('ERR_CLIENT_UNREACHABLE', `${what}: cannot reach ${serverUrl} (${code})`, { cause: err });
+    return new SealedCacheError('ERR_CLIENT_UNREACHABLE', `${what}: cannot reach ${serverUrl} (${code})`, {
+      cause: err,
+    });
   }
-  return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `${what}: request to ${serverUrl} failed (${code ?? (err instanceof Error ? err.name : 'unknown error')})`, { cause: err });
+  return new SealedCacheError(
+    'ERR_CLIENT_BAD_RESPONSE',
+    `${what}: request to ${serverUrl} failed (${code ?? (err instanceof Error ? err.name : 'unknown error')})`,
+    { cause: err },
+  );
 }
 
 /** Reads the server's code from an ErrorBody (JSON) or a text/plain 401, and keeps auth and cache codes as they are. */
@@ -151,7 +197,10 @@ export async function errorFromResponse(res: Dispatcher.ResponseData, what: stri
   if (status === 401) return new SealedCacheError('ERR_AUTH_TOKEN_INVALID', `${what} answered 401${detail}`);
   if (status === 403) return new SealedCacheError('ERR_AUTH_FORBIDDEN', `${what} answered 403${detail}`);
   if (status === 429) return new SealedCacheError('ERR_AUTH_RATE_LIMITED', `${what} answered 429${detail}`);
-  return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `${what} answered ${status}${serverCode ? ` ${serverCode}` : ''}${detail}`);
+  return new SealedCacheError(
+    'ERR_CLIENT_BAD_RESPONSE',
+    `${what} answered ${status}${serverCode ? ` ${serverCode}` : ''}${detail}`,
+  );
 }
 
 function parseErrorText(text: string): { code?: ErrorCode; message?: string } {
@@ -221,7 +270,12 @@ function createByteLimit(maxBytes: number): Transform {
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length;
       if (seen > maxBytes) {
-        callback(new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `GET /v1/cache: the artifact is larger than maxArtifactBytes (${maxBytes})`));
+        callback(
+          new SealedCacheError(
+            'ERR_CLIENT_BAD_RESPONSE',
+            `GET /v1/cache: the artifact is larger than maxArtifactBytes (${maxBytes})`,
+          ),
+        );
         return;
       }
       callback(null, chunk);

@@ -48,7 +48,10 @@ export function resolveClientConfig(input: ResolveClientConfigInput): ClientConf
   const envUrl = nonEmpty(input.env[ENV_URL]);
   const rawUrl = envUrl ?? options.url;
   if (!rawUrl) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `no cache server URL: set ${ENV_URL} or the "url" option in nx.json`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `no cache server URL: set ${ENV_URL} or the "url" option in nx.json`,
+    );
   }
   const url = normaliseServerUrl(rawUrl, envUrl ? ENV_URL : 'nx.json option "url"');
 
@@ -78,13 +81,20 @@ export function resolveClientConfig(input: ResolveClientConfigInput): ClientConf
   };
 }
 
-function resolveCredential(url: string, optionsToken: string | undefined, workspaceId: string | undefined, input: ResolveClientConfigInput, warnings: string[]): ClientConfig['credential'] {
+function resolveCredential(
+  url: string,
+  optionsToken: string | undefined,
+  workspaceId: string | undefined,
+  input: ResolveClientConfigInput,
+  warnings: string[],
+): ClientConfig['credential'] {
   const envToken = nonEmpty(input.env[ENV_ACCESS_TOKEN]);
   if (envToken) return { token: headerSafeToken(envToken, ENV_ACCESS_TOKEN), source: 'env' };
 
   const stored = readStoredCredential(url, input.homeDir, input.env, workspaceId);
   if (stored.warning) warnings.push(stored.warning);
-  if (stored.credential) return { token: headerSafeToken(stored.credential.token, 'the login file token'), source: 'login' };
+  if (stored.credential)
+    return { token: headerSafeToken(stored.credential.token, 'the login file token'), source: 'login' };
 
   if (optionsToken) {
     warnings.push(
@@ -99,7 +109,10 @@ function resolveCredential(url: string, optionsToken: string | undefined, worksp
 /** Tokens travel in a header; reject anything that cannot, describing only its length. */
 function headerSafeToken(token: string, source: string): string {
   if (!/^[\x21-\x7e]+$/.test(token)) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} contains spaces or non-printable characters (length ${token.length})`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `${source} contains spaces or non-printable characters (length ${token.length})`,
+    );
   }
   return token;
 }

@@ -24,7 +24,8 @@ export type StoredCredential = z.infer<typeof StoredCredentialSchema>;
 export type StoredCredentialMeta = Pick<StoredCredential, 'tokenId' | 'userName' | 'expiresAt' | 'workspaceId'>;
 
 /** A workspace's own entry, or the server-wide one. */
-const entryKey = (url: string, workspaceId?: string | null): string => (workspaceId ? `${normaliseServerUrl(url)}/w/${workspaceId}` : normaliseServerUrl(url));
+const entryKey = (url: string, workspaceId?: string | null): string =>
+  workspaceId ? `${normaliseServerUrl(url)}/w/${workspaceId}` : normaliseServerUrl(url);
 
 const CredentialsFileSchema = z.object({
   version: z.literal(1),
@@ -46,18 +47,34 @@ export function credentialsFilePath(homeDir?: string, env: NodeJS.ProcessEnv = p
 }
 
 /** The token stored for this workspace on this server, else the server-wide one. */
-export function readStoredCredential(url: string, homeDir?: string, env: NodeJS.ProcessEnv = process.env, workspaceId?: string): StoredCredentialLookup {
+export function readStoredCredential(
+  url: string,
+  homeDir?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  workspaceId?: string,
+): StoredCredentialLookup {
   const path = credentialsFilePath(homeDir, env);
   const loaded = loadCredentialsFile(path);
   if ('warning' in loaded) return { credential: null, warning: loaded.warning };
   const servers = loaded.file?.servers ?? {};
-  return { credential: (workspaceId ? servers[entryKey(url, workspaceId)] : undefined) ?? servers[entryKey(url)] ?? null };
+  return {
+    credential: (workspaceId ? servers[entryKey(url, workspaceId)] : undefined) ?? servers[entryKey(url)] ?? null,
+  };
 }
 
-export function storeCredential(url: string, token: string, meta: StoredCredentialMeta = {}, homeDir?: string, env: NodeJS.ProcessEnv = process.env): string {
+export function storeCredential(
+  url: string,
+  token: string,
+  meta: StoredCredentialMeta = {},
+  homeDir?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const path = credentialsFilePath(homeDir, env);
   const current = loadCredentialsFileStrict(path);
-  const servers = { ...current.servers, [entryKey(url, meta.workspaceId)]: { ...meta, token, savedAt: new Date().toISOString() } };
+  const servers = {
+    ...current.servers,
+    [entryKey(url, meta.workspaceId)]: { ...meta, token, savedAt: new Date().toISOString() },
+  };
   writeCredentialsFile(path, { version: 1, servers });
   return path;
 }
@@ -67,7 +84,9 @@ export function removeStoredCredential(url: string, homeDir?: string, env: NodeJ
   const path = credentialsFilePath(homeDir, env);
   const current = loadCredentialsFileStrict(path);
   const key = entryKey(url);
-  const servers = Object.fromEntries(Object.entries(current.servers).filter(([name]) => name !== key && !name.startsWith(`${key}/w/`)));
+  const servers = Object.fromEntries(
+    Object.entries(current.servers).filter(([name]) => name !== key && !name.startsWith(`${key}/w/`)),
+  );
   if (Object.keys(servers).length === Object.keys(current.servers).length) return false;
   writeCredentialsFile(path, { version: 1, servers });
   return true;
@@ -81,7 +100,9 @@ function loadCredentialsFile(path: string): LoadResult {
     mode = statSync(path).mode;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { file: null };
-    return { warning: `nx-sealed-cache: cannot read the login file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); ignoring it.` };
+    return {
+      warning: `nx-sealed-cache: cannot read the login file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); ignoring it.`,
+    };
   }
   // Group/world-readable token files leak to other local users; refuse rather than silently use them.
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
@@ -91,10 +112,15 @@ function loadCredentialsFile(path: string): LoadResult {
   }
   try {
     const parsed = CredentialsFileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-    if (!parsed.success) return { warning: `nx-sealed-cache: the login file ${path} is malformed; ignoring it. Log in again to rewrite it.` };
+    if (!parsed.success)
+      return {
+        warning: `nx-sealed-cache: the login file ${path} is malformed; ignoring it. Log in again to rewrite it.`,
+      };
     return { file: parsed.data };
   } catch {
-    return { warning: `nx-sealed-cache: the login file ${path} is not valid JSON; ignoring it. Log in again to rewrite it.` };
+    return {
+      warning: `nx-sealed-cache: the login file ${path} is not valid JSON; ignoring it. Log in again to rewrite it.`,
+    };
   }
 }
 
@@ -102,7 +128,8 @@ function loadCredentialsFile(path: string): LoadResult {
 function loadCredentialsFileStrict(path: string): CredentialsFile {
   const loaded = loadCredentialsFile(path);
   if ('warning' in loaded) {
-    if (loaded.warning.includes('other users can read it')) throw new SealedCacheError('ERR_CONFIG_INVALID', loaded.warning);
+    if (loaded.warning.includes('other users can read it'))
+      throw new SealedCacheError('ERR_CONFIG_INVALID', loaded.warning);
     return { version: 1, servers: {} };
   }
   return loaded.file ?? { version: 1, servers: {} };

@@ -17,7 +17,9 @@ export const SealedCacheOptions = z.object({
 });
 export type SealedCacheOptions = z.infer<typeof SealedCacheOptions>;
 
-export const SEALED_CACHE_OPTION_KEYS = Object.keys(SealedCacheOptions.shape) as ReadonlyArray<keyof SealedCacheOptions>;
+export const SEALED_CACHE_OPTION_KEYS = Object.keys(SealedCacheOptions.shape) as ReadonlyArray<
+  keyof SealedCacheOptions
+>;
 
 /** Keys whose values are secrets: validation messages name them but never echo what was received. */
 const SECRET_OPTION_KEYS: ReadonlySet<string> = new Set(['encryptionKey', 'token']);
@@ -31,7 +33,10 @@ export interface ParsedSealedCacheOptions {
 export function parseSealedCacheOptions(raw: unknown): ParsedSealedCacheOptions {
   if (raw === undefined || raw === null) return { options: {}, unknownKeys: [] };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `nx-sealed-cache options must be an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `nx-sealed-cache options must be an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`,
+    );
   }
   const record = raw as Record<string, unknown>;
   const ours: Record<string, unknown> = {};
@@ -47,14 +52,18 @@ export function parseSealedCacheOptions(raw: unknown): ParsedSealedCacheOptions 
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = String(issue?.path[0] ?? 'options');
-    const detail = SECRET_OPTION_KEYS.has(key) ? `must be a non-empty string (got ${describeValueType(ours[key])})` : issue?.message ?? 'is invalid';
+    const detail = SECRET_OPTION_KEYS.has(key)
+      ? `must be a non-empty string (got ${describeValueType(ours[key])})`
+      : (issue?.message ?? 'is invalid');
     throw new SealedCacheError('ERR_CONFIG_INVALID', `nx-sealed-cache option "${key}" ${detail}`);
   }
   return { options: result.data, unknownKeys };
 }
 
 /** Returns a copy of `raw` without our keys, so Nx's default runner never sees a token or a key. */
-export function withoutSealedCacheOptions<T extends Record<string, unknown>>(raw: T): Omit<T, keyof SealedCacheOptions> {
+export function withoutSealedCacheOptions<T extends Record<string, unknown>>(
+  raw: T,
+): Omit<T, keyof SealedCacheOptions> {
   const copy: Record<string, unknown> = { ...raw };
   for (const key of SEALED_CACHE_OPTION_KEYS) delete copy[key];
   return copy as Omit<T, keyof SealedCacheOptions>;

@@ -115,7 +115,12 @@ class RemoteCacheSession implements RemoteSession {
     }
     const keys = this.config!.keys;
     const opener = keys.length > 0 ? createOpenStream(keys, hash) : refuseSealedArtifact();
-    const opened = pipeline(raw, countBytes((n) => (this.stats.bytesDown += n)), opener, () => undefined) as Transform;
+    const opened = pipeline(
+      raw,
+      countBytes((n) => (this.stats.bytesDown += n)),
+      opener,
+      () => undefined,
+    ) as Transform;
     this.trackRestore(opened, hash);
     return opened;
   }
@@ -132,12 +137,18 @@ class RemoteCacheSession implements RemoteSession {
     if (length > config.maxArtifactBytes) {
       plain.destroy();
       this.stats.skippedUploads += 1;
-      this.warnOnce(`${PREFIX} not uploading artifacts larger than maxArtifactBytes (${config.maxArtifactBytes} bytes); raise it in nx.json if the server allows.`);
+      this.warnOnce(
+        `${PREFIX} not uploading artifacts larger than maxArtifactBytes (${config.maxArtifactBytes} bytes); raise it in nx.json if the server allows.`,
+      );
       return false;
     }
     let uploaded = 0;
     const counter = countBytes((n) => (uploaded += n));
-    const body = (key ? pipeline(plain, createSealStream(key, hash), counter, () => undefined) : pipeline(plain, counter, () => undefined)) as Transform;
+    const body = (
+      key
+        ? pipeline(plain, createSealStream(key, hash), counter, () => undefined)
+        : pipeline(plain, counter, () => undefined)
+    ) as Transform;
     try {
       const result = await this.client!.putArtifact(hash, body, length);
       if (result === 'stored') {
@@ -146,7 +157,10 @@ class RemoteCacheSession implements RemoteSession {
         return true;
       }
       this.stats.skippedUploads += 1;
-      if (result === 'denied') this.warnOnce(`${PREFIX} the server refused an upload (the credential may not write here); later refusals are not reported.`);
+      if (result === 'denied')
+        this.warnOnce(
+          `${PREFIX} the server refused an upload (the credential may not write here); later refusals are not reported.`,
+        );
       return false;
     } catch (err) {
       body.destroy();
@@ -189,7 +203,9 @@ class RemoteCacheSession implements RemoteSession {
     }
     if (this.problemReported) return;
     this.problemReported = true;
-    this.warnOnce(`${PREFIX} ${what} failed, treated as a cache miss: ${describeFailure(err)} (later problems in this run are counted in the summary, not printed).`);
+    this.warnOnce(
+      `${PREFIX} ${what} failed, treated as a cache miss: ${describeFailure(err)} (later problems in this run are counted in the summary, not printed).`,
+    );
   }
 
   /** A hit counts only once the opened stream ended cleanly; anything else is a miss. */
@@ -231,7 +247,11 @@ function refuseSealedArtifact(): Transform {
       if (!checked) {
         checked = true;
         if (isSealed(chunk.subarray(0, 5))) {
-          callback(new Error('the artifact is sealed but no encryption key is configured (set NX_SEALED_CACHE_ENCRYPTION_KEY)'));
+          callback(
+            new Error(
+              'the artifact is sealed but no encryption key is configured (set NX_SEALED_CACHE_ENCRYPTION_KEY)',
+            ),
+          );
           return;
         }
       }

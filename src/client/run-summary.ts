@@ -26,19 +26,34 @@ export function createRunStats(): RunStats {
   return { hits: 0, misses: 0, uploads: 0, skippedUploads: 0, bytesDown: 0, bytesUp: 0, failures: 0 };
 }
 
-export function formatRunSummary(stats: RunStats, config: Pick<ClientConfig, 'credential' | 'keys' | 'workspaceId'>, session: SessionState): string {
-  const counts = [count(stats.hits, 'remote hit', 'remote hits'), count(stats.misses, 'miss', 'misses'), count(stats.uploads, 'upload', 'uploads')];
+export function formatRunSummary(
+  stats: RunStats,
+  config: Pick<ClientConfig, 'credential' | 'keys' | 'workspaceId'>,
+  session: SessionState,
+): string {
+  const counts = [
+    count(stats.hits, 'remote hit', 'remote hits'),
+    count(stats.misses, 'miss', 'misses'),
+    count(stats.uploads, 'upload', 'uploads'),
+  ];
   if (stats.skippedUploads > 0) counts.push(`${stats.skippedUploads} not uploaded`);
   if (stats.failures > 0) counts.push(count(stats.failures, 'failure', 'failures'));
   const traffic = `(${formatBytes(stats.bytesUp)} up, ${formatBytes(stats.bytesDown)} down)`;
-  const head = session.mode === 'off' ? `remote cache off${session.reason ? ` (${session.reason})` : ''}` : `${counts.join(', ')} ${traffic}`;
+  const head =
+    session.mode === 'off'
+      ? `remote cache off${session.reason ? ` (${session.reason})` : ''}`
+      : `${counts.join(', ')} ${traffic}`;
   return `nx-sealed-cache: ${[head, describeSealing(config), describeCredential(config, session)].join(' · ')}`;
 }
 
 /** The line shown once when a run starts: where the cache is, which credential, what it may do, sealing on or off. */
-export function formatSessionHeader(config: Pick<ClientConfig, 'url' | 'credential' | 'keys' | 'workspaceId'>, session: SessionState): string {
+export function formatSessionHeader(
+  config: Pick<ClientConfig, 'url' | 'credential' | 'keys' | 'workspaceId'>,
+  session: SessionState,
+): string {
   const parts = [`remote cache ${config.url}`, describeCredential(config, session), describeSealing(config)];
-  if (session.mode === 'read-only') parts.push('read-only: this run restores from the remote cache but uploads nothing');
+  if (session.mode === 'read-only')
+    parts.push('read-only: this run restores from the remote cache but uploads nothing');
   return `nx-sealed-cache: ${parts.join(' · ')}`;
 }
 
@@ -54,16 +69,22 @@ const SOURCE_LABELS: Record<CredentialSource, string> = {
   none: 'anonymous',
 };
 
-export function describeCredential(config: Pick<ClientConfig, 'credential' | 'workspaceId'>, session: SessionState): string {
+export function describeCredential(
+  config: Pick<ClientConfig, 'credential' | 'workspaceId'>,
+  session: SessionState,
+): string {
   const scope: string[] = [];
   if (session.access) scope.push(session.access.principal.kind);
   if (session.mode !== 'off') scope.push(session.mode);
   // An isolated writer's uploads reach only itself: say so, or people wonder why main never hits them.
-  if (session.mode === 'read-write' && session.access?.tier === 'isolated' && session.access.namespace) scope.push(`isolated tier: ${session.access.namespace}`);
-  const label = config.credential.source === 'none' && config.workspaceId ? `anonymous, workspace ${config.workspaceId}` : SOURCE_LABELS[config.credential.source];
+  if (session.mode === 'read-write' && session.access?.tier === 'isolated' && session.access.namespace)
+    scope.push(`isolated tier: ${session.access.namespace}`);
+  const label =
+    config.credential.source === 'none' && config.workspaceId
+      ? `anonymous, workspace ${config.workspaceId}`
+      : SOURCE_LABELS[config.credential.source];
   return scope.length > 0 ? `${label} (${scope.join(', ')})` : label;
 }
-
 
 function count(n: number, singular: string, plural: string): string {
   return `${n} ${n === 1 ? singular : plural}`;

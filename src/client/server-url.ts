@@ -11,10 +11,16 @@ export function normaliseServerUrl(raw: string, source = 'server URL'): string {
     throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} is not a valid URL (length ${raw.length})`, { cause });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} must start with http:// or https://, got ${parsed.protocol}`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `${source} must start with http:// or https://, got ${parsed.protocol}`,
+    );
   }
   if (parsed.username || parsed.password) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} must not carry credentials; use NX_SEALED_CACHE_ACCESS_TOKEN`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `${source} must not carry credentials; use NX_SEALED_CACHE_ACCESS_TOKEN`,
+    );
   }
   if (parsed.search || parsed.hash) {
     throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} must not have a query or fragment`);
@@ -31,7 +37,10 @@ export function workspaceBaseUrl(url: string, workspaceId?: string): string {
 
 export function buildCacheUrl(url: string, workspaceId: string | undefined, hash: string): string {
   if (!CACHE_HASH_PATTERN.test(hash)) {
-    throw new SealedCacheError('ERR_CACHE_HASH_INVALID', `cache hash must be 1-128 characters of [A-Za-z0-9_-] (got length ${hash.length})`);
+    throw new SealedCacheError(
+      'ERR_CACHE_HASH_INVALID',
+      `cache hash must be 1-128 characters of [A-Za-z0-9_-] (got length ${hash.length})`,
+    );
   }
   return `${workspaceBaseUrl(url, workspaceId)}/v1/cache/${hash}`;
 }

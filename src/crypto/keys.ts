@@ -85,7 +85,10 @@ function toSealingKey(master: Buffer, source: SealingKeySource): SealingKey {
 function deriveFromGeneratedKey(text: string): Buffer {
   const raw = Buffer.from(text.slice(GENERATED_KEY_PREFIX.length), 'base64url');
   if (raw.length !== MASTER_KEY_BYTES) {
-    throw new SealedCacheError('ERR_SEAL_KEY_INVALID', `encryption key decodes to ${raw.length} bytes; expected ${MASTER_KEY_BYTES}`);
+    throw new SealedCacheError(
+      'ERR_SEAL_KEY_INVALID',
+      `encryption key decodes to ${raw.length} bytes; expected ${MASTER_KEY_BYTES}`,
+    );
   }
   const master = Buffer.from(hkdfSync('sha256', raw, GENERATED_KEY_SALT, MASTER_KEY_INFO, MASTER_KEY_BYTES));
   raw.fill(0);

@@ -45,7 +45,9 @@ export interface SealOptions {
 export function createSealStream(key: SealingKey, taskHash: string, options: SealOptions = {}): Transform {
   const exponent = options.chunkSizeExponent ?? DEFAULT_CHUNK_SIZE_EXPONENT;
   if (!Number.isInteger(exponent) || exponent < MIN_CHUNK_SIZE_EXPONENT || exponent > MAX_CHUNK_SIZE_EXPONENT) {
-    throw new RangeError(`chunk size exponent must be ${MIN_CHUNK_SIZE_EXPONENT}-${MAX_CHUNK_SIZE_EXPONENT}, got ${exponent}`);
+    throw new RangeError(
+      `chunk size exponent must be ${MIN_CHUNK_SIZE_EXPONENT}-${MAX_CHUNK_SIZE_EXPONENT}, got ${exponent}`,
+    );
   }
   return new SealTransform(key, parseTaskHash(taskHash), exponent);
 }

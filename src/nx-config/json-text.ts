@@ -2,7 +2,17 @@
  * Reads and rewrites JSON files (nx.json, package.json) through the generator tree with minimal text
  * edits, so untouched settings keep their bytes, comments and key order (devkit's writeJson reformats).
  */
-import { applyEdits, findNodeAtLocation, format, modify, parse, parseTree, printParseErrorCode, type FormattingOptions, type ParseError } from 'jsonc-parser';
+import {
+  applyEdits,
+  findNodeAtLocation,
+  format,
+  modify,
+  parse,
+  parseTree,
+  printParseErrorCode,
+  type FormattingOptions,
+  type ParseError,
+} from 'jsonc-parser';
 import { SealedCacheError } from '../errors';
 import type { NxJson, NxJsonAccess, WorkspaceTree } from './nx-devkit';
 
@@ -15,7 +25,10 @@ export function readJsonText(tree: WorkspaceTree, path: string): Json | null {
   const value: unknown = parse(text, errors, { allowTrailingComma: true });
   if (errors.length > 0 || !isPlainObject(value)) {
     const first = errors[0];
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `${path} is not a JSON object${first ? ` (${printParseErrorCode(first.error)} at offset ${first.offset})` : ''}; nothing was changed.`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `${path} is not a JSON object${first ? ` (${printParseErrorCode(first.error)} at offset ${first.offset})` : ''}; nothing was changed.`,
+    );
   }
   return value;
 }
@@ -38,7 +51,13 @@ export const textNxJsonAccess: NxJsonAccess = {
   updateNxJson: (tree, nxJson) => writeJsonText(tree, 'nx.json', nxJson),
 };
 
-function editText(text: string, path: string[], before: Json, after: Json, formattingOptions: FormattingOptions): string {
+function editText(
+  text: string,
+  path: string[],
+  before: Json,
+  after: Json,
+  formattingOptions: FormattingOptions,
+): string {
   let out = text;
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const was = before[key];
@@ -82,7 +101,9 @@ function removeProperty(text: string, path: string[]): string {
 function formattingOf(text: string): FormattingOptions {
   const indent = /\n([ \t]+)\S/.exec(text)?.[1] ?? '  ';
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  return indent.startsWith('\t') ? { insertSpaces: false, tabSize: 1, eol } : { insertSpaces: true, tabSize: indent.length, eol };
+  return indent.startsWith('\t')
+    ? { insertSpaces: false, tabSize: 1, eol }
+    : { insertSpaces: true, tabSize: indent.length, eol };
 }
 
 function isPlainObject(value: unknown): value is Json {

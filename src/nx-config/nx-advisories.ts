@@ -8,7 +8,10 @@ export interface NxAdvisory {
 }
 
 /** CVE-2026-71476: unguarded tar extraction, links followed on restore, panics on `code`/`terminalOutput` folders, 2-byte exit code. */
-export const CVE_2026_71476: NxAdvisory = { id: 'CVE-2026-71476', fixedIn: '22.7.7 (or 23.0.2 on Nx 23; 20.x and 21.x get no fix)' };
+export const CVE_2026_71476: NxAdvisory = {
+  id: 'CVE-2026-71476',
+  fixedIn: '22.7.7 (or 23.0.2 on Nx 23; 20.x and 21.x get no fix)',
+};
 
 /** Nx >= 20.8.0 < 22.7.7 and >= 23.0.0 < 23.0.2; an unknown version counts as affected. */
 export function isAffectedByCve202671476(version: Pick<NxVersion, 'major' | 'minor' | 'patch'> | null): boolean {

@@ -11,7 +11,10 @@ export const PACKAGE_NAME = 'nx-sealed-cache';
 
 type OptionsRecord = Record<string, unknown>;
 
-const RunnerEntry = z.looseObject({ runner: z.string().optional(), options: z.record(z.string(), z.unknown()).optional() });
+const RunnerEntry = z.looseObject({
+  runner: z.string().optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
 const PluginObject = z.looseObject({ plugin: z.string(), options: z.record(z.string(), z.unknown()).optional() });
 const NxJsonWiringShape = z.looseObject({
   tasksRunnerOptions: z.record(z.string(), RunnerEntry).optional(),
@@ -69,7 +72,9 @@ export function wirePlugin(nxJson: NxJson, ours: OptionsRecord): NxJson {
   next.plugins =
     firstOurs === -1
       ? [...plugins, withOptions(PACKAGE_NAME, ours)]
-      : plugins.flatMap((entry, index) => (!isOurPlugin(entry) ? [entry] : index === firstOurs ? [withOptions(entry, ours)] : []));
+      : plugins.flatMap((entry, index) =>
+          !isOurPlugin(entry) ? [entry] : index === firstOurs ? [withOptions(entry, ours)] : [],
+        );
   return next;
 }
 
@@ -96,7 +101,9 @@ export function updateWiredOptions(nxJson: NxJson, edit: (options: OptionsRecord
     if (isOurRunner(entry.runner)) entry.options = edit({ ...entry.options });
   }
   if (shape.plugins) {
-    shape.plugins = shape.plugins.map((entry) => (isOurPlugin(entry) ? { ...toObject(entry), options: edit({ ...pluginOptions(entry) }) } : entry));
+    shape.plugins = shape.plugins.map((entry) =>
+      isOurPlugin(entry) ? { ...toObject(entry), options: edit({ ...pluginOptions(entry) }) } : entry,
+    );
   }
   return next;
 }
@@ -121,7 +128,9 @@ function withoutOurRunners(nxJson: NxJson): NxJson {
       continue;
     }
     const { runner: _runner, options, ...rest } = entry;
-    const remaining = Object.fromEntries(Object.entries(options ?? {}).filter(([key]) => !(SEALED_CACHE_OPTION_KEYS as readonly string[]).includes(key)));
+    const remaining = Object.fromEntries(
+      Object.entries(options ?? {}).filter(([key]) => !(SEALED_CACHE_OPTION_KEYS as readonly string[]).includes(key)),
+    );
     const cleaned = Object.keys(remaining).length > 0 ? { ...rest, options: remaining } : rest;
     if (Object.keys(cleaned).length > 0) kept[name] = cleaned;
   }
@@ -156,7 +165,10 @@ function parseWiringShape(nxJson: NxJson): NxJsonWiringShape {
   const result = NxJsonWiringShape.safeParse(nxJson);
   if (!result.success) {
     const where = result.error.issues[0]?.path.join('.') || 'nx.json';
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `nx.json "${where}" has an unexpected shape: ${result.error.issues[0]?.message ?? 'invalid'}`);
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `nx.json "${where}" has an unexpected shape: ${result.error.issues[0]?.message ?? 'invalid'}`,
+    );
   }
   // Validated, but the original objects are returned so edits keep the user's key order.
   return nxJson as NxJsonWiringShape;

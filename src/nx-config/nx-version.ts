@@ -55,7 +55,10 @@ export function formatNxVersion(version: NxVersion): string {
 function parseOrThrow(raw: string, source: NxVersion['source']): NxVersion {
   const parsed = parseNxVersion(raw, source);
   if (!parsed) {
-    throw new SealedCacheError('ERR_NX_VERSION_UNKNOWN', `cannot read an Nx version from "${raw}" (${source}); pass --nxVersion like 20.8.2.`);
+    throw new SealedCacheError(
+      'ERR_NX_VERSION_UNKNOWN',
+      `cannot read an Nx version from "${raw}" (${source}); pass --nxVersion like 20.8.2.`,
+    );
   }
   return parsed;
 }
@@ -80,7 +83,9 @@ function readJsonObject(tree: WorkspaceTree, path: string): Record<string, unkno
   if (!tree.exists(path)) return undefined;
   try {
     const parsed: unknown = JSON.parse(tree.read(path, 'utf-8') ?? '');
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { isOurRunner } from './nx-json-wiring';
 import type { NxJson } from './nx-devkit';
 
-export type OtherCacheProvider = 'nx-cloud' | 's3-cache' | 'gcs-cache' | 'azure-cache' | 'shared-fs-cache' | 'custom-runner';
+export type OtherCacheProvider =
+  'nx-cloud' | 's3-cache' | 'gcs-cache' | 'azure-cache' | 'shared-fs-cache' | 'custom-runner';
 
 export interface ExposedSecret {
   /** Where it sits, e.g. `nx.json nxCloudAccessToken`; never the value. */
@@ -39,7 +40,15 @@ const NX_CLOUD_RUNNERS = new Set(['nx-cloud', '@nrwl/nx-cloud']);
 export const NX_CLOUD_PACKAGES = ['nx-cloud', '@nrwl/nx-cloud'];
 export const NX_CLOUD_KEYS = ['nxCloudAccessToken', 'nxCloudId', 'nxCloudUrl', 'nxCloudEncryptionKey'] as const;
 /** Options Nx's own default runner reads; everything else under another cache's runner is that cache's. */
-export const NX_RUNNER_OPTION_KEYS = ['cacheableOperations', 'parallel', 'cacheDirectory', 'captureStderr', 'skipNxCache', 'useDaemonProcess', 'runtimeCacheInputs'];
+export const NX_RUNNER_OPTION_KEYS = [
+  'cacheableOperations',
+  'parallel',
+  'cacheDirectory',
+  'captureStderr',
+  'skipNxCache',
+  'useDaemonProcess',
+  'runtimeCacheInputs',
+];
 const SECRET_KEY = /secret|password|passwd|token|sas|credential|connectionstring|accesskey|apikey|private/i;
 const ENCRYPTION_KEY = /encryption.?key/i;
 
@@ -57,8 +66,15 @@ export const ADAPTERS: readonly Adapter[] = [
     provider: 's3-cache',
     nxJsonKey: 's3',
     packages: ['@nx/s3-cache', '@nx/powerpack-s3-cache'],
-    ciVariables: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION / AWS_PROFILE (if only the cache used them)', 'NX_KEY'],
-    revoke: 'delete the IAM access key (or role) that could write the cache bucket, then the bucket itself once nothing reads it',
+    ciVariables: [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_REGION / AWS_PROFILE (if only the cache used them)',
+      'NX_KEY',
+    ],
+    revoke:
+      'delete the IAM access key (or role) that could write the cache bucket, then the bucket itself once nothing reads it',
   },
   {
     provider: 'gcs-cache',
@@ -71,7 +87,13 @@ export const ADAPTERS: readonly Adapter[] = [
     provider: 'azure-cache',
     nxJsonKey: 'azure',
     packages: ['@nx/azure-cache', '@nx/powerpack-azure-cache'],
-    ciVariables: ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_STORAGE_CONNECTION_STRING / AZURE_STORAGE_SAS_TOKEN (if set)', 'NX_KEY'],
+    ciVariables: [
+      'AZURE_CLIENT_ID',
+      'AZURE_TENANT_ID',
+      'AZURE_CLIENT_SECRET',
+      'AZURE_STORAGE_CONNECTION_STRING / AZURE_STORAGE_SAS_TOKEN (if set)',
+      'NX_KEY',
+    ],
     revoke: "remove the app registration's role on the storage container (or rotate the storage account key / SAS)",
   },
   {
@@ -83,7 +105,11 @@ export const ADAPTERS: readonly Adapter[] = [
 ];
 
 export function findOtherCaches(nxJson: NxJson, packageJson: Json | undefined): OtherCacheFinding[] {
-  const findings = [findNxCloud(nxJson, packageJson), ...ADAPTERS.map((adapter) => findAdapter(adapter, nxJson, packageJson)), ...findCustomRunners(nxJson, packageJson)];
+  const findings = [
+    findNxCloud(nxJson, packageJson),
+    ...ADAPTERS.map((adapter) => findAdapter(adapter, nxJson, packageJson)),
+    ...findCustomRunners(nxJson, packageJson),
+  ];
   return findings.filter((finding): finding is OtherCacheFinding => finding !== undefined);
 }
 
@@ -110,30 +136,50 @@ function findNxCloud(nxJson: NxJson, packageJson: Json | undefined): OtherCacheF
     const value = nxJson[key];
     if (value === undefined) continue;
     finding.locations.push(`nx.json ${key}`);
-    if (key === 'nxCloudAccessToken' && typeof value === 'string' && value) finding.exposed.push({ location: `nx.json ${key}`, fingerprint: fingerprint(value) });
+    if (key === 'nxCloudAccessToken' && typeof value === 'string' && value)
+      finding.exposed.push({ location: `nx.json ${key}`, fingerprint: fingerprint(value) });
     if (key === 'nxCloudEncryptionKey') finding.encryptionKeys.push(`nx.json ${key}`);
   }
   for (const [name, entry] of runnerEntries(nxJson)) {
     const options = asObject(entry.options) ?? {};
     if (!isNxCloudRunner(entry.runner) && !carriesCloudToken(entry.runner, options)) continue;
-    finding.locations.push(`nx.json tasksRunnerOptions.${name}${isNxCloudRunner(entry.runner) ? ` (runner "${String(entry.runner)}")` : '.options.accessToken'}`);
+    finding.locations.push(
+      `nx.json tasksRunnerOptions.${name}${isNxCloudRunner(entry.runner) ? ` (runner "${String(entry.runner)}")` : '.options.accessToken'}`,
+    );
     if (typeof options.accessToken === 'string' && options.accessToken) {
-      finding.exposed.push({ location: `nx.json tasksRunnerOptions.${name}.options.accessToken`, fingerprint: fingerprint(options.accessToken) });
+      finding.exposed.push({
+        location: `nx.json tasksRunnerOptions.${name}.options.accessToken`,
+        fingerprint: fingerprint(options.accessToken),
+      });
     }
-    if (options.encryptionKey !== undefined) finding.encryptionKeys.push(`nx.json tasksRunnerOptions.${name}.options.encryptionKey`);
+    if (options.encryptionKey !== undefined)
+      finding.encryptionKeys.push(`nx.json tasksRunnerOptions.${name}.options.encryptionKey`);
   }
-  finding.locations.push(...pluginLocations(nxJson, NX_CLOUD_PACKAGES), ...dependencyLocations(packageJson, NX_CLOUD_PACKAGES));
+  finding.locations.push(
+    ...pluginLocations(nxJson, NX_CLOUD_PACKAGES),
+    ...dependencyLocations(packageJson, NX_CLOUD_PACKAGES),
+  );
   if (finding.locations.length === 0) return undefined;
   // Nx Cloud's usual split: a read-only token committed for developers, a read-write one as a CI secret.
   finding.readWriteSplit = finding.exposed.length > 0;
-  finding.ciVariables = ['NX_CLOUD_ACCESS_TOKEN', 'NX_CLOUD_AUTH_TOKEN', 'NX_CLOUD_ENCRYPTION_KEY (if set)', 'NX_CLOUD_API / NX_CLOUD_ID (if set)'];
-  finding.revoke = "revoke the workspace's access tokens in Nx Cloud (workspace settings, Access tokens): the committed one first, then CI's";
+  finding.ciVariables = [
+    'NX_CLOUD_ACCESS_TOKEN',
+    'NX_CLOUD_AUTH_TOKEN',
+    'NX_CLOUD_ENCRYPTION_KEY (if set)',
+    'NX_CLOUD_API / NX_CLOUD_ID (if set)',
+  ];
+  finding.revoke =
+    "revoke the workspace's access tokens in Nx Cloud (workspace settings, Access tokens): the committed one first, then CI's";
   return finding;
 }
 
 /** Nx 21+ switches to Nx Cloud whenever a runner's options carry accessToken; a known cache runner's own is reported there. */
 export function carriesCloudToken(runner: unknown, options: Json): boolean {
-  return options.accessToken !== undefined && !isCustomCacheRunner(runner) && !(typeof runner === 'string' && isOurRunner(runner));
+  return (
+    options.accessToken !== undefined &&
+    !isCustomCacheRunner(runner) &&
+    !(typeof runner === 'string' && isOurRunner(runner))
+  );
 }
 
 function findAdapter(adapter: Adapter, nxJson: NxJson, packageJson: Json | undefined): OtherCacheFinding | undefined {
@@ -145,7 +191,10 @@ function findAdapter(adapter: Adapter, nxJson: NxJson, packageJson: Json | undef
     const modes = asObject(section) ?? {};
     finding.readWriteSplit ||= [modes.localMode, modes.ciMode].some((mode) => mode === 'read' || mode === 'no-cache');
   }
-  finding.locations.push(...pluginLocations(nxJson, adapter.packages), ...dependencyLocations(packageJson, adapter.packages));
+  finding.locations.push(
+    ...pluginLocations(nxJson, adapter.packages),
+    ...dependencyLocations(packageJson, adapter.packages),
+  );
   if (finding.locations.length === 0) return undefined;
   finding.ciVariables = [...adapter.ciVariables];
   finding.revoke = adapter.revoke;
@@ -159,7 +208,10 @@ function findCustomRunners(nxJson: NxJson, packageJson: Json | undefined): Other
     if (!isCustomCacheRunner(entry.runner)) continue;
     named.add(entry.runner);
     const finding = emptyFinding('custom-runner', `the ${entry.runner} runner`);
-    finding.locations.push(`nx.json tasksRunnerOptions.${name} (runner "${entry.runner}")`, ...dependencyLocations(packageJson, [entry.runner]));
+    finding.locations.push(
+      `nx.json tasksRunnerOptions.${name} (runner "${entry.runner}")`,
+      ...dependencyLocations(packageJson, [entry.runner]),
+    );
     const options = asObject(entry.options) ?? {};
     scanOptions(options, `nx.json tasksRunnerOptions.${name}.options`, finding);
     finding.readWriteSplit = options.readOnly === true || options.read === true || options.write === false;
@@ -168,7 +220,10 @@ function findCustomRunners(nxJson: NxJson, packageJson: Json | undefined): Other
     findings.push(finding);
   }
   // Installed but not wired: still worth removing, it would come back with the next `nx g` of that package.
-  const packages = Object.keys({ ...asObject(packageJson?.devDependencies), ...asObject(packageJson?.dependencies) }).filter((pkg) => isCustomCacheRunner(pkg) && !named.has(pkg));
+  const packages = Object.keys({
+    ...asObject(packageJson?.devDependencies),
+    ...asObject(packageJson?.dependencies),
+  }).filter((pkg) => isCustomCacheRunner(pkg) && !named.has(pkg));
   for (const pkg of packages) {
     const finding = emptyFinding('custom-runner', `the ${pkg} runner`);
     finding.locations.push(...dependencyLocations(packageJson, [pkg]));
@@ -180,8 +235,15 @@ function findCustomRunners(nxJson: NxJson, packageJson: Json | undefined): Other
 }
 
 function ciVariablesOfRunner(runner: string): string[] {
-  const name = runner.replace(/^@[^/]+\//, '').replace(/^nx-remotecache-/, '').toUpperCase().replace(/[^A-Z0-9]/g, '_');
-  const vars = [`NXCACHE_${name}_* (e.g. NXCACHE_${name}_ACCESS_KEY_ID, NXCACHE_${name}_SECRET_ACCESS_KEY)`, 'NXCACHE_* / NX_CACHE_* variables the runner read from .env'];
+  const name = runner
+    .replace(/^@[^/]+\//, '')
+    .replace(/^nx-remotecache-/, '')
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '_');
+  const vars = [
+    `NXCACHE_${name}_* (e.g. NXCACHE_${name}_ACCESS_KEY_ID, NXCACHE_${name}_SECRET_ACCESS_KEY)`,
+    'NXCACHE_* / NX_CACHE_* variables the runner read from .env',
+  ];
   if (/S3|MINIO|AWS/.test(name)) vars.push('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY');
   if (/AZURE/.test(name)) vars.push('AZURE_STORAGE_CONNECTION_STRING', 'AZURE_STORAGE_SAS_TOKEN');
   return vars;
@@ -226,7 +288,16 @@ export function runnerEntries(nxJson: NxJson): Array<[string, { runner?: unknown
 }
 
 function emptyFinding(provider: OtherCacheProvider, label: string): OtherCacheFinding {
-  return { provider, label, locations: [], exposed: [], encryptionKeys: [], readWriteSplit: false, ciVariables: [], revoke: '' };
+  return {
+    provider,
+    label,
+    locations: [],
+    exposed: [],
+    encryptionKeys: [],
+    readWriteSplit: false,
+    ciVariables: [],
+    revoke: '',
+  };
 }
 
 export function asObject(value: unknown): Json | undefined {

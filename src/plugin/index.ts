@@ -21,7 +21,9 @@ export async function preTasksExecution(options: unknown, context: unknown): Pro
     if (notice) io.print(notice);
     await startRunThroughProxy(options, parsed, io);
   } catch (err) {
-    io.print(`nx-sealed-cache: remote cache off for this run: ${describe(err)}. Tasks still run and use the local cache.`);
+    io.print(
+      `nx-sealed-cache: remote cache off for this run: ${describe(err)}. Tasks still run and use the local cache.`,
+    );
   } finally {
     // Whatever happened, the tasks Nx forks next copy this environment: the real secrets leave it here.
     scrubSecretEnv(io.env);

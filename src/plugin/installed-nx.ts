@@ -19,7 +19,9 @@ export function readInstalledNxVersion(workspaceRoot: string): NxVersion | null 
 /** One line for the run summary when this Nx needs the shield, or null. */
 export function vulnerableNxNotice(version: NxVersion | null): string | null {
   if (!isAffectedByCve202671476(version)) return null;
-  const which = version ? `Nx ${formatNxVersion(version)} is affected by` : 'the installed Nx version is unknown; assuming it is affected by';
+  const which = version
+    ? `Nx ${formatNxVersion(version)} is affected by`
+    : 'the installed Nx version is unknown; assuming it is affected by';
   return (
     `nx-sealed-cache: ${which} ${CVE_2026_71476.id} (unsafe remote-cache extraction). ` +
     `The proxy serves it no links, no failed tasks and only plain entries; upgrade Nx to ${CVE_2026_71476.fixedIn}.`

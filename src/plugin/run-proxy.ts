@@ -24,7 +24,12 @@ export const NX_CACHE_TOKEN_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
 export const PROXY_ID_ENV = 'NX_SEALED_CACHE_PROXY_ID';
 
 /** Variables the proxy process must not inherit: secrets reach it over IPC only. */
-const WITHHELD_FROM_PROXY = ['NX_SEALED_CACHE_ACCESS_TOKEN', 'NX_SEALED_CACHE_ENCRYPTION_KEY', NX_CACHE_TOKEN_ENV, NX_CACHE_SERVER_ENV];
+const WITHHELD_FROM_PROXY = [
+  'NX_SEALED_CACHE_ACCESS_TOKEN',
+  'NX_SEALED_CACHE_ENCRYPTION_KEY',
+  NX_CACHE_TOKEN_ENV,
+  NX_CACHE_SERVER_ENV,
+];
 const CLIENT_ENV_PATTERN = /^(NX_SEALED_CACHE_(URL|ACCESS_TOKEN|ENCRYPTION_KEY)|XDG_CONFIG_HOME|HOME|USERPROFILE)$/;
 
 export interface HookIo {
@@ -40,7 +45,11 @@ interface RunTarget {
   key: string;
 }
 
-export async function startRunThroughProxy(options: unknown, context: TasksExecutionContext, io: HookIo): Promise<void> {
+export async function startRunThroughProxy(
+  options: unknown,
+  context: TasksExecutionContext,
+  io: HookIo,
+): Promise<void> {
   if (await startRunThroughPreStarted(context, io)) return;
   const target = resolveRunTarget(options, context, io.env);
   const runSecret = createRunSecret();
@@ -85,7 +94,11 @@ async function startRunThroughPreStarted(context: TasksExecutionContext, io: Hoo
   return true;
 }
 
-export async function finishRunThroughProxy(options: unknown, context: TasksExecutionContext, io: HookIo): Promise<void> {
+export async function finishRunThroughProxy(
+  options: unknown,
+  context: TasksExecutionContext,
+  io: HookIo,
+): Promise<void> {
   const settings = readProxySettings(io.env);
   const recorded = io.env[PROXY_ID_ENV];
   const key = recorded && /^[0-9a-f]{32}$/.test(recorded) ? recorded : fallbackKey(options, context, io.env, settings);
@@ -101,7 +114,12 @@ export async function finishRunThroughProxy(options: unknown, context: TasksExec
 }
 
 /** Without the id recorded by preTasksExecution: the pre-started proxy if there is one, else the credential's. */
-function fallbackKey(options: unknown, context: TasksExecutionContext, env: NodeJS.ProcessEnv, settings: ProxySettings): string {
+function fallbackKey(
+  options: unknown,
+  context: TasksExecutionContext,
+  env: NodeJS.ProcessEnv,
+  settings: ProxySettings,
+): string {
   const held = withRememberedSecrets(context.workspaceRoot, env);
   const noSecrets = !SECRET_ENV_VARS.some((name) => held[name]);
   if (noSecrets && findPreStartedProxy(settings, context.workspaceRoot)) return preStartedKey(context.workspaceRoot);
@@ -113,7 +131,12 @@ function resolveRunTarget(options: unknown, context: TasksExecutionContext, proc
   const env = withRememberedSecrets(context.workspaceRoot, processEnv);
   const settings = readProxySettings(env);
   const inputs: ClientInputs = { options: options ?? {}, env: pickClientEnv(env), homeDir: os.homedir() };
-  const config = resolveClientConfig({ options: inputs.options, env: inputs.env, homeDir: inputs.homeDir, reportUnknownOptions: true });
+  const config = resolveClientConfig({
+    options: inputs.options,
+    env: inputs.env,
+    homeDir: inputs.homeDir,
+    reportUnknownOptions: true,
+  });
   const key = proxyKey([context.workspaceRoot, inputs, config.credential.token ?? null]);
   return { settings, config, inputs, key };
 }

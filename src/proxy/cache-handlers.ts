@@ -18,7 +18,12 @@ export interface CacheHandlerContext {
   requestDeadlineMs: number;
 }
 
-export async function serveCacheGet(ctx: CacheHandlerContext, run: ProxyRun, hash: string, res: ServerResponse): Promise<void> {
+export async function serveCacheGet(
+  ctx: CacheHandlerContext,
+  run: ProxyRun,
+  hash: string,
+  res: ServerResponse,
+): Promise<void> {
   const deadline = startDeadline(ctx.requestDeadlineMs);
   const file = tempArtifactPath(ctx.tempDir, 'get');
   let upstream: Readable | null = null;
@@ -59,7 +64,9 @@ export async function serveCachePut(
   // The run secret is visible to every task: it may only store what Nx itself just missed, once.
   if (!run.claimUpload(hash)) {
     await drainBody(req);
-    run.warn('nx-sealed-cache: refused an upload for a hash this run did not miss (or already uploaded); a task may be misusing the run secret.');
+    run.warn(
+      'nx-sealed-cache: refused an upload for a hash this run did not miss (or already uploaded); a task may be misusing the run secret.',
+    );
     return answerRefused(run, res, 403);
   }
   const deadline = startDeadline(ctx.requestDeadlineMs);
@@ -91,7 +98,13 @@ export async function serveCachePut(
   }
 }
 
-async function storeFromFile(session: ProxyRunSession, hash: string, file: string, length: number, signal: AbortSignal) {
+async function storeFromFile(
+  session: ProxyRunSession,
+  hash: string,
+  file: string,
+  length: number,
+  signal: AbortSignal,
+) {
   const plain = fs.createReadStream(file);
   try {
     return await session.storeSealed(hash, plain, length, signal);
@@ -130,7 +143,8 @@ function parseContentLength(header: string | undefined): number | null {
 /** One line per kind of failure (the run's warnings are de-duplicated), never a secret. */
 function describeFailure(direction: 'read' | 'write', err: unknown): string {
   const what = direction === 'read' ? 'treated as cache misses' : 'not uploaded';
-  if (isSealedCacheError(err)) return `nx-sealed-cache: remote cache ${direction} failed (${err.code}: ${err.message}); artifacts ${what}.`;
+  if (isSealedCacheError(err))
+    return `nx-sealed-cache: remote cache ${direction} failed (${err.code}: ${err.message}); artifacts ${what}.`;
   const name = err instanceof Error ? err.name : 'unknown error';
   return `nx-sealed-cache: remote cache ${direction} failed (${name}); artifacts ${what}.`;
 }

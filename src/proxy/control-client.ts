@@ -13,8 +13,20 @@ export function proxyUrl(state: Pick<ProxyState, 'port'>): string {
   return `http://127.0.0.1:${state.port}`;
 }
 
-export async function registerRun(state: ProxyState, runId: string, secret: string, shieldVulnerableNx = true): Promise<RegisterRunResponse> {
-  return controlRequest(state, 'POST', '/runs', { runId, secret, shieldVulnerableNx }, RegisterRunResponse, CONTROL_TIMEOUT_MS);
+export async function registerRun(
+  state: ProxyState,
+  runId: string,
+  secret: string,
+  shieldVulnerableNx = true,
+): Promise<RegisterRunResponse> {
+  return controlRequest(
+    state,
+    'POST',
+    '/runs',
+    { runId, secret, shieldVulnerableNx },
+    RegisterRunResponse,
+    CONTROL_TIMEOUT_MS,
+  );
 }
 
 export async function finishRun(state: ProxyState, runId: string): Promise<FinishRunResponse> {
@@ -34,7 +46,11 @@ async function controlRequest<T>(
   timeoutMs: number,
 ): Promise<T> {
   // A client per call: no keep-alive socket may hold a plugin worker open.
-  const client = new Client(proxyUrl(state), { connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const client = new Client(proxyUrl(state), {
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
   try {
     const res = await client.request({
       method,
@@ -44,14 +60,25 @@ async function controlRequest<T>(
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) {
-      throw new SealedCacheError('ERR_PROXY_START_FAILED', `The proxy control channel answered ${res.statusCode} to ${method} ${path}.`);
+      throw new SealedCacheError(
+        'ERR_PROXY_START_FAILED',
+        `The proxy control channel answered ${res.statusCode} to ${method} ${path}.`,
+      );
     }
     const parsed = schema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new SealedCacheError('ERR_PROXY_START_FAILED', `The proxy control channel sent an unexpected answer to ${path}.`);
+    if (!parsed.success)
+      throw new SealedCacheError(
+        'ERR_PROXY_START_FAILED',
+        `The proxy control channel sent an unexpected answer to ${path}.`,
+      );
     return parsed.data;
   } catch (err) {
     if (err instanceof SealedCacheError) throw err;
-    throw new SealedCacheError('ERR_PROXY_START_FAILED', `The proxy on port ${state.port} did not answer ${method} ${path}.`, { cause: err });
+    throw new SealedCacheError(
+      'ERR_PROXY_START_FAILED',
+      `The proxy on port ${state.port} did not answer ${method} ${path}.`,
+      { cause: err },
+    );
   } finally {
     await client.close().catch(() => undefined);
   }

@@ -41,7 +41,11 @@ export async function startPreStartedProxy(
   const key = preStartedKey(workspaceRoot);
   const paths = proxyPaths(input.settings.stateDir, key);
   const release = acquireLock(paths.lockFile);
-  if (!release) throw new SealedCacheError('ERR_PROXY_START_FAILED', `Another process is starting the proxy for this workspace (lock ${paths.lockFile}).`);
+  if (!release)
+    throw new SealedCacheError(
+      'ERR_PROXY_START_FAILED',
+      `Another process is starting the proxy for this workspace (lock ${paths.lockFile}).`,
+    );
   try {
     fs.rmSync(paths.stateFile, { force: true });
     const state = await spawnProxy(paths, input);
@@ -52,7 +56,10 @@ export async function startPreStartedProxy(
 }
 
 /** The pre-started proxy if its state file exists and it answers its control channel. */
-export async function answeringProxy(settings: ProxySettings, workspaceRoot: string): Promise<(PreStartedProxy & { runs: number }) | null> {
+export async function answeringProxy(
+  settings: ProxySettings,
+  workspaceRoot: string,
+): Promise<(PreStartedProxy & { runs: number }) | null> {
   const found = findPreStartedProxy(settings, workspaceRoot);
   if (!found) return null;
   try {
@@ -64,7 +71,10 @@ export async function answeringProxy(settings: ProxySettings, workspaceRoot: str
 }
 
 /** SIGTERM: the proxy removes its own state file on the way out; a stale file is removed here. */
-export async function stopPreStartedProxy(settings: ProxySettings, workspaceRoot: string): Promise<{ stopped: boolean; pid?: number }> {
+export async function stopPreStartedProxy(
+  settings: ProxySettings,
+  workspaceRoot: string,
+): Promise<{ stopped: boolean; pid?: number }> {
   const found = findPreStartedProxy(settings, workspaceRoot);
   if (!found) return { stopped: false };
   const alive = await answeringProxy(settings, workspaceRoot);

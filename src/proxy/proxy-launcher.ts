@@ -64,7 +64,10 @@ export async function ensureProxy(input: EnsureProxyInput): Promise<ProxyState> 
       release();
     }
   }
-  throw new SealedCacheError('ERR_PROXY_START_FAILED', `Timed out after ${START_TIMEOUT_MS} ms waiting to start or reach the proxy.`);
+  throw new SealedCacheError(
+    'ERR_PROXY_START_FAILED',
+    `Timed out after ${START_TIMEOUT_MS} ms waiting to start or reach the proxy.`,
+  );
 }
 
 async function registerWithExisting(paths: ProxyPaths, input: EnsureProxyInput): Promise<ProxyState | null> {
@@ -151,14 +154,19 @@ export async function spawnProxy(paths: ProxyPaths, input: SpawnProxyInput): Pro
     child.send(spec);
   }).catch((cause: unknown) => {
     child.kill();
-    throw new SealedCacheError('ERR_PROXY_START_FAILED', `The proxy process did not start (see ${paths.logFile}).`, { cause });
+    throw new SealedCacheError('ERR_PROXY_START_FAILED', `The proxy process did not start (see ${paths.logFile}).`, {
+      cause,
+    });
   });
   child.removeAllListeners();
   if (child.connected) child.disconnect();
   child.unref();
   const state = readProxyState(paths.stateFile);
   if (!state || state.port !== ready.port) {
-    throw new SealedCacheError('ERR_PROXY_START_FAILED', 'The proxy started but its state file is missing or does not match.');
+    throw new SealedCacheError(
+      'ERR_PROXY_START_FAILED',
+      'The proxy started but its state file is missing or does not match.',
+    );
   }
   return state;
 }

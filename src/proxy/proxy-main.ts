@@ -28,11 +28,23 @@ export async function startProxy(
 ): Promise<RunningProxy> {
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nx-sealed-cache-proxy-'));
   const registry = new RunRegistry(openSession);
-  const server = createProxyServer({ registry, controlSecret: spec.controlSecret, tempDir, requestDeadlineMs: spec.requestDeadlineMs });
+  const server = createProxyServer({
+    registry,
+    controlSecret: spec.controlSecret,
+    tempDir,
+    requestDeadlineMs: spec.requestDeadlineMs,
+  });
   const port = await server.listen();
   const startedAt = Date.now();
   const expiresAt = spec.lifetimeMs === undefined ? undefined : new Date(startedAt + spec.lifetimeMs).toISOString();
-  writeProxyState(spec.stateFile, { version: 1, pid: process.pid, port, controlSecret: spec.controlSecret, startedAt: new Date(startedAt).toISOString(), expiresAt });
+  writeProxyState(spec.stateFile, {
+    version: 1,
+    pid: process.pid,
+    port,
+    controlSecret: spec.controlSecret,
+    startedAt: new Date(startedAt).toISOString(),
+    expiresAt,
+  });
   log(`listening on 127.0.0.1:${port}`);
 
   let stopping: Promise<void> | undefined;
@@ -44,12 +56,21 @@ export async function startProxy(
       await server.close();
       fs.rmSync(tempDir, { recursive: true, force: true });
     })());
-  const idleCheck = setInterval(() => checkIdle(server, registry, spec, shutdown, startedAt), Math.min(1_000, Math.max(50, spec.idleMs / 2)));
+  const idleCheck = setInterval(
+    () => checkIdle(server, registry, spec, shutdown, startedAt),
+    Math.min(1_000, Math.max(50, spec.idleMs / 2)),
+  );
   idleCheck.unref();
   return { port, shutdown };
 }
 
-function checkIdle(server: ProxyServer, registry: RunRegistry, spec: LaunchSpec, shutdown: (reason: string) => Promise<void>, startedAt: number): void {
+function checkIdle(
+  server: ProxyServer,
+  registry: RunRegistry,
+  spec: LaunchSpec,
+  shutdown: (reason: string) => Promise<void>,
+  startedAt: number,
+): void {
   const now = Date.now();
   registry.expire(now, spec.runTtlMs);
   if (spec.lifetimeMs !== undefined && now - startedAt >= spec.lifetimeMs) {

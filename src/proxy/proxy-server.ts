@@ -7,7 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { type z } from 'zod';
 import { CACHE_HASH_PATTERN } from '../protocol';
 import { answer, serveCacheGet, serveCachePut } from './cache-handlers';
-import { CONTROL_PREFIX, FinishRunRequest, RegisterRunRequest, type FinishRunResponse, type PingResponse } from './control-protocol';
+import {
+  CONTROL_PREFIX,
+  FinishRunRequest,
+  RegisterRunRequest,
+  type FinishRunResponse,
+  type PingResponse,
+} from './control-protocol';
 import type { RunRegistry } from './run-registry';
 import { bearerToken, secretsEqual } from './secrets';
 
@@ -59,7 +65,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     const token = bearerToken(req.headers.authorization);
     const run = token === null ? null : options.registry.findBySecret(token);
     // A write with a secret of no current run (a finished one, a guess) is refused like any write it may not make.
-    if (!run) return req.method === 'PUT' ? refuseUnknown(req, res, 403) : refuseUnknown(req, res, 401, UNAUTHORIZED_TEXT);
+    if (!run)
+      return req.method === 'PUT' ? refuseUnknown(req, res, 403) : refuseUnknown(req, res, 401, UNAUTHORIZED_TEXT);
     run.lastSeenAt = now();
     const hash = decodeURIComponent(match[1]!);
     const context = { tempDir: options.tempDir, requestDeadlineMs: options.requestDeadlineMs };
@@ -70,7 +77,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   async function routeControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const token = bearerToken(req.headers.authorization);
-    if (token === null || !secretsEqual(token, options.controlSecret)) return refuseUnknown(req, res, 401, 'unauthorized');
+    if (token === null || !secretsEqual(token, options.controlSecret))
+      return refuseUnknown(req, res, 401, 'unauthorized');
     if (closing) return refuseUnknown(req, res, 503, 'closing');
     if (req.method === 'GET' && path === '/ping') {
       return sendJson(res, { pid: process.pid, runs: options.registry.size } satisfies PingResponse);
@@ -85,7 +93,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       const body = await readJson(req, FinishRunRequest);
       if (!body) return answer(res, 400, 'invalid body');
       const finished = await options.registry.finish(body.runId);
-      const response: FinishRunResponse = finished ? { known: true, ...finished } : { known: false, summary: '', warnings: [] };
+      const response: FinishRunResponse = finished
+        ? { known: true, ...finished }
+        : { known: false, summary: '', warnings: [] };
       return sendJson(res, response);
     }
     return refuseUnknown(req, res, 404);
@@ -118,7 +128,11 @@ async function refuseUnknown(req: IncomingMessage, res: ServerResponse, status: 
 function drainIgnoring(req: IncomingMessage): Promise<void> {
   return new Promise((resolve) => {
     if (req.readableEnded) return resolve();
-    req.on('end', resolve).on('error', () => resolve()).on('close', resolve).resume();
+    req
+      .on('end', resolve)
+      .on('error', () => resolve())
+      .on('close', resolve)
+      .resume();
   });
 }
 

@@ -21,7 +21,11 @@ const DEFAULT_IDLE_MS = 10 * 60_000;
 const DEFAULT_RUN_TTL_MS = 6 * 60 * 60_000;
 const DEFAULT_REQUEST_DEADLINE_MS = 5 * 60_000;
 
-const Milliseconds = z.coerce.number().int().min(1).max(7 * 24 * 60 * 60_000);
+const Milliseconds = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(7 * 24 * 60 * 60_000);
 
 const ProxyEnv = z.object({
   NX_SEALED_CACHE_PROXY_DIR: z.string().min(1).optional(),
@@ -35,7 +39,9 @@ export function readProxySettings(env: NodeJS.ProcessEnv): ProxySettings {
   const parsed = ProxyEnv.safeParse(pickDefined(env, Object.keys(ProxyEnv.shape)));
   if (!parsed.success) {
     const names = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `Invalid proxy setting in the environment: ${names}.`, { cause: parsed.error });
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `Invalid proxy setting in the environment: ${names}.`, {
+      cause: parsed.error,
+    });
   }
   const values = parsed.data;
   return {

@@ -24,7 +24,12 @@ export interface ClientInputs {
 
 export function createRemoteSessionOpener(inputs: ClientInputs): OpenRunSession {
   return async (_runId, warn) => {
-    const config = resolveClientConfig({ options: inputs.options, env: inputs.env, homeDir: inputs.homeDir, reportUnknownOptions: true });
+    const config = resolveClientConfig({
+      options: inputs.options,
+      env: inputs.env,
+      homeDir: inputs.homeDir,
+      reportUnknownOptions: true,
+    });
     const putOutcomes = new Map<string, PutArtifactResult>();
     const client = rememberPutOutcomes(new CacheServerClient(config), putOutcomes);
     const session = await openRemoteSession(config, { client, warn, info: () => undefined });
@@ -32,7 +37,11 @@ export function createRemoteSessionOpener(inputs: ClientInputs): OpenRunSession 
   };
 }
 
-export function adaptRemoteSession(session: RemoteSession, config: ClientConfig, putOutcomes: Map<string, PutArtifactResult>): ProxyRunSession {
+export function adaptRemoteSession(
+  session: RemoteSession,
+  config: ClientConfig,
+  putOutcomes: Map<string, PutArtifactResult>,
+): ProxyRunSession {
   return {
     get mode() {
       return session.mode;

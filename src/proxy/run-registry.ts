@@ -4,7 +4,13 @@
  */
 import { DEFAULT_ARTIFACT_POLICY, type ArtifactPolicy } from '../archive/artifact-inspection';
 import { secretsEqual } from './secrets';
-import { emptyCounters, offlineSession, type OpenRunSession, type ProxyRunSession, type RunCounters } from './run-session';
+import {
+  emptyCounters,
+  offlineSession,
+  type OpenRunSession,
+  type ProxyRunSession,
+  type RunCounters,
+} from './run-session';
 
 export interface ProxyRun {
   readonly runId: string;
@@ -95,10 +101,18 @@ export class RunRegistry {
 
 /** Affected Nx follows links on restore and reads 2 of the exit code's 4 bytes. */
 function shieldPolicy(shield: boolean): ArtifactPolicy {
-  return shield ? { ...DEFAULT_ARTIFACT_POLICY, symlinks: 'refuse', requireZeroExitCode: true } : DEFAULT_ARTIFACT_POLICY;
+  return shield
+    ? { ...DEFAULT_ARTIFACT_POLICY, symlinks: 'refuse', requireZeroExitCode: true }
+    : DEFAULT_ARTIFACT_POLICY;
 }
 
-function createRun(runId: string, secret: string, now: number, openSession: OpenRunSession, policy: ArtifactPolicy): ProxyRun {
+function createRun(
+  runId: string,
+  secret: string,
+  now: number,
+  openSession: OpenRunSession,
+  policy: ArtifactPolicy,
+): ProxyRun {
   const seen = new Set<string>();
   const missed = new Set<string>();
   const uploadable = new Set<string>();
@@ -124,11 +138,13 @@ function createRun(runId: string, secret: string, now: number, openSession: Open
     claimUpload(hash: string) {
       return uploadable.delete(hash);
     },
-    session: Promise.resolve().then(() => openSession(runId, (message) => run.warn(message))).catch((err: unknown) => {
-      const reason = err instanceof Error ? err.message : 'unknown error';
-      run.warn(`nx-sealed-cache: the remote cache could not be opened for this run (${reason}).`);
-      return offlineSession('could not be opened');
-    }),
+    session: Promise.resolve()
+      .then(() => openSession(runId, (message) => run.warn(message)))
+      .catch((err: unknown) => {
+        const reason = err instanceof Error ? err.message : 'unknown error';
+        run.warn(`nx-sealed-cache: the remote cache could not be opened for this run (${reason}).`);
+        return offlineSession('could not be opened');
+      }),
   };
   return run;
 }

@@ -5,10 +5,21 @@
  */
 import { resolveClientConfig, type ClientConfig } from '../client/config';
 import { withoutSealedCacheOptions } from '../client/options';
-import { createOffSession, openRemoteSession, type RemoteSession, type RemoteSessionDeps } from '../client/remote-session';
+import {
+  createOffSession,
+  openRemoteSession,
+  type RemoteSession,
+  type RemoteSessionDeps,
+} from '../client/remote-session';
 import { formatRunSummary } from '../client/run-summary';
 import { scrubSecretEnv, withRememberedSecrets } from '../client/secret-env';
-import { findWorkspaceRoot, loadDefaultTasksRunner, missingLegacyCacheWarning, readWorkspaceNxMajor, type NxTasksRunner } from './nx-workspace';
+import {
+  findWorkspaceRoot,
+  loadDefaultTasksRunner,
+  missingLegacyCacheWarning,
+  readWorkspaceNxMajor,
+  type NxTasksRunner,
+} from './nx-workspace';
 import { createLegacyRemoteCache } from './remote-cache';
 
 export type RunnerOptions = Record<string, unknown>;
@@ -27,11 +38,20 @@ export interface RunnerDeps {
   openSession?: (config: ClientConfig, deps: RemoteSessionDeps) => Promise<RemoteSession>;
 }
 
-export default function sealedCacheTasksRunner(tasks: unknown[], options: RunnerOptions, context?: RunnerContext): Promise<unknown> {
+export default function sealedCacheTasksRunner(
+  tasks: unknown[],
+  options: RunnerOptions,
+  context?: RunnerContext,
+): Promise<unknown> {
   return runWithSealedCache(tasks, options, context, {});
 }
 
-export async function runWithSealedCache(tasks: unknown[], options: RunnerOptions, context: RunnerContext | undefined, deps: RunnerDeps): Promise<unknown> {
+export async function runWithSealedCache(
+  tasks: unknown[],
+  options: RunnerOptions,
+  context: RunnerContext | undefined,
+  deps: RunnerDeps,
+): Promise<unknown> {
   const processEnv = deps.env ?? process.env;
   const cwd = deps.cwd ?? process.cwd();
   // The runner is called in Nx's main process before any task is forked, and tasks copy its env.

@@ -26,7 +26,11 @@ export function loadDefaultTasksRunner(workspaceRoot: string): NxTasksRunner {
   try {
     modulePath = require.resolve('nx/tasks-runners/default', { paths: [workspaceRoot] });
   } catch (cause) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `cannot find nx in the workspace at ${workspaceRoot}; is it installed?`, { cause });
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `cannot find nx in the workspace at ${workspaceRoot}; is it installed?`,
+      { cause },
+    );
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the workspace's own Nx, at a path known only at run time
   const loaded = require(modulePath) as unknown;
@@ -65,13 +69,20 @@ const NxJsonCacheFlags = z.object({ useLegacyCache: z.boolean().optional() }).pa
  * Nx 20's database cache never calls a custom runner's remote cache; only the legacy cache does.
  * Returns the fix to print when the remote cache would be silently unused, else undefined.
  */
-export function missingLegacyCacheWarning(nxMajor: number | undefined, nxJson: unknown, env: NodeJS.ProcessEnv): string | undefined {
+export function missingLegacyCacheWarning(
+  nxMajor: number | undefined,
+  nxJson: unknown,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
   if (nxMajor !== 20) return undefined;
   const flags = NxJsonCacheFlags.safeParse(nxJson ?? {});
-  const legacyCache = (flags.success && flags.data.useLegacyCache === true) || env.NX_DB_CACHE === 'false' || env.NX_DISABLE_DB === 'true';
+  const legacyCache =
+    (flags.success && flags.data.useLegacyCache === true) ||
+    env.NX_DB_CACHE === 'false' ||
+    env.NX_DISABLE_DB === 'true';
   if (legacyCache) return undefined;
   return (
-    'nx-sealed-cache: the remote cache is not used. Nx 20 calls a custom runner\'s remote cache only with its legacy cache: ' +
+    "nx-sealed-cache: the remote cache is not used. Nx 20 calls a custom runner's remote cache only with its legacy cache: " +
     'add "useLegacyCache": true to nx.json (or set NX_DB_CACHE=false). On Nx 20.8+ you can use the nx-sealed-cache plugin instead (nx g nx-sealed-cache:init).'
   );
 }

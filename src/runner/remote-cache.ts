@@ -12,7 +12,10 @@ export interface LegacyRemoteCache {
   store(hash: string, cacheDirectory: string): Promise<boolean>;
 }
 
-export function createLegacyRemoteCache(session: RemoteSession, codec: LegacyEntryCodec = legacyEntryCodec): LegacyRemoteCache {
+export function createLegacyRemoteCache(
+  session: RemoteSession,
+  codec: LegacyEntryCodec = legacyEntryCodec,
+): LegacyRemoteCache {
   return {
     async retrieve(hash, cacheDirectory) {
       try {
@@ -42,7 +45,9 @@ export function createLegacyRemoteCache(session: RemoteSession, codec: LegacyEnt
         return await session.storeSealed(hash, packed.stream, packed.length);
       } catch (err) {
         session.stats.failures += 1;
-        session.warnOnce(`nx-sealed-cache: could not pack the cache entry for upload (${describe(err)}); it stays in the local cache only.`);
+        session.warnOnce(
+          `nx-sealed-cache: could not pack the cache entry for upload (${describe(err)}); it stays in the local cache only.`,
+        );
         return false;
       }
     },
@@ -50,7 +55,13 @@ export function createLegacyRemoteCache(session: RemoteSession, codec: LegacyEnt
 }
 
 /** Stream errors reach the session on their own; a failure it did not see (a bad archive, a full disk) is reported here. */
-async function reportRestoreFailure(session: RemoteSession, plain: Readable, failuresBefore: number, hash: string, err: unknown): Promise<void> {
+async function reportRestoreFailure(
+  session: RemoteSession,
+  plain: Readable,
+  failuresBefore: number,
+  hash: string,
+  err: unknown,
+): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   if (session.stats.failures > failuresBefore) return;
   if (plain.readableEnded) {
@@ -59,7 +70,9 @@ async function reportRestoreFailure(session: RemoteSession, plain: Readable, fai
     session.stats.misses += 1;
   }
   session.stats.failures += 1;
-  session.warnOnce(`nx-sealed-cache: could not restore ${hash} from the remote cache (${describe(err)}); the task runs instead.`);
+  session.warnOnce(
+    `nx-sealed-cache: could not restore ${hash} from the remote cache (${describe(err)}); the task runs instead.`,
+  );
 }
 
 function describe(err: unknown): string {

@@ -19,11 +19,18 @@ export interface AdminInitResult {
   tokenId: string;
 }
 
-export async function initialiseAdmin(options: { dataDir: string; name?: string; clock?: Clock }): Promise<AdminInitResult> {
+export async function initialiseAdmin(options: {
+  dataDir: string;
+  name?: string;
+  clock?: Clock;
+}): Promise<AdminInitResult> {
   const clock = options.clock ?? systemClock;
   const name = options.name ?? 'admin';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) {
-    throw new SealedCacheError('ERR_INPUT_INVALID', 'the admin name must be letters, digits, ".", "_" or "-" (at most 100)');
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      'the admin name must be letters, digits, ".", "_" or "-" (at most 100)',
+    );
   }
   const layout = dataDirLayout(options.dataDir);
   ensureDataDir(layout);
@@ -33,19 +40,41 @@ export async function initialiseAdmin(options: { dataDir: string; name?: string;
     const store = await openSqliteMetadataStore(layout.metadataFile);
     try {
       if (await store.hasServerAdmin()) {
-        throw new SealedCacheError('ERR_ADMIN_ALREADY_INITIALISED', `the data directory ${layout.root} already has an administrator; create more admin tokens with \`token create --kind admin\``);
+        throw new SealedCacheError(
+          'ERR_ADMIN_ALREADY_INITIALISED',
+          `the data directory ${layout.root} already has an administrator; create more admin tokens with \`token create --kind admin\``,
+        );
       }
-      const user: User = { id: newUserId(), name, bot: false, serverAdmin: true, ownerOrgId: null, createdAt: clock().toISOString() };
+      const user: User = {
+        id: newUserId(),
+        name,
+        bot: false,
+        serverAdmin: true,
+        ownerOrgId: null,
+        createdAt: clock().toISOString(),
+      };
       if ((await store.insertUser(user)) === 'exists') {
         throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists; pick another --name`);
       }
       const audit = new AuditLog(store, clock);
       const issued = await new TokenService(store, audit, clock).issue(
-        { kind: 'admin', name: 'initial admin token', workspaceId: null, userId: user.id, access: null, expiresIn: 'never' },
+        {
+          kind: 'admin',
+          name: 'initial admin token',
+          workspaceId: null,
+          userId: user.id,
+          access: null,
+          expiresIn: 'never',
+        },
         { tokenId: null, userId: user.id },
         null,
       );
-      await audit.record({ action: 'admin.initialised', actor: { tokenId: null, userId: user.id }, targetId: user.id, details: { name } });
+      await audit.record({
+        action: 'admin.initialised',
+        actor: { tokenId: null, userId: user.id },
+        targetId: user.id,
+        details: { name },
+      });
       return { user: { id: user.id, name: user.name }, token: issued.secret, tokenId: issued.record.id };
     } finally {
       await store.close();
@@ -61,6 +90,10 @@ function lockForAdminInit(lockFile: string): DataDirLock {
     return acquireDataDirLock(lockFile);
   } catch (err) {
     if (!isSealedCacheError(err, 'ERR_DATA_DIR_LOCKED')) throw err;
-    throw new SealedCacheError('ERR_DATA_DIR_LOCKED', `${err.message}: stop the server, run \`admin init\`, then start it again`, { cause: err });
+    throw new SealedCacheError(
+      'ERR_DATA_DIR_LOCKED',
+      `${err.message}: stop the server, run \`admin init\`, then start it again`,
+      { cause: err },
+    );
   }
 }

@@ -49,7 +49,10 @@ export interface SealedCacheServer {
   close(): Promise<void>;
 }
 
-function createApp(context: ServerContext, logDestination?: LogDestination): { app: FastifyInstance; routes: DeclaredRoute[] } {
+function createApp(
+  context: ServerContext,
+  logDestination?: LogDestination,
+): { app: FastifyInstance; routes: DeclaredRoute[] } {
   const app = createFastify(context.config, logDestination);
   const web = createWebServices(context);
   app.decorateRequest('webViewer', null);
@@ -67,7 +70,13 @@ function createApp(context: ServerContext, logDestination?: LogDestination): { a
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(status).send(errorBody(err));
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(new SealedCacheError('ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))));
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(
+        errorBody(new SealedCacheError('ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+      ),
+  );
   app.register(async (scope) => cacheRoutes(scope, context));
   app.register(async (scope) => accessRoutes(scope, context));
   app.register(async (scope) => apiRoutes(scope, context, web), { prefix: API_PREFIX });
@@ -91,7 +100,14 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     clearTmpDir(layout);
     store = await openStore(layout.metadataFile);
     const audit = new AuditLog(store, clock);
-    const ops = createOperations({ config, store, blobs: new FsBlobStore(layout.blobsDir, layout.tmpDir), layout, clock, isolatedSweep: sweepIsolatedEntries });
+    const ops = createOperations({
+      config,
+      store,
+      blobs: new FsBlobStore(layout.blobsDir, layout.tmpDir),
+      layout,
+      clock,
+      isolatedSweep: sweepIsolatedEntries,
+    });
     const context: ServerContext = {
       config,
       store,
@@ -105,7 +121,8 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       ops,
     };
     const { app, routes } = createApp(context, logDestination);
-    if (tightened.length > 0) app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
+    if (tightened.length > 0)
+      app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;
     const openedStore = store;
     // One loop for every retention rule, the isolated tiers' own limit included.
@@ -135,8 +152,10 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
 }
 
 const LISTEN_ERRORS: Record<string, (where: string, port: number) => string> = {
-  EADDRINUSE: (where) => `${where} is already in use (another server, or an earlier one still running); choose another --port`,
-  EACCES: (where, port) => `not permitted to listen on ${where}${port < 1024 ? ' (ports below 1024 need privileges)' : ''}`,
+  EADDRINUSE: (where) =>
+    `${where} is already in use (another server, or an earlier one still running); choose another --port`,
+  EACCES: (where, port) =>
+    `not permitted to listen on ${where}${port < 1024 ? ' (ports below 1024 need privileges)' : ''}`,
   EADDRNOTAVAIL: (where) => `${where}: this machine has no such address; check --host`,
 };
 

@@ -15,7 +15,11 @@ const SEAL_HEAD_BYTES = 5;
 export async function assertSafeUpload(blobs: BlobStore, blobKey: string): Promise<void> {
   const open = async (): Promise<Readable> => {
     const blob = await blobs.open(blobKey);
-    if (!blob.found) throw new SealedCacheError('ERR_CACHE_STORAGE_FAILED', 'the upload vanished from storage before it could be checked');
+    if (!blob.found)
+      throw new SealedCacheError(
+        'ERR_CACHE_STORAGE_FAILED',
+        'the upload vanished from storage before it could be checked',
+      );
     return blob.stream();
   };
   const head = await readHead(await open());
@@ -26,7 +30,11 @@ export async function assertSafeUpload(blobs: BlobStore, blobKey: string): Promi
   } catch (err) {
     if (isSealedCacheError(err) && err.code === 'ERR_CACHE_STORAGE_FAILED') throw err;
     const why = isSealedCacheError(err) ? `${err.message} [${err.code}]` : 'it is not a readable gzip tar';
-    throw new SealedCacheError('ERR_CACHE_ARTIFACT_UNSAFE', `the upload is not sealed and not a safe Nx artifact: ${why}`, { cause: err });
+    throw new SealedCacheError(
+      'ERR_CACHE_ARTIFACT_UNSAFE',
+      `the upload is not sealed and not a safe Nx artifact: ${why}`,
+      { cause: err },
+    );
   }
 }
 

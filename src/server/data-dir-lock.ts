@@ -23,7 +23,9 @@ function createLockFile(lockFile: string): boolean {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new SealedCacheError('ERR_DATA_DIR_LOCKED', `cannot create the data directory lock ${lockFile}`, { cause: err });
+    throw new SealedCacheError('ERR_DATA_DIR_LOCKED', `cannot create the data directory lock ${lockFile}`, {
+      cause: err,
+    });
   }
 }
 
@@ -38,11 +40,17 @@ export function acquireDataDirLock(lockFile: string): DataDirLock {
     }
     const pid = readLockPid(lockFile);
     if (pid !== undefined && isProcessAlive(pid)) {
-      throw new SealedCacheError('ERR_DATA_DIR_LOCKED', `the data directory is in use by process ${pid} (lock file ${lockFile})`);
+      throw new SealedCacheError(
+        'ERR_DATA_DIR_LOCKED',
+        `the data directory is in use by process ${pid} (lock file ${lockFile})`,
+      );
     }
     // An unreadable pid may be a lock being written right now: only a lock older than a few seconds is stale.
     if (pid === undefined && Date.now() - statSync(lockFile).mtimeMs < 5000) {
-      throw new SealedCacheError('ERR_DATA_DIR_LOCKED', `the data directory lock ${lockFile} is being created by another process`);
+      throw new SealedCacheError(
+        'ERR_DATA_DIR_LOCKED',
+        `the data directory lock ${lockFile} is being created by another process`,
+      );
     }
     try {
       unlinkSync(lockFile);

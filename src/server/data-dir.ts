@@ -41,7 +41,11 @@ export function ensureDataDir(layout: DataDirLayout): string[] {
       chmodSync(dir, mode & 0o700);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new SealedCacheError('ERR_CONFIG_INVALID', `data dir folder ${dir} is open to other users (mode ${mode.toString(8)}) and could not be tightened (${code}); run \`chmod 700 ${dir}\` as its owner`, { cause: err });
+      throw new SealedCacheError(
+        'ERR_CONFIG_INVALID',
+        `data dir folder ${dir} is open to other users (mode ${mode.toString(8)}) and could not be tightened (${code}); run \`chmod 700 ${dir}\` as its owner`,
+        { cause: err },
+      );
     }
     tightened.push(`${dir} (was ${mode.toString(8)})`);
   }

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 export function packageVersion(): string {
   for (const up of ['..', '../..', '../../..']) {
     try {
-      const pkg = JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'nx-sealed-cache' && typeof pkg.version === 'string') return pkg.version;
     } catch {
       // Not at this level; keep walking.

@@ -7,7 +7,17 @@
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEncryptionKey, isSealed } from '../../src/crypto';
-import { CLI_ENTRY, type NxWorkspace, type ProcessResult, type RunningServer, type TestBed, type TokenRecord, assertSucceeded, runProcess, startTestBed } from './harness';
+import {
+  CLI_ENTRY,
+  type NxWorkspace,
+  type ProcessResult,
+  type RunningServer,
+  type TestBed,
+  type TokenRecord,
+  assertSucceeded,
+  runProcess,
+  startTestBed,
+} from './harness';
 
 const REPORT = 'proc-report.json';
 
@@ -60,7 +70,9 @@ describe.each([
         HOME: ws.homeDir,
         XDG_CONFIG_HOME: join(ws.homeDir, '.config'),
         NX_SEALED_CACHE_PROXY_DIR: proxyDir,
-        ...(secrets ? { NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_ENCRYPTION_KEY: encryptionKey } : {}),
+        ...(secrets
+          ? { NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_ENCRYPTION_KEY: encryptionKey }
+          : {}),
       },
       timeoutMs: 30_000,
     });
@@ -81,7 +93,12 @@ describe.each([
     ({ server, ws, writeToken, proxyDir } = bed);
     ws.writeFile(
       'projects/e/project.json',
-      JSON.stringify({ name: 'e', targets: { leak: { executor: 'nx:run-commands', cache: false, options: { command: 'node projects/e/hostile.js' } } } }),
+      JSON.stringify({
+        name: 'e',
+        targets: {
+          leak: { executor: 'nx:run-commands', cache: false, options: { command: 'node projects/e/hostile.js' } },
+        },
+      }),
     );
     ws.writeFile('projects/e/hostile.js', HOSTILE_SCRIPT);
   });
@@ -134,7 +151,9 @@ describe.each([
   });
 
   it('stops on `proxy stop`, after which status reports it gone', async () => {
-    const stopped = JSON.parse(assertSucceeded(await cli(['proxy', 'stop', '--json'], false)).stdout) as { stopped: boolean };
+    const stopped = JSON.parse(assertSucceeded(await cli(['proxy', 'stop', '--json'], false)).stdout) as {
+      stopped: boolean;
+    };
     expect(stopped.stopped).toBe(true);
     const status = await cli(['proxy', 'status', '--json'], false);
     expect(status.exitCode).toBe(3);
@@ -143,9 +162,15 @@ describe.each([
 
   it('warns in one line when the secrets are exported to Nx on CI, where a task can read them from /proc', async () => {
     rmSync(join(ws.root, REPORT), { force: true });
-    const exported = { NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_ENCRYPTION_KEY: encryptionKey, NX_DAEMON: 'false' };
+    const exported = {
+      NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token,
+      NX_SEALED_CACHE_ENCRYPTION_KEY: encryptionKey,
+      NX_DAEMON: 'false',
+    };
     const result = assertSucceeded(await ws.run(['run', 'e:leak'], exported));
-    const warnings = `${result.stdout}${result.stderr}`.split('\n').filter((line) => line.includes('exported to Nx on CI'));
+    const warnings = `${result.stdout}${result.stderr}`
+      .split('\n')
+      .filter((line) => line.includes('exported to Nx on CI'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('nx-sealed-cache proxy start');
     expect(warnings[0]).not.toContain(writeToken.token);

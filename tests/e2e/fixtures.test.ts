@@ -37,7 +37,9 @@ describe.each<FixtureName>(['nx20', 'nx24'])('fixture %s', (fixture) => {
     expect(result.outcomes).toEqual(outcomesOf(ws, 'miss'));
     const outputs = ws.readOutputs();
     expect(Object.keys(outputs)).toHaveLength(ws.projects.length * FILES_PER_PROJECT);
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['dist/a/payload.bin', 'dist/d/nested/deep/manifest.json']));
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['dist/a/payload.bin', 'dist/d/nested/deep/manifest.json']),
+    );
   });
 
   it('restores every project from the local cache on the second run, byte for byte', async () => {
@@ -84,7 +86,10 @@ describe('nx24 against the reference server (harness self-test)', () => {
 
   beforeAll(async () => {
     serverDir = mkdtempSync(join(tmpdir(), 'nxsc-reference-'));
-    server = await startReferenceServer({ dataDir: serverDir, tokens: { 'write-token': 'read-write', 'read-token': 'read' } });
+    server = await startReferenceServer({
+      dataDir: serverDir,
+      tokens: { 'write-token': 'read-write', 'read-token': 'read' },
+    });
     ws = await createWorkspace('nx24');
   });
   afterAll(async () => {

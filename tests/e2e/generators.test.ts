@@ -22,7 +22,8 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
   let ciToken: TokenRecord;
   let ws: NxWorkspace;
 
-  const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
+  const allProjects = (outcome: string): Record<string, string> =>
+    Object.fromEntries(ws.projects.map((p) => [p, outcome]));
   const restartFromRemote = async (): Promise<void> => {
     await ws.reset();
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
@@ -34,7 +35,11 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
     bed = await startTestBed(fixture, {
       proxyDir: true,
       workspace: ({ writeToken, proxyDir }) => ({
-        env: { NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },
+        env: {
+          NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token,
+          NX_SEALED_CACHE_PROXY_DIR: proxyDir,
+          NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
+        },
       }),
     });
     ({ server, boot, ws, writeToken: ciToken } = bed);
@@ -42,10 +47,21 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
   afterAll(() => bed?.dispose());
 
   it('init wires the plugin for the installed Nx', async () => {
-    const result = assertSucceeded(await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--no-interactive']));
+    const result = assertSucceeded(
+      await ws.run([
+        'g',
+        'nx-sealed-cache:init',
+        `--url=${server.url}`,
+        `--workspaceId=${boot.workspace.id}`,
+        '--no-interactive',
+      ]),
+    );
     expect(result.stdout + result.stderr).toMatch(/plugin with the sealing proxy/);
     const nxJson = ws.readNxJson();
-    expect(nxJson.plugins).toContainEqual({ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } });
+    expect(nxJson.plugins).toContainEqual({
+      plugin: 'nx-sealed-cache',
+      options: { url: server.url, workspaceId: boot.workspace.id },
+    });
     expect(nxJson.useLegacyCache).toBeUndefined();
     // Leaves the rest of the fixture's nx.json as it was.
     const template = JSON.parse(readFileSync(join(fixtureDir(fixture), 'template', 'nx.json'), 'utf8')) as NxJson;
@@ -66,8 +82,14 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
     const text = readFileSync(join(ws.root, 'nx.json'), 'utf8');
     expect(text).toContain(`"workspaceId": "${boot.workspace.id}"`);
     ws.writeFile('nx.json', text.replace(`"workspaceId": "${boot.workspace.id}"`, `"token": "${ciToken.token}"`));
-    assertSucceeded(await ws.run(['g', 'nx-sealed-cache:convert-to-id', '--no-interactive'], { NX_SEALED_CACHE_ACCESS_TOKEN: undefined }));
-    expect(ws.readNxJson().plugins).toEqual([{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } }]);
+    assertSucceeded(
+      await ws.run(['g', 'nx-sealed-cache:convert-to-id', '--no-interactive'], {
+        NX_SEALED_CACHE_ACCESS_TOKEN: undefined,
+      }),
+    );
+    expect(ws.readNxJson().plugins).toEqual([
+      { plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } },
+    ]);
     await restartFromRemote();
     expect(assertSucceeded(await ws.build()).outcomes).toEqual(allProjects('remote'));
   });

@@ -23,7 +23,12 @@ import {
 const CLOUD_TOKEN = 'NzQ0ZjYyMjQtYjFkYS00ODc4LTk0ZjYtNTVhM2ExZDQ2YzZifHJlYWQ=';
 
 /** A loopback port standing in for Nx Cloud: it only counts who connects. */
-async function listenForCloud(): Promise<{ url: string; connections: () => number; resetCount: () => void; close: () => Promise<void> }> {
+async function listenForCloud(): Promise<{
+  url: string;
+  connections: () => number;
+  resetCount: () => void;
+  close: () => Promise<void>;
+}> {
   let count = 0;
   const server: Server = createServer((socket) => {
     count += 1;
@@ -32,14 +37,23 @@ async function listenForCloud(): Promise<{ url: string; connections: () => numbe
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, connections: () => count, resetCount: () => void (count = 0), close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => count,
+    resetCount: () => void (count = 0),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe.each([
   {
     fixture: 'nx24' as const,
     name: 'Nx Cloud (nxCloudId and a committed nxCloudAccessToken)',
-    patch: (json: Record<string, unknown>) => ({ ...json, nxCloudId: '65f0c0ffee0000000000abcd', nxCloudAccessToken: CLOUD_TOKEN }),
+    patch: (json: Record<string, unknown>) => ({
+      ...json,
+      nxCloudId: '65f0c0ffee0000000000abcd',
+      nxCloudAccessToken: CLOUD_TOKEN,
+    }),
     found: /found another remote cache, Nx Cloud: nx.json nxCloudAccessToken, nx.json nxCloudId/,
     // Nx 24 tries to fetch the Nx Cloud client from NX_CLOUD_API and says so.
     before: (output: string, _exit: number | null, connections: number) => connections > 0 && /Nx Cloud/.test(output),
@@ -49,7 +63,12 @@ describe.each([
     name: 'an nx-remotecache-custom runner',
     patch: (json: Record<string, unknown>) => ({
       ...json,
-      tasksRunnerOptions: { default: { runner: 'nx-remotecache-custom', options: { url: 'http://127.0.0.1:9', secretAccessKey: 'old-secret-value', cacheableOperations: ['build'] } } },
+      tasksRunnerOptions: {
+        default: {
+          runner: 'nx-remotecache-custom',
+          options: { url: 'http://127.0.0.1:9', secretAccessKey: 'old-secret-value', cacheableOperations: ['build'] },
+        },
+      },
     }),
     found: /found another remote cache, the nx-remotecache-custom runner: nx.json tasksRunnerOptions.default/,
     // Nx 20 tries to load the runner named in nx.json, which is not installed.
@@ -67,12 +86,24 @@ describe.each([
   beforeAll(async () => {
     server = await startServer();
     boot = await bootstrapWorkspace(server);
-    ciToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci', tier: 'trusted' });
+    ciToken = await createToken(boot.target, {
+      kind: 'ci',
+      workspace: boot.workspace.id,
+      access: 'read-write',
+      name: 'ci',
+      tier: 'trusted',
+    });
     cloud = await listenForCloud();
     proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-movein-e2e-'))), 'state');
     ws = await createWorkspace(fixture, {
       // No Nx Cloud variables, Nx Cloud not switched off, and its API pointed at a port that counts connections.
-      env: { NX_NO_CLOUD: undefined, NX_CLOUD_API: cloud.url, NX_SEALED_CACHE_ACCESS_TOKEN: ciToken.token, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },
+      env: {
+        NX_NO_CLOUD: undefined,
+        NX_CLOUD_API: cloud.url,
+        NX_SEALED_CACHE_ACCESS_TOKEN: ciToken.token,
+        NX_SEALED_CACHE_PROXY_DIR: proxyDir,
+        NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
+      },
     });
     const text = readFileSync(join(ws.root, 'nx.json'), 'utf8');
     namedInputsText = text.slice(text.indexOf('"namedInputs"'), text.indexOf('"targetDefaults"'));
@@ -105,14 +136,29 @@ describe.each([
 
   it('init without consent refuses and names what it found and the flag', async () => {
     const before = readFileSync(join(ws.root, 'nx.json'), 'utf8');
-    const result = await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--no-interactive']);
+    const result = await ws.run([
+      'g',
+      'nx-sealed-cache:init',
+      `--url=${server.url}`,
+      `--workspaceId=${boot.workspace.id}`,
+      '--no-interactive',
+    ]);
     expect(result.exitCode).not.toBe(0);
     expect(result.stdout + result.stderr).toMatch(/another remote cache is configured.*--replace-existing/s);
     expect(readFileSync(join(ws.root, 'nx.json'), 'utf8')).toBe(before);
   });
 
   it('init --replace-existing replaces it, keeps unrelated settings byte for byte, and never prints the secret', async () => {
-    const result = assertSucceeded(await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--replace-existing', '--no-interactive']));
+    const result = assertSucceeded(
+      await ws.run([
+        'g',
+        'nx-sealed-cache:init',
+        `--url=${server.url}`,
+        `--workspaceId=${boot.workspace.id}`,
+        '--replace-existing',
+        '--no-interactive',
+      ]),
+    );
     const output = result.stdout + result.stderr;
     expect(output).toMatch(found);
     expect(output).not.toContain(CLOUD_TOKEN);
@@ -120,7 +166,10 @@ describe.each([
     const text = readFileSync(join(ws.root, 'nx.json'), 'utf8');
     expect(text).toContain(namedInputsText);
     const nxJson = ws.readNxJson();
-    expect(nxJson.plugins).toContainEqual({ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id } });
+    expect(nxJson.plugins).toContainEqual({
+      plugin: 'nx-sealed-cache',
+      options: { url: server.url, workspaceId: boot.workspace.id },
+    });
     expect(JSON.stringify(nxJson)).not.toMatch(/nxCloud|remotecache|secretAccessKey/);
   });
 
@@ -132,7 +181,8 @@ describe.each([
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
     const second = assertSucceeded(await ws.build());
     expect(second.outcomes).toEqual(allProjects('remote'));
-    for (const output of [first.stdout + first.stderr, second.stdout + second.stderr]) expect(output).not.toMatch(/nx cloud|nx-cloud|nxCloud/i);
+    for (const output of [first.stdout + first.stderr, second.stdout + second.stderr])
+      expect(output).not.toMatch(/nx cloud|nx-cloud|nxCloud/i);
     expect(cloud.connections()).toBe(0);
   });
 });

@@ -32,7 +32,9 @@ const LEAK_FILE = 'leaked-env.json';
 const LEAK_PROJECT = {
   'projects/e/project.json': JSON.stringify({
     name: 'e',
-    targets: { leak: { executor: 'nx:run-commands', cache: false, options: { command: 'node projects/e/leak-env.js' } } },
+    targets: {
+      leak: { executor: 'nx:run-commands', cache: false, options: { command: 'node projects/e/leak-env.js' } },
+    },
   }),
   'projects/e/leak-env.js': `require('fs').writeFileSync(${JSON.stringify(LEAK_FILE)}, JSON.stringify(process.env));\n`,
 };
@@ -68,7 +70,8 @@ describe.each([
   /** The project whose blob the tamper test altered: the server keeps it (write-once), so it stays a miss. */
   let tamperedProject: string;
 
-  const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
+  const allProjects = (outcome: string): Record<string, string> =>
+    Object.fromEntries(ws.projects.map((p) => [p, outcome]));
   const restartFromRemote = async (): Promise<void> => {
     await ws.reset();
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
@@ -84,7 +87,9 @@ describe.each([
     return `${result.stdout}\n${result.stderr}\n${fresh.toString('utf8')}`;
   };
   const serverPid = (): number => {
-    const serve = listProcesses().find((p) => p.commandLine.includes(' serve ') && p.commandLine.includes(server.dataDir));
+    const serve = listProcesses().find(
+      (p) => p.commandLine.includes(' serve ') && p.commandLine.includes(server.dataDir),
+    );
     if (!serve) throw new Error('server process not found');
     return serve.pid;
   };
@@ -97,7 +102,12 @@ describe.each([
       workspace: ({ server, boot, proxyDir }) => ({
         daemon,
         patchNxJson: (json) => {
-          json.plugins = [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id, timeoutMs: 3_000 } }];
+          json.plugins = [
+            {
+              plugin: 'nx-sealed-cache',
+              options: { url: server.url, workspaceId: boot.workspace.id, timeoutMs: 3_000 },
+            },
+          ];
         },
         env: {
           NX_SEALED_CACHE_ENCRYPTION_KEY: generateEncryptionKey(),
@@ -120,7 +130,9 @@ describe.each([
     primedHashes = ws.localCacheHashes();
     primedOutputs = ws.readOutputs();
     expect(primedHashes).toHaveLength(ws.projects.length);
-    expect(await cacheEntryStatuses(server.url, primedHashes, readToken.token)).toEqual(Object.fromEntries(primedHashes.map((h) => [h, 200])));
+    expect(await cacheEntryStatuses(server.url, primedHashes, readToken.token)).toEqual(
+      Object.fromEntries(primedHashes.map((h) => [h, 200])),
+    );
     expect(hookOutput(result)).toMatch(/nx-sealed-cache: 0 remote hits, 4 misses, 4 uploads/);
   });
 
@@ -229,10 +241,15 @@ describe.each([
     // Back up: what finished before the crash was stored; the killer and the tasks after it store now.
     await restartFromRemote();
     const again = assertSucceeded(await ws.build());
-    expect(again.outcomes).toEqual({ ...allProjects('miss'), ...Object.fromEntries(ranBeforeKiller.map((project) => [project, 'remote'])) });
+    expect(again.outcomes).toEqual({
+      ...allProjects('miss'),
+      ...Object.fromEntries(ranBeforeKiller.map((project) => [project, 'remote'])),
+    });
     const hashes = ws.localCacheHashes();
     expect(hashes).toHaveLength(ws.projects.length);
-    expect(await cacheEntryStatuses(server.url, hashes, readToken.token)).toEqual(Object.fromEntries(hashes.map((h) => [h, 200])));
+    expect(await cacheEntryStatuses(server.url, hashes, readToken.token)).toEqual(
+      Object.fromEntries(hashes.map((h) => [h, 200])),
+    );
     expect(ws.readOutputs()).toEqual(expectedOutputs);
     putBack();
   });

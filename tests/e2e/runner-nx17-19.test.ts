@@ -6,7 +6,17 @@
 import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { type BootstrappedWorkspace, type FixtureName, type NxWorkspace, type RunEnv, type RunningServer, type TestBed, type TokenRecord, assertSucceeded, startTestBed } from './harness';
+import {
+  type BootstrappedWorkspace,
+  type FixtureName,
+  type NxWorkspace,
+  type RunEnv,
+  type RunningServer,
+  type TestBed,
+  type TokenRecord,
+  assertSucceeded,
+  startTestBed,
+} from './harness';
 import { generateEncryptionKey } from '../../src/crypto/keys';
 
 const ENCRYPTION_KEY = generateEncryptionKey();
@@ -27,8 +37,12 @@ describe.each<[FixtureName, string]>([
   let ws: NxWorkspace;
   let writeToken: TokenRecord;
 
-  const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
-  const runnerEnv = (): RunEnv => ({ NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token, NX_SEALED_CACHE_ENCRYPTION_KEY: ENCRYPTION_KEY });
+  const allProjects = (outcome: string): Record<string, string> =>
+    Object.fromEntries(ws.projects.map((p) => [p, outcome]));
+  const runnerEnv = (): RunEnv => ({
+    NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token,
+    NX_SEALED_CACHE_ENCRYPTION_KEY: ENCRYPTION_KEY,
+  });
 
   let bed: TestBed | undefined;
 
@@ -39,7 +53,15 @@ describe.each<[FixtureName, string]>([
   afterAll(() => bed?.dispose());
 
   it('init wires the runner; a sealed run, nx reset, and every task comes back from the server byte for byte', async () => {
-    const init = assertSucceeded(await ws.run(['g', 'nx-sealed-cache:init', `--url=${server.url}`, `--workspaceId=${boot.workspace.id}`, '--no-interactive']));
+    const init = assertSucceeded(
+      await ws.run([
+        'g',
+        'nx-sealed-cache:init',
+        `--url=${server.url}`,
+        `--workspaceId=${boot.workspace.id}`,
+        '--no-interactive',
+      ]),
+    );
     expect(init.stdout + init.stderr).toContain(`Nx ${nxVersion}`);
     const nxJson = ws.readNxJson();
     expect(nxJson.tasksRunnerOptions).toEqual({
@@ -50,7 +72,9 @@ describe.each<[FixtureName, string]>([
 
     const first = assertSucceeded(await ws.build(runnerEnv()));
     expect(first.outcomes).toEqual(allProjects('miss'));
-    expect(first.stderr + first.stdout).toContain(`0 remote hits, ${ws.projects.length} misses, ${ws.projects.length} uploads`);
+    expect(first.stderr + first.stdout).toContain(
+      `0 remote hits, ${ws.projects.length} misses, ${ws.projects.length} uploads`,
+    );
     expect(first.stderr + first.stdout).not.toContain(writeToken.token);
     const outputs = ws.readOutputs();
 

@@ -40,8 +40,12 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
   let readToken: TokenRecord;
   let primedOutputs: Record<string, string>;
 
-  const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
-  const runnerEnv = (token: string): RunEnv => ({ NX_SEALED_CACHE_ACCESS_TOKEN: token, NX_SEALED_CACHE_ENCRYPTION_KEY: ENCRYPTION_KEY });
+  const allProjects = (outcome: string): Record<string, string> =>
+    Object.fromEntries(ws.projects.map((p) => [p, outcome]));
+  const runnerEnv = (token: string): RunEnv => ({
+    NX_SEALED_CACHE_ACCESS_TOKEN: token,
+    NX_SEALED_CACHE_ENCRYPTION_KEY: ENCRYPTION_KEY,
+  });
   const restartFromRemote = async (): Promise<void> => {
     await ws.reset();
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
@@ -70,7 +74,9 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
     primedOutputs = ws.readOutputs();
     const lines = ourLines(result.stderr + result.stdout);
     const summary = lines.filter((line) => line.includes(' uploads '));
-    expect(summary).toEqual([expect.stringContaining(`0 remote hits, ${ws.projects.length} misses, ${ws.projects.length} uploads`)]);
+    expect(summary).toEqual([
+      expect.stringContaining(`0 remote hits, ${ws.projects.length} misses, ${ws.projects.length} uploads`),
+    ]);
     expect(summary[0]).toContain('sealed with key');
     expect(summary[0]).toContain('token from NX_SEALED_CACHE_ACCESS_TOKEN (ci, read-write)');
     expect(result.stdout + result.stderr).not.toContain(writeToken.token);
@@ -110,9 +116,13 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
     const result = assertSucceeded(await ws.build(runnerEnv(readToken.token)));
     const misses = Object.values(result.outcomes).filter((outcome) => outcome === 'miss');
     expect(misses).toHaveLength(1);
-    expect(Object.values(result.outcomes).filter((outcome) => outcome === 'remote')).toHaveLength(ws.projects.length - 1);
+    expect(Object.values(result.outcomes).filter((outcome) => outcome === 'remote')).toHaveLength(
+      ws.projects.length - 1,
+    );
     expect(ws.readOutputs()).toEqual(primedOutputs);
-    const warnings = ourLines(result.stderr).filter((line) => line.includes('treated as a cache miss') || line.includes('could not restore'));
+    const warnings = ourLines(result.stderr).filter(
+      (line) => line.includes('treated as a cache miss') || line.includes('could not restore'),
+    );
     expect(warnings).toHaveLength(1);
   });
 
@@ -128,7 +138,9 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
     // b changed, and the blob tampered earlier was never replaced (read-only tokens cannot): both run, neither uploads.
     const misses = Object.values(result.outcomes).filter((outcome) => outcome === 'miss').length;
     expect(misses).toBeGreaterThanOrEqual(1);
-    expect(lines.find((line) => line.includes('remote hits'))).toContain(`${misses} ${misses === 1 ? 'miss' : 'misses'}, 0 uploads, ${misses} not uploaded`);
+    expect(lines.find((line) => line.includes('remote hits'))).toContain(
+      `${misses} ${misses === 1 ? 'miss' : 'misses'}, 0 uploads, ${misses} not uploaded`,
+    );
   });
 
   it('keeps the run green with one warning when the server is down', async () => {
@@ -179,9 +191,14 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
     const misses = ws.projects.length - hits;
     await restartFromRemote();
     const again = assertSucceeded(await ws.build(runnerEnv(writeToken.token)));
-    expect(again.outcomes).toEqual({ ...allProjects('miss'), ...Object.fromEntries(ranBeforeKiller.map((project) => [project, 'remote'])) });
+    expect(again.outcomes).toEqual({
+      ...allProjects('miss'),
+      ...Object.fromEntries(ranBeforeKiller.map((project) => [project, 'remote'])),
+    });
     expect(ourLines(again.stderr).filter((line) => line.includes(' uploads '))).toEqual([
-      expect.stringContaining(`${hits} remote ${hits === 1 ? 'hit' : 'hits'}, ${misses} ${misses === 1 ? 'miss' : 'misses'}, ${misses} ${misses === 1 ? 'upload' : 'uploads'}`),
+      expect.stringContaining(
+        `${hits} remote ${hits === 1 ? 'hit' : 'hits'}, ${misses} ${misses === 1 ? 'miss' : 'misses'}, ${misses} ${misses === 1 ? 'upload' : 'uploads'}`,
+      ),
     ]);
     await restartFromRemote();
     const restored = assertSucceeded(await ws.build(runnerEnv(readToken.token)));

@@ -33,7 +33,8 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
   let primedHashes: string[];
   let primedOutputs: Record<string, string>;
 
-  const allProjects = (outcome: string): Record<string, string> => Object.fromEntries(ws.projects.map((p) => [p, outcome]));
+  const allProjects = (outcome: string): Record<string, string> =>
+    Object.fromEntries(ws.projects.map((p) => [p, outcome]));
   const restartFromRemote = async (): Promise<void> => {
     await ws.reset();
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });

@@ -52,7 +52,9 @@ const token = process.env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN;
 const HOSTILE_PROJECT = {
   'projects/e/project.json': JSON.stringify({
     name: 'e',
-    targets: { leak: { executor: 'nx:run-commands', cache: false, options: { command: 'node projects/e/hostile.js' } } },
+    targets: {
+      leak: { executor: 'nx:run-commands', cache: false, options: { command: 'node projects/e/hostile.js' } },
+    },
   }),
   'projects/e/hostile.js': HOSTILE_SCRIPT,
 };
@@ -89,7 +91,13 @@ describe.each(SETUPS)('a hostile task ($label)', (setup) => {
   beforeAll(async () => {
     server = await startServer();
     boot = await bootstrapWorkspace(server);
-    writeToken = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' });
+    writeToken = await createToken(boot.target, {
+      kind: 'ci',
+      workspace: boot.workspace.id,
+      access: 'read-write',
+      name: 'ci-write',
+      tier: 'trusted',
+    });
     const env: RunEnv = {
       NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token,
       NX_SEALED_CACHE_ENCRYPTION_KEY: encryptionKey,
@@ -113,11 +121,14 @@ describe.each(SETUPS)('a hostile task ($label)', (setup) => {
     if (setup.runner) env.NODE_PATH = join(ws.root, 'node_modules');
     env.NX_SEALED_CACHE_PROXY_DIR = join(ws.tempDir, 'proxy-state');
     for (const [path, content] of Object.entries(HOSTILE_PROJECT)) ws.writeFile(path, content);
-    ws.writeFile(PLANTED, await tarGz([
-      { header: { name: 'dist/e/planted.txt', type: 'file', mode: 0o644 }, content: 'planted' },
-      { header: { name: 'terminalOutput', type: 'file', mode: 0o644 }, content: 'planted\n' },
-      { header: { name: 'code', type: 'file', mode: 0o644 }, content: Buffer.alloc(4) },
-    ]));
+    ws.writeFile(
+      PLANTED,
+      await tarGz([
+        { header: { name: 'dist/e/planted.txt', type: 'file', mode: 0o644 }, content: 'planted' },
+        { header: { name: 'terminalOutput', type: 'file', mode: 0o644 }, content: 'planted\n' },
+        { header: { name: 'code', type: 'file', mode: 0o644 }, content: Buffer.alloc(4) },
+      ]),
+    );
   });
 
   afterAll(async () => {

@@ -59,8 +59,19 @@ describe('write tiers: the three setups with Nx 24', () => {
 
   it('setup 1, only main writes: PRs and developers read what main stored and store nothing', async () => {
     const boot = await bootstrapWorkspace(server, { anonymous: 'read' });
-    const main = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', tier: 'trusted', name: 'main' });
-    const pr = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'pull-requests' });
+    const main = await createToken(boot.target, {
+      kind: 'ci',
+      workspace: boot.workspace.id,
+      access: 'read-write',
+      tier: 'trusted',
+      name: 'main',
+    });
+    const pr = await createToken(boot.target, {
+      kind: 'ci',
+      workspace: boot.workspace.id,
+      access: 'read',
+      name: 'pull-requests',
+    });
     const n = ws.projects.length;
 
     expect(await runWith(server.url, pr.token)).toEqual(all('miss'));
@@ -74,9 +85,19 @@ describe('write tiers: the three setups with Nx 24', () => {
 
   it('setup 2, all of CI writes: each PR mints an isolated token; main never reads what a PR stored', async () => {
     const boot = await bootstrapWorkspace(server);
-    const main = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', tier: 'trusted', name: 'main' });
+    const main = await createToken(boot.target, {
+      kind: 'ci',
+      workspace: boot.workspace.id,
+      access: 'read-write',
+      tier: 'trusted',
+      name: 'main',
+    });
     const asMain: CliTarget = { url: server.url, token: main.token };
-    const mint = () => cli<{ id: string; token: string; scope: string }>(['token', 'mint', '--scope', 'pr-7', '--expires-in', '2h'], asMain);
+    const mint = () =>
+      cli<{ id: string; token: string; scope: string }>(
+        ['token', 'mint', '--scope', 'pr-7', '--expires-in', '2h'],
+        asMain,
+      );
     const n = ws.projects.length;
 
     const firstPrRun = await mint();
@@ -108,7 +129,13 @@ describe('write tiers: the three setups with Nx 24', () => {
     };
     const alice = await developer('alice');
     const bob = await developer('bob');
-    const main = await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', tier: 'trusted', name: 'main' });
+    const main = await createToken(boot.target, {
+      kind: 'ci',
+      workspace: boot.workspace.id,
+      access: 'read-write',
+      tier: 'trusted',
+      name: 'main',
+    });
     const n = ws.projects.length;
 
     expect(alice.token.tier).toBeNull();

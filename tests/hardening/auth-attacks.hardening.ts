@@ -8,7 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { Pool, request } from 'undici';
 import { generateToken } from '../../src/server/auth/token-format';
 import { AreaRecord } from './support/area-record';
-import { NO_LIMITS, adminApi, cacheGet, cachePut, dataDirIn, serverOptionNames, startHardeningServer, supportedOptions, type HardeningServer } from './support/hardening-server';
+import {
+  NO_LIMITS,
+  adminApi,
+  cacheGet,
+  cachePut,
+  dataDirIn,
+  serverOptionNames,
+  startHardeningServer,
+  supportedOptions,
+  type HardeningServer,
+} from './support/hardening-server';
 import { createSandbox, type Sandbox } from './support/sandbox';
 import { SeededRandom } from './support/seeded-random';
 
@@ -42,7 +52,8 @@ interface IssuedToken {
   token: string;
 }
 
-const issue = (body: Record<string, unknown>): Promise<IssuedToken> => adminApi<IssuedToken>(ts.url, ts.adminToken, 'POST', '/tokens', body);
+const issue = (body: Record<string, unknown>): Promise<IssuedToken> =>
+  adminApi<IssuedToken>(ts.url, ts.adminToken, 'POST', '/tokens', body);
 
 /** Malformed variants of a real token, chosen by the seed. */
 function malformedTokens(random: SeededRandom, real: string): string[] {
@@ -68,14 +79,28 @@ function malformedTokens(random: SeededRandom, real: string): string[] {
   return variants;
 }
 
-async function refused(label: string, path: string, token: string | undefined, rawAuth?: string): Promise<string | undefined> {
-  const headers: Record<string, string> = rawAuth !== undefined ? { authorization: rawAuth } : token !== undefined ? { authorization: `Bearer ${token}` } : {};
+async function refused(
+  label: string,
+  path: string,
+  token: string | undefined,
+  rawAuth?: string,
+): Promise<string | undefined> {
+  const headers: Record<string, string> =
+    rawAuth !== undefined
+      ? { authorization: rawAuth }
+      : token !== undefined
+        ? { authorization: `Bearer ${token}` }
+        : {};
   const get = await request(`${ts.url}${path}/v1/cache/${SECRET_HASH}`, { headers });
   const getBody = await get.body.text();
   if (get.statusCode !== 401) return `${label}: GET answered ${get.statusCode} ${getBody.slice(0, 80)}`;
   if (getBody.includes(SECRET_BODY.toString())) return `${label}: GET leaked the entry`;
   const hash = `auth-put-${randomBytes(6).toString('hex')}`;
-  const put = await request(`${ts.url}${path}/v1/cache/${hash}`, { method: 'PUT', headers: { ...headers, 'content-length': '4' }, body: 'evil' });
+  const put = await request(`${ts.url}${path}/v1/cache/${hash}`, {
+    method: 'PUT',
+    headers: { ...headers, 'content-length': '4' },
+    body: 'evil',
+  });
   await put.body.dump();
   if (put.statusCode !== 401 && put.statusCode !== 403) return `${label}: PUT answered ${put.statusCode}`;
   const stored = await cacheGet(ts.url, hash, ts.writeToken);
@@ -88,13 +113,27 @@ test('wrong, malformed, expired, revoked, rotated-away, foreign and wrong-kind t
   for (const [i, token] of malformedTokens(random, victim.token).entries()) {
     await record.check(`malformed token #${i}`, () => refused(`malformed #${i}`, '', token));
   }
-  for (const [i, header] of ['Basic dXNlcjpwYXNz', `Bearer ${victim.token} ${victim.token}`, `bearer${victim.token}`, `Token ${victim.token}`, 'Bearer'].entries()) {
+  for (const [i, header] of [
+    'Basic dXNlcjpwYXNz',
+    `Bearer ${victim.token} ${victim.token}`,
+    `bearer${victim.token}`,
+    `Token ${victim.token}`,
+    'Bearer',
+  ].entries()) {
     await record.check(`malformed Authorization header #${i}`, () => refused(`header #${i}`, '', undefined, header));
   }
   for (let i = 0; i < 10; i += 1) {
-    await record.check(`unknown well-formed token #${i}`, () => refused('unknown', '', generateToken(random.pick(['ci', 'personal', 'admin'] as const))));
+    await record.check(`unknown well-formed token #${i}`, () =>
+      refused('unknown', '', generateToken(random.pick(['ci', 'personal', 'admin'] as const))),
+    );
   }
-  const expiring = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read-write', name: 'expiring', expiresIn: '1h' });
+  const expiring = await issue({
+    kind: 'ci',
+    workspaceId: ts.workspaceId,
+    access: 'read-write',
+    name: 'expiring',
+    expiresIn: '1h',
+  });
   ts.clock.advance(2 * 60 * 60 * 1000);
   await record.check('expired token (clock moved past expiry)', () => refused('expired', '', expiring.token));
   const revoked = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read-write', name: 'revoked' });
@@ -109,26 +148,40 @@ test('wrong, malformed, expired, revoked, rotated-away, foreign and wrong-kind t
     return answer.statusCode === 200 ? undefined : `new value answered ${answer.statusCode}`;
   });
   const foreign = await issue({ kind: 'ci', workspaceId: ts.otherWorkspaceId, access: 'read-write', name: 'foreign' });
-  await record.check('token of another workspace via /w/<main>', () => refused('foreign via /w', `/w/${ts.workspaceId}`, foreign.token));
+  await record.check('token of another workspace via /w/<main>', () =>
+    refused('foreign via /w', `/w/${ts.workspaceId}`, foreign.token),
+  );
   await record.check('token of another workspace without a prefix reads its own workspace only', async () => {
     const answer = await cacheGet(ts.url, SECRET_HASH, foreign.token);
     return answer.status === 404 ? undefined : `answered ${answer.status}`;
   });
-  await record.check('admin token on the cache route', () => refused('admin token', `/w/${ts.workspaceId}`, ts.adminToken));
-  await record.check('anonymous on a workspace without anonymous access', () => refused('anonymous', `/w/${ts.workspaceId}`, undefined));
+  await record.check('admin token on the cache route', () =>
+    refused('admin token', `/w/${ts.workspaceId}`, ts.adminToken),
+  );
+  await record.check('anonymous on a workspace without anonymous access', () =>
+    refused('anonymous', `/w/${ts.workspaceId}`, undefined),
+  );
   await record.check('anonymous GET /v1/access of a workspace without anonymous access learns no names', async () => {
     const answer = await request(`${ts.url}/w/${ts.workspaceId}/v1/access`);
     const body = await answer.body.text();
-    if (answer.statusCode !== 401 || !body.includes('ERR_AUTH_ANONYMOUS_DENIED')) return `answered ${answer.statusCode} ${body.slice(0, 120)}`;
-    return /"main"|org-[0-9a-f]{8}/.test(body) ? `the answer names the workspace or organisation: ${body.slice(0, 200)}` : undefined;
+    if (answer.statusCode !== 401 || !body.includes('ERR_AUTH_ANONYMOUS_DENIED'))
+      return `answered ${answer.statusCode} ${body.slice(0, 120)}`;
+    return /"main"|org-[0-9a-f]{8}/.test(body)
+      ? `the answer names the workspace or organisation: ${body.slice(0, 200)}`
+      : undefined;
   });
   const reader = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read', name: 'reader' });
   await record.check('read-only token cannot PUT', async () => {
-    const status = await cachePut(ts.url, `auth-read-put-${randomBytes(4).toString('hex')}`, Buffer.from('x'), reader.token);
+    const status = await cachePut(
+      ts.url,
+      `auth-read-put-${randomBytes(4).toString('hex')}`,
+      Buffer.from('x'),
+      reader.token,
+    );
     return status === 403 ? undefined : `PUT answered ${status}`;
   });
   await record.check('CI token on the admin API', async () => {
-      const answer = await request(`${ts.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${victim.token}` } });
+    const answer = await request(`${ts.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${victim.token}` } });
     await answer.body.dump();
     return answer.statusCode === 401 || answer.statusCode === 403 ? undefined : `answered ${answer.statusCode}`;
   });
@@ -145,7 +198,11 @@ test('brute force from one address is rate-limited', async () => {
   const bruteForce = async (path: string, limited: (status: number) => boolean): Promise<string | undefined> => {
     const statuses = new Map<number, number>();
     for (let i = 0; i < BRUTE_FORCE_ATTEMPTS; i += 1) {
-      const answer = await pool.request({ method: 'GET', path, headers: { authorization: `Bearer ${generateToken('ci')}` } });
+      const answer = await pool.request({
+        method: 'GET',
+        path,
+        headers: { authorization: `Bearer ${generateToken('ci')}` },
+      });
       const body = await answer.body.text();
       if (body.includes(SECRET_BODY.toString())) return `attempt ${i} read the entry`;
       statuses.set(answer.statusCode, (statuses.get(answer.statusCode) ?? 0) + 1);
@@ -155,8 +212,12 @@ test('brute force from one address is rate-limited', async () => {
   };
   try {
     // The cache GET route answers a limited request with a miss (a 429 would abort the Nx run); elsewhere 429.
-    await record.check(`${BRUTE_FORCE_ATTEMPTS} unknown tokens on GET /v1/access meet a 429 (default limits)`, () => bruteForce('/v1/access', (status) => status === 429));
-    await record.check(`unknown tokens on the cache GET route are answered by the limiter (miss, not 401)`, () => bruteForce(`/v1/cache/${SECRET_HASH}`, (status) => status === 404 || status === 429));
+    await record.check(`${BRUTE_FORCE_ATTEMPTS} unknown tokens on GET /v1/access meet a 429 (default limits)`, () =>
+      bruteForce('/v1/access', (status) => status === 429),
+    );
+    await record.check(`unknown tokens on the cache GET route are answered by the limiter (miss, not 401)`, () =>
+      bruteForce(`/v1/cache/${SECRET_HASH}`, (status) => status === 404 || status === 429),
+    );
   } finally {
     await pool.close();
     await defaults.stop();
@@ -168,7 +229,10 @@ test('brute force from one address is rate-limited', async () => {
 async function signInForm(url: string): Promise<{ cookie: string; csrf: string }> {
   const form = await request(`${url}/ui/sign-in`);
   const html = await form.body.text();
-  const cookie = ([] as string[]).concat(form.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+  const cookie = ([] as string[])
+    .concat(form.headers['set-cookie'] ?? [])
+    .map((line) => line.split(';')[0])
+    .join('; ');
   return { cookie, csrf: /name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '' };
 }
 
@@ -182,7 +246,12 @@ test('concurrent password guesses cannot outrun the sign-in lockout', async () =
   const attempt = async (form: { cookie: string; csrf: string }, guess: string): Promise<number> => {
     const answer = await request(`${ts.url}/ui/sign-in`, {
       method: 'POST',
-      headers: { cookie: form.cookie, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+      headers: {
+        cookie: form.cookie,
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: ts.url,
+        'sec-fetch-site': 'same-origin',
+      },
       body: new URLSearchParams({ csrf: form.csrf, name, password: guess, next: '/ui/tokens' }).toString(),
     });
     await answer.body.dump();
@@ -210,34 +279,59 @@ test('a CLI login started by someone else cannot be approved from a link, and th
   const ws = await adminApi<{ orgId: string }>(ts.url, ts.adminToken, 'GET', `/workspaces/${ts.workspaceId}`);
   await adminApi(ts.url, ts.adminToken, 'POST', `/orgs/${ws.orgId}/members`, { user: name, role: 'member' });
   // The attacker starts a request naming the victim's workspace.
-  const started = await request(`${ts.url}/api/v1/login/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'attacker-tool/1.0' }, body: JSON.stringify({ hostname: 'victims-laptop', workspaceId: ts.workspaceId }) });
+  const started = await request(`${ts.url}/api/v1/login/requests`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'attacker-tool/1.0' },
+    body: JSON.stringify({ hostname: 'victims-laptop', workspaceId: ts.workspaceId }),
+  });
   const answer = (await started.body.json()) as Record<string, string>;
   await record.check('the start answer carries no link with the code filled in', () =>
-    started.statusCode === 201 && !('verificationUrlComplete' in answer) && !JSON.stringify(answer).includes('code=') ? undefined : `answered ${started.statusCode} ${JSON.stringify(Object.keys(answer))}`,
+    started.statusCode === 201 && !('verificationUrlComplete' in answer) && !JSON.stringify(answer).includes('code=')
+      ? undefined
+      : `answered ${started.statusCode} ${JSON.stringify(Object.keys(answer))}`,
   );
   // The victim signs in and follows the attacker's link.
   const form = await signInForm(ts.url);
   const signedIn = await request(`${ts.url}/ui/sign-in`, {
     method: 'POST',
-    headers: { cookie: form.cookie, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+    headers: {
+      cookie: form.cookie,
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: ts.url,
+      'sec-fetch-site': 'same-origin',
+    },
     body: new URLSearchParams({ csrf: form.csrf, name, password, next: '/ui/tokens' }).toString(),
   });
   await signedIn.body.dump();
-  const session = ([] as string[]).concat(signedIn.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+  const session = ([] as string[])
+    .concat(signedIn.headers['set-cookie'] ?? [])
+    .map((line) => line.split(';')[0])
+    .join('; ');
   const linked = await request(`${ts.url}/ui/device?code=${answer.userCode}`, { headers: { cookie: session } });
   const linkedPage = await linked.body.text();
   await record.check('a link carrying the code opens no approval (the code must be typed)', () =>
-    linked.statusCode === 200 && !linkedPage.includes(answer.userCode ?? '') && !linkedPage.includes('/ui/device/approve') ? undefined : `answered ${linked.statusCode}; approval form or code shown`,
+    linked.statusCode === 200 &&
+    !linkedPage.includes(answer.userCode ?? '') &&
+    !linkedPage.includes('/ui/device/approve')
+      ? undefined
+      : `answered ${linked.statusCode}; approval form or code shown`,
   );
   await record.check('the approval page shows the client address and program the request came from', async () => {
     const csrf = /name="csrf" value="([^"]*)"/.exec(linkedPage)?.[1] ?? '';
     const confirm = await request(`${ts.url}/ui/device`, {
       method: 'POST',
-      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded', origin: ts.url, 'sec-fetch-site': 'same-origin' },
+      headers: {
+        cookie: session,
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: ts.url,
+        'sec-fetch-site': 'same-origin',
+      },
       body: new URLSearchParams({ csrf, code: answer.userCode ?? '' }).toString(),
     });
     const text = await confirm.body.text();
-    return confirm.statusCode === 200 && text.includes('127.0.0.1') && text.includes('attacker-tool/1.0') ? undefined : `answered ${confirm.statusCode} without the origin`;
+    return confirm.statusCode === 200 && text.includes('127.0.0.1') && text.includes('attacker-tool/1.0')
+      ? undefined
+      : `answered ${confirm.statusCode} without the origin`;
   });
   expect(record.describeFailures(since)).toEqual([]);
 });
@@ -251,7 +345,13 @@ test('response times do not tell an unknown token from a revoked or expired one'
   const since = record.failures.length;
   const revoked = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read', name: 'timing-revoked' });
   await adminApi(ts.url, ts.adminToken, 'POST', `/tokens/${revoked.id}/revoke`, {});
-  const expired = await issue({ kind: 'ci', workspaceId: ts.workspaceId, access: 'read', name: 'timing-expired', expiresIn: '1h' });
+  const expired = await issue({
+    kind: 'ci',
+    workspaceId: ts.workspaceId,
+    access: 'read',
+    name: 'timing-expired',
+    expiresIn: '1h',
+  });
   ts.clock.advance(2 * 60 * 60 * 1000);
   const kinds = {
     unknown: () => generateToken('ci'),
@@ -267,7 +367,11 @@ test('response times do not tell an unknown token from a revoked or expired one'
       for (const kind of Object.keys(kinds) as (keyof typeof kinds)[]) {
         const token = kinds[kind]();
         const started = process.hrtime.bigint();
-        const answer = await pool.request({ method: 'GET', path: `/v1/cache/${SECRET_HASH}`, headers: { authorization: `Bearer ${token}` } });
+        const answer = await pool.request({
+          method: 'GET',
+          path: `/v1/cache/${SECRET_HASH}`,
+          headers: { authorization: `Bearer ${token}` },
+        });
         await answer.body.dump();
         const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
         if (answer.statusCode === 429) throw new Error('rate-limited during the timing measurement');
@@ -277,15 +381,24 @@ test('response times do not tell an unknown token from a revoked or expired one'
   } finally {
     await pool.close();
   }
-  const medians = Object.fromEntries(Object.entries(samples).map(([kind, values]) => [kind, median(values)])) as Record<keyof typeof kinds, number>;
-  record.note(`timing medians over ${TIMING_SAMPLES} interleaved requests each (ms): ${Object.entries(medians).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+  const medians = Object.fromEntries(Object.entries(samples).map(([kind, values]) => [kind, median(values)])) as Record<
+    keyof typeof kinds,
+    number
+  >;
+  record.note(
+    `timing medians over ${TIMING_SAMPLES} interleaved requests each (ms): ${Object.entries(medians)
+      .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+      .join(', ')}`,
+  );
   // Malformed tokens are refused before any lookup; whether a string is well formed anyone can check offline, so it is reported, not judged.
   for (const other of ['revoked', 'expired'] as const) {
     await record.check(`median time, unknown vs ${other} token`, () => {
       const a = medians.unknown;
       const b = medians[other];
       const bound = Math.max(TIMING_ABSOLUTE_BOUND_MS, TIMING_RELATIVE_BOUND * Math.max(a, b));
-      return Math.abs(a - b) <= bound ? undefined : `medians ${a.toFixed(3)} ms vs ${b.toFixed(3)} ms differ by more than ${bound.toFixed(3)} ms`;
+      return Math.abs(a - b) <= bound
+        ? undefined
+        : `medians ${a.toFixed(3)} ms vs ${b.toFixed(3)} ms differ by more than ${bound.toFixed(3)} ms`;
     });
   }
   expect(record.describeFailures(since)).toEqual([]);

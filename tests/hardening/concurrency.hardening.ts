@@ -5,7 +5,13 @@
  */
 import { Pool } from 'undici';
 import { AreaRecord } from './support/area-record';
-import { cacheGet, dataDirIn, startHardeningServer, supportedOptions, type HardeningServer } from './support/hardening-server';
+import {
+  cacheGet,
+  dataDirIn,
+  startHardeningServer,
+  supportedOptions,
+  type HardeningServer,
+} from './support/hardening-server';
 import { createSandbox, filesUnder, type Sandbox } from './support/sandbox';
 import { SeededRandom } from './support/seeded-random';
 
@@ -34,7 +40,14 @@ afterAll(async () => {
 test('overlapping PUTs and GETs: every GET is a miss or the one committed body', async () => {
   const random = new SeededRandom(record.seed);
   const hashes = Array.from({ length: HASHES }, (_, i) => `load-${i}`);
-  const bodies = new Map(hashes.map((hash) => [hash, Array.from({ length: BODIES_PER_HASH }, (_, j) => Buffer.concat([Buffer.from(`${hash}/${j}/`), random.bytes(random.int(100, 100_000))]))]));
+  const bodies = new Map(
+    hashes.map((hash) => [
+      hash,
+      Array.from({ length: BODIES_PER_HASH }, (_, j) =>
+        Buffer.concat([Buffer.from(`${hash}/${j}/`), random.bytes(random.int(100, 100_000))]),
+      ),
+    ]),
+  );
   const pool = new Pool(ts.url, { connections: CONCURRENCY, pipelining: 1 });
   const puts = new Map<string, number[]>(hashes.map((h) => [h, []]));
   const gets: { hash: string; status: number; body: Buffer }[] = [];
@@ -49,7 +62,12 @@ test('overlapping PUTs and GETs: every GET is a miss or the one committed body',
       try {
         if (random.next() < 0.4) {
           const body = random.pick(bodies.get(hash) as Buffer[]);
-          const answer = await pool.request({ method: 'PUT', path: `/v1/cache/${hash}`, headers: { ...headers, 'content-length': String(body.length) }, body });
+          const answer = await pool.request({
+            method: 'PUT',
+            path: `/v1/cache/${hash}`,
+            headers: { ...headers, 'content-length': String(body.length) },
+            body,
+          });
           await answer.body.dump();
           (puts.get(hash) as number[]).push(answer.statusCode);
         } else {
@@ -66,7 +84,9 @@ test('overlapping PUTs and GETs: every GET is a miss or the one committed body',
   } finally {
     await pool.close();
   }
-  record.note(`${issued} requests from ${CONCURRENCY} concurrent clients over ${STORM_MS} ms at most: ${gets.length} GETs, ${[...puts.values()].flat().length} PUTs`);
+  record.note(
+    `${issued} requests from ${CONCURRENCY} concurrent clients over ${STORM_MS} ms at most: ${gets.length} GETs, ${[...puts.values()].flat().length} PUTs`,
+  );
   const winners = new Map<string, Buffer | null>();
   for (const hash of hashes) {
     const answer = await cacheGet(ts.url, hash, ts.writeToken);
@@ -77,7 +97,9 @@ test('overlapping PUTs and GETs: every GET is a miss or the one committed body',
       if (get.status === 404) return undefined;
       if (get.status !== 200) return `answered ${get.status}`;
       const winner = winners.get(get.hash);
-      return winner && winner.equals(get.body) ? undefined : `served ${get.body.length} bytes that are not the committed body`;
+      return winner && winner.equals(get.body)
+        ? undefined
+        : `served ${get.body.length} bytes that are not the committed body`;
     });
   }
   for (const hash of hashes) {
@@ -88,15 +110,21 @@ test('overlapping PUTs and GETs: every GET is a miss or the one committed body',
       const winner = winners.get(hash);
       if (statuses.length === 0) return winner === null ? undefined : 'an entry exists that nobody stored';
       if (stored !== 1 || other.length > 0) return `statuses ${JSON.stringify(statuses)}`;
-      return winner && (bodies.get(hash) as Buffer[]).some((b) => b.equals(winner)) ? undefined : 'the committed body is none of those sent';
+      return winner && (bodies.get(hash) as Buffer[]).some((b) => b.equals(winner))
+        ? undefined
+        : 'the committed body is none of those sent';
     });
   }
-  await record.check('no transport errors', () => (errors.length ? `${errors.length} errors, first: ${errors[0]}` : undefined));
+  await record.check('no transport errors', () =>
+    errors.length ? `${errors.length} errors, first: ${errors[0]}` : undefined,
+  );
   await record.check('one blob per entry, nothing left in tmp/', () => {
     const blobs = filesUnder(`${ts.dataDir}/blobs`).length;
     const entries = [...winners.values()].filter((w) => w !== null).length;
     const tmp = filesUnder(`${ts.dataDir}/tmp`);
-    return blobs === entries && tmp.length === 0 ? undefined : `${blobs} blobs for ${entries} entries, ${tmp.length} files in tmp/`;
+    return blobs === entries && tmp.length === 0
+      ? undefined
+      : `${blobs} blobs for ${entries} entries, ${tmp.length} files in tmp/`;
   });
   expect(record.describeFailures()).toEqual([]);
 });

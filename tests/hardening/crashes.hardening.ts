@@ -6,7 +6,13 @@
  */
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { bootstrapWorkspace, createToken, killAllTrackedProcesses, startServer, type RunningServer } from '../e2e/harness';
+import {
+  bootstrapWorkspace,
+  createToken,
+  killAllTrackedProcesses,
+  startServer,
+  type RunningServer,
+} from '../e2e/harness';
 import { AreaRecord } from './support/area-record';
 import { cacheGet, cachePut } from './support/hardening-server';
 import { integrityCheckOfCopy } from './support/integrity-check';
@@ -22,7 +28,14 @@ let token: string;
 beforeAll(async () => {
   server = await startServer();
   const boot = await bootstrapWorkspace(server);
-  token = (await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'crash-writer' })).token;
+  token = (
+    await createToken(boot.target, {
+      kind: 'ci',
+      workspace: boot.workspace.id,
+      access: 'read-write',
+      name: 'crash-writer',
+    })
+  ).token;
 });
 
 afterAll(async () => {
@@ -40,7 +53,12 @@ async function uploadsCutByKill(bodies: Map<string, Buffer>, killAfterMs: number
   const statuses = new Map<string, number | null>();
   const uploads = [...bodies].map(async ([hash, body]) => {
     try {
-      const answer = await pool.request({ method: 'PUT', path: `/v1/cache/${hash}`, headers: { authorization: `Bearer ${token}`, 'content-length': String(body.length) }, body });
+      const answer = await pool.request({
+        method: 'PUT',
+        path: `/v1/cache/${hash}`,
+        headers: { authorization: `Bearer ${token}`, 'content-length': String(body.length) },
+        body,
+      });
       await answer.body.dump();
       statuses.set(hash, answer.statusCode);
     } catch {
@@ -58,11 +76,18 @@ test('SIGKILL during uploads: no partial entry served, database consistent, retr
   const random = new SeededRandom(record.seed);
   const committed = new Map<string, Buffer>();
   for (let round = 0; round < ROUNDS; round += 1) {
-    const bodies = new Map(Array.from({ length: UPLOADS_PER_ROUND }, (_, i) => [`crash-${round}-${i}`, random.bytes(random.int(10_000, 600_000))] as const));
+    const bodies = new Map(
+      Array.from(
+        { length: UPLOADS_PER_ROUND },
+        (_, i) => [`crash-${round}-${i}`, random.bytes(random.int(10_000, 600_000))] as const,
+      ),
+    );
     const killAfterMs = random.int(40, 900);
     const statuses = await uploadsCutByKill(bodies, killAfterMs);
     const answered = [...statuses.values()].filter((s) => s === 200).length;
-    record.note(`round ${round}: SIGKILL after ${killAfterMs} ms, ${answered} of ${UPLOADS_PER_ROUND} uploads had answered 200`);
+    record.note(
+      `round ${round}: SIGKILL after ${killAfterMs} ms, ${answered} of ${UPLOADS_PER_ROUND} uploads had answered 200`,
+    );
     await record.check(`round ${round}: database integrity after the kill`, () => {
       const result = integrityCheckOfCopy(join(server.dataDir, 'metadata.sqlite'));
       return result === 'ok' ? undefined : `integrity_check: ${result}`;
@@ -71,15 +96,20 @@ test('SIGKILL during uploads: no partial entry served, database consistent, retr
     for (const [hash, body] of bodies) {
       await record.check(`round ${round}: ${hash} after restart is a miss or exact`, async () => {
         const answer = await cacheGet(server.url, hash, token);
-        if (answer.status === 404) return statuses.get(hash) === 200 ? 'answered 200 before the kill, lost after it' : undefined;
+        if (answer.status === 404)
+          return statuses.get(hash) === 200 ? 'answered 200 before the kill, lost after it' : undefined;
         if (answer.status !== 200) return `answered ${answer.status}`;
-        return answer.body.equals(body) ? undefined : `served ${answer.body.length} bytes that are not the upload (${body.length})`;
+        return answer.body.equals(body)
+          ? undefined
+          : `served ${answer.body.length} bytes that are not the upload (${body.length})`;
       });
       await record.check(`round ${round}: ${hash} retried after restart`, async () => {
         const status = await cachePut(server.url, hash, body, token);
         if (status !== 200 && status !== 409) return `retry answered ${status}`;
         const answer = await cacheGet(server.url, hash, token);
-        return answer.status === 200 && answer.body.equals(body) ? undefined : `after the retry GET answered ${answer.status}`;
+        return answer.status === 200 && answer.body.equals(body)
+          ? undefined
+          : `after the retry GET answered ${answer.status}`;
       });
       committed.set(hash, body);
     }

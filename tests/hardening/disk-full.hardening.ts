@@ -39,7 +39,8 @@ function enospcAfter(inner: BlobStore, budget: number): BlobStore {
       async function* metered(): AsyncIterable<Buffer> {
         for await (const chunk of body) {
           used += chunk.length;
-          if (used > budget) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          if (used > budget)
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
           yield chunk;
         }
       }
@@ -57,7 +58,9 @@ beforeAll(async () => {
   if (mounted) record.note('storage: a real 4 MiB tmpfs mounted on the data dir');
   else {
     ts.server.context.blobs = enospcAfter(ts.server.context.blobs, WRAPPER_BUDGET_BYTES);
-    record.note(`storage: a BlobStore wrapper failing with ENOSPC after ${WRAPPER_BUDGET_BYTES} bytes (no tmpfs mount possible here)`);
+    record.note(
+      `storage: a BlobStore wrapper failing with ENOSPC after ${WRAPPER_BUDGET_BYTES} bytes (no tmpfs mount possible here)`,
+    );
   }
 });
 
@@ -87,14 +90,17 @@ test('writes past a full disk are refused with 403, reads keep working, nothing 
       const earlier = [...stored.entries()].slice(-3);
       for (const [oldHash, oldBody] of earlier) {
         const answer = await cacheGet(ts.url, oldHash, ts.writeToken);
-        if (answer.status !== 200 || !answer.body.equals(oldBody)) return `earlier entry ${oldHash} read back as ${answer.status}`;
+        if (answer.status !== 200 || !answer.body.equals(oldBody))
+          return `earlier entry ${oldHash} read back as ${answer.status}`;
       }
       const miss = await cacheGet(ts.url, hash, ts.writeToken);
       if (status === 403 && miss.status !== 404) return `refused entry answers ${miss.status}`;
       return undefined;
     });
   }
-  await record.check('the disk did fill up (some writes were refused)', () => (refusals > 0 ? undefined : 'no write was refused: the test did not reach a full disk'));
+  await record.check('the disk did fill up (some writes were refused)', () =>
+    refusals > 0 ? undefined : 'no write was refused: the test did not reach a full disk',
+  );
   await record.check('every stored entry still reads back exactly', async () => {
     for (const [hash, body] of stored) {
       const answer = await cacheGet(ts.url, hash, ts.writeToken);

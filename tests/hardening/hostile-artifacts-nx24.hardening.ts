@@ -8,7 +8,17 @@ import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateEncryptionKey, parseEncryptionKeys } from '../../src/crypto';
-import { assertSucceeded, bootstrapWorkspace, createToken, createWorkspace, killAllTrackedProcesses, processesUnder, startServer, type NxWorkspace, type RunningServer } from '../e2e/harness';
+import {
+  assertSucceeded,
+  bootstrapWorkspace,
+  createToken,
+  createWorkspace,
+  killAllTrackedProcesses,
+  processesUnder,
+  startServer,
+  type NxWorkspace,
+  type RunningServer,
+} from '../e2e/harness';
 import { AreaRecord } from './support/area-record';
 import { cachePut } from './support/hardening-server';
 import { seal, tarGz, type TarEntry } from './support/hostile-archives';
@@ -45,13 +55,28 @@ function nxPayload(hostile: TarEntry[]): Promise<Buffer> {
 test('Nx 24 through the proxy: hostile blobs under the real task hashes change nothing and escape nowhere', async () => {
   server = await startServer();
   const boot = await bootstrapWorkspace(server);
-  const token = (await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci', tier: 'trusted' })).token;
+  const token = (
+    await createToken(boot.target, {
+      kind: 'ci',
+      workspace: boot.workspace.id,
+      access: 'read-write',
+      name: 'ci',
+      tier: 'trusted',
+    })
+  ).token;
   proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-hardening-proxy-'))), 'state');
   ws = await createWorkspace('nx24', {
     patchNxJson: (json) => {
-      json.plugins = [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id, timeoutMs: 5_000 } }];
+      json.plugins = [
+        { plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: boot.workspace.id, timeoutMs: 5_000 } },
+      ];
     },
-    env: { NX_SEALED_CACHE_ACCESS_TOKEN: token, NX_SEALED_CACHE_ENCRYPTION_KEY: key, NX_SEALED_CACHE_PROXY_DIR: proxyDir, NX_SEALED_CACHE_PROXY_IDLE_MS: '1500' },
+    env: {
+      NX_SEALED_CACHE_ACCESS_TOKEN: token,
+      NX_SEALED_CACHE_ENCRYPTION_KEY: key,
+      NX_SEALED_CACHE_PROXY_DIR: proxyDir,
+      NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
+    },
   });
   const local = assertSucceeded(await ws.build({ NX_SKIP_REMOTE_CACHE: 'true' }));
   expect(Object.values(local.outcomes).every((o) => o === 'miss')).toBe(true);
@@ -60,7 +85,12 @@ test('Nx 24 through the proxy: hostile blobs under the real task hashes change n
   expect(hashes).toHaveLength(ws.projects.length);
 
   const marker = `x${process.pid}`;
-  const targets = [resolve(ws.root, `../escape-${marker}`), resolve(ws.root, `../../escape-${marker}`), join(ws.tempDir, `abs-${marker}`), join(ws.tempDir, `through-${marker}`)];
+  const targets = [
+    resolve(ws.root, `../escape-${marker}`),
+    resolve(ws.root, `../../escape-${marker}`),
+    join(ws.tempDir, `abs-${marker}`),
+    join(ws.tempDir, `through-${marker}`),
+  ];
   const hostile: TarEntry[] = [
     { header: { name: `../escape-${marker}`, type: 'file', mode: 0o644 }, content: 'x' },
     { header: { name: `dist/a/../../../../escape-${marker}`, type: 'file', mode: 0o644 }, content: 'x' },
@@ -76,18 +106,30 @@ test('Nx 24 through the proxy: hostile blobs under the real task hashes change n
     if (variant.includes('bit flipped')) (blob = Buffer.from(blob))[blob.length - 20] ^= 0x10;
     // The server inspects unsealed gzip uploads itself: that one never becomes an entry.
     const status = await cachePut(server.url, hash, blob, token);
-    if (variant === 'unsealed') await record.check('nx 24: the server refuses the unsealed hostile payload', () => (status === 403 ? undefined : `answered ${status}`));
+    if (variant === 'unsealed')
+      await record.check('nx 24: the server refuses the unsealed hostile payload', () =>
+        status === 403 ? undefined : `answered ${status}`,
+      );
     else expect(status).toBe(200);
   }
 
   await ws.reset();
   rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
   const result = await ws.build();
-  await record.check('the run succeeds', () => (result.exitCode === 0 ? undefined : `exit ${result.exitCode}: ${result.stderr.slice(-300)}`));
+  await record.check('the run succeeds', () =>
+    result.exitCode === 0 ? undefined : `exit ${result.exitCode}: ${result.stderr.slice(-300)}`,
+  );
   for (const [project, outcome] of Object.entries(result.outcomes)) {
-    await record.check(`nx 24, project ${project}: the task ran instead of restoring a hostile blob`, () => (outcome === 'miss' ? undefined : `outcome ${outcome}`));
+    await record.check(`nx 24, project ${project}: the task ran instead of restoring a hostile blob`, () =>
+      outcome === 'miss' ? undefined : `outcome ${outcome}`,
+    );
   }
-  await record.check('nx 24: outputs are the genuine ones', () => (JSON.stringify(ws.readOutputs()) === JSON.stringify(genuine) ? undefined : 'outputs differ'));
-  for (const target of targets) await record.check(`nx 24: nothing at ${target.slice(ws.tempDir.length - 20)}`, () => (existsSync(target) ? 'file escaped' : undefined));
+  await record.check('nx 24: outputs are the genuine ones', () =>
+    JSON.stringify(ws.readOutputs()) === JSON.stringify(genuine) ? undefined : 'outputs differ',
+  );
+  for (const target of targets)
+    await record.check(`nx 24: nothing at ${target.slice(ws.tempDir.length - 20)}`, () =>
+      existsSync(target) ? 'file escaped' : undefined,
+    );
   expect(record.describeFailures()).toEqual([]);
 });

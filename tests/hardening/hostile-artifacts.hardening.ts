@@ -17,7 +17,16 @@ import { readProxyState, type ProxyState } from '../../src/proxy/state-file';
 import { createLegacyRemoteCache } from '../../src/runner/remote-cache';
 import { AreaRecord } from './support/area-record';
 import { cachePut, dataDirIn, startHardeningServer, type HardeningServer } from './support/hardening-server';
-import { bombTar, hostileTars, legacyBase, manyEntries, seal, tamperedBlobs, tarGz, type TarEntry } from './support/hostile-archives';
+import {
+  bombTar,
+  hostileTars,
+  legacyBase,
+  manyEntries,
+  seal,
+  tamperedBlobs,
+  tarGz,
+  type TarEntry,
+} from './support/hostile-archives';
 import { END, gz, nxLikeTar } from './support/nx-tar-forms';
 import { createSandbox, snapshotTree, treeChanges, type Sandbox } from './support/sandbox';
 import { SeededRandom } from './support/seeded-random';
@@ -41,9 +50,23 @@ beforeAll(async () => {
   mkdirSync(sandbox.dir('outside'));
   mkdirSync(sandbox.dir('home'));
   ts = await startHardeningServer(dataDirIn(sandbox.root));
-  const client = { options: { url: ts.url, timeoutMs: 5_000 }, env: { NX_SEALED_CACHE_ACCESS_TOKEN: ts.writeToken, NX_SEALED_CACHE_ENCRYPTION_KEY: key }, homeDir: sandbox.dir('home') };
-  session = await openRemoteSession(resolveClientConfig(client), { warn: (line) => warnings.push(line), info: () => undefined });
-  const spec = { stateFile: sandbox.dir('proxy.json'), controlSecret: 'c'.repeat(43), idleMs: 60_000, runTtlMs: 60_000, requestDeadlineMs: 20_000, client };
+  const client = {
+    options: { url: ts.url, timeoutMs: 5_000 },
+    env: { NX_SEALED_CACHE_ACCESS_TOKEN: ts.writeToken, NX_SEALED_CACHE_ENCRYPTION_KEY: key },
+    homeDir: sandbox.dir('home'),
+  };
+  session = await openRemoteSession(resolveClientConfig(client), {
+    warn: (line) => warnings.push(line),
+    info: () => undefined,
+  });
+  const spec = {
+    stateFile: sandbox.dir('proxy.json'),
+    controlSecret: 'c'.repeat(43),
+    idleMs: 60_000,
+    runTtlMs: 60_000,
+    requestDeadlineMs: 20_000,
+    client,
+  };
   proxy = await startProxy(spec, undefined, () => undefined);
   proxyState = readProxyState(spec.stateFile) as ProxyState;
   runSecret = createRunSecret();
@@ -81,7 +104,9 @@ async function restoreThroughRunner(hash: string, escapeTargets: string[]): Prom
 }
 
 async function fetchThroughProxy(hash: string): Promise<string | undefined> {
-  const response = await request(`${proxyUrl(proxyState)}/v1/cache/${hash}`, { headers: { authorization: `Bearer ${runSecret}` } });
+  const response = await request(`${proxyUrl(proxyState)}/v1/cache/${hash}`, {
+    headers: { authorization: `Bearer ${runSecret}` },
+  });
   await response.body.dump();
   return response.statusCode === 404 ? undefined : `proxy answered Nx ${response.statusCode}`;
 }
@@ -107,7 +132,9 @@ test('control: a genuine artifact restores through the runner and the proxy', as
   // The proxy serves Nx 20.8+ clients: only the exact form their writer produces.
   const nxHash = nextHash('genuine-nx');
   await plant(nxHash, await seal(gz([...nxLikeTar('a'), END]), sealingKey!, nxHash));
-  const response = await request(`${proxyUrl(proxyState)}/v1/cache/${nxHash}`, { headers: { authorization: `Bearer ${runSecret}` } });
+  const response = await request(`${proxyUrl(proxyState)}/v1/cache/${nxHash}`, {
+    headers: { authorization: `Bearer ${runSecret}` },
+  });
   await response.body.dump();
   expect(response.statusCode).toBe(200);
 });
@@ -127,7 +154,12 @@ test('tar entries that escape, link out or are devices, sealed with the right ke
 test('tar entries that escape, unsealed (a write token without the key)', async () => {
   const since = record.failures.length;
   for (const hostile of hostileTars(sandbox.dir('outside'), `u${hashCounter}`)) {
-    await plantAndCheck(`unsealed, ${hostile.name}`, await tarGz([...legacyBase(hostile.name), ...hostile.entries]), hostile.escapeTargets, true);
+    await plantAndCheck(
+      `unsealed, ${hostile.name}`,
+      await tarGz([...legacyBase(hostile.name), ...hostile.entries]),
+      hostile.escapeTargets,
+      true,
+    );
   }
   expect(record.describeFailures(since)).toEqual([]);
 });
@@ -135,7 +167,10 @@ test('tar entries that escape, unsealed (a write token without the key)', async 
 test('sealed artifacts flipped, swapped, truncated, reordered, extended or under a wrong key', async () => {
   const since = record.failures.length;
   const random = new SeededRandom(record.seed);
-  const payload: TarEntry[] = [...legacyBase('tamper'), { header: { name: 'outputs/dist/big.bin', type: 'file', mode: 0o644 }, content: random.bytes(300_000) }];
+  const payload: TarEntry[] = [
+    ...legacyBase('tamper'),
+    { header: { name: 'outputs/dist/big.bin', type: 'file', mode: 0o644 }, content: random.bytes(300_000) },
+  ];
   const plain = await tarGz(payload, 0);
   for (let round = 0; round < 3; round += 1) {
     const hash = nextHash(`tamper-${round}`);
@@ -156,7 +191,9 @@ test('decompression bomb and huge entry counts stop at the caps, leaving nothing
   await record.check('bomb through restoreLegacyCacheEntry (maxBytes 16 MiB)', async () => {
     const cacheDir = sandbox.dir('cache-bomb');
     mkdirSync(cacheDir);
-    const outcome = await restoreLegacyCacheEntry(Readable.from([bomb]), cacheDir, 'bomb', { maxBytes: 16 * 1024 * 1024 }).then(
+    const outcome = await restoreLegacyCacheEntry(Readable.from([bomb]), cacheDir, 'bomb', {
+      maxBytes: 16 * 1024 * 1024,
+    }).then(
       () => 'restored',
       (err: { code?: string }) => err.code,
     );

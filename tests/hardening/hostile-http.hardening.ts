@@ -4,7 +4,14 @@
  * appeared outside the data dir, and (checked at the end) no entry or blob was committed.
  */
 import { AreaRecord } from './support/area-record';
-import { NO_LIMITS, cacheGet, dataDirIn, startHardeningServer, supportedOptions, type HardeningServer } from './support/hardening-server';
+import {
+  NO_LIMITS,
+  cacheGet,
+  dataDirIn,
+  startHardeningServer,
+  supportedOptions,
+  type HardeningServer,
+} from './support/hardening-server';
 import { generateHostileCases, type HostileCase } from './support/hostile-requests';
 import { rawExchange } from './support/raw-http';
 import { createSandbox, filesUnder, snapshotTree, treeChanges, type Sandbox } from './support/sandbox';
@@ -49,14 +56,25 @@ async function runCase(hostile: HostileCase): Promise<string | undefined> {
 
 test('hostile requests: no 5xx, still answering, nothing written outside, nothing committed', async () => {
   const random = new SeededRandom(record.seed);
-  const cases = generateHostileCases(random, { workspaceId: ts.workspaceId, validToken: ts.writeToken, hashes: HASH_POOL }, CASE_COUNT);
+  const cases = generateHostileCases(
+    random,
+    { workspaceId: ts.workspaceId, validToken: ts.writeToken, hashes: HASH_POOL },
+    CASE_COUNT,
+  );
   const outside = snapshotTree(sandbox.root, [ts.dataDir]);
   for (let start = 0; start < cases.length; start += PARALLEL) {
     const batch = cases.slice(start, start + PARALLEL);
-    const reasons = await Promise.all(batch.map((hostile) => runCase(hostile).catch((err: Error) => `threw: ${err.message}`)));
+    const reasons = await Promise.all(
+      batch.map((hostile) => runCase(hostile).catch((err: Error) => `threw: ${err.message}`)),
+    );
     const changes = treeChanges(outside, snapshotTree(sandbox.root, [ts.dataDir]));
     for (const [i, hostile] of batch.entries()) {
-      await record.check(hostile.name, () => reasons[i] ?? (changes.length > 0 ? `files changed outside the data dir: ${changes.slice(0, 3).join(', ')}` : undefined));
+      await record.check(
+        hostile.name,
+        () =>
+          reasons[i] ??
+          (changes.length > 0 ? `files changed outside the data dir: ${changes.slice(0, 3).join(', ')}` : undefined),
+      );
     }
   }
   await record.check('after the storm: no entry committed for any hash named', async () => {
@@ -69,10 +87,19 @@ test('hostile requests: no 5xx, still answering, nothing written outside, nothin
   });
   await record.check('after the storm: no blob and no upload left on disk', async () => {
     // Aborted uploads clean up asynchronously; give them a bounded moment.
-    for (let attempt = 0; attempt < 20 && filesUnder(`${ts.dataDir}/tmp`).length > 0; attempt += 1) await new Promise((r) => setTimeout(r, 100));
-    const leftovers = [...filesUnder(`${ts.dataDir}/blobs`).map((f) => `blobs/${f}`), ...filesUnder(`${ts.dataDir}/tmp`).map((f) => `tmp/${f}`)];
+    for (let attempt = 0; attempt < 20 && filesUnder(`${ts.dataDir}/tmp`).length > 0; attempt += 1)
+      await new Promise((r) => setTimeout(r, 100));
+    const leftovers = [
+      ...filesUnder(`${ts.dataDir}/blobs`).map((f) => `blobs/${f}`),
+      ...filesUnder(`${ts.dataDir}/tmp`).map((f) => `tmp/${f}`),
+    ];
     return leftovers.length ? `left on disk: ${leftovers.slice(0, 5).join(', ')}` : undefined;
   });
-  record.note(`answers seen: ${[...statusCounts].sort().map(([status, n]) => `${status} x${n}`).join(', ')}`);
+  record.note(
+    `answers seen: ${[...statusCounts]
+      .sort()
+      .map(([status, n]) => `${status} x${n}`)
+      .join(', ')}`,
+  );
   expect(record.describeFailures()).toEqual([]);
 });

@@ -5,7 +5,15 @@
  */
 import { connect, type Socket } from 'node:net';
 import { AreaRecord } from './support/area-record';
-import { cacheGet, cachePut, dataDirIn, serverOptionNames, startHardeningServer, supportedOptions, type HardeningServer } from './support/hardening-server';
+import {
+  cacheGet,
+  cachePut,
+  dataDirIn,
+  serverOptionNames,
+  startHardeningServer,
+  supportedOptions,
+  type HardeningServer,
+} from './support/hardening-server';
 import { createSandbox, filesUnder, type Sandbox } from './support/sandbox';
 
 const record = new AreaRecord('Slow and greedy clients', __filename);
@@ -31,8 +39,15 @@ beforeAll(async () => {
   sandbox = createSandbox('slow');
   timeoutOptions = shortTimeoutOptions();
   // No per-address cap here: every client of this suite is 127.0.0.1; the caps have a test of their own.
-  ts = await startHardeningServer(dataDirIn(sandbox.root), { ...(timeoutOptions ?? {}), ...supportedOptions({ maxConnectionsPerAddress: 0 }) } as object);
-  record.note(timeoutOptions ? `timeout options used: ${JSON.stringify(timeoutOptions)}` : 'the server factory has no timeout options; slow cases ran against the defaults');
+  ts = await startHardeningServer(dataDirIn(sandbox.root), {
+    ...(timeoutOptions ?? {}),
+    ...supportedOptions({ maxConnectionsPerAddress: 0 }),
+  } as object);
+  record.note(
+    timeoutOptions
+      ? `timeout options used: ${JSON.stringify(timeoutOptions)}`
+      : 'the server factory has no timeout options; slow cases ran against the defaults',
+  );
 });
 
 afterAll(async () => {
@@ -80,7 +95,9 @@ function trickle(head: string, trickled: Buffer, port = ts.port): Promise<Trickl
 function cutOffReason(result: TrickleResult): string | undefined {
   if (result.cutOff && (result.status === null || result.status === 408 || result.status === 400)) return undefined;
   const why = timeoutOptions ? '' : ' (the server factory has no timeout options yet)';
-  return result.cutOff ? `ended with status ${result.status}` : `still connected after ${TRICKLE_BOUND_MS} ms and ${result.bytesSent} bytes${why}`;
+  return result.cutOff
+    ? `ended with status ${result.status}`
+    : `still connected after ${TRICKLE_BOUND_MS} ms and ${result.bytesSent} bytes${why}`;
 }
 
 test('slow headers and slow bodies are cut off', async () => {
@@ -88,11 +105,29 @@ test('slow headers and slow bodies are cut off', async () => {
   const auth = `Authorization: Bearer ${ts.writeToken}\r\n`;
   const longHeaders = Buffer.from(`X-Slow: ${'s'.repeat(400)}\r\n\r\n`);
   const cases: { name: string; head: string; trickled: Buffer; hash?: string }[] = [
-    { name: 'slow headers on GET', head: 'GET /v1/cache/slow-get HTTP/1.1\r\nHost: 127.0.0.1\r\n', trickled: longHeaders },
+    {
+      name: 'slow headers on GET',
+      head: 'GET /v1/cache/slow-get HTTP/1.1\r\nHost: 127.0.0.1\r\n',
+      trickled: longHeaders,
+    },
     { name: 'slow request line', head: 'G', trickled: Buffer.from(`ET /v1/cache/${'x'.repeat(120)} HTTP/1.1\r\n\r\n`) },
-    { name: 'slow headers on PUT', head: `PUT /v1/cache/slow-put-h HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Content-Length: 4\r\n`, trickled: longHeaders, hash: 'slow-put-h' },
-    { name: 'slow body on PUT', head: `PUT /v1/cache/slow-body HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Content-Length: 100000\r\n\r\n`, trickled: Buffer.alloc(100_000, 1), hash: 'slow-body' },
-    { name: 'slow body on the admin API', head: `POST /api/v1/orgs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ts.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n`, trickled: Buffer.from(`{"name":"${'o'.repeat(4980)}"}`) },
+    {
+      name: 'slow headers on PUT',
+      head: `PUT /v1/cache/slow-put-h HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Content-Length: 4\r\n`,
+      trickled: longHeaders,
+      hash: 'slow-put-h',
+    },
+    {
+      name: 'slow body on PUT',
+      head: `PUT /v1/cache/slow-body HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Content-Length: 100000\r\n\r\n`,
+      trickled: Buffer.alloc(100_000, 1),
+      hash: 'slow-body',
+    },
+    {
+      name: 'slow body on the admin API',
+      head: `POST /api/v1/orgs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ts.adminToken}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n`,
+      trickled: Buffer.from(`{"name":"${'o'.repeat(4980)}"}`),
+    },
   ];
   const results = await Promise.all(cases.map((c) => trickle(c.head, c.trickled)));
   for (const [i, c] of cases.entries()) {
@@ -104,7 +139,8 @@ test('slow headers and slow bodies are cut off', async () => {
     });
   }
   await record.check('nothing left in tmp/ after cut-off uploads', async () => {
-    for (let attempt = 0; attempt < 30 && filesUnder(`${ts.dataDir}/tmp`).length > 0; attempt += 1) await new Promise((r) => setTimeout(r, 100));
+    for (let attempt = 0; attempt < 30 && filesUnder(`${ts.dataDir}/tmp`).length > 0; attempt += 1)
+      await new Promise((r) => setTimeout(r, 100));
     const left = filesUnder(`${ts.dataDir}/tmp`);
     return left.length ? `left in tmp/: ${left.join(', ')}` : undefined;
   });
@@ -143,7 +179,9 @@ test('many idle connections do not starve a normal request', async () => {
           (async () => {
             const put = await cachePut(ts.url, hash, body, ts.writeToken);
             const get = await cacheGet(ts.url, hash, ts.writeToken);
-            return put === 200 && get.status === 200 && get.body.equals(body) ? undefined : `PUT ${put}, GET ${get.status}`;
+            return put === 200 && get.status === 200 && get.body.equals(body)
+              ? undefined
+              : `PUT ${put}, GET ${get.status}`;
           })(),
           new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 10 s'), 10_000).unref()),
         ]);
@@ -158,7 +196,14 @@ test('many idle connections do not starve a normal request', async () => {
 
 test('a body below the minimum rate is cut off even while the timeouts are long', async () => {
   const since = record.failures.length;
-  const rateOptions = supportedOptions({ minBodyRate: 2000, bodyRateWindow: 500, bodyRateGrace: 200, requestTimeout: 120_000, idleTimeout: 120_000, headersTimeout: 60_000 });
+  const rateOptions = supportedOptions({
+    minBodyRate: 2000,
+    bodyRateWindow: 500,
+    bodyRateGrace: 200,
+    requestTimeout: 120_000,
+    idleTimeout: 120_000,
+    headersTimeout: 60_000,
+  });
   const slowServer = await startHardeningServer(sandbox.dir('body-rate-data'), rateOptions);
   try {
     const head = `PUT /v1/cache/below-rate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${slowServer.writeToken}\r\nContent-Length: 100000\r\n\r\n`;
@@ -166,8 +211,11 @@ test('a body below the minimum rate is cut off even while the timeouts are long'
     const result = await trickle(head, Buffer.alloc(100_000, 1), slowServer.port);
     await record.check('cache PUT trickled at ~7 bytes/s (minimum 2000 bytes/s, timeouts 2 minutes)', async () => {
       const reason = cutOffReason(result);
-      if (reason) return `${reason}${'minBodyRate' in rateOptions ? '' : ' (the server factory has no minimum body rate option)'}`;
-      return (await cacheGet(slowServer.url, 'below-rate', slowServer.writeToken)).status === 404 ? undefined : 'an entry was committed';
+      if (reason)
+        return `${reason}${'minBodyRate' in rateOptions ? '' : ' (the server factory has no minimum body rate option)'}`;
+      return (await cacheGet(slowServer.url, 'below-rate', slowServer.writeToken)).status === 404
+        ? undefined
+        : 'an entry was committed';
     });
   } finally {
     await slowServer.stop();
@@ -195,19 +243,34 @@ function rawRoundTrip(port: number, localAddress: string, request: string): Prom
 
 test('one address holding many connections meets its cap, and another address is still served', async () => {
   const since = record.failures.length;
-  const capped = await startHardeningServer(sandbox.dir('connection-cap-data'), supportedOptions({ maxConnectionsPerAddress: 50, maxConnections: 1000 }));
+  const capped = await startHardeningServer(
+    sandbox.dir('connection-cap-data'),
+    supportedOptions({ maxConnectionsPerAddress: 50, maxConnections: 1000 }),
+  );
   const idle = await openIdle(500, capped.port);
   try {
     // Give the server a moment to close what is over the cap.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const open = idle.filter((socket) => !socket.destroyed && socket.readyState === 'open').length;
-    await record.check('500 idle connections from 127.0.0.1 with a per-address cap of 50: the rest are closed', () => (open <= 50 ? undefined : `${open} are still open`));
+    await record.check('500 idle connections from 127.0.0.1 with a per-address cap of 50: the rest are closed', () =>
+      open <= 50 ? undefined : `${open} are still open`,
+    );
     await record.check('a client at 127.0.0.2 stores and reads beside them', async () => {
       const body = 'served beside a greedy neighbour';
       const auth = `Authorization: Bearer ${capped.writeToken}`;
-      const put = await rawRoundTrip(capped.port, '127.0.0.2', `PUT /v1/cache/beside-greedy HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-      const get = await rawRoundTrip(capped.port, '127.0.0.2', `GET /v1/cache/beside-greedy HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}\r\nConnection: close\r\n\r\n`);
-      return put.startsWith('HTTP/1.1 200') && get.startsWith('HTTP/1.1 200') && get.endsWith(body) ? undefined : `PUT ${put.slice(0, 15)}, GET ${get.slice(0, 15)}`;
+      const put = await rawRoundTrip(
+        capped.port,
+        '127.0.0.2',
+        `PUT /v1/cache/beside-greedy HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      const get = await rawRoundTrip(
+        capped.port,
+        '127.0.0.2',
+        `GET /v1/cache/beside-greedy HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}\r\nConnection: close\r\n\r\n`,
+      );
+      return put.startsWith('HTTP/1.1 200') && get.startsWith('HTTP/1.1 200') && get.endsWith(body)
+        ? undefined
+        : `PUT ${put.slice(0, 15)}, GET ${get.slice(0, 15)}`;
     });
   } finally {
     idle.forEach((socket) => socket.destroy());

@@ -14,16 +14,28 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
     .option('--if-needed', 'do nothing (and succeed) when the data directory already has an administrator')
     .action(
       ctx.action(async ({ options, globals, io }) => {
-        const result = await initialiseAdmin({ dataDir: options.dataDir as string, name: options.name as string }).catch((err: unknown) => {
+        const result = await initialiseAdmin({
+          dataDir: options.dataDir as string,
+          name: options.name as string,
+        }).catch((err: unknown) => {
           if (options.ifNeeded === true && isSealedCacheError(err, 'ERR_ADMIN_ALREADY_INITIALISED')) return undefined;
           throw err;
         });
         if (result === undefined) {
-          printResult(io, globals, { alreadyInitialised: true }, () => `${options.dataDir as string} already has an administrator`);
+          printResult(
+            io,
+            globals,
+            { alreadyInitialised: true },
+            () => `${options.dataDir as string} already has an administrator`,
+          );
           return;
         }
         printResult(io, globals, { user: result.user, token: result.token }, (r) =>
-          [`created administrator ${r.user.name} (${r.user.id})`, `admin token (shown once, store it safely):`, r.token].join('\n'),
+          [
+            `created administrator ${r.user.name} (${r.user.id})`,
+            `admin token (shown once, store it safely):`,
+            r.token,
+          ].join('\n'),
         );
       }),
     );

@@ -19,7 +19,10 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
         if (options.since !== undefined) params.set('since', options.since as string);
         const events = await client().read(AuditEventJson.array(), 'GET', `/audit?${params.toString()}`);
         printResult(io, globals, events, (l) =>
-          table(l.map((e) => ({ ...e, details: JSON.stringify(e.details) })), ['at', 'action', 'actorUserId', 'orgId', 'workspaceId', 'targetId', 'details']),
+          table(
+            l.map((e) => ({ ...e, details: JSON.stringify(e.details) })),
+            ['at', 'action', 'actorUserId', 'orgId', 'workspaceId', 'targetId', 'details'],
+          ),
         );
       }),
     );

@@ -12,8 +12,23 @@ import { listProxyStates } from '../../proxy/state-file';
 import { findSealedCacheWiring } from '../../nx-config/nx-json-wiring';
 import { NX_CLOUD_ENV_FILE, findOtherCaches } from '../../nx-config/other-caches';
 import { chooseIntegrationPath, detectNxVersion, formatNxVersion } from '../../nx-config/nx-version';
-import { CREDENTIAL_SOURCE_TEXT, fetchAccess, findNxJson, resolveRunConfig, resolveServerTarget } from '../access-check';
-import { addServerFlags, describeFailure, flagsOf, peopleIo, reportExit, type CommandHost, type PeopleCliIo, type ServerFlags } from '../people-commands';
+import {
+  CREDENTIAL_SOURCE_TEXT,
+  fetchAccess,
+  findNxJson,
+  resolveRunConfig,
+  resolveServerTarget,
+} from '../access-check';
+import {
+  addServerFlags,
+  describeFailure,
+  flagsOf,
+  peopleIo,
+  reportExit,
+  type CommandHost,
+  type PeopleCliIo,
+  type ServerFlags,
+} from '../people-commands';
 import { isProcessAlive } from '../../process-alive';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -33,7 +48,9 @@ export async function runDoctor(flags: ServerFlags, io: PeopleCliIo): Promise<nu
     io.out(JSON.stringify({ healthy, checks }, null, 2));
   } else {
     for (const check of checks) {
-      io.out(`${check.status === 'ok' ? 'ok  ' : check.status === 'warn' ? 'warn' : 'FAIL'}  ${check.name}: ${check.detail}`);
+      io.out(
+        `${check.status === 'ok' ? 'ok  ' : check.status === 'warn' ? 'warn' : 'FAIL'}  ${check.name}: ${check.detail}`,
+      );
       if (check.fix) io.out(`      fix: ${check.fix}`);
     }
     io.out(healthy ? 'All checks passed.' : 'Some checks failed; see "fix" above.');
@@ -44,22 +61,38 @@ export async function runDoctor(flags: ServerFlags, io: PeopleCliIo): Promise<nu
 /** nx.json wiring and the Nx version path; read straight from disk, nothing is written. */
 function checkWorkspace(io: PeopleCliIo): DoctorCheck[] {
   const nxJsonPath = findNxJson(io.cwd);
-  if (!nxJsonPath) return [{ name: 'workspace', status: 'warn', detail: `no nx.json above ${io.cwd}; only server checks ran` }];
+  if (!nxJsonPath)
+    return [{ name: 'workspace', status: 'warn', detail: `no nx.json above ${io.cwd}; only server checks ran` }];
   let nxJson: Record<string, unknown>;
   let wiring: ReturnType<typeof findSealedCacheWiring>;
   try {
     nxJson = JSON.parse(readFileSync(nxJsonPath, 'utf8')) as Record<string, unknown>;
     wiring = findSealedCacheWiring(nxJson);
   } catch (err) {
-    return [{ name: 'nx.json', status: 'fail', detail: `${nxJsonPath}: ${describeFailure(err)}`, fix: 'make nx.json valid JSON' }];
+    return [
+      {
+        name: 'nx.json',
+        status: 'fail',
+        detail: `${nxJsonPath}: ${describeFailure(err)}`,
+        fix: 'make nx.json valid JSON',
+      },
+    ];
   }
   const wiredAs = wiring.pluginIndexes.length > 0 ? 'plugin' : wiring.runnerNames.length > 0 ? 'runner' : undefined;
   const checks: DoctorCheck[] = [
     wiredAs
-      ? { name: 'nx.json', status: 'ok', detail: `nx-sealed-cache is wired as the ${wiredAs === 'plugin' ? 'plugin' : 'tasks runner'} in ${nxJsonPath}` }
+      ? {
+          name: 'nx.json',
+          status: 'ok',
+          detail: `nx-sealed-cache is wired as the ${wiredAs === 'plugin' ? 'plugin' : 'tasks runner'} in ${nxJsonPath}`,
+        }
       : { name: 'nx.json', status: 'fail', detail: `nx-sealed-cache is not in ${nxJsonPath}`, fix: INIT_FIX },
   ];
-  return [...checks, ...checkOtherCaches(dirname(nxJsonPath), nxJson), ...checkNxPath(dirname(nxJsonPath), nxJson, wiredAs, io.env)];
+  return [
+    ...checks,
+    ...checkOtherCaches(dirname(nxJsonPath), nxJson),
+    ...checkNxPath(dirname(nxJsonPath), nxJson, wiredAs, io.env),
+  ];
 }
 
 /** Another remote cache beside ours: Nx may use it first, or a run may try to reach a retired service. */
@@ -73,18 +106,34 @@ function checkOtherCaches(root: string, nxJson: Record<string, unknown>): Doctor
   }
   const found = findOtherCaches(nxJson, packageJson);
   const envFile: DoctorCheck[] = existsSync(join(root, NX_CLOUD_ENV_FILE))
-    ? [{ name: 'other caches', status: 'warn', detail: `${NX_CLOUD_ENV_FILE} exists at the workspace root; Nx reads Nx Cloud credentials from it`, fix: `delete ${NX_CLOUD_ENV_FILE} (and revoke the token it held)` }]
+    ? [
+        {
+          name: 'other caches',
+          status: 'warn',
+          detail: `${NX_CLOUD_ENV_FILE} exists at the workspace root; Nx reads Nx Cloud credentials from it`,
+          fix: `delete ${NX_CLOUD_ENV_FILE} (and revoke the token it held)`,
+        },
+      ]
     : [];
-  if (found.length === 0 && envFile.length === 0) return [{ name: 'other caches', status: 'ok', detail: 'no other remote cache is configured' }];
-  return [...envFile, ...found.map((finding) => ({
-    name: 'other caches',
-    status: 'warn' as const,
-    detail: `${finding.label} is still configured beside nx-sealed-cache (${finding.locations.join(', ')})${finding.exposed.length > 0 ? `; committed credential(s): ${finding.exposed.map((secret) => secret.location).join(', ')}` : ''}`,
-    fix: 'run `nx g nx-sealed-cache:init --replace-existing` (see docs/moving-in.md)',
-  }))];
+  if (found.length === 0 && envFile.length === 0)
+    return [{ name: 'other caches', status: 'ok', detail: 'no other remote cache is configured' }];
+  return [
+    ...envFile,
+    ...found.map((finding) => ({
+      name: 'other caches',
+      status: 'warn' as const,
+      detail: `${finding.label} is still configured beside nx-sealed-cache (${finding.locations.join(', ')})${finding.exposed.length > 0 ? `; committed credential(s): ${finding.exposed.map((secret) => secret.location).join(', ')}` : ''}`,
+      fix: 'run `nx g nx-sealed-cache:init --replace-existing` (see docs/moving-in.md)',
+    })),
+  ];
 }
 
-function checkNxPath(root: string, nxJson: Record<string, unknown>, wiredAs: 'plugin' | 'runner' | undefined, env: NodeJS.ProcessEnv): DoctorCheck[] {
+function checkNxPath(
+  root: string,
+  nxJson: Record<string, unknown>,
+  wiredAs: 'plugin' | 'runner' | undefined,
+  env: NodeJS.ProcessEnv,
+): DoctorCheck[] {
   let needed: 'plugin' | 'runner';
   let version: string;
   try {
@@ -92,18 +141,46 @@ function checkNxPath(root: string, nxJson: Record<string, unknown>, wiredAs: 'pl
     needed = chooseIntegrationPath(detected);
     version = `${formatNxVersion(detected)} (from ${detected.source})`;
   } catch (err) {
-    return [{ name: 'nx version', status: 'fail', detail: describeFailure(err), fix: 'install the workspace dependencies (npm ci)' }];
+    return [
+      {
+        name: 'nx version',
+        status: 'fail',
+        detail: describeFailure(err),
+        fix: 'install the workspace dependencies (npm ci)',
+      },
+    ];
   }
-  const checks: DoctorCheck[] = [{ name: 'nx version', status: 'ok', detail: `Nx ${version} needs the ${needed === 'plugin' ? 'plugin' : 'tasks runner'} path` }];
+  const checks: DoctorCheck[] = [
+    {
+      name: 'nx version',
+      status: 'ok',
+      detail: `Nx ${version} needs the ${needed === 'plugin' ? 'plugin' : 'tasks runner'} path`,
+    },
+  ];
   if (wiredAs && wiredAs !== needed) {
-    checks.push({ name: 'nx path', status: 'fail', detail: `nx.json wires the ${wiredAs}, but this Nx needs the ${needed}`, fix: INIT_FIX });
+    checks.push({
+      name: 'nx path',
+      status: 'fail',
+      detail: `nx.json wires the ${wiredAs}, but this Nx needs the ${needed}`,
+      fix: INIT_FIX,
+    });
   }
   const legacy = nxJson.useLegacyCache === true || env.NX_DB_CACHE === 'false' || env.NX_DISABLE_DB === 'true';
   if (needed === 'runner' && version.startsWith('20.') && !legacy) {
-    checks.push({ name: 'legacy cache', status: 'fail', detail: 'Nx 20 only calls a custom runner with the legacy cache', fix: 'add "useLegacyCache": true to nx.json' });
+    checks.push({
+      name: 'legacy cache',
+      status: 'fail',
+      detail: 'Nx 20 only calls a custom runner with the legacy cache',
+      fix: 'add "useLegacyCache": true to nx.json',
+    });
   }
   if (needed === 'plugin' && legacy) {
-    checks.push({ name: 'legacy cache', status: 'fail', detail: "the legacy cache turns off Nx's built-in HTTP cache, which the plugin needs", fix: 'remove "useLegacyCache" from nx.json and unset NX_DB_CACHE / NX_DISABLE_DB' });
+    checks.push({
+      name: 'legacy cache',
+      status: 'fail',
+      detail: "the legacy cache turns off Nx's built-in HTTP cache, which the plugin needs",
+      fix: 'remove "useLegacyCache" from nx.json and unset NX_DB_CACHE / NX_DISABLE_DB',
+    });
   }
   if (needed === 'plugin') checks.push(checkProxies(env));
   return checks;
@@ -114,20 +191,38 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
   try {
     config = resolveRunConfig(resolveServerTarget(flags, io), io);
   } catch (err) {
-    return [{ name: 'configuration', status: 'fail', detail: describeFailure(err), fix: 'set the url (nx.json or NX_SEALED_CACHE_URL) and a credential (`nx-sealed-cache login` or NX_SEALED_CACHE_ACCESS_TOKEN)' }];
+    return [
+      {
+        name: 'configuration',
+        status: 'fail',
+        detail: describeFailure(err),
+        fix: 'set the url (nx.json or NX_SEALED_CACHE_URL) and a credential (`nx-sealed-cache login` or NX_SEALED_CACHE_ACCESS_TOKEN)',
+      },
+    ];
   }
-  const checks: DoctorCheck[] = config.warnings.map((warning) => ({ name: 'configuration', status: 'warn', detail: warning.replace(/^nx-sealed-cache: /, '') }));
+  const checks: DoctorCheck[] = config.warnings.map((warning) => ({
+    name: 'configuration',
+    status: 'warn',
+    detail: warning.replace(/^nx-sealed-cache: /, ''),
+  }));
   checks.push({ name: 'credential', status: 'ok', detail: `from ${CREDENTIAL_SOURCE_TEXT[config.credential.source]}` });
   checks.push(checkEncryption(config));
   try {
-    const access = await fetchAccess({ url: config.url, workspaceId: config.workspaceId, token: config.credential.token, timeoutMs: config.timeouts.requestMs });
+    const access = await fetchAccess({
+      url: config.url,
+      workspaceId: config.workspaceId,
+      token: config.credential.token,
+      timeoutMs: config.timeouts.requestMs,
+    });
     const scope = access.access.write ? 'read and write' : access.access.read ? 'read only' : 'no access';
     const who = access.principal.user?.name ?? access.principal.kind;
     checks.push({
       name: 'server',
       status: access.access.read ? 'ok' : 'fail',
       detail: `${config.url} answers; ${who} (${access.principal.kind}) has ${scope} on ${access.workspace.name} (${access.workspace.id})`,
-      ...(access.access.read ? {} : { fix: 'ask an admin for access, or log in with a token that can read this workspace' }),
+      ...(access.access.read
+        ? {}
+        : { fix: 'ask an admin for access, or log in with a token that can read this workspace' }),
     });
   } catch (err) {
     checks.push({ name: 'server', status: 'fail', detail: describeFailure(err), fix: fixForServerError(err) });
@@ -138,11 +233,21 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
 function checkEncryption(config: ReturnType<typeof resolveRunConfig>): DoctorCheck {
   const [sealing] = config.keys;
   if (!sealing) {
-    return { name: 'encryption', status: 'warn', detail: 'off: the server stores artifacts it can read', fix: 'set NX_SEALED_CACHE_ENCRYPTION_KEY (generate one with `nx g nx-sealed-cache:init --encryption generate`)' };
+    return {
+      name: 'encryption',
+      status: 'warn',
+      detail: 'off: the server stores artifacts it can read',
+      fix: 'set NX_SEALED_CACHE_ENCRYPTION_KEY (generate one with `nx g nx-sealed-cache:init --encryption generate`)',
+    };
   }
   const extra = config.keys.length > 1 ? `, plus ${config.keys.length - 1} older key(s) for reading` : '';
   if (config.keySource === 'nx.json') {
-    return { name: 'encryption', status: 'warn', detail: `on (key id ${sealing.id}${extra}), but the key is in nx.json where anyone with the repository can read it`, fix: 'move the key to NX_SEALED_CACHE_ENCRYPTION_KEY' };
+    return {
+      name: 'encryption',
+      status: 'warn',
+      detail: `on (key id ${sealing.id}${extra}), but the key is in nx.json where anyone with the repository can read it`,
+      fix: 'move the key to NX_SEALED_CACHE_ENCRYPTION_KEY',
+    };
   }
   return { name: 'encryption', status: 'ok', detail: `on (key id ${sealing.id}${extra}, from ${config.keySource})` };
 }
@@ -160,9 +265,12 @@ function checkProxies(env: NodeJS.ProcessEnv): DoctorCheck {
 }
 
 function fixForServerError(err: unknown): string {
-  if (isSealedCacheError(err, 'ERR_CLIENT_UNREACHABLE') || isSealedCacheError(err, 'ERR_CLIENT_TIMEOUT')) return 'check the URL, the network, and that the server runs';
-  if (isSealedCacheError(err, 'ERR_AUTH_WORKSPACE_REQUIRED')) return 'add "workspaceId" to the nx.json options or pass --workspace';
-  if (isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_')) return 'run `nx-sealed-cache login` again, or check NX_SEALED_CACHE_ACCESS_TOKEN';
+  if (isSealedCacheError(err, 'ERR_CLIENT_UNREACHABLE') || isSealedCacheError(err, 'ERR_CLIENT_TIMEOUT'))
+    return 'check the URL, the network, and that the server runs';
+  if (isSealedCacheError(err, 'ERR_AUTH_WORKSPACE_REQUIRED'))
+    return 'add "workspaceId" to the nx.json options or pass --workspace';
+  if (isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_'))
+    return 'run `nx-sealed-cache login` again, or check NX_SEALED_CACHE_ACCESS_TOKEN';
   return 'check that the URL points at an nx-sealed-cache server';
 }
 
@@ -172,7 +280,8 @@ function readOnlyTree(root: string) {
   return {
     root,
     exists: (file: string) => existsSync(abs(file)),
-    read: (file: string, encoding: BufferEncoding) => (existsSync(abs(file)) ? readFileSync(abs(file), encoding) : null),
+    read: (file: string, encoding: BufferEncoding) =>
+      existsSync(abs(file)) ? readFileSync(abs(file), encoding) : null,
     write: () => {
       throw new Error('doctor never writes');
     },
@@ -181,6 +290,12 @@ function readOnlyTree(root: string) {
 
 export function registerDoctorCommand(program: Command, host?: CommandHost): void {
   addServerFlags(
-    program.command('doctor').description('check nx.json, the Nx version path, the server, your credential, encryption and the proxy; exit 1 if something needs fixing'),
-  ).action(async (_options: unknown, command: Command) => reportExit(host, await runDoctor(flagsOf(command), peopleIo(host))));
+    program
+      .command('doctor')
+      .description(
+        'check nx.json, the Nx version path, the server, your credential, encryption and the proxy; exit 1 if something needs fixing',
+      ),
+  ).action(async (_options: unknown, command: Command) =>
+    reportExit(host, await runDoctor(flagsOf(command), peopleIo(host))),
+  );
 }

@@ -13,7 +13,11 @@ function withFilterOptions(command: Command): Command {
     .option('--token <id>', 'written by this token (tok_...)')
     .option('--user <user>', 'written by this user (id or name)')
     .option('--namespace <ns>', 'in this namespace: shared, s:<scope>, u:<userId>, t:<tokenId>, anonymous')
-    .addOption(new Option('--tier <tier>', 'in the shared tier or any isolated one').choices(['shared', 'isolated']).conflicts('namespace'))
+    .addOption(
+      new Option('--tier <tier>', 'in the shared tier or any isolated one')
+        .choices(['shared', 'isolated'])
+        .conflicts('namespace'),
+    )
     .option('--since <iso>', 'written at or after, e.g. 2025-01-31T00:00:00Z')
     .option('--until <iso>', 'written at or before');
 }
@@ -28,14 +32,22 @@ function filterOf(options: Record<string, unknown>): Record<string, string> {
 
 function requireNarrowing(filter: Record<string, string>, verb: string): void {
   if (Object.keys(filter).length > 1) return;
-  throw new SealedCacheError('ERR_INPUT_INVALID', `${verb} needs at least one of --token, --user, --namespace, --tier, --since or --until`);
+  throw new SealedCacheError(
+    'ERR_INPUT_INVALID',
+    `${verb} needs at least one of --token, --user, --namespace, --tier, --since or --until`,
+  );
 }
 
-const who = (e: EntryJson) => (e.writerUserName ? `${e.writerUserName}${e.writerBot ? ' (bot)' : ''}` : (e.writerTokenId ?? 'anonymous'));
+const who = (e: EntryJson) =>
+  e.writerUserName ? `${e.writerUserName}${e.writerBot ? ' (bot)' : ''}` : (e.writerTokenId ?? 'anonymous');
 
 export function registerEntriesCommands(program: Command, ctx: CommandContext): void {
-  const entries = program.command('entries').description('what was written to a workspace, by whom: list, quarantine, purge (org admins)');
-  withFilterOptions(entries.command('list').description('entries with their writer, tier, time, size and sha256, oldest first'))
+  const entries = program
+    .command('entries')
+    .description('what was written to a workspace, by whom: list, quarantine, purge (org admins)');
+  withFilterOptions(
+    entries.command('list').description('entries with their writer, tier, time, size and sha256, oldest first'),
+  )
     .addOption(new Option('--limit <n>', 'at most this many').argParser(parsePositiveInt).default(1000))
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
@@ -58,7 +70,12 @@ export function registerEntriesCommands(program: Command, ctx: CommandContext): 
         const filter = filterOf(options);
         requireNarrowing(filter, verb);
         const result = await client().read(EntryActionJson, 'POST', `/entries/${verb}`, filter);
-        printResult(io, globals, result, (r) => `${r.action} ${r.count} ${r.count === 1 ? 'entry' : 'entries'} (recorded in the audit log)`);
+        printResult(
+          io,
+          globals,
+          result,
+          (r) => `${r.action} ${r.count} ${r.count === 1 ? 'entry' : 'entries'} (recorded in the audit log)`,
+        );
       }),
     );
   }

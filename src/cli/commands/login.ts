@@ -10,7 +10,16 @@ import { SealedCacheError, isSealedCacheError } from '../../errors';
 import { type BrowserLoginIo, loginInBrowser } from '../browser-login';
 import type { AccessResponse } from '../../protocol';
 import { describeAccess, fetchAccess, resolveServerTarget } from '../access-check';
-import { addServerFlags, flagsOf, peopleIo, printFailure, reportExit, type CommandHost, type PeopleCliIo, type ServerFlags } from '../people-commands';
+import {
+  addServerFlags,
+  flagsOf,
+  peopleIo,
+  printFailure,
+  reportExit,
+  type CommandHost,
+  type PeopleCliIo,
+  type ServerFlags,
+} from '../people-commands';
 
 export interface LoginFlags extends ServerFlags {
   tokenStdin?: boolean;
@@ -35,9 +44,17 @@ export async function runLogin(flags: LoginFlags, io: LoginIo): Promise<number> 
     if (wantsBrowser(flags, io)) return await runBrowserLogin(flags, io, target.url, target.workspaceId);
     const token = await obtainToken(flags, io);
     const access = await checkPersonalToken(target.url, target.workspaceId, token);
-    const file = storeCredential(target.url, token, { tokenId: access.principal.tokenId, userName: access.principal.user?.name ?? null, expiresAt: access.expiresAt }, io.homeDir, io.env);
+    const file = storeCredential(
+      target.url,
+      token,
+      { tokenId: access.principal.tokenId, userName: access.principal.user?.name ?? null, expiresAt: access.expiresAt },
+      io.homeDir,
+      io.env,
+    );
     if (io.env[ENV_ACCESS_TOKEN]?.trim()) {
-      io.err(`nx-sealed-cache: ${ENV_ACCESS_TOKEN} is set in this shell and wins over the login file; unset it to use this login.`);
+      io.err(
+        `nx-sealed-cache: ${ENV_ACCESS_TOKEN} is set in this shell and wins over the login file; unset it to use this login.`,
+      );
     }
     if (flags.json) {
       io.out(JSON.stringify({ url: target.url, credentialsFile: file, ...access }, null, 2));
@@ -53,21 +70,46 @@ export async function runLogin(flags: LoginFlags, io: LoginIo): Promise<number> 
   }
 }
 
-async function runBrowserLogin(flags: LoginFlags, io: LoginIo, url: string, workspaceId: string | undefined): Promise<number> {
+async function runBrowserLogin(
+  flags: LoginFlags,
+  io: LoginIo,
+  url: string,
+  workspaceId: string | undefined,
+): Promise<number> {
   // The token a browser login yields is bound to one workspace, so the request must name it.
   if (!workspaceId) {
-    throw new SealedCacheError('ERR_AUTH_WORKSPACE_REQUIRED', 'browser login gives a token for one workspace: pass --workspace <id>, or run login inside a workspace whose nx.json sets "workspaceId"');
+    throw new SealedCacheError(
+      'ERR_AUTH_WORKSPACE_REQUIRED',
+      'browser login gives a token for one workspace: pass --workspace <id>, or run login inside a workspace whose nx.json sets "workspaceId"',
+    );
   }
   // Progress goes to stderr so that --json keeps stdout to one document.
-  const result = await loginInBrowser(url, workspaceId, { out: flags.json ? io.err : io.out, sleep: io.sleep, hostname: io.hostname });
+  const result = await loginInBrowser(url, workspaceId, {
+    out: flags.json ? io.err : io.out,
+    sleep: io.sleep,
+    hostname: io.hostname,
+  });
   const access = await checkPersonalToken(url, result.workspaceId, result.token);
-  const meta = { tokenId: result.tokenId, userName: result.userName, expiresAt: access.expiresAt, workspaceId: result.workspaceId };
+  const meta = {
+    tokenId: result.tokenId,
+    userName: result.userName,
+    expiresAt: access.expiresAt,
+    workspaceId: result.workspaceId,
+  };
   const file = storeCredential(url, result.token, meta, io.homeDir, io.env);
   if (io.env[ENV_ACCESS_TOKEN]?.trim()) {
-    io.err(`nx-sealed-cache: ${ENV_ACCESS_TOKEN} is set in this shell and wins over the login file; unset it to use this login.`);
+    io.err(
+      `nx-sealed-cache: ${ENV_ACCESS_TOKEN} is set in this shell and wins over the login file; unset it to use this login.`,
+    );
   }
   if (flags.json) {
-    io.out(JSON.stringify({ url, credentialsFile: file, tokenId: result.tokenId, user: result.userName, ...access }, null, 2));
+    io.out(
+      JSON.stringify(
+        { url, credentialsFile: file, tokenId: result.tokenId, user: result.userName, ...access },
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   io.out(`Logged in to ${url} as ${result.userName}.`);
@@ -77,29 +119,47 @@ async function runBrowserLogin(flags: LoginFlags, io: LoginIo, url: string, work
 }
 
 /** A secret from piped stdin, or typed at a prompt that does not echo on a terminal (tokens, passwords). */
-export async function readSecretInput(io: Pick<PeopleCliIo, 'stdin' | 'err'>, question: string, fromStdin = false): Promise<string> {
+export async function readSecretInput(
+  io: Pick<PeopleCliIo, 'stdin' | 'err'>,
+  question: string,
+  fromStdin = false,
+): Promise<string> {
   const raw = fromStdin || !io.stdin.isTTY ? await readAll(io.stdin) : await promptHidden(io, question);
   return raw.replace(/\r?\n$/, '');
 }
 
 /** The pasting flow: a piped token, or a prompt that does not echo on a terminal. */
 async function obtainToken(flags: LoginFlags, io: PeopleCliIo): Promise<string> {
-  const raw = flags.tokenStdin || !io.stdin.isTTY ? await readAll(io.stdin) : await promptHidden(io, 'Paste a personal access token (create one in the admin page): ');
+  const raw =
+    flags.tokenStdin || !io.stdin.isTTY
+      ? await readAll(io.stdin)
+      : await promptHidden(io, 'Paste a personal access token (create one in the admin page): ');
   const token = raw.trim();
   if (!token) throw new SealedCacheError('ERR_INPUT_INVALID', 'no token was given');
   if (token.length > MAX_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
-    throw new SealedCacheError('ERR_INPUT_INVALID', `that does not look like a token (length ${token.length}, or it has spaces or control characters)`);
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      `that does not look like a token (length ${token.length}, or it has spaces or control characters)`,
+    );
   }
   return token;
 }
 
-async function checkPersonalToken(url: string, workspaceId: string | undefined, token: string): Promise<AccessResponse> {
+async function checkPersonalToken(
+  url: string,
+  workspaceId: string | undefined,
+  token: string,
+): Promise<AccessResponse> {
   let access: AccessResponse;
   try {
     access = await fetchAccess({ url, workspaceId, token });
   } catch (err) {
     if (isSealedCacheError(err, 'ERR_AUTH_WORKSPACE_REQUIRED') && !workspaceId) {
-      throw new SealedCacheError('ERR_AUTH_WORKSPACE_REQUIRED', 'a personal token is not tied to one workspace: pass --workspace <id>, or run login inside a workspace whose nx.json sets "workspaceId"', { cause: err });
+      throw new SealedCacheError(
+        'ERR_AUTH_WORKSPACE_REQUIRED',
+        'a personal token is not tied to one workspace: pass --workspace <id>, or run login inside a workspace whose nx.json sets "workspaceId"',
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -118,7 +178,8 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   for await (const chunk of stream) {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += buf.length;
-    if (size > MAX_TOKEN_LENGTH * 2) throw new SealedCacheError('ERR_INPUT_INVALID', 'stdin is far longer than a token');
+    if (size > MAX_TOKEN_LENGTH * 2)
+      throw new SealedCacheError('ERR_INPUT_INVALID', 'stdin is far longer than a token');
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -153,9 +214,15 @@ function promptHidden(io: Pick<PeopleCliIo, 'stdin' | 'err'>, question: string):
 }
 
 export function registerLoginCommand(program: Command, host?: CommandHost): void {
-  addServerFlags(program.command('login').description('store a personal access token for a cache server (per user, outside the repository)'))
+  addServerFlags(
+    program
+      .command('login')
+      .description('store a personal access token for a cache server (per user, outside the repository)'),
+  )
     .option('--token-stdin', 'read a pasted token from stdin')
     .option('--paste', 'paste a token at a hidden prompt instead of approving in the browser')
     .option('--browser', 'approve the login in the admin page (the default on a terminal)')
-    .action(async (_options: unknown, command: Command) => reportExit(host, await runLogin(flagsOf<LoginFlags>(command), peopleIo(host))));
+    .action(async (_options: unknown, command: Command) =>
+      reportExit(host, await runLogin(flagsOf<LoginFlags>(command), peopleIo(host))),
+    );
 }

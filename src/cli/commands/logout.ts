@@ -2,7 +2,16 @@
 import type { Command } from 'commander';
 import { removeStoredCredential } from '../../client/credentials-store';
 import { resolveServerTarget } from '../access-check';
-import { addServerFlags, flagsOf, peopleIo, printFailure, reportExit, type CommandHost, type PeopleCliIo, type ServerFlags } from '../people-commands';
+import {
+  addServerFlags,
+  flagsOf,
+  peopleIo,
+  printFailure,
+  reportExit,
+  type CommandHost,
+  type PeopleCliIo,
+  type ServerFlags,
+} from '../people-commands';
 
 export async function runLogout(flags: ServerFlags, io: PeopleCliIo): Promise<number> {
   try {
@@ -25,7 +34,9 @@ export async function runLogout(flags: ServerFlags, io: PeopleCliIo): Promise<nu
 }
 
 export function registerLogoutCommand(program: Command, host?: CommandHost): void {
-  addServerFlags(program.command('logout').description('remove the stored personal access token for a cache server')).action(
-    async (_options: unknown, command: Command) => reportExit(host, await runLogout(flagsOf(command), peopleIo(host))),
+  addServerFlags(
+    program.command('logout').description('remove the stored personal access token for a cache server'),
+  ).action(async (_options: unknown, command: Command) =>
+    reportExit(host, await runLogout(flagsOf(command), peopleIo(host))),
   );
 }

@@ -16,7 +16,8 @@ interface InvitationJson {
 type AddedJson = MemberJson | { invited: true; invitation: InvitationJson };
 
 const roleOption = () => new Option('--role <role>', 'member role').choices(['admin', 'member']);
-const describe = (m: MemberJson) => `${m.userName ?? m.userId} is ${m.role} of ${m.orgId}${Object.keys(m.workspaceAccess).length ? ` (overrides: ${JSON.stringify(m.workspaceAccess)})` : ''}`;
+const describe = (m: MemberJson) =>
+  `${m.userName ?? m.userId} is ${m.role} of ${m.orgId}${Object.keys(m.workspaceAccess).length ? ` (overrides: ${JSON.stringify(m.workspaceAccess)})` : ''}`;
 
 export function registerMemberCommands(program: Command, ctx: CommandContext): void {
   const member = program.command('member').description('organisation membership (org admins)');
@@ -27,9 +28,14 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .addOption(roleOption().default('member'))
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const added = await client().call<AddedJson>('POST', memberPath(options.org), { user: options.user, role: options.role });
+        const added = await client().call<AddedJson>('POST', memberPath(options.org), {
+          user: options.user,
+          role: options.role,
+        });
         printResult(io, globals, added, (m) =>
-          'invited' in m ? `invited ${m.invitation.userName ?? String(options.user)} as ${m.invitation.role}; they join when they run \`member accept ${m.invitation.id}\` (or accept on the web page)` : `added: ${describe(m)}`,
+          'invited' in m
+            ? `invited ${m.invitation.userName ?? String(options.user)} as ${m.invitation.role}; they join when they run \`member accept ${m.invitation.id}\` (or accept on the web page)`
+            : `added: ${describe(m)}`,
         );
       }),
     );
@@ -39,8 +45,16 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .requiredOption('--user <user>', 'user id or name')
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const removed = await client().call<{ orgId: string; userId: string }>('DELETE', memberPath(options.org, options.user));
-        printResult(io, globals, removed, (r) => `removed ${r.userId} from ${r.orgId}; their personal tokens lose access now`);
+        const removed = await client().call<{ orgId: string; userId: string }>(
+          'DELETE',
+          memberPath(options.org, options.user),
+        );
+        printResult(
+          io,
+          globals,
+          removed,
+          (r) => `removed ${r.userId} from ${r.orgId}; their personal tokens lose access now`,
+        );
       }),
     );
   member
@@ -50,7 +64,9 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .requiredOption('--user <user>', 'user id or name')
     .addOption(roleOption())
     .option('--workspace <id>', 'workspace for --access')
-    .addOption(new Option('--access <level>', 'access to --workspace').choices(['read', 'read-write', 'none', 'default']))
+    .addOption(
+      new Option('--access <level>', 'access to --workspace').choices(['read', 'read-write', 'none', 'default']),
+    )
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
         const changed = await client().read(MemberJson, 'PATCH', memberPath(options.org, options.user), {
@@ -67,7 +83,9 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .action(
       ctx.action(async ({ globals, io, client }) => {
         const list = await client().call<InvitationJson[]>('GET', '/invitations');
-        printResult(io, globals, list, (l) => table(l as unknown as Record<string, unknown>[], ['id', 'orgName', 'role', 'expiresAt']));
+        printResult(io, globals, list, (l) =>
+          table(l as unknown as Record<string, unknown>[], ['id', 'orgName', 'role', 'expiresAt']),
+        );
       }),
     );
   for (const answer of ['accept', 'decline'] as const) {
@@ -76,8 +94,13 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
       .description(`${answer} an invitation to join an organisation (see \`member invitations\`)`)
       .action(
         ctx.action(async ({ args, globals, io, client }) => {
-          const result = await client().call<{ id: string; orgId: string; accepted: boolean }>('POST', `/invitations/${encodeURIComponent(args[0])}/${answer}`);
-          printResult(io, globals, result, (r) => (r.accepted ? `joined ${r.orgId}` : `declined the invitation to ${r.orgId}`));
+          const result = await client().call<{ id: string; orgId: string; accepted: boolean }>(
+            'POST',
+            `/invitations/${encodeURIComponent(args[0])}/${answer}`,
+          );
+          printResult(io, globals, result, (r) =>
+            r.accepted ? `joined ${r.orgId}` : `declined the invitation to ${r.orgId}`,
+          );
         }),
       );
   }
@@ -87,7 +110,12 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
         const list = await client().read(MemberJson.array(), 'GET', memberPath(options.org));
-        printResult(io, globals, list, (l) => table(l.map((m) => ({ ...m, workspaceAccess: JSON.stringify(m.workspaceAccess) })), ['userId', 'userName', 'role', 'workspaceAccess']));
+        printResult(io, globals, list, (l) =>
+          table(
+            l.map((m) => ({ ...m, workspaceAccess: JSON.stringify(m.workspaceAccess) })),
+            ['userId', 'userName', 'role', 'workspaceAccess'],
+          ),
+        );
       }),
     );
 }

@@ -32,7 +32,10 @@ export function parseTtl(text: string): number {
   const match = /^(\d{1,6})([smh])$/.exec(text.trim());
   const ms = match ? Number(match[1]) * UNIT_MS[match[2]!]! : NaN;
   if (!Number.isFinite(ms) || ms < 1_000 || ms > MAX_TTL_MS) {
-    throw new SealedCacheError('ERR_INPUT_INVALID', `--ttl must be a duration such as 90s, 45m or 6h, at most 168h (got "${text}")`);
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      `--ttl must be a duration such as 90s, 45m or 6h, at most 168h (got "${text}")`,
+    );
   }
   return ms;
 }
@@ -44,14 +47,23 @@ function readPluginOptions(workspaceRoot: string): Record<string, unknown> {
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (cause) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `Cannot read ${file}: run this in the workspace root or pass --workspace-root.`, { cause });
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `Cannot read ${file}: run this in the workspace root or pass --workspace-root.`,
+      { cause },
+    );
   }
   const plugins = (json as { plugins?: unknown }).plugins;
   const entry = Array.isArray(plugins)
-    ? plugins.find((item): item is { plugin: string; options?: unknown } => typeof item === 'object' && item !== null && (item as { plugin?: unknown }).plugin === 'nx-sealed-cache')
+    ? plugins.find(
+        (item): item is { plugin: string; options?: unknown } =>
+          typeof item === 'object' && item !== null && (item as { plugin?: unknown }).plugin === 'nx-sealed-cache',
+      )
     : undefined;
   const options = entry?.options;
-  return typeof options === 'object' && options !== null && !Array.isArray(options) ? { ...(options as Record<string, unknown>) } : {};
+  return typeof options === 'object' && options !== null && !Array.isArray(options)
+    ? { ...(options as Record<string, unknown>) }
+    : {};
 }
 
 function rootOf(flags: ProxyFlags): string {
@@ -59,7 +71,11 @@ function rootOf(flags: ProxyFlags): string {
 }
 
 async function runStart(flags: ProxyFlags, ctx: CommandContext): Promise<void> {
-  if (flags.token) throw new SealedCacheError('ERR_INPUT_INVALID', 'proxy start takes the token from NX_SEALED_CACHE_ACCESS_TOKEN only (argv is visible to every process).');
+  if (flags.token)
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      'proxy start takes the token from NX_SEALED_CACHE_ACCESS_TOKEN only (argv is visible to every process).',
+    );
   const env = ctx.io.env as NodeJS.ProcessEnv;
   const root = rootOf(flags);
   const lifetimeMs = parseTtl(flags.ttl ?? '6h');
@@ -69,12 +85,25 @@ async function runStart(flags: ProxyFlags, ctx: CommandContext): Promise<void> {
   // Fails here, in the step that has the secrets, rather than as a silent miss in every Nx step.
   resolveClientConfig({ options: client.options, env: client.env, homeDir: client.homeDir });
   const settings = readProxySettings(env);
-  const { proxy, alreadyRunning } = await startPreStartedProxy(root, { settings, client, lifetimeMs, env: proxyProcessEnv(env) });
-  const report = { workspaceRoot: root, pid: proxy.state.pid, port: proxy.state.port, expiresAt: proxy.state.expiresAt ?? null, alreadyRunning };
+  const { proxy, alreadyRunning } = await startPreStartedProxy(root, {
+    settings,
+    client,
+    lifetimeMs,
+    env: proxyProcessEnv(env),
+  });
+  const report = {
+    workspaceRoot: root,
+    pid: proxy.state.pid,
+    port: proxy.state.port,
+    expiresAt: proxy.state.expiresAt ?? null,
+    alreadyRunning,
+  };
   if (flags.json) ctx.io.stdout(`${JSON.stringify(report)}\n`);
   else {
     const verb = alreadyRunning ? 'Already running' : 'Started';
-    ctx.io.stdout(`${verb}: sealing proxy for ${root} on 127.0.0.1:${report.port} (pid ${report.pid}) until ${report.expiresAt ?? 'idle'}.\n`);
+    ctx.io.stdout(
+      `${verb}: sealing proxy for ${root} on 127.0.0.1:${report.port} (pid ${report.pid}) until ${report.expiresAt ?? 'idle'}.\n`,
+    );
   }
 }
 
@@ -82,10 +111,20 @@ async function runStatus(flags: ProxyFlags, ctx: CommandContext): Promise<void> 
   const root = rootOf(flags);
   const running = await answeringProxy(readProxySettings(ctx.io.env as NodeJS.ProcessEnv), root);
   const report = running
-    ? { workspaceRoot: root, running: true, pid: running.state.pid, port: running.state.port, runs: running.runs, expiresAt: running.state.expiresAt ?? null }
+    ? {
+        workspaceRoot: root,
+        running: true,
+        pid: running.state.pid,
+        port: running.state.port,
+        runs: running.runs,
+        expiresAt: running.state.expiresAt ?? null,
+      }
     : { workspaceRoot: root, running: false };
   if (flags.json) ctx.io.stdout(`${JSON.stringify(report)}\n`);
-  else if (running) ctx.io.stdout(`Running: sealing proxy for ${root} on 127.0.0.1:${running.state.port} (pid ${running.state.pid}), ${running.runs} active run(s), until ${running.state.expiresAt ?? 'idle'}.\n`);
+  else if (running)
+    ctx.io.stdout(
+      `Running: sealing proxy for ${root} on 127.0.0.1:${running.state.port} (pid ${running.state.pid}), ${running.runs} active run(s), until ${running.state.expiresAt ?? 'idle'}.\n`,
+    );
   else ctx.io.stdout(`Not running: no pre-started sealing proxy for ${root}.\n`);
   if (!running) ctx.exitCode = 3;
 }
@@ -94,26 +133,44 @@ async function runStop(flags: ProxyFlags, ctx: CommandContext): Promise<void> {
   const root = rootOf(flags);
   const result = await stopPreStartedProxy(readProxySettings(ctx.io.env as NodeJS.ProcessEnv), root);
   if (flags.json) ctx.io.stdout(`${JSON.stringify({ workspaceRoot: root, ...result })}\n`);
-  else ctx.io.stdout(result.stopped ? `Stopped the sealing proxy for ${root} (pid ${result.pid}).\n` : `No running sealing proxy for ${root}; nothing to stop.\n`);
+  else
+    ctx.io.stdout(
+      result.stopped
+        ? `Stopped the sealing proxy for ${root} (pid ${result.pid}).\n`
+        : `No running sealing proxy for ${root}; nothing to stop.\n`,
+    );
 }
 
 export function registerProxyCommands(program: Command, ctx: CommandContext): void {
-  const proxy = program.command('proxy').description('the loopback sealing proxy a CI step starts, so Nx steps need no secret in their environment');
-  const wrap = (fn: (flags: ProxyFlags, ctx: CommandContext) => Promise<void>) => async (_options: unknown, command: Command) => {
-    const flags = command.optsWithGlobals<ProxyFlags>();
-    try {
-      await fn(flags, ctx);
-    } catch (err) {
-      printError(ctx.io, flags.json === true, err);
-      ctx.exitCode = 1;
-    }
-  };
+  const proxy = program
+    .command('proxy')
+    .description('the loopback sealing proxy a CI step starts, so Nx steps need no secret in their environment');
+  const wrap =
+    (fn: (flags: ProxyFlags, ctx: CommandContext) => Promise<void>) => async (_options: unknown, command: Command) => {
+      const flags = command.optsWithGlobals<ProxyFlags>();
+      try {
+        await fn(flags, ctx);
+      } catch (err) {
+        printError(ctx.io, flags.json === true, err);
+        ctx.exitCode = 1;
+      }
+    };
   proxy
     .command('start')
-    .description('start the proxy with NX_SEALED_CACHE_ACCESS_TOKEN / NX_SEALED_CACHE_ENCRYPTION_KEY from this environment, then exit')
+    .description(
+      'start the proxy with NX_SEALED_CACHE_ACCESS_TOKEN / NX_SEALED_CACHE_ENCRYPTION_KEY from this environment, then exit',
+    )
     .option('--workspace-root <dir>', 'the Nx workspace (default: the current directory)')
     .option('--ttl <duration>', 'how long the proxy lives, e.g. 90s, 45m, 6h (default 6h, at most 168h)')
     .action(wrap(runStart));
-  proxy.command('status').description('whether the pre-started proxy answers (exit code 3 if not)').option('--workspace-root <dir>', 'the Nx workspace').action(wrap(runStatus));
-  proxy.command('stop').description('stop the pre-started proxy').option('--workspace-root <dir>', 'the Nx workspace').action(wrap(runStop));
+  proxy
+    .command('status')
+    .description('whether the pre-started proxy answers (exit code 3 if not)')
+    .option('--workspace-root <dir>', 'the Nx workspace')
+    .action(wrap(runStatus));
+  proxy
+    .command('stop')
+    .description('stop the pre-started proxy')
+    .option('--workspace-root <dir>', 'the Nx workspace')
+    .action(wrap(runStop));
 }

@@ -18,19 +18,30 @@ function flagValues(options: Record<string, unknown>): Partial<Record<string, st
 export function registerServeCommand(program: Command, ctx: CommandContext): void {
   const serve = program
     .command('serve')
-    .description('run the cache server (flags > NX_SEALED_CACHE_SERVER_* env vars > --config file > defaults; stops cleanly on SIGINT/SIGTERM)')
-    .option('--config <file>', 'JSON config file with any of the options below by their camelCase names (env NX_SEALED_CACHE_SERVER_CONFIG)');
+    .description(
+      'run the cache server (flags > NX_SEALED_CACHE_SERVER_* env vars > --config file > defaults; stops cleanly on SIGINT/SIGTERM)',
+    )
+    .option(
+      '--config <file>',
+      'JSON config file with any of the options below by their camelCase names (env NX_SEALED_CACHE_SERVER_CONFIG)',
+    );
   for (const option of CONFIG_OPTIONS) {
     const takesValue = option.kind === 'boolean' ? '' : ' <value>';
     serve.addOption(new Option(`${flagOf(option.key)}${takesValue}`, `${option.help} (env ${envVarOf(option.key)})`));
   }
   serve.action(
     ctx.action(async ({ options, io }) => {
-      const config = resolveServeConfig({ flags: flagValues(options), env: io.env, configPath: options.config as string | undefined });
+      const config = resolveServeConfig({
+        flags: flagValues(options),
+        env: io.env,
+        configPath: options.config as string | undefined,
+      });
       const server = await buildServer(config);
       io.stdout(`nx-sealed-cache listening on ${server.url}\n`);
       if (!server.hasAdmin) {
-        io.stdout(`no administrator yet: stop the server and run \`nx-sealed-cache admin init --data-dir ${config.dataDir}\` to create one\n`);
+        io.stdout(
+          `no administrator yet: stop the server and run \`nx-sealed-cache admin init --data-dir ${config.dataDir}\` to create one\n`,
+        );
       }
       await io.waitForShutdown();
       await server.close();

@@ -14,15 +14,30 @@ interface MintedTokenJson {
 }
 
 const describeMinted = (t: MintedTokenJson) =>
-  [`minted isolated ci token ${t.id}`, fields({ workspaceId: t.workspaceId, access: t.access, writesTo: t.namespace, expiresAt: t.expiresAt }), 'token (shown once, store it safely):', t.token].join('\n');
+  [
+    `minted isolated ci token ${t.id}`,
+    fields({ workspaceId: t.workspaceId, access: t.access, writesTo: t.namespace, expiresAt: t.expiresAt }),
+    'token (shown once, store it safely):',
+    t.token,
+  ].join('\n');
 
 export function registerTokenMintCommand(token: Command, ctx: CommandContext): void {
   token
     .command('mint')
-    .description('mint a short-lived isolated CI token for one scope (authenticate with a trusted read-write CI token or as an admin)')
-    .requiredOption('--scope <scope>', 'e.g. pr-123 (1-100 of A-Z a-z 0-9 . _ / -); every token of one scope shares one isolated tier')
+    .description(
+      'mint a short-lived isolated CI token for one scope (authenticate with a trusted read-write CI token or as an admin)',
+    )
+    .requiredOption(
+      '--scope <scope>',
+      'e.g. pr-123 (1-100 of A-Z a-z 0-9 . _ / -); every token of one scope shares one isolated tier',
+    )
     .option('--expires-in <duration>', '30m, 2h or 3d; at most 7d', '2h')
-    .addOption(new Option('--access <level>', "at most the minter's access (default: the minter's)").choices(['read', 'read-write']))
+    .addOption(
+      new Option('--access <level>', "at most the minter's access (default: the minter's)").choices([
+        'read',
+        'read-write',
+      ]),
+    )
     .option('--workspace <id>', 'workspace (only for admins; a CI token mints for its own)')
     .option('--name <name>', 'a label (default "minted for <scope>")')
     .action(

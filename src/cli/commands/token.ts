@@ -4,9 +4,19 @@ import { IssuedTokenJson, TokenJson } from '../../protocol';
 import { fields, printResult, table } from '../output';
 import { registerTokenMintCommand } from './token-mint';
 
-
 const issued = (verb: string) => (t: IssuedTokenJson) =>
-  [`${verb} ${t.kind} token ${t.id}`, fields({ workspaceId: t.workspaceId, userId: t.userId, access: t.access, tier: t.tier ?? (t.kind === 'personal' ? 'workspace policy' : null), expiresAt: t.expiresAt ?? 'never' }), 'token (shown once, store it safely):', t.token].join('\n');
+  [
+    `${verb} ${t.kind} token ${t.id}`,
+    fields({
+      workspaceId: t.workspaceId,
+      userId: t.userId,
+      access: t.access,
+      tier: t.tier ?? (t.kind === 'personal' ? 'workspace policy' : null),
+      expiresAt: t.expiresAt ?? 'never',
+    }),
+    'token (shown once, store it safely):',
+    t.token,
+  ].join('\n');
 
 export function registerTokenCommands(program: Command, ctx: CommandContext): void {
   const token = program.command('token').description('CI, personal and admin access tokens');
@@ -16,9 +26,19 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
     .addOption(new Option('--kind <kind>', 'token kind').choices(['ci', 'personal', 'admin']).makeOptionMandatory())
     .option('--workspace <id>', 'workspace (required for ci; optional binding for personal)')
     .option('--user <user>', 'owner of a personal token (default: you)')
-    .addOption(new Option('--access <level>', 'ci: the access; personal: the most it may ever get').choices(['read', 'read-write']))
+    .addOption(
+      new Option('--access <level>', 'ci: the access; personal: the most it may ever get').choices([
+        'read',
+        'read-write',
+      ]),
+    )
     .option('--name <name>', 'a label, e.g. "github-actions main"')
-    .addOption(new Option('--tier <tier>', 'where writes land: trusted (the shared tier) or isolated (default for ci; personal: the workspace policy)').choices(['trusted', 'isolated']))
+    .addOption(
+      new Option(
+        '--tier <tier>',
+        'where writes land: trusted (the shared tier) or isolated (default for ci; personal: the workspace policy)',
+      ).choices(['trusted', 'isolated']),
+    )
     .option('--expires-in <duration>', '30m, 2h, 30d, 4w, 1y or never (personal default 1y, others never)')
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
@@ -48,32 +68,53 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
         const query = params.size > 0 ? `?${params.toString()}` : '';
         const list = await client().read(TokenJson.array(), 'GET', `/tokens${query}`);
         printResult(io, globals, list, (l) =>
-          table(l as unknown as Record<string, unknown>[], ['id', 'kind', 'name', 'workspaceId', 'userId', 'access', 'tier', 'scope', 'expiresAt', 'lastUsedAt', 'revokedAt']),
+          table(l as unknown as Record<string, unknown>[], [
+            'id',
+            'kind',
+            'name',
+            'workspaceId',
+            'userId',
+            'access',
+            'tier',
+            'scope',
+            'expiresAt',
+            'lastUsedAt',
+            'revokedAt',
+          ]),
         );
       }),
     );
-  token
-    .command('get <id>')
-    .action(
-      ctx.action(async ({ args, globals, io, client }) => {
-        printResult(io, globals, await client().read(TokenJson, 'GET', `/tokens/${encodeURIComponent(args[0])}`), (t) => fields({ ...t }));
-      }),
-    );
+  token.command('get <id>').action(
+    ctx.action(async ({ args, globals, io, client }) => {
+      printResult(io, globals, await client().read(TokenJson, 'GET', `/tokens/${encodeURIComponent(args[0])}`), (t) =>
+        fields({ ...t }),
+      );
+    }),
+  );
   token
     .command('rotate <id>')
     .description('new value, same id and settings; the old value stops working at once')
     .action(
       ctx.action(async ({ args, globals, io, client }) => {
-        printResult(io, globals, await client().read(IssuedTokenJson, 'POST', `/tokens/${encodeURIComponent(args[0])}/rotate`), issued('rotated'));
+        printResult(
+          io,
+          globals,
+          await client().read(IssuedTokenJson, 'POST', `/tokens/${encodeURIComponent(args[0])}/rotate`),
+          issued('rotated'),
+        );
       }),
     );
   token
     .command('set <id>')
     .description("change a token's access (read <-> read-write), same value, effective at once")
-    .addOption(new Option('--access <level>', 'the new access level').choices(['read', 'read-write']).makeOptionMandatory())
+    .addOption(
+      new Option('--access <level>', 'the new access level').choices(['read', 'read-write']).makeOptionMandatory(),
+    )
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
-        const changed = await client().read(TokenJson, 'PATCH', `/tokens/${encodeURIComponent(args[0])}`, { access: options.access });
+        const changed = await client().read(TokenJson, 'PATCH', `/tokens/${encodeURIComponent(args[0])}`, {
+          access: options.access,
+        });
         printResult(io, globals, changed, (t) => `token ${t.id} now has ${t.access ?? 'no'} access`);
       }),
     );

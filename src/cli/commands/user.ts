@@ -6,7 +6,10 @@ import { setPasswordOffline } from '../../server/offline-password';
 import { readSecretInput } from './login';
 
 /** Two secrets: from a terminal, two hidden prompts; piped, the first two lines. */
-async function readPasswordChange(io: Parameters<typeof readSecretInput>[0], name: string): Promise<{ currentPassword: string; password: string }> {
+async function readPasswordChange(
+  io: Parameters<typeof readSecretInput>[0],
+  name: string,
+): Promise<{ currentPassword: string; password: string }> {
   if (!io.stdin.isTTY) {
     const [currentPassword = '', password = ''] = (await readSecretInput(io, '')).split(/\r?\n/);
     return { currentPassword, password };
@@ -14,7 +17,6 @@ async function readPasswordChange(io: Parameters<typeof readSecretInput>[0], nam
   const currentPassword = await readSecretInput(io, `Current password of ${name}: `);
   return { currentPassword, password: await readSecretInput(io, `New password for ${name}: `) };
 }
-
 
 export function registerUserCommands(program: Command, ctx: CommandContext): void {
   const user = program.command('user').description('users (people and bots)');
@@ -25,22 +27,39 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .option('--org <org>', 'with --bot: the one organisation that owns the bot (it becomes a member)')
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
-        const created = await client().read(UserJson, 'POST', '/users', { name: args[0], bot: options.bot === true, ...(options.org === undefined ? {} : { org: options.org }) });
+        const created = await client().read(UserJson, 'POST', '/users', {
+          name: args[0],
+          bot: options.bot === true,
+          ...(options.org === undefined ? {} : { org: options.org }),
+        });
         printResult(io, globals, created, (u) => `created ${u.bot ? 'bot ' : ''}user ${u.name} (${u.id})`);
       }),
     );
   user
     .command('set-password <name>')
     .description(
-      'change your own web-page password (asks the current one first; piped stdin: current and new on two lines), or with --data-dir set anyone\'s on the stopped server (server admins); ends their web sessions',
+      "change your own web-page password (asks the current one first; piped stdin: current and new on two lines), or with --data-dir set anyone's on the stopped server (server admins); ends their web sessions",
     )
-    .option('--data-dir <dir>', "the server's data directory: set the password offline, on the server machine, with the server stopped")
+    .option(
+      '--data-dir <dir>',
+      "the server's data directory: set the password offline, on the server machine, with the server stopped",
+    )
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
         const promptIo = { stdin: process.stdin, err: (line: string) => io.stderr(`${line}\n`) };
-        const done = () => printResult(io, globals, { user: args[0], passwordSet: true, sessionsEnded: true }, () => `password set for ${args[0]}; their web sessions were ended`);
+        const done = () =>
+          printResult(
+            io,
+            globals,
+            { user: args[0], passwordSet: true, sessionsEnded: true },
+            () => `password set for ${args[0]}; their web sessions were ended`,
+          );
         if (typeof options.dataDir === 'string') {
-          await setPasswordOffline({ dataDir: options.dataDir, user: args[0], password: await readSecretInput(promptIo, `New password for ${args[0]}: `) });
+          await setPasswordOffline({
+            dataDir: options.dataDir,
+            user: args[0],
+            password: await readSecretInput(promptIo, `New password for ${args[0]}: `),
+          });
           return done();
         }
         const { currentPassword, password } = await readPasswordChange(promptIo, args[0]);
@@ -53,7 +72,9 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
     .description('all users (server admins)')
     .action(
       ctx.action(async ({ globals, io, client }) => {
-        printResult(io, globals, await client().read(UserJson.array(), 'GET', '/users'), (l) => table(l as unknown as Record<string, unknown>[], ['id', 'name', 'bot']));
+        printResult(io, globals, await client().read(UserJson.array(), 'GET', '/users'), (l) =>
+          table(l as unknown as Record<string, unknown>[], ['id', 'name', 'bot']),
+        );
       }),
     );
 }

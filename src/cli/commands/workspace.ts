@@ -3,11 +3,20 @@ import type { CommandContext } from '../command-context';
 import { WorkspaceJson } from '../../protocol';
 import { fields, printResult, table } from '../output';
 
-
-const anonymousOption = () => new Option('--anonymous <level>', 'what requests without a token may do').choices(['none', 'read', 'read-write']);
-const memberDefaultOption = () => new Option('--member-default <level>', "members' personal-token access unless overridden").choices(['read', 'read-write']);
-const personalTierOption = () => new Option('--personal-tier <tier>', "where members' personal tokens write unless a token says otherwise").choices(['isolated', 'trusted']);
-const retentionOption = () => new Option('--isolated-retention <duration>', 'how long isolated-tier entries live, e.g. 12h, 7d, 2w');
+const anonymousOption = () =>
+  new Option('--anonymous <level>', 'what requests without a token may do').choices(['none', 'read', 'read-write']);
+const memberDefaultOption = () =>
+  new Option('--member-default <level>', "members' personal-token access unless overridden").choices([
+    'read',
+    'read-write',
+  ]);
+const personalTierOption = () =>
+  new Option('--personal-tier <tier>', "where members' personal tokens write unless a token says otherwise").choices([
+    'isolated',
+    'trusted',
+  ]);
+const retentionOption = () =>
+  new Option('--isolated-retention <duration>', 'how long isolated-tier entries live, e.g. 12h, 7d, 2w');
 const describe = (ws: WorkspaceJson) => fields({ ...ws });
 
 export function registerWorkspaceCommands(program: Command, ctx: CommandContext): void {
@@ -57,7 +66,16 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
       ctx.action(async ({ options, globals, io, client }) => {
         const query = options.org === undefined ? '' : `?org=${encodeURIComponent(options.org as string)}`;
         const list = await client().read(WorkspaceJson.array(), 'GET', `/workspaces${query}`);
-        printResult(io, globals, list, (l) => table(l as unknown as Record<string, unknown>[], ['id', 'name', 'orgId', 'anonymousAccess', 'memberDefaultAccess', 'personalTokenTier']));
+        printResult(io, globals, list, (l) =>
+          table(l as unknown as Record<string, unknown>[], [
+            'id',
+            'name',
+            'orgId',
+            'anonymousAccess',
+            'memberDefaultAccess',
+            'personalTokenTier',
+          ]),
+        );
       }),
     );
   workspace
@@ -65,7 +83,12 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
     .description('one workspace')
     .action(
       ctx.action(async ({ args, globals, io, client }) => {
-        printResult(io, globals, await client().read(WorkspaceJson, 'GET', `/workspaces/${encodeURIComponent(args[0])}`), describe);
+        printResult(
+          io,
+          globals,
+          await client().read(WorkspaceJson, 'GET', `/workspaces/${encodeURIComponent(args[0])}`),
+          describe,
+        );
       }),
     );
 }

@@ -46,7 +46,11 @@ export function tokenOf(actor: Actor): TokenRecord | undefined {
 }
 
 /** What the audit log records as the actor. */
-export const auditActorOf = (actor: Actor): { tokenId: string | null; userId: string | null } => ({ tokenId: tokenOf(actor)?.id ?? null, userId: userOf(actor)?.id ?? null });
+export const auditActorOf = (actor: Actor): { tokenId: string | null; userId: string | null } => ({
+  tokenId: tokenOf(actor)?.id ?? null,
+  userId: userOf(actor)?.id ?? null,
+});
 
 /** A personal token bound to a workspace: the only workspace it may ever act in. */
-export const boundWorkspaceOf = (actor: Actor): string | null => (actor.kind === 'personal' ? actor.boundWorkspaceId : actor.kind === 'ci' ? actor.token.workspaceId : null);
+export const boundWorkspaceOf = (actor: Actor): string | null =>
+  actor.kind === 'personal' ? actor.boundWorkspaceId : actor.kind === 'ci' ? actor.token.workspaceId : null;

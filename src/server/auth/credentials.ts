@@ -14,7 +14,8 @@ const LAST_USED_GRANULARITY_MS = 60_000;
 export function bearerValue(authorization: string | undefined): string | undefined {
   if (authorization === undefined || authorization.trim() === '') return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (!match) throw new SealedCacheError('ERR_AUTH_TOKEN_MALFORMED', 'the Authorization header is not "Bearer <token>"');
+  if (!match)
+    throw new SealedCacheError('ERR_AUTH_TOKEN_MALFORMED', 'the Authorization header is not "Bearer <token>"');
   return match[1];
 }
 
@@ -31,7 +32,10 @@ export class CredentialResolver {
     const tokenHash = hashToken(parsed.value);
     const token = await this.store.findTokenByHash(tokenHash);
     if (token === undefined || !equalSecrets(Buffer.from(token.tokenHash, 'hex'), Buffer.from(tokenHash, 'hex'))) {
-      throw new SealedCacheError('ERR_AUTH_TOKEN_INVALID', `the ${parsed.kind} token is not known to this server (rotated, or created on another server)`);
+      throw new SealedCacheError(
+        'ERR_AUTH_TOKEN_INVALID',
+        `the ${parsed.kind} token is not known to this server (rotated, or created on another server)`,
+      );
     }
     const now = this.clock();
     if (token.revokedAt !== null) {

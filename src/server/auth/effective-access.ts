@@ -39,18 +39,35 @@ export function computeAccess(input: AccessInput): Access {
   switch (input.kind) {
     case 'anonymous': {
       const access = levelToAccess(input.anonymousAccess);
-      return access.read ? access : { ...access, denyCode: 'ERR_AUTH_ANONYMOUS_DENIED', denyReason: 'this workspace does not allow anonymous access; set NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN' };
+      return access.read
+        ? access
+        : {
+            ...access,
+            denyCode: 'ERR_AUTH_ANONYMOUS_DENIED',
+            denyReason: 'this workspace does not allow anonymous access; set NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN',
+          };
     }
     case 'ci':
       return levelToAccess(input.tokenAccess);
     case 'personal': {
       if (input.membership === undefined) {
         if (input.orgPublic) return levelToAccess(minLevel('read', input.tokenAccess));
-        return { read: false, write: false, denyCode: 'ERR_AUTH_NOT_MEMBER', denyReason: "the token's user is not a member of this workspace's organisation" };
+        return {
+          read: false,
+          write: false,
+          denyCode: 'ERR_AUTH_NOT_MEMBER',
+          denyReason: "the token's user is not a member of this workspace's organisation",
+        };
       }
       const granted = input.membership.override ?? input.membership.memberDefaultAccess;
       const access = levelToAccess(minLevel(granted, input.tokenAccess));
-      return access.read ? access : { ...access, denyCode: 'ERR_AUTH_READ_DENIED', denyReason: "the token's user has no access to this workspace" };
+      return access.read
+        ? access
+        : {
+            ...access,
+            denyCode: 'ERR_AUTH_READ_DENIED',
+            denyReason: "the token's user has no access to this workspace",
+          };
     }
   }
 }

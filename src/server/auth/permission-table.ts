@@ -14,7 +14,9 @@ export function routeTableMarkdown(routes: DeclaredRoute[]): string {
   const lines = ['| route | action | on | credential |', '|---|---|---|---|'];
   for (const route of routes) {
     const via = route.permission.via === 'session' ? 'web session' : route.permission.via === 'none' ? 'none' : 'token';
-    lines.push(`| \`${route.method} ${route.url}\` | \`${route.permission.action}\` | ${route.permission.resource ?? '—'} | ${via} |`);
+    lines.push(
+      `| \`${route.method} ${route.url}\` | \`${route.permission.action}\` | ${route.permission.resource ?? '—'} | ${via} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -4,7 +4,15 @@
  * world only through PolicyFacts, so the whole policy is testable without a server.
  */
 import type { ErrorCode } from '../../errors';
-import type { Membership, Organisation, OrgInvitation, TokenRecord, User, Workspace, WriteTier } from '../metadata/records';
+import type {
+  Membership,
+  Organisation,
+  OrgInvitation,
+  TokenRecord,
+  User,
+  Workspace,
+  WriteTier,
+} from '../metadata/records';
 import { tierOfToken } from '../tiers/write-tier';
 import { type Actor, isServerAdmin, userOf } from './actors';
 import type { Access } from './effective-access';
@@ -76,7 +84,10 @@ export type Resource =
 export type Channel = 'api' | 'web';
 
 export type Decision =
-  | { allowed: true; /** member.add: whether it takes effect now (server admins) or waits for the user's acceptance. */ directly?: boolean }
+  | {
+      allowed: true;
+      /** member.add: whether it takes effect now (server admins) or waits for the user's acceptance. */ directly?: boolean;
+    }
   | { allowed: false; code: ErrorCode; reason: string };
 
 /** What the rules may look up; store-backed in the server (policy-facts.ts), plain maps in unit tests. */
@@ -109,14 +120,18 @@ const deny = (reason: string, code: ErrorCode = 'ERR_AUTH_FORBIDDEN'): Decision 
 /** The gate of every API and page action: a credential of a kind that may use it. */
 function signedIn({ actor, channel }: Pick<RuleInput, 'actor' | 'channel'>): Decision | undefined {
   if (actor.kind === 'anonymous') {
-    return channel === 'web' ? deny('sign in to see this page', 'ERR_WEB_SESSION_REQUIRED') : deny('the admin API needs a token (--token or NX_SEALED_CACHE_ACCESS_TOKEN)', 'ERR_AUTH_TOKEN_MISSING');
+    return channel === 'web'
+      ? deny('sign in to see this page', 'ERR_WEB_SESSION_REQUIRED')
+      : deny('the admin API needs a token (--token or NX_SEALED_CACHE_ACCESS_TOKEN)', 'ERR_AUTH_TOKEN_MISSING');
   }
-  if (actor.kind === 'ci') return deny('CI tokens cannot use the admin API; use an admin or personal token', 'ERR_AUTH_TOKEN_KIND_REFUSED');
+  if (actor.kind === 'ci')
+    return deny('CI tokens cannot use the admin API; use an admin or personal token', 'ERR_AUTH_TOKEN_KIND_REFUSED');
   return undefined;
 }
 
 function bindingAllows(actor: Actor, workspaceId: string | null): Decision | undefined {
-  if (actor.kind !== 'personal' || actor.boundWorkspaceId === null || actor.boundWorkspaceId === workspaceId) return undefined;
+  if (actor.kind !== 'personal' || actor.boundWorkspaceId === null || actor.boundWorkspaceId === workspaceId)
+    return undefined;
   return deny(`this token is bound to workspace ${actor.boundWorkspaceId} and acts nowhere else`);
 }
 
@@ -136,11 +151,13 @@ async function isOrgMember(input: RuleInput, orgId: string): Promise<boolean> {
 
 function orgIdOf(resource: Resource): string | undefined {
   if (resource.kind === 'org' || resource.kind === 'member') return resource.org.id;
-  if (resource.kind === 'workspace' || resource.kind === 'mint' || resource.kind === 'cache') return resource.workspace.orgId;
+  if (resource.kind === 'workspace' || resource.kind === 'mint' || resource.kind === 'cache')
+    return resource.workspace.orgId;
   return undefined;
 }
 
-const workspaceIdOf = (resource: Resource): string | null => (resource.kind === 'workspace' || resource.kind === 'mint' || resource.kind === 'cache' ? resource.workspace.id : null);
+const workspaceIdOf = (resource: Resource): string | null =>
+  resource.kind === 'workspace' || resource.kind === 'mint' || resource.kind === 'cache' ? resource.workspace.id : null;
 
 /** Everyone, with or without a credential. */
 const anyone: Rule = { who: 'anyone', open: true, check: async () => ALLOW };
@@ -149,11 +166,16 @@ const identityGate = (actor: Actor, channel: Channel): Decision | undefined => s
 const serverAdminOnly: Rule = {
   who: 'server admins',
   gate: identityGate,
-  check: async (input) => signedIn(input) ?? (isServerAdmin(input.actor) ? ALLOW : deny('only server administrators may do this')),
+  check: async (input) =>
+    signedIn(input) ?? (isServerAdmin(input.actor) ? ALLOW : deny('only server administrators may do this')),
 };
 
 /** Any signed-in identity; the handler shows only what `visible*` below lets through. */
-const anyIdentity: Rule = { who: 'any admin token, personal token or session (results filtered to what the caller may see)', gate: identityGate, check: async (input) => signedIn(input) ?? ALLOW };
+const anyIdentity: Rule = {
+  who: 'any admin token, personal token or session (results filtered to what the caller may see)',
+  gate: identityGate,
+  check: async (input) => signedIn(input) ?? ALLOW,
+};
 
 function orgRule(who: string, test: (input: RuleInput, orgId: string) => Promise<boolean>, what: string): Rule {
   return {
@@ -172,8 +194,16 @@ function orgRule(who: string, test: (input: RuleInput, orgId: string) => Promise
   };
 }
 
-const orgAdmin = orgRule('server admins; admins of the organisation (tokens bound to a workspace: only that workspace)', isOrgAdmin, 'administrators');
-const orgMember = orgRule('server admins; members of the organisation (tokens bound to a workspace: only that workspace)', isOrgMember, 'members');
+const orgAdmin = orgRule(
+  'server admins; admins of the organisation (tokens bound to a workspace: only that workspace)',
+  isOrgAdmin,
+  'administrators',
+);
+const orgMember = orgRule(
+  'server admins; members of the organisation (tokens bound to a workspace: only that workspace)',
+  isOrgMember,
+  'members',
+);
 
 /** Only the person themselves, with a session or an unbound personal token (never an admin token, never a bot). */
 const selfOnly = (what: string): Rule => ({
@@ -183,11 +213,17 @@ const selfOnly = (what: string): Rule => ({
     const gate = signedIn(input);
     if (gate) return gate;
     const { actor, resource } = input;
-    const targetUserId = resource.kind === 'user' ? resource.user.id : resource.kind === 'invitation' ? resource.invitation.userId : undefined;
+    const targetUserId =
+      resource.kind === 'user'
+        ? resource.user.id
+        : resource.kind === 'invitation'
+          ? resource.invitation.userId
+          : undefined;
     const bound = bindingAllows(actor, null);
     if (bound) return bound;
     const user = userOf(actor);
-    if (actor.kind === 'admin-token' || user === undefined || user.bot || user.id !== targetUserId) return deny(`only the user themselves may do this (${what})`);
+    if (actor.kind === 'admin-token' || user === undefined || user.bot || user.id !== targetUserId)
+      return deny(`only the user themselves may do this (${what})`);
     return ALLOW;
   },
 });
@@ -202,16 +238,20 @@ const accountRead: Rule = {
     const bound = bindingAllows(input.actor, null);
     if (bound) return bound;
     const target = input.resource.kind === 'user' ? input.resource.user : undefined;
-    return target !== undefined && userOf(input.actor)?.id === target.id ? ALLOW : deny('only server administrators may read other users');
+    return target !== undefined && userOf(input.actor)?.id === target.id
+      ? ALLOW
+      : deny('only server administrators may read other users');
   },
 };
 
-const sessionGate = (actor: Actor): Decision | undefined => (actor.kind === 'session' ? undefined : deny('sign in to see this page', 'ERR_WEB_SESSION_REQUIRED'));
+const sessionGate = (actor: Actor): Decision | undefined =>
+  actor.kind === 'session' ? undefined : deny('sign in to see this page', 'ERR_WEB_SESSION_REQUIRED');
 
 const sessionSelf: Rule = {
   who: 'any signed-in person (web session)',
   gate: sessionGate,
-  check: async (input) => (input.actor.kind === 'session' ? ALLOW : deny('sign in to see this page', 'ERR_WEB_SESSION_REQUIRED')),
+  check: async (input) =>
+    input.actor.kind === 'session' ? ALLOW : deny('sign in to see this page', 'ERR_WEB_SESSION_REQUIRED'),
 };
 
 /** member.add: org admins invite (the user accepts); server admins add directly. Bots join only the one organisation that owns them. */
@@ -223,8 +263,10 @@ const memberAdd: Rule = {
     if (!gate.allowed || input.resource.kind !== 'member') return gate;
     const { org, user } = input.resource;
     if (user.bot) {
-      if (user.ownerOrgId !== null && user.ownerOrgId !== org.id) return deny(`bot ${user.name} belongs to another organisation; bots belong to exactly one`);
-      if (user.ownerOrgId === null && !isServerAdmin(input.actor)) return deny(`bot ${user.name} belongs to no organisation yet; only a server administrator can place it`);
+      if (user.ownerOrgId !== null && user.ownerOrgId !== org.id)
+        return deny(`bot ${user.name} belongs to another organisation; bots belong to exactly one`);
+      if (user.ownerOrgId === null && !isServerAdmin(input.actor))
+        return deny(`bot ${user.name} belongs to no organisation yet; only a server administrator can place it`);
       return { allowed: true, directly: true };
     }
     return { allowed: true, directly: isServerAdmin(input.actor) };
@@ -237,7 +279,10 @@ async function workspaceOrg(facts: PolicyFacts, workspaceId: string | null): Pro
 }
 
 /** token.manage: who may see, rotate, change or revoke an existing token. */
-async function checkTokenManage(input: RuleInput, token: Pick<TokenRecord, 'kind' | 'userId' | 'workspaceId'>): Promise<Decision> {
+async function checkTokenManage(
+  input: RuleInput,
+  token: Pick<TokenRecord, 'kind' | 'userId' | 'workspaceId'>,
+): Promise<Decision> {
   const gate = signedIn(input);
   if (gate) return gate;
   const { actor, facts } = input;
@@ -250,19 +295,30 @@ async function checkTokenManage(input: RuleInput, token: Pick<TokenRecord, 'kind
   if (token.kind === 'personal' && token.userId === user.id) return ALLOW;
   const tokenOrg = await workspaceOrg(facts, token.workspaceId);
   if (token.kind === 'ci') {
-    return tokenOrg !== null && (await isOrgAdmin(input, tokenOrg)) ? ALLOW : deny('only administrators of the workspace\'s organisation manage its CI tokens');
+    return tokenOrg !== null && (await isOrgAdmin(input, tokenOrg))
+      ? ALLOW
+      : deny("only administrators of the workspace's organisation manage its CI tokens");
   }
   const owner = token.userId === null ? undefined : await facts.user(token.userId);
   if (owner === undefined) return deny('you may not manage this token');
   if (owner.bot) {
     const org = owner.ownerOrgId;
-    if (org === null || (tokenOrg !== null && tokenOrg !== org)) return deny(`bot ${owner.name} is not owned by an organisation you administer`);
-    return (await isOrgAdmin(input, org)) ? ALLOW : deny(`only administrators of the organisation that owns bot ${owner.name} manage its tokens`);
+    if (org === null || (tokenOrg !== null && tokenOrg !== org))
+      return deny(`bot ${owner.name} is not owned by an organisation you administer`);
+    return (await isOrgAdmin(input, org))
+      ? ALLOW
+      : deny(`only administrators of the organisation that owns bot ${owner.name} manage its tokens`);
   }
   // Another person's token: only when it is bound inside an organisation where that person is a member and the caller an admin.
-  if (tokenOrg === null) return deny("another person's unbound token reaches other organisations; only they or a server administrator manage it");
-  if ((await facts.membership(tokenOrg, owner.id)) === undefined) return deny(`${owner.name} is not a member of the token's organisation`);
-  return (await isOrgAdmin(input, tokenOrg)) ? ALLOW : deny(`only administrators of organisation ${tokenOrg} manage its members' tokens`);
+  if (tokenOrg === null)
+    return deny(
+      "another person's unbound token reaches other organisations; only they or a server administrator manage it",
+    );
+  if ((await facts.membership(tokenOrg, owner.id)) === undefined)
+    return deny(`${owner.name} is not a member of the token's organisation`);
+  return (await isOrgAdmin(input, tokenOrg))
+    ? ALLOW
+    : deny(`only administrators of organisation ${tokenOrg} manage its members' tokens`);
 }
 
 /** token.create: what kind of token for whom, bound where. */
@@ -270,7 +326,8 @@ async function checkTokenCreate(input: RuleInput, spec: NewTokenSpec): Promise<D
   const gate = signedIn(input);
   if (gate) return gate;
   const { actor, facts } = input;
-  if (spec.kind === 'admin') return isServerAdmin(actor) ? ALLOW : deny('only server administrators create admin tokens');
+  if (spec.kind === 'admin')
+    return isServerAdmin(actor) ? ALLOW : deny('only server administrators create admin tokens');
   if (isServerAdmin(actor)) return ALLOW;
   // A bound token can only create tokens bound to its own workspace, never a wider one.
   if (actor.kind === 'personal' && actor.boundWorkspaceId !== null && spec.workspaceId !== actor.boundWorkspaceId) {
@@ -280,51 +337,87 @@ async function checkTokenCreate(input: RuleInput, spec: NewTokenSpec): Promise<D
   if (actor.kind === 'admin-token' || user === undefined) return deny('you may not create this token');
   const wsOrg = await workspaceOrg(facts, spec.workspaceId);
   if (spec.kind === 'ci') {
-    return wsOrg !== null && (await isOrgAdmin(input, wsOrg)) ? ALLOW : deny("only administrators of the workspace's organisation create its CI tokens");
+    return wsOrg !== null && (await isOrgAdmin(input, wsOrg))
+      ? ALLOW
+      : deny("only administrators of the workspace's organisation create its CI tokens");
   }
   if (spec.userId === user.id) {
-    if (user.bot) return deny('a bot cannot create tokens for itself; an administrator of its organisation issues them');
+    if (user.bot)
+      return deny('a bot cannot create tokens for itself; an administrator of its organisation issues them');
     if (spec.tier !== 'trusted') return ALLOW;
-    if (wsOrg === null) return deny('you may not create a trusted personal token for a token bound to no workspace (server admins only)');
-    return (await isOrgAdmin(input, wsOrg)) ? ALLOW : deny(`you may not create a trusted personal token for workspace ${spec.workspaceId} (its organisation's admins only)`);
+    if (wsOrg === null)
+      return deny('you may not create a trusted personal token for a token bound to no workspace (server admins only)');
+    return (await isOrgAdmin(input, wsOrg))
+      ? ALLOW
+      : deny(
+          `you may not create a trusted personal token for workspace ${spec.workspaceId} (its organisation's admins only)`,
+        );
   }
   const owner = spec.userId === null ? undefined : await facts.user(spec.userId);
-  if (owner === undefined || !owner.bot || owner.ownerOrgId === null) return deny('tokens for another person are created by that person (login); administrators issue tokens only for their bots');
-  if (wsOrg !== owner.ownerOrgId) return deny(`a token for bot ${owner.name} must be bound to a workspace of the organisation that owns it`);
-  return (await isOrgAdmin(input, owner.ownerOrgId)) ? ALLOW : deny(`only administrators of the organisation that owns bot ${owner.name} issue its tokens`);
+  if (owner === undefined || !owner.bot || owner.ownerOrgId === null)
+    return deny(
+      'tokens for another person are created by that person (login); administrators issue tokens only for their bots',
+    );
+  if (wsOrg !== owner.ownerOrgId)
+    return deny(`a token for bot ${owner.name} must be bound to a workspace of the organisation that owns it`);
+  return (await isOrgAdmin(input, owner.ownerOrgId))
+    ? ALLOW
+    : deny(`only administrators of the organisation that owns bot ${owner.name} issue its tokens`);
 }
 
 /** token.mint: trusted read-write CI tokens, admins of the workspace's organisation, server admins. */
 async function checkMint(input: RuleInput, workspace: Workspace, minterAccess: Access | undefined): Promise<Decision> {
   const { actor } = input;
-  if (actor.kind === 'anonymous') return deny('minting needs a trusted CI token or an admin token (NX_SEALED_CACHE_ACCESS_TOKEN)', 'ERR_AUTH_TOKEN_MISSING');
+  if (actor.kind === 'anonymous')
+    return deny(
+      'minting needs a trusted CI token or an admin token (NX_SEALED_CACHE_ACCESS_TOKEN)',
+      'ERR_AUTH_TOKEN_MISSING',
+    );
   if (actor.kind === 'session') return deny('minting is for tokens, not web sessions');
   if (actor.kind === 'admin-token') return ALLOW;
   if (actor.kind === 'ci') {
     const { token } = actor;
     if (token.scope !== null) return deny('a minted token cannot mint tokens');
-    if (token.workspaceId !== workspace.id) return deny(`the token belongs to workspace ${token.workspaceId}, not to ${workspace.id}`, 'ERR_AUTH_WORKSPACE_MISMATCH');
-    if (tierOfToken(token, workspace) !== 'trusted') return deny('only trusted CI tokens may mint (this one is isolated)');
+    if (token.workspaceId !== workspace.id)
+      return deny(
+        `the token belongs to workspace ${token.workspaceId}, not to ${workspace.id}`,
+        'ERR_AUTH_WORKSPACE_MISMATCH',
+      );
+    if (tierOfToken(token, workspace) !== 'trusted')
+      return deny('only trusted CI tokens may mint (this one is isolated)');
     if (token.access !== 'read-write') return deny('only read-write CI tokens may mint (this one is read-only)');
     return ALLOW;
   }
   if (actor.boundWorkspaceId !== null && actor.boundWorkspaceId !== workspace.id) {
-    return deny(`the token belongs to workspace ${actor.boundWorkspaceId}, not to ${workspace.id}`, 'ERR_AUTH_WORKSPACE_MISMATCH');
+    return deny(
+      `the token belongs to workspace ${actor.boundWorkspaceId}, not to ${workspace.id}`,
+      'ERR_AUTH_WORKSPACE_MISMATCH',
+    );
   }
-  if (!(await isOrgAdmin(input, workspace.orgId))) return deny(`only trusted CI tokens and administrators of organisation ${workspace.orgId} may mint tokens`);
-  if (minterAccess === undefined || !minterAccess.read) return deny('your own access to this workspace is none, so you cannot mint');
+  if (!(await isOrgAdmin(input, workspace.orgId)))
+    return deny(`only trusted CI tokens and administrators of organisation ${workspace.orgId} may mint tokens`);
+  if (minterAccess === undefined || !minterAccess.read)
+    return deny('your own access to this workspace is none, so you cannot mint');
   return ALLOW;
 }
 
 function cacheRule(need: 'read' | 'write' | 'identify'): Rule {
   return {
-    who: need === 'identify' ? 'anyone (the answer reports what the credential may do)' : `the workspace's ${need} access: CI token access, members by role and overrides, anonymous level`,
+    who:
+      need === 'identify'
+        ? 'anyone (the answer reports what the credential may do)'
+        : `the workspace's ${need} access: CI token access, members by role and overrides, anonymous level`,
     check: async ({ resource }) => {
       if (resource.kind !== 'cache') return deny('a cache action needs a workspace', 'ERR_INTERNAL');
       const { access, workspace } = resource;
       if (need === 'identify') return ALLOW;
-      if (!access.read) return deny(access.denyReason ?? 'this credential may not read this workspace', access.denyCode ?? 'ERR_AUTH_READ_DENIED');
-      if (need === 'write' && !access.write) return deny(`this credential may read but not write workspace ${workspace.id}`, 'ERR_CACHE_WRITE_DENIED');
+      if (!access.read)
+        return deny(
+          access.denyReason ?? 'this credential may not read this workspace',
+          access.denyCode ?? 'ERR_AUTH_READ_DENIED',
+        );
+      if (need === 'write' && !access.write)
+        return deny(`this credential may read but not write workspace ${workspace.id}`, 'ERR_CACHE_WRITE_DENIED');
       return ALLOW;
     },
   };
@@ -336,7 +429,9 @@ export const RULES: Record<Action, Rule> = {
   'login.device': { ...anyone, who: 'anyone (the secret device code is the credential)' },
   'session.self': sessionSelf,
   'account.read': accountRead,
-  'account.set-password': selfOnly('with the current password; server admins reset offline with `user set-password --data-dir`'),
+  'account.set-password': selfOnly(
+    'with the current password; server admins reset offline with `user set-password --data-dir`',
+  ),
   'org.create': serverAdminOnly,
   'org.list': anyIdentity,
   'org.read': orgMember,
@@ -347,7 +442,8 @@ export const RULES: Record<Action, Rule> = {
   'audit.read': {
     who: 'server admins (the whole server, or one organisation); admins of the organisation (its own log)',
     gate: identityGate,
-    check: async (input) => (orgIdOf(input.resource) === undefined ? serverAdminOnly.check(input) : orgAdmin.check(input)),
+    check: async (input) =>
+      orgIdOf(input.resource) === undefined ? serverAdminOnly.check(input) : orgAdmin.check(input),
   },
   'member.list': orgAdmin,
   'member.add': memberAdd,
@@ -367,17 +463,34 @@ export const RULES: Record<Action, Rule> = {
   'token.create': {
     who: 'server admins; a person for themselves (trusted tier: admins of the bound workspace); org admins: CI tokens of their workspaces and tokens of bots their organisation owns, bound to its workspaces',
     gate: identityGate,
-    check: async (input) => (input.resource.kind === 'new-token' ? checkTokenCreate(input, input.resource.spec) : deny('token.create needs a token spec', 'ERR_INTERNAL')),
+    check: async (input) =>
+      input.resource.kind === 'new-token'
+        ? checkTokenCreate(input, input.resource.spec)
+        : deny('token.create needs a token spec', 'ERR_INTERNAL'),
   },
   'token.manage': {
     who: "server admins; the token's own user; org admins: CI tokens of their workspaces, tokens of bots their organisation owns, members' tokens bound to their workspaces (never admin tokens)",
     gate: identityGate,
-    check: async (input) => (input.resource.kind === 'token' ? checkTokenManage(input, input.resource.token) : deny('token.manage needs a token', 'ERR_INTERNAL')),
+    check: async (input) =>
+      input.resource.kind === 'token'
+        ? checkTokenManage(input, input.resource.token)
+        : deny('token.manage needs a token', 'ERR_INTERNAL'),
   },
   'token.mint': {
     who: 'admin tokens; trusted read-write, unscoped CI tokens of the workspace; admins of its organisation with their own access (never minted tokens)',
-    gate: (actor) => (actor.kind === 'anonymous' ? deny('minting needs a trusted CI token or an admin token (NX_SEALED_CACHE_ACCESS_TOKEN)', 'ERR_AUTH_TOKEN_MISSING') : actor.kind === 'session' ? deny('minting is for tokens, not web sessions') : undefined),
-    check: async (input) => (input.resource.kind === 'mint' ? checkMint(input, input.resource.workspace, input.resource.minterAccess) : deny('token.mint needs a workspace', 'ERR_INTERNAL')),
+    gate: (actor) =>
+      actor.kind === 'anonymous'
+        ? deny(
+            'minting needs a trusted CI token or an admin token (NX_SEALED_CACHE_ACCESS_TOKEN)',
+            'ERR_AUTH_TOKEN_MISSING',
+          )
+        : actor.kind === 'session'
+          ? deny('minting is for tokens, not web sessions')
+          : undefined,
+    check: async (input) =>
+      input.resource.kind === 'mint'
+        ? checkMint(input, input.resource.workspace, input.resource.minterAccess)
+        : deny('token.mint needs a workspace', 'ERR_INTERNAL'),
   },
   'cache.read': cacheRule('read'),
   'cache.write': cacheRule('write'),
@@ -391,11 +504,23 @@ export function gate(actor: Actor, action: Action, channel: Channel = 'api'): De
 
 export const isOpenAction = (action: Action): boolean => RULES[action].open === true;
 
-export async function decide(actor: Actor, action: Action, resource: Resource, facts: PolicyFacts, channel: Channel = 'api'): Promise<Decision> {
+export async function decide(
+  actor: Actor,
+  action: Action,
+  resource: Resource,
+  facts: PolicyFacts,
+  channel: Channel = 'api',
+): Promise<Decision> {
   return RULES[action].check({ actor, resource, facts, channel });
 }
 
 /** For list answers: whether the actor may see one item (the same rules, item by item). */
-export async function allows(actor: Actor, action: Action, resource: Resource, facts: PolicyFacts, channel: Channel = 'api'): Promise<boolean> {
+export async function allows(
+  actor: Actor,
+  action: Action,
+  resource: Resource,
+  facts: PolicyFacts,
+  channel: Channel = 'api',
+): Promise<boolean> {
   return (await decide(actor, action, resource, facts, channel)).allowed;
 }

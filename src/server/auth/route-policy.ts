@@ -10,7 +10,16 @@ import type { MetadataStore } from '../metadata/metadata-store';
 import type { AuditLog } from '../services/audit-log';
 import { type Actor, actorFromPrincipal, actorFromSession, auditActorOf, tokenOf } from './actors';
 import type { CredentialResolver, Principal } from './credentials';
-import { type Action, ACTIONS, type Channel, decide, gate, isOpenAction, type PolicyFacts, type Resource } from './policy';
+import {
+  type Action,
+  ACTIONS,
+  type Channel,
+  decide,
+  gate,
+  isOpenAction,
+  type PolicyFacts,
+  type Resource,
+} from './policy';
 import { storePolicyFacts } from './policy-facts';
 import { RESOLVERS, type ResourceName } from './route-resources';
 
@@ -33,7 +42,9 @@ export interface Authorized {
 }
 
 /** The session cookie's user, from the web page's services (web-guards.ts); the API never reads cookies. */
-export type SessionLoader = (request: FastifyRequest) => Promise<{ user: Parameters<typeof actorFromSession>[0] } | undefined>;
+export type SessionLoader = (
+  request: FastifyRequest,
+) => Promise<{ user: Parameters<typeof actorFromSession>[0] } | undefined>;
 /** Same-origin and CSRF checks of a form post from a session, before anything is decided. */
 export type SessionPostCheck = (request: FastifyRequest) => void;
 
@@ -66,43 +77,103 @@ function declarationOf(route: RouteOptions): Permission {
   const permission = config.permission as Permission | undefined;
   const where = `${String(route.method)} ${route.url}`;
   if (permission === undefined || typeof permission !== 'object') {
-    throw new SealedCacheError('ERR_ROUTE_UNDECLARED', `route ${where} declares no permission (config.permission); every route must name its action`);
+    throw new SealedCacheError(
+      'ERR_ROUTE_UNDECLARED',
+      `route ${where} declares no permission (config.permission); every route must name its action`,
+    );
   }
-  if (!(ACTIONS as readonly string[]).includes(permission.action)) throw new SealedCacheError('ERR_ROUTE_UNDECLARED', `route ${where} declares an unknown action "${String(permission.action)}"`);
-  if (permission.via === 'none' && !isOpenAction(permission.action)) throw new SealedCacheError('ERR_ROUTE_UNDECLARED', `route ${where} reads no credential but its action "${permission.action}" is not open to anyone`);
-  if (permission.resource !== undefined && !(permission.resource in RESOLVERS)) throw new SealedCacheError('ERR_ROUTE_UNDECLARED', `route ${where} declares an unknown resource "${permission.resource}"`);
+  if (!(ACTIONS as readonly string[]).includes(permission.action))
+    throw new SealedCacheError(
+      'ERR_ROUTE_UNDECLARED',
+      `route ${where} declares an unknown action "${String(permission.action)}"`,
+    );
+  if (permission.via === 'none' && !isOpenAction(permission.action))
+    throw new SealedCacheError(
+      'ERR_ROUTE_UNDECLARED',
+      `route ${where} reads no credential but its action "${permission.action}" is not open to anyone`,
+    );
+  if (permission.resource !== undefined && !(permission.resource in RESOLVERS))
+    throw new SealedCacheError(
+      'ERR_ROUTE_UNDECLARED',
+      `route ${where} declares an unknown resource "${permission.resource}"`,
+    );
   return permission;
 }
 
-async function resolveActor(deps: RoutePolicyDeps, request: FastifyRequest, permission: Permission): Promise<{ actor: Actor; principal: Principal }> {
+async function resolveActor(
+  deps: RoutePolicyDeps,
+  request: FastifyRequest,
+  permission: Permission,
+): Promise<{ actor: Actor; principal: Principal }> {
   const via = permission.via ?? 'token';
   if (via === 'none') return { actor: { kind: 'anonymous' }, principal: { kind: 'anonymous' } };
   if (via === 'session') {
     const session = await deps.loadSession(request);
     // Open pages (sign-in, invite links) bind their forms to a pre-session cookie and check it themselves.
     if (request.method === 'POST' && !isOpenAction(permission.action)) deps.checkSessionPost(request);
-    return { actor: session === undefined ? { kind: 'anonymous' } : actorFromSession(session.user), principal: { kind: 'anonymous' } };
+    return {
+      actor: session === undefined ? { kind: 'anonymous' } : actorFromSession(session.user),
+      principal: { kind: 'anonymous' },
+    };
   }
   const principal = await deps.credentials.resolve(request.headers.authorization);
   return { actor: actorFromPrincipal(principal), principal };
 }
 
-async function auditRefusal(deps: RoutePolicyDeps, request: FastifyRequest, action: Action, actor: Actor, resource: Resource, code: string): Promise<void> {
-  const orgId = resource.kind === 'org' || resource.kind === 'member' ? resource.org.id : resource.kind === 'workspace' || resource.kind === 'cache' || resource.kind === 'mint' ? resource.workspace.orgId : null;
-  const workspaceId = resource.kind === 'workspace' || resource.kind === 'cache' || resource.kind === 'mint' ? resource.workspace.id : null;
+async function auditRefusal(
+  deps: RoutePolicyDeps,
+  request: FastifyRequest,
+  action: Action,
+  actor: Actor,
+  resource: Resource,
+  code: string,
+): Promise<void> {
+  const orgId =
+    resource.kind === 'org' || resource.kind === 'member'
+      ? resource.org.id
+      : resource.kind === 'workspace' || resource.kind === 'cache' || resource.kind === 'mint'
+        ? resource.workspace.orgId
+        : null;
+  const workspaceId =
+    resource.kind === 'workspace' || resource.kind === 'cache' || resource.kind === 'mint'
+      ? resource.workspace.id
+      : null;
   const entry = { actor: auditActorOf(actor), orgId, workspaceId: workspaceId ?? '-' };
   if (action === 'cache.write') {
-    await deps.audit.recordDeniedWrite({ ...entry, action: 'cache.write-denied', workspaceId: workspaceId ?? '-', details: { principal: tokenOf(actor)?.kind ?? 'anonymous' } });
+    await deps.audit.recordDeniedWrite({
+      ...entry,
+      action: 'cache.write-denied',
+      workspaceId: workspaceId ?? '-',
+      details: { principal: tokenOf(actor)?.kind ?? 'anonymous' },
+    });
     return;
   }
   // Refusals of reads and of anonymous callers are answered, not logged: that is the everyday shape of a miss.
   if (actor.kind === 'anonymous' || action.startsWith('cache.')) return;
-  const targetId = resource.kind === 'token' ? resource.token.id : resource.kind === 'user' || resource.kind === 'member' ? resource.user.id : resource.kind === 'invitation' ? resource.invitation.id : null;
-  await deps.audit.recordDenied({ ...entry, workspaceId, action: 'access.denied', targetId, details: { action, code, route: `${request.method} ${request.routeOptions.url ?? ''}` } });
+  const targetId =
+    resource.kind === 'token'
+      ? resource.token.id
+      : resource.kind === 'user' || resource.kind === 'member'
+        ? resource.user.id
+        : resource.kind === 'invitation'
+          ? resource.invitation.id
+          : null;
+  await deps.audit.recordDenied({
+    ...entry,
+    workspaceId,
+    action: 'access.denied',
+    targetId,
+    details: { action, code, route: `${request.method} ${request.routeOptions.url ?? ''}` },
+  });
 }
 
 /** Decides one request; exported so the matrix test and the web scope share exactly this path. */
-export async function authorizeRequest(deps: RoutePolicyDeps, facts: PolicyFacts, request: FastifyRequest, permission: Permission): Promise<Authorized> {
+export async function authorizeRequest(
+  deps: RoutePolicyDeps,
+  facts: PolicyFacts,
+  request: FastifyRequest,
+  permission: Permission,
+): Promise<Authorized> {
   const via = permission.via ?? 'token';
   const channel: Channel = via === 'session' ? 'web' : 'api';
   const { actor, principal } = await resolveActor(deps, request, permission);
@@ -111,13 +182,19 @@ export async function authorizeRequest(deps: RoutePolicyDeps, facts: PolicyFacts
     await auditRefusal(deps, request, permission.action, actor, { kind: 'none' }, early.code);
     throw new SealedCacheError(early.code, early.reason);
   }
-  const resource = await RESOLVERS[permission.resource ?? 'none']({ request, store: deps.store, principal, sessionUserId: actor.kind === 'session' ? actor.user.id : undefined });
+  const resource = await RESOLVERS[permission.resource ?? 'none']({
+    request,
+    store: deps.store,
+    principal,
+    sessionUserId: actor.kind === 'session' ? actor.user.id : undefined,
+  });
   const decision = await decide(actor, permission.action, resource, facts, channel);
   if (!decision.allowed) {
     await auditRefusal(deps, request, permission.action, actor, resource, decision.code);
     throw new SealedCacheError(decision.code, decision.reason);
   }
-  const may = async (other: Action, target: Resource): Promise<boolean> => (await decide(actor, other, target, facts, channel)).allowed;
+  const may = async (other: Action, target: Resource): Promise<boolean> =>
+    (await decide(actor, other, target, facts, channel)).allowed;
   return { actor, principal, resource, directly: decision.directly ?? false, may };
 }
 
@@ -128,7 +205,8 @@ export function registerRoutePolicy(app: FastifyInstance, deps: RoutePolicyDeps)
   app.decorateRequest('authz', null);
   app.addHook('onRoute', (route) => {
     const permission = declarationOf(route);
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, permission });
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') routes.push({ method, url: route.url, permission });
   });
   app.addHook('preHandler', async (request) => {
     const permission = request.routeOptions.config.permission;
@@ -143,14 +221,16 @@ export function registerRoutePolicy(app: FastifyInstance, deps: RoutePolicyDeps)
 }
 
 export function authorizedOf(request: FastifyRequest): Authorized {
-  if (request.authz === null) throw new SealedCacheError('ERR_INTERNAL', 'the handler ran without an authorization decision');
+  if (request.authz === null)
+    throw new SealedCacheError('ERR_INTERNAL', 'the handler ran without an authorization decision');
   return request.authz;
 }
 
 /** For cache routes: the workspace and access the layer resolved. */
 export function cacheResourceOf(request: FastifyRequest): Resource & { kind: 'cache' } {
   const { resource } = authorizedOf(request);
-  if (resource.kind !== 'cache') throw new SealedCacheError('ERR_INTERNAL', 'route reads cache access but does not declare resource: cache');
+  if (resource.kind !== 'cache')
+    throw new SealedCacheError('ERR_INTERNAL', 'route reads cache access but does not declare resource: cache');
   return resource;
 }
 
@@ -170,8 +250,12 @@ export function pagePermit(action: Action, resource?: ResourceName): { config: {
 }
 
 /** The resource the layer authorized, of the kind the route declared. */
-export function resourceOf<K extends Resource['kind']>(request: FastifyRequest, kind: K): Extract<Resource, { kind: K }> {
+export function resourceOf<K extends Resource['kind']>(
+  request: FastifyRequest,
+  kind: K,
+): Extract<Resource, { kind: K }> {
   const { resource } = authorizedOf(request);
-  if (resource.kind !== kind) throw new SealedCacheError('ERR_INTERNAL', `route reads a ${kind} but its declaration resolves a ${resource.kind}`);
+  if (resource.kind !== kind)
+    throw new SealedCacheError('ERR_INTERNAL', `route reads a ${kind} but its declaration resolves a ${resource.kind}`);
   return resource as Extract<Resource, { kind: K }>;
 }

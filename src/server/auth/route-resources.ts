@@ -33,8 +33,10 @@ const OptionalWorkspace = z
   .optional()
   .transform((v) => (v === '' ? undefined : v));
 
-const paramsOf = (request: FastifyRequest): Record<string, unknown> => (request.params ?? {}) as Record<string, unknown>;
-const bodyOf = (request: FastifyRequest): Record<string, unknown> => (typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {});
+const paramsOf = (request: FastifyRequest): Record<string, unknown> =>
+  (request.params ?? {}) as Record<string, unknown>;
+const bodyOf = (request: FastifyRequest): Record<string, unknown> =>
+  typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>) : {};
 const queryOf = (request: FastifyRequest): Record<string, unknown> => (request.query ?? {}) as Record<string, unknown>;
 
 async function orgFrom(store: MetadataStore, value: unknown): Promise<Resource & { kind: 'org' }> {
@@ -42,7 +44,10 @@ async function orgFrom(store: MetadataStore, value: unknown): Promise<Resource &
 }
 
 async function workspaceFrom(store: MetadataStore, value: unknown): Promise<Resource & { kind: 'workspace' }> {
-  return { kind: 'workspace', workspace: await requireWorkspace(store, parseInput(WorkspaceId, value, 'workspace id')) };
+  return {
+    kind: 'workspace',
+    workspace: await requireWorkspace(store, parseInput(WorkspaceId, value, 'workspace id')),
+  };
 }
 
 async function memberFrom(store: MetadataStore, org: unknown, user: unknown): Promise<Resource> {
@@ -54,19 +59,28 @@ async function memberFrom(store: MetadataStore, org: unknown, user: unknown): Pr
 async function newTokenFromBody({ request, store, principal }: ResolveInput): Promise<Resource> {
   const body = parseInput(CreateTokenBody, bodyOf(request), 'token');
   const callerUserId = principal.kind === 'token' ? (principal.token.userId ?? null) : null;
-  const userId = body.user !== undefined ? (await requireUser(store, body.user)).id : body.kind === 'ci' ? null : callerUserId;
+  const userId =
+    body.user !== undefined ? (await requireUser(store, body.user)).id : body.kind === 'ci' ? null : callerUserId;
   const workspaceId = body.workspaceId === undefined ? null : (await requireWorkspace(store, body.workspaceId)).id;
   return { kind: 'new-token', spec: { kind: body.kind, userId, workspaceId, tier: body.tier ?? null } };
 }
 
 /** POST /tokens/mint: the workspace named, or the CI token's own. */
 async function mintTarget({ request, store, principal }: ResolveInput): Promise<Resource> {
-  const requested = parseInput(z.object({ workspaceId: WorkspaceId.optional() }), bodyOf(request), 'mint request').workspaceId;
+  const requested = parseInput(
+    z.object({ workspaceId: WorkspaceId.optional() }),
+    bodyOf(request),
+    'mint request',
+  ).workspaceId;
   const bound = principal.kind === 'token' ? principal.token.workspaceId : null;
   const id = requested ?? bound;
-  if (id === undefined || id === null) throw new SealedCacheError('ERR_INPUT_INVALID', 'which workspace? Pass --workspace');
+  if (id === undefined || id === null)
+    throw new SealedCacheError('ERR_INPUT_INVALID', 'which workspace? Pass --workspace');
   const workspace = await requireWorkspace(store, id);
-  const minterAccess = principal.kind === 'token' && principal.token.kind === 'personal' && (bound === null || bound === id) ? (await resolveWorkspaceAccess(store, principal, workspace.id)).access : undefined;
+  const minterAccess =
+    principal.kind === 'token' && principal.token.kind === 'personal' && (bound === null || bound === id)
+      ? (await resolveWorkspaceAccess(store, principal, workspace.id)).access
+      : undefined;
   return { kind: 'mint', workspace, minterAccess };
 }
 
@@ -76,7 +90,11 @@ async function entriesTarget({ request, store }: ResolveInput): Promise<Resource
 }
 
 async function invitationFrom({ request, store }: ResolveInput): Promise<Resource> {
-  const id = parseInput(z.string().regex(/^inv_[A-Za-z0-9]{16}$/, 'an invitation id (inv_...)'), paramsOf(request).id, 'invitation id');
+  const id = parseInput(
+    z.string().regex(/^inv_[A-Za-z0-9]{16}$/, 'an invitation id (inv_...)'),
+    paramsOf(request).id,
+    'invitation id',
+  );
   const invitation = await tenancyStoreFor(store).findInvitation(id);
   if (invitation === undefined) throw new SealedCacheError('ERR_INVITATION_NOT_FOUND', `no invitation "${id}"`);
   return { kind: 'invitation', invitation };
@@ -91,7 +109,10 @@ async function cacheTarget({ request, store, principal }: ResolveInput): Promise
 async function webOwnToken({ request, store, sessionUserId }: ResolveInput): Promise<Resource> {
   const workspaceId = parseInput(z.object({ workspaceId: OptionalWorkspace }), bodyOf(request), 'form').workspaceId;
   const workspace = workspaceId === undefined ? undefined : await requireWorkspace(store, workspaceId);
-  return { kind: 'new-token', spec: { kind: 'personal', userId: sessionUserId ?? null, workspaceId: workspace?.id ?? null, tier: null } };
+  return {
+    kind: 'new-token',
+    spec: { kind: 'personal', userId: sessionUserId ?? null, workspaceId: workspace?.id ?? null, tier: null },
+  };
 }
 
 /** Web: a machine token for a bot, bound to the workspace chosen in the form. */
@@ -99,7 +120,10 @@ async function webBotToken({ request, store }: ResolveInput): Promise<Resource> 
   const bot = await requireUser(store, parseInput(IdOrName, paramsOf(request).user, 'user'));
   const workspaceId = parseInput(z.object({ workspaceId: OptionalWorkspace }), bodyOf(request), 'form').workspaceId;
   const workspace = workspaceId === undefined ? undefined : await requireWorkspace(store, workspaceId);
-  return { kind: 'new-token', spec: { kind: 'personal', userId: bot.id, workspaceId: workspace?.id ?? null, tier: null } };
+  return {
+    kind: 'new-token',
+    spec: { kind: 'personal', userId: bot.id, workspaceId: workspace?.id ?? null, tier: null },
+  };
 }
 
 async function webCiToken({ request, store }: ResolveInput): Promise<Resource> {
@@ -110,13 +134,20 @@ async function webCiToken({ request, store }: ResolveInput): Promise<Resource> {
 export const RESOLVERS = {
   none: async () => ({ kind: 'none' }),
   'org-param': async ({ request, store }) => orgFrom(store, paramsOf(request).org),
-  'org-query': async ({ request, store }) => (queryOf(request).org === undefined ? { kind: 'none' } : orgFrom(store, queryOf(request).org)),
+  'org-query': async ({ request, store }) =>
+    queryOf(request).org === undefined ? { kind: 'none' } : orgFrom(store, queryOf(request).org),
   'org-body': async ({ request, store }) => orgFrom(store, bodyOf(request).org),
   'workspace-param': async ({ request, store }) => workspaceFrom(store, paramsOf(request).id),
-  'user-param': async ({ request, store }) => ({ kind: 'user', user: await requireUser(store, parseInput(IdOrName, paramsOf(request).user, 'user')) }),
+  'user-param': async ({ request, store }) => ({
+    kind: 'user',
+    user: await requireUser(store, parseInput(IdOrName, paramsOf(request).user, 'user')),
+  }),
   'member-param': async ({ request, store }) => memberFrom(store, paramsOf(request).org, paramsOf(request).user),
   'member-body': async ({ request, store }) => memberFrom(store, paramsOf(request).org, bodyOf(request).user),
-  'token-param': async ({ request, store }) => ({ kind: 'token', token: await requireToken(store, parseInput(TokenId, paramsOf(request).id, 'token id')) }),
+  'token-param': async ({ request, store }) => ({
+    kind: 'token',
+    token: await requireToken(store, parseInput(TokenId, paramsOf(request).id, 'token id')),
+  }),
   'token-body': newTokenFromBody,
   mint: mintTarget,
   entries: entriesTarget,

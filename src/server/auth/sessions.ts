@@ -27,7 +27,8 @@ export interface NewSession {
   record: WebSessionRecord;
 }
 
-export const hashSessionId = (sessionId: string): string => createHash('sha256').update(sessionId, 'utf8').digest('hex');
+export const hashSessionId = (sessionId: string): string =>
+  createHash('sha256').update(sessionId, 'utf8').digest('hex');
 
 export function csrfTokenFor(sessionId: string): string {
   return createHmac('sha256', sessionId).update('nx-sealed-cache csrf v1').digest('base64url');
@@ -42,7 +43,10 @@ export class SessionService {
   constructor(
     private readonly store: WebAuthStore,
     private readonly clock: Clock,
-    private readonly limits: SessionLimits = { idleMs: DEFAULT_SESSION_IDLE_MS, absoluteMs: DEFAULT_SESSION_ABSOLUTE_MS },
+    private readonly limits: SessionLimits = {
+      idleMs: DEFAULT_SESSION_IDLE_MS,
+      absoluteMs: DEFAULT_SESSION_ABSOLUTE_MS,
+    },
   ) {}
 
   async create(userId: string): Promise<NewSession> {
@@ -64,13 +68,15 @@ export class SessionService {
     if (sessionId === undefined || !SESSION_ID_PATTERN.test(sessionId)) return undefined;
     const idHash = hashSessionId(sessionId);
     const record = await this.store.findSession(idHash);
-    if (record === undefined || !equalSecrets(Buffer.from(record.idHash, 'hex'), Buffer.from(idHash, 'hex'))) return undefined;
+    if (record === undefined || !equalSecrets(Buffer.from(record.idHash, 'hex'), Buffer.from(idHash, 'hex')))
+      return undefined;
     const now = this.clock().getTime();
     if (now >= Date.parse(record.expiresAt) || now - Date.parse(record.lastSeenAt) >= this.limits.idleMs) {
       await this.store.deleteSession(idHash);
       return undefined;
     }
-    if (now - Date.parse(record.lastSeenAt) >= TOUCH_GRANULARITY_MS) await this.store.touchSession(idHash, new Date(now).toISOString());
+    if (now - Date.parse(record.lastSeenAt) >= TOUCH_GRANULARITY_MS)
+      await this.store.touchSession(idHash, new Date(now).toISOString());
     return record;
   }
 

@@ -33,11 +33,17 @@ export function generateToken(kind: TokenKind): string {
 export function parseToken(value: string): ParsedToken {
   const match = TOKEN_PATTERN.exec(value);
   if (!match) {
-    throw new SealedCacheError('ERR_AUTH_TOKEN_MALFORMED', `token is not an nx-sealed-cache token (${value.length} characters, expected nxsc_<kind>_ + ${RANDOM_LENGTH + CHECKSUM_LENGTH})`);
+    throw new SealedCacheError(
+      'ERR_AUTH_TOKEN_MALFORMED',
+      `token is not an nx-sealed-cache token (${value.length} characters, expected nxsc_<kind>_ + ${RANDOM_LENGTH + CHECKSUM_LENGTH})`,
+    );
   }
   const body = value.slice(0, value.length - CHECKSUM_LENGTH);
   if (checksumOf(body) !== match[3]) {
-    throw new SealedCacheError('ERR_AUTH_TOKEN_MALFORMED', 'token checksum does not match (mistyped or truncated token)');
+    throw new SealedCacheError(
+      'ERR_AUTH_TOKEN_MALFORMED',
+      'token checksum does not match (mistyped or truncated token)',
+    );
   }
   const tag = match[1] as (typeof TOKEN_KIND_TAGS)[TokenKind];
   const kind = (Object.keys(TOKEN_KIND_TAGS) as TokenKind[]).find((k) => TOKEN_KIND_TAGS[k] === tag) as TokenKind;

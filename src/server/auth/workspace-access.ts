@@ -15,29 +15,47 @@ export interface WorkspaceAccess {
 
 function chooseWorkspaceId(principal: Principal, urlWorkspaceId: string | undefined): string {
   if (urlWorkspaceId !== undefined && !WORKSPACE_ID_PATTERN.test(urlWorkspaceId)) {
-    throw new SealedCacheError('ERR_AUTH_WORKSPACE_REQUIRED', 'the URL prefix /w/<id> does not hold a workspace id (ws_ + 20 letters or digits)');
+    throw new SealedCacheError(
+      'ERR_AUTH_WORKSPACE_REQUIRED',
+      'the URL prefix /w/<id> does not hold a workspace id (ws_ + 20 letters or digits)',
+    );
   }
   const bound = principal.kind === 'token' ? principal.token.workspaceId : null;
   if (bound !== null && urlWorkspaceId !== undefined && bound !== urlWorkspaceId) {
-    throw new SealedCacheError('ERR_AUTH_WORKSPACE_MISMATCH', `the token belongs to workspace ${bound}, not to ${urlWorkspaceId} named in the URL`);
+    throw new SealedCacheError(
+      'ERR_AUTH_WORKSPACE_MISMATCH',
+      `the token belongs to workspace ${bound}, not to ${urlWorkspaceId} named in the URL`,
+    );
   }
   const chosen = bound ?? urlWorkspaceId;
   if (chosen === undefined) {
-    throw new SealedCacheError('ERR_AUTH_WORKSPACE_REQUIRED', 'no workspace named: use a URL ending in /w/<workspace-id> or a workspace-bound token');
+    throw new SealedCacheError(
+      'ERR_AUTH_WORKSPACE_REQUIRED',
+      'no workspace named: use a URL ending in /w/<workspace-id> or a workspace-bound token',
+    );
   }
   return chosen;
 }
 
-async function accessInputFor(store: MetadataStore, principal: Principal, workspace: Workspace, organisation: Organisation): Promise<AccessInput> {
+async function accessInputFor(
+  store: MetadataStore,
+  principal: Principal,
+  workspace: Workspace,
+  organisation: Organisation,
+): Promise<AccessInput> {
   if (principal.kind === 'anonymous') return { kind: 'anonymous', anonymousAccess: workspace.anonymousAccess };
   const { token } = principal;
   if (token.kind === 'admin') {
-    throw new SealedCacheError('ERR_AUTH_TOKEN_KIND_REFUSED', 'admin tokens are for the admin API only; use a CI or personal access token for the cache');
+    throw new SealedCacheError(
+      'ERR_AUTH_TOKEN_KIND_REFUSED',
+      'admin tokens are for the admin API only; use a CI or personal access token for the cache',
+    );
   }
   const tokenAccess = token.access ?? 'read';
   if (token.kind === 'ci') return { kind: 'ci', tokenAccess };
   const membership = token.userId === null ? undefined : await store.findMembership(organisation.id, token.userId);
-  const override = membership && token.userId !== null ? await store.findWorkspaceOverride(workspace.id, token.userId) : undefined;
+  const override =
+    membership && token.userId !== null ? await store.findWorkspaceOverride(workspace.id, token.userId) : undefined;
   return {
     kind: 'personal',
     tokenAccess,
@@ -46,14 +64,19 @@ async function accessInputFor(store: MetadataStore, principal: Principal, worksp
   };
 }
 
-export async function resolveWorkspaceAccess(store: MetadataStore, principal: Principal, urlWorkspaceId: string | undefined): Promise<WorkspaceAccess> {
+export async function resolveWorkspaceAccess(
+  store: MetadataStore,
+  principal: Principal,
+  urlWorkspaceId: string | undefined,
+): Promise<WorkspaceAccess> {
   const workspaceId = chooseWorkspaceId(principal, urlWorkspaceId);
   const workspace = await store.findWorkspace(workspaceId);
   if (workspace === undefined) {
     throw new SealedCacheError('ERR_AUTH_WORKSPACE_REQUIRED', `workspace ${workspaceId} does not exist on this server`);
   }
   const organisation = await store.findOrganisation(workspace.orgId);
-  if (organisation === undefined) throw new SealedCacheError('ERR_INTERNAL', `workspace ${workspace.id} has no organisation`);
+  if (organisation === undefined)
+    throw new SealedCacheError('ERR_INTERNAL', `workspace ${workspace.id} has no organisation`);
   const access = computeAccess(await accessInputFor(store, principal, workspace, organisation));
   return { principal, workspace, organisation, access };
 }

@@ -6,7 +6,14 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SealedCacheError, isSealedCacheError } from '../../errors';
 import { type ServerConfig, ServerConfig as ServerConfigSchema, type ServerConfigInput } from './server-config';
-import { CONFIG_OPTIONS, type ConfigOption, type ConfigValue, envVarOf, flagOf, parseOptionText } from './config-options';
+import {
+  CONFIG_OPTIONS,
+  type ConfigOption,
+  type ConfigValue,
+  envVarOf,
+  flagOf,
+  parseOptionText,
+} from './config-options';
 
 export const CONFIG_PATH_ENV = 'NX_SEALED_CACHE_SERVER_CONFIG';
 
@@ -38,16 +45,28 @@ function readConfigFile(path: string): Record<string, ConfigValue> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `config file ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `config file ${path}: not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `config file ${path}: not valid JSON (${(err as Error).message})`,
+      { cause: err },
+    );
   }
   const parsed = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).safeParse(json);
-  if (!parsed.success) throw new SealedCacheError('ERR_CONFIG_INVALID', `config file ${path}: must be one JSON object of strings, numbers and booleans`);
+  if (!parsed.success)
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `config file ${path}: must be one JSON object of strings, numbers and booleans`,
+    );
   return parsed.data;
 }
 
@@ -56,7 +75,11 @@ function fileValues(path: string, into: Map<string, { value: ConfigValue; origin
   for (const [key, raw] of Object.entries(readConfigFile(path))) {
     const option = known.get(key);
     const origin = `config file ${path} key "${key}"`;
-    if (option === undefined) throw new SealedCacheError('ERR_CONFIG_INVALID', `${origin}: unknown option (known: ${[...known.keys()].join(', ')})`);
+    if (option === undefined)
+      throw new SealedCacheError(
+        'ERR_CONFIG_INVALID',
+        `${origin}: unknown option (known: ${[...known.keys()].join(', ')})`,
+      );
     into.set(key, { value: typeof raw === 'string' ? parseFrom(origin, option, raw) : raw, origin });
   }
 }
@@ -68,9 +91,17 @@ export function resolveServeConfig(sources: ConfigSources): ServerConfig {
   if (configPath !== undefined && configPath !== '') fileValues(configPath, merged);
   for (const option of CONFIG_OPTIONS) {
     const envText = sources.env[envVarOf(option.key)];
-    if (envText !== undefined && envText !== '') merged.set(option.key, { value: parseFrom(`env ${envVarOf(option.key)}`, option, envText), origin: `env ${envVarOf(option.key)}` });
+    if (envText !== undefined && envText !== '')
+      merged.set(option.key, {
+        value: parseFrom(`env ${envVarOf(option.key)}`, option, envText),
+        origin: `env ${envVarOf(option.key)}`,
+      });
     const flagText = sources.flags[option.key];
-    if (flagText !== undefined) merged.set(option.key, { value: parseFrom(describeFlag(option), option, flagText), origin: describeFlag(option) });
+    if (flagText !== undefined)
+      merged.set(option.key, {
+        value: parseFrom(describeFlag(option), option, flagText),
+        origin: describeFlag(option),
+      });
   }
   const input = Object.fromEntries([...merged].map(([key, { value }]) => [key, value])) as ServerConfigInput;
   const parsed = ServerConfigSchema.safeParse(input);

@@ -9,17 +9,21 @@ export const DEFAULT_MAX_ARTIFACT_SIZE = 2 * 1024 ** 3;
 /** A refused PUT body is read and discarded up to this many bytes before the socket is dropped. */
 export const DEFAULT_DRAIN_LIMIT = 256 * 1024 ** 2;
 
-export const ServerConfig = z.object({
-  dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
-  host: z.string().min(1).default(DEFAULT_HOST),
-  port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
-  maxArtifactSize: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_ARTIFACT_SIZE),
-  drainLimit: z.number().int().nonnegative().default(DEFAULT_DRAIN_LIMIT),
-  /** `false` silences logs (tests); `true` logs JSON lines at info; a string picks the level. */
-  logLevel: z.union([z.literal(false), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])]).default('info'),
-  ...opsConfigFields,
-})
-  .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), { message: 'tlsCert and tlsKey go together: give both or neither', path: ['tlsKey'] });
+export const ServerConfig = z
+  .object({
+    dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
+    host: z.string().min(1).default(DEFAULT_HOST),
+    port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
+    maxArtifactSize: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_ARTIFACT_SIZE),
+    drainLimit: z.number().int().nonnegative().default(DEFAULT_DRAIN_LIMIT),
+    /** `false` silences logs (tests); `true` logs JSON lines at info; a string picks the level. */
+    logLevel: z.union([z.literal(false), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])]).default('info'),
+    ...opsConfigFields,
+  })
+  .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
+    message: 'tlsCert and tlsKey go together: give both or neither',
+    path: ['tlsKey'],
+  });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;
 
@@ -34,7 +38,8 @@ export function parseServerConfig(input: ServerConfigInput): ServerConfig {
 /** Parses `--max-artifact-size` style values: plain bytes or with a K/M/G/KiB/MiB/GiB suffix. */
 export function parseByteSize(text: string): number {
   const match = /^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
-  if (!match) throw new SealedCacheError('ERR_CONFIG_INVALID', `not a byte size: "${text}" (examples: 1048576, 512MiB, 2GiB)`);
+  if (!match)
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `not a byte size: "${text}" (examples: 1048576, 512MiB, 2GiB)`);
   const unit = (match[2] ?? 'b').toLowerCase();
   const factor = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
   return Number(match[1]) * factor;

@@ -35,7 +35,14 @@ export function createOperations(input: OperationsInput): OperationsContext {
   const metrics = new ServerMetrics(() => retentionStoreFor(store).totals());
   const blobs = new ReadTrackingBlobStore(input.blobs);
   const retention = new RetentionService(
-    { store, blobs, inventory: new FsBlobInventory(layout.blobsDir, layout.tmpDir), clock, limits: config, isolatedSweep: input.isolatedSweep },
+    {
+      store,
+      blobs,
+      inventory: new FsBlobInventory(layout.blobsDir, layout.tmpDir),
+      clock,
+      limits: config,
+      isolatedSweep: input.isolatedSweep,
+    },
     metrics,
   );
   return { metrics, blobs, retention, limits: new RequestLimits(config, clock, metrics), blobsDir: layout.blobsDir };

@@ -19,6 +19,10 @@ export function registerOperations(app: FastifyInstance, context: ServerContext)
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  app.register(async (scope) => healthRoutes(scope, { store: context.store, blobsDir: ops.blobsDir, version: context.version }));
-  app.register(async (scope) => metricsRoutes(scope, { metrics: ops.metrics, metricsToken: context.config.metricsToken }));
+  app.register(async (scope) =>
+    healthRoutes(scope, { store: context.store, blobsDir: ops.blobsDir, version: context.version }),
+  );
+  app.register(async (scope) =>
+    metricsRoutes(scope, { metrics: ops.metrics, metricsToken: context.config.metricsToken }),
+  );
 }

@@ -9,12 +9,20 @@ function readPem(option: 'tlsCert' | 'tlsKey', path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `${option}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `${option}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
   }
 }
 
 /** Node's own socket timeouts; it checks them every `connectionsCheckingInterval`, so that follows the smallest. */
-function nodeTimeouts(config: ServerConfig): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+function nodeTimeouts(config: ServerConfig): {
+  headersTimeout: number;
+  requestTimeout: number;
+  connectionsCheckingInterval: number;
+} {
   const requestTimeout = config.requestTimeout;
   // Node refuses a headers timeout longer than the request timeout.
   const headersTimeout = requestTimeout > 0 ? Math.min(config.headersTimeout, requestTimeout) : config.headersTimeout;
@@ -24,7 +32,10 @@ function nodeTimeouts(config: ServerConfig): { headersTimeout: number; requestTi
 
 export function createFastify(config: ServerConfig, logDestination?: LogDestination): FastifyInstance {
   const timeouts = nodeTimeouts(config);
-  const tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: readPem('tlsCert', config.tlsCert), key: readPem('tlsKey', config.tlsKey) } : undefined;
+  const tls =
+    config.tlsCert !== undefined && config.tlsKey !== undefined
+      ? { cert: readPem('tlsCert', config.tlsCert), key: readPem('tlsKey', config.tlsKey) }
+      : undefined;
   const options: FastifyServerOptions & { https?: object; http?: object } = {
     logger: loggerOptionsFor(config, logDestination),
     genReqId: requestIdOf,

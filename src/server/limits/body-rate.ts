@@ -22,7 +22,12 @@ const hasBody = (request: FastifyRequest): boolean => {
  * a window brings too few bytes. Counted on the socket, so a slow disk downstream is not blamed on the client
  * until the socket itself stalls.
  */
-export function watchBodyRate(socket: Pick<Socket, 'bytesRead'>, isComplete: () => boolean, config: BodyRateConfig, tooSlow: (receivedInWindow: number) => void): () => void {
+export function watchBodyRate(
+  socket: Pick<Socket, 'bytesRead'>,
+  isComplete: () => boolean,
+  config: BodyRateConfig,
+  tooSlow: (receivedInWindow: number) => void,
+): () => void {
   const needed = Math.ceil((config.minBodyRate * config.bodyRateWindow) / 1000);
   let last = socket.bytesRead;
   let interval: NodeJS.Timeout | undefined;
@@ -53,12 +58,25 @@ export function registerBodyRate(app: FastifyInstance, config: BodyRateConfig, m
   app.addHook('onRequest', async (request, reply) => {
     if (!hasBody(request)) return;
     const socket = request.raw.socket;
-    const stop = watchBodyRate(socket, () => request.raw.complete, config, (received) => {
-      request.opsLimited = 'body-rate';
-      metrics.limited.inc({ limit: 'body-rate', route: routeLabelOf(request) });
-      request.log.warn({ limit: 'body-rate', route: routeLabelOf(request), receivedInWindow: received, minBodyRate: config.minBodyRate }, 'request body too slow; closing the connection');
-      socket.destroy();
-    });
+    const stop = watchBodyRate(
+      socket,
+      () => request.raw.complete,
+      config,
+      (received) => {
+        request.opsLimited = 'body-rate';
+        metrics.limited.inc({ limit: 'body-rate', route: routeLabelOf(request) });
+        request.log.warn(
+          {
+            limit: 'body-rate',
+            route: routeLabelOf(request),
+            receivedInWindow: received,
+            minBodyRate: config.minBodyRate,
+          },
+          'request body too slow; closing the connection',
+        );
+        socket.destroy();
+      },
+    );
     // Keep-alive sockets carry many requests: each one's listener goes when its exchange ends.
     const end = (): void => {
       stop();

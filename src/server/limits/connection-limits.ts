@@ -25,14 +25,22 @@ function throttledWarn(log: Log): (details: object, message: string) => void {
   };
 }
 
-export function registerConnectionLimits(server: Server, config: ConnectionLimitsConfig, metrics: ServerMetrics, log: Log): void {
+export function registerConnectionLimits(
+  server: Server,
+  config: ConnectionLimitsConfig,
+  metrics: ServerMetrics,
+  log: Log,
+): void {
   const warn = throttledWarn(log);
   // Node closes connections beyond maxConnections as they arrive and emits 'drop' for each.
   if (config.maxConnections > 0) {
     server.maxConnections = config.maxConnections;
     server.on('drop', () => {
       metrics.limited.inc({ limit: 'connections', route: 'connection' });
-      warn({ limit: 'connections', maxConnections: config.maxConnections }, 'too many open connections; closing new ones');
+      warn(
+        { limit: 'connections', maxConnections: config.maxConnections },
+        'too many open connections; closing new ones',
+      );
     });
   }
   if (config.maxConnectionsPerAddress <= 0) return;
@@ -42,7 +50,10 @@ export function registerConnectionLimits(server: Server, config: ConnectionLimit
     const count = (open.get(address) ?? 0) + 1;
     if (count > config.maxConnectionsPerAddress) {
       metrics.limited.inc({ limit: 'connections-per-address', route: 'connection' });
-      warn({ limit: 'connections-per-address', address, maxConnectionsPerAddress: config.maxConnectionsPerAddress }, 'too many open connections from one address; closing new ones');
+      warn(
+        { limit: 'connections-per-address', address, maxConnectionsPerAddress: config.maxConnectionsPerAddress },
+        'too many open connections from one address; closing new ones',
+      );
       socket.destroy();
       return;
     }

@@ -15,7 +15,10 @@ import type { ServerMetrics } from '../observability/metrics';
 import { routeKindOf, routeLabelOf } from '../observability/request-notes';
 import { WindowCounter } from './window-counter';
 
-type LimitsConfig = Pick<ServerConfig, 'rateLimit' | 'rateWindow' | 'byteQuota' | 'byteQuotaWindow' | 'authFailureLimit' | 'authFailureWindow' | 'drainLimit'>;
+type LimitsConfig = Pick<
+  ServerConfig,
+  'rateLimit' | 'rateWindow' | 'byteQuota' | 'byteQuotaWindow' | 'authFailureLimit' | 'authFailureWindow' | 'drainLimit'
+>;
 
 const AUTH_FAILURE_CODES = new Set(['ERR_AUTH_TOKEN_INVALID', 'ERR_AUTH_TOKEN_MALFORMED']);
 
@@ -50,16 +53,23 @@ export class RequestLimits {
   check(request: FastifyRequest): string | undefined {
     const { rateLimit, byteQuota, authFailureLimit } = this.config;
     const kind = routeKindOf(request);
-    if (authFailureLimit > 0 && request.headers.authorization !== undefined && this.authFailures.used(request.ip) >= authFailureLimit) return 'auth-failures';
+    if (
+      authFailureLimit > 0 &&
+      request.headers.authorization !== undefined &&
+      this.authFailures.used(request.ip) >= authFailureLimit
+    )
+      return 'auth-failures';
     const key = clientKeyOf(request);
     if (rateLimit > 0 && !this.requests.tryAdd(key, 1, rateLimit)) return 'rate';
-    if (byteQuota > 0 && kind === 'cache-put' && !this.bytes.tryAdd(key, quotaBytesOf(request), byteQuota)) return 'quota';
+    if (byteQuota > 0 && kind === 'cache-put' && !this.bytes.tryAdd(key, quotaBytesOf(request), byteQuota))
+      return 'quota';
     if (byteQuota > 0 && kind === 'cache-get' && this.bytes.used(key) >= byteQuota) return 'quota';
     return undefined;
   }
 
   recordResponse(request: FastifyRequest, reply: FastifyReply): void {
-    if (request.opsErrorCode !== null && AUTH_FAILURE_CODES.has(request.opsErrorCode)) this.authFailures.add(request.ip, 1);
+    if (request.opsErrorCode !== null && AUTH_FAILURE_CODES.has(request.opsErrorCode))
+      this.authFailures.add(request.ip, 1);
     if (this.config.byteQuota > 0 && routeKindOf(request) === 'cache-get' && reply.statusCode === 200) {
       this.bytes.add(clientKeyOf(request), Number(reply.getHeader('content-length') ?? 0));
     }
@@ -72,7 +82,10 @@ export class RequestLimits {
     const kind = routeKindOf(request);
     if (kind === 'cache-get') return reply.code(404).type('text/plain').send('not found');
     if (kind === 'cache-put') {
-      const err = new SealedCacheError('ERR_CACHE_WRITE_LIMITED', `the ${limit} limit of this credential is reached; nothing was stored`);
+      const err = new SealedCacheError(
+        'ERR_CACHE_WRITE_LIMITED',
+        `the ${limit} limit of this credential is reached; nothing was stored`,
+      );
       request.opsErrorCode = err.code;
       if (!(await drainRequest(request.raw, this.config.drainLimit))) reply.header('connection', 'close');
       return reply.code(403).header('content-type', 'text/plain').send(`${err.code}: ${err.message}`);

@@ -36,7 +36,10 @@ export interface MetadataStore {
   findWorkspace(id: string): Promise<Workspace | undefined>;
   findWorkspaceByName(orgId: string, name: string): Promise<Workspace | undefined>;
   listWorkspaces(orgId?: string): Promise<Workspace[]>;
-  updateWorkspaceAccess(id: string, patch: Partial<Pick<Workspace, 'anonymousAccess' | 'memberDefaultAccess'>>): Promise<void>;
+  updateWorkspaceAccess(
+    id: string,
+    patch: Partial<Pick<Workspace, 'anonymousAccess' | 'memberDefaultAccess'>>,
+  ): Promise<void>;
 
   insertMembership(membership: Membership): Promise<InsertResult>;
   findMembership(orgId: string, userId: string): Promise<Membership | undefined>;

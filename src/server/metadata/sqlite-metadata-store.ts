@@ -111,7 +111,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async findOrganisation(idOrName: string): Promise<Organisation | undefined> {
-    const row = await this.db.selectFrom('organisations').selectAll().where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)])).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('organisations')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .executeTakeFirst();
     return row && toOrganisation(row);
   }
 
@@ -122,14 +126,25 @@ export class SqliteMetadataStore implements MetadataStore {
   async insertUser(user: User): Promise<InsertResult> {
     const result = await this.db
       .insertInto('users')
-      .values({ id: user.id, name: user.name, bot: user.bot ? 1 : 0, server_admin: user.serverAdmin ? 1 : 0, owner_org_id: user.ownerOrgId, created_at: user.createdAt })
+      .values({
+        id: user.id,
+        name: user.name,
+        bot: user.bot ? 1 : 0,
+        server_admin: user.serverAdmin ? 1 : 0,
+        owner_org_id: user.ownerOrgId,
+        created_at: user.createdAt,
+      })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return insertResult(result);
   }
 
   async findUser(idOrName: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)])).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .executeTakeFirst();
     return row && toUser(row);
   }
 
@@ -138,7 +153,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async hasServerAdmin(): Promise<boolean> {
-    const row = await this.db.selectFrom('users').select('id').where('server_admin', '=', 1).limit(1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('server_admin', '=', 1)
+      .limit(1)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -166,7 +186,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async findWorkspaceByName(orgId: string, name: string): Promise<Workspace | undefined> {
-    const row = await this.db.selectFrom('workspaces').selectAll().where('org_id', '=', orgId).where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('workspaces')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row && toWorkspace(row);
   }
 
@@ -176,7 +201,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return (await query.orderBy('name').execute()).map(toWorkspace);
   }
 
-  async updateWorkspaceAccess(id: string, patch: Partial<Pick<Workspace, 'anonymousAccess' | 'memberDefaultAccess'>>): Promise<void> {
+  async updateWorkspaceAccess(
+    id: string,
+    patch: Partial<Pick<Workspace, 'anonymousAccess' | 'memberDefaultAccess'>>,
+  ): Promise<void> {
     const values: Partial<Pick<WorkspacesTable, 'anonymous_access' | 'member_default_access'>> = {};
     if (patch.anonymousAccess !== undefined) values.anonymous_access = patch.anonymousAccess;
     if (patch.memberDefaultAccess !== undefined) values.member_default_access = patch.memberDefaultAccess;
@@ -194,20 +222,34 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async findMembership(orgId: string, userId: string): Promise<Membership | undefined> {
-    const row = await this.db.selectFrom('memberships').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('memberships')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return row && toMembership(row);
   }
 
   async listMemberships(orgId: string): Promise<Membership[]> {
-    return (await this.db.selectFrom('memberships').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute()).map(toMembership);
+    return (
+      await this.db.selectFrom('memberships').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute()
+    ).map(toMembership);
   }
 
   async listUserMemberships(userId: string): Promise<Membership[]> {
-    return (await this.db.selectFrom('memberships').selectAll().where('user_id', '=', userId).execute()).map(toMembership);
+    return (await this.db.selectFrom('memberships').selectAll().where('user_id', '=', userId).execute()).map(
+      toMembership,
+    );
   }
 
   async setMemberRole(orgId: string, userId: string, role: MemberRole): Promise<void> {
-    await this.db.updateTable('memberships').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+    await this.db
+      .updateTable('memberships')
+      .set({ role })
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .execute();
   }
 
   async deleteMembership(orgId: string, userId: string): Promise<void> {
@@ -222,7 +264,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async findWorkspaceOverride(workspaceId: string, userId: string): Promise<WorkspaceOverride | undefined> {
-    const row = await this.db.selectFrom('member_workspace_access').selectAll().where('workspace_id', '=', workspaceId).where('user_id', '=', userId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('member_workspace_access')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return row && { workspaceId: row.workspace_id, userId: row.user_id, access: row.access as AccessLevel };
   }
 
@@ -230,7 +277,11 @@ export class SqliteMetadataStore implements MetadataStore {
     const rows = await this.db
       .selectFrom('member_workspace_access')
       .innerJoin('workspaces', 'workspaces.id', 'member_workspace_access.workspace_id')
-      .select(['member_workspace_access.workspace_id', 'member_workspace_access.user_id', 'member_workspace_access.access'])
+      .select([
+        'member_workspace_access.workspace_id',
+        'member_workspace_access.user_id',
+        'member_workspace_access.access',
+      ])
       .where('workspaces.org_id', '=', orgId)
       .execute();
     return rows.map((r) => ({ workspaceId: r.workspace_id, userId: r.user_id, access: r.access as AccessLevel }));
@@ -238,7 +289,11 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async setWorkspaceOverride(workspaceId: string, userId: string, access: AccessLevel | undefined): Promise<void> {
     if (access === undefined) {
-      await this.db.deleteFrom('member_workspace_access').where('workspace_id', '=', workspaceId).where('user_id', '=', userId).execute();
+      await this.db
+        .deleteFrom('member_workspace_access')
+        .where('workspace_id', '=', workspaceId)
+        .where('user_id', '=', userId)
+        .execute();
       return;
     }
     await this.db
@@ -289,15 +344,29 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async replaceTokenHash(id: string, tokenHash: string, rotatedAt: string): Promise<void> {
-    await this.db.updateTable('tokens').set({ token_hash: tokenHash, rotated_at: rotatedAt }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('tokens')
+      .set({ token_hash: tokenHash, rotated_at: rotatedAt })
+      .where('id', '=', id)
+      .execute();
   }
 
   async revokeToken(id: string, revokedAt: string): Promise<void> {
-    await this.db.updateTable('tokens').set({ revoked_at: revokedAt }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: revokedAt })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
   }
 
   async setTokenAccess(id: string, access: TokenAccess): Promise<boolean> {
-    const result = await this.db.updateTable('tokens').set({ access }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ access })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
 
@@ -396,7 +465,10 @@ export interface OpenSqliteOptions {
   exclusive?: boolean;
 }
 
-export async function openSqliteMetadataStore(file: string, options: OpenSqliteOptions = {}): Promise<SqliteMetadataStore> {
+export async function openSqliteMetadataStore(
+  file: string,
+  options: OpenSqliteOptions = {},
+): Promise<SqliteMetadataStore> {
   let wasm: WasmDatabase;
   try {
     wasm = new WasmDatabase(file);
@@ -408,7 +480,11 @@ export async function openSqliteMetadataStore(file: string, options: OpenSqliteO
   }
   const db = new Kysely<MetadataDatabase>({ dialect: new WasmSqliteDialect(wasm) });
   // Independent migrations may land out of number order (a data dir can have 004 before 003).
-  const { error } = await new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true }).migrateToLatest();
+  const { error } = await new Migrator({
+    db,
+    provider: migrationProvider,
+    allowUnorderedMigrations: true,
+  }).migrateToLatest();
   if (error !== undefined) {
     await db.destroy();
     throw new SealedCacheError('ERR_DATABASE_FAILED', 'migrating the metadata database failed', { cause: error });

@@ -38,7 +38,10 @@ export function requestIdOf(req: IncomingMessage): string {
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
 
-export function loggerOptionsFor(config: Pick<ServerConfig, 'logLevel' | 'logFormat'>, destination?: LogDestination): LoggerOptions | false {
+export function loggerOptionsFor(
+  config: Pick<ServerConfig, 'logLevel' | 'logFormat'>,
+  destination?: LogDestination,
+): LoggerOptions | false {
   if (config.logLevel === false) return false;
   const options: LoggerOptions & Record<string, unknown> = {
     level: config.logLevel,
@@ -54,11 +57,18 @@ export function loggerOptionsFor(config: Pick<ServerConfig, 'logLevel' | 'logFor
     formatters: { log: (object: Record<string, unknown>) => redactDeep(object) as Record<string, unknown> },
     hooks: {
       logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactText(arg) : arg)));
+        method.apply(
+          this,
+          args.map((arg) => (typeof arg === 'string' ? redactText(arg) : arg)),
+        );
       },
     },
   };
   if (destination !== undefined) options.stream = destination;
-  else if (config.logFormat === 'pretty') options.transport = { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:standard' } };
+  else if (config.logFormat === 'pretty')
+    options.transport = {
+      target: 'pino-pretty',
+      options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:standard' },
+    };
   return options;
 }

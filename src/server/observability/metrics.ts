@@ -23,7 +23,12 @@ export class ServerMetrics {
 
   constructor(storageTotals: () => Promise<StorageTotals>) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'nxsc_http_requests_total', help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers });
+    this.requests = new Counter({
+      name: 'nxsc_http_requests_total',
+      help: 'HTTP requests by route pattern, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
     this.latency = new Histogram({
       name: 'nxsc_http_request_duration_seconds',
       help: 'Time from request to the end of the response, by route pattern and method',
@@ -31,14 +36,47 @@ export class ServerMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.cacheHits = new Counter({ name: 'nxsc_cache_hits_total', help: 'Cache GETs answered with an artifact', registers });
-    this.cacheMisses = new Counter({ name: 'nxsc_cache_misses_total', help: 'Cache GETs answered 404, by reason (absent, limited, storage-fault)', labelNames: ['reason'], registers });
+    this.cacheHits = new Counter({
+      name: 'nxsc_cache_hits_total',
+      help: 'Cache GETs answered with an artifact',
+      registers,
+    });
+    this.cacheMisses = new Counter({
+      name: 'nxsc_cache_misses_total',
+      help: 'Cache GETs answered 404, by reason (absent, limited, storage-fault)',
+      labelNames: ['reason'],
+      registers,
+    });
     this.bytesIn = new Counter({ name: 'nxsc_cache_bytes_in_total', help: 'Artifact bytes stored by PUTs', registers });
-    this.bytesOut = new Counter({ name: 'nxsc_cache_bytes_out_total', help: 'Artifact bytes served by GETs', registers });
-    this.deniedWrites = new Counter({ name: 'nxsc_cache_denied_writes_total', help: 'Cache PUTs not stored, by error code', labelNames: ['reason'], registers });
-    this.limited = new Counter({ name: 'nxsc_limited_requests_total', help: 'Requests refused by a rate limit, byte quota or auth-failure limit', labelNames: ['limit', 'route'], registers });
-    this.evictions = new Counter({ name: 'nxsc_retention_evictions_total', help: 'Entries and files removed by retention, by reason', labelNames: ['reason'], registers });
-    this.evictedBytes = new Counter({ name: 'nxsc_retention_evicted_bytes_total', help: 'Bytes removed by retention, by reason', labelNames: ['reason'], registers });
+    this.bytesOut = new Counter({
+      name: 'nxsc_cache_bytes_out_total',
+      help: 'Artifact bytes served by GETs',
+      registers,
+    });
+    this.deniedWrites = new Counter({
+      name: 'nxsc_cache_denied_writes_total',
+      help: 'Cache PUTs not stored, by error code',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.limited = new Counter({
+      name: 'nxsc_limited_requests_total',
+      help: 'Requests refused by a rate limit, byte quota or auth-failure limit',
+      labelNames: ['limit', 'route'],
+      registers,
+    });
+    this.evictions = new Counter({
+      name: 'nxsc_retention_evictions_total',
+      help: 'Entries and files removed by retention, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.evictedBytes = new Counter({
+      name: 'nxsc_retention_evicted_bytes_total',
+      help: 'Bytes removed by retention, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
     // Both gauges are collected in parallel: they share one query per scrape.
     let pending: Promise<StorageTotals> | undefined;
     let last: StorageTotals = { entries: 0, bytes: 0 };

@@ -31,5 +31,10 @@ export function redactDeep(value: unknown, depth = 0): unknown {
 
 function redactError(err: Error): Record<string, unknown> {
   const code = (err as { code?: unknown }).code;
-  return { type: err.name, message: redactText(err.message), stack: err.stack === undefined ? undefined : redactText(err.stack), code };
+  return {
+    type: err.name,
+    message: redactText(err.message),
+    stack: err.stack === undefined ? undefined : redactText(err.stack),
+    code,
+  };
 }

@@ -17,7 +17,8 @@ const EXEMPT_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 export function routeKindOf(request: FastifyRequest): RouteKind {
   const route = request.routeOptions.url ?? '';
   if (EXEMPT_ROUTES.has(route)) return 'exempt';
-  if (route.endsWith('/v1/cache/:hash')) return request.method === 'PUT' ? 'cache-put' : request.method === 'GET' ? 'cache-get' : 'other';
+  if (route.endsWith('/v1/cache/:hash'))
+    return request.method === 'PUT' ? 'cache-put' : request.method === 'GET' ? 'cache-get' : 'other';
   return 'other';
 }
 

@@ -26,7 +26,8 @@ export class FsBlobInventory implements BlobInventory {
   async *blobs(): AsyncIterable<InventoryFile> {
     for await (const path of walk(this.blobsDir)) {
       const info = await stat(path).catch(() => undefined);
-      if (info?.isFile()) yield { name: relative(this.blobsDir, path).split(sep).join('/'), modifiedAt: info.mtimeMs, size: info.size };
+      if (info?.isFile())
+        yield { name: relative(this.blobsDir, path).split(sep).join('/'), modifiedAt: info.mtimeMs, size: info.size };
     }
   }
 

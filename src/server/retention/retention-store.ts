@@ -27,7 +27,10 @@ export class RetentionStore {
   async totals(): Promise<{ entries: number; bytes: number }> {
     const row = await this.db
       .selectFrom('entries')
-      .select((eb) => [eb.fn.countAll<number>().as('entries'), eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('bytes')])
+      .select((eb) => [
+        eb.fn.countAll<number>().as('entries'),
+        eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('bytes'),
+      ])
       .executeTakeFirstOrThrow();
     return { entries: Number(row.entries), bytes: Number(row.bytes) };
   }
@@ -43,24 +46,47 @@ export class RetentionStore {
   }
 
   /** Least recently used first; `notBefore` pages on from the last entry seen. */
-  async leastRecentlyUsed(limit: number, accessedBefore?: string, after?: { lastAccessAt: string; id: number }): Promise<EntryRef[]> {
+  async leastRecentlyUsed(
+    limit: number,
+    accessedBefore?: string,
+    after?: { lastAccessAt: string; id: number },
+  ): Promise<EntryRef[]> {
     let query = this.db.selectFrom('entries').select(['id', 'blob_key', 'size', 'last_access_at']);
     if (accessedBefore !== undefined) query = query.where('last_access_at', '<', accessedBefore);
     if (after !== undefined) {
-      query = query.where((eb) => eb.or([eb('last_access_at', '>', after.lastAccessAt), eb.and([eb('last_access_at', '=', after.lastAccessAt), eb('id', '>', after.id)])]));
+      query = query.where((eb) =>
+        eb.or([
+          eb('last_access_at', '>', after.lastAccessAt),
+          eb.and([eb('last_access_at', '=', after.lastAccessAt), eb('id', '>', after.id)]),
+        ]),
+      );
     }
     const rows = await query.orderBy('last_access_at').orderBy('id').limit(limit).execute();
-    return rows.map((r) => ({ id: Number(r.id), blobKey: r.blob_key, size: Number(r.size), lastAccessAt: r.last_access_at }));
+    return rows.map((r) => ({
+      id: Number(r.id),
+      blobKey: r.blob_key,
+      size: Number(r.size),
+      lastAccessAt: r.last_access_at,
+    }));
   }
 
   /** Deletes the row unless it was read (touched) since it was picked; true when it is gone. */
   async deleteIfUntouched(entry: EntryRef): Promise<boolean> {
-    const result = await this.db.deleteFrom('entries').where('id', '=', entry.id).where('last_access_at', '=', entry.lastAccessAt).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('entries')
+      .where('id', '=', entry.id)
+      .where('last_access_at', '=', entry.lastAccessAt)
+      .executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
   }
 
   async blobKeyInUse(blobKey: string): Promise<boolean> {
-    const row = await this.db.selectFrom('entries').select('id').where('blob_key', '=', blobKey).limit(1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('entries')
+      .select('id')
+      .where('blob_key', '=', blobKey)
+      .limit(1)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -74,7 +100,10 @@ const stores = new WeakMap<MetadataStore, RetentionStore>();
 
 export function retentionStoreFor(store: MetadataStore): RetentionStore {
   if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', 'retention needs the SQLite metadata store (other stores do not offer its queries yet)');
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      'retention needs the SQLite metadata store (other stores do not offer its queries yet)',
+    );
   }
   let retention = stores.get(store);
   if (retention === undefined) {

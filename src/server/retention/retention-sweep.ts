@@ -21,7 +21,11 @@ export interface RetentionLimits {
 }
 
 /** The isolated-tier sweep of the write-tiers area, called once per pass. */
-export type IsolatedSweep = (deps: { store: MetadataStore; blobs: BlobStore; clock: Clock }) => Promise<{ entries: number }>;
+export type IsolatedSweep = (deps: {
+  store: MetadataStore;
+  blobs: BlobStore;
+  clock: Clock;
+}) => Promise<{ entries: number }>;
 
 export interface RetentionDeps {
   store: MetadataStore;
@@ -35,7 +39,13 @@ export interface RetentionDeps {
 export type Tally = Record<EvictionReason, { count: number; bytes: number }>;
 
 export function emptyTally(): Tally {
-  return { age: { count: 0, bytes: 0 }, size: { count: 0, bytes: 0 }, isolated: { count: 0, bytes: 0 }, orphan: { count: 0, bytes: 0 }, tmp: { count: 0, bytes: 0 } };
+  return {
+    age: { count: 0, bytes: 0 },
+    size: { count: 0, bytes: 0 },
+    isolated: { count: 0, bytes: 0 },
+    orphan: { count: 0, bytes: 0 },
+    tmp: { count: 0, bytes: 0 },
+  };
 }
 
 async function evict(deps: RetentionDeps, entry: EntryRef, tally: Tally, reason: EvictionReason): Promise<boolean> {
@@ -96,7 +106,8 @@ async function sweepOrphans(deps: RetentionDeps, tally: Tally): Promise<void> {
   const olderThan = deps.clock().getTime() - ORPHAN_MIN_AGE_MS;
   const retention = retentionStoreFor(deps.store);
   for await (const blob of deps.inventory.blobs()) {
-    if (blob.modifiedAt >= olderThan || deps.blobs.isReading(blob.name) || (await retention.blobKeyInUse(blob.name))) continue;
+    if (blob.modifiedAt >= olderThan || deps.blobs.isReading(blob.name) || (await retention.blobKeyInUse(blob.name)))
+      continue;
     await deps.inventory.removeBlob(blob.name);
     tally.orphan.count++;
     tally.orphan.bytes += blob.size;

@@ -89,6 +89,7 @@ export class AuditLog {
   }
 
   private forgetOldDeniedWrites(now: number): void {
-    for (const [key, at] of this.lastDeniedWrite) if (now - at >= DENIED_WRITE_WINDOW_MS) this.lastDeniedWrite.delete(key);
+    for (const [key, at] of this.lastDeniedWrite)
+      if (now - at >= DENIED_WRITE_WINDOW_MS) this.lastDeniedWrite.delete(key);
   }
 }

@@ -46,7 +46,9 @@ export interface StartedLoginRequest {
   deviceCode: string;
 }
 
-export type PollResult = { status: 'pending'; record: LoginRequestRecord } | { status: 'approved'; record: LoginRequestRecord; token: string; tokenId: string; user: User };
+export type PollResult =
+  | { status: 'pending'; record: LoginRequestRecord }
+  | { status: 'approved'; record: LoginRequestRecord; token: string; tokenId: string; user: User };
 
 /** What the server saw of the caller that started a request, shown on the approval page. */
 export interface RequestOrigin {
@@ -59,7 +61,10 @@ export interface LoginRequestDeps {
   tokens: TokenService;
   audit: AuditLog;
   clock: Clock;
-  store: Pick<MetadataStore, 'findUser' | 'findWorkspace' | 'findOrganisation' | 'findMembership' | 'findWorkspaceOverride'>;
+  store: Pick<
+    MetadataStore,
+    'findUser' | 'findWorkspace' | 'findOrganisation' | 'findMembership' | 'findWorkspaceOverride'
+  >;
 }
 
 /** A pending request as the approving member may see it: the workspace it asks for and the access the token would get. */
@@ -72,7 +77,8 @@ export interface ApprovableRequest {
 
 const USER_AGENT_MAX = 200;
 /** Printable ASCII only, so a crafted user agent cannot pose as something else on the page. */
-const cleanUserAgent = (text: string | undefined): string | null => (text === undefined || text === '' ? null : text.replace(/[^\x20-\x7e]/g, '?').slice(0, USER_AGENT_MAX));
+const cleanUserAgent = (text: string | undefined): string | null =>
+  text === undefined || text === '' ? null : text.replace(/[^\x20-\x7e]/g, '?').slice(0, USER_AGENT_MAX);
 
 export class LoginRequestService {
   constructor(private readonly deps: LoginRequestDeps) {}
@@ -102,10 +108,24 @@ export class LoginRequestService {
   /** A request the page may show for approval: known, unexpired, not yet approved. */
   async findPending(userCode: string): Promise<LoginRequestRecord> {
     const normalised = normaliseUserCode(userCode);
-    const record = USER_CODE_PATTERN.test(normalised) ? await this.deps.auth.findLoginRequestByUserCode(normalised) : undefined;
-    if (record === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_NOT_FOUND', 'no login request has this code; check the code your terminal shows');
-    if (isDenied(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_DENIED', 'this login request was denied; run login again if you meant to log in');
-    if (this.isExpired(record) || record.approvedAt !== null) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request expired or was already approved; run login again');
+    const record = USER_CODE_PATTERN.test(normalised)
+      ? await this.deps.auth.findLoginRequestByUserCode(normalised)
+      : undefined;
+    if (record === undefined)
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_NOT_FOUND',
+        'no login request has this code; check the code your terminal shows',
+      );
+    if (isDenied(record))
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_DENIED',
+        'this login request was denied; run login again if you meant to log in',
+      );
+    if (this.isExpired(record) || record.approvedAt !== null)
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_EXPIRED',
+        'this login request expired or was already approved; run login again',
+      );
     return record;
   }
 
@@ -116,11 +136,18 @@ export class LoginRequestService {
   async findApprovable(userCode: string, user: User): Promise<ApprovableRequest> {
     const record = await this.findPending(userCode);
     const workspace = record.workspaceId === null ? undefined : await this.deps.store.findWorkspace(record.workspaceId);
-    if (workspace === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request names no workspace (it was started by an older CLI); run login again');
+    if (workspace === undefined)
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_EXPIRED',
+        'this login request names no workspace (it was started by an older CLI); run login again',
+      );
     const access = await this.memberAccess(user, workspace);
     const org = await this.deps.store.findOrganisation(workspace.orgId);
     if (access === undefined || org === undefined) {
-      throw new SealedCacheError('ERR_AUTH_FORBIDDEN', 'you have no access to the workspace this login asks for, so you cannot approve it; the person who ran login must approve it themselves');
+      throw new SealedCacheError(
+        'ERR_AUTH_FORBIDDEN',
+        'you have no access to the workspace this login asks for, so you cannot approve it; the person who ran login must approve it themselves',
+      );
     }
     return { record, workspace, orgName: org.name, access };
   }
@@ -163,7 +190,13 @@ export class LoginRequestService {
     if (!(await this.deps.auth.denyLoginRequest(record.id, this.deps.clock().toISOString()))) {
       throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request was already approved or denied');
     }
-    await this.deps.audit.record({ action: 'login.denied', actor: { tokenId: null, userId: user.id }, workspaceId: record.workspaceId, targetId: record.id, details: { hostname: record.hostname } });
+    await this.deps.audit.record({
+      action: 'login.denied',
+      actor: { tokenId: null, userId: user.id },
+      workspaceId: record.workspaceId,
+      targetId: record.id,
+      details: { hostname: record.hostname },
+    });
     return record;
   }
 
@@ -171,22 +204,48 @@ export class LoginRequestService {
     const record = LOGIN_REQUEST_ID_PATTERN.test(id) ? await this.deps.auth.findLoginRequest(id) : undefined;
     const given = hashDeviceCode(deviceCode);
     if (record === undefined || !equalSecrets(Buffer.from(record.deviceCodeHash, 'hex'), given)) {
-      throw new SealedCacheError('ERR_LOGIN_REQUEST_NOT_FOUND', 'no such login request (or the polling code does not match)');
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_NOT_FOUND',
+        'no such login request (or the polling code does not match)',
+      );
     }
-    if (isDenied(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_DENIED', 'the login was denied in the browser; no token was issued. Run login again if you meant to log in');
-    if (record.completedAt !== null || this.isExpired(record)) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request expired or was already used; run login again');
+    if (isDenied(record))
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_DENIED',
+        'the login was denied in the browser; no token was issued. Run login again if you meant to log in',
+      );
+    if (record.completedAt !== null || this.isExpired(record))
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_EXPIRED',
+        'this login request expired or was already used; run login again',
+      );
     if (record.approvedByUserId === null) return { status: 'pending', record };
     const user = await this.deps.store.findUser(record.approvedByUserId);
     const workspace = record.workspaceId === null ? undefined : await this.deps.store.findWorkspace(record.workspaceId);
-    if (user === undefined || workspace === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'the approving user or the workspace no longer exists; run login again');
+    if (user === undefined || workspace === undefined)
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_EXPIRED',
+        'the approving user or the workspace no longer exists; run login again',
+      );
     // Decided again now: access taken away since the approval is not handed out.
     const access = await this.memberAccess(user, workspace);
-    if (access === undefined) throw new SealedCacheError('ERR_LOGIN_REQUEST_DENIED', `${user.name} has no access to workspace ${workspace.id} any more; no token was issued`);
+    if (access === undefined)
+      throw new SealedCacheError(
+        'ERR_LOGIN_REQUEST_DENIED',
+        `${user.name} has no access to workspace ${workspace.id} any more; no token was issued`,
+      );
     if (!(await this.deps.auth.completeLoginRequest(record.id, this.deps.clock().toISOString()))) {
       throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request was already used; run login again');
     }
     const issued = await this.deps.tokens.issue(
-      { kind: 'personal', name: `login from ${record.hostname}`.slice(0, 100), workspaceId: workspace.id, userId: user.id, access, expiresIn: LOGIN_TOKEN_LIFETIME },
+      {
+        kind: 'personal',
+        name: `login from ${record.hostname}`.slice(0, 100),
+        workspaceId: workspace.id,
+        userId: user.id,
+        access,
+        expiresIn: LOGIN_TOKEN_LIFETIME,
+      },
       { tokenId: null, userId: user.id },
       workspace.orgId,
     );

@@ -26,7 +26,13 @@ export class TenancyStore {
 
   /** Only a bot no organisation owns yet can be given one; answers whether it was. */
   async claimBot(userId: string, orgId: string): Promise<boolean> {
-    const result = await this.db.updateTable('users').set({ owner_org_id: orgId }).where('id', '=', userId).where('bot', '=', 1).where('owner_org_id', 'is', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('users')
+      .set({ owner_org_id: orgId })
+      .where('id', '=', userId)
+      .where('bot', '=', 1)
+      .where('owner_org_id', 'is', null)
+      .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
 
@@ -62,7 +68,12 @@ export class TenancyStore {
 
   /** Answers an open invitation once; false when it was already answered. */
   async answerInvitation(id: string, accepted: boolean, at: string): Promise<boolean> {
-    const result = await this.db.updateTable('org_invitations').set({ answered_at: at, accepted: accepted ? 1 : 0 }).where('id', '=', id).where('answered_at', 'is', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('org_invitations')
+      .set({ answered_at: at, accepted: accepted ? 1 : 0 })
+      .where('id', '=', id)
+      .where('answered_at', 'is', null)
+      .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
 }
@@ -71,7 +82,10 @@ const stores = new WeakMap<MetadataStore, TenancyStore>();
 
 export function tenancyStoreFor(store: MetadataStore): TenancyStore {
   if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', 'tenancy needs the SQLite metadata store (other stores do not offer its queries yet)');
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      'tenancy needs the SQLite metadata store (other stores do not offer its queries yet)',
+    );
   }
   let tenancy = stores.get(store);
   if (tenancy === undefined) {

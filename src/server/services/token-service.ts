@@ -10,13 +10,23 @@ import type { AuditActor, AuditLog } from './audit-log';
 
 export const PERSONAL_TOKEN_DEFAULT_EXPIRY = '1y';
 
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 };
+const UNIT_MS: Record<string, number> = {
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  y: 365 * 86_400_000,
+};
 
 /** `2h`, `30d`, `1y`, `never` -> an ISO expiry time (or null for never). */
 export function expiryFrom(expiresIn: string, now: Date): string | null {
   if (expiresIn === 'never') return null;
   const match = /^([1-9]\d{0,5})(m|h|d|w|y)$/.exec(expiresIn);
-  if (!match) throw new SealedCacheError('ERR_INPUT_INVALID', `expiresIn must look like 30m, 2h, 30d, 4w, 1y or never (got "${expiresIn}")`);
+  if (!match)
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      `expiresIn must look like 30m, 2h, 30d, 4w, 1y or never (got "${expiresIn}")`,
+    );
   return new Date(now.getTime() + Number(match[1]) * UNIT_MS[match[2]]).toISOString();
 }
 
@@ -73,7 +83,14 @@ export class TokenService {
       orgId,
       workspaceId: record.workspaceId,
       targetId: record.id,
-      details: { kind: record.kind, userId: record.userId, access: record.access, tier: record.tier, scope: record.scope, expiresAt: record.expiresAt },
+      details: {
+        kind: record.kind,
+        userId: record.userId,
+        access: record.access,
+        tier: record.tier,
+        scope: record.scope,
+        expiresAt: record.expiresAt,
+      },
     });
     return { record, secret };
   }
@@ -85,7 +102,13 @@ export class TokenService {
     const secret = generateToken(token.kind);
     const tokenHash = hashToken(secret);
     await this.store.replaceTokenHash(token.id, tokenHash, now);
-    await this.audit.record({ action: 'token.rotated', actor, orgId, workspaceId: token.workspaceId, targetId: token.id });
+    await this.audit.record({
+      action: 'token.rotated',
+      actor,
+      orgId,
+      workspaceId: token.workspaceId,
+      targetId: token.id,
+    });
     return { record: { ...token, tokenHash, rotatedAt: now }, secret };
   }
 
@@ -93,7 +116,13 @@ export class TokenService {
     this.requireActive(token);
     const now = this.clock().toISOString();
     await this.store.revokeToken(token.id, now);
-    await this.audit.record({ action: 'token.revoked', actor, orgId, workspaceId: token.workspaceId, targetId: token.id });
+    await this.audit.record({
+      action: 'token.revoked',
+      actor,
+      orgId,
+      workspaceId: token.workspaceId,
+      targetId: token.id,
+    });
     return { ...token, revokedAt: now };
   }
 
@@ -101,22 +130,45 @@ export class TokenService {
    * Read-only <-> read-write on the same token and value; the cache routes see it on the next request.
    * Admin tokens have no access level; a minted token may be lowered but never raised above what it was minted with.
    */
-  async changeAccess(token: TokenRecord, access: TokenAccess, actor: AuditActor, orgId: string | null): Promise<TokenRecord> {
+  async changeAccess(
+    token: TokenRecord,
+    access: TokenAccess,
+    actor: AuditActor,
+    orgId: string | null,
+  ): Promise<TokenRecord> {
     this.requireActive(token);
-    if (token.kind === 'admin' || token.access === null) throw new SealedCacheError('ERR_INPUT_INVALID', `token ${token.id} is an admin token; it has no access level to change`);
+    if (token.kind === 'admin' || token.access === null)
+      throw new SealedCacheError(
+        'ERR_INPUT_INVALID',
+        `token ${token.id} is an admin token; it has no access level to change`,
+      );
     if (token.access === access) return token;
     if (token.scope !== null && access === 'read-write') {
-      throw new SealedCacheError('ERR_INPUT_INVALID', `token ${token.id} was minted ${token.access}; a minted token cannot be raised (mint a new one)`);
+      throw new SealedCacheError(
+        'ERR_INPUT_INVALID',
+        `token ${token.id} was minted ${token.access}; a minted token cannot be raised (mint a new one)`,
+      );
     }
-    if (!(await this.store.setTokenAccess(token.id, access))) throw new SealedCacheError('ERR_TOKEN_INACTIVE', `token ${token.id} is already revoked`);
-    await this.audit.record({ action: 'token.access-changed', actor, orgId, workspaceId: token.workspaceId, targetId: token.id, details: { before: token.access, after: access } });
+    if (!(await this.store.setTokenAccess(token.id, access)))
+      throw new SealedCacheError('ERR_TOKEN_INACTIVE', `token ${token.id} is already revoked`);
+    await this.audit.record({
+      action: 'token.access-changed',
+      actor,
+      orgId,
+      workspaceId: token.workspaceId,
+      targetId: token.id,
+      details: { before: token.access, after: access },
+    });
     return { ...token, access };
   }
 
   private requireActive(token: TokenRecord): void {
     const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= this.clock().getTime();
     if (token.revokedAt !== null || expired) {
-      throw new SealedCacheError('ERR_TOKEN_INACTIVE', `token ${token.id} is already ${token.revokedAt !== null ? 'revoked' : 'expired'}`);
+      throw new SealedCacheError(
+        'ERR_TOKEN_INACTIVE',
+        `token ${token.id} is already ${token.revokedAt !== null ? 'revoked' : 'expired'}`,
+      );
     }
   }
 }

@@ -34,13 +34,19 @@ export class FsBlobStore implements BlobStore {
       for await (const chunk of body) {
         size += chunk.length;
         if (size > expectedSize) {
-          throw new SealedCacheError('ERR_CACHE_BODY_INCOMPLETE', `more than the announced ${expectedSize} bytes arrived`);
+          throw new SealedCacheError(
+            'ERR_CACHE_BODY_INCOMPLETE',
+            `more than the announced ${expectedSize} bytes arrived`,
+          );
         }
         sha256.update(chunk);
         await writeAll(handle, chunk);
       }
       if (size !== expectedSize) {
-        throw new SealedCacheError('ERR_CACHE_BODY_INCOMPLETE', `${size} of the announced ${expectedSize} bytes arrived`);
+        throw new SealedCacheError(
+          'ERR_CACHE_BODY_INCOMPLETE',
+          `${size} of the announced ${expectedSize} bytes arrived`,
+        );
       }
       await handle.sync();
       await handle.close();

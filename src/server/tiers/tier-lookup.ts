@@ -12,7 +12,12 @@ export function placementOfRequest(request: FastifyRequest): TierPlacement {
 }
 
 /** The first entry found in the namespaces the request may read, own namespace first. */
-export async function findVisibleEntry(store: MetadataStore, workspaceId: string, placement: TierPlacement, hash: string): Promise<CacheEntry | undefined> {
+export async function findVisibleEntry(
+  store: MetadataStore,
+  workspaceId: string,
+  placement: TierPlacement,
+  hash: string,
+): Promise<CacheEntry | undefined> {
   for (const namespace of placement.readNamespaces) {
     const entry = await store.findEntry(workspaceId, namespace, hash);
     if (entry !== undefined) return entry;
@@ -21,7 +26,12 @@ export async function findVisibleEntry(store: MetadataStore, workspaceId: string
 }
 
 /** Write-once per namespace, and an isolated write of a hash the reader would get from `shared` anyway is refused too. */
-export async function requireWritable(store: MetadataStore, workspaceId: string, placement: TierPlacement, hash: string): Promise<string> {
+export async function requireWritable(
+  store: MetadataStore,
+  workspaceId: string,
+  placement: TierPlacement,
+  hash: string,
+): Promise<string> {
   const namespace = placement.writeNamespace;
   if (namespace === null) throw new SealedCacheError('ERR_CACHE_WRITE_DENIED', 'this credential may not write');
   if ((await findVisibleEntry(store, workspaceId, placement, hash)) !== undefined) {

@@ -98,7 +98,11 @@ export class TierStore {
   /** Marks matching entries; the read path stops serving them with its next lookup. Returns how many changed. */
   async quarantineEntries(filter: EntryFilter, at: string): Promise<number> {
     const ids = this.filtered(filter).select('entries.id').where('entries.quarantined_at', 'is', null);
-    const result = await this.db.updateTable('entries').set({ quarantined_at: at }).where('id', 'in', ids).executeTakeFirst();
+    const result = await this.db
+      .updateTable('entries')
+      .set({ quarantined_at: at })
+      .where('id', 'in', ids)
+      .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 
@@ -108,7 +112,14 @@ export class TierStore {
       const rows = await new TierStore(trx).filtered(filter).select(['entries.id', 'entries.blob_key']).execute();
       const removed = rows.map((r) => ({ id: Number(r.id), blobKey: r.blob_key }));
       for (let i = 0; i < removed.length; i += 500) {
-        await trx.deleteFrom('entries').where('id', 'in', removed.slice(i, i + 500).map((r) => r.id)).execute();
+        await trx
+          .deleteFrom('entries')
+          .where(
+            'id',
+            'in',
+            removed.slice(i, i + 500).map((r) => r.id),
+          )
+          .execute();
       }
       return removed;
     });
@@ -138,7 +149,10 @@ const stores = new WeakMap<MetadataStore, TierStore>();
 /** The tier store sharing the metadata store's connection (and so its migrations and transactions). */
 export function tierStoreFor(store: MetadataStore): TierStore {
   if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', 'write tiers need the SQLite metadata store (other stores do not offer its queries yet)');
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      'write tiers need the SQLite metadata store (other stores do not offer its queries yet)',
+    );
   }
   let tiers = stores.get(store);
   if (tiers === undefined) {

@@ -30,7 +30,10 @@ export interface TierPlacement {
 const SHARED_ONLY: TierPlacement = { tier: null, writeNamespace: null, readNamespaces: [SHARED_NAMESPACE] };
 
 /** The tier a token writes with in a workspace: its own, else the kind's default. */
-export function tierOfToken(token: Pick<TokenRecord, 'kind' | 'tier' | 'scope'>, workspace: Pick<Workspace, 'personalTokenTier'>): WriteTier {
+export function tierOfToken(
+  token: Pick<TokenRecord, 'kind' | 'tier' | 'scope'>,
+  workspace: Pick<Workspace, 'personalTokenTier'>,
+): WriteTier {
   if (token.scope !== null) return 'isolated';
   if (token.tier !== null) return token.tier;
   return token.kind === 'personal' ? workspace.personalTokenTier : DEFAULT_WRITE_TIER;
@@ -45,7 +48,11 @@ export function isolatedNamespaceOf(principal: Principal): string {
   return `t:${token.id}`;
 }
 
-export function placementOf(principal: Principal, workspace: Pick<Workspace, 'personalTokenTier'>, access: Pick<Access, 'write'>): TierPlacement {
+export function placementOf(
+  principal: Principal,
+  workspace: Pick<Workspace, 'personalTokenTier'>,
+  access: Pick<Access, 'write'>,
+): TierPlacement {
   if (!access.write) return SHARED_ONLY;
   const tier = principal.kind === 'anonymous' ? 'isolated' : tierOfToken(principal.token, workspace);
   if (tier === 'trusted') return { tier, writeNamespace: SHARED_NAMESPACE, readNamespaces: [SHARED_NAMESPACE] };

@@ -45,7 +45,10 @@ export class AccountService {
     if (accountWait > 0 || addressWait > 0) {
       if (accountWait === 0) this.accounts.settle(accountKey, 'neutral');
       const waitMs = Math.max(accountWait, addressWait);
-      throw new SealedCacheError('ERR_AUTH_RATE_LIMITED', `too many failed sign-ins; try again in ${Math.ceil(waitMs / 60_000)} minute(s)`);
+      throw new SealedCacheError(
+        'ERR_AUTH_RATE_LIMITED',
+        `too many failed sign-ins; try again in ${Math.ceil(waitMs / 60_000)} minute(s)`,
+      );
     }
     let outcome: AttemptOutcome = 'neutral';
     try {
@@ -57,7 +60,8 @@ export class AccountService {
         throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the user name or password is wrong');
       }
       outcome = 'success';
-      if (needsRehash(stored)) await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), this.deps.clock().toISOString());
+      if (needsRehash(stored))
+        await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), this.deps.clock().toISOString());
       return user;
     } finally {
       this.accounts.settle(accountKey, outcome);
@@ -70,17 +74,26 @@ export class AccountService {
   async verifyCurrentPassword(user: User, password: string, address: string): Promise<void> {
     try {
       const checked = await this.signIn(user.name, password, address);
-      if (checked.id !== user.id) throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the user name or password is wrong');
+      if (checked.id !== user.id)
+        throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', 'the user name or password is wrong');
     } catch (err) {
       if (!isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED')) throw err;
       const hint = 'or none is set: a server administrator sets the first one with `user set-password --data-dir`';
-      throw new SealedCacheError('ERR_WEB_SIGNIN_FAILED', `the current password is wrong (${hint}); nothing was changed`, { cause: err });
+      throw new SealedCacheError(
+        'ERR_WEB_SIGNIN_FAILED',
+        `the current password is wrong (${hint}); nothing was changed`,
+        { cause: err },
+      );
     }
   }
 
   /** Sets or replaces a password and ends every session of that user. */
   async setPassword(user: User, password: string, actor: AuditActor): Promise<void> {
-    if (user.bot) throw new SealedCacheError('ERR_INPUT_INVALID', `${user.name} is a bot user; bots use machine tokens, not passwords`);
+    if (user.bot)
+      throw new SealedCacheError(
+        'ERR_INPUT_INVALID',
+        `${user.name} is a bot user; bots use machine tokens, not passwords`,
+      );
     checkPasswordStrength(password);
     await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), this.deps.clock().toISOString());
     await this.deps.sessions.endAllForUser(user.id);
@@ -88,11 +101,23 @@ export class AccountService {
   }
 
   /** A one-time invite code for the organisation; only its hash is kept. */
-  async createInvite(org: Organisation, role: MemberRole, actor: AuditActor): Promise<{ code: string; expiresAt: string }> {
+  async createInvite(
+    org: Organisation,
+    role: MemberRole,
+    actor: AuditActor,
+  ): Promise<{ code: string; expiresAt: string }> {
     const code = randomBytes(24).toString('base64url');
     const now = this.deps.clock();
     const expiresAt = new Date(now.getTime() + INVITE_LIFETIME_MS).toISOString();
-    await this.deps.auth.insertInvite({ codeHash: hashCode(code), orgId: org.id, role, createdByUserId: actor.userId, createdAt: now.toISOString(), expiresAt, usedAt: null });
+    await this.deps.auth.insertInvite({
+      codeHash: hashCode(code),
+      orgId: org.id,
+      role,
+      createdByUserId: actor.userId,
+      createdAt: now.toISOString(),
+      expiresAt,
+      usedAt: null,
+    });
     await this.deps.audit.record({ action: 'invite.created', actor, orgId: org.id, details: { role, expiresAt } });
     return { code, expiresAt };
   }
@@ -100,8 +125,16 @@ export class AccountService {
   async findUsableInvite(code: string): Promise<{ invite: InviteRecord; org: Organisation }> {
     const invite = /^[A-Za-z0-9_-]{32}$/.test(code) ? await this.deps.auth.findInvite(hashCode(code)) : undefined;
     const org = invite && (await this.deps.store.findOrganisation(invite.orgId));
-    if (invite === undefined || org === undefined || invite.usedAt !== null || Date.parse(invite.expiresAt) <= this.deps.clock().getTime()) {
-      throw new SealedCacheError('ERR_WEB_INVITE_INVALID', 'this invite link is unknown, already used or expired; ask an administrator for a new one');
+    if (
+      invite === undefined ||
+      org === undefined ||
+      invite.usedAt !== null ||
+      Date.parse(invite.expiresAt) <= this.deps.clock().getTime()
+    ) {
+      throw new SealedCacheError(
+        'ERR_WEB_INVITE_INVALID',
+        'this invite link is unknown, already used or expired; ask an administrator for a new one',
+      );
     }
     return { invite, org };
   }
@@ -110,17 +143,46 @@ export class AccountService {
   async acceptInvite(code: string, name: string, password: string): Promise<User> {
     const { invite, org } = await this.findUsableInvite(code);
     checkPasswordStrength(password);
-    const user: User = { id: newUserId(), name, bot: false, serverAdmin: false, ownerOrgId: null, createdAt: this.deps.clock().toISOString() };
-    if ((await this.deps.store.findUser(name)) !== undefined) throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists; pick another name`);
+    const user: User = {
+      id: newUserId(),
+      name,
+      bot: false,
+      serverAdmin: false,
+      ownerOrgId: null,
+      createdAt: this.deps.clock().toISOString(),
+    };
+    if ((await this.deps.store.findUser(name)) !== undefined)
+      throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists; pick another name`);
     if (!(await this.deps.auth.markInviteUsed(invite.codeHash, user.id, user.createdAt))) {
-      throw new SealedCacheError('ERR_WEB_INVITE_INVALID', 'this invite link was just used; ask an administrator for a new one');
+      throw new SealedCacheError(
+        'ERR_WEB_INVITE_INVALID',
+        'this invite link was just used; ask an administrator for a new one',
+      );
     }
-    if ((await this.deps.store.insertUser(user)) === 'exists') throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists`);
+    if ((await this.deps.store.insertUser(user)) === 'exists')
+      throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists`);
     await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), user.createdAt);
-    await this.deps.store.insertMembership({ orgId: org.id, userId: user.id, role: invite.role, createdAt: user.createdAt });
+    await this.deps.store.insertMembership({
+      orgId: org.id,
+      userId: user.id,
+      role: invite.role,
+      createdAt: user.createdAt,
+    });
     const actor = { tokenId: null, userId: user.id };
-    await this.deps.audit.record({ action: 'invite.accepted', actor, orgId: org.id, targetId: user.id, details: { role: invite.role } });
-    await this.deps.audit.record({ action: 'member.added', actor, orgId: org.id, targetId: user.id, details: { role: invite.role, via: 'invite' } });
+    await this.deps.audit.record({
+      action: 'invite.accepted',
+      actor,
+      orgId: org.id,
+      targetId: user.id,
+      details: { role: invite.role },
+    });
+    await this.deps.audit.record({
+      action: 'member.added',
+      actor,
+      orgId: org.id,
+      targetId: user.id,
+      details: { role: invite.role, via: 'invite' },
+    });
     return user;
   }
 

@@ -22,7 +22,8 @@ export class FormOnce {
   consume(sessionHash: string, nonce: unknown): boolean {
     if (typeof nonce !== 'string' || !NONCE_PATTERN.test(nonce)) return false;
     const now = this.clock().getTime();
-    if (this.used.size > 100_000) for (const [key, at] of this.used) if (now - at > NONCE_LIFETIME_MS) this.used.delete(key);
+    if (this.used.size > 100_000)
+      for (const [key, at] of this.used) if (now - at > NONCE_LIFETIME_MS) this.used.delete(key);
     const key = `${sessionHash}:${nonce}`;
     if (this.used.has(key)) return false;
     this.used.set(key, now);

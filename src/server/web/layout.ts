@@ -34,7 +34,8 @@ const NAV: { key: NavKey; href: string; label: string }[] = [
 ];
 
 /** The hidden field every state-changing form carries. */
-export const csrfField = (viewer: Pick<Viewer, 'csrf'>): SafeHtml => html`<input type="hidden" name="csrf" value="${viewer.csrf}">`;
+export const csrfField = (viewer: Pick<Viewer, 'csrf'>): SafeHtml =>
+  html`<input type="hidden" name="csrf" value="${viewer.csrf}">`;
 
 export function noticeBlock(notice: Notice | undefined): SafeHtml {
   if (notice === undefined) return html``;
@@ -45,7 +46,9 @@ export function noticeBlock(notice: Notice | undefined): SafeHtml {
 function header(frame: PageFrame): SafeHtml {
   const viewer = frame.viewer;
   if (viewer === undefined) return html`<header class="top"><a class="brand" href="/">nx-sealed-cache</a></header>`;
-  const items = NAV.map((n) => html`<li><a href="${n.href}"${n.key === frame.active ? html` aria-current="page"` : ''}>${n.label}</a></li>`);
+  const items = NAV.map(
+    (n) => html`<li><a href="${n.href}"${n.key === frame.active ? html` aria-current="page"` : ''}>${n.label}</a></li>`,
+  );
   return html`<header class="top">
   <a class="brand" href="/">nx-sealed-cache</a>
   <nav aria-label="Main"><ul>${items}</ul></nav>
@@ -87,7 +90,8 @@ export function orgTabs(orgName: string, active: OrgTab): SafeHtml {
   ];
   const base = `/ui/orgs/${encodeURIComponent(orgName)}`;
   return html`<nav aria-label="Organisation" class="actions">${tabs.map(
-    (t) => html`<a class="button${t.key === active ? ' primary' : ''}" href="${base}/${t.key}"${t.key === active ? html` aria-current="page"` : ''}>${t.label}</a>`,
+    (t) =>
+      html`<a class="button${t.key === active ? ' primary' : ''}" href="${base}/${t.key}"${t.key === active ? html` aria-current="page"` : ''}>${t.label}</a>`,
   )}</nav>`;
 }
 

@@ -16,8 +16,18 @@ export interface ThrottlePolicy {
   forgetAfterMs: number;
 }
 
-export const ACCOUNT_POLICY: ThrottlePolicy = { freeAttempts: 5, baseLockMs: 30_000, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 };
-export const ADDRESS_POLICY: ThrottlePolicy = { freeAttempts: 20, baseLockMs: 30_000, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 };
+export const ACCOUNT_POLICY: ThrottlePolicy = {
+  freeAttempts: 5,
+  baseLockMs: 30_000,
+  maxLockMs: 15 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+};
+export const ADDRESS_POLICY: ThrottlePolicy = {
+  freeAttempts: 20,
+  baseLockMs: 30_000,
+  maxLockMs: 15 * 60_000,
+  forgetAfterMs: 60 * 60_000,
+};
 /** What a caller refused only because other attempts are still being checked is told to wait. */
 export const IN_FLIGHT_RETRY_MS = 1_000;
 
@@ -82,14 +92,19 @@ export class Throttle {
     entry.count += 1;
     entry.lastAt = now;
     const over = entry.count - this.policy.freeAttempts;
-    if (over >= 0) entry.lockedUntil = now + Math.min(this.policy.maxLockMs, this.policy.baseLockMs * 2 ** Math.min(over, 20));
+    if (over >= 0)
+      entry.lockedUntil = now + Math.min(this.policy.maxLockMs, this.policy.baseLockMs * 2 ** Math.min(over, 20));
     this.failures.set(key, entry);
     if (this.failures.size > 50_000) this.forgetOld(now);
   }
 
   private current(key: string): Failures | undefined {
     const entry = this.failures.get(key);
-    if (entry !== undefined && entry.inFlight === 0 && this.clock().getTime() - entry.lastAt >= this.policy.forgetAfterMs) {
+    if (
+      entry !== undefined &&
+      entry.inFlight === 0 &&
+      this.clock().getTime() - entry.lastAt >= this.policy.forgetAfterMs
+    ) {
       this.failures.delete(key);
       return undefined;
     }
@@ -97,6 +112,7 @@ export class Throttle {
   }
 
   private forgetOld(now: number): void {
-    for (const [key, entry] of this.failures) if (entry.inFlight === 0 && now - entry.lastAt >= this.policy.forgetAfterMs) this.failures.delete(key);
+    for (const [key, entry] of this.failures)
+      if (entry.inFlight === 0 && now - entry.lastAt >= this.policy.forgetAfterMs) this.failures.delete(key);
   }
 }

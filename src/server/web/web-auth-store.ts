@@ -67,17 +67,28 @@ export class WebAuthStore {
 
   /** Entries and bytes per workspace, straight from the entries table (the stats page's fallback). */
   async entryTotals(): Promise<{ workspaceId: string; entries: number; bytes: number }[]> {
-    const rows = await this.db.selectFrom('entries').select((eb) => ['workspace_id', eb.fn.countAll<number>().as('entries'), eb.fn.sum<number>('size').as('bytes')]).groupBy('workspace_id').execute();
+    const rows = await this.db
+      .selectFrom('entries')
+      .select((eb) => ['workspace_id', eb.fn.countAll<number>().as('entries'), eb.fn.sum<number>('size').as('bytes')])
+      .groupBy('workspace_id')
+      .execute();
     return rows.map((r) => ({ workspaceId: r.workspace_id, entries: Number(r.entries), bytes: Number(r.bytes ?? 0) }));
   }
 
   /** Bytes and entries written per UTC day since `since`, for the stats chart. */
-  async entriesPerDay(since: string, workspaceIds: string[]): Promise<{ day: string; entries: number; bytes: number }[]> {
+  async entriesPerDay(
+    since: string,
+    workspaceIds: string[],
+  ): Promise<{ day: string; entries: number; bytes: number }[]> {
     if (workspaceIds.length === 0) return [];
     const rows = await this.db
       .selectFrom('entries')
       .where('workspace_id', 'in', workspaceIds)
-      .select((eb) => [sql<string>`substr(created_at, 1, 10)`.as('day'), eb.fn.countAll<number>().as('entries'), eb.fn.sum<number>('size').as('bytes')])
+      .select((eb) => [
+        sql<string>`substr(created_at, 1, 10)`.as('day'),
+        eb.fn.countAll<number>().as('entries'),
+        eb.fn.sum<number>('size').as('bytes'),
+      ])
       .where('created_at', '>=', since)
       .groupBy('day')
       .orderBy('day')
@@ -86,28 +97,56 @@ export class WebAuthStore {
   }
 
   async findPasswordHash(userId: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('identities').select('password_hash').where('provider', '=', 'local').where('user_id', '=', userId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('identities')
+      .select('password_hash')
+      .where('provider', '=', 'local')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return row?.password_hash ?? undefined;
   }
 
   async setPasswordHash(userId: string, passwordHash: string, at: string): Promise<void> {
     await this.db
       .insertInto('identities')
-      .values({ user_id: userId, provider: 'local', subject: userId, password_hash: passwordHash, created_at: at, updated_at: at })
-      .onConflict((oc) => oc.columns(['provider', 'subject']).doUpdateSet({ password_hash: passwordHash, updated_at: at }))
+      .values({
+        user_id: userId,
+        provider: 'local',
+        subject: userId,
+        password_hash: passwordHash,
+        created_at: at,
+        updated_at: at,
+      })
+      .onConflict((oc) =>
+        oc.columns(['provider', 'subject']).doUpdateSet({ password_hash: passwordHash, updated_at: at }),
+      )
       .execute();
   }
 
   async insertSession(session: WebSessionRecord): Promise<void> {
     await this.db
       .insertInto('web_sessions')
-      .values({ id_hash: session.idHash, user_id: session.userId, created_at: session.createdAt, last_seen_at: session.lastSeenAt, expires_at: session.expiresAt })
+      .values({
+        id_hash: session.idHash,
+        user_id: session.userId,
+        created_at: session.createdAt,
+        last_seen_at: session.lastSeenAt,
+        expires_at: session.expiresAt,
+      })
       .execute();
   }
 
   async findSession(idHash: string): Promise<WebSessionRecord | undefined> {
     const r = await this.db.selectFrom('web_sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
-    return r && { idHash: r.id_hash, userId: r.user_id, createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at };
+    return (
+      r && {
+        idHash: r.id_hash,
+        userId: r.user_id,
+        createdAt: r.created_at,
+        lastSeenAt: r.last_seen_at,
+        expiresAt: r.expires_at,
+      }
+    );
   }
 
   async touchSession(idHash: string, at: string): Promise<void> {
@@ -140,12 +179,27 @@ export class WebAuthStore {
 
   async findInvite(codeHash: string): Promise<InviteRecord | undefined> {
     const r = await this.db.selectFrom('web_invites').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
-    return r && { codeHash: r.code_hash, orgId: r.org_id, role: r.role as MemberRole, createdByUserId: r.created_by_user_id, createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at };
+    return (
+      r && {
+        codeHash: r.code_hash,
+        orgId: r.org_id,
+        role: r.role as MemberRole,
+        createdByUserId: r.created_by_user_id,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        usedAt: r.used_at,
+      }
+    );
   }
 
   /** Single use: only the first caller gets true. */
   async markInviteUsed(codeHash: string, userId: string, at: string): Promise<boolean> {
-    const result = await this.db.updateTable('web_invites').set({ used_at: at, used_by_user_id: userId }).where('code_hash', '=', codeHash).where('used_at', 'is', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('web_invites')
+      .set({ used_at: at, used_by_user_id: userId })
+      .where('code_hash', '=', codeHash)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
 
@@ -176,24 +230,45 @@ export class WebAuthStore {
   }
 
   async findLoginRequestByUserCode(userCode: string): Promise<LoginRequestRecord | undefined> {
-    const r = await this.db.selectFrom('login_requests').selectAll().where('user_code', '=', userCode).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('login_requests')
+      .selectAll()
+      .where('user_code', '=', userCode)
+      .executeTakeFirst();
     return r && toLoginRequest(r);
   }
 
   async approveLoginRequest(id: string, userId: string, at: string): Promise<boolean> {
-    const result = await this.db.updateTable('login_requests').set({ approved_by_user_id: userId, approved_at: at }).where('id', '=', id).where('approved_at', 'is', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('login_requests')
+      .set({ approved_by_user_id: userId, approved_at: at })
+      .where('id', '=', id)
+      .where('approved_at', 'is', null)
+      .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
 
   /** Single use: only the first poll after approval completes the request. */
   async completeLoginRequest(id: string, at: string): Promise<boolean> {
-    const result = await this.db.updateTable('login_requests').set({ completed_at: at }).where('id', '=', id).where('completed_at', 'is', null).where('approved_at', 'is not', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('login_requests')
+      .set({ completed_at: at })
+      .where('id', '=', id)
+      .where('completed_at', 'is', null)
+      .where('approved_at', 'is not', null)
+      .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
 
   /** A denied request is completed without approval: it can be neither approved nor polled into a token. */
   async denyLoginRequest(id: string, at: string): Promise<boolean> {
-    const result = await this.db.updateTable('login_requests').set({ completed_at: at }).where('id', '=', id).where('approved_at', 'is', null).where('completed_at', 'is', null).executeTakeFirst();
+    const result = await this.db
+      .updateTable('login_requests')
+      .set({ completed_at: at })
+      .where('id', '=', id)
+      .where('approved_at', 'is', null)
+      .where('completed_at', 'is', null)
+      .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
 
@@ -204,7 +279,10 @@ export class WebAuthStore {
 
 export function webAuthStoreFor(store: MetadataStore): WebAuthStore {
   if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', 'the admin web page needs the SQLite metadata store (other stores do not offer its tables yet)');
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      'the admin web page needs the SQLite metadata store (other stores do not offer its tables yet)',
+    );
   }
   return new WebAuthStore(store.connection.withTables<WebAuthDatabase>());
 }

@@ -22,14 +22,25 @@ declare module 'fastify' {
 }
 
 /** Resolves the session cookie (if any) into request.webViewer; the authorization layer runs it for every page. */
-export async function loadViewer(web: WebServices, findUser: (id: string) => Promise<User | undefined>, request: FastifyRequest): Promise<WebViewer | undefined> {
+export async function loadViewer(
+  web: WebServices,
+  findUser: (id: string) => Promise<User | undefined>,
+  request: FastifyRequest,
+): Promise<WebViewer | undefined> {
   // Only the web scope parses cookies: elsewhere there is no session, whatever the request carries.
   const sessionId = (request.cookies as Record<string, string | undefined> | undefined)?.[SESSION_COOKIE];
   const session = await web.sessions.resolve(sessionId);
   if (session === undefined || sessionId === undefined) return undefined;
   const user = await findUser(session.userId);
   if (user === undefined || user.bot) return undefined;
-  request.webViewer = { user, name: user.name, serverAdmin: user.serverAdmin, csrf: csrfTokenFor(sessionId), sessionId, sessionHash: hashSessionId(sessionId) };
+  request.webViewer = {
+    user,
+    name: user.name,
+    serverAdmin: user.serverAdmin,
+    csrf: csrfTokenFor(sessionId),
+    sessionId,
+    sessionHash: hashSessionId(sessionId),
+  };
   return request.webViewer;
 }
 
@@ -41,7 +52,11 @@ export function requireViewer(request: FastifyRequest): WebViewer {
 /** Refuses a cross-site POST: browsers send Sec-Fetch-Site and Origin on form posts. */
 export function requireSameOrigin(request: FastifyRequest): void {
   const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin') throw new SealedCacheError('ERR_WEB_CSRF_FAILED', `a form was posted from another site (${String(site)}); nothing was changed`);
+  if (site !== undefined && site !== 'same-origin')
+    throw new SealedCacheError(
+      'ERR_WEB_CSRF_FAILED',
+      `a form was posted from another site (${String(site)}); nothing was changed`,
+    );
   const origin = request.headers.origin;
   if (origin === undefined) return;
   let originHost: string | undefined;
@@ -50,7 +65,8 @@ export function requireSameOrigin(request: FastifyRequest): void {
   } catch {
     originHost = undefined;
   }
-  if (originHost === undefined || originHost !== request.headers.host) throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'a form was posted from another origin; nothing was changed');
+  if (originHost === undefined || originHost !== request.headers.host)
+    throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'a form was posted from another origin; nothing was changed');
 }
 
 /** For every POST of a page: same origin, and with a session the session's CSRF token (the layer checks this first). */
@@ -58,7 +74,10 @@ export function checkSessionPost(request: FastifyRequest): void {
   requireSameOrigin(request);
   const viewer = request.webViewer;
   if (viewer !== null && !csrfTokenMatches(viewer.sessionId, formField(request, 'csrf'))) {
-    throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'the form is missing its security token or it has expired; reload the page and try again');
+    throw new SealedCacheError(
+      'ERR_WEB_CSRF_FAILED',
+      'the form is missing its security token or it has expired; reload the page and try again',
+    );
   }
 }
 
@@ -78,8 +97,20 @@ export function isSecureRequest(request: FastifyRequest): boolean {
   return request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https';
 }
 
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, name: string, value: string, maxAgeSeconds: number): void {
-  reply.setCookie(name, value, { path: '/', httpOnly: true, sameSite: 'strict', secure: isSecureRequest(request), maxAge: maxAgeSeconds });
+export function setSessionCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  name: string,
+  value: string,
+  maxAgeSeconds: number,
+): void {
+  reply.setCookie(name, value, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: isSecureRequest(request),
+    maxAge: maxAgeSeconds,
+  });
 }
 
 export function clearCookie(request: FastifyRequest, reply: FastifyReply, name: string): void {

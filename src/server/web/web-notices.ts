@@ -7,8 +7,14 @@ const NOTICES: Record<string, Notice> = {
   'role-changed': { kind: 'ok', text: 'Role saved.' },
   'bot-added': { kind: 'ok', text: 'Bot user added.' },
   'token-access-changed': { kind: 'ok', text: "Token access changed. It applies to the token's next request." },
-  'member-access-saved': { kind: 'ok', text: "Member's access to this workspace saved. It applies to the next request." },
-  'user-invited': { kind: 'ok', text: 'Invitation sent. The user joins when they accept it on their Organisations page.' },
+  'member-access-saved': {
+    kind: 'ok',
+    text: "Member's access to this workspace saved. It applies to the next request.",
+  },
+  'user-invited': {
+    kind: 'ok',
+    text: 'Invitation sent. The user joins when they accept it on their Organisations page.',
+  },
   'member-added': { kind: 'ok', text: 'Member added.' },
   'invitation-accepted': { kind: 'ok', text: 'Invitation accepted. You are now a member.' },
   'invitation-declined': { kind: 'ok', text: 'Invitation declined.' },

@@ -21,7 +21,13 @@ export function createWebServices(ctx: ServerContext): WebServices {
     auth,
     sessions,
     accounts: new AccountService({ store: ctx.store, auth, sessions, audit: ctx.audit, clock: ctx.clock }),
-    loginRequests: new LoginRequestService({ auth, tokens: ctx.tokens, audit: ctx.audit, clock: ctx.clock, store: ctx.store }),
+    loginRequests: new LoginRequestService({
+      auth,
+      tokens: ctx.tokens,
+      audit: ctx.audit,
+      clock: ctx.clock,
+      store: ctx.store,
+    }),
     formOnce: new FormOnce(ctx.clock),
   };
 }

@@ -66,7 +66,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
 }
 
 /** Runs `args --url U --token T --json` (target optional) and parses stdout as JSON; throws with the output on failure. */
-export async function cli<T = unknown>(args: string[], target?: CliTarget, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export async function cli<T = unknown>(
+  args: string[],
+  target?: CliTarget,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   const targetArgs = target ? ['--url', target.url, '--token', target.token] : [];
   const result = await runCli([...args, ...targetArgs, '--json'], env);
   if (result.exitCode !== 0) throw new Error(`nx-sealed-cache CLI failed\n${describeResult(result)}`);
@@ -128,6 +132,10 @@ export function revokeToken(target: CliTarget, tokenId: string): Promise<unknown
   return cli(['token', 'revoke', tokenId], target);
 }
 
-export function setWorkspaceAnonymousAccess(target: CliTarget, workspaceId: string, level: AccessLevel): Promise<unknown> {
+export function setWorkspaceAnonymousAccess(
+  target: CliTarget,
+  workspaceId: string,
+  level: AccessLevel,
+): Promise<unknown> {
   return cli(['workspace', 'set', workspaceId, '--anonymous', level], target);
 }

@@ -62,7 +62,13 @@ export function taskOrder(stdout: string, target = 'build'): string[] {
 export async function referenceOutputs(ws: NxWorkspace): Promise<Record<string, string>> {
   rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
   for (const project of ws.projects) {
-    assertSucceeded(await runProcess(process.execPath, ['tools/write-outputs.js', project], { cwd: ws.root, env: process.env, timeoutMs: 30_000 }));
+    assertSucceeded(
+      await runProcess(process.execPath, ['tools/write-outputs.js', project], {
+        cwd: ws.root,
+        env: process.env,
+        timeoutMs: 30_000,
+      }),
+    );
   }
   const outputs = ws.readOutputs();
   rmSync(join(ws.root, 'dist'), { recursive: true, force: true });

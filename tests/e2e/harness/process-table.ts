@@ -26,5 +26,7 @@ export function listProcesses(): ProcessInfo[] {
 
 /** Processes whose working directory or command line is inside `dir` (a test's temp dir). */
 export function processesUnder(dir: string): ProcessInfo[] {
-  return listProcesses().filter((info) => info.cwd === dir || info.cwd.startsWith(`${dir}/`) || info.commandLine.includes(dir));
+  return listProcesses().filter(
+    (info) => info.cwd === dir || info.cwd.startsWith(`${dir}/`) || info.commandLine.includes(dir),
+  );
 }

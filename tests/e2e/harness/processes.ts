@@ -26,7 +26,12 @@ const liveProcesses = new Set<ChildProcess>();
 
 /** Each child leads its own process group, so a timeout also ends the task processes Nx spawned. */
 export function spawnTracked(command: string, args: string[], options: SpawnOptions): ChildProcess {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const forget = (): void => {
     liveProcesses.delete(child);
     options.owner?.delete(child);
@@ -103,6 +108,7 @@ export function assertSucceeded<T extends ProcessResult>(result: T): T {
 }
 
 export function assertFailed<T extends ProcessResult>(result: T): T {
-  if (result.exitCode === 0 || result.timedOut) throw new Error(`command was expected to fail\n${describeResult(result)}`);
+  if (result.exitCode === 0 || result.timedOut)
+    throw new Error(`command was expected to fail\n${describeResult(result)}`);
   return result;
 }

@@ -87,7 +87,13 @@ function serveEntry(res: ServerResponse, entryPath: string): void {
 }
 
 /** Streams the body to a temp file and links it into place only if exactly Content-Length bytes arrived. */
-function storeEntry(req: IncomingMessage, res: ServerResponse, entryPath: string, tempDir: string, expectedBytes: number): void {
+function storeEntry(
+  req: IncomingMessage,
+  res: ServerResponse,
+  entryPath: string,
+  tempDir: string,
+  expectedBytes: number,
+): void {
   const tempPath = join(tempDir, randomBytes(12).toString('hex'));
   const file = createWriteStream(tempPath);
   let receivedBytes = 0;
@@ -111,15 +117,22 @@ function storeEntry(req: IncomingMessage, res: ServerResponse, entryPath: string
     // link() fails with EEXIST if another PUT committed first: write-once without a race.
     link(tempPath, entryPath).then(
       () => finish(200, 'stored'),
-      (err: NodeJS.ErrnoException) => finish(err.code === 'EEXIST' ? 409 : 403, err.code === 'EEXIST' ? 'already exists' : 'storage failed'),
+      (err: NodeJS.ErrnoException) =>
+        finish(err.code === 'EEXIST' ? 409 : 403, err.code === 'EEXIST' ? 'already exists' : 'storage failed'),
     );
   });
   req.pipe(file);
 }
 
-function handleCacheRequest(req: IncomingMessage, res: ServerResponse, options: ReferenceServerOptions, tempDir: string): void {
+function handleCacheRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ReferenceServerOptions,
+  tempDir: string,
+): void {
   const target = parseCachePath(req.url);
-  if (!target) return drainThen(req, () => sendText(res, req.url?.includes('/v1/cache/') ? 400 : 404, 'bad cache path'));
+  if (!target)
+    return drainThen(req, () => sendText(res, req.url?.includes('/v1/cache/') ? 400 : 404, 'bad cache path'));
   const access = options.tokens ? options.tokens[bearerToken(req) ?? ''] : 'read-write';
   if (!access) return drainThen(req, () => sendText(res, 401, 'missing or unknown access token'));
   const namespaceDir = join(options.dataDir, target.namespace);
@@ -129,9 +142,11 @@ function handleCacheRequest(req: IncomingMessage, res: ServerResponse, options: 
   if (req.method !== 'PUT') return drainThen(req, () => sendText(res, 405, 'method not allowed'));
   if (access !== 'read-write') return drainThen(req, () => sendText(res, 403, 'read-only token'));
   const lengthHeader = req.headers['content-length'];
-  if (lengthHeader === undefined || !/^\d+$/.test(lengthHeader)) return drainThen(req, () => sendText(res, 411, 'length required'));
+  if (lengthHeader === undefined || !/^\d+$/.test(lengthHeader))
+    return drainThen(req, () => sendText(res, 411, 'length required'));
   const expectedBytes = Number(lengthHeader);
-  if (expectedBytes > (options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) return drainThen(req, () => sendText(res, 413, 'too large'));
+  if (expectedBytes > (options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES))
+    return drainThen(req, () => sendText(res, 413, 'too large'));
   // exists() never rejects (a failed stat is `false`), so nothing is left unhandled.
   void exists(entryPath).then((found) => {
     if (found) drainThen(req, () => sendText(res, 409, 'already exists'));

@@ -19,7 +19,11 @@ export async function cacheEntryStatus(baseUrl: string, hash: string, token?: st
 }
 
 /** Status per hash, e.g. `{ '123': 200, '456': 404 }`. */
-export async function cacheEntryStatuses(baseUrl: string, hashes: string[], token?: string): Promise<Record<string, number>> {
+export async function cacheEntryStatuses(
+  baseUrl: string,
+  hashes: string[],
+  token?: string,
+): Promise<Record<string, number>> {
   const statuses: Record<string, number> = {};
   for (const hash of hashes) statuses[hash] = await cacheEntryStatus(baseUrl, hash, token);
   return statuses;

@@ -62,7 +62,13 @@ interface ServeProcess {
   url: string;
 }
 
-function spawnServe(args: string[], env: NodeJS.ProcessEnv, owner: Set<ChildProcess>, log: string[], timeoutMs: number): Promise<ServeProcess> {
+function spawnServe(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  owner: Set<ChildProcess>,
+  log: string[],
+  timeoutMs: number,
+): Promise<ServeProcess> {
   const child = spawnTracked(process.execPath, [CLI_ENTRY, 'serve', ...args], { cwd: tmpdir(), env, owner });
   child.stdin?.end();
   return new Promise((resolveStart, reject) => {
@@ -99,7 +105,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const log: string[] = [];
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const admin = (options.initAdmin ?? true) ? await adminInit(dataDir, env) : undefined;
-  const serveArgs = (port: number): string[] => ['--data-dir', dataDir, '--host', host, '--port', String(port), ...(options.args ?? [])];
+  const serveArgs = (port: number): string[] => [
+    '--data-dir',
+    dataDir,
+    '--host',
+    host,
+    '--port',
+    String(port),
+    ...(options.args ?? []),
+  ];
   let serve = await spawnServe(serveArgs(options.port ?? 0), env, owner, log, timeoutMs);
   const port = Number(new URL(serve.url).port);
 

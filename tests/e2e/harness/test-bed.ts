@@ -42,7 +42,9 @@ export interface TestBed {
 export async function startTestBed(fixture: FixtureName, options: TestBedOptions = {}): Promise<TestBed> {
   let server: RunningServer | undefined;
   let ws: NxWorkspace | undefined;
-  const proxyDir = options.proxyDir ? join(realpathSync(mkdtempSync(join(tmpdir(), `nxsc-${fixture}-proxy-`))), 'state') : '';
+  const proxyDir = options.proxyDir
+    ? join(realpathSync(mkdtempSync(join(tmpdir(), `nxsc-${fixture}-proxy-`))), 'state')
+    : '';
   const dispose = async (): Promise<void> => {
     try {
       await ws?.dispose();
@@ -60,8 +62,18 @@ export async function startTestBed(fixture: FixtureName, options: TestBedOptions
     server = await startServer();
     const boot = await bootstrapWorkspace(server, options.bootstrap);
     const tokens = options.tokens ?? true;
-    const writeToken = tokens ? await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read-write', name: 'ci-write', tier: 'trusted' }) : noToken('writeToken');
-    const readToken = tokens ? await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' }) : noToken('readToken');
+    const writeToken = tokens
+      ? await createToken(boot.target, {
+          kind: 'ci',
+          workspace: boot.workspace.id,
+          access: 'read-write',
+          name: 'ci-write',
+          tier: 'trusted',
+        })
+      : noToken('writeToken');
+    const readToken = tokens
+      ? await createToken(boot.target, { kind: 'ci', workspace: boot.workspace.id, access: 'read', name: 'ci-read' })
+      : noToken('readToken');
     const parts = { server, boot, writeToken, readToken, proxyDir };
     const workspaceOptions = options.workspace?.(parts) ?? {};
     const env: RunEnv = { ...workspaceOptions.env };

@@ -1,6 +1,17 @@
 /** A throwaway Nx workspace made from a fixture: run the real nx CLI in it, inspect outputs and cache, clean up. */
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { hashFiles } from './file-hashes';
@@ -157,7 +168,11 @@ export async function createWorkspace(fixture: FixtureName, options: WorkspaceOp
     writeFileSync(join(root, 'nx.json'), `${JSON.stringify(next, null, 2)}\n`);
   };
 
-  const run = async (args: string[], runEnv: RunEnv = {}, runOptions: { timeoutMs?: number } = {}): Promise<NxRunResult> => {
+  const run = async (
+    args: string[],
+    runEnv: RunEnv = {},
+    runOptions: { timeoutMs?: number } = {},
+  ): Promise<NxRunResult> => {
     const fullArgs = TASK_COMMANDS.has(args[0] ?? '') ? [...args, '--output-style=static'] : args;
     const result = await runProcess(process.execPath, [binary, ...fullArgs], {
       cwd: root,
@@ -185,7 +200,14 @@ export async function createWorkspace(fixture: FixtureName, options: WorkspaceOp
 
   if (options.patchNxJson) updateNxJson(options.patchNxJson);
   if (options.git ?? true) {
-    assertSucceeded(await runProcess('git', ['init', '-q'], { cwd: root, env: cleanEnvironment(), timeoutMs: 30_000, owner: children }));
+    assertSucceeded(
+      await runProcess('git', ['init', '-q'], {
+        cwd: root,
+        env: cleanEnvironment(),
+        timeoutMs: 30_000,
+        owner: children,
+      }),
+    );
   }
 
   return {

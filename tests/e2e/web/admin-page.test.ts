@@ -32,19 +32,29 @@ const PASSWORD = 'a long and careful passphrase';
 async function setPasswordsOffline(running: RunningServer, users: string[]): Promise<void> {
   await running.stop();
   for (const user of users) {
-    const result = await runProcess(process.execPath, [CLI_ENTRY, 'user', 'set-password', user, '--data-dir', running.dataDir], { cwd: tmpdir(), env: process.env, timeoutMs: 30_000, input: `${PASSWORD}\n` });
+    const result = await runProcess(
+      process.execPath,
+      [CLI_ENTRY, 'user', 'set-password', user, '--data-dir', running.dataDir],
+      { cwd: tmpdir(), env: process.env, timeoutMs: 30_000, input: `${PASSWORD}\n` },
+    );
     if (result.exitCode !== 0) throw new Error(`set-password failed: ${result.stderr}`);
   }
   await running.restart();
 }
 
 async function cachePut(url: string, token: string, hash: string): Promise<{ status: number; text: string }> {
-  const response = await request(`${url}/v1/cache/${hash}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: 'artifact' });
+  const response = await request(`${url}/v1/cache/${hash}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+    body: 'artifact',
+  });
   return { status: response.statusCode, text: await response.body.text() };
 }
 
 async function cacheStatus(url: string, token?: string): Promise<{ status: number; text: string }> {
-  const response = await request(`${url}/v1/cache/0123456789`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const response = await request(`${url}/v1/cache/0123456789`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   return { status: response.statusCode, text: await response.body.text() };
 }
 
@@ -59,9 +69,15 @@ describe('the admin web page in Chromium', () => {
   let bed: TestBed | undefined;
 
   beforeAll(async () => {
-    bed = await startTestBed('nx24', { tokens: false, bootstrap: { orgName: 'acme', workspaceName: 'monorepo', anonymous: 'read' } });
+    bed = await startTestBed('nx24', {
+      tokens: false,
+      bootstrap: { orgName: 'acme', workspaceName: 'monorepo', anonymous: 'read' },
+    });
     ({ server, boot, ws } = bed);
-    for (const [name, role] of [['ada', 'admin'], ['bob', 'member']] as const) {
+    for (const [name, role] of [
+      ['ada', 'admin'],
+      ['bob', 'member'],
+    ] as const) {
       await cli(['user', 'create', name], boot.target);
       await cli(['member', 'add', '--org', boot.org.id, '--user', name, '--role', role], boot.target);
     }
@@ -106,7 +122,9 @@ describe('the admin web page in Chromium', () => {
     await page.getByRole('button', { name: 'Create token' }).click();
     tokenValue = (await page.locator('#token-value').textContent()) ?? '';
     expect(tokenValue).toMatch(/^nxsc_pat_[A-Za-z0-9]{38}$/);
-    await expect(page.locator('#shell-lines').textContent()).resolves.toContain(`export NX_SEALED_CACHE_ACCESS_TOKEN=${tokenValue}`);
+    await expect(page.locator('#shell-lines').textContent()).resolves.toContain(
+      `export NX_SEALED_CACHE_ACCESS_TOKEN=${tokenValue}`,
+    );
     await expect(page.getByRole('button', { name: 'Copy' }).first().isVisible()).resolves.toBe(true);
     await screenshot(page, '03-token-created');
     await page.reload();
@@ -114,7 +132,9 @@ describe('the admin web page in Chromium', () => {
     await page.goto(`${server.url}/ui/tokens`);
     expect(await page.content()).not.toContain(tokenValue);
     await expect(page.locator('tr', { hasText: 'laptop' }).count()).resolves.toBe(1);
-    await expect(page.locator('tr', { hasText: 'laptop' }).locator('td').nth(4).textContent()).resolves.toBe('isolated');
+    await expect(page.locator('tr', { hasText: 'laptop' }).locator('td').nth(4).textContent()).resolves.toBe(
+      'isolated',
+    );
     const card = await page.locator('section.card').first().boundingBox();
     const heading = await page.getByRole('heading', { name: 'Create a token' }).boundingBox();
     expect((heading?.y ?? 0) - (card?.y ?? 0)).toBeLessThan(24);
@@ -159,18 +179,25 @@ describe('the admin web page in Chromium', () => {
   });
 
   it("admin changes a member's token to read-only and the member's next PUT is refused", async () => {
-    const bobToken = await createToken(boot.target, { kind: 'personal', user: 'bob', workspace: boot.workspace.id, name: 'bob-laptop' });
+    const bobToken = await createToken(boot.target, {
+      kind: 'personal',
+      user: 'bob',
+      workspace: boot.workspace.id,
+      name: 'bob-laptop',
+    });
     expect((await cachePut(server.url, bobToken.token, 'bob0000001')).status).toBe(200);
     await page.goto(`${server.url}/ui/orgs/acme/tokens`);
     await page.getByRole('button', { name: 'Make bob-laptop read', exact: true }).click();
     await expect(page.getByRole('status').first().textContent()).resolves.toContain('Token access changed');
-    await expect(page.locator('tr', { hasText: 'bob-laptop' }).locator('.badge').first().textContent()).resolves.toBe('read');
+    await expect(page.locator('tr', { hasText: 'bob-laptop' }).locator('.badge').first().textContent()).resolves.toBe(
+      'read',
+    );
     const refused = await cachePut(server.url, bobToken.token, 'bob0000002');
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('ERR_CACHE_WRITE_DENIED');
   });
 
-  it('admin removes a member and that member\'s token stops working', async () => {
+  it("admin removes a member and that member's token stops working", async () => {
     const bobToken = await createToken(boot.target, { kind: 'personal', user: 'bob', workspace: boot.workspace.id });
     expect((await cacheStatus(server.url, bobToken.token)).status).toBe(404);
     await page.goto(`${server.url}/ui/orgs/acme/members`);
@@ -185,8 +212,17 @@ describe('the admin web page in Chromium', () => {
   it('approves a CLI login in the page and the CLI receives a working token', async () => {
     const home = mkdtempSync(join(tmpdir(), 'nxsc-login-home-'));
     try {
-      const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), NX_SEALED_CACHE_ACCESS_TOKEN: '' };
-      const child = spawnTracked(process.execPath, [CLI_ENTRY, 'login', '--url', server.url, '--workspace', boot.workspace.id, '--browser'], { cwd: home, env });
+      const env = {
+        ...process.env,
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, '.config'),
+        NX_SEALED_CACHE_ACCESS_TOKEN: '',
+      };
+      const child = spawnTracked(
+        process.execPath,
+        [CLI_ENTRY, 'login', '--url', server.url, '--workspace', boot.workspace.id, '--browser'],
+        { cwd: home, env },
+      );
       child.stdin?.end();
       let output = '';
       const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
@@ -214,7 +250,8 @@ describe('the admin web page in Chromium', () => {
       await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('CLI login approved');
       expect(await exited).toBe(0);
       expect(output).toMatch(/Logged in to .* as ada/);
-      const stored = JSON.parse(readFileSync(join(home, '.config', 'nx-sealed-cache', 'credentials.json'), 'utf8')).servers[`${server.url}/w/${boot.workspace.id}`];
+      const stored = JSON.parse(readFileSync(join(home, '.config', 'nx-sealed-cache', 'credentials.json'), 'utf8'))
+        .servers[`${server.url}/w/${boot.workspace.id}`];
       expect(stored.workspaceId).toBe(boot.workspace.id);
       expect(output).not.toContain(stored.token);
       expect((await cacheStatus(server.url, stored.token)).status).toBe(404);
@@ -225,9 +262,15 @@ describe('the admin web page in Chromium', () => {
 
   it('refuses a POST without or with a wrong CSRF token, and from a signed-out browser', async () => {
     await page.goto(`${server.url}/ui/tokens`);
-    const without = await page.request.post(`${server.url}/ui/tokens`, { form: { name: 'sneaky' }, headers: { origin: server.url } });
+    const without = await page.request.post(`${server.url}/ui/tokens`, {
+      form: { name: 'sneaky' },
+      headers: { origin: server.url },
+    });
     expect(without.status()).toBe(403);
-    const wrong = await page.request.post(`${server.url}/ui/tokens`, { form: { name: 'sneaky', csrf: 'x'.repeat(43) }, headers: { origin: server.url } });
+    const wrong = await page.request.post(`${server.url}/ui/tokens`, {
+      form: { name: 'sneaky', csrf: 'x'.repeat(43) },
+      headers: { origin: server.url },
+    });
     expect(wrong.status()).toBe(403);
     const other = await browser.context.browser()?.newContext();
     const fresh = await (other ?? browser.context).newPage();

@@ -13,7 +13,16 @@ import bundledChromium from '@sparticuz/chromium';
 
 export const SCREENSHOT_DIR = join(__dirname, '..', '..', 'artifacts', 'screenshots');
 // Our own flags, not the package's defaults (those switch off web security, which the CSP tests rely on).
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface TestBrowser {
   context: BrowserContext;
@@ -27,7 +36,12 @@ export interface TestBrowser {
 export async function launchBrowser(expectedCsp: string): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'nxsc-chromium-'));
   const executablePath = await chromiumPath();
-  const context = await chromium.launchPersistentContext(profile, { executablePath, args: ARGS, headless: true, viewport: { width: 1280, height: 860 } });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    args: ARGS,
+    headless: true,
+    viewport: { width: 1280, height: 860 },
+  });
   const pagesWithoutCsp: string[] = [];
   context.on('response', (response) => {
     if (response.request().resourceType() !== 'document') return;

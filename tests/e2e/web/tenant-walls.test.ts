@@ -7,7 +7,18 @@
 import { tmpdir } from 'node:os';
 import type { Page } from 'playwright-core';
 import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
-import { type BootstrappedWorkspace, type RunningServer, CLI_ENTRY, bootstrapWorkspace, cli, createToken, killAllTrackedProcesses, runCli, runProcess, startServer } from '../harness';
+import {
+  type BootstrappedWorkspace,
+  type RunningServer,
+  CLI_ENTRY,
+  bootstrapWorkspace,
+  cli,
+  createToken,
+  killAllTrackedProcesses,
+  runCli,
+  runProcess,
+  startServer,
+} from '../harness';
 import { launchBrowser, screenshot, signIn, type TestBrowser } from './browser';
 
 const PASSWORD = 'a long and careful passphrase';
@@ -22,24 +33,48 @@ describe('tenant walls in the admin page and the CLI', () => {
   let botTokenId: string;
 
   const asMallory = (args: string[], input?: string) =>
-    input === undefined ? runCli([...args, '--url', server.url, '--token', malloryToken, '--json']) : runProcess(process.execPath, [CLI_ENTRY, ...args, '--url', server.url, '--token', malloryToken, '--json'], { cwd: tmpdir(), env: process.env, timeoutMs: 30_000, input });
+    input === undefined
+      ? runCli([...args, '--url', server.url, '--token', malloryToken, '--json'])
+      : runProcess(process.execPath, [CLI_ENTRY, ...args, '--url', server.url, '--token', malloryToken, '--json'], {
+          cwd: tmpdir(),
+          env: process.env,
+          timeoutMs: 30_000,
+          input,
+        });
 
   beforeAll(async () => {
     server = await startServer();
     acme = await bootstrapWorkspace(server, { orgName: 'acme', workspaceName: 'monorepo' });
     await cli(['org', 'create', 'rival'], acme.target);
-    rivalWorkspace = (await cli<{ id: string }>(['workspace', 'create', '--org', 'rival', 'rival-mono'], acme.target)).id;
-    for (const [name, org] of [['ada', 'acme'], ['mallory', 'rival']] as const) {
+    rivalWorkspace = (await cli<{ id: string }>(['workspace', 'create', '--org', 'rival', 'rival-mono'], acme.target))
+      .id;
+    for (const [name, org] of [
+      ['ada', 'acme'],
+      ['mallory', 'rival'],
+    ] as const) {
       await cli(['user', 'create', name], acme.target);
       await cli(['member', 'add', '--org', org, '--user', name, '--role', 'admin'], acme.target);
     }
     await cli(['user', 'create', 'acme-bot', '--bot', '--org', 'acme'], acme.target);
-    botTokenId = (await createToken(acme.target, { kind: 'personal', user: 'acme-bot', workspace: acme.workspace.id, tier: 'trusted', name: 'acme primer' })).id;
-    malloryToken = (await createToken(acme.target, { kind: 'personal', user: 'mallory', name: 'mallory laptop' })).token;
+    botTokenId = (
+      await createToken(acme.target, {
+        kind: 'personal',
+        user: 'acme-bot',
+        workspace: acme.workspace.id,
+        tier: 'trusted',
+        name: 'acme primer',
+      })
+    ).id;
+    malloryToken = (await createToken(acme.target, { kind: 'personal', user: 'mallory', name: 'mallory laptop' }))
+      .token;
     // Passwords are set by a server admin on the server itself, with the server stopped.
     await server.stop();
     for (const user of ['ada', 'mallory']) {
-      const set = await runProcess(process.execPath, [CLI_ENTRY, 'user', 'set-password', user, '--data-dir', server.dataDir], { cwd: tmpdir(), env: process.env, timeoutMs: 30_000, input: `${PASSWORD}\n` });
+      const set = await runProcess(
+        process.execPath,
+        [CLI_ENTRY, 'user', 'set-password', user, '--data-dir', server.dataDir],
+        { cwd: tmpdir(), env: process.env, timeoutMs: 30_000, input: `${PASSWORD}\n` },
+      );
       if (set.exitCode !== 0) throw new Error(`set-password failed: ${set.stderr}`);
     }
     await server.restart();
@@ -59,7 +94,16 @@ describe('tenant walls in the admin page and the CLI', () => {
 
   it("refuses, on the CLI, a personal token for another org's user and a password set with a token", async () => {
     for (const victim of ['ada', 'admin']) {
-      const minted = await asMallory(['token', 'create', '--kind', 'personal', '--user', victim, '--workspace', rivalWorkspace]);
+      const minted = await asMallory([
+        'token',
+        'create',
+        '--kind',
+        'personal',
+        '--user',
+        victim,
+        '--workspace',
+        rivalWorkspace,
+      ]);
       expect(minted.exitCode).toBe(1);
       expect(minted.stdout).toContain('ERR_AUTH_FORBIDDEN');
     }

@@ -66,14 +66,26 @@ export class AreaRecord {
 
   /** Failures (from index `since`, so each jest test sees its own) as readable lines for jest's message. */
   describeFailures(since = 0): string[] {
-    return this.failures.slice(since).map((failure) => `${failure.case}: ${failure.reason} (HARDENING_SEED=${process.env.HARDENING_SEED ?? 'default'})`);
+    return this.failures
+      .slice(since)
+      .map(
+        (failure) => `${failure.case}: ${failure.reason} (HARDENING_SEED=${process.env.HARDENING_SEED ?? 'default'})`,
+      );
   }
 
   flush(): void {
     mkdirSync(RECORDS_DIR, { recursive: true });
     const suite = basename(this.suiteFile).replace(/\.hardening\.ts$/, '');
     const file = join(RECORDS_DIR, `${suite}--${this.area.replace(/\W+/g, '-').toLowerCase()}.json`);
-    const record = { area: this.area, suite, seed: this.seed, tried: this.tried, held: this.held, failures: this.failures, notes: this.notes };
+    const record = {
+      area: this.area,
+      suite,
+      seed: this.seed,
+      tried: this.tried,
+      held: this.held,
+      failures: this.failures,
+      notes: this.notes,
+    };
     writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
   }
 }

@@ -40,7 +40,10 @@ export function supportedOptions(wanted: Record<string, unknown>): Partial<Build
 /** Rate limits and auth-failure limits off: for suites that judge each request on its own. */
 export const NO_LIMITS = { rateLimit: 0, authFailureLimit: 0, byteQuota: 0 } as const;
 
-export async function startHardeningServer(dataDir: string, extra: Partial<BuildServerOptions> = {}): Promise<HardeningServer> {
+export async function startHardeningServer(
+  dataDir: string,
+  extra: Partial<BuildServerOptions> = {},
+): Promise<HardeningServer> {
   const clock: MovableClock = {
     now: new Date('2031-01-01T00:00:00.000Z'),
     advance(ms) {
@@ -51,11 +54,17 @@ export async function startHardeningServer(dataDir: string, extra: Partial<Build
   const server = await buildServer({ dataDir, port: 0, logLevel: false, clock: () => clock.now, ...extra });
   const url = server.url as string;
   const suffix = randomBytes(4).toString('hex');
-  const call = <T>(method: string, path: string, body: unknown): Promise<T> => adminApi<T>(url, adminToken, method, path, body);
+  const call = <T>(method: string, path: string, body: unknown): Promise<T> =>
+    adminApi<T>(url, adminToken, method, path, body);
   const org = await call<{ id: string }>('POST', '/orgs', { name: `org-${suffix}` });
   const ws = await call<{ id: string }>('POST', '/workspaces', { org: org.id, name: 'main' });
   const other = await call<{ id: string }>('POST', '/workspaces', { org: org.id, name: 'other' });
-  const write = await call<{ token: string }>('POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write', name: 'writer' });
+  const write = await call<{ token: string }>('POST', '/tokens', {
+    kind: 'ci',
+    workspaceId: ws.id,
+    access: 'read-write',
+    name: 'writer',
+  });
   return {
     server,
     url,
@@ -70,10 +79,19 @@ export async function startHardeningServer(dataDir: string, extra: Partial<Build
   };
 }
 
-export async function adminApi<T>(url: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+export async function adminApi<T>(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const response = await request(`${url}/api/v1${path}`, {
     method: method as 'GET',
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.body.text();
@@ -87,7 +105,9 @@ export interface CacheAnswer {
 }
 
 export async function cacheGet(url: string, hash: string, token?: string): Promise<CacheAnswer> {
-  const response = await request(`${url}/v1/cache/${hash}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const response = await request(`${url}/v1/cache/${hash}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   return { status: response.statusCode, body: Buffer.from(await response.body.arrayBuffer()) };
 }
 
@@ -96,10 +116,19 @@ export async function cachePut(url: string, hash: string, body: Buffer, token?: 
 }
 
 /** The status and the one-line text answer, for failure messages. */
-export async function cachePutAnswer(url: string, hash: string, body: Buffer, token?: string): Promise<{ status: number; text: string }> {
+export async function cachePutAnswer(
+  url: string,
+  hash: string,
+  body: Buffer,
+  token?: string,
+): Promise<{ status: number; text: string }> {
   const response = await request(`${url}/v1/cache/${hash}`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-length': String(body.length),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body,
   });
   return { status: response.statusCode, text: (await response.body.text()).slice(0, 300) };

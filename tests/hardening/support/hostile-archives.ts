@@ -37,7 +37,10 @@ export async function seal(plain: Buffer, key: SealingKey, hash: string): Promis
   return collect(Readable.from([plain]).pipe(createSealStream(key, hash)));
 }
 
-const file = (name: string, content: string | Buffer): TarEntry => ({ header: { name, type: 'file', mode: 0o644 }, content });
+const file = (name: string, content: string | Buffer): TarEntry => ({
+  header: { name, type: 'file', mode: 0o644 },
+  content,
+});
 
 /** The legitimate part of a legacy (Nx 17–20) entry; hostile entries are added after it. */
 export function legacyBase(marker: string): TarEntry[] {
@@ -56,25 +59,55 @@ export function hostileTars(outside: string, marker: string): HostileTar[] {
   const target = (name: string): string => `${outside}/${name}-${marker}`;
   const climb = '../'.repeat(12);
   return [
-    { name: '.. in an entry name', entries: [file(`outputs/${climb}${target('dotdot').slice(1)}`, 'x')], escapeTargets: [target('dotdot')] },
+    {
+      name: '.. in an entry name',
+      entries: [file(`outputs/${climb}${target('dotdot').slice(1)}`, 'x')],
+      escapeTargets: [target('dotdot')],
+    },
     { name: 'leading ..', entries: [file(`../escape-${marker}`, 'x')], escapeTargets: [] },
     { name: 'absolute path', entries: [file(target('absolute'), 'x')], escapeTargets: [target('absolute')] },
     { name: 'backslash traversal', entries: [file(`outputs\\..\\..\\escape-${marker}`, 'x')], escapeTargets: [] },
     {
       name: 'symlink out, then a file through it',
-      entries: [{ header: { name: 'outputs/link', type: 'symlink', linkname: `${climb}${outside.slice(1)}` } }, file(`outputs/link/through-${marker}`, 'x')],
+      entries: [
+        { header: { name: 'outputs/link', type: 'symlink', linkname: `${climb}${outside.slice(1)}` } },
+        file(`outputs/link/through-${marker}`, 'x'),
+      ],
       escapeTargets: [`${outside}/through-${marker}`],
     },
     {
       name: 'absolute symlink, then a file through it',
-      entries: [{ header: { name: 'outputs/abs', type: 'symlink', linkname: outside } }, file(`outputs/abs/abs-through-${marker}`, 'x')],
+      entries: [
+        { header: { name: 'outputs/abs', type: 'symlink', linkname: outside } },
+        file(`outputs/abs/abs-through-${marker}`, 'x'),
+      ],
       escapeTargets: [`${outside}/abs-through-${marker}`],
     },
-    { name: 'symlink that climbs after a name', entries: [{ header: { name: 'outputs/a/l', type: 'symlink', linkname: '../x/../../../..' } }], escapeTargets: [] },
-    { name: 'hard link to a file outside', entries: [{ header: { name: 'outputs/hl', type: 'link', linkname: '/etc/passwd' } }], escapeTargets: [] },
-    { name: 'hard link climbing out', entries: [{ header: { name: 'outputs/hl2', type: 'link', linkname: `${climb}etc/passwd` } }], escapeTargets: [] },
-    { name: 'character device', entries: [{ header: { name: 'outputs/null', type: 'character-device', devmajor: 1, devminor: 3 } }], escapeTargets: [] },
-    { name: 'block device', entries: [{ header: { name: 'outputs/disk', type: 'block-device', devmajor: 8, devminor: 0 } }], escapeTargets: [] },
+    {
+      name: 'symlink that climbs after a name',
+      entries: [{ header: { name: 'outputs/a/l', type: 'symlink', linkname: '../x/../../../..' } }],
+      escapeTargets: [],
+    },
+    {
+      name: 'hard link to a file outside',
+      entries: [{ header: { name: 'outputs/hl', type: 'link', linkname: '/etc/passwd' } }],
+      escapeTargets: [],
+    },
+    {
+      name: 'hard link climbing out',
+      entries: [{ header: { name: 'outputs/hl2', type: 'link', linkname: `${climb}etc/passwd` } }],
+      escapeTargets: [],
+    },
+    {
+      name: 'character device',
+      entries: [{ header: { name: 'outputs/null', type: 'character-device', devmajor: 1, devminor: 3 } }],
+      escapeTargets: [],
+    },
+    {
+      name: 'block device',
+      entries: [{ header: { name: 'outputs/disk', type: 'block-device', devmajor: 8, devminor: 0 } }],
+      escapeTargets: [],
+    },
     { name: 'fifo', entries: [{ header: { name: 'outputs/fifo', type: 'fifo' } }], escapeTargets: [] },
     { name: 'duplicate entry replacing code', entries: [file('code', '1')], escapeTargets: [] },
   ];
@@ -87,7 +120,8 @@ export async function bombTar(inflated: number): Promise<Buffer> {
   const entry = pack.entry({ name: 'outputs/bomb.bin', type: 'file', size: inflated, mode: 0o644 });
   const block = Buffer.alloc(1024 * 1024);
   for (let written = 0; written < inflated; written += block.length) {
-    if (!entry.write(block.subarray(0, Math.min(block.length, inflated - written)))) await new Promise<void>((resolve) => entry.once('drain', () => resolve()));
+    if (!entry.write(block.subarray(0, Math.min(block.length, inflated - written))))
+      await new Promise<void>((resolve) => entry.once('drain', () => resolve()));
   }
   entry.end(() => undefined);
   pack.finalize();
@@ -107,7 +141,13 @@ export interface TamperedBlob {
 }
 
 /** Every way to alter a sealed blob of a plaintext longer than three chunks. */
-export function tamperedBlobs(random: SeededRandom, sealed: Buffer, sealedForOtherHash: Buffer, sealedWithWrongKey: Buffer, plain: Buffer): TamperedBlob[] {
+export function tamperedBlobs(
+  random: SeededRandom,
+  sealed: Buffer,
+  sealedForOtherHash: Buffer,
+  sealedWithWrongKey: Buffer,
+  plain: Buffer,
+): TamperedBlob[] {
   const flipped = (at: number): Buffer => {
     const copy = Buffer.from(sealed);
     copy[at] = (copy[at] as number) ^ (1 << random.int(0, 7));

@@ -20,7 +20,23 @@ export interface HostileContext {
   hashes: string[];
 }
 
-const METHODS = ['GET', 'PUT', 'PUT', 'PUT', 'POST', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'TRACE', 'get', 'PuT', 'FOO', 'G\u0000T', 'X'.repeat(300)];
+const METHODS = [
+  'GET',
+  'PUT',
+  'PUT',
+  'PUT',
+  'POST',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'TRACE',
+  'get',
+  'PuT',
+  'FOO',
+  'G\u0000T',
+  'X'.repeat(300),
+];
 
 interface PathVariant {
   label: string;
@@ -78,21 +94,43 @@ interface HeaderVariant {
 const HEADER_VARIANTS: HeaderVariant[] = [
   { label: 'content-length', lines: (n) => [`Content-Length: ${n}`], defect: false },
   { label: 'no content-length', lines: () => [], defect: true },
-  { label: 'duplicate equal content-length', lines: (n) => [`Content-Length: ${n}`, `Content-Length: ${n}`], defect: true },
-  { label: 'conflicting content-length', lines: (n) => [`Content-Length: ${n}`, `Content-Length: ${n + 7}`], defect: true },
+  {
+    label: 'duplicate equal content-length',
+    lines: (n) => [`Content-Length: ${n}`, `Content-Length: ${n}`],
+    defect: true,
+  },
+  {
+    label: 'conflicting content-length',
+    lines: (n) => [`Content-Length: ${n}`, `Content-Length: ${n + 7}`],
+    defect: true,
+  },
   { label: 'content-length list', lines: (n) => [`Content-Length: ${n}, ${n}`], defect: true },
   { label: 'negative content-length', lines: () => ['Content-Length: -1'], defect: true },
   { label: 'hex content-length', lines: () => ['Content-Length: 0x10'], defect: true },
   { label: 'plus content-length', lines: (n) => [`Content-Length: +${n}`], defect: true },
   { label: 'huge content-length', lines: () => ['Content-Length: 99999999999999999999999'], defect: true },
   { label: 'chunked', lines: () => ['Transfer-Encoding: chunked'], defect: true, chunked: true },
-  { label: 'chunked and content-length', lines: (n) => ['Transfer-Encoding: chunked', `Content-Length: ${n}`], defect: true, chunked: true },
-  { label: 'content-length and chunked', lines: (n) => [`Content-Length: ${n}`, 'Transfer-Encoding: chunked'], defect: true, chunked: true },
+  {
+    label: 'chunked and content-length',
+    lines: (n) => ['Transfer-Encoding: chunked', `Content-Length: ${n}`],
+    defect: true,
+    chunked: true,
+  },
+  {
+    label: 'content-length and chunked',
+    lines: (n) => [`Content-Length: ${n}`, 'Transfer-Encoding: chunked'],
+    defect: true,
+    chunked: true,
+  },
   { label: 'obfuscated chunked', lines: (n) => [`Content-Length: ${n}`, 'Transfer-Encoding: xchunked'], defect: true },
   { label: 'chunked, identity', lines: () => ['Transfer-Encoding: chunked, identity'], defect: true, chunked: true },
   { label: 'space before colon', lines: (n) => [`Content-Length : ${n}`], defect: true },
   { label: 'huge header', lines: (n) => [`Content-Length: ${n}`, `X-Pad: ${'p'.repeat(100_000)}`], defect: true },
-  { label: 'many headers', lines: (n) => [`Content-Length: ${n}`, ...Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`)], defect: true },
+  {
+    label: 'many headers',
+    lines: (n) => [`Content-Length: ${n}`, ...Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`)],
+    defect: true,
+  },
   { label: 'CR injection', lines: (n) => [`Content-Length: ${n}`, 'X-A: a\rContent-Length: 0'], defect: true },
   { label: 'NUL in header', lines: (n) => [`Content-Length: ${n}`, 'X-A: a\u0000b'], defect: true },
   { label: 'bare LF', lines: (n) => [`Content-Length: ${n}\nX-B: b`], defect: true },
@@ -109,7 +147,11 @@ const AUTH_VARIANTS: AuthVariant[] = [
   { label: 'valid token', line: (ctx) => `Authorization: Bearer ${ctx.validToken}`, valid: true },
   { label: 'no token', line: () => null, valid: false },
   { label: 'malformed token', line: () => 'Authorization: Bearer nxsc_ci_not-a-token', valid: false },
-  { label: 'two tokens', line: (ctx) => `Authorization: Bearer ${ctx.validToken}\r\nAuthorization: Bearer nxsc_ci_x`, valid: false },
+  {
+    label: 'two tokens',
+    line: (ctx) => `Authorization: Bearer ${ctx.validToken}\r\nAuthorization: Bearer nxsc_ci_x`,
+    valid: false,
+  },
   { label: 'basic auth', line: () => 'Authorization: Basic YWRtaW46YWRtaW4=', valid: false },
 ];
 
@@ -117,7 +159,10 @@ type BodyMode = 'empty' | 'exact' | 'short then close' | 'long' | 'slow';
 const BODY_MODES: BodyMode[] = ['empty', 'exact', 'exact', 'short then close', 'long', 'slow'];
 
 function bodySteps(mode: BodyMode, body: Buffer, chunked: boolean): RawStep[] {
-  const framed = (data: Buffer): Buffer => (chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n0\r\n\r\n')]) : data);
+  const framed = (data: Buffer): Buffer =>
+    chunked
+      ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n0\r\n\r\n')])
+      : data;
   switch (mode) {
     case 'empty':
       return [];
@@ -130,7 +175,13 @@ function bodySteps(mode: BodyMode, body: Buffer, chunked: boolean): RawStep[] {
     case 'slow': {
       const data = framed(body);
       const third = Math.ceil(data.length / 3);
-      return [data.subarray(0, third), { pauseMs: 60 }, data.subarray(third, 2 * third), { pauseMs: 60 }, data.subarray(2 * third)];
+      return [
+        data.subarray(0, third),
+        { pauseMs: 60 },
+        data.subarray(third, 2 * third),
+        { pauseMs: 60 },
+        data.subarray(2 * third),
+      ];
     }
   }
 }
@@ -151,8 +202,17 @@ export function generateHostileCases(random: SeededRandom, ctx: HostileContext, 
     // A PUT with a clean path, credential and framing would be a legitimate upload: give it a defect.
     if (isPut && path.wellFormed && auth.valid && !framingDefect) mode = 'short then close';
     const authLine = auth.line(ctx);
-    const lines = ['Host: 127.0.0.1', ...(authLine ? [authLine] : []), 'Content-Type: application/octet-stream', 'Connection: close', ...header.lines(body.length)];
-    const steps: RawStep[] = [requestHead(`${method} ${path.path} HTTP/1.1`, lines), ...bodySteps(mode, body, header.chunked === true)];
+    const lines = [
+      'Host: 127.0.0.1',
+      ...(authLine ? [authLine] : []),
+      'Content-Type: application/octet-stream',
+      'Connection: close',
+      ...header.lines(body.length),
+    ];
+    const steps: RawStep[] = [
+      requestHead(`${method} ${path.path} HTTP/1.1`, lines),
+      ...bodySteps(mode, body, header.chunked === true),
+    ];
     cases.push({
       name: `#${i} ${JSON.stringify(method.slice(0, 12))} ${path.label} | ${header.label} | ${auth.label} | body ${mode}`,
       steps,

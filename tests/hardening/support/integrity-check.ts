@@ -10,7 +10,8 @@ export function integrityCheckOfCopy(metadataFile: string): string {
   try {
     const copy = join(dir, 'metadata.sqlite');
     copyFileSync(metadataFile, copy);
-    for (const suffix of ['-journal', '-wal']) if (existsSync(metadataFile + suffix)) copyFileSync(metadataFile + suffix, copy + suffix);
+    for (const suffix of ['-journal', '-wal'])
+      if (existsSync(metadataFile + suffix)) copyFileSync(metadataFile + suffix, copy + suffix);
     const db = new Database(copy);
     try {
       const rows = db.all('PRAGMA integrity_check') as Record<string, unknown>[];

@@ -69,7 +69,8 @@ export function rawRecords(entry: RawEntry, longNames = true): Buffer[] {
   const content = typeof entry.content === 'string' ? Buffer.from(entry.content) : (entry.content ?? Buffer.alloc(0));
   const out: Buffer[] = [];
   if (longNames && Buffer.byteLength(entry.name) > 100) out.push(...longRecord('L', entry.name));
-  if (longNames && entry.linkname && Buffer.byteLength(entry.linkname) > 100) out.push(...longRecord('K', entry.linkname));
+  if (longNames && entry.linkname && Buffer.byteLength(entry.linkname) > 100)
+    out.push(...longRecord('K', entry.linkname));
   out.push(rawHeader(entry, content.length), padded(content));
   return out;
 }
@@ -145,53 +146,197 @@ export function differentialForms(project: string, outside: string): Differentia
   const f = (name: string, content = 'x'): Buffer[] => rawRecords({ name, type: '0', content });
   const climb = '../'.repeat(8);
   const forms: DifferentialForm[] = [
-    { name: 'pax path over a GNU long name', bytes: base([...paxRecord({ path: `dist/${project}/pax.txt` }), ...longRecord('L', `${climb}${'z'.repeat(100)}`), ...rawRecords({ name: 'dist/x', type: '0', content: 'x' }, false)]) },
-    { name: 'GNU long name then pax path', bytes: base([...longRecord('L', `${climb}escape-${'z'.repeat(100)}`), ...paxRecord({ path: `dist/${project}/ok.txt` }), ...rawRecords({ name: 'dist/y', type: '0', content: 'x' }, false)]) },
-    { name: 'pax path alone', bytes: base([...paxRecord({ path: `${climb}pax-escape` }), ...f(`dist/${project}/innocent.txt`)]) },
-    { name: 'pax linkpath on a symlink', bytes: base([...paxRecord({ linkpath: outside }), ...rawRecords({ name: `dist/${project}/l`, type: '2', linkname: 'index.txt' })]) },
+    {
+      name: 'pax path over a GNU long name',
+      bytes: base([
+        ...paxRecord({ path: `dist/${project}/pax.txt` }),
+        ...longRecord('L', `${climb}${'z'.repeat(100)}`),
+        ...rawRecords({ name: 'dist/x', type: '0', content: 'x' }, false),
+      ]),
+    },
+    {
+      name: 'GNU long name then pax path',
+      bytes: base([
+        ...longRecord('L', `${climb}escape-${'z'.repeat(100)}`),
+        ...paxRecord({ path: `dist/${project}/ok.txt` }),
+        ...rawRecords({ name: 'dist/y', type: '0', content: 'x' }, false),
+      ]),
+    },
+    {
+      name: 'pax path alone',
+      bytes: base([...paxRecord({ path: `${climb}pax-escape` }), ...f(`dist/${project}/innocent.txt`)]),
+    },
+    {
+      name: 'pax linkpath on a symlink',
+      bytes: base([
+        ...paxRecord({ linkpath: outside }),
+        ...rawRecords({ name: `dist/${project}/l`, type: '2', linkname: 'index.txt' }),
+      ]),
+    },
     { name: 'pax global header', bytes: base([...paxRecord({ path: 'x' }, 'g'), ...f(`dist/${project}/g.txt`)]) },
-    { name: 'GNU long link over a short one', bytes: base([...longRecord('K', `${outside}/${'k'.repeat(100)}`), ...rawRecords({ name: `dist/${project}/k`, type: '2', linkname: 'index.txt' }, false)]) },
-    { name: 'GNU long name disagreeing with its header', bytes: base([...longRecord('L', `dist/${project}/${'n'.repeat(120)}`), ...rawRecords({ name: `dist/${project}/other.txt`, type: '0', content: 'x' }, false)]) },
-    { name: 'two GNU long names in a row', bytes: base([...longRecord('L', `dist/${project}/${'a'.repeat(120)}`), ...rawRecords({ name: `dist/${project}/${'b'.repeat(120)}`, type: '0', content: 'x' })]) },
+    {
+      name: 'GNU long link over a short one',
+      bytes: base([
+        ...longRecord('K', `${outside}/${'k'.repeat(100)}`),
+        ...rawRecords({ name: `dist/${project}/k`, type: '2', linkname: 'index.txt' }, false),
+      ]),
+    },
+    {
+      name: 'GNU long name disagreeing with its header',
+      bytes: base([
+        ...longRecord('L', `dist/${project}/${'n'.repeat(120)}`),
+        ...rawRecords({ name: `dist/${project}/other.txt`, type: '0', content: 'x' }, false),
+      ]),
+    },
+    {
+      name: 'two GNU long names in a row',
+      bytes: base([
+        ...longRecord('L', `dist/${project}/${'a'.repeat(120)}`),
+        ...rawRecords({ name: `dist/${project}/${'b'.repeat(120)}`, type: '0', content: 'x' }),
+      ]),
+    },
     {
       name: 'GNU long name with a NUL inside',
-      bytes: base([...longRecordPayload('L', Buffer.concat([Buffer.from(`dist/${project}/a\0`), Buffer.alloc(120, 0x61), Buffer.from([0])])), ...f(`dist/${project}/a`)]),
+      bytes: base([
+        ...longRecordPayload(
+          'L',
+          Buffer.concat([Buffer.from(`dist/${project}/a\0`), Buffer.alloc(120, 0x61), Buffer.from([0])]),
+        ),
+        ...f(`dist/${project}/a`),
+      ]),
     },
-    { name: 'POSIX ustar header with a prefix', bytes: base(rawRecords({ name: 'file.txt', type: '0', content: 'x', magic: 'posix', prefix: climb.slice(0, -1) })) },
-    { name: 'POSIX ustar header', bytes: base(rawRecords({ name: `dist/${project}/posix.txt`, type: '0', content: 'x', magic: 'posix' })), packerForm: true },
-    { name: 'GNU header with the prefix area set', bytes: base(rawRecords({ name: `dist/${project}/p.txt`, type: '0', content: 'x', prefix: 'junk' })) },
-    { name: 'base-256 size', bytes: base(rawRecords({ name: `dist/${project}/b.txt`, type: '0', content: 'x', base256Size: true })) },
+    {
+      name: 'POSIX ustar header with a prefix',
+      bytes: base(
+        rawRecords({ name: 'file.txt', type: '0', content: 'x', magic: 'posix', prefix: climb.slice(0, -1) }),
+      ),
+    },
+    {
+      name: 'POSIX ustar header',
+      bytes: base(rawRecords({ name: `dist/${project}/posix.txt`, type: '0', content: 'x', magic: 'posix' })),
+      packerForm: true,
+    },
+    {
+      name: 'GNU header with the prefix area set',
+      bytes: base(rawRecords({ name: `dist/${project}/p.txt`, type: '0', content: 'x', prefix: 'junk' })),
+    },
+    {
+      name: 'base-256 size',
+      bytes: base(rawRecords({ name: `dist/${project}/b.txt`, type: '0', content: 'x', base256Size: true })),
+    },
     { name: 'duplicate name', bytes: base([...f(`dist/${project}/index.txt`, 'second')]) },
-    { name: 'duplicate code', bytes: Buffer.concat([...nxLikeTar(project), ...rawRecords({ name: 'code', type: '\0', content: exitCode(0) }), END]) },
+    {
+      name: 'duplicate code',
+      bytes: Buffer.concat([
+        ...nxLikeTar(project),
+        ...rawRecords({ name: 'code', type: '\0', content: exitCode(0) }),
+        END,
+      ]),
+    },
     { name: 'code folder at the root', bytes: base([...rawRecords({ name: 'code', type: '5' })]) },
-    { name: 'terminalOutput folder at the root', bytes: Buffer.concat([...rawRecords({ name: 'terminalOutput/x', type: '0', content: 'x' }), ...nxTail(), END]) },
-    { name: 'short code', bytes: Buffer.concat([...nxLikeTar(project).slice(0, -2), ...rawRecords({ name: 'code', type: '\0', content: Buffer.from([0, 0]) }), END]) },
-    { name: 'long code', bytes: Buffer.concat([...nxLikeTar(project).slice(0, -2), ...rawRecords({ name: 'code', type: '\0', content: Buffer.alloc(8) }), END]) },
-    { name: 'code as a symlink', bytes: Buffer.concat([...nxLikeTar(project).slice(0, -2), ...rawRecords({ name: 'code', type: '2', linkname: 'terminalOutput' }), END]) },
+    {
+      name: 'terminalOutput folder at the root',
+      bytes: Buffer.concat([...rawRecords({ name: 'terminalOutput/x', type: '0', content: 'x' }), ...nxTail(), END]),
+    },
+    {
+      name: 'short code',
+      bytes: Buffer.concat([
+        ...nxLikeTar(project).slice(0, -2),
+        ...rawRecords({ name: 'code', type: '\0', content: Buffer.from([0, 0]) }),
+        END,
+      ]),
+    },
+    {
+      name: 'long code',
+      bytes: Buffer.concat([
+        ...nxLikeTar(project).slice(0, -2),
+        ...rawRecords({ name: 'code', type: '\0', content: Buffer.alloc(8) }),
+        END,
+      ]),
+    },
+    {
+      name: 'code as a symlink',
+      bytes: Buffer.concat([
+        ...nxLikeTar(project).slice(0, -2),
+        ...rawRecords({ name: 'code', type: '2', linkname: 'terminalOutput' }),
+        END,
+      ]),
+    },
     { name: '.. in a name', bytes: base(f(`dist/${project}/${climb}dotdot-escape`)) },
     { name: 'absolute name', bytes: base(f(`${outside}/absolute-escape`)) },
     { name: './ prefix', bytes: base(f(`./dist/${project}/dot.txt`)) },
     { name: 'double slash', bytes: base(f(`dist//${project}/slash.txt`)) },
     { name: 'trailing slash on a file', bytes: base(f(`dist/${project}/trail/`)) },
-    { name: 'invalid UTF-8 name', bytes: base(rawRecords({ name: 'x', nameBytes: Buffer.concat([Buffer.from(`dist/${project}/`), Buffer.from([0xff, 0xfe])]), type: '0', content: 'x' })) },
+    {
+      name: 'invalid UTF-8 name',
+      bytes: base(
+        rawRecords({
+          name: 'x',
+          nameBytes: Buffer.concat([Buffer.from(`dist/${project}/`), Buffer.from([0xff, 0xfe])]),
+          type: '0',
+          content: 'x',
+        }),
+      ),
+    },
     { name: 'symlink out', bytes: base(rawRecords({ name: `dist/${project}/out`, type: '2', linkname: outside })) },
-    { name: 'symlink out, then a file through it', bytes: base([...rawRecords({ name: `dist/${project}/up`, type: '2', linkname: climb.slice(0, -1) }), ...f(`dist/${project}/up/through.txt`)]) },
-    { name: 'hard link', bytes: base(rawRecords({ name: `dist/${project}/hl`, type: '1', linkname: `dist/${project}/index.txt` })) },
+    {
+      name: 'symlink out, then a file through it',
+      bytes: base([
+        ...rawRecords({ name: `dist/${project}/up`, type: '2', linkname: climb.slice(0, -1) }),
+        ...f(`dist/${project}/up/through.txt`),
+      ]),
+    },
+    {
+      name: 'hard link',
+      bytes: base(rawRecords({ name: `dist/${project}/hl`, type: '1', linkname: `dist/${project}/index.txt` })),
+    },
     { name: 'character device', bytes: base(rawRecords({ name: `dist/${project}/null`, type: '3' })) },
     { name: 'contiguous file', bytes: base(rawRecords({ name: `dist/${project}/c.txt`, type: '7', content: 'x' })) },
     { name: 'GNU sparse file', bytes: base(rawRecords({ name: `dist/${project}/s.txt`, type: 'S', content: 'x' })) },
-    { name: 'data after the end-of-archive block', bytes: Buffer.concat([...nxLikeTar(project), Buffer.alloc(512), ...f(`dist/${project}/hidden.txt`), END]) },
-    { name: 'signed checksum', bytes: base(rawRecords({ name: `dist/${project}/\u00ff.txt`, type: '0', content: 'x', signedChecksum: true })) },
-    { name: 'symlink inside (refused for affected Nx)', bytes: base(rawRecords({ name: `dist/${project}/same`, type: '2', linkname: 'index.txt' })), affectedOnly: true },
+    {
+      name: 'data after the end-of-archive block',
+      bytes: Buffer.concat([...nxLikeTar(project), Buffer.alloc(512), ...f(`dist/${project}/hidden.txt`), END]),
+    },
+    {
+      name: 'signed checksum',
+      bytes: base(rawRecords({ name: `dist/${project}/\u00ff.txt`, type: '0', content: 'x', signedChecksum: true })),
+    },
+    {
+      name: 'symlink inside (refused for affected Nx)',
+      bytes: base(rawRecords({ name: `dist/${project}/same`, type: '2', linkname: 'index.txt' })),
+      affectedOnly: true,
+    },
     { name: 'cached failure (exit code 1; refused for affected Nx)', bytes: base([], 1), affectedOnly: true },
     { name: 'cached failure read as success by 2 bytes (exit 65536)', bytes: base([], 65536), affectedOnly: true },
   ];
   const good = gz([base([])]);
   forms.push(
-    { name: 'a second gzip member', bytes: Buffer.concat([good, gz([Buffer.concat([...f(`dist/${project}/second-member.txt`), END])])]), gzipped: true },
+    {
+      name: 'a second gzip member',
+      bytes: Buffer.concat([good, gz([Buffer.concat([...f(`dist/${project}/second-member.txt`), END])])]),
+      gzipped: true,
+    },
     { name: 'bytes after the gzip trailer', bytes: Buffer.concat([good, Buffer.from('trailing')]), gzipped: true },
-    { name: 'gzip header with a file name', bytes: Buffer.concat([good.subarray(0, 3), Buffer.from([0x08]), good.subarray(4, 10), Buffer.from('n\0'), good.subarray(10)]), gzipped: true },
-    { name: 'wrong gzip checksum', bytes: Buffer.concat([good.subarray(0, good.length - 8), Buffer.from([1, 2, 3, 4]), good.subarray(good.length - 4)]), gzipped: true },
+    {
+      name: 'gzip header with a file name',
+      bytes: Buffer.concat([
+        good.subarray(0, 3),
+        Buffer.from([0x08]),
+        good.subarray(4, 10),
+        Buffer.from('n\0'),
+        good.subarray(10),
+      ]),
+      gzipped: true,
+    },
+    {
+      name: 'wrong gzip checksum',
+      bytes: Buffer.concat([
+        good.subarray(0, good.length - 8),
+        Buffer.from([1, 2, 3, 4]),
+        good.subarray(good.length - 4),
+      ]),
+      gzipped: true,
+    },
   );
   return forms;
 }

@@ -41,7 +41,8 @@ export function snapshotTree(root: string, exclude: string[] = [], limit = 20_00
 /** The paths that differ between two snapshots (added, removed or changed). */
 export function treeChanges(before: Map<string, string>, after: Map<string, string>): string[] {
   const changed: string[] = [];
-  for (const [path, what] of after) if (before.get(path) !== what) changed.push(`${before.has(path) ? 'changed' : 'added'} ${path}`);
+  for (const [path, what] of after)
+    if (before.get(path) !== what) changed.push(`${before.has(path) ? 'changed' : 'added'} ${path}`);
   for (const path of before.keys()) if (!after.has(path)) changed.push(`removed ${path}`);
   return changed.sort();
 }

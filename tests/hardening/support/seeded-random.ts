@@ -7,7 +7,8 @@ export function baseSeed(): number {
   const fromEnv = process.env.HARDENING_SEED;
   if (fromEnv === undefined || fromEnv === '') return DEFAULT_SEED;
   const parsed = Number(fromEnv);
-  if (!Number.isSafeInteger(parsed)) throw new Error(`HARDENING_SEED must be an integer (got ${fromEnv.length} characters)`);
+  if (!Number.isSafeInteger(parsed))
+    throw new Error(`HARDENING_SEED must be an integer (got ${fromEnv.length} characters)`);
   return parsed;
 }
 

@@ -14,7 +14,15 @@ function readRecords() {
 function summarise(records) {
   const byArea = new Map();
   for (const record of records) {
-    const row = byArea.get(record.area) ?? { area: record.area, tried: 0, held: 0, failed: 0, failures: [], seeds: [], notes: [] };
+    const row = byArea.get(record.area) ?? {
+      area: record.area,
+      tried: 0,
+      held: 0,
+      failed: 0,
+      failures: [],
+      seeds: [],
+      notes: [],
+    };
     row.tried += record.tried;
     row.held += record.held;
     row.failed += record.failures.length;
@@ -31,7 +39,10 @@ function summarise(records) {
 function formatTable(rows) {
   const lines = ['| area | cases tried | held | failed |', '|---|---:|---:|---:|'];
   for (const row of rows) lines.push(`| ${row.area} | ${row.tried} | ${row.held} | ${row.failed} |`);
-  const total = rows.reduce((sum, row) => ({ tried: sum.tried + row.tried, held: sum.held + row.held, failed: sum.failed + row.failed }), { tried: 0, held: 0, failed: 0 });
+  const total = rows.reduce(
+    (sum, row) => ({ tried: sum.tried + row.tried, held: sum.held + row.held, failed: sum.failed + row.failed }),
+    { tried: 0, held: 0, failed: 0 },
+  );
   lines.push(`| **total** | ${total.tried} | ${total.held} | ${total.failed} |`);
   return lines.join('\n');
 }
@@ -53,7 +64,9 @@ class HardeningTableReporter {
     fs.writeFileSync(TABLE_FILE, `${JSON.stringify({ generatedAt: new Date().toISOString(), rows }, null, 2)}\n`);
     const failures = formatFailures(rows);
     const notes = rows.flatMap((row) => row.notes.map((note) => `- ${row.area}: ${note}`)).join('\n');
-    process.stdout.write(`\nHardening summary\n\n${formatTable(rows)}\n${failures ? `\nFailed cases:\n${failures}\n` : ''}${notes ? `\nNotes:\n${notes}\n` : ''}\nWritten to ${path.relative(process.cwd(), TABLE_FILE)}\n`);
+    process.stdout.write(
+      `\nHardening summary\n\n${formatTable(rows)}\n${failures ? `\nFailed cases:\n${failures}\n` : ''}${notes ? `\nNotes:\n${notes}\n` : ''}\nWritten to ${path.relative(process.cwd(), TABLE_FILE)}\n`,
+    );
   }
 }
 

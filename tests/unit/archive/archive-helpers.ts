@@ -66,7 +66,9 @@ export async function expectErrorCode(promise: Promise<unknown>, code: ErrorCode
     (err: unknown) => err,
   );
   if (!isSealedCacheError(outcome, code)) {
-    throw new Error(`expected ${code}, got ${outcome instanceof Error ? `${(outcome as { code?: string }).code ?? ''} ${outcome.message}` : String(outcome)}`);
+    throw new Error(
+      `expected ${code}, got ${outcome instanceof Error ? `${(outcome as { code?: string }).code ?? ''} ${outcome.message}` : String(outcome)}`,
+    );
   }
   return outcome;
 }

@@ -4,7 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { extractArchive, inspectArchive } from '../../../src/archive/extract';
-import { expectErrorCode, fromBuffer, listTree, makeTempDir, rawTarGz, removeTempDirs, type RawEntry } from './archive-helpers';
+import {
+  expectErrorCode,
+  fromBuffer,
+  listTree,
+  makeTempDir,
+  rawTarGz,
+  removeTempDirs,
+  type RawEntry,
+} from './archive-helpers';
 
 afterEach(removeTempDirs);
 
@@ -17,7 +25,10 @@ function sandbox(): { root: string; dest: string } {
 }
 
 /** Every refusal is checked twice: by the extraction, and by the in-memory inspection (the proxy's check), alike. */
-async function expectRefused(entries: RawEntry[], code: 'ERR_ARCHIVE_UNSAFE_ENTRY' | 'ERR_ARCHIVE_TOO_LARGE' = 'ERR_ARCHIVE_UNSAFE_ENTRY'): Promise<string> {
+async function expectRefused(
+  entries: RawEntry[],
+  code: 'ERR_ARCHIVE_UNSAFE_ENTRY' | 'ERR_ARCHIVE_TOO_LARGE' = 'ERR_ARCHIVE_UNSAFE_ENTRY',
+): Promise<string> {
   const { root, dest } = sandbox();
   const archive = await rawTarGz(entries);
   const error = await expectErrorCode(extractArchive(fromBuffer(archive), dest), code);
@@ -26,7 +37,10 @@ async function expectRefused(entries: RawEntry[], code: 'ERR_ARCHIVE_UNSAFE_ENTR
   return error.message;
 }
 
-const file = (name: string, content = 'x', mode?: number): RawEntry => ({ header: { name, type: 'file', mode }, content });
+const file = (name: string, content = 'x', mode?: number): RawEntry => ({
+  header: { name, type: 'file', mode },
+  content,
+});
 const dir = (name: string): RawEntry => ({ header: { name, type: 'directory' } });
 const symlink = (name: string, linkname: string): RawEntry => ({ header: { name, type: 'symlink', linkname } });
 const hardlink = (name: string, linkname: string): RawEntry => ({ header: { name, type: 'link', linkname } });
@@ -84,7 +98,10 @@ describe('extractArchive: what it accepts', () => {
     const { dest } = sandbox();
     fs.writeFileSync(path.join(dest, 'already'), 'here');
     await expectErrorCode(extractArchive(fromBuffer(await rawTarGz([file('a')])), dest), 'ERR_INPUT_INVALID');
-    await expectErrorCode(extractArchive(fromBuffer(await rawTarGz([file('a')])), path.join(dest, 'missing')), 'ERR_INPUT_INVALID');
+    await expectErrorCode(
+      extractArchive(fromBuffer(await rawTarGz([file('a')])), path.join(dest, 'missing')),
+      'ERR_INPUT_INVALID',
+    );
   });
 });
 
@@ -124,7 +141,9 @@ describe('extractArchive: links', () => {
   });
 
   it('refuses a path that goes through a symlink the archive made', async () => {
-    expect(await expectRefused([dir('sub'), symlink('l', 'sub'), file('l/x', 'through')])).toContain('through a symlink');
+    expect(await expectRefused([dir('sub'), symlink('l', 'sub'), file('l/x', 'through')])).toContain(
+      'through a symlink',
+    );
     expect(await expectRefused([symlink('l', '.'), file('l/l/x')])).toContain('through a symlink');
   });
 
@@ -172,7 +191,10 @@ describe('extractArchive: limits and corruption', () => {
     const bomb = await rawTarGz([{ header: { name: 'zeros', type: 'file' }, content: Buffer.alloc(bombSize) }], 9);
     expect(bomb.length).toBeLessThan(1024 * 1024);
     const cap = 1024 * 1024;
-    const error = await expectErrorCode(extractArchive(fromBuffer(bomb), dest, { maxBytes: cap }), 'ERR_ARCHIVE_TOO_LARGE');
+    const error = await expectErrorCode(
+      extractArchive(fromBuffer(bomb), dest, { maxBytes: cap }),
+      'ERR_ARCHIVE_TOO_LARGE',
+    );
     expect(error.message).toContain(String(cap));
     const written = listTree(dest).reduce((sum, name) => sum + fs.lstatSync(path.join(dest, name)).size, 0);
     expect(written).toBeLessThanOrEqual(cap);
@@ -182,14 +204,20 @@ describe('extractArchive: limits and corruption', () => {
   it('stops at maxBytes across many files, counted on the expanded stream', async () => {
     const entries = Array.from({ length: 50 }, (_, i) => file(`f${i}`, 'y'.repeat(10_000)));
     const { dest } = sandbox();
-    await expectErrorCode(extractArchive(fromBuffer(await rawTarGz(entries)), dest, { maxBytes: 100_000 }), 'ERR_ARCHIVE_TOO_LARGE');
+    await expectErrorCode(
+      extractArchive(fromBuffer(await rawTarGz(entries)), dest, { maxBytes: 100_000 }),
+      'ERR_ARCHIVE_TOO_LARGE',
+    );
     expect(listTree(dest).length).toBeLessThan(50);
   });
 
   it('stops at maxEntries', async () => {
     const entries = Array.from({ length: 1000 }, (_, i) => file(`f${i}`, ''));
     const { dest } = sandbox();
-    const error = await expectErrorCode(extractArchive(fromBuffer(await rawTarGz(entries)), dest, { maxEntries: 100 }), 'ERR_ARCHIVE_TOO_LARGE');
+    const error = await expectErrorCode(
+      extractArchive(fromBuffer(await rawTarGz(entries)), dest, { maxEntries: 100 }),
+      'ERR_ARCHIVE_TOO_LARGE',
+    );
     expect(error.message).toContain('100 entries');
     expect(listTree(dest).length).toBeLessThanOrEqual(100);
   });
@@ -206,7 +234,11 @@ describe('extractArchive: limits and corruption', () => {
   it('passes a source error through unchanged', async () => {
     const { dest } = sandbox();
     const failure = new Error('network went away');
-    const source = new Readable({ read() { this.destroy(failure); } });
+    const source = new Readable({
+      read() {
+        this.destroy(failure);
+      },
+    });
     await expect(extractArchive(source, dest)).rejects.toBe(failure);
   });
 });

@@ -6,7 +6,15 @@ import { packLegacyCacheEntry, restoreLegacyCacheEntry } from '../../../src/arch
 import { spoolToFile } from '../../../src/archive/spool';
 import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
 import { createOpenStream, createSealStream, sealedLength } from '../../../src/crypto/seal';
-import { collect, expectErrorCode, fromBuffer, listTree, makeTempDir, rawTarGz, removeTempDirs } from './archive-helpers';
+import {
+  collect,
+  expectErrorCode,
+  fromBuffer,
+  listTree,
+  makeTempDir,
+  rawTarGz,
+  removeTempDirs,
+} from './archive-helpers';
 
 /** Lets one test observe every writeFileSync the restore makes (fs's own properties cannot be spied on). */
 const mockWriteFileSyncHook: { before?: (file: unknown) => void } = {};
@@ -95,7 +103,10 @@ describe('legacy cache entries', () => {
   it('refuses a hash that is not a plain identifier', async () => {
     const cacheDirectory = nxCacheWithEntry();
     await expectErrorCode(packLegacyCacheEntry(cacheDirectory, '../x'), 'ERR_CACHE_HASH_INVALID');
-    await expectErrorCode(restoreLegacyCacheEntry(fromBuffer(Buffer.alloc(0)), cacheDirectory, '../x'), 'ERR_CACHE_HASH_INVALID');
+    await expectErrorCode(
+      restoreLegacyCacheEntry(fromBuffer(Buffer.alloc(0)), cacheDirectory, '../x'),
+      'ERR_CACHE_HASH_INVALID',
+    );
   });
 
   it('restores an archive with a source file as nothing at all', async () => {
@@ -104,37 +115,59 @@ describe('legacy cache entries', () => {
       { header: { name: 'terminalOutput', type: 'file' }, content: 'ok' },
       { header: { name: 'source', type: 'file' }, content: 'foreign-machine' },
     ]);
-    const error = await expectErrorCode(restoreLegacyCacheEntry(fromBuffer(hostile), restored, HASH), 'ERR_ARCHIVE_UNSAFE_ENTRY');
+    const error = await expectErrorCode(
+      restoreLegacyCacheEntry(fromBuffer(hostile), restored, HASH),
+      'ERR_ARCHIVE_UNSAFE_ENTRY',
+    );
     expect(error.message).toContain('source');
     expectNothingRestored(restored);
   });
 
   it.each([
     ['terminalOutput missing', [{ header: { name: 'outputs', type: 'directory' as const } }]],
-    ['code that is not an exit code', [
-      { header: { name: 'terminalOutput', type: 'file' as const }, content: 'ok' },
-      { header: { name: 'code', type: 'file' as const }, content: 'rm -rf /' },
-    ]],
-    ['outputs that is a file', [
-      { header: { name: 'terminalOutput', type: 'file' as const }, content: 'ok' },
-      { header: { name: 'outputs', type: 'file' as const }, content: 'x' },
-    ]],
-    ['terminalOutput that is a symlink', [
-      { header: { name: 'code', type: 'file' as const }, content: '0' },
-      { header: { name: 'terminalOutput', type: 'symlink' as const, linkname: 'code' } },
-    ]],
+    [
+      'code that is not an exit code',
+      [
+        { header: { name: 'terminalOutput', type: 'file' as const }, content: 'ok' },
+        { header: { name: 'code', type: 'file' as const }, content: 'rm -rf /' },
+      ],
+    ],
+    [
+      'outputs that is a file',
+      [
+        { header: { name: 'terminalOutput', type: 'file' as const }, content: 'ok' },
+        { header: { name: 'outputs', type: 'file' as const }, content: 'x' },
+      ],
+    ],
+    [
+      'terminalOutput that is a symlink',
+      [
+        { header: { name: 'code', type: 'file' as const }, content: '0' },
+        { header: { name: 'terminalOutput', type: 'symlink' as const, linkname: 'code' } },
+      ],
+    ],
   ])('refuses an archive with %s and leaves no trace', async (_label, entries) => {
     const restored = makeTempDir('nx-cache-restored');
-    await expectErrorCode(restoreLegacyCacheEntry(fromBuffer(await rawTarGz(entries)), restored, HASH), 'ERR_ARCHIVE_UNSAFE_ENTRY');
+    await expectErrorCode(
+      restoreLegacyCacheEntry(fromBuffer(await rawTarGz(entries)), restored, HASH),
+      'ERR_ARCHIVE_UNSAFE_ENTRY',
+    );
     expectNothingRestored(restored);
   });
 
   it('leaves no trace when the stream is corrupt or breaks off', async () => {
     const archive = await packedEntry(nxCacheWithEntry());
     const restored = makeTempDir('nx-cache-restored');
-    await expectErrorCode(restoreLegacyCacheEntry(fromBuffer(archive.subarray(0, archive.length / 2)), restored, HASH), 'ERR_ARCHIVE_CORRUPT');
+    await expectErrorCode(
+      restoreLegacyCacheEntry(fromBuffer(archive.subarray(0, archive.length / 2)), restored, HASH),
+      'ERR_ARCHIVE_CORRUPT',
+    );
     expectNothingRestored(restored);
-    const broken = new Readable({ read() { this.destroy(new Error('connection reset')); } });
+    const broken = new Readable({
+      read() {
+        this.destroy(new Error('connection reset'));
+      },
+    });
     await expect(restoreLegacyCacheEntry(broken, restored, HASH)).rejects.toThrow('connection reset');
     expectNothingRestored(restored);
   });
@@ -178,7 +211,9 @@ describe('legacy cache entries', () => {
 
   it('restores nothing from a tampered sealed artifact and reports ERR_SEAL_OPEN_FAILED', async () => {
     const [key] = parseEncryptionKeys(generateEncryptionKey());
-    const sealed = await collect((await packLegacyCacheEntry(nxCacheWithEntry(), HASH))!.stream.pipe(createSealStream(key!, HASH)));
+    const sealed = await collect(
+      (await packLegacyCacheEntry(nxCacheWithEntry(), HASH))!.stream.pipe(createSealStream(key!, HASH)),
+    );
     sealed[sealed.length - 100]! ^= 1;
     const restored = makeTempDir('nx-cache-restored');
     const opened = fromBuffer(sealed).pipe(createOpenStream([key!], HASH));

@@ -29,7 +29,14 @@ describe('packDirectory', () => {
   it('packs exactly the listed paths, recursively, and they extract byte-identical', async () => {
     const root = workspace();
     const dest = await packAndExtract(root, ['dist']);
-    expect(listTree(dest)).toEqual(['dist', 'dist/app', 'dist/app/assets', 'dist/app/assets/big.bin', 'dist/app/main.js', 'dist/app/run.sh']);
+    expect(listTree(dest)).toEqual([
+      'dist',
+      'dist/app',
+      'dist/app/assets',
+      'dist/app/assets/big.bin',
+      'dist/app/main.js',
+      'dist/app/run.sh',
+    ]);
     for (const file of ['dist/app/main.js', 'dist/app/assets/big.bin']) {
       expect(fs.readFileSync(path.join(dest, file)).equals(fs.readFileSync(path.join(root, file)))).toBe(true);
     }
@@ -57,7 +64,11 @@ describe('packDirectory', () => {
   it('reports missing paths and skips duplicates', async () => {
     const root = workspace();
     const skipped: SkippedEntry[] = [];
-    const dest = await packAndExtract(root, ['dist/app/main.js', 'nope', 'dist/app/main.js', './dist/app/main.js'], skipped);
+    const dest = await packAndExtract(
+      root,
+      ['dist/app/main.js', 'nope', 'dist/app/main.js', './dist/app/main.js'],
+      skipped,
+    );
     expect(listTree(dest)).toEqual(['dist', 'dist/app', 'dist/app/main.js']);
     expect(skipped).toEqual([{ path: 'nope', reason: 'not found' }]);
   });

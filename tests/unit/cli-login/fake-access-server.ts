@@ -38,7 +38,10 @@ export function accessResponse(workspaceId: string, token: FakeToken | undefined
   };
 }
 
-export async function startFakeAccessServer(tokens: Record<string, FakeToken>, options: { anonymousWorkspaces?: string[] } = {}): Promise<FakeAccessServer> {
+export async function startFakeAccessServer(
+  tokens: Record<string, FakeToken>,
+  options: { anonymousWorkspaces?: string[] } = {},
+): Promise<FakeAccessServer> {
   const requests: FakeAccessServer['requests'] = [];
   const server: Server = createServer((req, res) => {
     const authorization = req.headers.authorization;
@@ -47,22 +50,34 @@ export async function startFakeAccessServer(tokens: Record<string, FakeToken>, o
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
-    if (req.method !== 'GET' || !match) return json(404, { error: { code: 'ERR_NOT_FOUND', message: 'no such route' } });
+    if (req.method !== 'GET' || !match)
+      return json(404, { error: { code: 'ERR_NOT_FOUND', message: 'no such route' } });
     const urlWorkspace = match[1];
     const bearer = authorization?.replace(/^Bearer /, '');
     if (!bearer) {
-      if (urlWorkspace && options.anonymousWorkspaces?.includes(urlWorkspace)) return json(200, accessResponse(urlWorkspace, undefined));
+      if (urlWorkspace && options.anonymousWorkspaces?.includes(urlWorkspace))
+        return json(200, accessResponse(urlWorkspace, undefined));
       return json(401, { error: { code: 'ERR_AUTH_TOKEN_MISSING', message: 'no credential' } });
     }
     const token = tokens[bearer];
     if (!token) {
-      res.writeHead(401, { 'content-type': 'text/plain' }).end('ERR_AUTH_TOKEN_INVALID: the token is not known to this server');
+      res
+        .writeHead(401, { 'content-type': 'text/plain' })
+        .end('ERR_AUTH_TOKEN_INVALID: the token is not known to this server');
       return;
     }
     const workspaceId = token.workspaceId ?? urlWorkspace;
-    if (!workspaceId) return json(401, { error: { code: 'ERR_AUTH_WORKSPACE_REQUIRED', message: 'no workspace named: use /w/<workspace-id> or a workspace-bound token' } });
+    if (!workspaceId)
+      return json(401, {
+        error: {
+          code: 'ERR_AUTH_WORKSPACE_REQUIRED',
+          message: 'no workspace named: use /w/<workspace-id> or a workspace-bound token',
+        },
+      });
     if (urlWorkspace && token.workspaceId && urlWorkspace !== token.workspaceId) {
-      return json(401, { error: { code: 'ERR_AUTH_WORKSPACE_MISMATCH', message: 'the token belongs to another workspace' } });
+      return json(401, {
+        error: { code: 'ERR_AUTH_WORKSPACE_MISMATCH', message: 'the token belongs to another workspace' },
+      });
     }
     return json(200, accessResponse(workspaceId, token));
   });

@@ -27,7 +27,11 @@ function io(options: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string } =
   const stdout: string[] = [];
   const stderr: string[] = [];
   return {
-    env: { XDG_CONFIG_HOME: join(scratch, 'config'), NX_SEALED_CACHE_PROXY_DIR: join(scratch, 'proxy'), ...options.env },
+    env: {
+      XDG_CONFIG_HOME: join(scratch, 'config'),
+      NX_SEALED_CACHE_PROXY_DIR: join(scratch, 'proxy'),
+      ...options.env,
+    },
     cwd: options.cwd ?? join(scratch, 'empty'),
     stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
     out: (line) => stdout.push(line),
@@ -71,7 +75,9 @@ describe('login', () => {
   });
 
   it('takes the server and workspace from the nearest nx.json', async () => {
-    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    const root = workspace({
+      plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }],
+    });
     mkdirSync(join(root, 'apps', 'web'), { recursive: true });
     const cli = io({ stdin: PAT, cwd: join(root, 'apps', 'web') });
     expect(await runLogin({}, cli)).toBe(0);
@@ -120,7 +126,11 @@ describe('whoami and logout', () => {
     await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
     const cli = io({ env: { NX_SEALED_CACHE_ACCESS_TOKEN: CI_TOKEN } });
     expect(await runWhoami({ url: server.url, json: true }, cli)).toBe(0);
-    expect(JSON.parse(cli.stdout.join('\n'))).toMatchObject({ credentialSource: 'env', principal: { kind: 'ci' }, workspace: { id: WORKSPACE_ID } });
+    expect(JSON.parse(cli.stdout.join('\n'))).toMatchObject({
+      credentialSource: 'env',
+      principal: { kind: 'ci' },
+      workspace: { id: WORKSPACE_ID },
+    });
   });
 
   it('logout removes the stored token; whoami then falls back to anonymous', async () => {
@@ -143,21 +153,31 @@ describe('whoami and logout', () => {
     expect(cli.stderr.join('\n')).toContain('ERR_CONFIG_INVALID');
   });
 
-  it('is wired into commander, reading the root program\'s global --url and --json, and reports the exit code', async () => {
+  it("is wired into commander, reading the root program's global --url and --json, and reports the exit code", async () => {
     await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
     const stdout: string[] = [];
     const host = {
       exitCode: 0,
-      io: { stdout: (text: string) => stdout.push(text), stderr: () => undefined, env: io().env, waitForShutdown: () => Promise.resolve() },
+      io: {
+        stdout: (text: string) => stdout.push(text),
+        stderr: () => undefined,
+        env: io().env,
+        waitForShutdown: () => Promise.resolve(),
+      },
     };
     const program = new Command('nx-sealed-cache').option('--url <url>').option('--json').exitOverride();
     registerWhoamiCommand(program, host);
     await program.parseAsync(['whoami', '--url', server.url, '--workspace', WORKSPACE_ID, '--json'], { from: 'user' });
     expect(host.exitCode).toBe(0);
-    expect(JSON.parse(stdout.join(''))).toMatchObject({ credentialSource: 'login', principal: { user: { name: 'ada' } } });
+    expect(JSON.parse(stdout.join(''))).toMatchObject({
+      credentialSource: 'login',
+      principal: { user: { name: 'ada' } },
+    });
 
     stdout.length = 0;
-    await program.parseAsync(['whoami', '--url', await unusedUrl(), '--workspace', WORKSPACE_ID, '--json'], { from: 'user' });
+    await program.parseAsync(['whoami', '--url', await unusedUrl(), '--workspace', WORKSPACE_ID, '--json'], {
+      from: 'user',
+    });
     expect(host.exitCode).toBe(1);
     expect(JSON.parse(stdout.join(''))).toMatchObject({ error: { code: 'ERR_CLIENT_UNREACHABLE' } });
   });
@@ -165,7 +185,9 @@ describe('whoami and logout', () => {
 
 describe('doctor', () => {
   it('is healthy for a plugin workspace on Nx 24 with a login and a key, and shows only the key id', async () => {
-    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    const root = workspace({
+      plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }],
+    });
     await runLogin({}, io({ stdin: PAT, cwd: root }));
     const key = generateEncryptionKey();
     const cli = io({ cwd: root, env: { NX_SEALED_CACHE_ENCRYPTION_KEY: key } });
@@ -180,42 +202,73 @@ describe('doctor', () => {
   });
 
   it('fails when nx.json wires the runner but Nx 24 needs the plugin, and says how to fix it', async () => {
-    const root = workspace({ tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } } } });
+    const root = workspace({
+      tasksRunnerOptions: {
+        default: { runner: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } },
+      },
+    });
     const cli = io({ cwd: root });
     expect(await runDoctor({}, cli)).toBe(1);
     expect(cli.stdout.join('\n')).toMatch(/FAIL +nx path: .*runner.*plugin\n +fix: run `nx g nx-sealed-cache:init`/);
   });
 
   it('fails on Nx 20.5 with the runner but no legacy cache', async () => {
-    const root = workspace({ tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } } } }, '20.5.0');
+    const root = workspace(
+      {
+        tasksRunnerOptions: {
+          default: { runner: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } },
+        },
+      },
+      '20.5.0',
+    );
     const cli = io({ cwd: root });
     expect(await runDoctor({}, cli)).toBe(1);
     expect(cli.stdout.join('\n')).toMatch(/FAIL +legacy cache/);
   });
 
   it('fails when the server cannot be reached, and in JSON says healthy: false', async () => {
-    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: await unusedUrl(), workspaceId: WORKSPACE_ID } }] });
+    const root = workspace({
+      plugins: [{ plugin: 'nx-sealed-cache', options: { url: await unusedUrl(), workspaceId: WORKSPACE_ID } }],
+    });
     const cli = io({ cwd: root });
     expect(await runDoctor({ json: true }, cli)).toBe(1);
     const report = JSON.parse(cli.stdout.join('\n'));
     expect(report.healthy).toBe(false);
-    expect(report.checks).toContainEqual(expect.objectContaining({ name: 'server', status: 'fail', detail: expect.stringContaining('ERR_CLIENT_UNREACHABLE') }));
+    expect(report.checks).toContainEqual(
+      expect.objectContaining({
+        name: 'server',
+        status: 'fail',
+        detail: expect.stringContaining('ERR_CLIENT_UNREACHABLE'),
+      }),
+    );
   });
 
   it('warns when Nx Cloud or an old runner is still configured beside ours, naming it but never the token', async () => {
     const cloudToken = 'NzQ0ZjYyMjQtYjFkYS00ODc4LTk0ZjYtNTVhM2ExZDQ2YzZifHJlYWQ=';
-    const root = workspace({ nxCloudAccessToken: cloudToken, plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
-    writeFileSync(join(root, 'package.json'), JSON.stringify({ devDependencies: { 'nx-remotecache-custom': '^19.0.0' } }));
+    const root = workspace({
+      nxCloudAccessToken: cloudToken,
+      plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }],
+    });
+    writeFileSync(
+      join(root, 'package.json'),
+      JSON.stringify({ devDependencies: { 'nx-remotecache-custom': '^19.0.0' } }),
+    );
     const cli = io({ cwd: root });
     await runDoctor({}, cli);
     const text = cli.stdout.join('\n');
-    expect(text).toMatch(/warn +other caches: Nx Cloud is still configured beside nx-sealed-cache \(nx.json nxCloudAccessToken\); committed credential\(s\): nx.json nxCloudAccessToken\n +fix: run `nx g nx-sealed-cache:init --replace-existing`/);
-    expect(text).toMatch(/warn +other caches: the nx-remotecache-custom runner is still configured .*package.json devDependencies "nx-remotecache-custom"/);
+    expect(text).toMatch(
+      /warn +other caches: Nx Cloud is still configured beside nx-sealed-cache \(nx.json nxCloudAccessToken\); committed credential\(s\): nx.json nxCloudAccessToken\n +fix: run `nx g nx-sealed-cache:init --replace-existing`/,
+    );
+    expect(text).toMatch(
+      /warn +other caches: the nx-remotecache-custom runner is still configured .*package.json devDependencies "nx-remotecache-custom"/,
+    );
     expect(text).not.toContain(cloudToken);
   });
 
   it('warns about an nx-cloud.env file, which Nx reads for Nx Cloud credentials', async () => {
-    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    const root = workspace({
+      plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }],
+    });
     writeFileSync(join(root, 'nx-cloud.env'), 'NX_CLOUD_AUTH_TOKEN=secret-in-env-file\n');
     const cli = io({ cwd: root });
     await runDoctor({}, cli);
@@ -225,7 +278,9 @@ describe('doctor', () => {
   });
 
   it('says ok when no other cache is configured', async () => {
-    const root = workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+    const root = workspace({
+      plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }],
+    });
     const cli = io({ cwd: root });
     await runDoctor({}, cli);
     expect(cli.stdout.join('\n')).toMatch(/ok +other caches: no other remote cache is configured/);

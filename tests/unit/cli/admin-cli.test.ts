@@ -12,7 +12,12 @@ interface Run {
 
 function testIo(env: Record<string, string | undefined>, shutdown: Promise<void> = new Promise(() => undefined)) {
   const out = { stdout: '', stderr: '' };
-  const io: CliIo = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), env, waitForShutdown: () => shutdown };
+  const io: CliIo = {
+    stdout: (t) => (out.stdout += t),
+    stderr: (t) => (out.stderr += t),
+    env,
+    waitForShutdown: () => shutdown,
+  };
   return { io, out };
 }
 
@@ -36,19 +41,74 @@ describe('admin CLI against a real server', () => {
     expect(org.code).toBe(0);
     expect(org.json()).toEqual({ id: expect.stringMatching(/^org_/), name: 'acme', public: false });
 
-    const ws = (await cli('workspace', 'create', '--org', 'acme', 'web', '--anonymous', 'read', '--json')).json<{ id: string }>();
-    expect(ws).toMatchObject({ id: expect.stringMatching(/^ws_[A-Za-z0-9]{20}$/), name: 'web', anonymousAccess: 'read', memberDefaultAccess: 'read' });
-    expect((await cli('workspace', 'set', ws.id, '--member-default', 'read-write', '--json')).json()).toMatchObject({ memberDefaultAccess: 'read-write' });
-    expect((await cli('workspace', 'get', ws.id, '--json')).json()).toMatchObject({ id: ws.id, anonymousAccess: 'read' });
+    const ws = (await cli('workspace', 'create', '--org', 'acme', 'web', '--anonymous', 'read', '--json')).json<{
+      id: string;
+    }>();
+    expect(ws).toMatchObject({
+      id: expect.stringMatching(/^ws_[A-Za-z0-9]{20}$/),
+      name: 'web',
+      anonymousAccess: 'read',
+      memberDefaultAccess: 'read',
+    });
+    expect((await cli('workspace', 'set', ws.id, '--member-default', 'read-write', '--json')).json()).toMatchObject({
+      memberDefaultAccess: 'read-write',
+    });
+    expect((await cli('workspace', 'get', ws.id, '--json')).json()).toMatchObject({
+      id: ws.id,
+      anonymousAccess: 'read',
+    });
     expect((await cli('workspace', 'list', '--org', 'acme', '--json')).json<unknown[]>()).toHaveLength(1);
 
-    expect((await cli('user', 'create', 'robot', '--bot', '--json')).json()).toMatchObject({ name: 'robot', bot: true });
-    expect((await cli('member', 'add', '--org', 'acme', '--user', 'robot', '--json')).json()).toMatchObject({ role: 'member' });
-    expect((await cli('member', 'set', '--org', 'acme', '--user', 'robot', '--workspace', ws.id, '--access', 'none', '--json')).json()).toMatchObject({ workspaceAccess: { [ws.id]: 'none' } });
+    expect((await cli('user', 'create', 'robot', '--bot', '--json')).json()).toMatchObject({
+      name: 'robot',
+      bot: true,
+    });
+    expect((await cli('member', 'add', '--org', 'acme', '--user', 'robot', '--json')).json()).toMatchObject({
+      role: 'member',
+    });
+    expect(
+      (
+        await cli(
+          'member',
+          'set',
+          '--org',
+          'acme',
+          '--user',
+          'robot',
+          '--workspace',
+          ws.id,
+          '--access',
+          'none',
+          '--json',
+        )
+      ).json(),
+    ).toMatchObject({ workspaceAccess: { [ws.id]: 'none' } });
     expect((await cli('member', 'list', '--org', 'acme', '--json')).json<unknown[]>()).toHaveLength(1);
 
-    const ci = (await cli('token', 'create', '--kind', 'ci', '--workspace', ws.id, '--access', 'read-write', '--name', 'gha', '--json')).json<{ id: string; token: string }>();
-    expect(ci).toMatchObject({ kind: 'ci', workspaceId: ws.id, userId: null, access: 'read-write', name: 'gha', expiresAt: null, token: expect.stringMatching(/^nxsc_ci_/) });
+    const ci = (
+      await cli(
+        'token',
+        'create',
+        '--kind',
+        'ci',
+        '--workspace',
+        ws.id,
+        '--access',
+        'read-write',
+        '--name',
+        'gha',
+        '--json',
+      )
+    ).json<{ id: string; token: string }>();
+    expect(ci).toMatchObject({
+      kind: 'ci',
+      workspaceId: ws.id,
+      userId: null,
+      access: 'read-write',
+      name: 'gha',
+      expiresAt: null,
+      token: expect.stringMatching(/^nxsc_ci_/),
+    });
     expect((await http(`${ts.url}/v1/cache/9`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(200);
 
     const list = await cli('token', 'list', '--workspace', ws.id, '--json');
@@ -58,11 +118,24 @@ describe('admin CLI against a real server', () => {
     const rotated = (await cli('token', 'rotate', ci.id, '--json')).json<{ id: string; token: string }>();
     expect(rotated.id).toBe(ci.id);
     expect(rotated.token).not.toBe(ci.token);
-    expect((await cli('token', 'revoke', ci.id, '--json')).json()).toMatchObject({ id: ci.id, revokedAt: expect.any(String) });
+    expect((await cli('token', 'revoke', ci.id, '--json')).json()).toMatchObject({
+      id: ci.id,
+      revokedAt: expect.any(String),
+    });
     expect((await http(`${ts.url}/v1/cache/9`, { token: rotated.token })).status).toBe(401);
 
     const audit = (await cli('audit', 'list', '--org', 'acme', '--json')).json<{ action: string }[]>();
-    expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['workspace.created', 'workspace.access-changed', 'member.added', 'member.changed', 'token.created', 'token.rotated', 'token.revoked']));
+    expect(audit.map((e) => e.action)).toEqual(
+      expect.arrayContaining([
+        'workspace.created',
+        'workspace.access-changed',
+        'member.added',
+        'member.changed',
+        'token.created',
+        'token.rotated',
+        'token.revoked',
+      ]),
+    );
 
     const human = await cli('org', 'list');
     expect(human.stdout).toContain('acme');
@@ -71,14 +144,18 @@ describe('admin CLI against a real server', () => {
   it("token set changes a token's access: the cache routes follow at once, and bad levels are refused", async () => {
     await cli('org', 'create', 'setco');
     const ws = (await cli('workspace', 'create', '--org', 'setco', 'mono', '--json')).json<{ id: string }>();
-    const ci = (await cli('token', 'create', '--kind', 'ci', '--workspace', ws.id, '--access', 'read-write', '--json')).json<{ id: string; token: string }>();
+    const ci = (
+      await cli('token', 'create', '--kind', 'ci', '--workspace', ws.id, '--access', 'read-write', '--json')
+    ).json<{ id: string; token: string }>();
     expect((await http(`${ts.url}/v1/cache/set1`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(200);
     const lowered = await cli('token', 'set', ci.id, '--access', 'read', '--json');
     expect(lowered.code).toBe(0);
     expect(lowered.json()).toMatchObject({ id: ci.id, access: 'read' });
     expect(lowered.stdout).not.toContain(ci.token);
     expect((await http(`${ts.url}/v1/cache/set2`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(403);
-    expect((await cli('token', 'set', ci.id, '--access', 'read-write')).stdout).toContain(`token ${ci.id} now has read-write access`);
+    expect((await cli('token', 'set', ci.id, '--access', 'read-write')).stdout).toContain(
+      `token ${ci.id} now has read-write access`,
+    );
     expect((await http(`${ts.url}/v1/cache/set3`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(200);
     const bad = await cli('token', 'set', ci.id, '--access', 'none');
     expect(bad.code).not.toBe(0);
@@ -100,7 +177,10 @@ describe('admin CLI against a real server', () => {
     [['workspace', 'create', '--org', 'acme', 'x', '--anonymous', 'everything'], 'ERR_INPUT_INVALID'],
     [['token', 'create', '--kind', 'robot'], 'ERR_INPUT_INVALID'],
     [['token', 'create', '--kind', 'ci'], 'ERR_INPUT_INVALID'],
-    [['token', 'create', '--kind', 'ci', '--workspace', 'ws_AAAAAAAAAAAAAAAAAAAA', '--expires-in', 'soon'], 'ERR_INPUT_INVALID'],
+    [
+      ['token', 'create', '--kind', 'ci', '--workspace', 'ws_AAAAAAAAAAAAAAAAAAAA', '--expires-in', 'soon'],
+      'ERR_INPUT_INVALID',
+    ],
     [['member', 'add', '--org', 'nope', '--user', 'robot'], 'ERR_ORG_NOT_FOUND'],
     [['workspace', 'get', 'ws_AAAAAAAAAAAAAAAAAAAA'], 'ERR_WORKSPACE_NOT_FOUND'],
     [['token', 'revoke', 'tok_AAAAAAAAAAAAAAAA'], 'ERR_TOKEN_NOT_FOUND'],
@@ -115,7 +195,8 @@ describe('admin CLI against a real server', () => {
     await cli('org', 'create', 'guild', '--json');
     for (const name of ['gia', 'hal']) await cli('user', 'create', name, '--json');
     await cli('member', 'add', '--org', 'guild', '--user', 'gia', '--role', 'admin', '--json');
-    const token = async (user: string) => (await cli('token', 'create', '--kind', 'personal', '--user', user, '--json')).json<{ token: string }>().token;
+    const token = async (user: string) =>
+      (await cli('token', 'create', '--kind', 'personal', '--user', user, '--json')).json<{ token: string }>().token;
     const as = async (value: string, ...argv: string[]): Promise<Run> => {
       const { io, out } = testIo({ NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ACCESS_TOKEN: value });
       const code = await runCli(argv, io);
@@ -123,13 +204,24 @@ describe('admin CLI against a real server', () => {
     };
     const [gia, hal] = [await token('gia'), await token('hal')];
     const invited = await as(gia, 'member', 'add', '--org', 'guild', '--user', 'hal');
-    expect(invited.stdout).toMatch(/^invited hal as member; they join when they run `member accept inv_[A-Za-z0-9]{16}`/);
-    expect((await cli('member', 'list', '--org', 'guild', '--json')).json<{ userName: string }[]>().map((m) => m.userName)).toEqual(['gia']);
+    expect(invited.stdout).toMatch(
+      /^invited hal as member; they join when they run `member accept inv_[A-Za-z0-9]{16}`/,
+    );
+    expect(
+      (await cli('member', 'list', '--org', 'guild', '--json')).json<{ userName: string }[]>().map((m) => m.userName),
+    ).toEqual(['gia']);
     const open = (await as(hal, 'member', 'invitations', '--json')).json<{ id: string; orgName: string }[]>();
     expect(open).toEqual([expect.objectContaining({ orgName: 'guild', role: 'member' })]);
-    expect((await as(gia, 'member', 'accept', open[0].id, '--json')).json()).toMatchObject({ error: { code: 'ERR_AUTH_FORBIDDEN' } });
+    expect((await as(gia, 'member', 'accept', open[0].id, '--json')).json()).toMatchObject({
+      error: { code: 'ERR_AUTH_FORBIDDEN' },
+    });
     expect((await as(hal, 'member', 'accept', open[0].id)).stdout).toMatch(/^joined org_/);
-    expect((await cli('member', 'list', '--org', 'guild', '--json')).json<{ userName: string }[]>().map((m) => m.userName).sort()).toEqual(['gia', 'hal']);
+    expect(
+      (await cli('member', 'list', '--org', 'guild', '--json'))
+        .json<{ userName: string }[]>()
+        .map((m) => m.userName)
+        .sort(),
+    ).toEqual(['gia', 'hal']);
   });
 
   it('never echoes the --token value, even when it is refused', async () => {
@@ -142,7 +234,10 @@ describe('admin CLI against a real server', () => {
   });
 
   it('reports an unreachable server as ERR_CLIENT_UNREACHABLE', async () => {
-    const { io, out } = testIo({ NX_SEALED_CACHE_URL: 'http://127.0.0.1:1', NX_SEALED_CACHE_ACCESS_TOKEN: ts.adminToken });
+    const { io, out } = testIo({
+      NX_SEALED_CACHE_URL: 'http://127.0.0.1:1',
+      NX_SEALED_CACHE_ACCESS_TOKEN: ts.adminToken,
+    });
     expect(await runCli(['org', 'list'], io)).toBe(1);
     expect(out.stderr).toMatch(/^error ERR_CLIENT_UNREACHABLE/);
   });
@@ -154,7 +249,10 @@ describe('serve and admin init commands', () => {
     try {
       const first = testIo({});
       expect(await runCli(['admin', 'init', '--data-dir', dataDir, '--json'], first.io)).toBe(0);
-      expect(JSON.parse(first.out.stdout)).toEqual({ user: { id: expect.stringMatching(/^usr_/), name: 'admin' }, token: expect.stringMatching(/^nxsc_adm_/) });
+      expect(JSON.parse(first.out.stdout)).toEqual({
+        user: { id: expect.stringMatching(/^usr_/), name: 'admin' },
+        token: expect.stringMatching(/^nxsc_adm_/),
+      });
       const second = testIo({});
       expect(await runCli(['admin', 'init', '--data-dir', dataDir], second.io)).toBe(1);
       expect(second.out.stderr).toMatch(/^error ERR_ADMIN_ALREADY_INITIALISED/);

@@ -41,7 +41,9 @@ describe('CacheServerClient against a real HTTP server', () => {
 
   it('sends no Authorization header without a token, and uses the workspace prefix', async () => {
     await client.close();
-    client = new CacheServerClient(clientConfigFor(server.url, { credential: { source: 'none' }, workspaceId: 'ws_aaaaaaaaaaaaaaaaaaaa' }));
+    client = new CacheServerClient(
+      clientConfigFor(server.url, { credential: { source: 'none' }, workspaceId: 'ws_aaaaaaaaaaaaaaaaaaaa' }),
+    );
     server.handle((_req, res) => res.writeHead(404).end());
     expect(await client.getArtifact('abc')).toBeNull();
     expect(server.received[0]!.url).toBe('/w/ws_aaaaaaaaaaaaaaaaaaaa/v1/cache/abc');
@@ -49,14 +51,18 @@ describe('CacheServerClient against a real HTTP server', () => {
   });
 
   it('returns the body on 200 and null on 404', async () => {
-    server.handle((req, res) => (req.url.endsWith('/hit') ? res.writeHead(200).end('payload') : res.writeHead(404).end()));
+    server.handle((req, res) =>
+      req.url.endsWith('/hit') ? res.writeHead(200).end('payload') : res.writeHead(404).end(),
+    );
     expect((await readAll((await client.getArtifact('hit'))!)).toString()).toBe('payload');
     expect(await client.getArtifact('miss')).toBeNull();
   });
 
   it('maps PUT 200 / 409 / 403 to stored / exists / denied, sending Content-Length', async () => {
     const answers = [200, 409, 403];
-    server.handle((_req, res) => sendJson(res, answers.shift()!, { error: { code: 'ERR_CACHE_ENTRY_EXISTS', message: 'x' } }));
+    server.handle((_req, res) =>
+      sendJson(res, answers.shift()!, { error: { code: 'ERR_CACHE_ENTRY_EXISTS', message: 'x' } }),
+    );
     expect(await client.putArtifact('a', Readable.from([Buffer.from('hello')]), 5)).toBe('stored');
     expect(await client.putArtifact('a', Readable.from([Buffer.from('hello')]), 5)).toBe('exists');
     expect(await client.putArtifact('a', Readable.from([Buffer.from('hello')]), 5)).toBe('denied');
@@ -65,14 +71,18 @@ describe('CacheServerClient against a real HTTP server', () => {
   });
 
   it('takes the auth code from a text/plain 401', async () => {
-    server.handle((_req, res) => res.writeHead(401, { 'content-type': 'text/plain' }).end('ERR_AUTH_TOKEN_EXPIRED: The token has expired.'));
+    server.handle((_req, res) =>
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('ERR_AUTH_TOKEN_EXPIRED: The token has expired.'),
+    );
     const err = await caught(client.getArtifact('abc'));
     expect(err.code).toBe('ERR_AUTH_TOKEN_EXPIRED');
     expect(err.message).toContain('expired');
   });
 
   it('takes the auth code from a JSON 401 on the access route, and defaults to TOKEN_INVALID', async () => {
-    server.handle((_req, res) => sendJson(res, 401, { error: { code: 'ERR_AUTH_NOT_MEMBER', message: 'not a member' } }));
+    server.handle((_req, res) =>
+      sendJson(res, 401, { error: { code: 'ERR_AUTH_NOT_MEMBER', message: 'not a member' } }),
+    );
     expect((await caught(client.access())).code).toBe('ERR_AUTH_NOT_MEMBER');
     server.handle((_req, res) => res.writeHead(401).end());
     expect((await caught(client.access())).code).toBe('ERR_AUTH_TOKEN_INVALID');

@@ -16,11 +16,15 @@ describe('resolveClientConfig', () => {
   });
   afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-  const resolve = (options: unknown, env: NodeJS.ProcessEnv = {}) => resolveClientConfig({ options, env, homeDir: home });
+  const resolve = (options: unknown, env: NodeJS.ProcessEnv = {}) =>
+    resolveClientConfig({ options, env, homeDir: home });
 
   it('takes the env token over the login file and nx.json', () => {
     storeCredential(URL, 'nxsc_pat_fromlogin', {}, home, {});
-    const config = resolve({ url: URL, token: 'nxsc_ci_fromnxjson' }, { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_fromenv' });
+    const config = resolve(
+      { url: URL, token: 'nxsc_ci_fromnxjson' },
+      { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_fromenv' },
+    );
     expect(config.credential).toEqual({ token: 'nxsc_ci_fromenv', source: 'env' });
     expect(config.warnings).toEqual([]);
   });
@@ -52,18 +56,28 @@ describe('resolveClientConfig', () => {
   });
 
   it('refuses anonymous use without a workspace id', () => {
-    expect(() => resolve({ url: URL })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining('workspaceId') }));
+    expect(() => resolve({ url: URL })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining('workspaceId') }),
+    );
   });
 
   it('takes the URL from the env over nx.json and requires one', () => {
-    expect(resolve({ url: 'http://from-options:1', workspaceId: WORKSPACE }, { NX_SEALED_CACHE_URL: 'http://from-env:2/' }).url).toBe('http://from-env:2');
-    expect(() => resolve({ workspaceId: WORKSPACE })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining('NX_SEALED_CACHE_URL') }));
+    expect(
+      resolve({ url: 'http://from-options:1', workspaceId: WORKSPACE }, { NX_SEALED_CACHE_URL: 'http://from-env:2/' })
+        .url,
+    ).toBe('http://from-env:2');
+    expect(() => resolve({ workspaceId: WORKSPACE })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining('NX_SEALED_CACHE_URL') }),
+    );
   });
 
   it('takes the env encryption key over nx.json', () => {
     const envKey = generateEncryptionKey();
     const optionKey = generateEncryptionKey();
-    const config = resolve({ url: URL, workspaceId: WORKSPACE, encryptionKey: optionKey }, { NX_SEALED_CACHE_ENCRYPTION_KEY: envKey });
+    const config = resolve(
+      { url: URL, workspaceId: WORKSPACE, encryptionKey: optionKey },
+      { NX_SEALED_CACHE_ENCRYPTION_KEY: envKey },
+    );
     expect(config.keySource).toBe('env');
     expect(config.keys.map((k) => k.id)).toEqual(parseEncryptionKeys(envKey).map((k) => k.id));
     const fromOptions = resolve({ url: URL, workspaceId: WORKSPACE, encryptionKey: optionKey });
@@ -87,9 +101,15 @@ describe('resolveClientConfig', () => {
   });
 
   it('names the bad option precisely and never echoes a secret option', () => {
-    expect(() => resolve({ url: URL, workspaceId: 'nope' })).toThrow(expect.objectContaining({ message: expect.stringContaining('"workspaceId"') }));
-    expect(() => resolve({ url: URL, token: 12345 })).toThrow(expect.objectContaining({ message: expect.stringMatching(/"token".*number/) }));
-    expect(() => resolve({ url: URL, token: 'has space' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('has space') }));
+    expect(() => resolve({ url: URL, workspaceId: 'nope' })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('"workspaceId"') }),
+    );
+    expect(() => resolve({ url: URL, token: 12345 })).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/"token".*number/) }),
+    );
+    expect(() => resolve({ url: URL, token: 'has space' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('has space') }),
+    );
   });
 
   it('ignores Nx arguments mixed into runner options, and reports them only when asked', () => {

@@ -1,7 +1,12 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { credentialsFilePath, readStoredCredential, removeStoredCredential, storeCredential } from '../../../src/client/credentials-store';
+import {
+  credentialsFilePath,
+  readStoredCredential,
+  removeStoredCredential,
+  storeCredential,
+} from '../../../src/client/credentials-store';
 
 const posixOnly = process.platform === 'win32' ? it.skip : it;
 
@@ -14,7 +19,9 @@ describe('credentials store', () => {
 
   it('lives under XDG_CONFIG_HOME when set, else ~/.config', () => {
     expect(credentialsFilePath(home, {})).toBe(join(home, '.config', 'nx-sealed-cache', 'credentials.json'));
-    expect(credentialsFilePath(home, { XDG_CONFIG_HOME: '/xdg' })).toBe(join('/xdg', 'nx-sealed-cache', 'credentials.json'));
+    expect(credentialsFilePath(home, { XDG_CONFIG_HOME: '/xdg' })).toBe(
+      join('/xdg', 'nx-sealed-cache', 'credentials.json'),
+    );
   });
 
   posixOnly('writes the folder 0700 and the file 0600, leaving no temp files', () => {
@@ -29,7 +36,10 @@ describe('credentials store', () => {
     storeCredential('http://other:8080', 'nxsc_pat_two', {}, home, {});
     expect(readStoredCredential('https://cache.example.com', home, {}).credential?.token).toBe('nxsc_pat_one');
     storeCredential('https://cache.example.com', 'nxsc_pat_three', { userName: 'ada' }, home, {});
-    expect(readStoredCredential('https://cache.example.com:443', home, {}).credential).toMatchObject({ token: 'nxsc_pat_three', userName: 'ada' });
+    expect(readStoredCredential('https://cache.example.com:443', home, {}).credential).toMatchObject({
+      token: 'nxsc_pat_three',
+      userName: 'ada',
+    });
     expect(removeStoredCredential('https://cache.example.com', home, {})).toBe(true);
     expect(removeStoredCredential('https://cache.example.com', home, {})).toBe(false);
     expect(readStoredCredential('https://cache.example.com', home, {}).credential).toBeNull();
@@ -48,7 +58,9 @@ describe('credentials store', () => {
     expect(readStoredCredential(url, home, {}).credential?.token).toBe('nxsc_pat_wide');
     expect(removeStoredCredential(url, home, {})).toBe(true);
     expect(readStoredCredential(url, home, {}, 'ws_aaaaaaaaaaaaaaaaaaaa').credential).toBeNull();
-    expect(readStoredCredential('http://other:8080', home, {}, 'ws_aaaaaaaaaaaaaaaaaaaa').credential?.token).toBe('nxsc_pat_other');
+    expect(readStoredCredential('http://other:8080', home, {}, 'ws_aaaaaaaaaaaaaaaaaaaa').credential?.token).toBe(
+      'nxsc_pat_other',
+    );
   });
 
   it('reads nothing, without a warning, when no file exists', () => {
@@ -62,7 +74,9 @@ describe('credentials store', () => {
     expect(lookup.credential).toBeNull();
     expect(lookup.warning).toContain('chmod 600');
     expect(lookup.warning).not.toContain('nxsc_pat_secret');
-    expect(() => storeCredential('https://cache.example.com', 'nxsc_pat_new', {}, home, {})).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
+    expect(() => storeCredential('https://cache.example.com', 'nxsc_pat_new', {}, home, {})).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }),
+    );
   });
 
   posixOnly('treats a malformed file as absent with a warning, and a new login replaces it', () => {

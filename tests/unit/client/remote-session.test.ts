@@ -13,7 +13,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 /** Serves an in-memory cache: access as given, GET/PUT on /v1/cache/<hash>. */
-function serveCache(server: TinyServer, access: { read: boolean; write: boolean }, blobs = new Map<string, Buffer>()): Map<string, Buffer> {
+function serveCache(
+  server: TinyServer,
+  access: { read: boolean; write: boolean },
+  blobs = new Map<string, Buffer>(),
+): Map<string, Buffer> {
   server.handle((req, res) => {
     if (req.url === '/v1/access') return sendJson(res, 200, accessBody(access));
     const hash = req.url.replace('/v1/cache/', '');
@@ -58,7 +62,10 @@ describe('remote session', () => {
 
   it('turns off after the first timeout, so a hanging server costs one timeout per run', async () => {
     serveCache(server, { read: true, write: true });
-    session = await openRemoteSession(clientConfigFor(server.url, { timeouts: { connectMs: 200, requestMs: 200 } }), deps());
+    session = await openRemoteSession(
+      clientConfigFor(server.url, { timeouts: { connectMs: 200, requestMs: 200 } }),
+      deps(),
+    );
     server.handle(() => undefined);
     expect(await session.fetchSealed('a')).toBeNull();
     const requestsAfterTimeout = server.received.length;
@@ -100,7 +107,12 @@ describe('remote session', () => {
     expect(put.body.includes(Buffer.from('secret build output'))).toBe(false);
     expect(blobs.get('hash1')!.length).toBe(sealedLength(PLAINTEXT.length));
     expect(await readAll((await session.fetchSealed('hash1'))!)).toEqual(PLAINTEXT);
-    expect(session.stats).toMatchObject({ hits: 1, uploads: 1, bytesUp: sealedLength(PLAINTEXT.length), bytesDown: sealedLength(PLAINTEXT.length) });
+    expect(session.stats).toMatchObject({
+      hits: 1,
+      uploads: 1,
+      bytesUp: sealedLength(PLAINTEXT.length),
+      bytesDown: sealedLength(PLAINTEXT.length),
+    });
     expect(warnings).toEqual([]);
   });
 
@@ -120,8 +132,12 @@ describe('remote session', () => {
     tampered[tampered.length - 20]! ^= 1;
     blobs.set('tampered', tampered);
     blobs.set('swapped', blobs.get('good')!);
-    await expect(readAll((await session.fetchSealed('tampered'))!)).rejects.toMatchObject({ code: 'ERR_SEAL_OPEN_FAILED' });
-    await expect(readAll((await session.fetchSealed('swapped'))!)).rejects.toMatchObject({ code: 'ERR_SEAL_OPEN_FAILED' });
+    await expect(readAll((await session.fetchSealed('tampered'))!)).rejects.toMatchObject({
+      code: 'ERR_SEAL_OPEN_FAILED',
+    });
+    await expect(readAll((await session.fetchSealed('swapped'))!)).rejects.toMatchObject({
+      code: 'ERR_SEAL_OPEN_FAILED',
+    });
     await new Promise((resolve) => setImmediate(resolve));
     expect(session.stats).toMatchObject({ hits: 0, misses: 2 });
     expect(session.mode).toBe('read-write');
@@ -133,7 +149,9 @@ describe('remote session', () => {
     blobs.set('forged', PLAINTEXT);
     const keys = parseEncryptionKeys(generateEncryptionKey());
     session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
-    await expect(readAll((await session.fetchSealed('forged'))!)).rejects.toMatchObject({ code: 'ERR_SEAL_OPEN_FAILED' });
+    await expect(readAll((await session.fetchSealed('forged'))!)).rejects.toMatchObject({
+      code: 'ERR_SEAL_OPEN_FAILED',
+    });
     await session.storeSealed('sealed', Readable.from([PLAINTEXT]), PLAINTEXT.length);
     await session.close();
 

@@ -17,13 +17,21 @@ describe('scrubbing the secrets from the environment tasks inherit', () => {
   afterEach(() => forgetRememberedSecrets());
 
   it('deletes both secrets from a plain environment and leaves the rest alone', () => {
-    const env: NodeJS.ProcessEnv = { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x', NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y', NX_SEALED_CACHE_URL: 'https://c', PATH: '/bin' };
+    const env: NodeJS.ProcessEnv = {
+      NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x',
+      NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y',
+      NX_SEALED_CACHE_URL: 'https://c',
+      PATH: '/bin',
+    };
     scrubSecretEnv(env);
     expect(env).toEqual({ NX_SEALED_CACHE_URL: 'https://c', PATH: '/bin' });
   });
 
   it("forwards a blank for each secret through Nx's hook proxy, even when the worker already lost its copy", () => {
-    const main: NodeJS.ProcessEnv = { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x', NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y' };
+    const main: NodeJS.ProcessEnv = {
+      NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x',
+      NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y',
+    };
     const worker: NodeJS.ProcessEnv = {};
     const { env, updates } = nxHookEnv(worker);
     scrubSecretEnv(env);
@@ -34,13 +42,21 @@ describe('scrubbing the secrets from the environment tasks inherit', () => {
   });
 
   it('remembers what it read, per scope, so a second run in the same process still has it', () => {
-    const env: NodeJS.ProcessEnv = { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x', NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y' };
+    const env: NodeJS.ProcessEnv = {
+      NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x',
+      NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y',
+    };
     expect(withRememberedSecrets('/ws', env).NX_SEALED_CACHE_ACCESS_TOKEN).toBe('nxsc_ci_x');
     scrubSecretEnv(env);
-    expect(withRememberedSecrets('/ws', env)).toMatchObject({ NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x', NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y' });
+    expect(withRememberedSecrets('/ws', env)).toMatchObject({
+      NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x',
+      NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y',
+    });
     expect(withRememberedSecrets('/other', env).NX_SEALED_CACHE_ACCESS_TOKEN).toBeUndefined();
     // A new value replaces the remembered one.
-    expect(withRememberedSecrets('/ws', { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_new' }).NX_SEALED_CACHE_ACCESS_TOKEN).toBe('nxsc_ci_new');
+    expect(
+      withRememberedSecrets('/ws', { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_new' }).NX_SEALED_CACHE_ACCESS_TOKEN,
+    ).toBe('nxsc_ci_new');
     expect(env).toEqual({});
   });
 });

@@ -25,7 +25,12 @@ export async function startTinyServer(initial?: Handler): Promise<TinyServer> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const record = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      const record = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
       received.push(record);
       handler(record, res);
     });
@@ -62,7 +67,12 @@ export function accessBody(access: { read: boolean; write: boolean }, kind: 'ci'
   return {
     server: { version: '0.1.0' },
     workspace: { id: 'ws_aaaaaaaaaaaaaaaaaaaa', name: 'demo', organisation: { id: 'org_1', name: 'acme' } },
-    principal: { kind, tokenId: kind === 'anonymous' ? null : 'tok_1', tokenName: kind === 'anonymous' ? null : 'ci', user: null },
+    principal: {
+      kind,
+      tokenId: kind === 'anonymous' ? null : 'tok_1',
+      tokenName: kind === 'anonymous' ? null : 'ci',
+      user: null,
+    },
     access,
     expiresAt: null,
   };

@@ -64,7 +64,10 @@ describe('sealing round trip', () => {
 describe('keys', () => {
   it('opens an artifact sealed by an earlier version with the same generated key (key ids did not change)', async () => {
     const [key] = parseEncryptionKeys(`nxsk1_${Buffer.alloc(32, 1).toString('base64url')}`);
-    const sealedEarlier = Buffer.from('TlhTQwEQ6GMZzoBvEeDXxE4AN90Q7uoYZ4elwT4AI904z5McIQiecn1ZjQ5kcRKR1XTzM2U90Pt8qm7SDvohf8MkhEH/3voBn04UL9+qiMliV2YYn2HoTelTznSU', 'base64');
+    const sealedEarlier = Buffer.from(
+      'TlhTQwEQ6GMZzoBvEeDXxE4AN90Q7uoYZ4elwT4AI904z5McIQiecn1ZjQ5kcRKR1XTzM2U90Pt8qm7SDvohf8MkhEH/3voBn04UL9+qiMliV2YYn2HoTelTznSU',
+      'base64',
+    );
     expectSameBytes(await openBuffer([key!], 'golden-hash', sealedEarlier), Buffer.from('sealed before the change'));
   });
 

@@ -4,7 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import { createOpenStream, createSealStream, type SealOptions } from '../../../src/crypto/seal';
 import type { SealingKey } from '../../../src/crypto/keys';
 
-export async function collect(source: Readable | Iterable<Buffer>, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
+export async function collect(
+  source: Readable | Iterable<Buffer>,
+  ...stages: NodeJS.ReadWriteStream[]
+): Promise<Buffer> {
   const parts: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -17,7 +20,12 @@ export async function collect(source: Readable | Iterable<Buffer>, ...stages: No
   return Buffer.concat(parts);
 }
 
-export function sealBuffer(key: SealingKey, taskHash: string, plaintext: Buffer, options?: SealOptions): Promise<Buffer> {
+export function sealBuffer(
+  key: SealingKey,
+  taskHash: string,
+  plaintext: Buffer,
+  options?: SealOptions,
+): Promise<Buffer> {
   return collect([plaintext], createSealStream(key, taskHash, options));
 }
 

@@ -11,7 +11,9 @@ const START = '<!-- error-codes:start -->';
 const END = '<!-- error-codes:end -->';
 
 function expectedTable(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, { status, summary }]) => `| \`${code}\` | ${status} | ${summary.replace(/\|/g, '\\|')} |`);
+  const rows = Object.entries(ERROR_CODES).map(
+    ([code, { status, summary }]) => `| \`${code}\` | ${status} | ${summary.replace(/\|/g, '\\|')} |`,
+  );
   return ['| code | HTTP status | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 

@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import { postTasksExecution, preTasksExecution } from '../../../src/plugin';
-import { finishRunThroughProxy, NX_CACHE_SERVER_ENV, NX_CACHE_TOKEN_ENV, startRunThroughProxy } from '../../../src/plugin/run-proxy';
+import {
+  finishRunThroughProxy,
+  NX_CACHE_SERVER_ENV,
+  NX_CACHE_TOKEN_ENV,
+  startRunThroughProxy,
+} from '../../../src/plugin/run-proxy';
 import { isRemoteCacheSkipped } from '../../../src/plugin/skip-remote-cache';
 import { pingProxy } from '../../../src/proxy/control-client';
 import { killProxiesIn, makeStateDir, sourceProxyEntry, warmProxyEntry } from './support/proxy-process';
@@ -42,11 +47,17 @@ describe('plugin hooks', () => {
   it('never throws and says so in one line when the configuration is unusable', async () => {
     delete process.env.NX_SEALED_CACHE_URL;
     delete process.env[NX_CACHE_SERVER_ENV];
-    await expect(preTasksExecution({ workspaceId: 'not-an-id' }, { id: 'r1', workspaceRoot: '/tmp/ws', argv: [] })).resolves.toBeUndefined();
+    await expect(
+      preTasksExecution({ workspaceId: 'not-an-id' }, { id: 'r1', workspaceRoot: '/tmp/ws', argv: [] }),
+    ).resolves.toBeUndefined();
     expect(stderr).toHaveBeenCalledTimes(1);
-    expect(String(stderr.mock.calls[0]?.[0])).toMatch(/^nx-sealed-cache: remote cache off for this run: .*ERR_CONFIG_INVALID/);
+    expect(String(stderr.mock.calls[0]?.[0])).toMatch(
+      /^nx-sealed-cache: remote cache off for this run: .*ERR_CONFIG_INVALID/,
+    );
     expect(process.env[NX_CACHE_SERVER_ENV]).toBeUndefined();
-    await expect(postTasksExecution({ workspaceId: 'not-an-id' }, { id: 'r1', workspaceRoot: '/tmp/ws' })).resolves.toBeUndefined();
+    await expect(
+      postTasksExecution({ workspaceId: 'not-an-id' }, { id: 'r1', workspaceRoot: '/tmp/ws' }),
+    ).resolves.toBeUndefined();
     expect(stderr).toHaveBeenCalledTimes(1);
   });
 
@@ -57,7 +68,10 @@ describe('plugin hooks', () => {
 
   it('does nothing when the remote cache is skipped', async () => {
     delete process.env[NX_CACHE_SERVER_ENV];
-    await preTasksExecution({ url: 'http://127.0.0.1:9' }, { id: 'r2', workspaceRoot: '/tmp/ws', argv: ['nx', 'build', '--skip-remote-cache'] });
+    await preTasksExecution(
+      { url: 'http://127.0.0.1:9' },
+      { id: 'r2', workspaceRoot: '/tmp/ws', argv: ['nx', 'build', '--skip-remote-cache'] },
+    );
     expect(process.env[NX_CACHE_SERVER_ENV]).toBeUndefined();
     expect(stderr).not.toHaveBeenCalled();
   });

@@ -8,7 +8,11 @@ import { preStartedKey } from '../../../src/proxy/pre-started';
 
 describe('exportedSecretsNotice', () => {
   it('is one line naming the exported variables, only on CI, never with their values', () => {
-    const notice = exportedSecretsNotice({ CI: 'true', NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_secret-value', NX_SEALED_CACHE_ENCRYPTION_KEY: '' });
+    const notice = exportedSecretsNotice({
+      CI: 'true',
+      NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_secret-value',
+      NX_SEALED_CACHE_ENCRYPTION_KEY: '',
+    });
     expect(notice).toContain('NX_SEALED_CACHE_ACCESS_TOKEN exported to Nx on CI');
     expect(notice).not.toContain('ENCRYPTION_KEY');
     expect(notice).not.toContain('secret-value');

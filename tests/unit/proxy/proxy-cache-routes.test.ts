@@ -35,7 +35,10 @@ describe('sealing proxy cache routes against a real upstream', () => {
       requestDeadlineMs: 10_000,
       client: {
         options: { url: upstream.url, timeoutMs: overrides.timeoutMs ?? 2_000 },
-        env: { NX_SEALED_CACHE_ACCESS_TOKEN: UPSTREAM_TOKEN, NX_SEALED_CACHE_ENCRYPTION_KEY: overrides.encryptionKey ?? encryptionKey },
+        env: {
+          NX_SEALED_CACHE_ACCESS_TOKEN: UPSTREAM_TOKEN,
+          NX_SEALED_CACHE_ENCRYPTION_KEY: overrides.encryptionKey ?? encryptionKey,
+        },
         homeDir: tempDir,
       },
     };
@@ -94,7 +97,12 @@ describe('sealing proxy cache routes against a real upstream', () => {
   it('refuses requests without a registered run secret with 401 text/plain', async () => {
     await start();
     await newRun();
-    for (const token of [null, 'nxscp_not-registered-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', UPSTREAM_TOKEN, state.controlSecret]) {
+    for (const token of [
+      null,
+      'nxscp_not-registered-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      UPSTREAM_TOKEN,
+      state.controlSecret,
+    ]) {
       const res = await cacheRequest('GET', '123', token);
       await res.body.dump();
       expect(res.statusCode).toBe(401);
@@ -158,7 +166,9 @@ describe('sealing proxy cache routes against a real upstream', () => {
     expect(await putAfterMiss('999', secret, Buffer.from('not a tar'))).toBe(200);
     expect((await get('999', secret)).status).toBe(404);
     const finished = await finishRun(state, 'run-1');
-    expect(finished.warnings.some((w) => w.includes('ERR_ARCHIVE_UNSAFE_ENTRY') || w.includes('ERR_ARCHIVE_NONSTANDARD'))).toBe(true);
+    expect(
+      finished.warnings.some((w) => w.includes('ERR_ARCHIVE_UNSAFE_ENTRY') || w.includes('ERR_ARCHIVE_NONSTANDARD')),
+    ).toBe(true);
   });
 
   it('serves an artifact only in the one form every tar reader reads alike, with the shield for affected Nx (hardening)', async () => {
@@ -168,10 +178,21 @@ describe('sealing proxy cache routes against a real upstream', () => {
     const plain = createRunSecret();
     await registerRun(state, 'fixed', plain, false);
     const failed = gz([...rawRecords({ name: 'dist/a/out.txt', type: '0', content: 'x' }), ...nxTail(1), END]);
-    const linked = gz([...rawRecords({ name: 'dist/a/out.txt', type: '0', content: 'x' }), ...rawRecords({ name: 'dist/a/l', type: '2', linkname: 'out.txt' }), ...nxTail(), END]);
+    const linked = gz([
+      ...rawRecords({ name: 'dist/a/out.txt', type: '0', content: 'x' }),
+      ...rawRecords({ name: 'dist/a/l', type: '2', linkname: 'out.txt' }),
+      ...nxTail(),
+      END,
+    ]);
     expect(await putAfterMiss('71', plain, failed)).toBe(200);
     expect(await putAfterMiss('72', plain, linked)).toBe(200);
-    expect(await putAfterMiss('73', plain, await rawTarGz([{ header: { name: 'dist/a/x', type: 'file' }, content: 'posix' }]))).toBe(200);
+    expect(
+      await putAfterMiss(
+        '73',
+        plain,
+        await rawTarGz([{ header: { name: 'dist/a/x', type: 'file' }, content: 'posix' }]),
+      ),
+    ).toBe(200);
     // A cached failure and a link are fine for a fixed Nx, a miss for an affected one.
     expect((await get('71', plain)).status).toBe(200);
     expect((await get('72', plain)).status).toBe(200);

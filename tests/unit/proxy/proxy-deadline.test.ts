@@ -33,8 +33,19 @@ describe('sealing proxy request deadline', () => {
 
   it('answers 404 to GET and 403 to PUT when the upstream never answers', async () => {
     const stateFile = path.join(tempDir, 'proxy.json');
-    const spec = { stateFile, controlSecret: 'k'.repeat(43), idleMs: 60_000, runTtlMs: 60_000, requestDeadlineMs: 200, client: { options: {}, env: {} } };
-    proxy = await startProxy(spec, async () => neverAnsweringSession(), () => undefined);
+    const spec = {
+      stateFile,
+      controlSecret: 'k'.repeat(43),
+      idleMs: 60_000,
+      runTtlMs: 60_000,
+      requestDeadlineMs: 200,
+      client: { options: {}, env: {} },
+    };
+    proxy = await startProxy(
+      spec,
+      async () => neverAnsweringSession(),
+      () => undefined,
+    );
     const state = readProxyState(stateFile)!;
     const secret = createRunSecret();
     await registerRun(state, 'stuck', secret);
@@ -45,7 +56,11 @@ describe('sealing proxy request deadline', () => {
     expect(got.statusCode).toBe(404);
 
     const body = Buffer.alloc(64 * 1024, 5);
-    const put = await request(`${proxyUrl(state)}/v1/cache/123`, { method: 'PUT', headers: { ...headers, 'content-length': String(body.length) }, body });
+    const put = await request(`${proxyUrl(state)}/v1/cache/123`, {
+      method: 'PUT',
+      headers: { ...headers, 'content-length': String(body.length) },
+      body,
+    });
     await put.body.dump();
     expect(put.statusCode).toBe(403);
 

@@ -3,7 +3,14 @@ import { finishRun, pingProxy, registerRun } from '../../../src/proxy/control-cl
 import { ensureProxy, type EnsureProxyInput } from '../../../src/proxy/proxy-launcher';
 import { createRunSecret } from '../../../src/proxy/secrets';
 import { listProxyStates, proxyKey, proxyPaths, readProxyState, writeProxyState } from '../../../src/proxy/state-file';
-import { isAlive, killProxiesIn, makeStateDir, sourceProxyEntry, warmProxyEntry, waitFor } from './support/proxy-process';
+import {
+  isAlive,
+  killProxiesIn,
+  makeStateDir,
+  sourceProxyEntry,
+  warmProxyEntry,
+  waitFor,
+} from './support/proxy-process';
 import { startTinyUpstream, UPSTREAM_TOKEN, type TinyUpstream } from './support/tiny-upstream';
 
 describe('sealing proxy process lifecycle', () => {
@@ -71,7 +78,13 @@ describe('sealing proxy process lifecycle', () => {
     const input = launchInput('run-1', 60_000);
     const paths = proxyPaths(stateDir, input.key);
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    writeProxyState(paths.stateFile, { version: 1, pid: 999_999, port: 9, controlSecret: 'x'.repeat(43), startedAt: new Date(0).toISOString() });
+    writeProxyState(paths.stateFile, {
+      version: 1,
+      pid: 999_999,
+      port: 9,
+      controlSecret: 'x'.repeat(43),
+      startedAt: new Date(0).toISOString(),
+    });
     const state = await ensureProxy(input);
     expect(state.pid).not.toBe(999_999);
     expect(readProxyState(paths.stateFile)?.pid).toBe(state.pid);
@@ -79,7 +92,9 @@ describe('sealing proxy process lifecycle', () => {
 
   it('refuses control requests without the control secret', async () => {
     const state = await ensureProxy(launchInput('run-1', 60_000));
-    await expect(registerRun({ ...state, controlSecret: 'y'.repeat(43) }, 'intruder', createRunSecret())).rejects.toThrow(/401/);
+    await expect(
+      registerRun({ ...state, controlSecret: 'y'.repeat(43) }, 'intruder', createRunSecret()),
+    ).rejects.toThrow(/401/);
     expect((await pingProxy(state)).runs).toBe(1);
   });
 });

@@ -55,7 +55,9 @@ describe('legacy cache entry codec', () => {
     const { packDirectory } = await import('../../../src/archive/pack');
     mkdirSync(join(dir, 'other'));
     writeFileSync(join(dir, 'other', 'readme'), 'hi');
-    await expect(restoreLegacyEntry(packDirectory(join(dir, 'other'), ['readme']), join(dir, 'to'), '9')).rejects.toMatchObject({ code: 'ERR_ARCHIVE_UNSAFE_ENTRY' });
+    await expect(
+      restoreLegacyEntry(packDirectory(join(dir, 'other'), ['readme']), join(dir, 'to'), '9'),
+    ).rejects.toMatchObject({ code: 'ERR_ARCHIVE_UNSAFE_ENTRY' });
     expect(readdirSync(join(dir, 'to'))).toEqual([]);
   });
 

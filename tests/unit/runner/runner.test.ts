@@ -28,7 +28,10 @@ describe('the tasks runner', () => {
   let blobs: Map<string, Buffer>;
 
   /** Deps whose default runner records what it got and then acts like Nx: `act` uses the remote cache. */
-  const deps = (act: (cache: LegacyRemoteCache | undefined) => Promise<void> = async () => undefined, env: NodeJS.ProcessEnv = {}): RunnerDeps => ({
+  const deps = (
+    act: (cache: LegacyRemoteCache | undefined) => Promise<void> = async () => undefined,
+    env: NodeJS.ProcessEnv = {},
+  ): RunnerDeps => ({
     env: { NX_SEALED_CACHE_URL: server.url, NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_test', ...env },
     cwd: root,
     homeDir: root,
@@ -72,22 +75,34 @@ describe('the tasks runner', () => {
     const env: NodeJS.ProcessEnv = { ...base.env, NX_SEALED_CACHE_ENCRYPTION_KEY: key };
     let seenByNx = '';
     const inner = base.loadRunner!;
-    await runWithSealedCache([], {}, { nxJson }, {
-      ...base,
-      env,
-      loadRunner: (workspaceRoot) => async (tasks, options, context) => {
-        seenByNx = JSON.stringify(env);
-        return inner(workspaceRoot)(tasks, options, context);
+    await runWithSealedCache(
+      [],
+      {},
+      { nxJson },
+      {
+        ...base,
+        env,
+        loadRunner: (workspaceRoot) => async (tasks, options, context) => {
+          seenByNx = JSON.stringify(env);
+          return inner(workspaceRoot)(tasks, options, context);
+        },
       },
-    });
+    );
     expect(seenByNx).not.toContain('nxsc_ci_test');
     expect(seenByNx).not.toContain(key);
     expect(env.NX_SEALED_CACHE_ACCESS_TOKEN).toBeUndefined();
     expect(blobs.has('4242')).toBe(true);
   });
 
-  it('hands Nx a remote cache and strips our options, keeping Nx\'s own', async () => {
-    const options = { url: 'http://ignored:1', token: 'nxsc_ci_committed', encryptionKey: 'x'.repeat(20), workspaceId: 'ws_aaaaaaaaaaaaaaaaaaaa', parallel: 3, skipNxCache: false };
+  it("hands Nx a remote cache and strips our options, keeping Nx's own", async () => {
+    const options = {
+      url: 'http://ignored:1',
+      token: 'nxsc_ci_committed',
+      encryptionKey: 'x'.repeat(20),
+      workspaceId: 'ws_aaaaaaaaaaaaaaaaaaaa',
+      parallel: 3,
+      skipNxCache: false,
+    };
     const result = await runWithSealedCache([], options, { nxJson }, deps());
     expect(result).toEqual({ a: 'success' });
     const passed = calls[0]!.options;
@@ -103,9 +118,19 @@ describe('the tasks runner', () => {
     mkdirSync(from);
     mkdirSync(to);
     writeLegacyEntry(from, '777');
-    await runWithSealedCache([], {}, { nxJson }, deps(async (cache) => void expect(await cache!.store('777', from)).toBe(true), env));
+    await runWithSealedCache(
+      [],
+      {},
+      { nxJson },
+      deps(async (cache) => void expect(await cache!.store('777', from)).toBe(true), env),
+    );
     expect(blobs.get('777')!.includes(Buffer.from('alpha output'))).toBe(false);
-    await runWithSealedCache([], {}, { nxJson }, deps(async (cache) => void expect(await cache!.retrieve('777', to)).toBe(true), env));
+    await runWithSealedCache(
+      [],
+      {},
+      { nxJson },
+      deps(async (cache) => void expect(await cache!.retrieve('777', to)).toBe(true), env),
+    );
     expect(readFileSync(join(to, '777', 'outputs', 'dist', 'a', 'main.js'), 'utf8')).toContain('alpha output');
     expect(existsSync(join(to, '777.commit'))).toBe(true);
     expect(existsSync(join(to, '777', 'source'))).toBe(false);
@@ -119,11 +144,21 @@ describe('the tasks runner', () => {
     mkdirSync(from);
     mkdirSync(to);
     writeLegacyEntry(from, '777');
-    await runWithSealedCache([], {}, { nxJson }, deps(async (cache) => void (await cache!.store('777', from)), env));
+    await runWithSealedCache(
+      [],
+      {},
+      { nxJson },
+      deps(async (cache) => void (await cache!.store('777', from)), env),
+    );
     const blob = blobs.get('777')!;
     blob[blob.length - 5]! ^= 0xff;
     lines = [];
-    await runWithSealedCache([], {}, { nxJson }, deps(async (cache) => void expect(await cache!.retrieve('777', to)).toBe(false), env));
+    await runWithSealedCache(
+      [],
+      {},
+      { nxJson },
+      deps(async (cache) => void expect(await cache!.retrieve('777', to)).toBe(false), env),
+    );
     expect(readdirSync(to)).toEqual([]);
     expect(lines.filter((line) => line.includes('could not be opened'))).toHaveLength(1);
     expect(lines.at(-1)).toContain('0 remote hits, 1 miss');
@@ -134,13 +169,18 @@ describe('the tasks runner', () => {
     const cacheDir = join(root, 'cache');
     mkdirSync(cacheDir);
     writeLegacyEntry(cacheDir, '1');
-    const result = await runWithSealedCache([], {}, { nxJson }, {
-      ...deps(async (cache) => {
-        expect(await cache!.retrieve('2', cacheDir)).toBe(false);
-        expect(await cache!.store('1', cacheDir)).toBe(false);
-      }),
-      env: { NX_SEALED_CACHE_URL: dead, NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_test' },
-    });
+    const result = await runWithSealedCache(
+      [],
+      {},
+      { nxJson },
+      {
+        ...deps(async (cache) => {
+          expect(await cache!.retrieve('2', cacheDir)).toBe(false);
+          expect(await cache!.store('1', cacheDir)).toBe(false);
+        }),
+        env: { NX_SEALED_CACHE_URL: dead, NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_test' },
+      },
+    );
     expect(result).toEqual({ a: 'success' });
     expect(lines.filter((line) => line.includes('remote cache off'))).toHaveLength(2);
     expect(lines.at(-1)).toMatch(/^nx-sealed-cache: remote cache off \(/);
@@ -148,7 +188,12 @@ describe('the tasks runner', () => {
   });
 
   it('keeps the run going with the cache off when the configuration is unusable', async () => {
-    await runWithSealedCache([], {}, { nxJson }, { ...deps(async (cache) => void expect(await cache!.retrieve('1', root)).toBe(false)), env: {} });
+    await runWithSealedCache(
+      [],
+      {},
+      { nxJson },
+      { ...deps(async (cache) => void expect(await cache!.retrieve('1', root)).toBe(false)), env: {} },
+    );
     expect(calls).toHaveLength(1);
     expect(lines).toEqual([expect.stringContaining('NX_SEALED_CACHE_URL')]);
   });
@@ -176,7 +221,12 @@ describe('the tasks runner', () => {
     const from = join(root, 'cache-from');
     mkdirSync(from);
     writeLegacyEntry(from, '777');
-    await runWithSealedCache([], {}, { nxJson: {} }, deps(async (cache) => void expect(await cache!.store('777', from)).toBe(true)));
+    await runWithSealedCache(
+      [],
+      {},
+      { nxJson: {} },
+      deps(async (cache) => void expect(await cache!.store('777', from)).toBe(true)),
+    );
     expect(lines.some((line) => line.includes('useLegacyCache'))).toBe(false);
     // The remote cache handed to Nx 19 really stores: the entry reached the server.
     expect([...blobs.keys()]).toEqual(['777']);

@@ -10,7 +10,10 @@ describe('admin API authorisation, validation and the access endpoint', () => {
     await api(ts, 'POST', '/orgs', { name: 'acme' });
     await api(ts, 'POST', '/orgs', { name: 'other' });
     wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'web' })).id;
-    for (const [name, role] of [['boss', 'admin'], ['dev', 'member']]) {
+    for (const [name, role] of [
+      ['boss', 'admin'],
+      ['dev', 'member'],
+    ]) {
       await api(ts, 'POST', '/users', { name });
       await api(ts, 'POST', '/orgs/acme/members', { user: name, role });
     }
@@ -19,16 +22,45 @@ describe('admin API authorisation, validation and the access endpoint', () => {
   });
   afterAll(() => ts.stop());
 
-  const call = (method: string, path: string, token: string | undefined, body?: unknown) => http(`${ts.url}/api/v1${path}`, { method, token, body });
+  const call = (method: string, path: string, token: string | undefined, body?: unknown) =>
+    http(`${ts.url}/api/v1${path}`, { method, token, body });
 
   it.each([
-    ['org admin creates a workspace in their org', () => call('POST', '/workspaces', orgAdminToken, { org: 'acme', name: 'api' }), 201],
-    ['org admin cannot create in another org', () => call('POST', '/workspaces', orgAdminToken, { org: 'other', name: 'api' }), 403],
-    ['member cannot create workspaces', () => call('POST', '/workspaces', memberToken, { org: 'acme', name: 'x' }), 403],
-    ['org admin issues a CI token for their workspace', () => call('POST', '/tokens', orgAdminToken, { kind: 'ci', workspaceId: wsId }), 201],
-    ['member cannot issue CI tokens', () => call('POST', '/tokens', memberToken, { kind: 'ci', workspaceId: wsId }), 403],
-    ['member issues their own personal token', () => call('POST', '/tokens', memberToken, { kind: 'personal', expiresIn: '30d' }), 201],
-    ['member cannot issue a token for someone else', () => call('POST', '/tokens', memberToken, { kind: 'personal', user: 'boss' }), 403],
+    [
+      'org admin creates a workspace in their org',
+      () => call('POST', '/workspaces', orgAdminToken, { org: 'acme', name: 'api' }),
+      201,
+    ],
+    [
+      'org admin cannot create in another org',
+      () => call('POST', '/workspaces', orgAdminToken, { org: 'other', name: 'api' }),
+      403,
+    ],
+    [
+      'member cannot create workspaces',
+      () => call('POST', '/workspaces', memberToken, { org: 'acme', name: 'x' }),
+      403,
+    ],
+    [
+      'org admin issues a CI token for their workspace',
+      () => call('POST', '/tokens', orgAdminToken, { kind: 'ci', workspaceId: wsId }),
+      201,
+    ],
+    [
+      'member cannot issue CI tokens',
+      () => call('POST', '/tokens', memberToken, { kind: 'ci', workspaceId: wsId }),
+      403,
+    ],
+    [
+      'member issues their own personal token',
+      () => call('POST', '/tokens', memberToken, { kind: 'personal', expiresIn: '30d' }),
+      201,
+    ],
+    [
+      'member cannot issue a token for someone else',
+      () => call('POST', '/tokens', memberToken, { kind: 'personal', user: 'boss' }),
+      403,
+    ],
     ['org admin cannot create admin tokens', () => call('POST', '/tokens', orgAdminToken, { kind: 'admin' }), 403],
     ['only server admins create orgs', () => call('POST', '/orgs', orgAdminToken, { name: 'mine' }), 403],
     ['org admin reads their org audit', () => call('GET', '/audit?org=acme', orgAdminToken), 200],
@@ -40,7 +72,8 @@ describe('admin API authorisation, validation and the access endpoint', () => {
   ])('%s -> %i', async (_label, request, status) => {
     const res = await request();
     expect(res.status).toBe(status);
-    if (status >= 400) expect(res.json()).toEqual({ error: { code: expect.stringMatching(/^ERR_/), message: expect.any(String) } });
+    if (status >= 400)
+      expect(res.json()).toEqual({ error: { code: expect.stringMatching(/^ERR_/), message: expect.any(String) } });
   });
 
   it('refuses CI tokens on the admin API', async () => {
@@ -69,7 +102,7 @@ describe('admin API authorisation, validation and the access endpoint', () => {
     expect(res.text).not.toContain('nxsc_');
   });
 
-  it('tells a caller who may not read no names on /v1/access, with the cache route\'s own code', async () => {
+  it("tells a caller who may not read no names on /v1/access, with the cache route's own code", async () => {
     const cacheAnswer = await http(`${ts.url}/w/${wsId}/v1/cache/somehash`);
     const anonymous = await http(`${ts.url}/w/${wsId}/v1/access`);
     expect(anonymous.status).toBe(401);
@@ -79,7 +112,8 @@ describe('admin API authorisation, validation and the access endpoint', () => {
     // A person of another organisation is refused alike: tenants do not learn each other's names.
     await api(ts, 'POST', '/users', { name: 'outsider' });
     await api(ts, 'POST', '/orgs/other/members', { user: 'outsider', role: 'member' });
-    const outsider = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'outsider' })).token;
+    const outsider = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'outsider' }))
+      .token;
     const foreign = await http(`${ts.url}/w/${wsId}/v1/access`, { token: outsider });
     expect(foreign.status).toBe(401);
     expect(foreign.json()).toMatchObject({ error: { code: 'ERR_AUTH_NOT_MEMBER' } });
@@ -90,9 +124,15 @@ describe('admin API authorisation, validation and the access endpoint', () => {
   });
 
   it('still describes the workspace to anonymous callers when anonymous reading is allowed', async () => {
-    const open = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'open', anonymousAccess: 'read' })).id;
+    const open = (
+      await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'open', anonymousAccess: 'read' })
+    ).id;
     const anonymous = await http(`${ts.url}/w/${open}/v1/access`);
     expect(anonymous.status).toBe(200);
-    expect(anonymous.json()).toMatchObject({ workspace: { name: 'open' }, principal: { kind: 'anonymous', tokenId: null }, access: { read: true, write: false } });
+    expect(anonymous.json()).toMatchObject({
+      workspace: { name: 'open' },
+      principal: { kind: 'anonymous', tokenId: null },
+      access: { read: true, write: false },
+    });
   });
 });

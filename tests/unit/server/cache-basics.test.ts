@@ -8,13 +8,19 @@ describe('cache routes: basics', () => {
     ts = await startTestServer();
     await api(ts, 'POST', '/orgs', { name: 'acme' });
     wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'web' })).id;
-    ciToken = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write' })).token;
+    ciToken = (
+      await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write' })
+    ).token;
   });
   afterAll(() => ts.stop());
 
   it('stores with PUT and serves the same bytes with GET', async () => {
     expect((await http(`${ts.url}/v1/cache/123`, { token: ciToken })).status).toBe(404);
-    const put = await http(`${ts.url}/v1/cache/123`, { method: 'PUT', token: ciToken, raw: Buffer.from('artifact bytes') });
+    const put = await http(`${ts.url}/v1/cache/123`, {
+      method: 'PUT',
+      token: ciToken,
+      raw: Buffer.from('artifact bytes'),
+    });
     expect(put.status).toBe(200);
     const get = await http(`${ts.url}/v1/cache/123`, { token: ciToken });
     expect(get.status).toBe(200);

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { api, http, startTestServer, type TestServer } from './test-server';
 
 /** Sends raw bytes on one connection and collects everything the server sends back until it closes or goes quiet. */
-function rawExchange(url: string, payload: string | Buffer, opts: { endAfterWrite?: boolean; idleMs?: number } = {}): Promise<string> {
+function rawExchange(
+  url: string,
+  payload: string | Buffer,
+  opts: { endAfterWrite?: boolean; idleMs?: number } = {},
+): Promise<string> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
@@ -43,7 +47,9 @@ describe('cache routes: write-once, body integrity, hash validation, storage fau
     ts = await startTestServer({ maxArtifactSize: 1024 });
     await api(ts, 'POST', '/orgs', { name: 'acme' });
     wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'web' })).id;
-    token = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write' })).token;
+    token = (
+      await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write' })
+    ).token;
     cacheUrl = (hash) => `${ts.url}/v1/cache/${hash}`;
   });
   afterAll(() => ts.stop());
@@ -67,7 +73,9 @@ describe('cache routes: write-once, body integrity, hash validation, storage fau
   });
 
   it('stores nothing when the client sends fewer bytes than Content-Length and closes', async () => {
-    await rawExchange(ts.url, rawPut('short1', 'Content-Length: 100\r\n', 'only thirty bytes of the body.'), { endAfterWrite: true });
+    await rawExchange(ts.url, rawPut('short1', 'Content-Length: 100\r\n', 'only thirty bytes of the body.'), {
+      endAfterWrite: true,
+    });
     await new Promise((r) => setTimeout(r, 100));
     expect(await entry('short1')).toBeUndefined();
     expect(blobFiles().filter((f) => f.includes('short1'))).toHaveLength(0);
@@ -93,7 +101,10 @@ describe('cache routes: write-once, body integrity, hash validation, storage fau
   });
 
   it('answers 411 without Content-Length (chunked upload) and stores nothing', async () => {
-    const reply = await rawExchange(ts.url, rawPut('chunk1', 'Transfer-Encoding: chunked\r\n', '5\r\nhello\r\n0\r\n\r\n'));
+    const reply = await rawExchange(
+      ts.url,
+      rawPut('chunk1', 'Transfer-Encoding: chunked\r\n', '5\r\nhello\r\n0\r\n\r\n'),
+    );
     expect(reply).toMatch(/^HTTP\/1\.1 411/);
     expect(reply).toContain('ERR_CACHE_LENGTH_REQUIRED');
     expect(await entry('chunk1')).toBeUndefined();
@@ -133,7 +144,10 @@ describe('cache routes: write-once, body integrity, hash validation, storage fau
   });
 
   it('refuses a raw path traversal without reaching storage', async () => {
-    const reply = await rawExchange(ts.url, `GET /v1/cache/../../metadata.sqlite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    const reply = await rawExchange(
+      ts.url,
+      `GET /v1/cache/../../metadata.sqlite HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    );
     expect(reply).toMatch(/^HTTP\/1\.1 404/);
     expect(reply).not.toContain('SQLite format');
   });

@@ -1,12 +1,24 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tarGz } from '../../hardening/support/hostile-archives';
-import { END, differentialForms, gz, gzipped, longRecord, nxLikeTar, rawHeader, rawRecords } from '../../hardening/support/nx-tar-forms';
+import {
+  END,
+  differentialForms,
+  gz,
+  gzipped,
+  longRecord,
+  nxLikeTar,
+  rawHeader,
+  rawRecords,
+} from '../../hardening/support/nx-tar-forms';
 
 /** A POSIX pax record, as tar-stream writes one, naming an innocent file. */
 function paxRecordPosix(): Buffer[] {
   const payload = Buffer.from('23 path=dist/a/pax.txt\n');
-  return [rawHeader({ name: 'PaxHeader', type: 'x', magic: 'posix' }, payload.length), Buffer.concat([payload, Buffer.alloc(512 - payload.length)])];
+  return [
+    rawHeader({ name: 'PaxHeader', type: 'x', magic: 'posix' }, payload.length),
+    Buffer.concat([payload, Buffer.alloc(512 - payload.length)]),
+  ];
 }
 import { api, http, startTestServer, type TestServer } from './test-server';
 
@@ -19,7 +31,9 @@ describe('cache routes: unsealed uploads are inspected', () => {
     ts = await startTestServer();
     await api(ts, 'POST', '/orgs', { name: 'acme' });
     wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'web' })).id;
-    ciToken = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write' })).token;
+    ciToken = (
+      await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write' })
+    ).token;
   });
   afterAll(() => ts.stop());
 
@@ -40,19 +54,27 @@ describe('cache routes: unsealed uploads are inspected', () => {
   });
 
   it('refuses pax names mixed with GNU long names even in that form', async () => {
-    const mixed = gz([...paxRecordPosix(), ...longRecord('L', `dist/a/${'y'.repeat(120)}`), ...rawRecords({ name: `dist/a/${'y'.repeat(120)}`, type: '0', content: 'x' }, false), END]);
+    const mixed = gz([
+      ...paxRecordPosix(),
+      ...longRecord('L', `dist/a/${'y'.repeat(120)}`),
+      ...rawRecords({ name: `dist/a/${'y'.repeat(120)}`, type: '0', content: 'x' }, false),
+      END,
+    ]);
     const put = await http(`${ts.url}/v1/cache/5003`, { method: 'PUT', token: ciToken, raw: mixed });
     expect(put.status).toBe(403);
   });
 
   const refused = differentialForms('a', '/tmp/nxsc-outside').filter((form) => !form.affectedOnly && !form.packerForm);
-  it.each(refused.map((form, i) => [form.name, form, i] as const))('refuses %s with 403 ERR_CACHE_ARTIFACT_UNSAFE and keeps nothing', async (_name, form, i) => {
-    const hash = String(6000 + i);
-    const put = await http(`${ts.url}/v1/cache/${hash}`, { method: 'PUT', token: ciToken, raw: gzipped(form) });
-    expect(put.status).toBe(403);
-    expect(put.text).toMatch(/^ERR_CACHE_ARTIFACT_UNSAFE: /);
-    expect((await http(`${ts.url}/v1/cache/${hash}`, { token: ciToken })).status).toBe(404);
-  });
+  it.each(refused.map((form, i) => [form.name, form, i] as const))(
+    'refuses %s with 403 ERR_CACHE_ARTIFACT_UNSAFE and keeps nothing',
+    async (_name, form, i) => {
+      const hash = String(6000 + i);
+      const put = await http(`${ts.url}/v1/cache/${hash}`, { method: 'PUT', token: ciToken, raw: gzipped(form) });
+      expect(put.status).toBe(403);
+      expect(put.text).toMatch(/^ERR_CACHE_ARTIFACT_UNSAFE: /);
+      expect((await http(`${ts.url}/v1/cache/${hash}`, { token: ciToken })).status).toBe(404);
+    },
+  );
 
   it('leaves no refused blob behind in storage', () => {
     const files = (dir: string): string[] =>

@@ -16,7 +16,9 @@ describe('data dir permissions', () => {
       for (const dir of [dataDir, join(dataDir, 'blobs'), join(dataDir, 'tmp')]) expect(modeOf(dir)).toBe(0o700);
       await api(ts, 'POST', '/orgs', { name: 'acme' });
       const ws = await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'mono' });
-      const token = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write' })).token;
+      const token = (
+        await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write' })
+      ).token;
       expect((await http(`${ts.url}/v1/cache/abc`, { method: 'PUT', token, raw: 'artifact' })).status).toBe(200);
       const wsDir = join(dataDir, 'blobs', ws.id);
       expect(modeOf(wsDir)).toBe(0o700);
@@ -33,7 +35,12 @@ describe('data dir permissions', () => {
       chmodSync(dir, 0o755);
     }
     const logs: string[] = [];
-    const server = await buildServer({ dataDir, port: 0, logLevel: 'warn', logDestination: { write: (line) => logs.push(line) } });
+    const server = await buildServer({
+      dataDir,
+      port: 0,
+      logLevel: 'warn',
+      logDestination: { write: (line) => logs.push(line) },
+    });
     try {
       for (const dir of [dataDir, join(dataDir, 'blobs'), join(dataDir, 'tmp')]) expect(modeOf(dir)).toBe(0o700);
       expect(logs.join('\n')).toContain('now 0700');

@@ -20,7 +20,9 @@ describe('data directory safety', () => {
     const dataDir = tempDir();
     const first = await buildServer({ dataDir, port: 0, logLevel: false });
     try {
-      await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
+      await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({
+        code: 'ERR_DATA_DIR_LOCKED',
+      });
     } finally {
       await first.close();
     }
@@ -31,7 +33,9 @@ describe('data directory safety', () => {
     const server = await buildServer({ dataDir, port: 0, logLevel: false });
     try {
       // The server holds SQLite's lock for its whole life; token lookups keep working meanwhile.
-      const lookups = Promise.all(Array.from({ length: 20 }, (_, i) => http(`${server.url}/v1/cache/${i}`, { token: generateToken('ci') })));
+      const lookups = Promise.all(
+        Array.from({ length: 20 }, (_, i) => http(`${server.url}/v1/cache/${i}`, { token: generateToken('ci') })),
+      );
       await expect(initialiseAdmin({ dataDir, name: 'root' })).rejects.toMatchObject({
         code: 'ERR_DATA_DIR_LOCKED',
         message: expect.stringContaining('stop the server, run `admin init`, then start it again'),
@@ -54,13 +58,22 @@ describe('data directory safety', () => {
     const dataDir = tempDir();
     const lockFile = join(dataDir, 'server.lock');
     // A child takes the lock the same way the server does, then dies without cleaning up.
-    const child = spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(lockFile)}, process.pid + '\\n', { flag: 'wx' }); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('fs').writeFileSync(${JSON.stringify(lockFile)}, process.pid + '\\n', { flag: 'wx' }); console.log('locked'); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     const exited = new Promise((r) => child.once('exit', r));
     try {
       // Wait for the child to say it holds the lock: a fixed sleep loses the race on a busy machine.
       await new Promise((r) => child.stdout.once('data', r));
       expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(child.pid));
-      await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
+      await expect(buildServer({ dataDir, port: 0, logLevel: false })).rejects.toMatchObject({
+        code: 'ERR_DATA_DIR_LOCKED',
+      });
     } finally {
       // Even when an assertion fails: a live child would keep jest from exiting.
       child.kill('SIGKILL');
@@ -89,7 +102,11 @@ describe('data directory safety', () => {
     try {
       await api(ts, 'POST', '/orgs', { name: 'acme' });
       const ws = await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'web' });
-      const ci = await api<{ id: string; token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write' });
+      const ci = await api<{ id: string; token: string }>(ts, 'POST', '/tokens', {
+        kind: 'ci',
+        workspaceId: ws.id,
+        access: 'read-write',
+      });
       const rotated = await api<{ token: string }>(ts, 'POST', `/tokens/${ci.id}/rotate`);
       await http(`${ts.url}/v1/cache/1`, { method: 'PUT', token: rotated.token, raw: 'x' });
       const db = readFileSync(join(ts.dataDir, 'metadata.sqlite')).toString('latin1');

@@ -25,7 +25,9 @@ it('sets the password on a stopped server and audits it', async () => {
     const admin = await store.findUser('admin');
     const stored = await webAuthStoreFor(store).findPasswordHash(admin?.id ?? '');
     expect(await verifyPassword(PASSWORD, stored ?? '')).toBe(true);
-    expect(await store.listAudit({ limit: 10 })).toContainEqual(expect.objectContaining({ action: 'user.password-set', details: { via: 'server-cli' } }));
+    expect(await store.listAudit({ limit: 10 })).toContainEqual(
+      expect.objectContaining({ action: 'user.password-set', details: { via: 'server-cli' } }),
+    );
   } finally {
     await store.close();
   }
@@ -34,10 +36,16 @@ it('sets the password on a stopped server and audits it', async () => {
 it('refuses while the server runs, and on a folder that is no data directory', async () => {
   const server = await buildServer({ dataDir, listen: false, logLevel: false });
   try {
-    await expect(setPasswordOffline({ dataDir, user: 'admin', password: PASSWORD })).rejects.toMatchObject({ code: 'ERR_DATA_DIR_LOCKED' });
+    await expect(setPasswordOffline({ dataDir, user: 'admin', password: PASSWORD })).rejects.toMatchObject({
+      code: 'ERR_DATA_DIR_LOCKED',
+    });
   } finally {
     await server.close();
   }
-  await expect(setPasswordOffline({ dataDir: join(dataDir, 'nothing-here'), user: 'admin', password: PASSWORD })).rejects.toMatchObject({ code: 'ERR_INPUT_INVALID' });
-  await expect(setPasswordOffline({ dataDir, user: 'nobody', password: PASSWORD })).rejects.toMatchObject({ code: 'ERR_USER_NOT_FOUND' });
+  await expect(
+    setPasswordOffline({ dataDir: join(dataDir, 'nothing-here'), user: 'admin', password: PASSWORD }),
+  ).rejects.toMatchObject({ code: 'ERR_INPUT_INVALID' });
+  await expect(setPasswordOffline({ dataDir, user: 'nobody', password: PASSWORD })).rejects.toMatchObject({
+    code: 'ERR_USER_NOT_FOUND',
+  });
 });

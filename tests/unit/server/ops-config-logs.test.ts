@@ -21,16 +21,38 @@ describe('serve configuration', () => {
   }
 
   it('merges flags over env vars over the config file over defaults', () => {
-    const configPath = configFile({ port: 1111, logLevel: 'warn', retentionMaxAge: '7d', rateLimit: 5, host: '0.0.0.0' });
-    const env = { NX_SEALED_CACHE_SERVER_PORT: '2222', NX_SEALED_CACHE_SERVER_RATE_LIMIT: '6', NX_SEALED_CACHE_SERVER_TRUST_PROXY: 'true' };
+    const configPath = configFile({
+      port: 1111,
+      logLevel: 'warn',
+      retentionMaxAge: '7d',
+      rateLimit: 5,
+      host: '0.0.0.0',
+    });
+    const env = {
+      NX_SEALED_CACHE_SERVER_PORT: '2222',
+      NX_SEALED_CACHE_SERVER_RATE_LIMIT: '6',
+      NX_SEALED_CACHE_SERVER_TRUST_PROXY: 'true',
+    };
     const config = resolveServeConfig({ flags: { port: '3333', retentionMaxBytes: '2GiB' }, env, configPath });
-    expect(config).toMatchObject({ port: 3333, rateLimit: 6, trustProxy: true, logLevel: 'warn', retentionMaxAge: 7 * 86_400_000, host: '0.0.0.0', retentionMaxBytes: 2 * 1024 ** 3, shutdownGrace: 8000 });
+    expect(config).toMatchObject({
+      port: 3333,
+      rateLimit: 6,
+      trustProxy: true,
+      logLevel: 'warn',
+      retentionMaxAge: 7 * 86_400_000,
+      host: '0.0.0.0',
+      retentionMaxBytes: 2 * 1024 ** 3,
+      shutdownGrace: 8000,
+    });
     expect(resolveServeConfig({ flags: {}, env: { NX_SEALED_CACHE_SERVER_CONFIG: configPath } }).port).toBe(1111);
   });
 
   it.each([
     [{ flags: { retentionMaxAge: 'forever' }, env: {} }, /flag --retention-max-age: not a duration/],
-    [{ flags: {}, env: { NX_SEALED_CACHE_SERVER_PORT: 'eighty' } }, /env NX_SEALED_CACHE_SERVER_PORT: not a whole number/],
+    [
+      { flags: {}, env: { NX_SEALED_CACHE_SERVER_PORT: 'eighty' } },
+      /env NX_SEALED_CACHE_SERVER_PORT: not a whole number/,
+    ],
     [{ flags: {}, env: { NX_SEALED_CACHE_SERVER_PORT: '70000' } }, /env NX_SEALED_CACHE_SERVER_PORT \(port\)/],
     [{ flags: { tlsCert: 'cert.pem' }, env: {} }, /tlsCert and tlsKey go together/],
   ])('names the source of a bad value (%#)', (sources, message) => {
@@ -38,14 +60,25 @@ describe('serve configuration', () => {
   });
 
   it('names the config file and key of a bad or unknown option', () => {
-    expect(() => resolveServeConfig({ flags: {}, env: {}, configPath: configFile({ portt: 1 }) })).toThrow(/config file .*config\.json key "portt": unknown option/);
-    expect(() => resolveServeConfig({ flags: {}, env: {}, configPath: configFile({ maxArtifactSize: -5 }) })).toThrow(/config file .* key "maxArtifactSize" \(maxArtifactSize\)/);
-    expect(() => resolveServeConfig({ flags: {}, env: {}, configPath: join(dir, 'missing.json') })).toThrow(/cannot be read \(ENOENT\)/);
+    expect(() => resolveServeConfig({ flags: {}, env: {}, configPath: configFile({ portt: 1 }) })).toThrow(
+      /config file .*config\.json key "portt": unknown option/,
+    );
+    expect(() => resolveServeConfig({ flags: {}, env: {}, configPath: configFile({ maxArtifactSize: -5 }) })).toThrow(
+      /config file .* key "maxArtifactSize" \(maxArtifactSize\)/,
+    );
+    expect(() => resolveServeConfig({ flags: {}, env: {}, configPath: join(dir, 'missing.json') })).toThrow(
+      /cannot be read \(ENOENT\)/,
+    );
   });
 
   it('serve refuses an invalid configuration at start-up with ERR_CONFIG_INVALID and exit code 1', async () => {
     const out = { stdout: '', stderr: '' };
-    const io = { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t), env: {}, waitForShutdown: () => Promise.resolve() };
+    const io = {
+      stdout: (t: string) => void (out.stdout += t),
+      stderr: (t: string) => void (out.stderr += t),
+      env: {},
+      waitForShutdown: () => Promise.resolve(),
+    };
     expect(await runCli(['serve', '--data-dir', dir, '--port', '0', '--rate-window', '0'], io)).toBe(1);
     expect(out.stderr).toMatch(/ERR_CONFIG_INVALID.*flag --rate-window \(rateWindow\)/);
   });
@@ -64,7 +97,27 @@ describe('serve configuration', () => {
       return;
     }
     const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     expect(existsSync(cert)).toBe(true);
     const ts = await startOpsServer({ tlsCert: cert, tlsKey: key, retentionInterval: 0 });
     const agent = new Agent({ connect: { ca: readFileSync(cert) } });
@@ -88,13 +141,20 @@ describe('logs', () => {
       await http(`${ts.url}/v1/cache/h?token=${rw}`, { method: 'PUT', token: rw, raw: 'x' });
       await http(`${ts.url}/v1/cache/h`, { token: rw });
       await http(`${ts.url}/nope?access_token=${ts.adminToken}`, { token: ts.adminToken });
-      const withCookie = await request(`${ts.url}/api/v1/orgs`, { headers: { cookie: `session=${rw}`, authorization: `Bearer ${rw}x` } });
+      const withCookie = await request(`${ts.url}/api/v1/orgs`, {
+        headers: { cookie: `session=${rw}`, authorization: `Bearer ${rw}x` },
+      });
       await withCookie.body.text();
       expect(withCookie.headers['x-request-id']).toEqual(expect.any(String));
       await http(`${ts.url}/v1/cache/h`, { token: rw.replace(/.$/, '0') });
       const text = ts.logs.join('');
-      for (const secret of [rw, ts.adminToken, rw.slice(12, 40), ts.adminToken.slice(13, 40)]) expect(text).not.toContain(secret);
-      const lines = ts.logs.join('').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      for (const secret of [rw, ts.adminToken, rw.slice(12, 40), ts.adminToken.slice(13, 40)])
+        expect(text).not.toContain(secret);
+      const lines = ts.logs
+        .join('')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       const requestLines = lines.filter((l) => l.req !== undefined);
       expect(requestLines.length).toBeGreaterThan(3);
       for (const line of requestLines) expect(line.reqId).toEqual(expect.any(String));

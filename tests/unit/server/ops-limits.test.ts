@@ -25,7 +25,8 @@ describe('rate limits and quotas', () => {
     const put = await putBody(`${ts.url}/v1/cache/h2`, rw, 256 * 1024);
     expect(put).toEqual({ status: 403, text: expect.stringMatching(/^ERR_CACHE_WRITE_LIMITED: /) });
     // The admin token has its own budget: four calls, then 429.
-    for (let i = 0; i < 4; i++) expect((await http(`${ts.url}/api/v1/orgs`, { token: ts.adminToken })).status).toBe(200);
+    for (let i = 0; i < 4; i++)
+      expect((await http(`${ts.url}/api/v1/orgs`, { token: ts.adminToken })).status).toBe(200);
     const limited = await http(`${ts.url}/api/v1/orgs`, { token: ts.adminToken });
     expect(limited.status).toBe(429);
     expect(limited.json()).toEqual({ error: { code: 'ERR_AUTH_RATE_LIMITED', message: expect.any(String) } });
@@ -88,10 +89,16 @@ describe('slow clients', () => {
     const socket = connect(Number(port), '127.0.0.1');
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
     socket.on('error', () => undefined);
-    socket.write(`PUT /v1/cache/stalled HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${rw}\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n`);
+    socket.write(
+      `PUT /v1/cache/stalled HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${rw}\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n`,
+    );
     socket.write(Buffer.alloc(10, 1));
     await closed;
     expect((await http(`${ts.url}/v1/cache/stalled`, { token: rw })).status).toBe(404);
-    expect(readdirSync(join(ts.dataDir, 'blobs'), { recursive: true }).map(String).filter((p) => p.includes('stalled'))).toEqual([]);
+    expect(
+      readdirSync(join(ts.dataDir, 'blobs'), { recursive: true })
+        .map(String)
+        .filter((p) => p.includes('stalled')),
+    ).toEqual([]);
   });
 });

@@ -53,7 +53,8 @@ describe('metrics', () => {
 
   it('answers loopback callers only when no metrics token is configured', () => {
     const guard = metricsGuard(undefined);
-    const from = (address: string) => ({ socket: { remoteAddress: address }, headers: {} }) as unknown as FastifyRequest;
+    const from = (address: string) =>
+      ({ socket: { remoteAddress: address }, headers: {} }) as unknown as FastifyRequest;
     expect(() => guard(from('127.0.0.1'))).not.toThrow();
     expect(() => guard(from('::1'))).not.toThrow();
     expect(() => guard(from('10.0.0.5'))).toThrow(/loopback/);
@@ -67,13 +68,19 @@ describe('health', () => {
   it('is live and ready, and says why when the blob folder cannot be written', async () => {
     ts = await startOpsServer({ retentionInterval: 0 });
     expect((await http(`${ts.url}/healthz`)).json()).toEqual({ status: 'ok', version: expect.any(String) });
-    expect((await http(`${ts.url}/readyz`)).json()).toEqual({ status: 'ready', checks: { database: { ok: true }, storage: { ok: true } } });
+    expect((await http(`${ts.url}/readyz`)).json()).toEqual({
+      status: 'ready',
+      checks: { database: { ok: true }, storage: { ok: true } },
+    });
     const blobs = join(ts.dataDir, 'blobs');
     renameSync(blobs, `${blobs}.away`);
     writeFileSync(blobs, 'not a folder');
     const notReady = await http(`${ts.url}/readyz`);
     expect(notReady.status).toBe(503);
-    const body = notReady.json<{ status: string; checks: { database: { ok: boolean }; storage: { ok: boolean; error: string } } }>();
+    const body = notReady.json<{
+      status: string;
+      checks: { database: { ok: boolean }; storage: { ok: boolean; error: string } };
+    }>();
     expect(body.status).toBe('not-ready');
     expect(body.checks.database.ok).toBe(true);
     // The errno code only: the data dir's path is not for anonymous callers.

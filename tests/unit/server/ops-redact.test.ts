@@ -13,7 +13,11 @@ describe('log redaction', () => {
 
   it('scrubs strings inside log objects and errors, and leaves other values alone', () => {
     const token = generateToken('personal');
-    const out = redactDeep({ url: `/ui/invite/abcdef`, nested: { list: [token, 3] }, err: new Error(`bad ${token}`) }) as Record<string, unknown>;
+    const out = redactDeep({
+      url: `/ui/invite/abcdef`,
+      nested: { list: [token, 3] },
+      err: new Error(`bad ${token}`),
+    }) as Record<string, unknown>;
     expect(JSON.stringify(out)).not.toContain(token);
     expect(JSON.stringify(out)).not.toContain('abcdef');
     expect((out.nested as { list: unknown[] }).list[1]).toBe(3);

@@ -11,7 +11,9 @@ const MiB = 1024 ** 2;
 const artifact = (seed: number, size: number): Buffer => Buffer.alloc(size, seed);
 
 function blobFiles(dataDir: string): string[] {
-  return (readdirSync(join(dataDir, 'blobs'), { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[]).filter((e) => e.isFile()).map((e) => e.name);
+  return (readdirSync(join(dataDir, 'blobs'), { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
 }
 
 describe('retention', () => {
@@ -36,7 +38,9 @@ describe('retention', () => {
     const chunks: Buffer[] = [];
     const iterator = slow.body[Symbol.asyncIterator]();
     chunks.push((await iterator.next()).value as Buffer);
-    const e1Key = readdirSync(join(ts.dataDir, 'blobs'), { recursive: true }).map(String).find((p) => p.includes('e1.'));
+    const e1Key = readdirSync(join(ts.dataDir, 'blobs'), { recursive: true })
+      .map(String)
+      .find((p) => p.includes('e1.'));
     expect(e1Key).toBeDefined();
     expect(ts.server.context.ops.blobs.isReading(String(e1Key).split('\\').join('/'))).toBe(true);
 
@@ -51,7 +55,10 @@ describe('retention', () => {
     expect((await http(`${ts.url}/v1/cache/e2`, { token: rw })).status).toBe(404);
     expect((await http(`${ts.url}/v1/cache/e3`, { token: rw })).status).toBe(404);
     expect((await http(`${ts.url}/v1/cache/e1`, { token: rw })).status).toBe(200);
-    const stats = (await http(`${ts.url}/api/v1/stats`, { token: ts.adminToken })).json<{ storage: { bytes: number; entries: number }; retention: { removedSinceStart: { size: { count: number } } } }>();
+    const stats = (await http(`${ts.url}/api/v1/stats`, { token: ts.adminToken })).json<{
+      storage: { bytes: number; entries: number };
+      retention: { removedSinceStart: { size: { count: number } } };
+    }>();
     expect(stats.storage).toEqual({ entries: 2, bytes: 16 * MiB });
     expect(stats.retention.removedSinceStart.size.count).toBe(2);
     expect(blobFiles(ts.dataDir)).toHaveLength(2);
@@ -116,7 +123,8 @@ describe('read tracking', () => {
     for await (const chunk of opened.stream()) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('payload');
     await new Promise((resolve) => setImmediate(resolve));
-    for (let i = 0; i < 50 && existsSync(join(dir, 'blobs', 'ws', 'shared', 'h.1')); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && existsSync(join(dir, 'blobs', 'ws', 'shared', 'h.1')); i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(existsSync(join(dir, 'blobs', 'ws', 'shared', 'h.1'))).toBe(false);
     expect(blobs.isReading('ws/shared/h.1')).toBe(false);
   });

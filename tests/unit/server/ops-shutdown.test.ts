@@ -23,7 +23,9 @@ describe('graceful shutdown', () => {
     const socket = connect(Number(new URL(ts.url).port), '127.0.0.1');
     socket.on('error', () => undefined);
     const uploadClosed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.write(`PUT /v1/cache/cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${rw}\r\nContent-Length: 100000\r\n\r\n`);
+    socket.write(
+      `PUT /v1/cache/cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${rw}\r\nContent-Length: 100000\r\n\r\n`,
+    );
     socket.write(Buffer.alloc(50_000, 9));
     await new Promise<void>((resolve) => socket.write('', () => resolve()));
 
@@ -33,13 +35,19 @@ describe('graceful shutdown', () => {
     await uploadClosed;
     await closing;
 
-    const again = await startOpsServer({ dataDir, adminToken: ts.adminToken, retentionInterval: 0 }).catch((err: unknown) => {
-      throw new Error(`the data dir was not released: ${String(err)}`);
-    });
+    const again = await startOpsServer({ dataDir, adminToken: ts.adminToken, retentionInterval: 0 }).catch(
+      (err: unknown) => {
+        throw new Error(`the data dir was not released: ${String(err)}`);
+      },
+    );
     try {
       expect((await http(`${again.url}/v1/cache/cut`, { token: rw })).status).toBe(404);
       expect((await http(`${again.url}/v1/cache/big`, { token: rw })).text.length).toBe(16 * MiB);
-      expect(readdirSync(join(dataDir, 'blobs'), { recursive: true }).map(String).filter((p) => p.includes('cut'))).toEqual([]);
+      expect(
+        readdirSync(join(dataDir, 'blobs'), { recursive: true })
+          .map(String)
+          .filter((p) => p.includes('cut')),
+      ).toEqual([]);
       expect(readdirSync(join(dataDir, 'tmp'))).toEqual([]);
     } finally {
       await again.stop();

@@ -23,14 +23,25 @@ export function testClock(): TestClock {
   };
 }
 
-type OpsOptions = Omit<BuildServerOptions, 'clock' | 'dataDir'> & { dataDir?: string; clock?: TestClock; adminToken?: string };
+type OpsOptions = Omit<BuildServerOptions, 'clock' | 'dataDir'> & {
+  dataDir?: string;
+  clock?: TestClock;
+  adminToken?: string;
+};
 
 /** With `adminToken`, the data dir is reused as it is (a restart); otherwise an administrator is created. */
 export async function startOpsServer(options: OpsOptions = {}): Promise<OpsServer> {
   const { dataDir = makeTempDir('nxsc-ops-'), clock = testClock(), adminToken, ...rest } = options;
   const token = adminToken ?? (await initialiseAdmin({ dataDir, clock: () => clock.now })).token;
   const logs: string[] = [];
-  const server = await buildServer({ port: 0, logLevel: 'info', ...rest, dataDir, clock: () => clock.now, logDestination: { write: (line) => logs.push(line) } });
+  const server = await buildServer({
+    port: 0,
+    logLevel: 'info',
+    ...rest,
+    dataDir,
+    clock: () => clock.now,
+    logDestination: { write: (line) => logs.push(line) },
+  });
   let stopped = false;
   return {
     server,
@@ -49,12 +60,23 @@ export async function startOpsServer(options: OpsOptions = {}): Promise<OpsServe
 }
 
 /** An organisation, a workspace, and a read-write and a read-only CI token in it (trusted: writes land in `shared`). */
-export async function workspaceWithTokens(ts: { url: string; adminToken: string }): Promise<{ wsId: string; rw: string; ro: string }> {
+export async function workspaceWithTokens(ts: {
+  url: string;
+  adminToken: string;
+}): Promise<{ wsId: string; rw: string; ro: string }> {
   const t = ts as Parameters<typeof api>[0];
   await api(t, 'POST', '/orgs', { name: 'acme' });
   const wsId = (await api<{ id: string }>(t, 'POST', '/workspaces', { org: 'acme', name: 'web' })).id;
-  const rw = (await api<{ token: string }>(t, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write', tier: 'trusted' })).token;
-  const ro = (await api<{ token: string }>(t, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read' })).token;
+  const rw = (
+    await api<{ token: string }>(t, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: wsId,
+      access: 'read-write',
+      tier: 'trusted',
+    })
+  ).token;
+  const ro = (await api<{ token: string }>(t, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read' }))
+    .token;
   return { wsId, rw, ro };
 }
 

@@ -18,24 +18,100 @@ interface Row {
 }
 
 const rows: Row[] = [
-  { name: 'anonymous, workspace anonymous none', principal: 'anonymous', anonymous: 'none', get: 401, put: 401, code: 'ERR_AUTH_ANONYMOUS_DENIED' },
+  {
+    name: 'anonymous, workspace anonymous none',
+    principal: 'anonymous',
+    anonymous: 'none',
+    get: 401,
+    put: 401,
+    code: 'ERR_AUTH_ANONYMOUS_DENIED',
+  },
   { name: 'anonymous, workspace anonymous read', principal: 'anonymous', anonymous: 'read', get: 404, put: 403 },
-  { name: 'anonymous, workspace anonymous read-write', principal: 'anonymous', anonymous: 'read-write', get: 404, put: 200 },
+  {
+    name: 'anonymous, workspace anonymous read-write',
+    principal: 'anonymous',
+    anonymous: 'read-write',
+    get: 404,
+    put: 200,
+  },
   { name: 'CI read token', principal: 'ci-read', get: 404, put: 403 },
   { name: 'CI read-write token', principal: 'ci-read-write', get: 404, put: 200 },
-  { name: 'CI read token ignores anonymous read-write', principal: 'ci-read', anonymous: 'read-write', get: 404, put: 403 },
+  {
+    name: 'CI read token ignores anonymous read-write',
+    principal: 'ci-read',
+    anonymous: 'read-write',
+    get: 404,
+    put: 403,
+  },
   { name: 'member, default read', principal: 'member', memberDefault: 'read', get: 404, put: 403 },
   { name: 'member, default read-write', principal: 'member', memberDefault: 'read-write', get: 404, put: 200 },
-  { name: 'member, default read-write, token capped at read', principal: 'member', memberDefault: 'read-write', tokenCap: 'read', get: 404, put: 403 },
-  { name: 'member, override none beats default read-write', principal: 'member', memberDefault: 'read-write', override: 'none', get: 401, put: 401, code: 'ERR_AUTH_READ_DENIED' },
-  { name: 'member, override read-write beats default read', principal: 'member', memberDefault: 'read', override: 'read-write', get: 404, put: 200 },
-  { name: 'member, override read beats default read-write', principal: 'member', memberDefault: 'read-write', override: 'read', get: 404, put: 403 },
-  { name: 'org admin member, default read', principal: 'member', role: 'admin', memberDefault: 'read', get: 404, put: 403 },
+  {
+    name: 'member, default read-write, token capped at read',
+    principal: 'member',
+    memberDefault: 'read-write',
+    tokenCap: 'read',
+    get: 404,
+    put: 403,
+  },
+  {
+    name: 'member, override none beats default read-write',
+    principal: 'member',
+    memberDefault: 'read-write',
+    override: 'none',
+    get: 401,
+    put: 401,
+    code: 'ERR_AUTH_READ_DENIED',
+  },
+  {
+    name: 'member, override read-write beats default read',
+    principal: 'member',
+    memberDefault: 'read',
+    override: 'read-write',
+    get: 404,
+    put: 200,
+  },
+  {
+    name: 'member, override read beats default read-write',
+    principal: 'member',
+    memberDefault: 'read-write',
+    override: 'read',
+    get: 404,
+    put: 403,
+  },
+  {
+    name: 'org admin member, default read',
+    principal: 'member',
+    role: 'admin',
+    memberDefault: 'read',
+    get: 404,
+    put: 403,
+  },
   { name: 'non-member, private org', principal: 'non-member', get: 401, put: 401, code: 'ERR_AUTH_NOT_MEMBER' },
-  { name: 'non-member, private org with anonymous read-write', principal: 'non-member', anonymous: 'read-write', get: 401, put: 401, code: 'ERR_AUTH_NOT_MEMBER' },
+  {
+    name: 'non-member, private org with anonymous read-write',
+    principal: 'non-member',
+    anonymous: 'read-write',
+    get: 401,
+    put: 401,
+    code: 'ERR_AUTH_NOT_MEMBER',
+  },
   { name: 'non-member, public org', principal: 'non-member', orgPublic: true, get: 404, put: 403 },
-  { name: 'non-member, public org, member default read-write', principal: 'non-member', orgPublic: true, memberDefault: 'read-write', get: 404, put: 403 },
-  { name: 'admin token on the cache', principal: 'admin', anonymous: 'read-write', get: 401, put: 401, code: 'ERR_AUTH_TOKEN_KIND_REFUSED' },
+  {
+    name: 'non-member, public org, member default read-write',
+    principal: 'non-member',
+    orgPublic: true,
+    memberDefault: 'read-write',
+    get: 404,
+    put: 403,
+  },
+  {
+    name: 'admin token on the cache',
+    principal: 'admin',
+    anonymous: 'read-write',
+    get: 401,
+    put: 401,
+    code: 'ERR_AUTH_TOKEN_KIND_REFUSED',
+  },
 ];
 
 describe('cache permission matrix (token kind x workspace policy x anonymous level x read/write)', () => {
@@ -47,7 +123,10 @@ describe('cache permission matrix (token kind x workspace policy x anonymous lev
 
   async function setUp(row: Row): Promise<{ wsId: string; token: string | undefined }> {
     const suffix = randomBytes(4).toString('hex');
-    const org = await api<{ id: string }>(ts, 'POST', '/orgs', { name: `org-${suffix}`, public: row.orgPublic ?? false });
+    const org = await api<{ id: string }>(ts, 'POST', '/orgs', {
+      name: `org-${suffix}`,
+      public: row.orgPublic ?? false,
+    });
     const ws = await api<{ id: string }>(ts, 'POST', '/workspaces', {
       org: org.id,
       name: 'ws',
@@ -62,16 +141,25 @@ describe('cache permission matrix (token kind x workspace policy x anonymous lev
       case 'ci-read':
       case 'ci-read-write': {
         const access = row.principal === 'ci-read' ? 'read' : 'read-write';
-        return { wsId: ws.id, token: (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access })).token };
+        return {
+          wsId: ws.id,
+          token: (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access }))
+            .token,
+        };
       }
       case 'member':
       case 'non-member': {
         const user = await api<{ id: string }>(ts, 'POST', '/users', { name: `user-${suffix}` });
         if (row.principal === 'member') {
           await api(ts, 'POST', `/orgs/${org.id}/members`, { user: user.id, role: row.role ?? 'member' });
-          if (row.override) await api(ts, 'PATCH', `/orgs/${org.id}/members/${user.id}`, { workspace: ws.id, access: row.override });
+          if (row.override)
+            await api(ts, 'PATCH', `/orgs/${org.id}/members/${user.id}`, { workspace: ws.id, access: row.override });
         }
-        const token = await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: user.id, access: row.tokenCap ?? 'read-write' });
+        const token = await api<{ token: string }>(ts, 'POST', '/tokens', {
+          kind: 'personal',
+          user: user.id,
+          access: row.tokenCap ?? 'read-write',
+        });
         return { wsId: ws.id, token: token.token };
       }
     }
@@ -88,7 +176,9 @@ describe('cache permission matrix (token kind x workspace policy x anonymous lev
       expect(get.text).toContain(row.code);
     }
     // Stored in whichever tier the credential writes to (tiers*.test.ts checks which).
-    const stored = (await tierStoreFor(ts.server.context.store).listEntries({ workspaceId: wsId }, 10)).filter((e) => e.hash === '5678');
+    const stored = (await tierStoreFor(ts.server.context.store).listEntries({ workspaceId: wsId }, 10)).filter(
+      (e) => e.hash === '5678',
+    );
     expect(stored.map((e) => e.size)).toEqual(row.put === 200 ? [7] : []);
   });
 

@@ -52,7 +52,12 @@ describe('provenance: entries list, quarantine, purge', () => {
       ['201', 'isolated', w.isolatedId],
       ['300', 'isolated', bot.tokenId],
     ]);
-    expect(all[0]).toMatchObject({ namespace: 'shared', size: 8, sha256: createHash('sha256').update('main one').digest('hex'), createdAt: t0 });
+    expect(all[0]).toMatchObject({
+      namespace: 'shared',
+      size: 8,
+      sha256: createHash('sha256').update('main one').digest('hex'),
+      createdAt: t0,
+    });
     expect(all[3]).toMatchObject({ writerUserId: bot.userId, writerBot: true, namespace: `u:${bot.userId}` });
     expect((await list(`&token=${w.isolatedId}`)).map((e) => e.hash)).toEqual(['200', '201']);
     expect((await list(`&user=${bot.userId}`)).map((e) => e.hash)).toEqual(['300']);
@@ -64,7 +69,10 @@ describe('provenance: entries list, quarantine, purge', () => {
 
   it('quarantine stops serving matching entries at once and is audited with its filter and count', async () => {
     expect(await read(w, '200', w.isolated)).toBe('200 pr one');
-    const result = await api<{ count: number }>(ts, 'POST', '/entries/quarantine', { workspace: w.wsId, token: w.isolatedId });
+    const result = await api<{ count: number }>(ts, 'POST', '/entries/quarantine', {
+      workspace: w.wsId,
+      token: w.isolatedId,
+    });
     expect(result.count).toBe(2);
     expect(await read(w, '200', w.isolated)).toBe('404');
     expect(await read(w, '201', w.isolated)).toBe('404');
@@ -72,8 +80,15 @@ describe('provenance: entries list, quarantine, purge', () => {
     expect((await list(`&token=${w.isolatedId}`)).every((e) => e.quarantinedAt !== null)).toBe(true);
     // A quarantined hash stays frozen until purged: it is not rewritten behind the admin's back.
     expect((await put(w, '200', 'again', w.isolated)).status).toBe(409);
-    const audit = await api<{ action: string; details: { count: number; filter: Record<string, unknown> } }[]>(ts, 'GET', `/audit?org=${w.orgId}`);
-    expect(audit.find((e) => e.action === 'entries.quarantined')?.details).toEqual({ count: 2, filter: { workspaceId: w.wsId, tokenId: w.isolatedId } });
+    const audit = await api<{ action: string; details: { count: number; filter: Record<string, unknown> } }[]>(
+      ts,
+      'GET',
+      `/audit?org=${w.orgId}`,
+    );
+    expect(audit.find((e) => e.action === 'entries.quarantined')?.details).toEqual({
+      count: 2,
+      filter: { workspaceId: w.wsId, tokenId: w.isolatedId },
+    });
   });
 
   it('purge deletes rows and blobs from disk, is audited, and frees the hash for a new write', async () => {
@@ -96,10 +111,22 @@ describe('provenance: entries list, quarantine, purge', () => {
     expect(denied.status).toBe(403);
     const other = await createTierWorkspace(ts);
     const outsider = await createMember(ts, other, { role: 'admin' });
-    expect((await http(`${ts.url}/api/v1/entries/purge`, { method: 'POST', token: outsider.token, body: { workspace: w.wsId, tier: 'isolated' } })).status).toBe(403);
+    expect(
+      (
+        await http(`${ts.url}/api/v1/entries/purge`, {
+          method: 'POST',
+          token: outsider.token,
+          body: { workspace: w.wsId, tier: 'isolated' },
+        })
+      ).status,
+    ).toBe(403);
     const orgAdmin = await createMember(ts, w, { role: 'admin' });
     expect((await http(`${ts.url}/api/v1/entries?workspace=${w.wsId}`, { token: orgAdmin.token })).status).toBe(200);
-    const wholeWorkspace = await http(`${ts.url}/api/v1/entries/purge`, { method: 'POST', token: ts.adminToken, body: { workspace: w.wsId } });
+    const wholeWorkspace = await http(`${ts.url}/api/v1/entries/purge`, {
+      method: 'POST',
+      token: ts.adminToken,
+      body: { workspace: w.wsId },
+    });
     expect(wholeWorkspace.status).toBe(400);
     expect((await list('')).length).toBe(4);
   });
@@ -116,7 +143,6 @@ describe('provenance: entries list, quarantine, purge', () => {
     expect(blobFiles(ts, w.wsId).length).toBe(blobsBefore - 3);
     expect(await read(w, '100')).toBe('200 main one');
   });
-
 });
 
 function blobFiles(ts: TestServer, wsId: string): string[] {

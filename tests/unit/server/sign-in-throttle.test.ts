@@ -47,7 +47,14 @@ describe('Throttle.reserve', () => {
 
 describe('AccountService.signIn under concurrency', () => {
   it('evaluates at most 5 of 30 concurrent attempts with the right password', async () => {
-    const user: User = { id: 'usr_ada', name: 'ada', bot: false, serverAdmin: false, ownerOrgId: null, createdAt: NOW.toISOString() };
+    const user: User = {
+      id: 'usr_ada',
+      name: 'ada',
+      bot: false,
+      serverAdmin: false,
+      ownerOrgId: null,
+      createdAt: NOW.toISOString(),
+    };
     const stored = await hashPassword(PASSWORD, { N: 2 ** 10, r: 8, p: 1 });
     let evaluated = 0;
     const store = { findUser: async () => user } as unknown as MetadataStore;
@@ -59,7 +66,9 @@ describe('AccountService.signIn under concurrency', () => {
       setPasswordHash: async () => undefined,
     } as unknown as WebAuthStore;
     const accounts = new AccountService({ store, auth, sessions: {} as never, audit: {} as never, clock: () => NOW });
-    const results = await Promise.allSettled(Array.from({ length: 30 }, () => accounts.signIn('ada', PASSWORD, '203.0.113.7')));
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, () => accounts.signIn('ada', PASSWORD, '203.0.113.7')),
+    );
     expect(evaluated).toBe(5);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -83,7 +92,11 @@ describe('sign-in over HTTP under concurrency', () => {
         return { client, csrf: field((await client.get('/ui/sign-in')).text, 'csrf') };
       }),
     );
-    const answers = await Promise.all(clients.map(({ client, csrf }, i) => client.post('/ui/sign-in', { csrf, name: 'ada', password: `wrong guess number ${i}`, next: '/ui/tokens' })));
+    const answers = await Promise.all(
+      clients.map(({ client, csrf }, i) =>
+        client.post('/ui/sign-in', { csrf, name: 'ada', password: `wrong guess number ${i}`, next: '/ui/tokens' }),
+      ),
+    );
     const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(25);

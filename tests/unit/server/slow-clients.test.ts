@@ -61,10 +61,21 @@ describe('a minimum body rate', () => {
   let token: string;
   beforeAll(async () => {
     // Timeouts long, so only the body rate can cut a trickling upload off.
-    ts = await startTestServer({ config: { minBodyRate: 2000, bodyRateWindow: 200, bodyRateGrace: 100, requestTimeout: 60_000, idleTimeout: 60_000, headersTimeout: 30_000 } });
+    ts = await startTestServer({
+      config: {
+        minBodyRate: 2000,
+        bodyRateWindow: 200,
+        bodyRateGrace: 100,
+        requestTimeout: 60_000,
+        idleTimeout: 60_000,
+        headersTimeout: 30_000,
+      },
+    });
     await api(ts, 'POST', '/orgs', { name: 'acme' });
     const ws = await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'mono' });
-    token = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write' })).token;
+    token = (
+      await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write' })
+    ).token;
   });
   afterAll(async () => ts.stop());
 
@@ -76,7 +87,8 @@ describe('a minimum body rate', () => {
     expect(result.received).not.toContain('200 OK');
     expect((await http(`${ts.url}/v1/cache/trickled`, { token })).status).toBe(404);
     // The half-written upload is removed once the handler sees the body end early.
-    for (let attempt = 0; attempt < 50 && readdirSync(join(ts.dataDir, 'tmp')).length > 0; attempt++) await new Promise((r) => setTimeout(r, 100));
+    for (let attempt = 0; attempt < 50 && readdirSync(join(ts.dataDir, 'tmp')).length > 0; attempt++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(readdirSync(join(ts.dataDir, 'tmp'))).toEqual([]);
   });
 
@@ -110,7 +122,10 @@ describe('connection caps', () => {
       held[0]!.socket.destroy();
       // The freed slot is usable: a real request gets its answer.
       let status = 0;
-      for (let attempt = 0; attempt < 20 && status !== 200; attempt++) status = await http(`${ts.url}/healthz`).then((r) => r.status).catch(() => 0);
+      for (let attempt = 0; attempt < 20 && status !== 200; attempt++)
+        status = await http(`${ts.url}/healthz`)
+          .then((r) => r.status)
+          .catch(() => 0);
       expect(status).toBe(200);
       held.forEach((c) => c.socket.destroy());
     } finally {
@@ -136,7 +151,13 @@ describe('connection caps', () => {
 describe('configuring the limits', () => {
   it('takes each from a flag, an NX_SEALED_CACHE_SERVER_* variable or a --config key, with defaults', () => {
     const defaults = resolveServeConfig({ flags: {}, env: {} });
-    expect(defaults).toMatchObject({ minBodyRate: 1024, bodyRateWindow: 10_000, bodyRateGrace: 10_000, maxConnections: 2000, maxConnectionsPerAddress: 200 });
+    expect(defaults).toMatchObject({
+      minBodyRate: 1024,
+      bodyRateWindow: 10_000,
+      bodyRateGrace: 10_000,
+      maxConnections: 2000,
+      maxConnectionsPerAddress: 200,
+    });
     const dir = mkdtempSync(join(tmpdir(), 'nxsc-limits-'));
     try {
       const file = join(dir, 'config.json');
@@ -146,10 +167,18 @@ describe('configuring the limits', () => {
         env: { NX_SEALED_CACHE_SERVER_BODY_RATE_GRACE: '2s', NX_SEALED_CACHE_SERVER_MAX_CONNECTIONS: '60' },
         flags: { maxConnectionsPerAddress: '7' },
       });
-      expect(config).toMatchObject({ minBodyRate: 4096, bodyRateWindow: 30_000, bodyRateGrace: 2000, maxConnections: 60, maxConnectionsPerAddress: 7 });
+      expect(config).toMatchObject({
+        minBodyRate: 4096,
+        bodyRateWindow: 30_000,
+        bodyRateGrace: 2000,
+        maxConnections: 60,
+        maxConnectionsPerAddress: 7,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(() => resolveServeConfig({ flags: { bodyRateWindow: '0' }, env: {} })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
+    expect(() => resolveServeConfig({ flags: { bodyRateWindow: '0' }, env: {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }),
+    );
   });
 });

@@ -15,7 +15,8 @@ function failingAfter(inner: BlobStore, budget: number): BlobStore {
       async function* metered(): AsyncIterable<Buffer> {
         for await (const chunk of body) {
           seen += chunk.length;
-          if (seen > budget) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          if (seen > budget)
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
           yield chunk;
         }
       }
@@ -32,14 +33,20 @@ describe('a full disk during an upload', () => {
     ts = await startTestServer();
     const org = await api<{ id: string }>(ts, 'POST', '/orgs', { name: 'full-disk' });
     const ws = await api<{ id: string }>(ts, 'POST', '/workspaces', { org: org.id, name: 'ws' });
-    token = (await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write' })).token;
+    token = (
+      await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write' })
+    ).token;
     ts.server.context.blobs = failingAfter(ts.server.context.blobs, 64 * 1024);
   });
   afterAll(() => ts.stop());
 
   it('answers 403 ERR_CACHE_STORAGE_FAILED after reading the whole body, stores nothing and leaves no temp file', async () => {
     const body = Buffer.alloc(2 * 1024 * 1024, 7);
-    const response = await request(`${ts.url}/v1/cache/full-disk-1`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-length': String(body.length) }, body });
+    const response = await request(`${ts.url}/v1/cache/full-disk-1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-length': String(body.length) },
+      body,
+    });
     const text = await response.body.text();
     expect(response.statusCode).toBe(403);
     expect(response.headers['content-type']).toBe('text/plain');
@@ -63,7 +70,11 @@ describe('a full disk during an upload', () => {
     };
     try {
       const body = Buffer.alloc(200 * 1024, 3);
-      const response = await request(`${ts.url}/v1/cache/full-disk-fsync`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-length': String(body.length) }, body });
+      const response = await request(`${ts.url}/v1/cache/full-disk-fsync`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-length': String(body.length) },
+        body,
+      });
       expect(response.statusCode).toBe(403);
       expect(await response.body.text()).toMatch(/^ERR_CACHE_STORAGE_FAILED: /);
     } finally {

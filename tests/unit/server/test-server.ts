@@ -25,7 +25,14 @@ export function makeTempDir(prefix = 'nxsc-server-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestServer(options: { maxArtifactSize?: number; drainLimit?: number; dataDir?: string; config?: Partial<ServerConfigInput> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: {
+    maxArtifactSize?: number;
+    drainLimit?: number;
+    dataDir?: string;
+    config?: Partial<ServerConfigInput>;
+  } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? makeTempDir();
   const clock: TestClock = {
     now: new Date('2030-01-01T00:00:00.000Z'),
@@ -34,7 +41,15 @@ export async function startTestServer(options: { maxArtifactSize?: number; drain
     },
   };
   const { token } = await initialiseAdmin({ dataDir, clock: () => clock.now });
-  const server = await buildServer({ ...options.config, dataDir, port: 0, logLevel: false, clock: () => clock.now, maxArtifactSize: options.maxArtifactSize, drainLimit: options.drainLimit });
+  const server = await buildServer({
+    ...options.config,
+    dataDir,
+    port: 0,
+    logLevel: false,
+    clock: () => clock.now,
+    maxArtifactSize: options.maxArtifactSize,
+    drainLimit: options.drainLimit,
+  });
   return {
     server,
     url: server.url as string,
@@ -55,7 +70,10 @@ export interface HttpResult {
   json<T = unknown>(): T;
 }
 
-export async function http(url: string, init: { method?: string; token?: string; body?: unknown; raw?: Buffer | string } = {}): Promise<HttpResult> {
+export async function http(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; raw?: Buffer | string } = {},
+): Promise<HttpResult> {
   const headers: Record<string, string> = {};
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
   let body: Buffer | string | undefined;
@@ -72,7 +90,13 @@ export async function http(url: string, init: { method?: string; token?: string;
 }
 
 /** An admin-API call that must succeed; returns the parsed JSON. */
-export async function api<T = Record<string, unknown>>(ts: TestServer, method: string, path: string, body?: unknown, token = ts.adminToken): Promise<T> {
+export async function api<T = Record<string, unknown>>(
+  ts: TestServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  token = ts.adminToken,
+): Promise<T> {
   const result = await http(`${ts.url}/api/v1${path}`, { method, token, body });
   if (result.status >= 300) throw new Error(`${method} ${path} -> ${result.status} ${result.text}`);
   return result.json<T>();

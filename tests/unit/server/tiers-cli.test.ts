@@ -22,16 +22,59 @@ describe('tier commands of the CLI', () => {
 
   async function cli(token: string, ...argv: string[]): Promise<Run> {
     const out = { stdout: '', stderr: '' };
-    const io: CliIo = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), env: { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ACCESS_TOKEN: token }, waitForShutdown: () => new Promise(() => undefined) };
+    const io: CliIo = {
+      stdout: (t) => (out.stdout += t),
+      stderr: (t) => (out.stderr += t),
+      env: { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ACCESS_TOKEN: token },
+      waitForShutdown: () => new Promise(() => undefined),
+    };
     const code = await runCli(argv, io);
     return { code, ...out, json: <T>() => JSON.parse(out.stdout) as T };
   }
 
   it('creates trusted tokens only when asked, and sets the workspace tier policy', async () => {
-    const plain = (await cli(ts.adminToken, 'token', 'create', '--kind', 'ci', '--workspace', w.wsId, '--access', 'read-write', '--json')).json();
-    const trusted = (await cli(ts.adminToken, 'token', 'create', '--kind', 'ci', '--workspace', w.wsId, '--access', 'read-write', '--tier', 'trusted', '--json')).json();
+    const plain = (
+      await cli(
+        ts.adminToken,
+        'token',
+        'create',
+        '--kind',
+        'ci',
+        '--workspace',
+        w.wsId,
+        '--access',
+        'read-write',
+        '--json',
+      )
+    ).json();
+    const trusted = (
+      await cli(
+        ts.adminToken,
+        'token',
+        'create',
+        '--kind',
+        'ci',
+        '--workspace',
+        w.wsId,
+        '--access',
+        'read-write',
+        '--tier',
+        'trusted',
+        '--json',
+      )
+    ).json();
     expect([plain.tier, trusted.tier]).toEqual(['isolated', 'trusted']);
-    const set = await cli(ts.adminToken, 'workspace', 'set', w.wsId, '--personal-tier', 'trusted', '--isolated-retention', '3d', '--json');
+    const set = await cli(
+      ts.adminToken,
+      'workspace',
+      'set',
+      w.wsId,
+      '--personal-tier',
+      'trusted',
+      '--isolated-retention',
+      '3d',
+      '--json',
+    );
     expect(set.json()).toMatchObject({ personalTokenTier: 'trusted', isolatedRetention: '3d' });
     const bad = await cli(ts.adminToken, 'workspace', 'set', w.wsId, '--isolated-retention', 'forever', '--json');
     expect([bad.code, bad.json<{ error: { code: string } }>().error.code]).toEqual([1, 'ERR_INPUT_INVALID']);
@@ -46,21 +89,30 @@ describe('tier commands of the CLI', () => {
     expect((await put(w, '42', 'pr build', token)).status).toBe(200);
     const again = await cli(token, 'token', 'mint', '--scope', 'pr-43', '--json');
     expect([again.code, again.json<{ error: { code: string } }>().error.code]).toEqual([1, 'ERR_AUTH_FORBIDDEN']);
-    const json = (await cli(w.trusted, 'token', 'mint', '--scope', 'pr-42', '--expires-in', '30m', '--json')).json<{ token: string; scope: string }>();
+    const json = (await cli(w.trusted, 'token', 'mint', '--scope', 'pr-42', '--expires-in', '30m', '--json')).json<{
+      token: string;
+      scope: string;
+    }>();
     expect(json.scope).toBe('pr-42');
     expect(await read(w, '42', json.token)).toBe('200 pr build');
   });
 
   it('lists, quarantines and purges entries by namespace', async () => {
     expect((await put(w, '500', 'main', w.trusted)).status).toBe(200);
-    const listed = (await cli(ts.adminToken, 'entries', 'list', '--workspace', w.wsId, '--namespace', 's:pr-42', '--json')).json<{ hash: string }[]>();
+    const listed = (
+      await cli(ts.adminToken, 'entries', 'list', '--workspace', w.wsId, '--namespace', 's:pr-42', '--json')
+    ).json<{ hash: string }[]>();
     expect(listed.map((e) => e.hash)).toEqual(['42']);
     const table = await cli(ts.adminToken, 'entries', 'list', '--workspace', w.wsId);
     expect(table.stdout).toContain('scope pr-42');
     const unnarrowed = await cli(ts.adminToken, 'entries', 'purge', '--workspace', w.wsId);
     expect(unnarrowed.code).toBe(1);
-    expect((await cli(ts.adminToken, 'entries', 'quarantine', '--workspace', w.wsId, '--tier', 'isolated')).stdout).toContain('quarantined 1 entry');
-    expect((await cli(ts.adminToken, 'entries', 'purge', '--workspace', w.wsId, '--namespace', 's:pr-42', '--json')).json()).toMatchObject({ action: 'purged', count: 1 });
+    expect(
+      (await cli(ts.adminToken, 'entries', 'quarantine', '--workspace', w.wsId, '--tier', 'isolated')).stdout,
+    ).toContain('quarantined 1 entry');
+    expect(
+      (await cli(ts.adminToken, 'entries', 'purge', '--workspace', w.wsId, '--namespace', 's:pr-42', '--json')).json(),
+    ).toMatchObject({ action: 'purged', count: 1 });
     expect(await read(w, '500')).toBe('200 main');
   });
 });

@@ -15,14 +15,22 @@ describe('write tiers: minted tokens', () => {
   });
   afterAll(() => ts.stop());
 
-  const mint = (token: string | undefined, body: Record<string, unknown>) => http(`${ts.url}/api/v1/tokens/mint`, { method: 'POST', token, body });
+  const mint = (token: string | undefined, body: Record<string, unknown>) =>
+    http(`${ts.url}/api/v1/tokens/mint`, { method: 'POST', token, body });
   const errorCode = (res: { json<T>(): T }) => res.json<{ error: { code: string } }>().error.code;
 
   it('mints an isolated CI token for one scope, valid 2h by default, shared by every mint of that scope', async () => {
     const first = await mint(w.trusted, { scope: 'pr-123' });
     expect(first.status).toBe(201);
     const minted = first.json<IssuedToken & { namespace: string; workspaceId: string; kind: string }>();
-    expect(minted).toMatchObject({ kind: 'ci', workspaceId: w.wsId, access: 'read-write', tier: 'isolated', scope: 'pr-123', namespace: 'scope pr-123' });
+    expect(minted).toMatchObject({
+      kind: 'ci',
+      workspaceId: w.wsId,
+      access: 'read-write',
+      tier: 'isolated',
+      scope: 'pr-123',
+      namespace: 'scope pr-123',
+    });
     expect(Date.parse(minted.expiresAt as string) - ts.clock.now.getTime()).toBe(2 * HOUR);
 
     const second = (await mint(w.trusted, { scope: 'pr-123' })).json<IssuedToken>();
@@ -31,7 +39,10 @@ describe('write tiers: minted tokens', () => {
     expect(await read(w, '11', second.token)).toBe('200 pr-123 build');
     expect(await read(w, '11', otherPr.token)).toBe('404');
     expect(await read(w, '11', w.trusted)).toBe('404');
-    const access = (await http(`${ts.url}/v1/access`, { token: minted.token })).json<{ tier: string; namespace: string }>();
+    const access = (await http(`${ts.url}/v1/access`, { token: minted.token })).json<{
+      tier: string;
+      namespace: string;
+    }>();
     expect(access).toMatchObject({ tier: 'isolated', namespace: 'scope pr-123' });
   });
 
@@ -49,7 +60,12 @@ describe('write tiers: minted tokens', () => {
 
   it('refuses to let a minted, isolated or read-only token mint', async () => {
     const minted = (await mint(w.trusted, { scope: 'pr-9' })).json<IssuedToken>();
-    const trustedReadOnly = await api<IssuedToken>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: w.wsId, access: 'read', tier: 'trusted' });
+    const trustedReadOnly = await api<IssuedToken>(ts, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: w.wsId,
+      access: 'read',
+      tier: 'trusted',
+    });
     for (const token of [minted.token, w.isolated, w.readOnly, trustedReadOnly.token]) {
       const res = await mint(token, { scope: 'pr-9-wider' });
       expect([res.status, errorCode(res)]).toEqual([403, 'ERR_AUTH_FORBIDDEN']);
@@ -91,7 +107,15 @@ describe('write tiers: minted tokens', () => {
     const minted = (await mint(w.trusted, { scope: 'feature/../login' })).json<IssuedToken>();
     expect((await put(w, '3', 'odd scope', minted.token)).status).toBe(200);
     expect(await read(w, '3', minted.token)).toBe('200 odd scope');
-    const audit = await api<{ action: string; targetId: string; actorTokenId: string; details: { scope: string } }[]>(ts, 'GET', `/audit?org=${w.orgId}`);
-    expect(audit.find((e) => e.targetId === minted.id)).toMatchObject({ action: 'token.created', actorTokenId: w.trustedId, details: { scope: 'feature/../login' } });
+    const audit = await api<{ action: string; targetId: string; actorTokenId: string; details: { scope: string } }[]>(
+      ts,
+      'GET',
+      `/audit?org=${w.orgId}`,
+    );
+    expect(audit.find((e) => e.targetId === minted.id)).toMatchObject({
+      action: 'token.created',
+      actorTokenId: w.trustedId,
+      details: { scope: 'feature/../login' },
+    });
   });
 });

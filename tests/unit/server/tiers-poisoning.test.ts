@@ -39,7 +39,11 @@ describe('write tiers: the poisoning race', () => {
   });
 
   it('never serves one isolated token what another isolated token stored', async () => {
-    const other = await api<IssuedToken>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: w.wsId, access: 'read-write' });
+    const other = await api<IssuedToken>(ts, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: w.wsId,
+      access: 'read-write',
+    });
     expect(other.tier).toBe('isolated');
     expect((await put(w, '77', 'from one pr', w.isolated)).status).toBe(200);
     expect(await read(w, '77', other.token)).toBe('404');
@@ -55,7 +59,9 @@ describe('write tiers: the poisoning race', () => {
     expect(await read(w, '5', bob.token)).toBe('404');
     expect(await read(w, '5', w.trusted)).toBe('404');
 
-    const patched = await api<{ personalTokenTier: string }>(ts, 'PATCH', `/workspaces/${w.wsId}`, { personalTokenTier: 'trusted' });
+    const patched = await api<{ personalTokenTier: string }>(ts, 'PATCH', `/workspaces/${w.wsId}`, {
+      personalTokenTier: 'trusted',
+    });
     expect(patched.personalTokenTier).toBe('trusted');
     expect((await put(w, '6', 'bob', bob.token)).status).toBe(200);
     expect(await read(w, '6', w.readOnly)).toBe('200 bob');
@@ -63,14 +69,26 @@ describe('write tiers: the poisoning race', () => {
 
   it('lets only admins give a personal token the trusted tier', async () => {
     const member = await createMember(ts, w);
-    const asMember = await http(`${ts.url}/api/v1/tokens`, { method: 'POST', token: member.token, body: { kind: 'personal', workspaceId: w.wsId, tier: 'trusted' } });
+    const asMember = await http(`${ts.url}/api/v1/tokens`, {
+      method: 'POST',
+      token: member.token,
+      body: { kind: 'personal', workspaceId: w.wsId, tier: 'trusted' },
+    });
     expect(asMember.status).toBe(403);
     expect(asMember.json<{ error: { code: string } }>().error.code).toBe('ERR_AUTH_FORBIDDEN');
-    const isolatedOwn = await http(`${ts.url}/api/v1/tokens`, { method: 'POST', token: member.token, body: { kind: 'personal', workspaceId: w.wsId, tier: 'isolated' } });
+    const isolatedOwn = await http(`${ts.url}/api/v1/tokens`, {
+      method: 'POST',
+      token: member.token,
+      body: { kind: 'personal', workspaceId: w.wsId, tier: 'isolated' },
+    });
     expect(isolatedOwn.status).toBe(201);
 
     const admin = await createMember(ts, w, { role: 'admin' });
-    const trustedByAdmin = await http(`${ts.url}/api/v1/tokens`, { method: 'POST', token: admin.token, body: { kind: 'personal', workspaceId: w.wsId, tier: 'trusted' } });
+    const trustedByAdmin = await http(`${ts.url}/api/v1/tokens`, {
+      method: 'POST',
+      token: admin.token,
+      body: { kind: 'personal', workspaceId: w.wsId, tier: 'trusted' },
+    });
     expect(trustedByAdmin.status).toBe(201);
     const token = trustedByAdmin.json<IssuedToken>().token;
     expect((await put(w, '8', 'admin build', token)).status).toBe(200);
@@ -78,7 +96,11 @@ describe('write tiers: the poisoning race', () => {
   });
 
   it('reports the tier and namespace on the access endpoint', async () => {
-    const access = async (token?: string) => (await http(`${ts.url}/w/${w.wsId}/v1/access`, { token })).json<{ tier: string | null; namespace: string | null }>();
+    const access = async (token?: string) =>
+      (await http(`${ts.url}/w/${w.wsId}/v1/access`, { token })).json<{
+        tier: string | null;
+        namespace: string | null;
+      }>();
     expect(await access(w.trusted)).toMatchObject({ tier: 'trusted', namespace: 'shared' });
     expect(await access(w.isolated)).toMatchObject({ tier: 'isolated', namespace: `token ${w.isolatedId}` });
     expect(await access(w.readOnly)).toMatchObject({ tier: null, namespace: null });
@@ -88,7 +110,11 @@ describe('write tiers: the poisoning race', () => {
   });
 
   it('gives new CI tokens and workspaces the isolated tier unless told otherwise', async () => {
-    const token = await api<IssuedToken>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: w.wsId, access: 'read-write' });
+    const token = await api<IssuedToken>(ts, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: w.wsId,
+      access: 'read-write',
+    });
     const ws = await api<{ personalTokenTier: string; isolatedRetention: string }>(ts, 'GET', `/workspaces/${w.wsId}`);
     expect([token.tier, ws.personalTokenTier, ws.isolatedRetention]).toEqual(['isolated', 'isolated', '7d']);
   });

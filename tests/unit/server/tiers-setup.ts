@@ -23,12 +23,31 @@ export interface IssuedToken {
   expiresAt: string | null;
 }
 
-export async function createTierWorkspace(ts: TestServer, options: { anonymous?: 'none' | 'read' | 'read-write' } = {}): Promise<TierWorkspace> {
+export async function createTierWorkspace(
+  ts: TestServer,
+  options: { anonymous?: 'none' | 'read' | 'read-write' } = {},
+): Promise<TierWorkspace> {
   const suffix = randomBytes(4).toString('hex');
   const org = await api<{ id: string }>(ts, 'POST', '/orgs', { name: `org-${suffix}` });
-  const ws = await api<{ id: string }>(ts, 'POST', '/workspaces', { org: org.id, name: 'ws', anonymousAccess: options.anonymous ?? 'read', memberDefaultAccess: 'read-write' });
-  const trusted = await api<IssuedToken>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write', tier: 'trusted', name: 'main' });
-  const isolated = await api<IssuedToken>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read-write', name: 'pr' });
+  const ws = await api<{ id: string }>(ts, 'POST', '/workspaces', {
+    org: org.id,
+    name: 'ws',
+    anonymousAccess: options.anonymous ?? 'read',
+    memberDefaultAccess: 'read-write',
+  });
+  const trusted = await api<IssuedToken>(ts, 'POST', '/tokens', {
+    kind: 'ci',
+    workspaceId: ws.id,
+    access: 'read-write',
+    tier: 'trusted',
+    name: 'main',
+  });
+  const isolated = await api<IssuedToken>(ts, 'POST', '/tokens', {
+    kind: 'ci',
+    workspaceId: ws.id,
+    access: 'read-write',
+    name: 'pr',
+  });
   const readOnly = await api<IssuedToken>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: ws.id, access: 'read' });
   return {
     orgId: org.id,
@@ -42,8 +61,10 @@ export async function createTierWorkspace(ts: TestServer, options: { anonymous?:
   };
 }
 
-export const put = (w: TierWorkspace, hash: string, body: string, token?: string): Promise<HttpResult> => http(`${w.base}/${hash}`, { method: 'PUT', token, raw: Buffer.from(body) });
-export const get = (w: TierWorkspace, hash: string, token?: string): Promise<HttpResult> => http(`${w.base}/${hash}`, { token });
+export const put = (w: TierWorkspace, hash: string, body: string, token?: string): Promise<HttpResult> =>
+  http(`${w.base}/${hash}`, { method: 'PUT', token, raw: Buffer.from(body) });
+export const get = (w: TierWorkspace, hash: string, token?: string): Promise<HttpResult> =>
+  http(`${w.base}/${hash}`, { token });
 
 /** `status body` of a GET, so one expectation shows both. */
 export async function read(w: TierWorkspace, hash: string, token?: string): Promise<string> {
@@ -52,10 +73,19 @@ export async function read(w: TierWorkspace, hash: string, token?: string): Prom
 }
 
 /** A member of the workspace's organisation and a personal token of theirs. */
-export async function createMember(ts: TestServer, w: TierWorkspace, options: { role?: 'admin' | 'member'; tier?: 'trusted' | 'isolated'; bot?: boolean } = {}): Promise<{ userId: string; name: string; token: string; tokenId: string }> {
+export async function createMember(
+  ts: TestServer,
+  w: TierWorkspace,
+  options: { role?: 'admin' | 'member'; tier?: 'trusted' | 'isolated'; bot?: boolean } = {},
+): Promise<{ userId: string; name: string; token: string; tokenId: string }> {
   const name = `user-${randomBytes(4).toString('hex')}`;
   const user = await api<{ id: string }>(ts, 'POST', '/users', { name, bot: options.bot ?? false });
   await api(ts, 'POST', `/orgs/${w.orgId}/members`, { user: user.id, role: options.role ?? 'member' });
-  const token = await api<IssuedToken>(ts, 'POST', '/tokens', { kind: 'personal', user: user.id, workspaceId: w.wsId, ...(options.tier ? { tier: options.tier } : {}) });
+  const token = await api<IssuedToken>(ts, 'POST', '/tokens', {
+    kind: 'personal',
+    user: user.id,
+    workspaceId: w.wsId,
+    ...(options.tier ? { tier: options.tier } : {}),
+  });
   return { userId: user.id, name, token: token.token, tokenId: token.id };
 }

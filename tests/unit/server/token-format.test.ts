@@ -31,9 +31,12 @@ describe('token format', () => {
     expect((err as Error).message).not.toContain(flipped.slice(8));
   });
 
-  it.each(['', 'nxsc_ci_short', 'ghp_abcdefabcdefabcdefabcdefabcdefabcdef', `nxsc_xx_${'a'.repeat(38)}`])('rejects malformed %j', (value) => {
-    expect(() => parseToken(value)).toThrow(expect.objectContaining({ code: 'ERR_AUTH_TOKEN_MALFORMED' }));
-  });
+  it.each(['', 'nxsc_ci_short', 'ghp_abcdefabcdefabcdefabcdefabcdefabcdef', `nxsc_xx_${'a'.repeat(38)}`])(
+    'rejects malformed %j',
+    (value) => {
+      expect(() => parseToken(value)).toThrow(expect.objectContaining({ code: 'ERR_AUTH_TOKEN_MALFORMED' }));
+    },
+  );
 
   it('hashes with SHA-256 hex', () => {
     expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');

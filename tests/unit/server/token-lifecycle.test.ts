@@ -7,14 +7,24 @@ describe('token lifecycle on the cache routes', () => {
   beforeAll(async () => {
     ts = await startTestServer();
     orgId = (await api<{ id: string }>(ts, 'POST', '/orgs', { name: 'acme' })).id;
-    wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: orgId, name: 'web', memberDefaultAccess: 'read-write' })).id;
+    wsId = (
+      await api<{ id: string }>(ts, 'POST', '/workspaces', {
+        org: orgId,
+        name: 'web',
+        memberDefaultAccess: 'read-write',
+      })
+    ).id;
   });
   afterAll(() => ts.stop());
 
   const get = (token: string) => http(`${ts.url}/w/${wsId}/v1/cache/42`, { token });
 
   it('a token stops working once its expiry passes (clock injected, no sleeping)', async () => {
-    const created = await api<{ token: string; expiresAt: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, expiresIn: '2h' });
+    const created = await api<{ token: string; expiresAt: string }>(ts, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: wsId,
+      expiresIn: '2h',
+    });
     expect(Date.parse(created.expiresAt) - ts.clock.now.getTime()).toBe(2 * 3600_000);
     expect((await get(created.token)).status).toBe(404);
     ts.clock.advance(2 * 3600_000 - 1);
@@ -32,8 +42,17 @@ describe('token lifecycle on the cache routes', () => {
   });
 
   it('rotation gives a new value for the same id; the old value stops at once', async () => {
-    const created = await api<{ id: string; token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write', name: 'ci-main' });
-    const rotated = await api<{ id: string; token: string; access: string; name: string }>(ts, 'POST', `/tokens/${created.id}/rotate`);
+    const created = await api<{ id: string; token: string }>(ts, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: wsId,
+      access: 'read-write',
+      name: 'ci-main',
+    });
+    const rotated = await api<{ id: string; token: string; access: string; name: string }>(
+      ts,
+      'POST',
+      `/tokens/${created.id}/rotate`,
+    );
     expect(rotated).toMatchObject({ id: created.id, access: 'read-write', name: 'ci-main' });
     expect(rotated.token).not.toBe(created.token);
     expect((await get(created.token)).status).toBe(401);
@@ -48,7 +67,12 @@ describe('token lifecycle on the cache routes', () => {
     expect(revoked.status).toBe(401);
     expect(revoked.text).toContain('ERR_AUTH_TOKEN_REVOKED');
     const audit = await api<{ action: string; targetId: string }[]>(ts, 'GET', `/audit?org=${orgId}`);
-    expect(audit.filter((e) => e.targetId === created.id).map((e) => e.action).sort()).toEqual(['token.created', 'token.revoked']);
+    expect(
+      audit
+        .filter((e) => e.targetId === created.id)
+        .map((e) => e.action)
+        .sort(),
+    ).toEqual(['token.created', 'token.revoked']);
     const again = await http(`${ts.url}/api/v1/tokens/${created.id}/revoke`, { method: 'POST', token: ts.adminToken });
     expect(again.json()).toMatchObject({ error: { code: 'ERR_TOKEN_INACTIVE' } });
   });
@@ -74,7 +98,9 @@ describe('token lifecycle on the cache routes', () => {
     expect((await api<{ lastUsedAt: string }>(ts, 'GET', `/tokens/${created.id}`)).lastUsedAt).toBe(first);
     ts.clock.advance(31_000);
     await get(created.token);
-    expect((await api<{ lastUsedAt: string }>(ts, 'GET', `/tokens/${created.id}`)).lastUsedAt).toBe(ts.clock.now.toISOString());
+    expect((await api<{ lastUsedAt: string }>(ts, 'GET', `/tokens/${created.id}`)).lastUsedAt).toBe(
+      ts.clock.now.toISOString(),
+    );
   });
 
   it('a malformed or unknown token is 401 text/plain without echoing the token', async () => {

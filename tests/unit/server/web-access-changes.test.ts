@@ -19,12 +19,24 @@ const adminClient = async (): Promise<WebClient> => {
   return client;
 };
 const bobToken = (name: string, access: 'read' | 'read-write' = 'read-write') =>
-  api<{ id: string; token: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'bob', workspaceId: wsId, name, access });
+  api<{ id: string; token: string }>(ts, 'POST', '/tokens', {
+    kind: 'personal',
+    user: 'bob',
+    workspaceId: wsId,
+    name,
+    access,
+  });
 
 beforeAll(async () => {
   ts = await startTestServer();
   orgId = (await api<{ id: string }>(ts, 'POST', '/orgs', { name: 'acme' })).id;
-  wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'mono', memberDefaultAccess: 'read-write' })).id;
+  wsId = (
+    await api<{ id: string }>(ts, 'POST', '/workspaces', {
+      org: 'acme',
+      name: 'mono',
+      memberDefaultAccess: 'read-write',
+    })
+  ).id;
   await userWithPassword(ts, 'ada');
   await userWithPassword(ts, 'bob');
   await api(ts, 'POST', `/orgs/${orgId}/members`, { user: 'ada', role: 'admin' });
@@ -37,8 +49,16 @@ describe("changing a token's access", () => {
   it('PATCH /tokens/:id lowers and raises access; the cache routes follow on the next request; audited', async () => {
     const token = await bobToken('laptop');
     expect((await put(token.token)).status).toBe(200);
-    const ada = await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'ada', name: 'ada-admin' });
-    const lowered = await http(`${ts.url}/api/v1/tokens/${token.id}`, { method: 'PATCH', token: ada.token, body: { access: 'read' } });
+    const ada = await api<{ token: string }>(ts, 'POST', '/tokens', {
+      kind: 'personal',
+      user: 'ada',
+      name: 'ada-admin',
+    });
+    const lowered = await http(`${ts.url}/api/v1/tokens/${token.id}`, {
+      method: 'PATCH',
+      token: ada.token,
+      body: { access: 'read' },
+    });
     expect(lowered.status).toBe(200);
     expect(lowered.json()).toMatchObject({ id: token.id, access: 'read' });
     expect(lowered.text).not.toContain(token.token);
@@ -48,41 +68,88 @@ describe("changing a token's access", () => {
     expect((await http(`${ts.url}/v1/cache/h1`, { token: token.token })).status).toBe(404);
     await api(ts, 'PATCH', `/tokens/${token.id}`, { access: 'read-write' }, ada.token);
     expect((await put(token.token)).status).toBe(200);
-    const audit = await api<{ action: string; targetId: string; details: Record<string, unknown> }[]>(ts, 'GET', `/audit?org=${orgId}`);
-    expect(audit.filter((e) => e.action === 'token.access-changed' && e.targetId === token.id).map((e) => e.details)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ before: 'read-write', after: 'read' }), expect.objectContaining({ before: 'read', after: 'read-write' })]),
+    const audit = await api<{ action: string; targetId: string; details: Record<string, unknown> }[]>(
+      ts,
+      'GET',
+      `/audit?org=${orgId}`,
+    );
+    expect(
+      audit.filter((e) => e.action === 'token.access-changed' && e.targetId === token.id).map((e) => e.details),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ before: 'read-write', after: 'read' }),
+        expect.objectContaining({ before: 'read', after: 'read-write' }),
+      ]),
     );
   });
 
-  it('follows the policy\'s token.manage rule: a member may not change somebody else\'s token; admin tokens and bad values are refused', async () => {
-    const adaOwn = await api<{ id: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'ada', workspaceId: wsId, name: 'ada-laptop' });
+  it("follows the policy's token.manage rule: a member may not change somebody else's token; admin tokens and bad values are refused", async () => {
+    const adaOwn = await api<{ id: string }>(ts, 'POST', '/tokens', {
+      kind: 'personal',
+      user: 'ada',
+      workspaceId: wsId,
+      name: 'ada-laptop',
+    });
     const bob = await bobToken('bob-cli');
-    const forbidden = await http(`${ts.url}/api/v1/tokens/${adaOwn.id}`, { method: 'PATCH', token: bob.token, body: { access: 'read' } });
+    const forbidden = await http(`${ts.url}/api/v1/tokens/${adaOwn.id}`, {
+      method: 'PATCH',
+      token: bob.token,
+      body: { access: 'read' },
+    });
     expect(forbidden.status).toBe(403);
     expect((await api<{ access: string }>(ts, 'GET', `/tokens/${adaOwn.id}`)).access).toBe('read-write');
-    const invalid = await http(`${ts.url}/api/v1/tokens/${bob.id}`, { method: 'PATCH', token: ts.adminToken, body: { access: 'none' } });
+    const invalid = await http(`${ts.url}/api/v1/tokens/${bob.id}`, {
+      method: 'PATCH',
+      token: ts.adminToken,
+      body: { access: 'none' },
+    });
     expect(invalid.status).toBe(400);
-    const extra = await http(`${ts.url}/api/v1/tokens/${bob.id}`, { method: 'PATCH', token: ts.adminToken, body: { access: 'read', tier: 'trusted' } });
+    const extra = await http(`${ts.url}/api/v1/tokens/${bob.id}`, {
+      method: 'PATCH',
+      token: ts.adminToken,
+      body: { access: 'read', tier: 'trusted' },
+    });
     expect(extra.status).toBe(400);
     const adminToken = await api<{ id: string }>(ts, 'POST', '/tokens', { kind: 'admin', name: 'ops' });
-    const noLevel = await http(`${ts.url}/api/v1/tokens/${adminToken.id}`, { method: 'PATCH', token: ts.adminToken, body: { access: 'read' } });
+    const noLevel = await http(`${ts.url}/api/v1/tokens/${adminToken.id}`, {
+      method: 'PATCH',
+      token: ts.adminToken,
+      body: { access: 'read' },
+    });
     expect(noLevel.status).toBe(400);
     await api(ts, 'POST', `/tokens/${bob.id}/revoke`);
-    const revoked = await http(`${ts.url}/api/v1/tokens/${bob.id}`, { method: 'PATCH', token: ts.adminToken, body: { access: 'read' } });
+    const revoked = await http(`${ts.url}/api/v1/tokens/${bob.id}`, {
+      method: 'PATCH',
+      token: ts.adminToken,
+      body: { access: 'read' },
+    });
     expect(revoked.status).toBe(409);
   });
 
   it('never raises a minted token above what it was minted with', async () => {
-    const ci = await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write', tier: 'trusted' });
-    const minted = await http(`${ts.url}/api/v1/tokens/mint`, { method: 'POST', token: ci.token, body: { scope: 'pr-1', access: 'read' } });
+    const ci = await api<{ token: string }>(ts, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: wsId,
+      access: 'read-write',
+      tier: 'trusted',
+    });
+    const minted = await http(`${ts.url}/api/v1/tokens/mint`, {
+      method: 'POST',
+      token: ci.token,
+      body: { scope: 'pr-1', access: 'read' },
+    });
     expect(minted.status).toBe(201);
     const id = minted.json<{ id: string }>().id;
-    const raised = await http(`${ts.url}/api/v1/tokens/${id}`, { method: 'PATCH', token: ts.adminToken, body: { access: 'read-write' } });
+    const raised = await http(`${ts.url}/api/v1/tokens/${id}`, {
+      method: 'PATCH',
+      token: ts.adminToken,
+      body: { access: 'read-write' },
+    });
     expect(raised.status).toBe(400);
     expect(raised.text).toContain('minted');
   });
 
-  it('an org admin changes a member\'s token on the org tokens page (CSRF required), effective at once', async () => {
+  it("an org admin changes a member's token on the org tokens page (CSRF required), effective at once", async () => {
     const token = await bobToken('desktop');
     expect((await put(token.token)).status).toBe(200);
     const admin = await adminClient();
@@ -90,9 +157,21 @@ describe("changing a token's access", () => {
     expect(page.text).toContain(`action="/ui/tokens/${token.id}/access"`);
     const back = '/ui/orgs/acme/tokens';
     expect((await admin.post(`/ui/tokens/${token.id}/access`, { access: 'read', back })).status).toBe(403);
-    expect((await admin.post(`/ui/tokens/${token.id}/access`, { access: 'read', back, csrf: field(page.text, 'csrf') }, { origin: 'http://evil.example' })).status).toBe(403);
+    expect(
+      (
+        await admin.post(
+          `/ui/tokens/${token.id}/access`,
+          { access: 'read', back, csrf: field(page.text, 'csrf') },
+          { origin: 'http://evil.example' },
+        )
+      ).status,
+    ).toBe(403);
     expect((await put(token.token)).status).toBe(200);
-    const changed = await admin.post(`/ui/tokens/${token.id}/access`, { access: 'read', back, csrf: field(page.text, 'csrf') });
+    const changed = await admin.post(`/ui/tokens/${token.id}/access`, {
+      access: 'read',
+      back,
+      csrf: field(page.text, 'csrf'),
+    });
     expect(changed.status).toBe(303);
     expect(changed.location).toBe('/ui/orgs/acme/tokens?done=token-access-changed');
     expect((await put(token.token)).status).toBe(403);
@@ -101,18 +180,25 @@ describe("changing a token's access", () => {
     expect(after.text).toContain(`aria-label="Make desktop read-write"`);
   });
 
-  it('a plain member cannot change an admin\'s token from the page', async () => {
-    const adaOwn = await api<{ id: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'ada', workspaceId: wsId, name: 'ada-desk' });
+  it("a plain member cannot change an admin's token from the page", async () => {
+    const adaOwn = await api<{ id: string }>(ts, 'POST', '/tokens', {
+      kind: 'personal',
+      user: 'ada',
+      workspaceId: wsId,
+      name: 'ada-desk',
+    });
     const bob = new WebClient(ts.url);
     await bob.signIn('bob');
     const page = await bob.get('/ui/tokens');
-    expect((await bob.post(`/ui/tokens/${adaOwn.id}/access`, { access: 'read', csrf: field(page.text, 'csrf') })).status).toBe(403);
+    expect(
+      (await bob.post(`/ui/tokens/${adaOwn.id}/access`, { access: 'read', csrf: field(page.text, 'csrf') })).status,
+    ).toBe(403);
     expect((await api<{ access: string }>(ts, 'GET', `/tokens/${adaOwn.id}`)).access).toBe('read-write');
   });
 });
 
 describe("members' access to one workspace", () => {
-  it('shows each member\'s effective access and lets an admin set read, none and default (CSRF required)', async () => {
+  it("shows each member's effective access and lets an admin set read, none and default (CSRF required)", async () => {
     const token = await bobToken('per-workspace');
     const admin = await adminClient();
     const page = await admin.get(`/ui/workspaces/${wsId}`);
@@ -126,8 +212,14 @@ describe("members' access to one workspace", () => {
     const saved = await admin.post(url, { access: 'read', csrf: field(page.text, 'csrf') });
     expect(saved.location).toBe(`/ui/workspaces/${wsId}?done=member-access-saved`);
     expect((await put(token.token)).status).toBe(403);
-    expect(bobRow().exec((await admin.get(`/ui/workspaces/${wsId}`)).text)?.[0]).toMatch(/read<\/span> <span class="hint">set for this member/);
-    expect((await api<{ workspaceAccess: Record<string, string> }[]>(ts, 'GET', `/orgs/${orgId}/members`)).find((m) => m.workspaceAccess[wsId] !== undefined)).toMatchObject({ userName: 'bob', workspaceAccess: { [wsId]: 'read' } });
+    expect(bobRow().exec((await admin.get(`/ui/workspaces/${wsId}`)).text)?.[0]).toMatch(
+      /read<\/span> <span class="hint">set for this member/,
+    );
+    expect(
+      (await api<{ workspaceAccess: Record<string, string> }[]>(ts, 'GET', `/orgs/${orgId}/members`)).find(
+        (m) => m.workspaceAccess[wsId] !== undefined,
+      ),
+    ).toMatchObject({ userName: 'bob', workspaceAccess: { [wsId]: 'read' } });
 
     await admin.post(url, { access: 'none', csrf: field(page.text, 'csrf') });
     const none = await http(`${ts.url}/v1/cache/h1`, { token: token.token });
@@ -136,18 +228,29 @@ describe("members' access to one workspace", () => {
 
     await admin.post(url, { access: 'default', csrf: field(page.text, 'csrf') });
     expect((await put(token.token)).status).toBe(200);
-    expect((await api<{ workspaceAccess: Record<string, string> }[]>(ts, 'GET', `/orgs/${orgId}/members`)).every((m) => m.workspaceAccess[wsId] === undefined)).toBe(true);
+    expect(
+      (await api<{ workspaceAccess: Record<string, string> }[]>(ts, 'GET', `/orgs/${orgId}/members`)).every(
+        (m) => m.workspaceAccess[wsId] === undefined,
+      ),
+    ).toBe(true);
 
     const audit = await admin.get('/ui/orgs/acme/audit');
     expect(audit.text).toContain('&quot;access&quot;:&quot;none&quot;');
     expect((await admin.post(url, { access: 'admin', csrf: field(page.text, 'csrf') })).status).toBe(400);
   });
 
-  it('is for the organisation\'s admins only', async () => {
+  it("is for the organisation's admins only", async () => {
     const bob = new WebClient(ts.url);
     await bob.signIn('bob');
     const page = await bob.get('/ui/tokens');
-    expect((await bob.post(`/ui/workspaces/${wsId}/members/${bobId}/access`, { access: 'read-write', csrf: field(page.text, 'csrf') })).status).toBe(403);
+    expect(
+      (
+        await bob.post(`/ui/workspaces/${wsId}/members/${bobId}/access`, {
+          access: 'read-write',
+          csrf: field(page.text, 'csrf'),
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('refuses a user who is not a member of the organisation', async () => {
@@ -155,15 +258,30 @@ describe("members' access to one workspace", () => {
     const eveId = (await api<{ id: string }>(ts, 'GET', '/users/eve')).id;
     const admin = await adminClient();
     const page = await admin.get(`/ui/workspaces/${wsId}`);
-    expect((await admin.post(`/ui/workspaces/${wsId}/members/${eveId}/access`, { access: 'read', csrf: field(page.text, 'csrf') })).status).toBe(404);
+    expect(
+      (
+        await admin.post(`/ui/workspaces/${wsId}/members/${eveId}/access`, {
+          access: 'read',
+          csrf: field(page.text, 'csrf'),
+        })
+      ).status,
+    ).toBe(404);
   });
 });
 
 describe('denying a CLI login request', () => {
-  const start = async () => (await http(`${ts.url}/api/v1/login/requests`, { method: 'POST', body: { hostname: 'stranger-box', workspaceId: wsId } })).json<{ requestId: string; userCode: string; deviceCode: string }>();
+  const start = async () =>
+    (
+      await http(`${ts.url}/api/v1/login/requests`, {
+        method: 'POST',
+        body: { hostname: 'stranger-box', workspaceId: wsId },
+      })
+    ).json<{ requestId: string; userCode: string; deviceCode: string }>();
   /** The confirmation page, reached by typing the code into the entry form. */
-  const confirmPage = async (client: WebClient, code: string) => client.post('/ui/device', { csrf: field((await client.get('/ui/device')).text, 'csrf'), code });
-  const poll = (s: { requestId: string; deviceCode: string }) => http(`${ts.url}/api/v1/login/requests/${s.requestId}/poll`, { method: 'POST', body: { deviceCode: s.deviceCode } });
+  const confirmPage = async (client: WebClient, code: string) =>
+    client.post('/ui/device', { csrf: field((await client.get('/ui/device')).text, 'csrf'), code });
+  const poll = (s: { requestId: string; deviceCode: string }) =>
+    http(`${ts.url}/api/v1/login/requests/${s.requestId}/poll`, { method: 'POST', body: { deviceCode: s.deviceCode } });
 
   it('fails the polling CLI at once with a clear message, issues no token, and cannot be approved afterwards', async () => {
     const started = await start();
@@ -194,20 +312,24 @@ describe('denying a CLI login request', () => {
     const client = await adminClient();
     const page = await confirmPage(client, started.userCode);
     await client.post('/ui/device/approve', { csrf: field(page.text, 'csrf'), code: started.userCode });
-    expect((await client.post('/ui/device/deny', { csrf: field(page.text, 'csrf'), code: started.userCode })).status).toBe(410);
+    expect(
+      (await client.post('/ui/device/deny', { csrf: field(page.text, 'csrf'), code: started.userCode })).status,
+    ).toBe(410);
     expect((await poll(started)).json()).toMatchObject({ status: 'approved' });
   });
 });
 
 describe('the tier column', () => {
-  it('shows the effective tier: the token\'s own, else the workspace policy, else the kind\'s default', async () => {
+  it("shows the effective tier: the token's own, else the workspace policy, else the kind's default", async () => {
     await api(ts, 'POST', '/tokens', { kind: 'personal', user: 'bob', workspaceId: wsId, name: 'tier-bound' });
     await api(ts, 'POST', '/tokens', { kind: 'personal', user: 'bob', name: 'tier-unbound' });
     await api(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, name: 'tier-ci-trusted', tier: 'trusted' });
     await api(ts, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, name: 'tier-ci-default' });
     const admin = await adminClient();
-    const rowOf = (text: string, name: string) => new RegExp(`<tr data-token-id="tok_[A-Za-z0-9]+">\\s*<td>${name}<br>[\\s\\S]*?</tr>`).exec(text)?.[0] ?? '';
-    const tierOf = (row: string) => /<td>(?:<span class="(?:badge|hint)[^"]*"[^>]*>)([^<]+)<\/span><\/td>\s*<td>\d{4}-/.exec(row)?.[1];
+    const rowOf = (text: string, name: string) =>
+      new RegExp(`<tr data-token-id="tok_[A-Za-z0-9]+">\\s*<td>${name}<br>[\\s\\S]*?</tr>`).exec(text)?.[0] ?? '';
+    const tierOf = (row: string) =>
+      /<td>(?:<span class="(?:badge|hint)[^"]*"[^>]*>)([^<]+)<\/span><\/td>\s*<td>\d{4}-/.exec(row)?.[1];
     let text = (await admin.get('/ui/orgs/acme/tokens')).text;
     expect(text).not.toContain('<span class="hint">default</span>');
     expect(tierOf(rowOf(text, 'tier-bound'))).toBe('isolated');

@@ -24,12 +24,20 @@ interface Started {
 const USER_AGENT = 'nx-sealed-cache-cli (test agent)';
 
 async function start(body: Record<string, unknown> = { hostname: 'build-box', workspaceId: wsId }): Promise<Started> {
-  const result = await request(`${ts.url}/api/v1/login/requests`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT }, body: JSON.stringify(body) });
+  const result = await request(`${ts.url}/api/v1/login/requests`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+    body: JSON.stringify(body),
+  });
   expect(result.statusCode).toBe(201);
   return (await result.body.json()) as Started;
 }
 
-const poll = (started: Pick<Started, 'requestId' | 'deviceCode'>) => http(`${ts.url}/api/v1/login/requests/${started.requestId}/poll`, { method: 'POST', body: { deviceCode: started.deviceCode } });
+const poll = (started: Pick<Started, 'requestId' | 'deviceCode'>) =>
+  http(`${ts.url}/api/v1/login/requests/${started.requestId}/poll`, {
+    method: 'POST',
+    body: { deviceCode: started.deviceCode },
+  });
 
 /** Types the code into the entry form, as a person would; answers the confirmation page. */
 async function typeCode(client: WebClient, userCode: string) {
@@ -54,8 +62,16 @@ beforeAll(async () => {
   ts = await startTestServer();
   const org = await api<{ id: string }>(ts, 'POST', '/orgs', { name: 'acme' });
   await api(ts, 'POST', '/orgs', { name: 'rival' });
-  wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'mono', memberDefaultAccess: 'read' })).id;
-  otherWsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'second', memberDefaultAccess: 'read-write' })).id;
+  wsId = (
+    await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'mono', memberDefaultAccess: 'read' })
+  ).id;
+  otherWsId = (
+    await api<{ id: string }>(ts, 'POST', '/workspaces', {
+      org: 'acme',
+      name: 'second',
+      memberDefaultAccess: 'read-write',
+    })
+  ).id;
   await userWithPassword(ts, 'ada');
   await api(ts, 'POST', `/orgs/${org.id}/members`, { user: 'ada', role: 'member' });
   await userWithPassword(ts, 'eve');
@@ -78,10 +94,19 @@ describe('login requests', () => {
     const client = await signedIn('ada');
     const approved = await approveInPage(client, started.userCode.toLowerCase().replace('-', ''));
     expect(approved.text).toContain('CLI login approved');
-    const answer = (await poll(started)).json<{ status: string; token: string; tokenId: string; workspaceId: string; user: { name: string } }>();
+    const answer = (await poll(started)).json<{
+      status: string;
+      token: string;
+      tokenId: string;
+      workspaceId: string;
+      user: { name: string };
+    }>();
     expect(answer).toMatchObject({ status: 'approved', user: { name: 'ada' }, workspaceId: wsId });
     const access = await http(`${ts.url}/v1/access`, { token: answer.token });
-    expect(access.json()).toMatchObject({ workspace: { id: wsId }, principal: { kind: 'personal', user: { name: 'ada' } } });
+    expect(access.json()).toMatchObject({
+      workspace: { id: wsId },
+      principal: { kind: 'personal', user: { name: 'ada' } },
+    });
     const again = await poll(started);
     expect(again.status).toBe(410);
     expect(again.text).not.toContain(answer.token);
@@ -94,10 +119,15 @@ describe('login requests', () => {
     expect(page.text).toContain('read, your own access there; valid 30 days');
     await client.post('/ui/device/approve', { csrf: field(page.text, 'csrf'), code: read.userCode });
     const token = (await poll(read)).json<{ token: string; tokenId: string }>();
-    const access = (await http(`${ts.url}/v1/access`, { token: token.token })).json<{ access: { read: boolean; write: boolean }; expiresAt: string }>();
+    const access = (await http(`${ts.url}/v1/access`, { token: token.token })).json<{
+      access: { read: boolean; write: boolean };
+      expiresAt: string;
+    }>();
     expect(access.access).toEqual({ read: true, write: false });
     expect(Date.parse(access.expiresAt) - ts.clock.now.getTime()).toBe(30 * 86_400_000);
-    const record = (await api<{ id: string; workspaceId: string | null; access: string }[]>(ts, 'GET', '/tokens')).find((t) => t.id === token.tokenId);
+    const record = (await api<{ id: string; workspaceId: string | null; access: string }[]>(ts, 'GET', '/tokens')).find(
+      (t) => t.id === token.tokenId,
+    );
     expect(record).toMatchObject({ workspaceId: wsId, access: 'read' });
     // Bound: the token does not serve another workspace, even one where ada may write.
     const elsewhere = await http(`${ts.url}/w/${otherWsId}/v1/access`, { token: token.token });
@@ -107,14 +137,20 @@ describe('login requests', () => {
     const write = await start({ hostname: 'build-box', workspaceId: otherWsId });
     await approveInPage(client, write.userCode);
     const writer = (await poll(write)).json<{ token: string }>();
-    expect((await http(`${ts.url}/v1/access`, { token: writer.token })).json()).toMatchObject({ workspace: { id: otherWsId }, access: { read: true, write: true } });
+    expect((await http(`${ts.url}/v1/access`, { token: writer.token })).json()).toMatchObject({
+      workspace: { id: otherWsId },
+      access: { read: true, write: true },
+    });
   });
 
   it('must name a workspace that exists', async () => {
     const missing = await http(`${ts.url}/api/v1/login/requests`, { method: 'POST', body: { hostname: 'build-box' } });
     expect(missing.status).toBe(400);
     expect(missing.json()).toMatchObject({ error: { code: 'ERR_INPUT_INVALID' } });
-    const unknown = await http(`${ts.url}/api/v1/login/requests`, { method: 'POST', body: { hostname: 'build-box', workspaceId: 'ws_00000000000000000000' } });
+    const unknown = await http(`${ts.url}/api/v1/login/requests`, {
+      method: 'POST',
+      body: { hostname: 'build-box', workspaceId: 'ws_00000000000000000000' },
+    });
     expect(unknown.status).toBe(404);
   });
 
@@ -134,7 +170,8 @@ describe('login requests', () => {
     const started = await start();
     const page = await typeCode(await signedIn('ada'), started.userCode);
     expect(page.status).toBe(200);
-    for (const fact of ['build-box', '127.0.0.1', USER_AGENT, 'mono in acme', wsId, 'Requested', 'Expires']) expect(page.text).toContain(fact);
+    for (const fact of ['build-box', '127.0.0.1', USER_AGENT, 'mono in acme', wsId, 'Requested', 'Expires'])
+      expect(page.text).toContain(fact);
   });
 
   it('cannot be seen or approved by someone without access to the workspace, and name nothing to them', async () => {

@@ -13,7 +13,8 @@ let wsId: string;
 beforeAll(async () => {
   ts = await startTestServer();
   orgId = (await api<{ id: string }>(ts, 'POST', '/orgs', { name: 'acme' })).id;
-  wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'mono', anonymousAccess: 'read' })).id;
+  wsId = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme', name: 'mono', anonymousAccess: 'read' }))
+    .id;
   await userWithPassword(ts, 'ada');
   await userWithPassword(ts, 'bob');
   await api(ts, 'POST', `/orgs/${orgId}/members`, { user: 'ada', role: 'admin' });
@@ -34,7 +35,9 @@ describe('signing in', () => {
     const client = new WebClient(ts.url);
     const result = await client.signIn('ada');
     expect(result.status).toBe(303);
-    const cookie = ([] as string[]).concat(result.headers['set-cookie'] ?? []).find((c) => c.startsWith('nxsc_session='));
+    const cookie = ([] as string[])
+      .concat(result.headers['set-cookie'] ?? [])
+      .find((c) => c.startsWith('nxsc_session='));
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
     expect(cookie).not.toMatch(/Secure/);
@@ -46,7 +49,11 @@ describe('signing in', () => {
   it('marks the cookie Secure behind a TLS proxy', async () => {
     const client = new WebClient(ts.url);
     const form = await client.get('/ui/sign-in');
-    const result = await client.post('/ui/sign-in', { csrf: field(form.text, 'csrf'), name: 'ada', password: PASSWORD, next: '/ui/tokens' }, { 'x-forwarded-proto': 'https' });
+    const result = await client.post(
+      '/ui/sign-in',
+      { csrf: field(form.text, 'csrf'), name: 'ada', password: PASSWORD, next: '/ui/tokens' },
+      { 'x-forwarded-proto': 'https' },
+    );
     expect(String(result.headers['set-cookie'])).toMatch(/nxsc_session=[^;]+;.*Secure/);
   });
 
@@ -76,7 +83,18 @@ describe('signing in', () => {
 });
 
 describe('headers on every page', () => {
-  it.each(['/ui/sign-in', '/ui/tokens', '/ui/orgs', '/ui/orgs/acme/members', `/ui/workspaces/WS`, '/ui/orgs/acme/audit', '/ui/stats', '/ui/account', '/ui/device', '/ui/no-such-page'])('%s has the strict CSP and no-store', async (path) => {
+  it.each([
+    '/ui/sign-in',
+    '/ui/tokens',
+    '/ui/orgs',
+    '/ui/orgs/acme/members',
+    `/ui/workspaces/WS`,
+    '/ui/orgs/acme/audit',
+    '/ui/stats',
+    '/ui/account',
+    '/ui/device',
+    '/ui/no-such-page',
+  ])('%s has the strict CSP and no-store', async (path) => {
     const client = new WebClient(ts.url);
     await client.signIn('ada');
     const page = await client.get(path.replace('WS', wsId));
@@ -96,8 +114,12 @@ describe('CSRF and sessions', () => {
     const once = field(page.text, 'once');
     expect((await client.post('/ui/tokens', { name: 'x', once })).status).toBe(403);
     expect((await client.post('/ui/tokens', { name: 'x', once, csrf: `${csrf.slice(0, -2)}AA` })).status).toBe(403);
-    expect((await client.post('/ui/tokens', { name: 'x', once, csrf }, { origin: 'http://evil.example' })).status).toBe(403);
-    expect((await client.post('/ui/tokens', { name: 'x', once, csrf }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await client.post('/ui/tokens', { name: 'x', once, csrf }, { origin: 'http://evil.example' })).status).toBe(
+      403,
+    );
+    expect(
+      (await client.post('/ui/tokens', { name: 'x', once, csrf }, { 'sec-fetch-site': 'cross-site' })).status,
+    ).toBe(403);
     const tokens = await api<unknown[]>(ts, 'GET', '/tokens?user=ada');
     expect(tokens).toHaveLength(0);
   });
@@ -122,12 +144,20 @@ describe('CSRF and sessions', () => {
     await first.signIn('bob');
     await second.signIn('bob');
     const account = await first.get('/ui/account');
-    const changed = await first.post('/ui/account/password', { csrf: field(account.text, 'csrf'), current: PASSWORD, password: `${PASSWORD}!` });
+    const changed = await first.post('/ui/account/password', {
+      csrf: field(account.text, 'csrf'),
+      current: PASSWORD,
+      password: `${PASSWORD}!`,
+    });
     expect(changed.location).toBe('/ui/sign-in?signedOut=password');
     expect((await second.get('/ui/tokens')).status).toBe(303);
     expect((await first.get('/ui/tokens')).status).toBe(303);
     // An admin token alone cannot set a password (it once could, which let tokens become their users); the server's own CLI can.
-    const refused = await http(`${ts.url}/api/v1/users/bob/password`, { method: 'POST', token: ts.adminToken, body: { currentPassword: 'unknown to the admin', password: PASSWORD } });
+    const refused = await http(`${ts.url}/api/v1/users/bob/password`, {
+      method: 'POST',
+      token: ts.adminToken,
+      body: { currentPassword: 'unknown to the admin', password: PASSWORD },
+    });
     expect(refused.json()).toMatchObject({ error: { code: 'ERR_AUTH_FORBIDDEN' } });
     await setPasswordInStore(ts.server.context.store, 'bob', PASSWORD, () => ts.clock.now);
   });
@@ -146,7 +176,14 @@ describe('tokens', () => {
     const client = new WebClient(ts.url);
     await client.signIn('bob');
     const page = await client.get('/ui/tokens');
-    const fields = { csrf: field(page.text, 'csrf'), once: field(page.text, 'once'), name: 'laptop', workspaceId: wsId, access: 'read-write', expiresIn: '30d' };
+    const fields = {
+      csrf: field(page.text, 'csrf'),
+      once: field(page.text, 'once'),
+      name: 'laptop',
+      workspaceId: wsId,
+      access: 'read-write',
+      expiresIn: '30d',
+    };
     const created = await client.post('/ui/tokens', fields);
     expect(created.status).toBe(200);
     const secret = /id="token-value"[^>]*>(nxsc_pat_[A-Za-z0-9]+)</.exec(created.text)?.[1] as string;
@@ -165,14 +202,22 @@ describe('tokens', () => {
     const client = new WebClient(ts.url);
     await client.signIn('bob');
     const page = await client.get('/ui/tokens');
-    const created = await client.post('/ui/tokens', { csrf: field(page.text, 'csrf'), once: field(page.text, 'once'), name: '<img src=x onerror=alert(1)>' });
+    const created = await client.post('/ui/tokens', {
+      csrf: field(page.text, 'csrf'),
+      once: field(page.text, 'once'),
+      name: '<img src=x onerror=alert(1)>',
+    });
     expect(created.text).not.toContain('<img src=x');
     expect(created.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect((await client.get('/ui/tokens')).text).not.toContain('<img src=x');
   });
 
-  it('refuses rotating or deleting somebody else\'s token', async () => {
-    const adaToken = await api<{ id: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'ada', name: 'ada-only' });
+  it("refuses rotating or deleting somebody else's token", async () => {
+    const adaToken = await api<{ id: string }>(ts, 'POST', '/tokens', {
+      kind: 'personal',
+      user: 'ada',
+      name: 'ada-only',
+    });
     const client = new WebClient(ts.url);
     await client.signIn('bob');
     const page = await client.get('/ui/tokens');
@@ -187,7 +232,11 @@ describe('organisation admins', () => {
     const client = new WebClient(ts.url);
     await client.signIn('ada');
     const page = await client.get(`/ui/workspaces/${wsId}`);
-    const saved = await client.post(`/ui/workspaces/${wsId}/access`, { csrf: field(page.text, 'csrf'), anonymousAccess: 'none', memberDefaultAccess: 'read-write' });
+    const saved = await client.post(`/ui/workspaces/${wsId}/access`, {
+      csrf: field(page.text, 'csrf'),
+      anonymousAccess: 'none',
+      memberDefaultAccess: 'read-write',
+    });
     expect(saved.status).toBe(303);
     expect((await http(`${ts.url}/w/${wsId}/v1/cache/abc`)).status).toBe(401);
     const audit = await client.get('/ui/orgs/acme/audit');
@@ -204,7 +253,11 @@ describe('organisation admins', () => {
     const admin = new WebClient(ts.url);
     await admin.signIn('ada');
     const members = await admin.get('/ui/orgs/acme/members');
-    const invite = await admin.post('/ui/orgs/acme/invites', { csrf: field(members.text, 'csrf'), once: field(members.text, 'once'), role: 'member' });
+    const invite = await admin.post('/ui/orgs/acme/invites', {
+      csrf: field(members.text, 'csrf'),
+      once: field(members.text, 'once'),
+      role: 'member',
+    });
     const link = /id="invite-link">([^<]+)</.exec(invite.text)?.[1] as string;
     const path = new URL(link).pathname;
     const newcomer = new WebClient(ts.url);
@@ -216,10 +269,14 @@ describe('organisation admins', () => {
     expect((await new WebClient(ts.url).get(path)).status).toBe(404);
   });
 
-  it('remove a member, and that member\'s token stops working', async () => {
+  it("remove a member, and that member's token stops working", async () => {
     await userWithPassword(ts, 'dee');
     await api(ts, 'POST', `/orgs/${orgId}/members`, { user: 'dee' });
-    const token = await api<{ token: string }>(ts, 'POST', '/tokens', { kind: 'personal', user: 'dee', workspaceId: wsId });
+    const token = await api<{ token: string }>(ts, 'POST', '/tokens', {
+      kind: 'personal',
+      user: 'dee',
+      workspaceId: wsId,
+    });
     expect((await http(`${ts.url}/v1/cache/abc`, { token: token.token })).status).toBe(404);
     const admin = new WebClient(ts.url);
     await admin.signIn('ada');

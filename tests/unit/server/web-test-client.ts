@@ -35,18 +35,34 @@ export class WebClient {
     const response = await request(`${this.baseUrl}${path}`, { headers: { cookie: this.cookieHeader() } });
     this.keepCookies(response.headers['set-cookie']);
     const text = await response.body.text();
-    return { status: response.statusCode, headers: response.headers, text, location: response.headers.location as string | undefined };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      text,
+      location: response.headers.location as string | undefined,
+    };
   }
 
   async post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<PageResult> {
     const response = await request(`${this.baseUrl}${path}`, {
       method: 'POST',
-      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', origin: this.baseUrl, 'sec-fetch-site': 'same-origin', ...headers },
+      headers: {
+        cookie: this.cookieHeader(),
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: this.baseUrl,
+        'sec-fetch-site': 'same-origin',
+        ...headers,
+      },
       body: new URLSearchParams(fields).toString(),
     });
     this.keepCookies(response.headers['set-cookie']);
     const text = await response.body.text();
-    return { status: response.statusCode, headers: response.headers, text, location: response.headers.location as string | undefined };
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      text,
+      location: response.headers.location as string | undefined,
+    };
   }
 
   async signIn(name: string, password = PASSWORD): Promise<PageResult> {

@@ -30,8 +30,12 @@ export const initialSchema: Migration = {
       .addColumn('id', 'text', (c) => c.primaryKey())
       .addColumn('org_id', 'text', (c) => c.notNull().references('organisations.id').onDelete('cascade'))
       .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('anonymous_access', 'text', (c) => c.notNull().check(sql`anonymous_access in ('none', 'read', 'read-write')`))
-      .addColumn('member_default_access', 'text', (c) => c.notNull().check(sql`member_default_access in ('read', 'read-write')`))
+      .addColumn('anonymous_access', 'text', (c) =>
+        c.notNull().check(sql`anonymous_access in ('none', 'read', 'read-write')`),
+      )
+      .addColumn('member_default_access', 'text', (c) =>
+        c.notNull().check(sql`member_default_access in ('read', 'read-write')`),
+      )
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addUniqueConstraint('workspaces_org_name_unique', ['org_id', 'name'])
       .execute();

@@ -8,7 +8,10 @@ import { type Kysely, type Migration, sql } from 'kysely';
  */
 export const tenancy: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.schema.alterTable('users').addColumn('owner_org_id', 'text', (c) => c.references('organisations.id').onDelete('set null')).execute();
+    await db.schema
+      .alterTable('users')
+      .addColumn('owner_org_id', 'text', (c) => c.references('organisations.id').onDelete('set null'))
+      .execute();
     await sql`
       update users set owner_org_id = (select m.org_id from memberships m where m.user_id = users.id)
       where bot = 1 and (select count(*) from memberships m where m.user_id = users.id) = 1

@@ -9,6 +9,13 @@ import { loginRequestOrigin } from './006-login-request-origin';
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001-initial-schema': initialSchema, '002-write-tiers': writeTiers, '003-operations': operations, '004-web-sign-in': webSignIn, '005-tenancy': tenancy, '006-login-request-origin': loginRequestOrigin };
+    return {
+      '001-initial-schema': initialSchema,
+      '002-write-tiers': writeTiers,
+      '003-operations': operations,
+      '004-web-sign-in': webSignIn,
+      '005-tenancy': tenancy,
+      '006-login-request-origin': loginRequestOrigin,
+    };
   },
 };

@@ -20,7 +20,10 @@ import { requireUser } from '../support/lookups';
 const IsoTime = z.iso.datetime({ offset: true });
 const FilterFields = {
   workspace: z.string().regex(WORKSPACE_ID_PATTERN, 'a workspace id (ws_ + 20 letters or digits)'),
-  token: z.string().regex(/^tok_[A-Za-z0-9]{16}$/, 'a token id (tok_...)').optional(),
+  token: z
+    .string()
+    .regex(/^tok_[A-Za-z0-9]{16}$/, 'a token id (tok_...)')
+    .optional(),
   user: IdOrName.optional(),
   namespace: z.string().min(1).max(200).optional(),
   tier: z.enum(['shared', 'isolated']).optional(),
@@ -41,7 +44,8 @@ const isoOf = (text: string | undefined) => (text === undefined ? undefined : ne
 
 async function resolveFilter(ctx: ServerContext, request: FastifyRequest, input: FilterInput): Promise<ResolvedFilter> {
   const { workspace } = resourceOf(request, 'workspace');
-  if (input.namespace !== undefined && input.tier !== undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'give a namespace or a tier, not both');
+  if (input.namespace !== undefined && input.tier !== undefined)
+    throw new SealedCacheError('ERR_INPUT_INVALID', 'give a namespace or a tier, not both');
   const user = input.user === undefined ? undefined : await requireUser(ctx.store, input.user);
   const filter: EntryFilter = {
     workspaceId: workspace.id,
@@ -59,7 +63,10 @@ async function resolveFilter(ctx: ServerContext, request: FastifyRequest, input:
 function requireNarrowing(filter: EntryFilter): void {
   const { workspaceId: _workspace, ...narrowing } = filter;
   if (Object.keys(narrowing).length === 0) {
-    throw new SealedCacheError('ERR_INPUT_INVALID', 'give at least one of token, user, namespace, tier, since or until');
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      'give at least one of token, user, namespace, tier, since or until',
+    );
   }
 }
 
@@ -68,14 +75,24 @@ export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext)
     const query = parseInput(ListQuery, request.query, 'query');
     const { filter } = await resolveFilter(ctx, request, query);
     const rows = await tierStoreFor(ctx.store).listEntries(filter, query.limit);
-    return rows.map((row) => ({ ...row, tier: row.namespace === 'shared' ? 'shared' : 'isolated', namespaceDisplay: describeNamespace(row.namespace) }));
+    return rows.map((row) => ({
+      ...row,
+      tier: row.namespace === 'shared' ? 'shared' : 'isolated',
+      namespaceDisplay: describeNamespace(row.namespace),
+    }));
   });
 
   app.post('/entries/quarantine', permit('entries.change', 'entries'), async (request): Promise<EntryActionJson> => {
     const { actor, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
     requireNarrowing(filter);
     const count = await tierStoreFor(ctx.store).quarantineEntries(filter, ctx.clock().toISOString());
-    await ctx.audit.record({ action: 'entries.quarantined', actor, orgId, workspaceId: filter.workspaceId, details: { filter, count } });
+    await ctx.audit.record({
+      action: 'entries.quarantined',
+      actor,
+      orgId,
+      workspaceId: filter.workspaceId,
+      details: { filter, count },
+    });
     return { action: 'quarantined', filter: { ...filter }, count };
   });
 
@@ -83,8 +100,18 @@ export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext)
     const { actor, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
     requireNarrowing(filter);
     const removed = await removeEntries(tierStoreFor(ctx.store), ctx.blobs, filter);
-    if (removed.blobFailures > 0) request.log.warn({ blobFailures: removed.blobFailures }, 'purge left blobs that could not be deleted; they are never served');
-    await ctx.audit.record({ action: 'entries.purged', actor, orgId, workspaceId: filter.workspaceId, details: { filter, count: removed.entries } });
+    if (removed.blobFailures > 0)
+      request.log.warn(
+        { blobFailures: removed.blobFailures },
+        'purge left blobs that could not be deleted; they are never served',
+      );
+    await ctx.audit.record({
+      action: 'entries.purged',
+      actor,
+      orgId,
+      workspaceId: filter.workspaceId,
+      details: { filter, count: removed.entries },
+    });
     return { action: 'purged', filter: { ...filter }, count: removed.entries };
   });
 }

@@ -22,9 +22,12 @@ export async function adminOrgRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.get('/orgs', permit('org.list'), async (request) => {
     const { may } = authorizedOf(request);
     const visible = [];
-    for (const org of await ctx.store.listOrganisations()) if (await may('org.read', { kind: 'org', org })) visible.push(org);
+    for (const org of await ctx.store.listOrganisations())
+      if (await may('org.read', { kind: 'org', org })) visible.push(org);
     return visible.map(presentOrganisation);
   });
 
-  app.get('/orgs/:org', permit('org.read', 'org-param'), async (request) => presentOrganisation(resourceOf(request, 'org').org));
+  app.get('/orgs/:org', permit('org.read', 'org-param'), async (request) =>
+    presentOrganisation(resourceOf(request, 'org').org),
+  );
 }

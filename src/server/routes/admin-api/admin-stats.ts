@@ -26,7 +26,10 @@ export async function adminStatsRoutes(app: FastifyInstance, deps: StatsDeps): P
     return {
       storage: await retention.totals(),
       workspaces: await retention.totalsPerWorkspace(),
-      cache: { hits: await counterValue(deps.metrics, 'cacheHits'), misses: await counterValue(deps.metrics, 'cacheMisses') },
+      cache: {
+        hits: await counterValue(deps.metrics, 'cacheHits'),
+        misses: await counterValue(deps.metrics, 'cacheMisses'),
+      },
       retention: { lastRunAt: deps.retention.lastRunAt, removedSinceStart: deps.retention.totals },
     };
   });

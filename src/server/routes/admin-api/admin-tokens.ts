@@ -17,7 +17,10 @@ const ChangeTokenBody = z.strictObject({ access: TokenAccessSchema });
 const ListQuery = z.object({ workspace: z.string().optional(), user: IdOrName.optional() });
 
 /** The organisation a token is governed by: its workspace's, if it is bound to one. */
-export async function orgIdOfToken(ctx: ServerContext, token: Pick<TokenRecord, 'workspaceId'>): Promise<string | null> {
+export async function orgIdOfToken(
+  ctx: ServerContext,
+  token: Pick<TokenRecord, 'workspaceId'>,
+): Promise<string | null> {
   if (token.workspaceId === null) return null;
   return (await ctx.store.findWorkspace(token.workspaceId))?.orgId ?? null;
 }
@@ -27,25 +30,59 @@ function specFrom(authorized: NewTokenSpec, body: CreateTokenBody): TokenSpec {
   const name = body.name ?? null;
   switch (authorized.kind) {
     case 'ci':
-      if (authorized.workspaceId === null) throw new SealedCacheError('ERR_INPUT_INVALID', 'a CI token needs a workspace (--workspace)');
-      if (body.user !== undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'a CI token belongs to a workspace, not to a user');
-      return { kind: 'ci', name, workspaceId: authorized.workspaceId, userId: null, access: body.access ?? 'read', expiresIn: body.expiresIn ?? 'never', tier: body.tier ?? DEFAULT_WRITE_TIER };
+      if (authorized.workspaceId === null)
+        throw new SealedCacheError('ERR_INPUT_INVALID', 'a CI token needs a workspace (--workspace)');
+      if (body.user !== undefined)
+        throw new SealedCacheError('ERR_INPUT_INVALID', 'a CI token belongs to a workspace, not to a user');
+      return {
+        kind: 'ci',
+        name,
+        workspaceId: authorized.workspaceId,
+        userId: null,
+        access: body.access ?? 'read',
+        expiresIn: body.expiresIn ?? 'never',
+        tier: body.tier ?? DEFAULT_WRITE_TIER,
+      };
     case 'personal':
-      if (authorized.userId === null) throw new SealedCacheError('ERR_INPUT_INVALID', 'a personal token needs a user (--user)');
-      return { kind: 'personal', name, workspaceId: authorized.workspaceId, userId: authorized.userId, access: body.access ?? 'read-write', expiresIn: body.expiresIn ?? PERSONAL_TOKEN_DEFAULT_EXPIRY, tier: body.tier ?? null };
+      if (authorized.userId === null)
+        throw new SealedCacheError('ERR_INPUT_INVALID', 'a personal token needs a user (--user)');
+      return {
+        kind: 'personal',
+        name,
+        workspaceId: authorized.workspaceId,
+        userId: authorized.userId,
+        access: body.access ?? 'read-write',
+        expiresIn: body.expiresIn ?? PERSONAL_TOKEN_DEFAULT_EXPIRY,
+        tier: body.tier ?? null,
+      };
     case 'admin':
-      if (body.workspaceId !== undefined || body.access !== undefined || body.tier !== undefined) throw new SealedCacheError('ERR_INPUT_INVALID', 'an admin token has no workspace, access level or tier');
-      return { kind: 'admin', name, workspaceId: null, userId: authorized.userId, access: null, expiresIn: body.expiresIn ?? 'never' };
+      if (body.workspaceId !== undefined || body.access !== undefined || body.tier !== undefined)
+        throw new SealedCacheError('ERR_INPUT_INVALID', 'an admin token has no workspace, access level or tier');
+      return {
+        kind: 'admin',
+        name,
+        workspaceId: null,
+        userId: authorized.userId,
+        access: null,
+        expiresIn: body.expiresIn ?? 'never',
+      };
   }
 }
 
 export async function adminTokenRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const managed = (request: Parameters<typeof authorizedOf>[0]) => ({ token: resourceOf(request, 'token').token, actor: auditActorOf(authorizedOf(request).actor) });
+  const managed = (request: Parameters<typeof authorizedOf>[0]) => ({
+    token: resourceOf(request, 'token').token,
+    actor: auditActorOf(authorizedOf(request).actor),
+  });
 
   app.post('/tokens', permit('token.create', 'token-body'), async (request, reply) => {
     const { spec: authorized } = resourceOf(request, 'new-token');
     const spec = specFrom(authorized, parseInput(CreateTokenBody, request.body, 'token'));
-    const issued = await ctx.tokens.issue(spec, auditActorOf(authorizedOf(request).actor), await orgIdOfToken(ctx, spec));
+    const issued = await ctx.tokens.issue(
+      spec,
+      auditActorOf(authorizedOf(request).actor),
+      await orgIdOfToken(ctx, spec),
+    );
     return reply.code(201).send(presentIssuedToken(issued.record, issued.secret));
   });
 
@@ -54,14 +91,20 @@ export async function adminTokenRoutes(app: FastifyInstance, ctx: ServerContext)
     const { actor, may } = authorizedOf(request);
     const query = parseInput(ListQuery, request.query, 'query');
     const user = query.user === undefined ? undefined : await requireUser(ctx.store, query.user);
-    const filter = { workspaceId: query.workspace, userId: user?.id ?? (isServerAdmin(actor) || query.workspace !== undefined ? undefined : userOf(actor)?.id) };
+    const filter = {
+      workspaceId: query.workspace,
+      userId: user?.id ?? (isServerAdmin(actor) || query.workspace !== undefined ? undefined : userOf(actor)?.id),
+    };
     if (!isServerAdmin(actor) && filter.workspaceId === undefined && filter.userId === undefined) return [];
     const visible: TokenRecord[] = [];
-    for (const token of await ctx.store.listTokens(filter)) if (await may('token.manage', { kind: 'token', token })) visible.push(token);
+    for (const token of await ctx.store.listTokens(filter))
+      if (await may('token.manage', { kind: 'token', token })) visible.push(token);
     return visible.map(presentToken);
   });
 
-  app.get('/tokens/:id', permit('token.manage', 'token-param'), async (request) => presentToken(resourceOf(request, 'token').token));
+  app.get('/tokens/:id', permit('token.manage', 'token-param'), async (request) =>
+    presentToken(resourceOf(request, 'token').token),
+  );
 
   app.post('/tokens/:id/rotate', permit('token.manage', 'token-param'), async (request) => {
     const { token, actor } = managed(request);

@@ -22,7 +22,11 @@ const CreateWorkspaceBody = z.strictObject({
   memberDefaultAccess: MemberDefaultAccess.default('read'),
   personalTokenTier: WriteTierSchema.default(DEFAULT_WRITE_TIER),
 });
-const UpdateWorkspaceBody = z.strictObject({ anonymousAccess: AccessLevel.optional(), memberDefaultAccess: MemberDefaultAccess.optional(), ...TierPolicyPatch.shape });
+const UpdateWorkspaceBody = z.strictObject({
+  anonymousAccess: AccessLevel.optional(),
+  memberDefaultAccess: MemberDefaultAccess.optional(),
+  ...TierPolicyPatch.shape,
+});
 const ListQuery = z.object({ org: IdOrName.optional() });
 
 export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
@@ -40,7 +44,10 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
       createdAt: ctx.clock().toISOString(),
     };
     if ((await ctx.store.insertWorkspace(workspace)) === 'exists') {
-      throw new SealedCacheError('ERR_WORKSPACE_EXISTS', `organisation ${org.name} already has a workspace named "${body.name}"`);
+      throw new SealedCacheError(
+        'ERR_WORKSPACE_EXISTS',
+        `organisation ${org.name} already has a workspace named "${body.name}"`,
+      );
     }
     await ctx.audit.record({
       action: 'workspace.created',
@@ -48,7 +55,11 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
       orgId: org.id,
       workspaceId: workspace.id,
       targetId: workspace.id,
-      details: { anonymousAccess: workspace.anonymousAccess, memberDefaultAccess: workspace.memberDefaultAccess, personalTokenTier: workspace.personalTokenTier },
+      details: {
+        anonymousAccess: workspace.anonymousAccess,
+        memberDefaultAccess: workspace.memberDefaultAccess,
+        personalTokenTier: workspace.personalTokenTier,
+      },
     });
     return reply.code(201).send(presentWorkspace(workspace));
   });
@@ -58,14 +69,21 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
     const { may } = authorizedOf(request);
     const query = parseInput(ListQuery, request.query, 'query');
     const org = query.org === undefined ? undefined : await requireOrganisation(ctx.store, query.org);
-    if (org !== undefined && !(await may('workspace.read', { kind: 'org', org }))) throw new SealedCacheError('ERR_AUTH_FORBIDDEN', `only members of organisation ${org.id} may read its workspaces`);
+    if (org !== undefined && !(await may('workspace.read', { kind: 'org', org })))
+      throw new SealedCacheError(
+        'ERR_AUTH_FORBIDDEN',
+        `only members of organisation ${org.id} may read its workspaces`,
+      );
     const orgId = org?.id;
     const visible: Workspace[] = [];
-    for (const workspace of await ctx.store.listWorkspaces(orgId)) if (await may('workspace.read', { kind: 'workspace', workspace })) visible.push(workspace);
+    for (const workspace of await ctx.store.listWorkspaces(orgId))
+      if (await may('workspace.read', { kind: 'workspace', workspace })) visible.push(workspace);
     return visible.map(presentWorkspace);
   });
 
-  app.get('/workspaces/:id', permit('workspace.read', 'workspace-param'), async (request) => presentWorkspace(resourceOf(request, 'workspace').workspace));
+  app.get('/workspaces/:id', permit('workspace.read', 'workspace-param'), async (request) =>
+    presentWorkspace(resourceOf(request, 'workspace').workspace),
+  );
 
   app.patch('/workspaces/:id', permit('workspace.change', 'workspace-param'), async (request) => {
     const { workspace } = resourceOf(request, 'workspace');

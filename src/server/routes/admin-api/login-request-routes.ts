@@ -18,29 +18,49 @@ import { serverUrlOf } from '../web/web-tokens';
 
 export const LOGIN_POLL_INTERVAL_SECONDS = 2;
 const StartBody = z.strictObject({
-  hostname: z.string().trim().min(1).max(100).regex(/^[\x20-\x7e]+$/, 'printable ASCII'),
-  workspaceId: z.string().regex(WORKSPACE_ID_PATTERN, 'a workspace id (ws_...): the token a login yields is bound to one workspace'),
+  hostname: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[\x20-\x7e]+$/, 'printable ASCII'),
+  workspaceId: z
+    .string()
+    .regex(WORKSPACE_ID_PATTERN, 'a workspace id (ws_...): the token a login yields is bound to one workspace'),
 });
 const PollBody = z.strictObject({ deviceCode: z.string().min(1).max(200) });
 
 export async function loginRequestRoutes(app: FastifyInstance, { ctx, web }: WebRouteDeps): Promise<void> {
   // Starting requests is free of credentials, so bound it per address (60 an hour, then backoff).
-  const starts = new Throttle({ freeAttempts: 60, baseLockMs: 60_000, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 }, ctx.clock);
+  const starts = new Throttle(
+    { freeAttempts: 60, baseLockMs: 60_000, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 },
+    ctx.clock,
+  );
 
   app.post('/login/requests', openPermit('login.device'), async (request, reply) => {
-    if (starts.retryAfterMs(request.ip) > 0) throw new SealedCacheError('ERR_AUTH_RATE_LIMITED', 'too many login requests from this address; try again in a few minutes');
+    if (starts.retryAfterMs(request.ip) > 0)
+      throw new SealedCacheError(
+        'ERR_AUTH_RATE_LIMITED',
+        'too many login requests from this address; try again in a few minutes',
+      );
     starts.recordFailure(request.ip);
     const body = parseInput(StartBody, request.body, 'login request');
     const workspace = await requireWorkspace(ctx.store, body.workspaceId);
-    const { record, deviceCode } = await web.loginRequests.start(body.hostname, workspace, { clientAddress: clientAddress(request), userAgent: request.headers['user-agent'] });
-    return reply.code(201).header('cache-control', 'no-store').send({
-      requestId: record.id,
-      userCode: record.userCode,
-      deviceCode,
-      verificationUrl: `${serverUrlOf(request)}/ui/device`,
-      expiresAt: record.expiresAt,
-      intervalSeconds: LOGIN_POLL_INTERVAL_SECONDS,
+    const { record, deviceCode } = await web.loginRequests.start(body.hostname, workspace, {
+      clientAddress: clientAddress(request),
+      userAgent: request.headers['user-agent'],
     });
+    return reply
+      .code(201)
+      .header('cache-control', 'no-store')
+      .send({
+        requestId: record.id,
+        userCode: record.userCode,
+        deviceCode,
+        verificationUrl: `${serverUrlOf(request)}/ui/device`,
+        expiresAt: record.expiresAt,
+        intervalSeconds: LOGIN_POLL_INTERVAL_SECONDS,
+      });
   });
 
   app.post('/login/requests/:id/poll', openPermit('login.device'), async (request, reply) => {
@@ -49,6 +69,12 @@ export async function loginRequestRoutes(app: FastifyInstance, { ctx, web }: Web
     const result = await web.loginRequests.poll(id, body.deviceCode);
     reply.header('cache-control', 'no-store');
     if (result.status === 'pending') return { status: 'pending', expiresAt: result.record.expiresAt };
-    return { status: 'approved', token: result.token, tokenId: result.tokenId, user: { id: result.user.id, name: result.user.name }, workspaceId: result.record.workspaceId };
+    return {
+      status: 'approved',
+      token: result.token,
+      tokenId: result.tokenId,
+      user: { id: result.user.id, name: result.user.name },
+      workspaceId: result.record.workspaceId,
+    };
   });
 }

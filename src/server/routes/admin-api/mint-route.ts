@@ -10,7 +10,15 @@ import { describeNamespace } from '../../tiers/write-tier';
 export async function mintTokenRoute(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post('/tokens/mint', permit('token.mint', 'mint'), async (request, reply) => {
     const { actor } = authorizedOf(request);
-    const issued = await mintToken(ctx, actor, resourceOf(request, 'mint'), parseInput(MintBody, request.body, 'mint request'));
-    return reply.code(201).send({ ...presentIssuedToken(issued.record, issued.secret), namespace: describeNamespace(`s:${issued.record.scope}`) });
+    const issued = await mintToken(
+      ctx,
+      actor,
+      resourceOf(request, 'mint'),
+      parseInput(MintBody, request.body, 'mint request'),
+    );
+    return reply.code(201).send({
+      ...presentIssuedToken(issued.record, issued.secret),
+      namespace: describeNamespace(`s:${issued.record.scope}`),
+    });
   });
 }

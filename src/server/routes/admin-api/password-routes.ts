@@ -11,7 +11,10 @@ import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import { parseInput } from '../support/request-input';
 import type { WebRouteDeps } from '../web/web-routes';
 
-const PasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(4096), password: z.string().min(1).max(4096) });
+const PasswordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(4096),
+  password: z.string().min(1).max(4096),
+});
 
 export async function webPasswordApiRoutes(app: FastifyInstance, { web }: WebRouteDeps): Promise<void> {
   app.post('/users/:user/password', permit('account.set-password', 'user-param'), async (request) => {

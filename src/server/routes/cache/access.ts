@@ -8,18 +8,29 @@ import { describeNamespace, placementOf } from '../../tiers/write-tier';
 
 function tierOf(...args: Parameters<typeof placementOf>): Pick<AccessResponse, 'tier' | 'namespace'> {
   const placement = placementOf(...args);
-  return { tier: placement.tier, namespace: placement.writeNamespace === null ? null : describeNamespace(placement.writeNamespace) };
+  return {
+    tier: placement.tier,
+    namespace: placement.writeNamespace === null ? null : describeNamespace(placement.writeNamespace),
+  };
 }
 
 function describeAccess(ctx: ServerContext, request: FastifyRequest): AccessResponse {
   const { principal, workspace, organisation, access } = workspaceAccessOf(request);
   // A caller who may not read learns no names: refused with the cache route's own code (anonymous `none`, non-members).
-  if (!access.read) throw new SealedCacheError(access.denyCode ?? 'ERR_AUTH_READ_DENIED', access.denyReason ?? 'this credential may not read this workspace');
+  if (!access.read)
+    throw new SealedCacheError(
+      access.denyCode ?? 'ERR_AUTH_READ_DENIED',
+      access.denyReason ?? 'this credential may not read this workspace',
+    );
   const token = principal.kind === 'token' ? principal.token : undefined;
   const user = principal.kind === 'token' ? principal.user : undefined;
   return {
     server: { version: ctx.version },
-    workspace: { id: workspace.id, name: workspace.name, organisation: { id: organisation.id, name: organisation.name } },
+    workspace: {
+      id: workspace.id,
+      name: workspace.name,
+      organisation: { id: organisation.id, name: organisation.name },
+    },
     principal: {
       kind: token?.kind ?? 'anonymous',
       tokenId: token?.id ?? null,

@@ -27,21 +27,30 @@ interface CacheParams {
 function validateHash(request: FastifyRequest): void {
   const { hash } = request.params as CacheParams;
   if (!CACHE_HASH_PATTERN.test(hash)) {
-    throw new SealedCacheError('ERR_CACHE_HASH_INVALID', `the hash must be 1-128 characters of [A-Za-z0-9_-] (got ${hash.length} characters)`);
+    throw new SealedCacheError(
+      'ERR_CACHE_HASH_INVALID',
+      `the hash must be 1-128 characters of [A-Za-z0-9_-] (got ${hash.length} characters)`,
+    );
   }
 }
 
 function contentLengthOf(request: FastifyRequest, maxArtifactSize: number): number {
   const header = request.headers['content-length'];
   if (header === undefined) {
-    throw new SealedCacheError('ERR_CACHE_LENGTH_REQUIRED', 'a PUT must carry Content-Length (chunked uploads are not accepted)');
+    throw new SealedCacheError(
+      'ERR_CACHE_LENGTH_REQUIRED',
+      'a PUT must carry Content-Length (chunked uploads are not accepted)',
+    );
   }
   const length = Number(header);
   if (!/^\d+$/.test(header) || !Number.isSafeInteger(length)) {
     throw new SealedCacheError('ERR_CACHE_LENGTH_REQUIRED', 'Content-Length is not a byte count');
   }
   if (length > maxArtifactSize) {
-    throw new SealedCacheError('ERR_CACHE_BODY_TOO_LARGE', `the artifact is ${length} bytes; this server accepts at most ${maxArtifactSize}`);
+    throw new SealedCacheError(
+      'ERR_CACHE_BODY_TOO_LARGE',
+      `the artifact is ${length} bytes; this server accepts at most ${maxArtifactSize}`,
+    );
   }
   return length;
 }
@@ -55,17 +64,31 @@ async function getEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
   if (!blob.found || blob.size !== entry.size) {
     if (blob.found) await blob.close();
     ctx.counters.storageFaultMisses++;
-    request.log.warn({ hash, workspaceId: workspace.id, blobKey: entry.blobKey, found: blob.found }, 'cache entry has a missing or short blob; answering a miss');
+    request.log.warn(
+      { hash, workspaceId: workspace.id, blobKey: entry.blobKey, found: blob.found },
+      'cache entry has a missing or short blob; answering a miss',
+    );
     return reply.code(404).type('text/plain').send('not found');
   }
   const now = ctx.clock();
   if (now.getTime() - Date.parse(entry.lastAccessAt) >= ACCESS_TOUCH_INTERVAL_MS) {
-    await ctx.store.touchEntryAccess(workspace.id, entry.namespace, hash, now.toISOString()).catch((err: unknown) => request.log.warn({ err }, 'could not update last access time'));
+    await ctx.store
+      .touchEntryAccess(workspace.id, entry.namespace, hash, now.toISOString())
+      .catch((err: unknown) => request.log.warn({ err }, 'could not update last access time'));
   }
-  return reply.code(200).header('content-type', 'application/octet-stream').header('content-length', String(blob.size)).send(blob.stream());
+  return reply
+    .code(200)
+    .header('content-type', 'application/octet-stream')
+    .header('content-length', String(blob.size))
+    .send(blob.stream());
 }
 
-async function storeBlob(ctx: ServerContext, request: FastifyRequest, blobKey: string, length: number): Promise<{ size: number; sha256: string }> {
+async function storeBlob(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  blobKey: string,
+  length: number,
+): Promise<{ size: number; sha256: string }> {
   try {
     // Not destroyed when storage fails mid-body (a full disk), so the rest can be drained and Nx reads our 403.
     return await ctx.blobs.put(blobKey, request.raw.iterator({ destroyOnReturn: false }), length);
@@ -73,9 +96,15 @@ async function storeBlob(ctx: ServerContext, request: FastifyRequest, blobKey: s
     if (err instanceof SealedCacheError) throw err;
     // Only a body cut short by the client is incomplete; a write failing after the body ended (fsync) is storage.
     if (request.raw.destroyed && !request.raw.complete) {
-      throw new SealedCacheError('ERR_CACHE_BODY_INCOMPLETE', 'the client closed the connection before the whole body arrived; nothing was stored', { cause: err });
+      throw new SealedCacheError(
+        'ERR_CACHE_BODY_INCOMPLETE',
+        'the client closed the connection before the whole body arrived; nothing was stored',
+        { cause: err },
+      );
     }
-    throw new SealedCacheError('ERR_CACHE_STORAGE_FAILED', 'storage refused the write; nothing was stored', { cause: err });
+    throw new SealedCacheError('ERR_CACHE_STORAGE_FAILED', 'storage refused the write; nothing was stored', {
+      cause: err,
+    });
   }
 }
 
@@ -111,7 +140,9 @@ async function putEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
     });
   } catch (err) {
     await ctx.blobs.delete(blobKey);
-    throw new SealedCacheError('ERR_CACHE_STORAGE_FAILED', 'recording the entry failed; nothing was stored', { cause: err });
+    throw new SealedCacheError('ERR_CACHE_STORAGE_FAILED', 'recording the entry failed; nothing was stored', {
+      cause: err,
+    });
   }
   if (inserted === 'exists') {
     await ctx.blobs.delete(blobKey);
@@ -121,14 +152,23 @@ async function putEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
 }
 
 /** Cache-route errors: drain PUT bodies, never 5xx, plain-text one-line reasons. */
-async function answerCacheError(ctx: ServerContext, error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function answerCacheError(
+  ctx: ServerContext,
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
   let err = toSealedCacheError(error);
   const status = statusOf(err);
   if (status >= 500) request.log.error({ err: error }, 'cache request failed');
   if (request.method === 'GET' && status >= 500) {
     return reply.code(404).type('text/plain').send('not found');
   }
-  if (status >= 500) err = new SealedCacheError('ERR_CACHE_STORAGE_FAILED', 'the server could not store this artifact; nothing was stored');
+  if (status >= 500)
+    err = new SealedCacheError(
+      'ERR_CACHE_STORAGE_FAILED',
+      'the server could not store this artifact; nothing was stored',
+    );
   if (request.method === 'PUT' && !(await drainRequest(request.raw, ctx.config.drainLimit))) {
     reply.header('connection', 'close');
   }
@@ -141,7 +181,15 @@ export async function cacheRoutes(app: FastifyInstance, ctx: ServerContext): Pro
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   app.setErrorHandler((error, request, reply) => answerCacheError(ctx, error, request, reply));
   for (const prefix of ['', '/w/:workspaceId']) {
-    app.get(`${prefix}/v1/cache/:hash`, { ...permit('cache.read', 'cache'), onRequest: async (request) => validateHash(request) }, (request, reply) => getEntry(ctx, request, reply));
-    app.put(`${prefix}/v1/cache/:hash`, { ...permit('cache.write', 'cache'), onRequest: async (request) => validateHash(request) }, (request, reply) => putEntry(ctx, request, reply));
+    app.get(
+      `${prefix}/v1/cache/:hash`,
+      { ...permit('cache.read', 'cache'), onRequest: async (request) => validateHash(request) },
+      (request, reply) => getEntry(ctx, request, reply),
+    );
+    app.put(
+      `${prefix}/v1/cache/:hash`,
+      { ...permit('cache.write', 'cache'), onRequest: async (request) => validateHash(request) },
+      (request, reply) => putEntry(ctx, request, reply),
+    );
   }
 }

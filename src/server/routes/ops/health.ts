@@ -27,7 +27,11 @@ async function check(probe: () => Promise<void>): Promise<CheckResult> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const detail = err instanceof Error ? err.message : String(err);
-    return { ok: false, error: typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,31}$/.test(code) ? code : 'failed', detail };
+    return {
+      ok: false,
+      error: typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,31}$/.test(code) ? code : 'failed',
+      detail,
+    };
   }
 }
 
@@ -48,12 +52,17 @@ function publicResult(result: CheckResult): { ok: boolean; error?: string } {
 }
 
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
-  app.get('/healthz', { ...openPermit('server.probe'), logLevel: 'warn' }, async (_request, reply) => reply.send({ status: 'ok', version: deps.version }));
+  app.get('/healthz', { ...openPermit('server.probe'), logLevel: 'warn' }, async (_request, reply) =>
+    reply.send({ status: 'ok', version: deps.version }),
+  );
   app.get('/readyz', { ...openPermit('server.probe'), logLevel: 'warn' }, async (request, reply) => {
     const [database, storage] = await Promise.all([checkDatabase(deps.store), checkStorage(deps.blobsDir)]);
     const ready = database.ok && storage.ok;
     if (!ready) request.log.warn({ database, storage }, 'not ready');
     // /readyz is open to anyone who reaches the server: it says which check failed, not where or why in detail.
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: { database: publicResult(database), storage: publicResult(storage) } });
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not-ready',
+      checks: { database: publicResult(database), storage: publicResult(storage) },
+    });
   });
 }

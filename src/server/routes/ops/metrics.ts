@@ -25,19 +25,31 @@ export function metricsGuard(metricsToken: string | undefined): (request: Fastif
     if (expected === undefined) {
       // The socket's own address: X-Forwarded-For must not make a remote caller look local.
       if (isLoopback(request.socket.remoteAddress ?? '')) return;
-      throw new SealedCacheError('ERR_AUTH_FORBIDDEN', '/metrics answers loopback callers only unless the server has a metrics token');
+      throw new SealedCacheError(
+        'ERR_AUTH_FORBIDDEN',
+        '/metrics answers loopback callers only unless the server has a metrics token',
+      );
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (match === null) throw new SealedCacheError('ERR_AUTH_TOKEN_MISSING', '/metrics needs the metrics token as a bearer token');
-    if (!equalSecrets(sha256(match[1]), expected)) throw new SealedCacheError('ERR_AUTH_TOKEN_INVALID', 'that is not the metrics token');
+    if (match === null)
+      throw new SealedCacheError('ERR_AUTH_TOKEN_MISSING', '/metrics needs the metrics token as a bearer token');
+    if (!equalSecrets(sha256(match[1]), expected))
+      throw new SealedCacheError('ERR_AUTH_TOKEN_INVALID', 'that is not the metrics token');
   };
 }
 
-export async function metricsRoutes(app: FastifyInstance, deps: { metrics: ServerMetrics; metricsToken: string | undefined }): Promise<void> {
+export async function metricsRoutes(
+  app: FastifyInstance,
+  deps: { metrics: ServerMetrics; metricsToken: string | undefined },
+): Promise<void> {
   const guard = metricsGuard(deps.metricsToken);
   // The metrics credential is its own (not a user's), so it is checked as the route's first hook.
-  app.get('/metrics', { ...openPermit('server.probe'), logLevel: 'warn', onRequest: async (request) => guard(request) }, async (_request, reply) => {
-    const { contentType, text } = await deps.metrics.exposition();
-    return reply.type(contentType).send(text);
-  });
+  app.get(
+    '/metrics',
+    { ...openPermit('server.probe'), logLevel: 'warn', onRequest: async (request) => guard(request) },
+    async (_request, reply) => {
+      const { contentType, text } = await deps.metrics.exposition();
+      return reply.type(contentType).send(text);
+    },
+  );
 }

@@ -1,10 +1,35 @@
 /** The JSON shapes of the admin API (and so of the CLI's --json output). Never includes a token hash. */
-import type { AuditEventJson, IssuedTokenJson, MemberJson, OrganisationJson, TokenJson, UserJson, WorkspaceJson } from '../../../protocol';
-import type { AuditEvent, Membership, Organisation, TokenRecord, User, Workspace, WorkspaceOverride } from '../../metadata/records';
+import type {
+  AuditEventJson,
+  IssuedTokenJson,
+  MemberJson,
+  OrganisationJson,
+  TokenJson,
+  UserJson,
+  WorkspaceJson,
+} from '../../../protocol';
+import type {
+  AuditEvent,
+  Membership,
+  Organisation,
+  TokenRecord,
+  User,
+  Workspace,
+  WorkspaceOverride,
+} from '../../metadata/records';
 
-export const presentOrganisation = (org: Organisation): OrganisationJson => ({ id: org.id, name: org.name, public: org.public });
+export const presentOrganisation = (org: Organisation): OrganisationJson => ({
+  id: org.id,
+  name: org.name,
+  public: org.public,
+});
 
-export const presentUser = (user: User): UserJson => ({ id: user.id, name: user.name, bot: user.bot, ...(user.bot ? { ownerOrgId: user.ownerOrgId } : {}) });
+export const presentUser = (user: User): UserJson => ({
+  id: user.id,
+  name: user.name,
+  bot: user.bot,
+  ...(user.bot ? { ownerOrgId: user.ownerOrgId } : {}),
+});
 
 export const presentWorkspace = (ws: Workspace): WorkspaceJson => ({
   id: ws.id,
@@ -16,13 +41,19 @@ export const presentWorkspace = (ws: Workspace): WorkspaceJson => ({
   isolatedRetention: ws.isolatedRetention,
 });
 
-export function presentMember(membership: Membership, user: User | undefined, overrides: WorkspaceOverride[]): MemberJson {
+export function presentMember(
+  membership: Membership,
+  user: User | undefined,
+  overrides: WorkspaceOverride[],
+): MemberJson {
   return {
     orgId: membership.orgId,
     userId: membership.userId,
     userName: user?.name ?? null,
     role: membership.role,
-    workspaceAccess: Object.fromEntries(overrides.filter((o) => o.userId === membership.userId).map((o) => [o.workspaceId, o.access])),
+    workspaceAccess: Object.fromEntries(
+      overrides.filter((o) => o.userId === membership.userId).map((o) => [o.workspaceId, o.access]),
+    ),
   };
 }
 
@@ -43,6 +74,9 @@ export const presentToken = (token: TokenRecord): TokenJson => ({
 });
 
 /** Create and rotate answers: the token's fields plus its value, shown this once. */
-export const presentIssuedToken = (token: TokenRecord, secret: string): IssuedTokenJson => ({ ...presentToken(token), token: secret });
+export const presentIssuedToken = (token: TokenRecord, secret: string): IssuedTokenJson => ({
+  ...presentToken(token),
+  token: secret,
+});
 
 export const presentAuditEvent = (event: AuditEvent): AuditEventJson => event;

@@ -3,18 +3,31 @@ import type { FastifyInstance } from 'fastify';
 import { isSealedCacheError } from '../../../errors';
 import { pagePermit } from '../../auth/route-policy';
 import { LOGIN_TOKEN_LIFETIME } from '../../services/login-request-service';
-import { CODE_IN_LINK_NOTICE, deviceApprovedPage, deviceConfirmPage, deviceDeniedPage, deviceEntryPage } from '../../web/pages/device-page';
+import {
+  CODE_IN_LINK_NOTICE,
+  deviceApprovedPage,
+  deviceConfirmPage,
+  deviceDeniedPage,
+  deviceEntryPage,
+} from '../../web/pages/device-page';
 import { formField, requireViewer } from '../../web/web-guards';
 import type { WebRouteDeps } from './web-routes';
 
-const SHOWN_ON_ENTRY_PAGE = ['ERR_LOGIN_REQUEST_NOT_FOUND', 'ERR_LOGIN_REQUEST_EXPIRED', 'ERR_LOGIN_REQUEST_DENIED', 'ERR_AUTH_FORBIDDEN'] as const;
+const SHOWN_ON_ENTRY_PAGE = [
+  'ERR_LOGIN_REQUEST_NOT_FOUND',
+  'ERR_LOGIN_REQUEST_EXPIRED',
+  'ERR_LOGIN_REQUEST_DENIED',
+  'ERR_AUTH_FORBIDDEN',
+] as const;
 const LIFETIME_TEXT = LOGIN_TOKEN_LIFETIME.replace(/^(\d+)d$/, '$1 days');
 
 export async function webDeviceRoutes(app: FastifyInstance, { web }: WebRouteDeps): Promise<void> {
   app.get('/ui/device', pagePermit('session.self'), async (request, reply) => {
     const viewer = requireViewer(request);
     const code = (request.query as Record<string, unknown>).code;
-    return reply.type('text/html; charset=utf-8').send(deviceEntryPage(viewer, code === undefined ? undefined : CODE_IN_LINK_NOTICE));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(deviceEntryPage(viewer, code === undefined ? undefined : CODE_IN_LINK_NOTICE));
   });
 
   app.post('/ui/device', pagePermit('session.self'), async (request, reply) => {
@@ -24,7 +37,10 @@ export async function webDeviceRoutes(app: FastifyInstance, { web }: WebRouteDep
       return reply.type('text/html; charset=utf-8').send(deviceConfirmPage(viewer, approvable, LIFETIME_TEXT));
     } catch (err) {
       if (!isSealedCacheError(err) || !(SHOWN_ON_ENTRY_PAGE as readonly string[]).includes(err.code)) throw err;
-      return reply.code(err.status).type('text/html; charset=utf-8').send(deviceEntryPage(viewer, { kind: 'error', text: err.message }));
+      return reply
+        .code(err.status)
+        .type('text/html; charset=utf-8')
+        .send(deviceEntryPage(viewer, { kind: 'error', text: err.message }));
     }
   });
 

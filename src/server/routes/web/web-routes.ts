@@ -21,7 +21,8 @@ import { webStatsRoutes } from './web-stats';
 import { webTokenRoutes } from './web-tokens';
 import { webWorkspaceRoutes } from './web-workspaces';
 
-export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 export interface WebRouteDeps {
   ctx: ServerContext;
@@ -47,11 +48,25 @@ function onWebError(error: unknown, request: FastifyRequest, reply: FastifyReply
   const status = statusOf(err);
   if (status >= 500) request.log.error({ err: error }, 'web request failed');
   const viewer = request.webViewer ?? undefined;
-  const heading = err.code === 'ERR_WEB_CSRF_FAILED' ? 'Request refused' : status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something went wrong';
+  const heading =
+    err.code === 'ERR_WEB_CSRF_FAILED'
+      ? 'Request refused'
+      : status === 404
+        ? 'Not found'
+        : status === 403
+          ? 'Not allowed'
+          : 'Something went wrong';
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
-    .send(messagePage({ title: heading, viewer }, heading, status >= 500 ? 'An unexpected error occurred; nothing was changed.' : err.message, { kind: 'error', text: err.code }));
+    .send(
+      messagePage(
+        { title: heading, viewer },
+        heading,
+        status >= 500 ? 'An unexpected error occurred; nothing was changed.' : err.message,
+        { kind: 'error', text: err.code },
+      ),
+    );
 }
 
 async function htmlScope(app: FastifyInstance, deps: WebRouteDeps): Promise<void> {
@@ -64,10 +79,16 @@ async function htmlScope(app: FastifyInstance, deps: WebRouteDeps): Promise<void
   app.setErrorHandler(onWebError);
 
   const page = pagePermit('web.public');
-  app.get('/', page, async (request, reply) => reply.redirect(request.webViewer === null ? '/ui/sign-in' : '/ui/tokens', 303));
+  app.get('/', page, async (request, reply) =>
+    reply.redirect(request.webViewer === null ? '/ui/sign-in' : '/ui/tokens', 303),
+  );
   app.get('/ui', page, async (_request, reply) => reply.redirect('/', 303));
-  app.get('/ui/assets/app.css', page, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('text/css; charset=utf-8').send(APP_CSS));
-  app.get('/ui/assets/app.js', page, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').type('text/javascript; charset=utf-8').send(APP_JS));
+  app.get('/ui/assets/app.css', page, async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=300').type('text/css; charset=utf-8').send(APP_CSS),
+  );
+  app.get('/ui/assets/app.js', page, async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=300').type('text/javascript; charset=utf-8').send(APP_JS),
+  );
 
   await webSignInRoutes(app, deps);
   await webTokenRoutes(app, deps);

@@ -6,7 +6,14 @@ import { csrfTokenFor, csrfTokenMatches, DEFAULT_SESSION_ABSOLUTE_MS, SESSION_CO
 import type { User } from '../../metadata/records';
 import { accountPage, invitePage, signInPage } from '../../web/pages/sign-in-pages';
 import { pagePermit } from '../../auth/route-policy';
-import { clearCookie, clientAddress, formField, requireSameOrigin, requireViewer, setSessionCookie } from '../../web/web-guards';
+import {
+  clearCookie,
+  clientAddress,
+  formField,
+  requireSameOrigin,
+  requireViewer,
+  setSessionCookie,
+} from '../../web/web-guards';
 import { Name, parseInput } from '../support/request-input';
 import type { WebRouteDeps } from './web-routes';
 
@@ -17,7 +24,9 @@ const PRE_SESSION_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** Only local paths: an absolute or protocol-relative `next` would be an open redirect. */
 export function safeNext(next: string | undefined): string {
-  return next !== undefined && /^\/(ui(\/[A-Za-z0-9._~%/?&=+-]*)?)?$/.test(next) && !next.startsWith('//') ? next : '/ui/tokens';
+  return next !== undefined && /^\/(ui(\/[A-Za-z0-9._~%/?&=+-]*)?)?$/.test(next) && !next.startsWith('//')
+    ? next
+    : '/ui/tokens';
 }
 
 function preSessionId(request: FastifyRequest, reply: FastifyReply): string {
@@ -32,7 +41,10 @@ function requirePreSessionPost(request: FastifyRequest): void {
   requireSameOrigin(request);
   const id = request.cookies[PRE_SESSION_COOKIE];
   if (id === undefined || !csrfTokenMatches(id, formField(request, 'csrf'))) {
-    throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'the form has expired or cookies are blocked; reload the page and try again');
+    throw new SealedCacheError(
+      'ERR_WEB_CSRF_FAILED',
+      'the form has expired or cookies are blocked; reload the page and try again',
+    );
   }
 }
 
@@ -47,8 +59,13 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
     const next = safeNext((request.query as Record<string, string | undefined>).next);
     if (request.webViewer !== null) return reply.redirect(next, 303);
     const expired = (request.query as Record<string, string | undefined>).signedOut;
-    const notice = expired === 'password' ? { kind: 'ok' as const, text: 'Password changed. Sign in again with the new password.' } : undefined;
-    return reply.type('text/html; charset=utf-8').send(signInPage({ csrf: csrfTokenFor(preSessionId(request, reply)), next, notice }));
+    const notice =
+      expired === 'password'
+        ? { kind: 'ok' as const, text: 'Password changed. Sign in again with the new password.' }
+        : undefined;
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(signInPage({ csrf: csrfTokenFor(preSessionId(request, reply)), next, notice }));
   });
 
   app.post('/ui/sign-in', pagePermit('web.public'), async (request, reply) => {
@@ -60,9 +77,20 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
       await startSession(request, reply, user);
       return reply.redirect(next, 303);
     } catch (err) {
-      if (!isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED') && !isSealedCacheError(err, 'ERR_AUTH_RATE_LIMITED')) throw err;
+      if (!isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED') && !isSealedCacheError(err, 'ERR_AUTH_RATE_LIMITED'))
+        throw err;
       const csrf = csrfTokenFor(preSessionId(request, reply));
-      return reply.code(err.status).type('text/html; charset=utf-8').send(signInPage({ csrf, next, name, notice: { kind: 'error', text: `${err.message[0].toUpperCase()}${err.message.slice(1)}.` } }));
+      return reply
+        .code(err.status)
+        .type('text/html; charset=utf-8')
+        .send(
+          signInPage({
+            csrf,
+            next,
+            name,
+            notice: { kind: 'error', text: `${err.message[0].toUpperCase()}${err.message.slice(1)}.` },
+          }),
+        );
     }
   });
 
@@ -76,7 +104,11 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
   app.get('/ui/invite/:code', pagePermit('web.public'), async (request, reply) => {
     const { code } = request.params as { code: string };
     const { invite, org } = await web.accounts.findUsableInvite(code);
-    return reply.type('text/html; charset=utf-8').send(invitePage({ csrf: csrfTokenFor(preSessionId(request, reply)), code, orgName: org.name, role: invite.role }));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(
+        invitePage({ csrf: csrfTokenFor(preSessionId(request, reply)), code, orgName: org.name, role: invite.role }),
+      );
   });
 
   app.post('/ui/invite/:code', pagePermit('web.public'), async (request, reply) => {
@@ -89,32 +121,66 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
       await startSession(request, reply, user);
       return reply.redirect('/ui/tokens', 303);
     } catch (err) {
-      if (!isSealedCacheError(err) || !['ERR_INPUT_INVALID', 'ERR_USER_EXISTS', 'ERR_WEB_PASSWORD_WEAK'].includes(err.code)) throw err;
+      if (
+        !isSealedCacheError(err) ||
+        !['ERR_INPUT_INVALID', 'ERR_USER_EXISTS', 'ERR_WEB_PASSWORD_WEAK'].includes(err.code)
+      )
+        throw err;
       const { invite, org } = await web.accounts.findUsableInvite(code);
       const csrf = csrfTokenFor(preSessionId(request, reply));
-      return reply.code(err.status).type('text/html; charset=utf-8').send(invitePage({ csrf, code, orgName: org.name, role: invite.role, name: rawName, notice: { kind: 'error', text: err.message } }));
+      return reply
+        .code(err.status)
+        .type('text/html; charset=utf-8')
+        .send(
+          invitePage({
+            csrf,
+            code,
+            orgName: org.name,
+            role: invite.role,
+            name: rawName,
+            notice: { kind: 'error', text: err.message },
+          }),
+        );
     }
   });
 
-  app.get('/ui/account', pagePermit('session.self'), async (request, reply) => reply.type('text/html; charset=utf-8').send(accountPage(requireViewer(request))));
+  app.get('/ui/account', pagePermit('session.self'), async (request, reply) =>
+    reply.type('text/html; charset=utf-8').send(accountPage(requireViewer(request))),
+  );
 
   app.post('/ui/account/password', pagePermit('session.self'), async (request, reply) => {
     const viewer = requireViewer(request);
     try {
       // Counted by the sign-in throttle, so a stolen session cannot guess the password faster than the sign-in page allows.
-      await web.accounts.verifyCurrentPassword(viewer.user, formField(request, 'current') ?? '', clientAddress(request));
+      await web.accounts.verifyCurrentPassword(
+        viewer.user,
+        formField(request, 'current') ?? '',
+        clientAddress(request),
+      );
     } catch (err) {
       if (isSealedCacheError(err, 'ERR_WEB_SIGNIN_FAILED')) {
-        return reply.code(401).type('text/html; charset=utf-8').send(accountPage(viewer, { kind: 'error', text: 'The current password is wrong; nothing was changed.' }));
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send(accountPage(viewer, { kind: 'error', text: 'The current password is wrong; nothing was changed.' }));
       }
       if (!isSealedCacheError(err, 'ERR_AUTH_RATE_LIMITED')) throw err;
-      return reply.code(429).type('text/html; charset=utf-8').send(accountPage(viewer, { kind: 'error', text: `${err.message}; nothing was changed.` }));
+      return reply
+        .code(429)
+        .type('text/html; charset=utf-8')
+        .send(accountPage(viewer, { kind: 'error', text: `${err.message}; nothing was changed.` }));
     }
     try {
-      await web.accounts.setPassword(viewer.user, formField(request, 'password') ?? '', { tokenId: null, userId: viewer.user.id });
+      await web.accounts.setPassword(viewer.user, formField(request, 'password') ?? '', {
+        tokenId: null,
+        userId: viewer.user.id,
+      });
     } catch (err) {
       if (!isSealedCacheError(err, 'ERR_WEB_PASSWORD_WEAK')) throw err;
-      return reply.code(400).type('text/html; charset=utf-8').send(accountPage(viewer, { kind: 'error', text: err.message }));
+      return reply
+        .code(400)
+        .type('text/html; charset=utf-8')
+        .send(accountPage(viewer, { kind: 'error', text: err.message }));
     }
     clearCookie(request, reply, SESSION_COOKIE);
     return reply.redirect('/ui/sign-in?signedOut=password', 303);

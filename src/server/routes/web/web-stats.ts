@@ -14,8 +14,15 @@ export async function webStatsRoutes(app: FastifyInstance, { ctx, web }: WebRout
     const totals = new Map((await web.auth.entryTotals()).map((t) => [t.workspaceId, t]));
     const { may } = authorizedOf(request);
     const readable = [];
-    for (const workspace of await ctx.store.listWorkspaces()) if (await may('workspace.read', { kind: 'workspace', workspace })) readable.push(workspace);
-    const workspaces: WorkspaceStats[] = readable.map((ws) => ({ orgName: orgs.get(ws.orgId) ?? ws.orgId, workspaceName: ws.name, workspaceId: ws.id, entries: totals.get(ws.id)?.entries ?? 0, bytes: totals.get(ws.id)?.bytes ?? 0 }));
+    for (const workspace of await ctx.store.listWorkspaces())
+      if (await may('workspace.read', { kind: 'workspace', workspace })) readable.push(workspace);
+    const workspaces: WorkspaceStats[] = readable.map((ws) => ({
+      orgName: orgs.get(ws.orgId) ?? ws.orgId,
+      workspaceName: ws.name,
+      workspaceId: ws.id,
+      entries: totals.get(ws.id)?.entries ?? 0,
+      bytes: totals.get(ws.id)?.bytes ?? 0,
+    }));
     const since = new Date(ctx.clock().getTime() - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
     const visible = new Set(workspaces.map((w) => w.workspaceId));
     const perDay = await web.auth.entriesPerDay(since, [...visible]);

@@ -15,13 +15,18 @@ import type { WebRouteDeps } from './web-routes';
 
 const CreateForm = z.object({
   name: z.string().trim().min(1).max(100),
-  workspaceId: z.string().trim().optional().transform((v) => (v === '' ? undefined : v)),
+  workspaceId: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
   access: z.enum(['read', 'read-write']).default('read-write'),
   expiresIn: z.enum(['30d', '90d', '1y']).default(PERSONAL_TOKEN_DEFAULT_EXPIRY),
 });
 const AccessForm = z.object({ access: z.enum(['read', 'read-write']) });
 
-export const serverUrlOf = (request: FastifyRequest): string => `${isSecureRequest(request) ? 'https' : 'http'}://${request.headers.host ?? request.hostname}`;
+export const serverUrlOf = (request: FastifyRequest): string =>
+  `${isSecureRequest(request) ? 'https' : 'http'}://${request.headers.host ?? request.hostname}`;
 
 /**
  * The tier a token writes with, as the cache routes decide it (tiers/write-tier.ts): its own, else its kind's
@@ -30,7 +35,8 @@ export const serverUrlOf = (request: FastifyRequest): string => `${isSecureReque
 export function effectiveTierOf(token: TokenRecord, workspace: Workspace | undefined): TokenRow['tier'] {
   if (token.kind === 'admin') return null;
   if (workspace !== undefined) return tierOfToken(token, workspace);
-  if (token.scope !== null || token.tier !== null || token.kind !== 'personal') return tierOfToken(token, { personalTokenTier: DEFAULT_WRITE_TIER });
+  if (token.scope !== null || token.tier !== null || token.kind !== 'personal')
+    return tierOfToken(token, { personalTokenTier: DEFAULT_WRITE_TIER });
   return 'workspace policy';
 }
 
@@ -41,10 +47,17 @@ export async function tokenRows(deps: WebRouteDeps, tokens: TokenRecord[]): Prom
   const names = new Map<string, string | null>();
   const rows: TokenRow[] = [];
   for (const token of tokens) {
-    if (token.workspaceId !== null && !workspaces.has(token.workspaceId)) workspaces.set(token.workspaceId, await store.findWorkspace(token.workspaceId));
-    if (token.userId !== null && !names.has(token.userId)) names.set(token.userId, (await store.findUser(token.userId))?.name ?? null);
+    if (token.workspaceId !== null && !workspaces.has(token.workspaceId))
+      workspaces.set(token.workspaceId, await store.findWorkspace(token.workspaceId));
+    if (token.userId !== null && !names.has(token.userId))
+      names.set(token.userId, (await store.findUser(token.userId))?.name ?? null);
     const workspace = token.workspaceId === null ? undefined : workspaces.get(token.workspaceId);
-    rows.push({ token, workspace, ownerName: token.userId === null ? null : (names.get(token.userId) ?? null), tier: effectiveTierOf(token, workspace) });
+    rows.push({
+      token,
+      workspace,
+      ownerName: token.userId === null ? null : (names.get(token.userId) ?? null),
+      tier: effectiveTierOf(token, workspace),
+    });
   }
   return rows;
 }
@@ -52,15 +65,35 @@ export async function tokenRows(deps: WebRouteDeps, tokens: TokenRecord[]): Prom
 /** Forms that answer with a secret carry a one-time nonce, so a reload neither shows nor mints it again. */
 export function requireFreshForm(deps: WebRouteDeps, viewer: WebViewer, request: FastifyRequest): void {
   if (!deps.web.formOnce.consume(viewer.sessionHash, formField(request, 'once'))) {
-    throw new SealedCacheError('ERR_WEB_CSRF_FAILED', 'this form was already submitted (a reload?). A token value is shown only once; nothing new was created');
+    throw new SealedCacheError(
+      'ERR_WEB_CSRF_FAILED',
+      'this form was already submitted (a reload?). A token value is shown only once; nothing new was created',
+    );
   }
 }
 
-export function sendCreated(reply: FastifyReply, request: FastifyRequest, viewer: WebViewer, issued: IssuedToken, workspace: Workspace | undefined, rotated: boolean, back: string): FastifyReply {
+export function sendCreated(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  viewer: WebViewer,
+  issued: IssuedToken,
+  workspace: Workspace | undefined,
+  rotated: boolean,
+  back: string,
+): FastifyReply {
   return reply
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
-    .send(tokenCreatedPage(viewer, { record: issued.record, secret: issued.secret, serverUrl: serverUrlOf(request), workspace, rotated, back }));
+    .send(
+      tokenCreatedPage(viewer, {
+        record: issued.record,
+        secret: issued.secret,
+        serverUrl: serverUrlOf(request),
+        workspace,
+        rotated,
+        back,
+      }),
+    );
 }
 
 export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): Promise<void> {
@@ -73,9 +106,17 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
     const workspaces: { workspace: Workspace; orgName: string }[] = [];
     for (const m of await ctx.store.listUserMemberships(viewer.user.id)) {
       const org = await ctx.store.findOrganisation(m.orgId);
-      for (const workspace of await ctx.store.listWorkspaces(m.orgId)) workspaces.push({ workspace, orgName: org?.name ?? m.orgId });
+      for (const workspace of await ctx.store.listWorkspaces(m.orgId))
+        workspaces.push({ workspace, orgName: org?.name ?? m.orgId });
     }
-    const page = myTokensPage(viewer, await tokenRows(deps, tokens), workspaces, web.formOnce.issue(), ctx.clock(), noticeFromQuery(request.query));
+    const page = myTokensPage(
+      viewer,
+      await tokenRows(deps, tokens),
+      workspaces,
+      web.formOnce.issue(),
+      ctx.clock(),
+      noticeFromQuery(request.query),
+    );
     return reply.type('text/html; charset=utf-8').send(page);
   });
 
@@ -84,8 +125,16 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
     const form = parseInput(CreateForm, request.body, 'token');
     requireFreshForm(deps, viewer, request);
     const { spec: authorized } = resourceOf(request, 'new-token');
-    const workspace = authorized.workspaceId === null ? undefined : await ctx.store.findWorkspace(authorized.workspaceId);
-    const spec = { kind: 'personal' as const, name: form.name, workspaceId: authorized.workspaceId, userId: viewer.user.id, access: form.access, expiresIn: form.expiresIn };
+    const workspace =
+      authorized.workspaceId === null ? undefined : await ctx.store.findWorkspace(authorized.workspaceId);
+    const spec = {
+      kind: 'personal' as const,
+      name: form.name,
+      workspaceId: authorized.workspaceId,
+      userId: viewer.user.id,
+      access: form.access,
+      expiresIn: form.expiresIn,
+    };
     const issued = await ctx.tokens.issue(spec, actorOf(viewer), workspace?.orgId ?? null);
     return sendCreated(reply, request, viewer, issued, workspace, false, '/ui/tokens');
   });
@@ -96,7 +145,15 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
     requireFreshForm(deps, viewer, request);
     const issued = await ctx.tokens.rotate(token, actorOf(viewer), await orgIdOfToken(ctx, token));
     const workspace = token.workspaceId === null ? undefined : await ctx.store.findWorkspace(token.workspaceId);
-    return sendCreated(reply, request, viewer, issued, workspace, true, safeBack(formField(request, 'back'), '/ui/tokens'));
+    return sendCreated(
+      reply,
+      request,
+      viewer,
+      issued,
+      workspace,
+      true,
+      safeBack(formField(request, 'back'), '/ui/tokens'),
+    );
   });
 
   app.post('/ui/tokens/:id/access', pagePermit('token.manage', 'token-param'), async (request, reply) => {

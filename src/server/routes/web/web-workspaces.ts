@@ -37,7 +37,13 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
     const org = await requireOrganisation(ctx.store, ws.orgId);
     const nonce = web.formOnce.issue();
     const ci = (await ctx.store.listTokens({ workspaceId: ws.id })).filter((t) => t.kind === 'ci');
-    const table = tokenTable(await tokenRows(deps, ci), { viewer, nonce, back: pageUrl(ws), caption: 'CI access tokens of this workspace', now: ctx.clock() });
+    const table = tokenTable(await tokenRows(deps, ci), {
+      viewer,
+      nonce,
+      back: pageUrl(ws),
+      caption: 'CI access tokens of this workspace',
+      now: ctx.clock(),
+    });
     const users = new Map((await ctx.store.listUsers()).map((u) => [u.id, u]));
     const overrides = (await ctx.store.listWorkspaceOverrides(org.id)).filter((o) => o.workspaceId === ws.id);
     const members: WorkspaceMemberRow[] = (await ctx.store.listMemberships(org.id)).map((m) => ({
@@ -47,7 +53,9 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
       role: m.role,
       override: overrides.find((o) => o.userId === m.userId)?.access,
     }));
-    return reply.type('text/html; charset=utf-8').send(workspacePage(viewer, org, ws, table, nonce, noticeFromQuery(request.query), members));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(workspacePage(viewer, org, ws, table, nonce, noticeFromQuery(request.query), members));
   });
 
   app.post('/ui/workspaces/:id/access', pagePermit('workspace.change', 'workspace-param'), async (request, reply) => {
@@ -61,28 +69,51 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
       orgId: ws.orgId,
       workspaceId: ws.id,
       targetId: ws.id,
-      details: { before: { anonymousAccess: ws.anonymousAccess, memberDefaultAccess: ws.memberDefaultAccess }, after: form, via: 'web' },
+      details: {
+        before: { anonymousAccess: ws.anonymousAccess, memberDefaultAccess: ws.memberDefaultAccess },
+        after: form,
+        via: 'web',
+      },
     });
     return reply.redirect(withDone(pageUrl(ws), 'access-saved'), 303);
   });
 
-  app.post('/ui/workspaces/:id/members/:user/access', pagePermit('member.change', 'workspace-param'), async (request, reply) => {
-    const viewer = requireViewer(request);
-    const params = parseInput(MemberParams, request.params, 'path');
-    const ws = workspaceOf(request);
-    const access = parseInput(MemberAccess, formField(request, 'access'), 'access');
-    const org = await requireOrganisation(ctx.store, ws.orgId);
-    const user = await requireUser(ctx.store, params.user);
-    await changeMember(ctx, org, user, { workspace: ws.id, access }, { tokenId: null, userId: viewer.user.id }, 'web');
-    return reply.redirect(withDone(pageUrl(ws), 'member-access-saved'), 303);
-  });
+  app.post(
+    '/ui/workspaces/:id/members/:user/access',
+    pagePermit('member.change', 'workspace-param'),
+    async (request, reply) => {
+      const viewer = requireViewer(request);
+      const params = parseInput(MemberParams, request.params, 'path');
+      const ws = workspaceOf(request);
+      const access = parseInput(MemberAccess, formField(request, 'access'), 'access');
+      const org = await requireOrganisation(ctx.store, ws.orgId);
+      const user = await requireUser(ctx.store, params.user);
+      await changeMember(
+        ctx,
+        org,
+        user,
+        { workspace: ws.id, access },
+        { tokenId: null, userId: viewer.user.id },
+        'web',
+      );
+      return reply.redirect(withDone(pageUrl(ws), 'member-access-saved'), 303);
+    },
+  );
 
   app.post('/ui/workspaces/:id/ci-tokens', pagePermit('token.create', 'web-ci-token'), async (request, reply) => {
     const viewer = requireViewer(request);
     const ws = await requireWorkspaceOfToken(resourceOf(request, 'new-token').spec.workspaceId);
-    const form = parseInput(CiTokenForm, { name: formField(request, 'name'), access: formField(request, 'access') }, 'CI token');
+    const form = parseInput(
+      CiTokenForm,
+      { name: formField(request, 'name'), access: formField(request, 'access') },
+      'CI token',
+    );
     requireFreshForm(deps, viewer, request);
-    const issued = await ctx.tokens.issue({ kind: 'ci', name: form.name, workspaceId: ws.id, userId: null, access: form.access, expiresIn: 'never' }, { tokenId: null, userId: viewer.user.id }, ws.orgId);
+    const issued = await ctx.tokens.issue(
+      { kind: 'ci', name: form.name, workspaceId: ws.id, userId: null, access: form.access, expiresIn: 'never' },
+      { tokenId: null, userId: viewer.user.id },
+      ws.orgId,
+    );
     return sendCreated(reply, request, viewer, issued, ws, false, pageUrl(ws));
   });
 }

@@ -42,14 +42,24 @@ export function deviceConfirmPage(viewer: Viewer, approvable: ApprovableRequest,
 
 export function deviceApprovedPage(viewer: Viewer, request: LoginRequestRecord): string {
   return page(
-    { title: 'CLI login approved', viewer, active: 'device', notice: { kind: 'ok', text: 'Approved. Return to your terminal.' } },
+    {
+      title: 'CLI login approved',
+      viewer,
+      active: 'device',
+      notice: { kind: 'ok', text: 'Approved. Return to your terminal.' },
+    },
     html`<h1>CLI login approved</h1><p>The terminal on <strong>${request.hostname}</strong> receives its token on its next check, within a few seconds. The token then appears under <a href="/ui/tokens">My tokens</a>.</p>`,
   );
 }
 
 export function deviceDeniedPage(viewer: Viewer, request: LoginRequestRecord): string {
   return page(
-    { title: 'CLI login denied', viewer, active: 'device', notice: { kind: 'ok', text: 'Denied. No token was issued.' } },
+    {
+      title: 'CLI login denied',
+      viewer,
+      active: 'device',
+      notice: { kind: 'ok', text: 'Denied. No token was issued.' },
+    },
     html`<h1>CLI login denied</h1><p>The login request from <strong>${request.hostname}</strong> is refused: its terminal is told on its next check and receives no token. If you did not start it, someone knows your server's address and tried to get you to approve a login; consider telling your administrator.</p>`,
   );
 }

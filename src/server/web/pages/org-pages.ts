@@ -16,22 +16,42 @@ function invitationsSection(viewer: Viewer, invitations: InvitationRow[]): SafeH
   return html`<section class="card" aria-labelledby="invitations"><h2 id="invitations">Invitations for you</h2>
 <p class="hint">An organisation's administrator asked you to join. Nothing changes until you accept.</p>
 <table><thead><tr><th scope="col">Organisation</th><th scope="col">Role</th><th scope="col">Expires</th><th scope="col"><span class="hint">Answer</span></th></tr></thead><tbody>${invitations.map(
-    (i) => html`<tr data-invitation="${i.orgName}"><td>${i.orgName}</td><td>${i.role}</td><td>${formatTime(i.expiresAt)}</td><td><form method="post" action="/ui/invitations/${i.id}/accept" class="inline-form">${csrfField(viewer)}<button type="submit" class="small primary">Accept</button></form><form method="post" action="/ui/invitations/${i.id}/decline" class="inline-form">${csrfField(viewer)}<button type="submit" class="small">Decline</button></form></td></tr>`,
+    (i) =>
+      html`<tr data-invitation="${i.orgName}"><td>${i.orgName}</td><td>${i.role}</td><td>${formatTime(i.expiresAt)}</td><td><form method="post" action="/ui/invitations/${i.id}/accept" class="inline-form">${csrfField(viewer)}<button type="submit" class="small primary">Accept</button></form><form method="post" action="/ui/invitations/${i.id}/decline" class="inline-form">${csrfField(viewer)}<button type="submit" class="small">Decline</button></form></td></tr>`,
   )}</tbody></table></section>`;
 }
 
-export function orgListPage(viewer: Viewer, orgs: { org: Organisation; role: string }[], invitations: InvitationRow[] = [], notice?: Notice): string {
+export function orgListPage(
+  viewer: Viewer,
+  orgs: { org: Organisation; role: string }[],
+  invitations: InvitationRow[] = [],
+  notice?: Notice,
+): string {
   const body =
     orgs.length === 0
       ? html`<p class="empty">You are not a member of any organisation yet. An administrator can invite you.</p>`
       : html`<table><caption>Organisations you belong to</caption><thead><tr><th scope="col">Name</th><th scope="col">Your role</th><th scope="col">Public</th></tr></thead><tbody>${orgs.map(
-          ({ org, role }) => html`<tr><td><a href="/ui/orgs/${org.name}/${role === 'admin' ? 'members' : 'workspaces'}">${org.name}</a></td><td>${role}</td><td>${org.public ? 'yes' : 'no'}</td></tr>`,
+          ({ org, role }) =>
+            html`<tr><td><a href="/ui/orgs/${org.name}/${role === 'admin' ? 'members' : 'workspaces'}">${org.name}</a></td><td>${role}</td><td>${org.public ? 'yes' : 'no'}</td></tr>`,
         )}</tbody></table>`;
-  return page({ title: 'Organisations', viewer, active: 'orgs', notice }, html`<h1>Organisations</h1>${invitationsSection(viewer, invitations)}${body}`);
+  return page(
+    { title: 'Organisations', viewer, active: 'orgs', notice },
+    html`<h1>Organisations</h1>${invitationsSection(viewer, invitations)}${body}`,
+  );
 }
 
-function orgFrame(viewer: Viewer, org: Organisation, title: string, notice: Notice | undefined, tab: Parameters<typeof orgTabs>[1], body: SafeHtml): string {
-  return page({ title: `${title} · ${org.name}`, viewer, active: 'orgs', notice }, html`<h1>${org.name}: ${title}</h1>${orgTabs(org.name, tab)}${body}`);
+function orgFrame(
+  viewer: Viewer,
+  org: Organisation,
+  title: string,
+  notice: Notice | undefined,
+  tab: Parameters<typeof orgTabs>[1],
+  body: SafeHtml,
+): string {
+  return page(
+    { title: `${title} · ${org.name}`, viewer, active: 'orgs', notice },
+    html`<h1>${org.name}: ${title}</h1>${orgTabs(org.name, tab)}${body}`,
+  );
 }
 
 export interface MemberRow {
@@ -39,25 +59,38 @@ export interface MemberRow {
   user: User | undefined;
 }
 
-export function membersPage(viewer: Viewer, org: Organisation, rows: MemberRow[], nonce: string, notice?: Notice, workspaces: Workspace[] = []): string {
+export function membersPage(
+  viewer: Viewer,
+  org: Organisation,
+  rows: MemberRow[],
+  nonce: string,
+  notice?: Notice,
+  workspaces: Workspace[] = [],
+): string {
   const base = `/ui/orgs/${org.name}`;
   const people = rows.filter((r) => !r.user?.bot);
   const bots = rows.filter((r) => r.user?.bot);
-  const roleForm = (row: MemberRow) => html`<form method="post" action="${base}/members/${row.membership.userId}/role" class="inline-form">${csrfField(viewer)}
+  const roleForm = (
+    row: MemberRow,
+  ) => html`<form method="post" action="${base}/members/${row.membership.userId}/role" class="inline-form">${csrfField(viewer)}
 <label class="hint" for="role-${row.membership.userId}">Role</label><select id="role-${row.membership.userId}" name="role"><option value="member"${row.membership.role === 'member' ? html` selected` : ''}>member</option><option value="admin"${row.membership.role === 'admin' ? html` selected` : ''}>admin</option></select>
 <button type="submit" class="small">Save</button></form>`;
-  const removeForm = (row: MemberRow) => html`<form method="post" action="${base}/members/${row.membership.userId}/remove" data-confirm="Remove ${row.user?.name ?? row.membership.userId}? Their tokens stop working for this organisation at once.">${csrfField(viewer)}<button type="submit" class="small danger" aria-label="Remove ${row.user?.name ?? row.membership.userId}">Remove</button></form>`;
+  const removeForm = (row: MemberRow) =>
+    html`<form method="post" action="${base}/members/${row.membership.userId}/remove" data-confirm="Remove ${row.user?.name ?? row.membership.userId}? Their tokens stop working for this organisation at once.">${csrfField(viewer)}<button type="submit" class="small danger" aria-label="Remove ${row.user?.name ?? row.membership.userId}">Remove</button></form>`;
   const memberTable =
     people.length === 0
       ? html`<p class="empty">No members yet. Invite someone below.</p>`
       : html`<table><caption>People</caption><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Member since</th><th scope="col"><span class="hint">Actions</span></th></tr></thead><tbody>${people.map(
-          (row) => html`<tr data-member="${row.user?.name ?? row.membership.userId}"><td>${row.user?.name ?? row.membership.userId}</td><td>${roleForm(row)}</td><td>${formatTime(row.membership.createdAt)}</td><td>${removeForm(row)}</td></tr>`,
+          (row) =>
+            html`<tr data-member="${row.user?.name ?? row.membership.userId}"><td>${row.user?.name ?? row.membership.userId}</td><td>${roleForm(row)}</td><td>${formatTime(row.membership.createdAt)}</td><td>${removeForm(row)}</td></tr>`,
         )}</tbody></table>`;
   const botTable =
     bots.length === 0
       ? html`<p class="empty">No bot users. Bots hold machine tokens that prime the cache.</p>`
       : html`<table><caption>Bot users</caption><thead><tr><th scope="col">Bot</th><th scope="col">Machine token</th><th scope="col"><span class="hint">Actions</span></th></tr></thead><tbody>${bots.map(
-          (row) => html`<tr><td>${row.user?.name}</td><td><form method="post" action="${base}/bots/${row.membership.userId}/tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}"><label class="hint" for="bot-wsid-${row.membership.userId}">Workspace</label><select id="bot-wsid-${row.membership.userId}" name="workspaceId" required>${workspaces.map((ws) => html`<option value="${ws.id}">${ws.name}</option>`)}</select>
+          (
+            row,
+          ) => html`<tr><td>${row.user?.name}</td><td><form method="post" action="${base}/bots/${row.membership.userId}/tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}"><label class="hint" for="bot-wsid-${row.membership.userId}">Workspace</label><select id="bot-wsid-${row.membership.userId}" name="workspaceId" required>${workspaces.map((ws) => html`<option value="${ws.id}">${ws.name}</option>`)}</select>
 <label class="hint" for="bot-ws-${row.membership.userId}">Access</label><select id="bot-ws-${row.membership.userId}" name="access"><option value="read-write">read-write</option><option value="read">read</option></select><button type="submit" class="small">New machine token</button></form></td><td>${removeForm(row)}</td></tr>`,
         )}</tbody></table>`;
   return orgFrame(
@@ -87,9 +120,20 @@ ${botTable}
   );
 }
 
-export function inviteCreatedPage(viewer: Viewer, org: Organisation, link: string, role: string, expiresAt: string): string {
+export function inviteCreatedPage(
+  viewer: Viewer,
+  org: Organisation,
+  link: string,
+  role: string,
+  expiresAt: string,
+): string {
   return page(
-    { title: 'Invite link', viewer, active: 'orgs', notice: { kind: 'warn', text: 'Copy this link now. It is shown only once and works once.' } },
+    {
+      title: 'Invite link',
+      viewer,
+      active: 'orgs',
+      notice: { kind: 'warn', text: 'Copy this link now. It is shown only once and works once.' },
+    },
     html`<h1>Invite to ${org.name} as ${role}</h1>
 <pre class="secret" id="invite-link">${link}</pre>
 <p class="actions"><button type="button" data-copy="invite-link">Copy</button> <span id="invite-link-status" role="status" class="hint"></span></p>
@@ -98,12 +142,18 @@ export function inviteCreatedPage(viewer: Viewer, org: Organisation, link: strin
   );
 }
 
-export function orgWorkspacesPage(viewer: Viewer, org: Organisation, workspaces: Workspace[], isAdmin: boolean): string {
+export function orgWorkspacesPage(
+  viewer: Viewer,
+  org: Organisation,
+  workspaces: Workspace[],
+  isAdmin: boolean,
+): string {
   const body =
     workspaces.length === 0
       ? html`<p class="empty">No workspaces yet. Create one with <code>nx-sealed-cache workspace create</code>.</p>`
       : html`<table><caption>Workspaces</caption><thead><tr><th scope="col">Name</th><th scope="col">Id</th><th scope="col">Anonymous access</th><th scope="col">Members' default</th></tr></thead><tbody>${workspaces.map(
-          (ws) => html`<tr><td>${isAdmin ? html`<a href="/ui/workspaces/${ws.id}">${ws.name}</a>` : ws.name}</td><td class="mono">${ws.id}</td><td><span class="badge${ws.anonymousAccess === 'none' ? ' none' : ''}">${ws.anonymousAccess}</span></td><td>${ws.memberDefaultAccess}</td></tr>`,
+          (ws) =>
+            html`<tr><td>${isAdmin ? html`<a href="/ui/workspaces/${ws.id}">${ws.name}</a>` : ws.name}</td><td class="mono">${ws.id}</td><td><span class="badge${ws.anonymousAccess === 'none' ? ' none' : ''}">${ws.anonymousAccess}</span></td><td>${ws.memberDefaultAccess}</td></tr>`,
         )}</tbody></table>`;
   return orgFrame(viewer, org, 'Workspaces', undefined, 'workspaces', body);
 }
@@ -118,7 +168,8 @@ export function auditPage(viewer: Viewer, org: Organisation, events: AuditEvent[
     events.length === 0
       ? html`<p class="empty">Nothing recorded yet.</p>`
       : html`<table><caption>Latest ${events.length} events, newest first</caption><thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Target</th><th scope="col">Workspace</th><th scope="col">Details</th></tr></thead><tbody>${events.map(
-          (e) => html`<tr><td>${formatTime(e.at)}</td><td><code>${e.action}</code></td><td>${describeActor(e, names)}</td><td class="mono">${e.targetId === null ? '—' : (names.get(e.targetId) ?? e.targetId)}</td><td class="mono">${e.workspaceId ?? '—'}</td><td class="mono">${Object.keys(e.details).length === 0 ? '' : JSON.stringify(e.details)}</td></tr>`,
+          (e) =>
+            html`<tr><td>${formatTime(e.at)}</td><td><code>${e.action}</code></td><td>${describeActor(e, names)}</td><td class="mono">${e.targetId === null ? '—' : (names.get(e.targetId) ?? e.targetId)}</td><td class="mono">${e.workspaceId ?? '—'}</td><td class="mono">${Object.keys(e.details).length === 0 ? '' : JSON.stringify(e.details)}</td></tr>`,
         )}</tbody></table>`;
   return orgFrame(viewer, org, 'Audit log', undefined, 'audit', body);
 }

@@ -20,7 +20,14 @@ export function signInPage(options: { csrf: string; next: string; name?: string;
   );
 }
 
-export function invitePage(options: { csrf: string; code: string; orgName: string; role: string; name?: string; notice?: Notice }): string {
+export function invitePage(options: {
+  csrf: string;
+  code: string;
+  orgName: string;
+  role: string;
+  name?: string;
+  notice?: Notice;
+}): string {
   return page(
     { title: 'Accept invite', narrow: true, notice: options.notice },
     html`<h1>Join ${options.orgName}</h1>
@@ -56,6 +63,14 @@ export function accountPage(viewer: Viewer, notice?: Notice): string {
   );
 }
 
-export function messagePage(frame: { title: string; viewer?: Viewer }, heading: string, body: SafeHtml | string, notice?: Notice): string {
-  return page({ ...frame, notice, narrow: frame.viewer === undefined }, html`<h1>${heading}</h1><p>${body}</p><p><a href="/">Back to the start page</a></p>`);
+export function messagePage(
+  frame: { title: string; viewer?: Viewer },
+  heading: string,
+  body: SafeHtml | string,
+  notice?: Notice,
+): string {
+  return page(
+    { ...frame, notice, narrow: frame.viewer === undefined },
+    html`<h1>${heading}</h1><p>${body}</p><p><a href="/">Back to the start page</a></p>`,
+  );
 }

@@ -42,7 +42,8 @@ export function statsPage(viewer: Viewer, view: StatsView): string {
     view.workspaces.length === 0
       ? html`<p class="empty">No workspaces you can see.</p>`
       : html`<table><caption>Stored entries per workspace</caption><thead><tr><th scope="col">Organisation</th><th scope="col">Workspace</th><th scope="col" class="num">Entries</th><th scope="col" class="num">Bytes</th></tr></thead><tbody>${view.workspaces.map(
-          (w) => html`<tr><td>${w.orgName}</td><td>${w.workspaceName} <span class="hint mono">${w.workspaceId}</span></td><td class="num">${w.entries}</td><td class="num">${formatBytes(w.bytes)}</td></tr>`,
+          (w) =>
+            html`<tr><td>${w.orgName}</td><td>${w.workspaceName} <span class="hint mono">${w.workspaceId}</span></td><td class="num">${w.entries}</td><td class="num">${formatBytes(w.bytes)}</td></tr>`,
         )}</tbody></table>`;
   return page(
     { title: 'Cache statistics', viewer, active: 'stats' },

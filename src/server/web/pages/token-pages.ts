@@ -23,7 +23,8 @@ export interface TokenTableOptions {
 
 function tierCell(row: TokenRow): SafeHtml {
   if (row.tier === null) return html`<span class="hint">—</span>`;
-  if (row.tier === 'workspace policy') return html`<span class="hint" title="Follows each workspace's policy for personal tokens">workspace policy</span>`;
+  if (row.tier === 'workspace policy')
+    return html`<span class="hint" title="Follows each workspace's policy for personal tokens">workspace policy</span>`;
   return html`<span class="badge${row.tier === 'trusted' ? ' rw' : ''}">${row.tier}</span>`;
 }
 
@@ -37,7 +38,8 @@ function accessForm(token: TokenRecord, options: TokenTableOptions): SafeHtml {
 
 function statusOf(token: TokenRecord, now: Date): SafeHtml {
   if (token.revokedAt !== null) return html`<span class="badge bad">revoked</span>`;
-  if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now.getTime()) return html`<span class="badge bad">expired</span>`;
+  if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now.getTime())
+    return html`<span class="badge bad">expired</span>`;
   return html`<span class="badge">active</span>`;
 }
 
@@ -60,10 +62,9 @@ export function tokenTable(rows: TokenRow[], options: TokenTableOptions): SafeHt
   return html`<table>
 <caption>${options.caption}</caption>
 <thead><tr><th scope="col">Name</th>${options.showOwner ? html`<th scope="col">Owner</th>` : ''}<th scope="col">Kind</th><th scope="col">Workspace</th><th scope="col">Access</th><th scope="col">Tier</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col"><span class="hint">Actions</span></th></tr></thead>
-<tbody>${rows.map(
-    (row) => {
-      const { token, workspace, ownerName } = row;
-      return html`<tr data-token-id="${token.id}">
+<tbody>${rows.map((row) => {
+    const { token, workspace, ownerName } = row;
+    return html`<tr data-token-id="${token.id}">
 <td>${token.name ?? html`<span class="hint">(unnamed)</span>`}<br><span class="hint mono">${token.id}</span></td>
 ${options.showOwner ? html`<td>${ownerName ?? '—'}</td>` : ''}
 <td>${token.kind === 'personal' ? 'personal' : token.kind}</td>
@@ -76,12 +77,20 @@ ${options.showOwner ? html`<td>${ownerName ?? '—'}</td>` : ''}
 <td>${statusOf(token, options.now)}</td>
 <td>${actions(token, options)}</td>
 </tr>`;
-    },
-  )}</tbody></table>`;
+  })}</tbody></table>`;
 }
 
-export function myTokensPage(viewer: Viewer, rows: TokenRow[], workspaces: { workspace: Workspace; orgName: string }[], nonce: string, now: Date, notice?: Notice): string {
-  const options = workspaces.map(({ workspace, orgName }) => html`<option value="${workspace.id}">${orgName} / ${workspace.name}</option>`);
+export function myTokensPage(
+  viewer: Viewer,
+  rows: TokenRow[],
+  workspaces: { workspace: Workspace; orgName: string }[],
+  nonce: string,
+  now: Date,
+  notice?: Notice,
+): string {
+  const options = workspaces.map(
+    ({ workspace, orgName }) => html`<option value="${workspace.id}">${orgName} / ${workspace.name}</option>`,
+  );
   return page(
     { title: 'My tokens', viewer, active: 'tokens', notice },
     html`<h1>My tokens</h1>
@@ -121,7 +130,12 @@ export function tokenCreatedPage(viewer: Viewer, created: CreatedToken): string 
 <pre class="secret" id="${id}" aria-labelledby="${id}-label">${text}</pre>
 <p class="actions"><button type="button" data-copy="${id}">Copy</button> <span id="${id}-status" role="status" class="hint"></span></p>`;
   return page(
-    { title: created.rotated ? 'Token rotated' : 'Token created', viewer, active: 'tokens', notice: { kind: 'warn', text: 'Copy this token now. It is shown only this once and cannot be retrieved again.' } },
+    {
+      title: created.rotated ? 'Token rotated' : 'Token created',
+      viewer,
+      active: 'tokens',
+      notice: { kind: 'warn', text: 'Copy this token now. It is shown only this once and cannot be retrieved again.' },
+    },
     html`<h1>${created.rotated ? 'Token rotated' : 'Token created'}: ${record.name ?? record.id}</h1>
 <dl class="facts"><dt>Id</dt><dd class="mono">${record.id}</dd><dt>Kind</dt><dd>${record.kind}</dd><dt>Workspace</dt><dd>${workspace ? `${workspace.name} (${workspace.id})` : 'any, named by the URL'}</dd><dt>Access</dt><dd>${record.access ?? '—'}</dd><dt>Expires</dt><dd>${record.expiresAt === null ? 'never' : formatTime(record.expiresAt)}</dd></dl>
 ${created.rotated ? html`<p class="notice">The previous value of this token no longer works.</p>` : ''}

@@ -30,13 +30,22 @@ function memberAccessSection(viewer: Viewer, ws: Workspace, members: WorkspaceMe
     return html`<tr data-member-access="${m.name}"><td>${m.name}${m.bot ? html` <span class="hint">(bot)</span>` : ''}</td><td>${m.role}</td>
 <td><span class="badge${effective === 'read-write' ? ' rw' : effective === 'none' ? ' none' : ''}">${effective}</span> <span class="hint">${m.override === undefined ? 'members’ default' : 'set for this member'}</span></td>
 <td><form method="post" action="/ui/workspaces/${ws.id}/members/${m.userId}/access" class="inline-form">${csrfField(viewer)}<label class="sr-only" for="${id}">Access for ${m.name}</label><select id="${id}" name="access">${choices.map(
-      (c) => html`<option value="${c}"${c === current ? html` selected` : ''}>${c === 'default' ? `default (${ws.memberDefaultAccess})` : c}</option>`,
+      (c) =>
+        html`<option value="${c}"${c === current ? html` selected` : ''}>${c === 'default' ? `default (${ws.memberDefaultAccess})` : c}</option>`,
     )}</select><button type="submit" class="small">Save</button></form></td></tr>`;
   });
   return html`<table><caption>Members' access to this workspace</caption><thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Effective access</th><th scope="col">Change</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-export function workspacePage(viewer: Viewer, org: Organisation, ws: Workspace, ciTokens: SafeHtml, nonce: string, notice?: Notice, members: WorkspaceMemberRow[] = []): string {
+export function workspacePage(
+  viewer: Viewer,
+  org: Organisation,
+  ws: Workspace,
+  ciTokens: SafeHtml,
+  nonce: string,
+  notice?: Notice,
+  members: WorkspaceMemberRow[] = [],
+): string {
   const tier = (ws as { personalTokenTier?: string }).personalTokenTier;
   const tiers =
     tier === undefined

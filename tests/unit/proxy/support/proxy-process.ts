@@ -9,7 +9,11 @@ import { listProxyStates } from '../../../../src/proxy/state-file';
 export function sourceProxyEntry(): ProxyEntry {
   return {
     execPath: process.execPath,
-    args: ['--require', path.join(__dirname, 'ts-register.js'), path.join(__dirname, '../../../../src/proxy/proxy-main.ts')],
+    args: [
+      '--require',
+      path.join(__dirname, 'ts-register.js'),
+      path.join(__dirname, '../../../../src/proxy/proxy-main.ts'),
+    ],
   };
 }
 
@@ -20,7 +24,9 @@ export function sourceProxyEntry(): ProxyEntry {
 export function warmProxyEntry(): void {
   const entry = sourceProxyEntry();
   const [register, main] = [entry.args[1]!, entry.args[2]!];
-  execFileSync(entry.execPath, ['--require', register, '--eval', `require(${JSON.stringify(main)})`], { stdio: 'ignore' });
+  execFileSync(entry.execPath, ['--require', register, '--eval', `require(${JSON.stringify(main)})`], {
+    stdio: 'ignore',
+  });
 }
 
 export function makeStateDir(): string {
@@ -38,7 +44,9 @@ export function isAlive(pid: number): boolean {
 
 /** Stops every proxy that published a state file in `stateDir` (SIGTERM lets it remove its temp dir), then the folder. */
 export async function killProxiesIn(stateDir: string): Promise<void> {
-  const pids = listProxyStates(stateDir).map(({ state }) => state.pid).filter(isAlive);
+  const pids = listProxyStates(stateDir)
+    .map(({ state }) => state.pid)
+    .filter(isAlive);
   pids.forEach((pid) => process.kill(pid, 'SIGTERM'));
   await waitFor(() => !pids.some(isAlive), 5_000);
   pids.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL'));

@@ -20,7 +20,10 @@ require.extensions['.ts'] = function compileTypeScript(module, filename) {
 };
 
 function cachedTranspile(filename, source) {
-  const key = crypto.createHash('sha256').update(JSON.stringify([compilerVersion, COMPILER_OPTIONS, filename, source])).digest('hex');
+  const key = crypto
+    .createHash('sha256')
+    .update(JSON.stringify([compilerVersion, COMPILER_OPTIONS, filename, source]))
+    .digest('hex');
   const cacheFile = path.join(cacheDir, `${key}.js`);
   try {
     return fs.readFileSync(cacheFile, 'utf8');
