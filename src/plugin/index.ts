@@ -50,7 +50,7 @@ export function exportedSecretsNotice(env: NodeJS.ProcessEnv): string | null {
   const exported = SECRET_ENV_VARS.filter((name) => env[name]?.trim());
   if (exported.length === 0) return null;
   return (
-    `nx-sealed-cache: ${exported.join(' and ')} exported to Nx on CI stay readable by tasks in /proc/<pid>/environ of Nx and the shell; ` +
+    `nx-sealed-cache: ${exported.join(' and ')} exported to Nx on CI ${exported.length > 1 ? 'stay' : 'stays'} readable by tasks in /proc/<pid>/environ of Nx and the shell; ` +
     'give them only to a step running `npx nx-sealed-cache proxy start` (docs/client.md, "What a task can and cannot see").'
   );
 }

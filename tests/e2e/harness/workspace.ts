@@ -114,10 +114,28 @@ function copyTemplate(root: string, fixture: FixtureName): void {
 }
 
 /** The outer environment minus anything Nx or our client would read, so the host's settings never leak in. */
+// Variables by which Nx (and our plugin) recognise a CI machine: a run is a developer's unless a test says otherwise,
+// so the suite behaves the same on a laptop and in CI (Nx turns the daemon off on CI, the plugin adds a CI notice).
+const CI_MARKERS = [
+  'CI',
+  'CONTINUOUS_INTEGRATION',
+  'BUILD_NUMBER',
+  'RUN_ID',
+  'GITHUB_ACTIONS',
+  'GITLAB_CI',
+  'BUILDKITE',
+  'CIRCLECI',
+  'TF_BUILD',
+  'JENKINS_URL',
+  'TEAMCITY_VERSION',
+  'TRAVIS',
+  'CODEBUILD_BUILD_ID',
+];
+
 function cleanEnvironment(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('NX_') || key.startsWith('GIT_')) continue;
+    if (key.startsWith('NX_') || key.startsWith('GIT_') || CI_MARKERS.includes(key)) continue;
     env[key] = value;
   }
   return env;
