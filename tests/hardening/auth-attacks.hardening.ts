@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Pool, request } from 'undici';
 import { generateToken } from '../../src/server/auth/token-format';
+import { setPasswordInStore } from '../../src/server/offline-password';
 import { AreaRecord } from './support/area-record';
 import {
   NO_LIMITS,
@@ -241,7 +242,8 @@ test('concurrent password guesses cannot outrun the sign-in lockout', async () =
   const name = 'guess-target';
   const password = 'the right password, long enough';
   await adminApi(ts.url, ts.adminToken, 'POST', '/users', { name });
-  await adminApi(ts.url, ts.adminToken, 'POST', `/users/${name}/password`, { password });
+  // No token sets a password; the server's own path does (as `user set-password --data-dir` would).
+  await setPasswordInStore(ts.server.context.store, name, password, () => ts.clock.now);
   const forms = await Promise.all(Array.from({ length: 30 }, () => signInForm(ts.url)));
   const attempt = async (form: { cookie: string; csrf: string }, guess: string): Promise<number> => {
     const answer = await request(`${ts.url}/ui/sign-in`, {
@@ -275,7 +277,8 @@ test('a CLI login started by someone else cannot be approved from a link, and th
   const name = 'login-victim';
   const password = 'the victim password, long enough';
   await adminApi(ts.url, ts.adminToken, 'POST', '/users', { name });
-  await adminApi(ts.url, ts.adminToken, 'POST', `/users/${name}/password`, { password });
+  // No token sets a password; the server's own path does (as `user set-password --data-dir` would).
+  await setPasswordInStore(ts.server.context.store, name, password, () => ts.clock.now);
   const ws = await adminApi<{ orgId: string }>(ts.url, ts.adminToken, 'GET', `/workspaces/${ts.workspaceId}`);
   await adminApi(ts.url, ts.adminToken, 'POST', `/orgs/${ws.orgId}/members`, { user: name, role: 'member' });
   // The attacker starts a request naming the victim's workspace.
