@@ -4,7 +4,7 @@
  * length, and a packed tar's length is only known once it ends.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -32,7 +32,8 @@ export async function packLegacyEntry(cacheDirectory: string, hash: string): Pro
   try {
     const length = await spoolToFile(packed.stream, spool);
     const stream = createReadStream(spool);
-    stream.once('close', () => void rm(spool, { force: true }));
+    // Synchronous, so the spool is gone by the time anyone else sees 'close'.
+    stream.once('close', () => rmSync(spool, { force: true }));
     return { stream, length };
   } catch (err) {
     await rm(spool, { force: true });
