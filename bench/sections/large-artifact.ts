@@ -105,6 +105,10 @@ export const largeArtifact: Section = {
       const artifactFile = join(ctx.dir, 'artifact.tar.gz');
       const artifactBytes = await writeArtifact(artifactFile, total, randomBytes(MIB));
       const sentDigest = await sha256Of(artifactFile);
+      // As Nx does: the proxy takes an upload only for a hash this run looked up and missed.
+      const miss = await request(`${proxy.url}/v1/cache/${HASH}`, { headers: auth });
+      await miss.body.dump();
+      if (miss.statusCode !== 404) throw new Error(`GET before the upload answered ${miss.statusCode}, not a miss`);
       let started = Date.now();
       const put = await request(`${proxy.url}/v1/cache/${HASH}`, {
         method: 'PUT',
