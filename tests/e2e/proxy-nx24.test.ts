@@ -24,6 +24,7 @@ import {
   serverProcessId,
   startTestBed,
   taskOrder,
+  expectOutcomes,
 } from './harness';
 
 const CHANGED_SOURCE = 'projects/c/src/message.txt';
@@ -126,7 +127,7 @@ describe.each([
 
   it('stores every task, sealed, on the first run', async () => {
     const result = assertSucceeded(await ws.build());
-    expect(result.outcomes).toEqual(allProjects('miss'));
+    expectOutcomes(result, allProjects('miss'));
     primedHashes = ws.localCacheHashes();
     primedOutputs = ws.readOutputs();
     expect(primedHashes).toHaveLength(ws.projects.length);
@@ -151,7 +152,7 @@ describe.each([
   it('restores every task as [remote cache] after nx reset, byte for byte', async () => {
     await restartFromRemote();
     const result = assertSucceeded(await ws.build());
-    expect(result.outcomes).toEqual(allProjects('remote'));
+    expectOutcomes(result, allProjects('remote'));
     expect(ws.readOutputs()).toEqual(primedOutputs);
   });
 
@@ -166,7 +167,7 @@ describe.each([
     const missed = Object.keys(result.outcomes).filter((project) => result.outcomes[project] === 'miss');
     expect(missed).toHaveLength(1);
     tamperedProject = missed[0]!;
-    expect(result.outcomes).toEqual({ ...allProjects('remote'), [tamperedProject]: 'miss' });
+    expectOutcomes(result, { ...allProjects('remote'), [tamperedProject]: 'miss' });
     expect(ws.readOutputs()).toEqual(primedOutputs);
     expect(hookOutput(result)).toMatch(/ERR_SEAL_OPEN_FAILED/);
   });
@@ -175,7 +176,7 @@ describe.each([
     ws.writeFile(CHANGED_SOURCE, `Project c changed on a branch (${_label}).\n`);
     await restartFromRemote();
     const result = assertSucceeded(await ws.build({ NX_SEALED_CACHE_ACCESS_TOKEN: readToken.token }));
-    expect(result.outcomes).toEqual({ ...allProjects('remote'), [tamperedProject]: 'miss', c: 'miss' });
+    expectOutcomes(result, { ...allProjects('remote'), [tamperedProject]: 'miss', c: 'miss' });
     const unseen = ws.localCacheHashes().filter((hash) => !primedHashes.includes(hash));
     expect(unseen).toHaveLength(1);
     for (const hash of unseen) expect(await cacheEntryStatus(server.url, hash, writeToken.token)).toBe(404);
@@ -198,7 +199,7 @@ describe.each([
     try {
       await restartFromRemote();
       const result = assertSucceeded(await ws.build());
-      expect(result.outcomes).toEqual(allProjects('miss'));
+      expectOutcomes(result, allProjects('miss'));
       expect(hookOutput(result)).toMatch(/remote cache off for this run/);
     } finally {
       process.kill(pid, 'SIGCONT');
@@ -218,7 +219,7 @@ describe.each([
       const result = assertSucceeded(await ws.build(killServerEnv(pid)));
       expect(result.stdout).toContain(`killed the cache server (pid ${pid})`);
       expect(serverProcessId(server)).toBeUndefined();
-      expect(result.outcomes).toEqual(allProjects('miss'));
+      expectOutcomes(result, allProjects('miss'));
       expect(ws.readOutputs()).toEqual(expectedOutputs);
       // One warning, then the summary, both printed by postTasksExecution.
       const lines = hookOutput(result, logFrom)
@@ -241,7 +242,7 @@ describe.each([
     // Back up: what finished before the crash was stored; the killer and the tasks after it store now.
     await restartFromRemote();
     const again = assertSucceeded(await ws.build());
-    expect(again.outcomes).toEqual({
+    expectOutcomes(again, {
       ...allProjects('miss'),
       ...Object.fromEntries(ranBeforeKiller.map((project) => [project, 'remote'])),
     });
@@ -258,7 +259,7 @@ describe.each([
     await server.stop();
     await restartFromRemote();
     const result = assertSucceeded(await ws.build());
-    expect(result.outcomes).toEqual(allProjects('miss'));
+    expectOutcomes(result, allProjects('miss'));
     expect(hookOutput(result)).toMatch(/remote cache off for this run/);
   });
 

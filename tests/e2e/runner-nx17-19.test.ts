@@ -16,6 +16,7 @@ import {
   type TokenRecord,
   assertSucceeded,
   startTestBed,
+  expectOutcomes,
 } from './harness';
 import { generateEncryptionKey } from '../../src/crypto/keys';
 
@@ -71,7 +72,7 @@ describe.each<[FixtureName, string]>([
     expect(nxJson.useLegacyCache).toBeUndefined();
 
     const first = assertSucceeded(await ws.build(runnerEnv()));
-    expect(first.outcomes).toEqual(allProjects('miss'));
+    expectOutcomes(first, allProjects('miss'));
     expect(first.stderr + first.stdout).toContain(
       `0 remote hits, ${ws.projects.length} misses, ${ws.projects.length} uploads`,
     );
@@ -96,7 +97,7 @@ describe.each<[FixtureName, string]>([
     await ws.reset();
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
     const second = assertSucceeded(await ws.build(runnerEnv()));
-    expect(second.outcomes).toEqual(allProjects('remote'));
+    expectOutcomes(second, allProjects('remote'));
     expect(second.stderr + second.stdout).toContain(`${ws.projects.length} remote hits, 0 misses, 0 uploads`);
     expect(ws.readOutputs()).toEqual(outputs);
   });

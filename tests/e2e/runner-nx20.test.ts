@@ -18,6 +18,7 @@ import {
   serverProcessId,
   startTestBed,
   taskOrder,
+  expectOutcomes,
 } from './harness';
 import { generateEncryptionKey } from '../../src/crypto/keys';
 
@@ -70,7 +71,7 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
 
   it('stores every task on the first run, sealed, and says so in one summary line', async () => {
     const result = assertSucceeded(await ws.build(runnerEnv(writeToken.token)));
-    expect(result.outcomes).toEqual(allProjects('miss'));
+    expectOutcomes(result, allProjects('miss'));
     primedOutputs = ws.readOutputs();
     const lines = ourLines(result.stderr + result.stdout);
     const summary = lines.filter((line) => line.includes(' uploads '));
@@ -100,7 +101,7 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
   it('restores every task as [remote cache] after nx reset, byte for byte', async () => {
     await restartFromRemote();
     const result = assertSucceeded(await ws.build(runnerEnv(readToken.token)));
-    expect(result.outcomes).toEqual(allProjects('remote'));
+    expectOutcomes(result, allProjects('remote'));
     expect(ws.readOutputs()).toEqual(primedOutputs);
     expect(ourLines(result.stderr).filter((line) => line.includes('remote hits'))).toEqual([
       expect.stringContaining(`${ws.projects.length} remote hits, 0 misses, 0 uploads`),
@@ -149,7 +150,7 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
       ws.writeFile('projects/c/src/message.txt', 'Project c changed while the server was down.\n');
       await restartFromRemote();
       const result = assertSucceeded(await ws.build(runnerEnv(writeToken.token)));
-      expect(result.outcomes).toEqual(allProjects('miss'));
+      expectOutcomes(result, allProjects('miss'));
       const warnings = ourLines(result.stderr).filter((line) => line.includes('remote cache off for this run'));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('ERR_CLIENT_UNREACHABLE');
@@ -171,7 +172,7 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
       const result = assertSucceeded(await ws.build({ ...runnerEnv(writeToken.token), ...killServerEnv(pid) }));
       expect(result.stdout).toContain(`killed the cache server (pid ${pid})`);
       expect(serverProcessId(server)).toBeUndefined();
-      expect(result.outcomes).toEqual(allProjects('miss'));
+      expectOutcomes(result, allProjects('miss'));
       expect(ws.readOutputs()).toEqual(expectedOutputs);
       // The access check passed (the header names the credential's rights), then one warning, then the summary.
       expect(ourLines(result.stderr + result.stdout)).toEqual([
@@ -191,7 +192,7 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
     const misses = ws.projects.length - hits;
     await restartFromRemote();
     const again = assertSucceeded(await ws.build(runnerEnv(writeToken.token)));
-    expect(again.outcomes).toEqual({
+    expectOutcomes(again, {
       ...allProjects('miss'),
       ...Object.fromEntries(ranBeforeKiller.map((project) => [project, 'remote'])),
     });
@@ -202,7 +203,7 @@ describe('Nx 20 with the nx-sealed-cache tasks runner against nx-sealed-cache se
     ]);
     await restartFromRemote();
     const restored = assertSucceeded(await ws.build(runnerEnv(readToken.token)));
-    expect(restored.outcomes).toEqual(allProjects('remote'));
+    expectOutcomes(restored, allProjects('remote'));
     expect(ws.readOutputs()).toEqual(expectedOutputs);
     putBack();
   });

@@ -19,6 +19,7 @@ import {
   selfHostedCacheEnv,
   setWorkspaceAnonymousAccess,
   startTestBed,
+  expectOutcomes,
 } from './harness';
 
 // jest.config.js's per-project testTimeout is ignored by jest-circus; harness/jest-setup.ts is the lasting fix.
@@ -51,7 +52,7 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
 
   it('stores every task on the first run with a read-write CI token', async () => {
     const result = assertSucceeded(await ws.build(selfHostedCacheEnv(server.url, writeToken.token)));
-    expect(result.outcomes).toEqual(allProjects('miss'));
+    expectOutcomes(result, allProjects('miss'));
     primedHashes = ws.localCacheHashes();
     primedOutputs = ws.readOutputs();
     expect(primedHashes).toHaveLength(ws.projects.length);
@@ -62,7 +63,7 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
   it('restores every task as [remote cache] after nx reset, byte for byte', async () => {
     await restartFromRemote();
     const result = assertSucceeded(await ws.build(selfHostedCacheEnv(server.url, readToken.token)));
-    expect(result.outcomes).toEqual(allProjects('remote'));
+    expectOutcomes(result, allProjects('remote'));
     expect(ws.readOutputs()).toEqual(primedOutputs);
   });
 
@@ -70,7 +71,7 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
     ws.writeFile(CHANGED_SOURCE, 'Project c changed on a branch.\n');
     await restartFromRemote();
     const result = assertSucceeded(await ws.build(selfHostedCacheEnv(server.url, readToken.token)));
-    expect(result.outcomes).toEqual({ ...allProjects('remote'), c: 'miss' });
+    expectOutcomes(result, { ...allProjects('remote'), c: 'miss' });
     const unseen = newHashesSincePriming();
     expect(unseen).toHaveLength(1);
     expect(await cacheEntryStatuses(server.url, unseen, writeToken.token)).toEqual({ [unseen[0] ?? '']: 404 });
@@ -96,7 +97,7 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
       ws.writeFile(CHANGED_SOURCE, 'Project c says hello.\n');
       await restartFromRemote();
       const result = assertSucceeded(await ws.build(selfHostedCacheEnv(prefixUrl)));
-      expect(result.outcomes).toEqual(allProjects('remote'));
+      expectOutcomes(result, allProjects('remote'));
       expect(ws.readOutputs()).toEqual(primedOutputs);
     });
 
@@ -104,7 +105,7 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
       ws.writeFile(CHANGED_SOURCE, 'Project c changed anonymously.\n');
       await restartFromRemote();
       const result = assertSucceeded(await ws.build(selfHostedCacheEnv(prefixUrl)));
-      expect(result.outcomes).toEqual({ ...allProjects('remote'), c: 'miss' });
+      expectOutcomes(result, { ...allProjects('remote'), c: 'miss' });
       const unseen = newHashesSincePriming();
       expect(unseen).toHaveLength(1);
       expect(await cacheEntryStatuses(server.url, unseen, writeToken.token)).toEqual({ [unseen[0] ?? '']: 404 });
@@ -116,7 +117,7 @@ describe('Nx 24 with the self-hosted cache env vars against nx-sealed-cache serv
     await server.restart();
     await restartFromRemote();
     const result = assertSucceeded(await ws.build(selfHostedCacheEnv(server.url, readToken.token)));
-    expect(result.outcomes).toEqual(allProjects('remote'));
+    expectOutcomes(result, allProjects('remote'));
     expect(ws.readOutputs()).toEqual(primedOutputs);
   });
 

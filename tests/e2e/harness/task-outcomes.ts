@@ -1,4 +1,7 @@
 /** Reads Nx's static output: which tasks came from the local cache, the remote cache, or ran (a miss). */
+import { isDeepStrictEqual } from 'node:util';
+import { type ProcessResult, describeResult } from './processes';
+
 export type TaskOutcome = 'local' | 'remote' | 'miss';
 
 // Matching the ESC control character is the point: it strips colour codes from Nx's output.
@@ -30,4 +33,15 @@ export function projectsWithOutcome(outcomes: Record<string, TaskOutcome>, outco
   return Object.keys(outcomes)
     .filter((project) => outcomes[project] === outcome)
     .sort();
+}
+
+/** Asserts one run's outcomes; on a mismatch the error carries what Nx printed, so a failure says why. */
+export function expectOutcomes(
+  result: ProcessResult & { outcomes: Record<string, TaskOutcome> },
+  expected: Record<string, string>,
+): void {
+  if (isDeepStrictEqual(result.outcomes, expected)) return;
+  throw new Error(
+    `task outcomes differ\nexpected ${JSON.stringify(expected)}\nreceived ${JSON.stringify(result.outcomes)}\n${describeResult(result)}`,
+  );
 }

@@ -23,6 +23,7 @@ import {
   setWorkspaceAnonymousAccess,
   spawnTracked,
   startTestBed,
+  expectOutcomes,
 } from '../harness';
 import { launchBrowser, screenshot, signIn, type TestBrowser } from './browser';
 
@@ -145,10 +146,10 @@ describe('the admin web page in Chromium', () => {
 
   it('that token works with the real nx CLI: a run stores, a second run after reset hits the remote cache', async () => {
     const first = assertSucceeded(await ws.build(selfHostedCacheEnv(server.url, tokenValue)));
-    expect(first.outcomes).toEqual({ a: 'miss', b: 'miss', c: 'miss', d: 'miss' });
+    expectOutcomes(first, { a: 'miss', b: 'miss', c: 'miss', d: 'miss' });
     await ws.reset();
     const second = assertSucceeded(await ws.build(selfHostedCacheEnv(server.url, tokenValue)));
-    expect(second.outcomes).toEqual({ a: 'remote', b: 'remote', c: 'remote', d: 'remote' });
+    expectOutcomes(second, { a: 'remote', b: 'remote', c: 'remote', d: 'remote' });
   });
 
   it('rotates the token: the new value works, the old one is refused by the cache route', async () => {
