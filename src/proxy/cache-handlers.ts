@@ -11,7 +11,8 @@ import { assertSafeArchive } from './archive-check';
 import { startDeadline } from './deadline';
 import type { ProxyRun } from './run-registry';
 import type { ProxyRunSession } from './run-session';
-import { drainBody, removeQuietly, spoolToFile, tempArtifactPath } from './spool';
+import { drainBody } from '../http/drain-body';
+import { removeQuietly, spoolToFile, tempArtifactPath } from './spool';
 
 export interface CacheHandlerContext {
   tempDir: string;

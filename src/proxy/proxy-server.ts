@@ -15,7 +15,9 @@ import {
   type PingResponse,
 } from './control-protocol';
 import type { RunRegistry } from './run-registry';
-import { bearerToken, secretsEqual } from './secrets';
+import { equalSecrets } from '../crypto/constant-time';
+import { drainBody } from '../http/drain-body';
+import { bearerToken } from './secrets';
 
 export interface ProxyServerOptions {
   registry: RunRegistry;
@@ -77,7 +79,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   async function routeControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const token = bearerToken(req.headers.authorization);
-    if (token === null || !secretsEqual(token, options.controlSecret))
+    if (token === null || !equalSecrets(token, options.controlSecret))
       return refuseUnknown(req, res, 401, 'unauthorized');
     if (closing) return refuseUnknown(req, res, 503, 'closing');
     if (req.method === 'GET' && path === '/ping') {
@@ -121,19 +123,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 }
 
 async function refuseUnknown(req: IncomingMessage, res: ServerResponse, status: number, text = ''): Promise<void> {
-  await drainIgnoring(req);
+  await drainBody(req);
   answer(res, status, text);
-}
-
-function drainIgnoring(req: IncomingMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (req.readableEnded) return resolve();
-    req
-      .on('end', resolve)
-      .on('error', () => resolve())
-      .on('close', resolve)
-      .resume();
-  });
 }
 
 async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T | null> {

@@ -3,7 +3,7 @@
  * Counters and warnings are kept per run so each run's summary is its own.
  */
 import { DEFAULT_ARTIFACT_POLICY, type ArtifactPolicy } from '../archive/artifact-inspection';
-import { secretsEqual } from './secrets';
+import { equalSecrets } from '../crypto/constant-time';
 import {
   emptyCounters,
   offlineSession,
@@ -64,7 +64,7 @@ export class RunRegistry {
     let found: ProxyRun | null = null;
     for (const run of this.runs.values()) {
       for (const secret of run.secrets) {
-        if (secretsEqual(presented, secret) && !found) found = run;
+        if (equalSecrets(presented, secret) && !found) found = run;
       }
     }
     return found;

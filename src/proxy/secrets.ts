@@ -1,5 +1,5 @@
-/** Per-run and control secrets of the proxy, and their constant-time comparison. */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+/** Per-run and control secrets of the proxy; they are compared with equalSecrets (src/crypto/constant-time.ts). */
+import { randomBytes } from 'node:crypto';
 
 const RUN_SECRET_PREFIX = 'nxscp_';
 
@@ -10,13 +10,6 @@ export function createRunSecret(): string {
 
 export function createControlSecret(): string {
   return randomBytes(32).toString('base64url');
-}
-
-/** Digests first, so neither the length nor the content of the expected secret leaks through timing. */
-export function secretsEqual(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or null. */

@@ -22,17 +22,6 @@ export async function spoolToFile(source: Readable, file: string, signal: AbortS
   return bytes;
 }
 
-/** Reads a request body to its end without keeping it, so a refusal never breaks Nx's upload. */
-export function drainBody(source: Readable): Promise<void> {
-  return new Promise((resolve) => {
-    if (source.readableEnded) return resolve();
-    source.on('end', () => resolve());
-    source.on('error', () => resolve());
-    source.on('close', () => resolve());
-    source.resume();
-  });
-}
-
 export async function removeQuietly(file: string): Promise<void> {
   await fs.promises.rm(file, { force: true }).catch(() => undefined);
 }

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../errors';
 import type { Clock } from '../clock';
 import type { ServerConfig } from '../config/server-config';
-import { drainRequest } from '../drain-request';
+import { drainBody } from '../../http/drain-body';
 import { errorBody } from '../http-errors';
 import type { ServerMetrics } from '../observability/metrics';
 import { routeKindOf, routeLabelOf } from '../observability/request-notes';
@@ -87,7 +87,7 @@ export class RequestLimits {
         `the ${limit} limit of this credential is reached; nothing was stored`,
       );
       request.opsErrorCode = err.code;
-      if (!(await drainRequest(request.raw, this.config.drainLimit))) reply.header('connection', 'close');
+      if (!(await drainBody(request.raw, this.config.drainLimit))) reply.header('connection', 'close');
       return reply.code(403).header('content-type', 'text/plain').send(`${err.code}: ${err.message}`);
     }
     const err = new SealedCacheError('ERR_AUTH_RATE_LIMITED', `the ${limit} limit is reached; retry later`);

@@ -9,7 +9,7 @@ import { assertSafeUpload } from '../../artifact-gate';
 import { CACHE_HASH_PATTERN } from '../../../protocol';
 import { workspaceAccessOf } from '../../auth/route-auth';
 import { permit } from '../../auth/route-policy';
-import { drainRequest } from '../../drain-request';
+import { drainBody } from '../../../http/drain-body';
 import { statusOf, toSealedCacheError } from '../../http-errors';
 import { newUploadId } from '../../ids';
 import type { ServerContext } from '../../server-context';
@@ -169,7 +169,7 @@ async function answerCacheError(
       'ERR_CACHE_STORAGE_FAILED',
       'the server could not store this artifact; nothing was stored',
     );
-  if (request.method === 'PUT' && !(await drainRequest(request.raw, ctx.config.drainLimit))) {
+  if (request.method === 'PUT' && !(await drainBody(request.raw, ctx.config.drainLimit))) {
     reply.header('connection', 'close');
   }
   return reply.code(statusOf(err)).header('content-type', 'text/plain').send(`${err.code}: ${err.message}`);
