@@ -86,6 +86,10 @@ export function runProcess(command: string, args: string[], options: RunProcessO
         timedOut,
       });
     });
+    // A child that exits without reading its input (git init) closes the pipe first: EPIPE is not a failure of the run.
+    child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin?.end(options.input ?? '');
   });
 }
