@@ -101,6 +101,36 @@ export const MemberJson = z.object({
 });
 export type MemberJson = z.infer<typeof MemberJson>;
 
+export const InvitationJson = z.object({
+  id: z.string(),
+  orgId: z.string(),
+  orgName: z.string().nullable(),
+  userId: z.string(),
+  userName: z.string().nullable(),
+  role: z.enum(['admin', 'member']),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+});
+export type InvitationJson = z.infer<typeof InvitationJson>;
+
+/** `POST /orgs/:org/members`: a server admin adds at once (201), an org admin invites (202). */
+export const MemberAddedJson = z.union([
+  MemberJson,
+  z.object({ invited: z.literal(true), invitation: InvitationJson }),
+]);
+export type MemberAddedJson = z.infer<typeof MemberAddedJson>;
+
+export const MemberRemovedJson = z.object({ removed: z.literal(true), orgId: z.string(), userId: z.string() });
+export type MemberRemovedJson = z.infer<typeof MemberRemovedJson>;
+
+export const InvitationAnswerJson = z.object({
+  id: z.string(),
+  orgId: z.string(),
+  accepted: z.boolean(),
+  role: z.enum(['admin', 'member']).nullable(),
+});
+export type InvitationAnswerJson = z.infer<typeof InvitationAnswerJson>;
+
 export const AuditEventJson = z.object({
   id: z.number(),
   at: z.string(),

@@ -1,19 +1,10 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
-import { MemberJson } from '../../protocol';
+import { InvitationAnswerJson, InvitationJson, MemberAddedJson, MemberJson, MemberRemovedJson } from '../../protocol';
 import { printResult, table } from '../output';
 
 const memberPath = (org: unknown, user?: unknown) =>
   `/orgs/${encodeURIComponent(String(org))}/members${user === undefined ? '' : `/${encodeURIComponent(String(user))}`}`;
-interface InvitationJson {
-  id: string;
-  orgId: string;
-  orgName: string | null;
-  userName: string | null;
-  role: string;
-  expiresAt: string;
-}
-type AddedJson = MemberJson | { invited: true; invitation: InvitationJson };
 
 const roleOption = () => new Option('--role <role>', 'member role').choices(['admin', 'member']);
 const describe = (m: MemberJson) =>
@@ -28,7 +19,7 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .addOption(roleOption().default('member'))
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const added = await client().call<AddedJson>('POST', memberPath(options.org), {
+        const added = await client().read(MemberAddedJson, 'POST', memberPath(options.org), {
           user: options.user,
           role: options.role,
         });
@@ -45,10 +36,7 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .requiredOption('--user <user>', 'user id or name')
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const removed = await client().call<{ orgId: string; userId: string }>(
-          'DELETE',
-          memberPath(options.org, options.user),
-        );
+        const removed = await client().read(MemberRemovedJson, 'DELETE', memberPath(options.org, options.user));
         printResult(
           io,
           globals,
@@ -82,10 +70,8 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .description('your open invitations to join organisations')
     .action(
       ctx.action(async ({ globals, io, client }) => {
-        const list = await client().call<InvitationJson[]>('GET', '/invitations');
-        printResult(io, globals, list, (l) =>
-          table(l as unknown as Record<string, unknown>[], ['id', 'orgName', 'role', 'expiresAt']),
-        );
+        const list = await client().read(InvitationJson.array(), 'GET', '/invitations');
+        printResult(io, globals, list, (l) => table(l, ['id', 'orgName', 'role', 'expiresAt']));
       }),
     );
   for (const answer of ['accept', 'decline'] as const) {
@@ -94,7 +80,8 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
       .description(`${answer} an invitation to join an organisation (see \`member invitations\`)`)
       .action(
         ctx.action(async ({ args, globals, io, client }) => {
-          const result = await client().call<{ id: string; orgId: string; accepted: boolean }>(
+          const result = await client().read(
+            InvitationAnswerJson,
             'POST',
             `/invitations/${encodeURIComponent(args[0])}/${answer}`,
           );

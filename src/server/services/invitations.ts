@@ -3,6 +3,7 @@
  * membership exists once the invited user accepts (API, CLI or web page). One place for all three.
  */
 import { SealedCacheError } from '../../errors';
+import type { InvitationJson } from '../../protocol';
 import { newInvitationId } from '../ids';
 import type { MemberRole, Membership, Organisation, OrgInvitation, User } from '../metadata/records';
 import type { ServerContext } from '../server-context';
@@ -114,7 +115,7 @@ export const presentInvitation = (
   invitation: OrgInvitation,
   org: Organisation | undefined,
   user: User | undefined,
-) => ({
+): InvitationJson => ({
   id: invitation.id,
   orgId: invitation.orgId,
   orgName: org?.name ?? null,

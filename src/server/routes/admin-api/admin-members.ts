@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../../errors';
-import { AccessLevel } from '../../../protocol';
+import {
+  AccessLevel,
+  type InvitationAnswerJson,
+  type MemberAddedJson,
+  type MemberRemovedJson,
+} from '../../../protocol';
 import { auditActorOf } from '../../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import { newUserId } from '../../ids';
@@ -62,7 +67,9 @@ export async function adminMemberRoutes(app: FastifyInstance, ctx: ServerContext
       return reply.code(201).send(presentMember(membership, user, []));
     }
     const invitation = await inviteUser(ctx, org, user, body.role, actorOf(request));
-    return reply.code(202).send({ invited: true, invitation: presentInvitation(invitation, org, user) });
+    return reply
+      .code(202)
+      .send({ invited: true, invitation: presentInvitation(invitation, org, user) } satisfies MemberAddedJson);
   });
 
   app.get('/orgs/:org/invitations', permit('member.list', 'org-param'), async (request) => {
@@ -116,7 +123,7 @@ export async function adminMemberRoutes(app: FastifyInstance, ctx: ServerContext
       targetId: user.id,
       details: { role: membership?.role ?? null },
     });
-    return { removed: true, orgId: org.id, userId: user.id };
+    return { removed: true, orgId: org.id, userId: user.id } satisfies MemberRemovedJson;
   });
 
   app.get('/invitations', permit('invitation.list'), async (request) => {
@@ -140,7 +147,7 @@ export async function adminMemberRoutes(app: FastifyInstance, ctx: ServerContext
         orgId: invitation.orgId,
         accepted: answer === 'accept',
         role: membership?.role ?? null,
-      };
+      } satisfies InvitationAnswerJson;
     });
   }
 }
