@@ -2,23 +2,17 @@
  * Moving in: `init --replace-existing` takes a workspace off Nx Cloud (Nx 24) or off an
  * nx-remotecache-custom runner (Nx 20), and the next runs hit through nx-sealed-cache only.
  */
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type BootstrappedWorkspace,
   type NxWorkspace,
   type RunningServer,
-  type TokenRecord,
+  type TestBed,
   assertSucceeded,
-  bootstrapWorkspace,
-  createToken,
-  createWorkspace,
-  killAllTrackedProcesses,
-  processesUnder,
-  startServer,
   expectOutcomes,
+  startTestBed,
 } from './harness';
 
 const CLOUD_TOKEN = 'NzQ0ZjYyMjQtYjFkYS00ODc4LTk0ZjYtNTVhM2ExZDQ2YzZifHJlYWQ=';
@@ -76,36 +70,30 @@ describe.each([
     before: (output: string, exit: number | null) => exit !== 0 && /Custom task runners|runner/.test(output),
   },
 ])('moving in on $fixture from $name', ({ fixture, patch, found, before }) => {
+  let bed: TestBed | undefined;
   let server: RunningServer;
   let boot: BootstrappedWorkspace;
-  let ciToken: TokenRecord;
   let ws: NxWorkspace;
-  let proxyDir: string;
   let cloud: Awaited<ReturnType<typeof listenForCloud>>;
   let namedInputsText: string;
 
   beforeAll(async () => {
-    server = await startServer();
-    boot = await bootstrapWorkspace(server);
-    ciToken = await createToken(boot.target, {
-      kind: 'ci',
-      workspace: boot.workspace.id,
-      access: 'read-write',
-      name: 'ci',
-      tier: 'trusted',
-    });
     cloud = await listenForCloud();
-    proxyDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'nxsc-movein-e2e-'))), 'state');
-    ws = await createWorkspace(fixture, {
+    const cloudUrl = cloud.url;
+    bed = await startTestBed(fixture, {
+      proxyDir: true,
       // No Nx Cloud variables, Nx Cloud not switched off, and its API pointed at a port that counts connections.
-      env: {
-        NX_NO_CLOUD: undefined,
-        NX_CLOUD_API: cloud.url,
-        NX_SEALED_CACHE_ACCESS_TOKEN: ciToken.token,
-        NX_SEALED_CACHE_PROXY_DIR: proxyDir,
-        NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
-      },
+      workspace: ({ writeToken, proxyDir }) => ({
+        env: {
+          NX_NO_CLOUD: undefined,
+          NX_CLOUD_API: cloudUrl,
+          NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token,
+          NX_SEALED_CACHE_PROXY_DIR: proxyDir,
+          NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
+        },
+      }),
     });
+    ({ server, boot, ws } = bed);
     const text = readFileSync(join(ws.root, 'nx.json'), 'utf8');
     namedInputsText = text.slice(text.indexOf('"namedInputs"'), text.indexOf('"targetDefaults"'));
     const patched = `${JSON.stringify(patch(ws.readNxJson()), null, 2)}\n`;
@@ -115,13 +103,9 @@ describe.each([
 
   afterAll(async () => {
     try {
-      await ws?.dispose();
-      await server?.dispose();
-      await cloud?.close();
+      await bed?.dispose();
     } finally {
-      killAllTrackedProcesses();
-      for (const proxy of proxyDir ? processesUnder(proxyDir) : []) process.kill(proxy.pid, 'SIGKILL');
-      if (proxyDir) rmSync(join(proxyDir, '..'), { recursive: true, force: true });
+      await cloud?.close();
     }
   });
 
