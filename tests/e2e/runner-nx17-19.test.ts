@@ -94,9 +94,16 @@ describe.each<[FixtureName, string]>([
       for (const plaintext of plaintexts) expect(bytes.includes(plaintext)).toBe(false);
     }
 
+    const firstHashes = ws.localCacheHashes();
+    expect(firstHashes).toHaveLength(ws.projects.length);
     await ws.reset();
     rmSync(join(ws.root, 'dist'), { recursive: true, force: true });
     const second = assertSucceeded(await ws.build(runnerEnv()));
+    // Told apart from a remote miss: the same inputs must give Nx the same hashes after the reset.
+    expect({ hashes: ws.localCacheHashes(), blobs: filesUnder(join(server.dataDir, 'blobs')).length }).toEqual({
+      hashes: firstHashes,
+      blobs: ws.projects.length,
+    });
     expectOutcomes(second, allProjects('remote'));
     expect(second.stderr + second.stdout).toContain(`${ws.projects.length} remote hits, 0 misses, 0 uploads`);
     expect(ws.readOutputs()).toEqual(outputs);
