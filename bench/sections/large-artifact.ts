@@ -6,11 +6,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import * as tarStream from 'tar-stream';
 import { request } from 'undici';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
+import { END, nxTail, rawHeader, rawRecords } from '../../tests/hardening/support/nx-tar-forms';
 import { generateEncryptionKey } from '../../src/crypto';
 import type { BenchContext, Section } from '../lib/context';
 import type { SectionResult } from '../lib/report';
@@ -32,21 +33,24 @@ function peakRssMiB(pid: number): number {
 }
 
 /**
- * An artifact shaped like Nx's payload (a gzip tar with `terminalOutput`, `code` and one output file of `payloadBytes`
- * random bytes), written to `file`: the proxy checks that what it restores is a readable gzip tar. Gzip level 0, since
- * random bytes do not compress and Nx's own packing speed is not what this section measures.
+ * An artifact in the exact tar form Nx writes (GNU headers for `dist/big/` and one output file of `payloadBytes`
+ * random bytes, then v7 `terminalOutput` and `code`), gzipped into `file`: the proxy serves nothing else. Gzip
+ * level 0, since random bytes do not compress and Nx's own packing speed is not what this section measures.
  */
 async function writeArtifact(file: string, payloadBytes: number, pattern: Buffer): Promise<number> {
-  const pack = tarStream.pack();
-  const written = pipeline(pack, createGzip({ level: 0 }), createWriteStream(file));
-  pack.entry({ name: 'terminalOutput' }, 'built big\n');
-  pack.entry({ name: 'code' }, Buffer.from([0, 0, 0, 0]));
-  const entry = pack.entry({ name: 'dist/big/artifact.bin', size: payloadBytes });
-  for (let sent = 0; sent < payloadBytes; sent += pattern.length) {
-    if (!entry.write(pattern.subarray(0, Math.min(pattern.length, payloadBytes - sent)))) await once(entry, 'drain');
-  }
-  entry.end(() => undefined);
-  pack.finalize();
+  const tar = new PassThrough();
+  const written = pipeline(tar, createGzip({ level: 0 }), createWriteStream(file));
+  const send = async (chunk: Buffer): Promise<void> => {
+    if (!tar.write(chunk)) await once(tar, 'drain');
+  };
+  for (const record of [...rawRecords({ name: 'dist', type: '5' }), ...rawRecords({ name: 'dist/big', type: '5' })])
+    await send(record);
+  await send(rawHeader({ name: 'dist/big/artifact.bin', type: '0' }, payloadBytes));
+  for (let sent = 0; sent < payloadBytes; sent += pattern.length)
+    await send(pattern.subarray(0, Math.min(pattern.length, payloadBytes - sent)));
+  await send(Buffer.alloc((512 - (payloadBytes % 512)) % 512));
+  for (const record of [...nxTail(0, 'built big\n'), END]) await send(record);
+  tar.end();
   await written;
   return statSync(file).size;
 }
