@@ -92,6 +92,10 @@ export type TokenJson = z.infer<typeof TokenJson>;
 export const IssuedTokenJson = TokenJson.extend({ token: z.string() });
 export type IssuedTokenJson = z.infer<typeof IssuedTokenJson>;
 
+/** `POST /tokens/mint`: an issued isolated token and the namespace its writes go to. */
+export const MintedTokenJson = IssuedTokenJson.extend({ namespace: z.string() });
+export type MintedTokenJson = z.infer<typeof MintedTokenJson>;
+
 export const MemberJson = z.object({
   orgId: z.string(),
   userId: z.string(),

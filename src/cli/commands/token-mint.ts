@@ -1,17 +1,8 @@
 /** `token mint`: a trusted CI token mints a short-lived isolated token for one scope (one PR, one run). */
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
+import { MintedTokenJson } from '../../protocol';
 import { fields, printResult } from '../output';
-
-interface MintedTokenJson {
-  id: string;
-  token: string;
-  workspaceId: string;
-  access: string;
-  scope: string;
-  namespace: string;
-  expiresAt: string;
-}
 
 const describeMinted = (t: MintedTokenJson) =>
   [
@@ -42,7 +33,7 @@ export function registerTokenMintCommand(token: Command, ctx: CommandContext): v
     .option('--name <name>', 'a label (default "minted for <scope>")')
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
-        const minted = await client().call<MintedTokenJson>('POST', '/tokens/mint', {
+        const minted = await client().read(MintedTokenJson, 'POST', '/tokens/mint', {
           scope: options.scope,
           expiresIn: options.expiresIn,
           access: options.access,

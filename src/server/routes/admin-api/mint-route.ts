@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { MintedTokenJson } from '../../../protocol';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import { presentIssuedToken } from '../support/presenters';
 import { parseInput } from '../support/request-input';
@@ -19,6 +20,6 @@ export async function mintTokenRoute(app: FastifyInstance, ctx: ServerContext): 
     return reply.code(201).send({
       ...presentIssuedToken(issued.record, issued.secret),
       namespace: describeNamespace(`s:${issued.record.scope}`),
-    });
+    } satisfies MintedTokenJson);
   });
 }
