@@ -5,7 +5,7 @@
 import { SealedCacheError } from '../../errors';
 import type { AccessLevel } from '../../protocol';
 import type { MemberRole, Membership, Organisation, User } from '../metadata/records';
-import { requireWorkspace } from '../routes/support/lookups';
+import { requireWorkspace } from './lookups';
 import type { ServerContext } from '../server-context';
 import type { AuditActor } from './audit-log';
 

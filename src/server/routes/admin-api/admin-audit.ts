@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { authorizedOf, permit } from '../../auth/route-policy';
 import type { ServerContext } from '../../server-context';
-import { IdOrName, parseInput } from '../support/request-input';
+import { IdOrName, parseInput } from '../../input/request-input';
 import { presentAuditEvent } from '../support/presenters';
 
 const AuditQuery = z.object({

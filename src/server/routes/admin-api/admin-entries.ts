@@ -14,8 +14,8 @@ import type { ServerContext } from '../../server-context';
 import { removeEntries } from '../../tiers/remove-entries';
 import { type EntryFilter, tierStoreFor } from '../../tiers/tier-store';
 import { describeNamespace } from '../../tiers/write-tier';
-import { IdOrName, parseInput } from '../support/request-input';
-import { requireUser } from '../support/lookups';
+import { IdOrName, parseInput } from '../../input/request-input';
+import { requireUser } from '../../services/lookups';
 
 const IsoTime = z.iso.datetime({ offset: true });
 const FilterFields = {

@@ -15,7 +15,7 @@ import type { ServerContext } from '../../server-context';
 import { addMemberDirectly, answerInvitation, inviteUser, presentInvitation } from '../../services/invitations';
 import { changeMember } from '../../services/member-access';
 import { tenancyStoreFor } from '../../services/tenancy-store';
-import { IdOrName, Name, parseInput } from '../support/request-input';
+import { IdOrName, Name, parseInput } from '../../input/request-input';
 import { presentMember, presentUser } from '../support/presenters';
 
 const Role = z.enum(['admin', 'member']);

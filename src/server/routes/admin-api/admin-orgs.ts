@@ -4,7 +4,7 @@ import { SealedCacheError } from '../../../errors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import { newOrgId } from '../../ids';
 import type { ServerContext } from '../../server-context';
-import { Name, parseInput } from '../support/request-input';
+import { Name, parseInput } from '../../input/request-input';
 import { presentOrganisation } from '../support/presenters';
 
 const CreateOrgBody = z.strictObject({ name: Name, public: z.boolean().default(false) });

@@ -7,11 +7,11 @@ import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import type { TokenRecord } from '../../metadata/records';
 import type { ServerContext } from '../../server-context';
 import { type TokenSpec, PERSONAL_TOKEN_DEFAULT_EXPIRY } from '../../services/token-service';
-import { IdOrName, parseInput } from '../support/request-input';
-import { requireUser } from '../support/lookups';
+import { IdOrName, parseInput } from '../../input/request-input';
+import { requireUser } from '../../services/lookups';
 import { presentIssuedToken, presentToken } from '../support/presenters';
 import { DEFAULT_WRITE_TIER } from '../../tiers/write-tier';
-import { CreateTokenBody, TokenAccessSchema } from '../support/token-input';
+import { CreateTokenBody, TokenAccessSchema } from '../../input/token-input';
 
 const ChangeTokenBody = z.strictObject({ access: TokenAccessSchema });
 const ListQuery = z.object({ workspace: z.string().optional(), user: IdOrName.optional() });

@@ -5,8 +5,8 @@ import { permit, resourceOf } from '../../auth/route-policy';
 import { newUserId } from '../../ids';
 import type { User } from '../../metadata/records';
 import type { ServerContext } from '../../server-context';
-import { IdOrName, Name, parseInput } from '../support/request-input';
-import { requireOrganisation } from '../support/lookups';
+import { IdOrName, Name, parseInput } from '../../input/request-input';
+import { requireOrganisation } from '../../services/lookups';
 import { presentUser } from '../support/presenters';
 
 /** A bot may name the one organisation that owns it now; otherwise it is placed by its first `member add`. */

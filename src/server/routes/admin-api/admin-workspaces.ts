@@ -10,8 +10,8 @@ import type { ServerContext } from '../../server-context';
 import { DEFAULT_ISOLATED_RETENTION, TierPolicyPatch, tierPolicyChange } from '../../tiers/tier-policy';
 import { tierStoreFor } from '../../tiers/tier-store';
 import { DEFAULT_WRITE_TIER, WriteTierSchema } from '../../tiers/write-tier';
-import { IdOrName, Name, parseInput } from '../support/request-input';
-import { requireOrganisation, requireWorkspace } from '../support/lookups';
+import { IdOrName, Name, parseInput } from '../../input/request-input';
+import { requireOrganisation, requireWorkspace } from '../../services/lookups';
 import { presentWorkspace } from '../support/presenters';
 
 const MemberDefaultAccess = z.enum(['read', 'read-write']);

@@ -11,8 +11,8 @@ import { openPermit } from '../../auth/route-policy';
 import { WORKSPACE_ID_PATTERN } from '../../../protocol';
 import { Throttle } from '../../web/sign-in-throttle';
 import { clientAddress } from '../../web/web-guards';
-import { parseInput } from '../support/request-input';
-import { requireWorkspace } from '../support/lookups';
+import { parseInput } from '../../input/request-input';
+import { requireWorkspace } from '../../services/lookups';
 import type { WebRouteDeps } from '../web/web-routes';
 import { serverUrlOf } from '../web/web-tokens';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { MintedTokenJson } from '../../../protocol';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import { presentIssuedToken } from '../support/presenters';
-import { parseInput } from '../support/request-input';
+import { parseInput } from '../../input/request-input';
 import type { ServerContext } from '../../server-context';
 import { MintBody, mintToken } from '../../tiers/mint-token';
 import { describeNamespace } from '../../tiers/write-tier';

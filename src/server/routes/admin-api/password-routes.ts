@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { clientAddress } from '../../web/web-guards';
 import { auditActorOf } from '../../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
-import { parseInput } from '../support/request-input';
+import { parseInput } from '../../input/request-input';
 import type { WebRouteDeps } from '../web/web-routes';
 
 const PasswordBody = z.strictObject({

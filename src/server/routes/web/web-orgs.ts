@@ -14,7 +14,7 @@ import { html } from '../../web/html';
 import { orgTabs, page } from '../../web/layout';
 import { formField, requireViewer } from '../../web/web-guards';
 import { noticeFromQuery, withDone } from '../../web/web-notices';
-import { Name, parseInput } from '../support/request-input';
+import { Name, parseInput } from '../../input/request-input';
 import type { WebRouteDeps } from './web-routes';
 import { requireFreshForm, sendCreated, serverUrlOf, tokenRows } from './web-tokens';
 

@@ -14,7 +14,7 @@ import {
   requireViewer,
   setSessionCookie,
 } from '../../web/web-guards';
-import { Name, parseInput } from '../support/request-input';
+import { Name, parseInput } from '../../input/request-input';
 import type { WebRouteDeps } from './web-routes';
 
 /** Before a session exists, forms are bound to this short-lived random cookie instead. */

@@ -9,7 +9,7 @@ import { pagePermit, resourceOf } from '../../auth/route-policy';
 import { formField, isSecureRequest, requireViewer, type WebViewer } from '../../web/web-guards';
 import { noticeFromQuery, safeBack, withDone } from '../../web/web-notices';
 import { DEFAULT_WRITE_TIER, tierOfToken } from '../../tiers/write-tier';
-import { parseInput } from '../support/request-input';
+import { parseInput } from '../../input/request-input';
 import { orgIdOfToken } from '../admin-api/admin-tokens';
 import type { WebRouteDeps } from './web-routes';
 

@@ -10,8 +10,8 @@ import { workspacePage, type WorkspaceMemberRow } from '../../web/pages/workspac
 import { changeMember } from '../../services/member-access';
 import { formField, requireViewer } from '../../web/web-guards';
 import { noticeFromQuery, withDone } from '../../web/web-notices';
-import { parseInput } from '../support/request-input';
-import { requireOrganisation, requireUser } from '../support/lookups';
+import { parseInput } from '../../input/request-input';
+import { requireOrganisation, requireUser } from '../../services/lookups';
 import type { WebRouteDeps } from './web-routes';
 import { requireFreshForm, sendCreated, tokenRows } from './web-tokens';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SealedCacheError } from '../../../errors';
+import { SealedCacheError } from '../../errors';
 
 /** zod at the edge: any admin body, query or param that fails its schema is ERR_INPUT_INVALID, changing nothing. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {

@@ -1,6 +1,6 @@
-import { SealedCacheError } from '../../../errors';
-import type { MetadataStore } from '../../metadata/metadata-store';
-import type { Organisation, TokenRecord, User, Workspace } from '../../metadata/records';
+import { SealedCacheError } from '../../errors';
+import type { MetadataStore } from '../metadata/metadata-store';
+import type { Organisation, TokenRecord, User, Workspace } from '../metadata/records';
 
 export async function requireOrganisation(store: MetadataStore, idOrName: string): Promise<Organisation> {
   const org = await store.findOrganisation(idOrName);

@@ -1,7 +1,7 @@
 /** The body of `POST /api/v1/tokens`, read by the authorization layer (kind, owner, binding) and the handler (the rest). */
 import { z } from 'zod';
-import { TokenKind } from '../../../protocol';
-import { WriteTierSchema } from '../../tiers/write-tier';
+import { TokenKind } from '../../protocol';
+import { WriteTierSchema } from '../tiers/write-tier';
 import { IdOrName } from './request-input';
 
 export const TokenAccessSchema = z.enum(['read', 'read-write']);
