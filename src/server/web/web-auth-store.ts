@@ -1,15 +1,10 @@
 /**
- * Storage for sign-in identities, sessions, invites and CLI login requests. It shares the metadata
- * database (and its migrations) through the SQLite store's connection; a PostgreSQL store would
- * hand over its own connection the same way.
+ * Storage for sign-in identities, sessions, invites and CLI login requests: the `webAuth` part of
+ * MetadataStore, plain kysely on the store's connection (SQLite or PostgreSQL alike).
  */
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { SealedCacheError } from '../../errors';
-import type { MetadataStore } from '../metadata/metadata-store';
 import type { MemberRole } from '../metadata/records';
-import type { MetadataDatabase } from '../metadata/schema';
-import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store';
-import type { LoginRequestsTable, WebAuthDatabase } from './web-auth-schema';
+import type { LoginRequestsTable, MetadataDatabase } from '../metadata/schema';
 
 export interface WebSessionRecord {
   idHash: string;
@@ -63,7 +58,7 @@ const toLoginRequest = (r: Selectable<LoginRequestsTable>): LoginRequestRecord =
 });
 
 export class WebAuthStore {
-  constructor(private readonly db: Kysely<WebAuthDatabase & MetadataDatabase>) {}
+  constructor(private readonly db: Kysely<MetadataDatabase>) {}
 
   /** Entries and bytes per workspace, straight from the entries table (the stats page's fallback). */
   async entryTotals(): Promise<{ workspaceId: string; entries: number; bytes: number }[]> {
@@ -275,14 +270,4 @@ export class WebAuthStore {
   async setLoginRequestToken(id: string, tokenId: string): Promise<void> {
     await this.db.updateTable('login_requests').set({ token_id: tokenId }).where('id', '=', id).execute();
   }
-}
-
-export function webAuthStoreFor(store: MetadataStore): WebAuthStore {
-  if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError(
-      'ERR_CONFIG_INVALID',
-      'the admin web page needs the SQLite metadata store (other stores do not offer its tables yet)',
-    );
-  }
-  return new WebAuthStore(store.connection.withTables<WebAuthDatabase>());
 }
