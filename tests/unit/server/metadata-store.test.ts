@@ -1,4 +1,7 @@
-/** The metadata store's contract, run against every engine in store-backends.ts (SQLite, PostgreSQL). */
+/**
+ * The metadata store's contract, run against every engine in store-backends.ts: SQLite, and
+ * PostgreSQL (PGlite by default, a real server when NX_SEALED_CACHE_TEST_DATABASE_URL is set).
+ */
 import type { MetadataStore } from '../../../src/server/metadata/metadata-store';
 import { migrationProvider } from '../../../src/server/metadata/migrations';
 import type { CacheEntry, TokenRecord } from '../../../src/server/metadata/records';
@@ -42,6 +45,10 @@ const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
 
 describe.each(storeBackends())('metadata store on $name', (backend) => {
   let store: MetadataStore;
+
+  // Starting an engine (PGlite compiles its WebAssembly build) is setup, not what is tested.
+  beforeAll(() => backend.setUp(), 60_000);
+  afterAll(() => backend.tearDown());
 
   beforeEach(async () => {
     store = await backend.open();

@@ -2,18 +2,26 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetadataEngine, MetadataStore } from '../../../src/server/metadata/metadata-store';
+import { openPostgresMetadataStore } from '../../../src/server/metadata/postgres-metadata-store';
 import { openSqliteMetadataStore } from '../../../src/server/metadata/sqlite-metadata-store';
+import { type TestPostgres, startTestPostgres } from '../../support/postgres';
 import { makeTempDir } from './test-server';
 
 export interface StoreBackend {
   name: string;
   engine: MetadataEngine;
+  /** Once per describe: starts what the engine needs (a PostgreSQL). */
+  setUp(): Promise<void>;
+  /** A fresh, empty, migrated store. */
   open(): Promise<MetadataStore>;
+  tearDown(): Promise<void>;
 }
 
 const sqlite: StoreBackend = {
   name: 'SQLite',
   engine: 'sqlite',
+  setUp: async () => undefined,
+  tearDown: async () => undefined,
   async open() {
     const dir = makeTempDir('nxsc-store-');
     const store = await openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
@@ -27,6 +35,28 @@ const sqlite: StoreBackend = {
   },
 };
 
+function postgres(): StoreBackend {
+  let pg: TestPostgres | undefined;
+  const started = (): TestPostgres => {
+    if (pg === undefined) throw new Error('setUp() first');
+    return pg;
+  };
+  return {
+    name: 'PostgreSQL',
+    engine: 'postgres',
+    async setUp() {
+      pg = await startTestPostgres();
+    },
+    async open() {
+      await started().reset();
+      return openPostgresMetadataStore(started().url, { poolSize: 4 });
+    },
+    async tearDown() {
+      await pg?.stop();
+    },
+  };
+}
+
 export function storeBackends(): StoreBackend[] {
-  return [sqlite];
+  return [sqlite, postgres()];
 }
