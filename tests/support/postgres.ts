@@ -36,6 +36,11 @@ const resetSchema = (url: string) => () =>
     await c.query('create schema public');
   });
 
+/** Whether startTestPostgres() gives a real server (known before it starts, for skipping tests). */
+export function testPostgresIsServer(): boolean {
+  return (process.env[TEST_DATABASE_URL_ENV] ?? '') !== '';
+}
+
 export async function startTestPostgres(): Promise<TestPostgres> {
   const serverUrl = process.env[TEST_DATABASE_URL_ENV];
   if (serverUrl !== undefined && serverUrl !== '') {

@@ -3,7 +3,8 @@
  * PostgreSQL, and so are the migrations. The openers (sqlite-metadata-store.ts,
  * postgres-metadata-store.ts) only build the dialect.
  */
-import { type Kysely, Migrator, type Selectable } from 'kysely';
+import { createHash } from 'node:crypto';
+import { type Kysely, Migrator, type Selectable, sql } from 'kysely';
 import { SealedCacheError } from '../../errors';
 import type { AccessLevel, TokenKind } from '../../protocol';
 import { RetentionStore } from '../retention/retention-store';
@@ -114,6 +115,31 @@ export class KyselyMetadataStore implements MetadataStore {
     this.retention = new RetentionStore(db);
     this.tenancy = new TenancyStore(db);
     this.webAuth = new WebAuthStore(db);
+  }
+
+  private readonly running = new Set<string>();
+
+  async runExclusive<T>(name: string, task: () => Promise<T>): Promise<T | undefined> {
+    if (this.running.has(name)) return undefined;
+    this.running.add(name);
+    try {
+      if (this.engine === 'sqlite') return await task();
+      return await this.db.connection().execute(async (conn) => {
+        // Session-level, on the one connection held for the task: a crashed holder's lock ends with its session.
+        const key = advisoryLockKey(name);
+        const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}::bigint) as locked`.execute(
+          conn,
+        );
+        if (rows[0]?.locked !== true) return undefined;
+        try {
+          return await task();
+        } finally {
+          await sql`select pg_advisory_unlock(${key}::bigint)`.execute(conn);
+        }
+      });
+    } finally {
+      this.running.delete(name);
+    }
   }
 
   async appliedMigrations(): Promise<string[]> {
@@ -478,6 +504,11 @@ export class KyselyMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+}
+
+/** A stable 63-bit key per task name, as pg_try_advisory_lock(bigint) takes (sent as text, cast by the server). */
+function advisoryLockKey(name: string): string {
+  return (createHash('sha256').update(`nx-sealed-cache:${name}`).digest().readBigInt64BE(0) >> 1n).toString();
 }
 
 /** Runs pending migrations on a fresh connection and wraps it; the connection is closed if they fail. */

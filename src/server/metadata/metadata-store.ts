@@ -90,6 +90,12 @@ export interface MetadataStore {
   appendAudit(event: NewAuditEvent): Promise<void>;
   listAudit(filter: AuditFilter): Promise<AuditEvent[]>;
 
+  /**
+   * Runs `task` unless a task of the same name is already running in any process sharing this
+   * database (a PostgreSQL advisory lock; in this process too); `undefined` when it was skipped.
+   */
+  runExclusive<T>(name: string, task: () => Promise<T>): Promise<T | undefined>;
+
   /** Names of the migrations this database has run, sorted. */
   appliedMigrations(): Promise<string[]>;
 

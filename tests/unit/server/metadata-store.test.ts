@@ -234,4 +234,45 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     expect(await store.tenancy.answerInvitation('inv_1', false, at(2))).toBe(false);
     expect((await store.tenancy.findInvitation('inv_1'))?.accepted).toBe(true);
   });
+
+  /** A task that runs until released; resolves `started` once it holds the name. */
+  function heldTask(on: MetadataStore) {
+    let release = (): void => undefined;
+    let started = (): void => undefined;
+    const running = new Promise<void>((r) => (started = r));
+    const done = on.runExclusive(
+      'sweep',
+      () =>
+        new Promise<string>((r) => {
+          started();
+          release = () => r('first');
+        }),
+    );
+    return { running, done, release: () => release() };
+  }
+
+  it('runs one task of a name at a time, and the next after it ends', async () => {
+    const { running, done: first, release } = heldTask(store);
+    await running;
+    expect(await store.runExclusive('sweep', async () => 'second')).toBeUndefined();
+    expect(await store.runExclusive('other', async () => 'other')).toBe('other');
+    release();
+    expect(await first).toBe('first');
+    expect(await store.runExclusive('sweep', async () => 'third')).toBe('third');
+  });
+
+  // Only where a second store is a session of its own (a real PostgreSQL server, as in .ci/postgres-tests).
+  (backend.openReplica === undefined ? it.skip : it)('runs one task of a name at a time across replicas', async () => {
+    const replica = await (backend.openReplica as () => Promise<MetadataStore>)();
+    try {
+      const { running, done: first, release } = heldTask(store);
+      await running;
+      expect(await replica.runExclusive('sweep', async () => 'replica')).toBeUndefined();
+      release();
+      expect(await first).toBe('first');
+      expect(await replica.runExclusive('sweep', async () => 'replica')).toBe('replica');
+    } finally {
+      await replica.close();
+    }
+  });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { MetadataEngine, MetadataStore } from '../../../src/server/metadata/metadata-store';
 import { openPostgresMetadataStore } from '../../../src/server/metadata/postgres-metadata-store';
 import { openSqliteMetadataStore } from '../../../src/server/metadata/sqlite-metadata-store';
-import { type TestPostgres, startTestPostgres } from '../../support/postgres';
+import { type TestPostgres, startTestPostgres, testPostgresIsServer } from '../../support/postgres';
 import { makeTempDir } from './test-server';
 
 export interface StoreBackend {
@@ -14,6 +14,11 @@ export interface StoreBackend {
   setUp(): Promise<void>;
   /** A fresh, empty, migrated store. */
   open(): Promise<MetadataStore>;
+  /**
+   * A second store on the same database, as another replica holds it; only where that is a session
+   * of its own (a PostgreSQL server: PGlite is one session, and the SQLite file one process's).
+   */
+  openReplica?(): Promise<MetadataStore>;
   tearDown(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ function postgres(): StoreBackend {
     async tearDown() {
       await pg?.stop();
     },
+    openReplica: testPostgresIsServer() ? () => openPostgresMetadataStore(started().url, { poolSize: 2 }) : undefined,
   };
 }
 
