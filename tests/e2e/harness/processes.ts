@@ -86,6 +86,8 @@ export function runProcess(command: string, args: string[], options: RunProcessO
         timedOut,
       });
     });
+    // A child that exits without reading its input closes the pipe (EPIPE): its exit status says what happened.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
   });
 }
