@@ -38,7 +38,7 @@ export interface MetadataStore {
   readonly retention: RetentionStore;
   /** Bot ownership and invitations into an organisation. */
   readonly tenancy: TenancyStore;
-  /** Sign-in identities, web sessions, invites, CLI login requests. */
+  /** Sign-in identities, web sessions, invites, CLI login requests, failed sign-ins. */
   readonly webAuth: WebAuthStore;
 
   insertOrganisation(org: Organisation): Promise<InsertResult>;

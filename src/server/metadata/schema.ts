@@ -145,6 +145,14 @@ export interface LoginRequestsTable {
   token_id: string | null;
 }
 
+/** Migration 007: failed sign-ins per account or address, shared by replicas. */
+export interface SignInFailuresTable {
+  key: string;
+  failures: number;
+  last_at: string;
+  locked_until: string | null;
+}
+
 export interface MetadataDatabase {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -159,4 +167,5 @@ export interface MetadataDatabase {
   web_sessions: WebSessionsTable;
   web_invites: WebInvitesTable;
   login_requests: LoginRequestsTable;
+  sign_in_failures: SignInFailuresTable;
 }

@@ -6,6 +6,7 @@ import type { MetadataStore } from '../../../src/server/metadata/metadata-store'
 import { migrationProvider } from '../../../src/server/metadata/migrations';
 import type { CacheEntry, TokenRecord } from '../../../src/server/metadata/records';
 import { SHARED_NAMESPACE } from '../../../src/server/tiers/write-tier';
+import { SharedThrottle } from '../../../src/server/web/sign-in-throttle';
 import { storeBackends } from './store-backends';
 
 const at = (minute: number): string => new Date(Date.UTC(2030, 0, 1, 0, minute)).toISOString();
@@ -233,6 +234,29 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     expect(await store.tenancy.answerInvitation('inv_1', true, at(1))).toBe(true);
     expect(await store.tenancy.answerInvitation('inv_1', false, at(2))).toBe(false);
     expect((await store.tenancy.findInvitation('inv_1'))?.accepted).toBe(true);
+  });
+
+  it('sign-in throttle: failures through one replica lock the account out on another, and a success clears it', async () => {
+    let now = Date.UTC(2030, 0, 1);
+    const policy = { freeAttempts: 5, baseLockMs: 30_000, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 };
+    const [a, b] = [1, 2].map(() => new SharedThrottle('account', policy, store.webAuth, () => new Date(now)));
+    if (a === undefined || b === undefined) throw new Error('two throttles');
+    // Failures settled concurrently on both replicas all count.
+    await Promise.all(
+      [a, b, a, b, a].map(async (t) => {
+        expect(await t.reserve('ada')).toBe(0);
+        await t.settle('ada', 'failure');
+      }),
+    );
+    expect(await b.reserve('ada')).toBe(30_000);
+    expect(await a.reserve('ada')).toBe(30_000);
+    expect(await a.reserve('bob')).toBe(0);
+    await a.settle('bob', 'neutral');
+    now += 30_000;
+    expect(await b.reserve('ada')).toBe(0);
+    await b.settle('ada', 'success');
+    const again = await Promise.all([1, 2, 3, 4, 5].map(() => a.reserve('ada')));
+    expect(again).toEqual([0, 0, 0, 0, 0]);
   });
 
   /** A task that runs until released; resolves `started` once it holds the name. */
