@@ -1,18 +1,22 @@
 /** The server factory: everything a running server needs, without touching process state. */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SealedCacheError } from '../errors';
 import { CredentialResolver } from './auth/credentials';
 import { type DeclaredRoute, registerRoutePolicy } from './auth/route-policy';
 import { type Clock, systemClock } from './clock';
-import { type ServerConfigInput, parseServerConfig } from './config/server-config';
-import { acquireDataDirLock, removeStaleSqliteLock } from './data-dir-lock';
-import { clearTmpDir, dataDirLayout, ensureDataDir } from './data-dir';
+import { type ServerConfig, type ServerConfigInput, parseServerConfig } from './config/server-config';
+import { type DataDirLock, acquireDataDirLock, removeStaleSqliteLock } from './data-dir-lock';
+import { type DataDirLayout, DATA_DIR_MODE, clearTmpDir, dataDirLayout, ensureDataDir } from './data-dir';
 import { errorBody, statusOf, toSealedCacheError } from './http-errors';
 import { closeGracefully } from './lifecycle/graceful-close';
 import { createOperations } from './lifecycle/operations';
 import { registerOperations } from './lifecycle/register-operations';
 import { createFastify } from './lifecycle/server-options';
 import type { MetadataStore } from './metadata/metadata-store';
+import { openPostgresMetadataStore } from './metadata/postgres-metadata-store';
 import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
 import { accessRoutes } from './routes/cache/access';
 import { API_PREFIX, apiRoutes } from './routes/admin-api/api-routes';
@@ -84,21 +88,40 @@ function createApp(
   return { app, routes };
 }
 
-async function openStore(metadataFile: string): Promise<MetadataStore> {
-  removeStaleSqliteLock(metadataFile);
-  return openSqliteMetadataStore(metadataFile, { exclusive: true });
+async function openStore(config: ServerConfig, layout: DataDirLayout): Promise<MetadataStore> {
+  if (config.databaseUrl !== undefined) return openPostgresMetadataStore(config.databaseUrl);
+  removeStaleSqliteLock(layout.metadataFile);
+  return openSqliteMetadataStore(layout.metadataFile, { exclusive: true });
+}
+
+/**
+ * The embedded store is one process's: it holds the data-dir lock and owns tmp/. Replicas sharing
+ * PostgreSQL may share the data dir's blob folder too, so each uploads through a tmp folder of its own.
+ */
+function claimDataDir(config: ServerConfig, layout: DataDirLayout): { lock: DataDirLock; layout: DataDirLayout } {
+  if (config.databaseUrl === undefined) {
+    const lock = acquireDataDirLock(layout.lockFile);
+    try {
+      clearTmpDir(layout);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    return { lock, layout };
+  }
+  const tmpDir = join(layout.tmpDir, `replica-${randomUUID()}`);
+  mkdirSync(tmpDir, { mode: DATA_DIR_MODE });
+  return { lock: { release: () => rmSync(tmpDir, { recursive: true, force: true }) }, layout: { ...layout, tmpDir } };
 }
 
 export async function buildServer(options: BuildServerOptions = {}): Promise<SealedCacheServer> {
   const { clock = systemClock, listen = true, logDestination, ...configInput } = options;
   const config = parseServerConfig(configInput);
-  const layout = dataDirLayout(config.dataDir);
-  const tightened = ensureDataDir(layout);
-  const lock = acquireDataDirLock(layout.lockFile);
+  const tightened = ensureDataDir(dataDirLayout(config.dataDir));
+  const { lock, layout } = claimDataDir(config, dataDirLayout(config.dataDir));
   let store: MetadataStore | undefined;
   try {
-    clearTmpDir(layout);
-    store = await openStore(layout.metadataFile);
+    store = await openStore(config, layout);
     const audit = new AuditLog(store, clock);
     const ops = createOperations({
       config,

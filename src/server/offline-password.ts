@@ -12,7 +12,6 @@ import { dataDirLayout } from './data-dir';
 import type { MetadataStore } from './metadata/metadata-store';
 import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
 import { AuditLog } from './services/audit-log';
-import { webAuthStoreFor } from './web/web-auth-store';
 
 /** Sets the password in an open store and ends the user's sessions; shared with tests that run the server in-process. */
 export async function setPasswordInStore(
@@ -29,7 +28,7 @@ export async function setPasswordInStore(
       `${user.name} is a bot user; bots use machine tokens, not passwords`,
     );
   checkPasswordStrength(password);
-  const auth = webAuthStoreFor(store);
+  const auth = store.webAuth;
   await auth.setPasswordHash(user.id, await hashPassword(password), clock().toISOString());
   await auth.deleteUserSessions(user.id);
   await new AuditLog(store, clock).record({

@@ -9,7 +9,6 @@ import { request } from 'undici';
 import { csrfTokenFor, SESSION_COOKIE, SessionService } from '../../src/server/auth/sessions';
 import { registerRoutePolicy } from '../../src/server/auth/route-policy';
 import { setPasswordInStore } from '../../src/server/offline-password';
-import { webAuthStoreFor } from '../../src/server/web/web-auth-store';
 import { AreaRecord } from './support/area-record';
 import {
   NO_LIMITS,
@@ -140,9 +139,8 @@ beforeAll(async () => {
     )
   ).secret;
   await setPasswordInStore(ts.server.context.store, 'mallory', PASSWORD, () => ts.clock.now);
-  mallorySession = (
-    await new SessionService(webAuthStoreFor(ts.server.context.store), () => ts.clock.now).create(ids.mallory)
-  ).sessionId;
+  mallorySession = (await new SessionService(ts.server.context.store.webAuth, () => ts.clock.now).create(ids.mallory))
+    .sessionId;
 });
 
 afterAll(async () => {
@@ -187,7 +185,7 @@ it('an org admin cannot mint identities: personal tokens for other users, passwo
     }
   }
   await record.check('no password was set for admin or alice', async () => {
-    const auth = webAuthStoreFor(ts.server.context.store);
+    const auth = ts.server.context.store.webAuth;
     const admin = await ts.server.context.store.findUser('admin');
     return (await auth.findPasswordHash(admin?.id ?? '')) === undefined &&
       (await auth.findPasswordHash(ids.alice)) === undefined

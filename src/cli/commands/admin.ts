@@ -10,12 +10,17 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
     .command('init')
     .description('create the first administrator and print its token once (offline: the server must not be running)')
     .requiredOption('--data-dir <dir>', 'the server data directory')
+    .option(
+      '--database-url <url>',
+      'the PostgreSQL metadata database the servers use, if any (env NX_SEALED_CACHE_SERVER_DATABASE_URL)',
+    )
     .option('--name <name>', 'the administrator user name', 'admin')
     .option('--if-needed', 'do nothing (and succeed) when the data directory already has an administrator')
     .action(
       ctx.action(async ({ options, globals, io }) => {
         const result = await initialiseAdmin({
           dataDir: options.dataDir as string,
+          databaseUrl: (options.databaseUrl as string | undefined) ?? io.env.NX_SEALED_CACHE_SERVER_DATABASE_URL,
           name: options.name as string,
         }).catch((err: unknown) => {
           if (options.ifNeeded === true && isSealedCacheError(err, 'ERR_ADMIN_ALREADY_INITIALISED')) return undefined;

@@ -9,7 +9,6 @@ import { WORKSPACE_ID_PATTERN } from '../../protocol';
 import type { MetadataStore } from '../metadata/metadata-store';
 import { IdOrName, parseInput } from '../input/request-input';
 import { requireOrganisation, requireToken, requireUser, requireWorkspace } from '../services/lookups';
-import { tenancyStoreFor } from '../services/tenancy-store';
 import { CreateTokenBody } from '../input/token-input';
 import type { Principal } from './credentials';
 import type { Resource } from './policy';
@@ -95,7 +94,7 @@ async function invitationFrom({ request, store }: ResolveInput): Promise<Resourc
     paramsOf(request).id,
     'invitation id',
   );
-  const invitation = await tenancyStoreFor(store).findInvitation(id);
+  const invitation = await store.tenancy.findInvitation(id);
   if (invitation === undefined) throw new SealedCacheError('ERR_INVITATION_NOT_FOUND', `no invitation "${id}"`);
   return { kind: 'invitation', invitation };
 }

@@ -18,6 +18,12 @@ export interface ConfigOption {
 
 export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'dataDir', kind: 'string', help: 'where metadata and blobs live' },
+  {
+    key: 'databaseUrl',
+    kind: 'string',
+    help: 'keep metadata in PostgreSQL, shared by every replica, e.g. postgres://cache:secret@db:5432/cache (default: SQLite in --data-dir)',
+    secret: true,
+  },
   { key: 'host', kind: 'string', help: 'address to listen on' },
   { key: 'port', kind: 'port', help: 'port to listen on (0 = a free port)' },
   { key: 'maxArtifactSize', kind: 'bytes', help: 'largest accepted artifact, e.g. 2GiB' },

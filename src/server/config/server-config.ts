@@ -12,6 +12,11 @@ export const DEFAULT_DRAIN_LIMIT = 256 * 1024 ** 2;
 export const ServerConfig = z
   .object({
     dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
+    /** Metadata in PostgreSQL (shared by replicas) instead of the data dir's SQLite file. */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'a postgres:// (or postgresql://) URL, e.g. postgres://cache@db:5432/cache')
+      .optional(),
     host: z.string().min(1).default(DEFAULT_HOST),
     port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
     maxArtifactSize: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_ARTIFACT_SIZE),

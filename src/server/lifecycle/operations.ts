@@ -8,7 +8,6 @@ import { ServerMetrics } from '../observability/metrics';
 import { FsBlobInventory } from '../retention/blob-inventory';
 import { ReadTrackingBlobStore } from '../retention/read-tracker';
 import { RetentionService } from '../retention/retention-service';
-import { retentionStoreFor } from '../retention/retention-store';
 import type { IsolatedSweep } from '../retention/retention-sweep';
 import type { BlobStore } from '../storage/blob-store';
 
@@ -32,7 +31,7 @@ export interface OperationsInput {
 
 export function createOperations(input: OperationsInput): OperationsContext {
   const { config, store, layout, clock } = input;
-  const metrics = new ServerMetrics(() => retentionStoreFor(store).totals());
+  const metrics = new ServerMetrics(() => store.retention.totals());
   const blobs = new ReadTrackingBlobStore(input.blobs);
   const retention = new RetentionService(
     {

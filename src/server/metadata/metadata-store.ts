@@ -1,6 +1,7 @@
 /**
- * Everything the server keeps besides blobs. The embedded SQLite store implements it today;
- * a PostgreSQL store (kysely's Postgres dialect) can implement it for multi-node setups.
+ * Everything the server keeps besides blobs, opened once per process: the core records here, and
+ * one typed part per area (tiers, retention, tenancy, web sign-in). One kysely implementation
+ * (kysely-metadata-store.ts) serves the embedded SQLite file and PostgreSQL alike.
  * Name clashes surface as `'exists'` results, missing rows as `undefined`, never as driver errors.
  */
 import type {
@@ -19,10 +20,27 @@ import type {
   WorkspaceOverride,
 } from './records';
 import type { AccessLevel } from '../../protocol';
+import type { RetentionStore } from '../retention/retention-store';
+import type { TenancyStore } from '../services/tenancy-store';
+import type { TierStore } from '../tiers/tier-store';
+import type { WebAuthStore } from '../web/web-auth-store';
 
 export type InsertResult = 'inserted' | 'exists';
 
+/** `sqlite`: the embedded file, one server process; `postgres`: shared by every replica. */
+export type MetadataEngine = 'sqlite' | 'postgres';
+
 export interface MetadataStore {
+  readonly engine: MetadataEngine;
+  /** Write tiers and provenance: tier settings, entry listing, quarantine, purge. */
+  readonly tiers: TierStore;
+  /** Totals, least recently used entries, conditional deletes (retention, stats, metrics, readiness). */
+  readonly retention: RetentionStore;
+  /** Bot ownership and invitations into an organisation. */
+  readonly tenancy: TenancyStore;
+  /** Sign-in identities, web sessions, invites, CLI login requests, failed sign-ins. */
+  readonly webAuth: WebAuthStore;
+
   insertOrganisation(org: Organisation): Promise<InsertResult>;
   findOrganisation(idOrName: string): Promise<Organisation | undefined>;
   listOrganisations(): Promise<Organisation[]>;
@@ -71,6 +89,15 @@ export interface MetadataStore {
 
   appendAudit(event: NewAuditEvent): Promise<void>;
   listAudit(filter: AuditFilter): Promise<AuditEvent[]>;
+
+  /**
+   * Runs `task` unless a task of the same name is already running in any process sharing this
+   * database (a PostgreSQL advisory lock; in this process too); `undefined` when it was skipped.
+   */
+  runExclusive<T>(name: string, task: () => Promise<T>): Promise<T | undefined>;
+
+  /** Names of the migrations this database has run, sorted. */
+  appliedMigrations(): Promise<string[]>;
 
   close(): Promise<void>;
 }

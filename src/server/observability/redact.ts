@@ -1,10 +1,12 @@
-/** Scrubbing of secrets from anything that reaches a log line: tokens, bearer values, secret-looking query values. */
+/** Scrubbing of secrets from anything that reaches a log line: tokens, bearer values, secret-looking query values, URL passwords. */
 
 const TOKEN_LIKE = /nxsc_[A-Za-z]+_[A-Za-z0-9]{8,}/g;
 const BEARER = /\b(Bearer|Basic)\s+[^\s"',;]+/gi;
 const SECRET_QUERY = /([?&][^=&#]*(?:token|code|key|secret|password|session|sig)[^=&#]*=)[^&#]*/gi;
 /** Path segments that are themselves secrets: the one-time code of an invite link (`/ui/invite/<code>`). */
 const SECRET_PATH_SEGMENT = /(\/invite\/)[^/?#\s"',]+/gi;
+/** The password of a URL's user info (`postgres://user:password@host/db`). */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s]+@/gi;
 export const REDACTED = '[redacted]';
 
 export function redactText(text: string): string {
@@ -12,7 +14,8 @@ export function redactText(text: string): string {
     .replace(TOKEN_LIKE, REDACTED)
     .replace(BEARER, `$1 ${REDACTED}`)
     .replace(SECRET_QUERY, `$1${REDACTED}`)
-    .replace(SECRET_PATH_SEGMENT, `$1${REDACTED}`);
+    .replace(SECRET_PATH_SEGMENT, `$1${REDACTED}`)
+    .replace(URL_PASSWORD, `$1${REDACTED}@`);
 }
 
 /** A copy of a log object with every string scrubbed; depth-limited so a cyclic object cannot hang logging. */

@@ -46,7 +46,9 @@ export class RetentionService {
   }
 
   private async pass(): Promise<Tally> {
-    const tally = await runRetentionPass(this.deps);
+    // One sweeper at a time over every replica sharing the database; the others skip this pass.
+    const tally = await this.deps.store.runExclusive('retention', () => runRetentionPass(this.deps));
+    if (tally === undefined) return emptyTally();
     this.lastRunAt = this.deps.clock().toISOString();
     for (const [reason, { count, bytes }] of Object.entries(tally) as [keyof Tally, Tally[keyof Tally]][]) {
       this.totals[reason].count += count;

@@ -1,12 +1,9 @@
 /**
- * The queries retention, stats and metrics need beyond MetadataStore: totals, least recently used
- * entries, conditional deletes, blob-key lookups. Plain kysely, so a PostgreSQL store can share it.
+ * The `retention` part of MetadataStore: totals, least recently used entries, conditional deletes,
+ * blob-key lookups. Plain kysely on the store's connection, the same on SQLite and PostgreSQL.
  */
 import type { Kysely } from 'kysely';
-import { SealedCacheError } from '../../errors';
-import type { MetadataStore } from '../metadata/metadata-store';
 import type { MetadataDatabase } from '../metadata/schema';
-import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store';
 
 export interface EntryRef {
   id: number;
@@ -94,21 +91,4 @@ export class RetentionStore {
   async ping(): Promise<void> {
     await this.db.selectFrom('entries').select('id').limit(1).execute();
   }
-}
-
-const stores = new WeakMap<MetadataStore, RetentionStore>();
-
-export function retentionStoreFor(store: MetadataStore): RetentionStore {
-  if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError(
-      'ERR_CONFIG_INVALID',
-      'retention needs the SQLite metadata store (other stores do not offer its queries yet)',
-    );
-  }
-  let retention = stores.get(store);
-  if (retention === undefined) {
-    retention = new RetentionStore(store.connection);
-    stores.set(store, retention);
-  }
-  return retention;
 }

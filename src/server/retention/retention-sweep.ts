@@ -9,7 +9,7 @@ import type { EvictionReason } from '../observability/metrics';
 import type { BlobStore } from '../storage/blob-store';
 import type { BlobInventory } from './blob-inventory';
 import type { ReadTrackingBlobStore } from './read-tracker';
-import { type EntryRef, retentionStoreFor } from './retention-store';
+import { type EntryRef } from './retention-store';
 
 /** A blob with no row, or an upload file, younger than this may be a write in progress. */
 export const ORPHAN_MIN_AGE_MS = 60 * 60 * 1000;
@@ -49,7 +49,7 @@ export function emptyTally(): Tally {
 }
 
 async function evict(deps: RetentionDeps, entry: EntryRef, tally: Tally, reason: EvictionReason): Promise<boolean> {
-  if (!(await retentionStoreFor(deps.store).deleteIfUntouched(entry))) return false;
+  if (!(await deps.store.retention.deleteIfUntouched(entry))) return false;
   await deps.blobs.deleteWhenIdle(entry.blobKey);
   tally[reason].count++;
   tally[reason].bytes += entry.size;
@@ -59,7 +59,7 @@ async function evict(deps: RetentionDeps, entry: EntryRef, tally: Tally, reason:
 async function sweepByAge(deps: RetentionDeps, tally: Tally): Promise<void> {
   if (deps.limits.retentionMaxAge === 0) return;
   const before = new Date(deps.clock().getTime() - deps.limits.retentionMaxAge).toISOString();
-  const retention = retentionStoreFor(deps.store);
+  const retention = deps.store.retention;
   let after: EntryRef | undefined;
   for (;;) {
     const batch = await retention.leastRecentlyUsed(BATCH, before, after);
@@ -73,7 +73,7 @@ async function sweepByAge(deps: RetentionDeps, tally: Tally): Promise<void> {
 async function sweepBySize(deps: RetentionDeps, tally: Tally): Promise<void> {
   const cap = deps.limits.retentionMaxBytes;
   if (cap === 0) return;
-  const retention = retentionStoreFor(deps.store);
+  const retention = deps.store.retention;
   let excess = (await retention.totals()).bytes - cap;
   let after: EntryRef | undefined;
   while (excess > 0) {
@@ -104,7 +104,7 @@ async function sweepIsolated(deps: RetentionDeps, tally: Tally): Promise<void> {
 
 async function sweepOrphans(deps: RetentionDeps, tally: Tally): Promise<void> {
   const olderThan = deps.clock().getTime() - ORPHAN_MIN_AGE_MS;
-  const retention = retentionStoreFor(deps.store);
+  const retention = deps.store.retention;
   for await (const blob of deps.inventory.blobs()) {
     if (blob.modifiedAt >= olderThan || deps.blobs.isReading(blob.name) || (await retention.blobKeyInUse(blob.name)))
       continue;

@@ -8,7 +8,6 @@ import { newInvitationId } from '../ids';
 import type { MemberRole, Membership, Organisation, OrgInvitation, User } from '../metadata/records';
 import type { ServerContext } from '../server-context';
 import type { AuditActor } from './audit-log';
-import { tenancyStoreFor } from './tenancy-store';
 
 export const INVITATION_LIFETIME_MS = 14 * 86_400_000;
 
@@ -23,7 +22,7 @@ export async function inviteUser(
 ): Promise<OrgInvitation> {
   if ((await ctx.store.findMembership(org.id, user.id)) !== undefined)
     throw new SealedCacheError('ERR_MEMBER_EXISTS', `user ${user.name} is already a member of ${org.name}`);
-  const tenancy = tenancyStoreFor(ctx.store);
+  const tenancy = ctx.store.tenancy;
   const now = ctx.clock();
   const open = (await tenancy.listOpenInvitations({ userId: user.id, orgId: org.id })).find(
     (i) => Date.parse(i.expiresAt) > now.getTime(),
@@ -59,7 +58,7 @@ export async function addMemberDirectly(
   role: MemberRole,
   actor: AuditActor,
 ): Promise<Membership> {
-  if (user.bot && user.ownerOrgId === null && !(await tenancyStoreFor(ctx.store).claimBot(user.id, org.id))) {
+  if (user.bot && user.ownerOrgId === null && !(await ctx.store.tenancy.claimBot(user.id, org.id))) {
     throw new SealedCacheError('ERR_AUTH_FORBIDDEN', `bot ${user.name} was just placed in another organisation`);
   }
   const membership = { orgId: org.id, userId: user.id, role, createdAt: ctx.clock().toISOString() };
@@ -83,7 +82,7 @@ export async function answerInvitation(
       `invitation ${invitation.id} was already answered or has expired`,
     );
   }
-  if (!(await tenancyStoreFor(ctx.store).answerInvitation(invitation.id, accept, now.toISOString()))) {
+  if (!(await ctx.store.tenancy.answerInvitation(invitation.id, accept, now.toISOString()))) {
     throw new SealedCacheError('ERR_INVITATION_NOT_FOUND', `invitation ${invitation.id} was just answered`);
   }
   await ctx.audit.record({

@@ -1,13 +1,10 @@
 /**
- * The queries tenancy needs beyond MetadataStore: which organisation owns a bot, and invitations of
- * existing users into an organisation. Plain kysely on the metadata connection, like the tier store.
+ * The `tenancy` part of MetadataStore: which organisation owns a bot, and invitations of existing
+ * users into an organisation. Plain kysely on the store's connection, like the tier store.
  */
 import type { Kysely, Selectable } from 'kysely';
-import { SealedCacheError } from '../../errors';
-import type { MetadataStore } from '../metadata/metadata-store';
 import type { MemberRole, OrgInvitation } from '../metadata/records';
 import type { MetadataDatabase, OrgInvitationsTable } from '../metadata/schema';
-import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store';
 
 const toInvitation = (r: Selectable<OrgInvitationsTable>): OrgInvitation => ({
   id: r.id,
@@ -76,21 +73,4 @@ export class TenancyStore {
       .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
-}
-
-const stores = new WeakMap<MetadataStore, TenancyStore>();
-
-export function tenancyStoreFor(store: MetadataStore): TenancyStore {
-  if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError(
-      'ERR_CONFIG_INVALID',
-      'tenancy needs the SQLite metadata store (other stores do not offer its queries yet)',
-    );
-  }
-  let tenancy = stores.get(store);
-  if (tenancy === undefined) {
-    tenancy = new TenancyStore(store.connection);
-    stores.set(store, tenancy);
-  }
-  return tenancy;
 }

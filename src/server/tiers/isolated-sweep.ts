@@ -8,7 +8,6 @@ import type { MetadataStore } from '../metadata/metadata-store';
 import type { BlobStore } from '../storage/blob-store';
 import { removeEntries } from './remove-entries';
 import { retentionMs } from './tier-policy';
-import { tierStoreFor } from './tier-store';
 
 export interface SweepDeps {
   store: MetadataStore;
@@ -22,7 +21,7 @@ export interface SweepResult {
 }
 
 export async function sweepIsolatedEntries(deps: SweepDeps): Promise<SweepResult> {
-  const tiers = tierStoreFor(deps.store);
+  const tiers = deps.store.tiers;
   const now = deps.clock().getTime();
   const total: SweepResult = { entries: 0, blobFailures: 0 };
   for (const { workspaceId, isolatedRetention } of await tiers.listRetentions()) {

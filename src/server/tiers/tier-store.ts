@@ -1,12 +1,9 @@
 /**
- * The queries tiers and provenance need beyond MetadataStore: tier settings, entry listing by
- * writer, quarantine, purge and the isolated sweep. Plain kysely, so a PostgreSQL store can share it.
+ * The `tiers` part of MetadataStore: tier settings, entry listing by writer, quarantine, purge and
+ * the isolated sweep. Plain kysely on the store's connection, the same on SQLite and PostgreSQL.
  */
 import type { Kysely } from 'kysely';
-import { SealedCacheError } from '../../errors';
-import type { MetadataStore } from '../metadata/metadata-store';
 import type { MetadataDatabase } from '../metadata/schema';
-import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store';
 import type { TierPolicyPatch } from './tier-policy';
 import { SHARED_NAMESPACE } from './write-tier';
 
@@ -142,22 +139,4 @@ export class TierStore {
     if (filter.until !== undefined) query = query.where('entries.created_at', '<=', filter.until);
     return query;
   }
-}
-
-const stores = new WeakMap<MetadataStore, TierStore>();
-
-/** The tier store sharing the metadata store's connection (and so its migrations and transactions). */
-export function tierStoreFor(store: MetadataStore): TierStore {
-  if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError(
-      'ERR_CONFIG_INVALID',
-      'write tiers need the SQLite metadata store (other stores do not offer its queries yet)',
-    );
-  }
-  let tiers = stores.get(store);
-  if (tiers === undefined) {
-    tiers = new TierStore(store.connection);
-    stores.set(store, tiers);
-  }
-  return tiers;
 }

@@ -11,7 +11,7 @@ import { newUserId } from '../ids';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { MemberRole, Organisation, User } from '../metadata/records';
 import type { AuditActor, AuditLog } from '../services/audit-log';
-import { ACCOUNT_POLICY, ADDRESS_POLICY, type AttemptOutcome, Throttle } from './sign-in-throttle';
+import { ACCOUNT_POLICY, ADDRESS_POLICY, type AttemptOutcome, SharedThrottle } from './sign-in-throttle';
 import type { InviteRecord, WebAuthStore } from './web-auth-store';
 
 export const INVITE_LIFETIME_MS = 7 * 86_400_000;
@@ -26,24 +26,30 @@ export interface AccountDeps {
 }
 
 export class AccountService {
-  private readonly accounts: Throttle;
-  private readonly addresses: Throttle;
+  private readonly accounts: SharedThrottle;
+  private readonly addresses: SharedThrottle;
   /** A real hash to verify against when the account does not exist, so both paths cost the same. */
   private dummyHash: Promise<string> | undefined;
 
   constructor(private readonly deps: AccountDeps) {
-    this.accounts = new Throttle(ACCOUNT_POLICY, deps.clock);
-    this.addresses = new Throttle(ADDRESS_POLICY, deps.clock);
+    this.accounts = new SharedThrottle('account', ACCOUNT_POLICY, deps.auth, deps.clock);
+    this.addresses = new SharedThrottle('address', ADDRESS_POLICY, deps.auth, deps.clock);
   }
 
   /** The signed-in user, or ERR_WEB_SIGNIN_FAILED / ERR_AUTH_RATE_LIMITED that never say whether the account exists. */
   async signIn(name: string, password: string, address: string): Promise<User> {
     const accountKey = name.trim().toLowerCase();
     // Counted before the (slow) password check, so concurrent guesses cannot outrun the limit.
-    const accountWait = this.accounts.reserve(accountKey);
-    const addressWait = accountWait > 0 ? 0 : this.addresses.reserve(address);
+    const accountWait = await this.accounts.reserve(accountKey);
+    const addressWait =
+      accountWait > 0
+        ? 0
+        : await this.addresses.reserve(address).catch(async (err: unknown) => {
+            await this.accounts.settle(accountKey, 'neutral');
+            throw err;
+          });
     if (accountWait > 0 || addressWait > 0) {
-      if (accountWait === 0) this.accounts.settle(accountKey, 'neutral');
+      if (accountWait === 0) await this.accounts.settle(accountKey, 'neutral');
       const waitMs = Math.max(accountWait, addressWait);
       throw new SealedCacheError(
         'ERR_AUTH_RATE_LIMITED',
@@ -64,9 +70,12 @@ export class AccountService {
         await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), this.deps.clock().toISOString());
       return user;
     } finally {
-      this.accounts.settle(accountKey, outcome);
-      // A right password does not forgive an address its failures on other accounts.
-      this.addresses.settle(address, outcome === 'failure' ? 'failure' : 'neutral');
+      // Both settle even if one write fails, so neither slot stays taken.
+      await Promise.all([
+        this.accounts.settle(accountKey, outcome),
+        // A right password does not forgive an address its failures on other accounts.
+        this.addresses.settle(address, outcome === 'failure' ? 'failure' : 'neutral'),
+      ]);
     }
   }
 

@@ -1,10 +1,12 @@
 /**
  * Failed sign-ins lock an account (and, separately, a client address) with exponential backoff.
- * In memory: a restart forgets it, which is fine for a lockout that lasts minutes.
+ * Throttle counts in this process's memory (a restart forgets it, fine for a lockout of minutes);
+ * SharedThrottle keeps the failures and lockouts in the database too, so every replica sees them.
  * An attempt is counted (reserved) before its password is checked, so concurrent attempts cannot
  * all pass the check while the slow password hashes of the first ones are still running.
  */
 import type { Clock } from '../clock';
+import type { SignInFailures, WebAuthStore } from './web-auth-store';
 
 export interface ThrottlePolicy {
   /** Failures allowed before the first lockout. */
@@ -91,11 +93,24 @@ export class Throttle {
     const entry = this.current(key) ?? { count: 0, inFlight: 0, lastAt: now, lockedUntil: 0 };
     entry.count += 1;
     entry.lastAt = now;
-    const over = entry.count - this.policy.freeAttempts;
-    if (over >= 0)
-      entry.lockedUntil = now + Math.min(this.policy.maxLockMs, this.policy.baseLockMs * 2 ** Math.min(over, 20));
+    entry.lockedUntil = Math.max(entry.lockedUntil, lockedUntilAfter(this.policy, entry.count, now));
     this.failures.set(key, entry);
     if (this.failures.size > 50_000) this.forgetOld(now);
+  }
+
+  /** Takes the failures and lockout another replica recorded (or their absence), keeping attempts in flight here. */
+  adopt(key: string, shared: SignInFailures | undefined): void {
+    const entry = this.failures.get(key);
+    if (shared === undefined) {
+      if (entry !== undefined) Object.assign(entry, { count: 0, lockedUntil: 0 });
+      return;
+    }
+    const adopted = {
+      count: shared.failures,
+      lastAt: Date.parse(shared.lastAt),
+      lockedUntil: shared.lockedUntil === null ? 0 : Date.parse(shared.lockedUntil),
+    };
+    this.failures.set(key, { inFlight: entry?.inFlight ?? 0, ...adopted });
   }
 
   private current(key: string): Failures | undefined {
@@ -114,5 +129,62 @@ export class Throttle {
   private forgetOld(now: number): void {
     for (const [key, entry] of this.failures)
       if (entry.inFlight === 0 && now - entry.lastAt >= this.policy.forgetAfterMs) this.failures.delete(key);
+  }
+}
+
+/** When a key with `count` failures may try again (0: not locked). */
+function lockedUntilAfter(policy: ThrottlePolicy, count: number, now: number): number {
+  const over = count - policy.freeAttempts;
+  return over < 0 ? 0 : now + Math.min(policy.maxLockMs, policy.baseLockMs * 2 ** Math.min(over, 20));
+}
+
+/**
+ * A Throttle whose failures and lockouts also live in the database (`sign_in_failures`), so guesses
+ * spread over several replicas add up: each attempt first takes what the database holds, then
+ * reserves here (attempts in flight are counted per process, failures over all of them).
+ */
+export class SharedThrottle {
+  private readonly local: Throttle;
+
+  constructor(
+    private readonly scope: 'account' | 'address',
+    private readonly policy: ThrottlePolicy,
+    private readonly store: WebAuthStore,
+    private readonly clock: Clock,
+  ) {
+    this.local = new Throttle(policy, clock);
+  }
+
+  async reserve(key: string): Promise<number> {
+    const shared = await this.store.findSignInFailures(this.keyOf(key));
+    const forgotten =
+      shared !== undefined && this.clock().getTime() - Date.parse(shared.lastAt) >= this.policy.forgetAfterMs;
+    this.local.adopt(key, forgotten ? undefined : shared);
+    return this.local.reserve(key);
+  }
+
+  /** The slot here is freed only after the database has the outcome, so no attempt reads a stale count. */
+  async settle(key: string, outcome: AttemptOutcome): Promise<void> {
+    try {
+      if (outcome === 'success') await this.store.clearSignInFailures(this.keyOf(key));
+      if (outcome === 'failure') await this.recordFailure(key);
+    } finally {
+      this.local.settle(key, outcome);
+    }
+  }
+
+  private async recordFailure(key: string): Promise<void> {
+    const now = this.clock().getTime();
+    const count = await this.store.addSignInFailure(
+      this.keyOf(key),
+      new Date(now).toISOString(),
+      new Date(now - this.policy.forgetAfterMs).toISOString(),
+    );
+    const until = lockedUntilAfter(this.policy, count, now);
+    if (until > 0) await this.store.lockSignIn(this.keyOf(key), new Date(until).toISOString());
+  }
+
+  private keyOf(key: string): string {
+    return `${this.scope}:${key}`;
   }
 }

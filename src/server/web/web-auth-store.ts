@@ -1,15 +1,10 @@
 /**
- * Storage for sign-in identities, sessions, invites and CLI login requests. It shares the metadata
- * database (and its migrations) through the SQLite store's connection; a PostgreSQL store would
- * hand over its own connection the same way.
+ * Storage for sign-in identities, sessions, invites and CLI login requests: the `webAuth` part of
+ * MetadataStore, plain kysely on the store's connection (SQLite or PostgreSQL alike).
  */
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { SealedCacheError } from '../../errors';
-import type { MetadataStore } from '../metadata/metadata-store';
 import type { MemberRole } from '../metadata/records';
-import type { MetadataDatabase } from '../metadata/schema';
-import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store';
-import type { LoginRequestsTable, WebAuthDatabase } from './web-auth-schema';
+import type { LoginRequestsTable, MetadataDatabase } from '../metadata/schema';
 
 export interface WebSessionRecord {
   idHash: string;
@@ -62,8 +57,15 @@ const toLoginRequest = (r: Selectable<LoginRequestsTable>): LoginRequestRecord =
   tokenId: r.token_id,
 });
 
+/** Failed sign-ins of one key (`account:<name>` or `address:<ip>`), as every replica sees them. */
+export interface SignInFailures {
+  failures: number;
+  lastAt: string;
+  lockedUntil: string | null;
+}
+
 export class WebAuthStore {
-  constructor(private readonly db: Kysely<WebAuthDatabase & MetadataDatabase>) {}
+  constructor(private readonly db: Kysely<MetadataDatabase>) {}
 
   /** Entries and bytes per workspace, straight from the entries table (the stats page's fallback). */
   async entryTotals(): Promise<{ workspaceId: string; entries: number; bytes: number }[]> {
@@ -275,14 +277,46 @@ export class WebAuthStore {
   async setLoginRequestToken(id: string, tokenId: string): Promise<void> {
     await this.db.updateTable('login_requests').set({ token_id: tokenId }).where('id', '=', id).execute();
   }
-}
 
-export function webAuthStoreFor(store: MetadataStore): WebAuthStore {
-  if (!(store instanceof SqliteMetadataStore)) {
-    throw new SealedCacheError(
-      'ERR_CONFIG_INVALID',
-      'the admin web page needs the SQLite metadata store (other stores do not offer its tables yet)',
-    );
+  async findSignInFailures(key: string): Promise<SignInFailures | undefined> {
+    const r = await this.db.selectFrom('sign_in_failures').selectAll().where('key', '=', key).executeTakeFirst();
+    return r && { failures: Number(r.failures), lastAt: r.last_at, lockedUntil: r.locked_until };
   }
-  return new WebAuthStore(store.connection.withTables<WebAuthDatabase>());
+
+  /**
+   * Counts one failure in a single statement (concurrent replicas add up, none is lost); a key whose
+   * last failure is older than `forgetBefore` starts over. Answers the count after it.
+   */
+  async addSignInFailure(key: string, at: string, forgetBefore: string): Promise<number> {
+    await this.db
+      .insertInto('sign_in_failures')
+      .values({ key, failures: 1, last_at: at, locked_until: null })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => ({
+          failures: eb
+            .case()
+            .when('sign_in_failures.last_at', '<', forgetBefore)
+            .then(1)
+            .else(eb('sign_in_failures.failures', '+', 1))
+            .end(),
+          last_at: at,
+        })),
+      )
+      .execute();
+    return (await this.findSignInFailures(key))?.failures ?? 1;
+  }
+
+  /** Never shortens a lockout another replica set. */
+  async lockSignIn(key: string, until: string): Promise<void> {
+    await this.db
+      .updateTable('sign_in_failures')
+      .set({ locked_until: until })
+      .where('key', '=', key)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', until)]))
+      .execute();
+  }
+
+  async clearSignInFailures(key: string): Promise<void> {
+    await this.db.deleteFrom('sign_in_failures').where('key', '=', key).execute();
+  }
 }

@@ -4,7 +4,7 @@ import type { ServerContext } from '../server-context';
 import { AccountService } from './accounts';
 import { FormOnce } from './form-once';
 import { LoginRequestService } from '../services/login-request-service';
-import { type WebAuthStore, webAuthStoreFor } from './web-auth-store';
+import { type WebAuthStore } from './web-auth-store';
 
 export interface WebServices {
   auth: WebAuthStore;
@@ -15,7 +15,7 @@ export interface WebServices {
 }
 
 export function createWebServices(ctx: ServerContext): WebServices {
-  const auth = webAuthStoreFor(ctx.store);
+  const auth = ctx.store.webAuth;
   const sessions = new SessionService(auth, ctx.clock);
   return {
     auth,

@@ -8,8 +8,6 @@ import type { LightMyRequestResponse } from 'fastify';
 import { csrfTokenFor, SESSION_COOKIE, SessionService } from '../../../src/server/auth/sessions';
 import { newInvitationId } from '../../../src/server/ids';
 import { setPasswordInStore } from '../../../src/server/offline-password';
-import { tenancyStoreFor } from '../../../src/server/services/tenancy-store';
-import { webAuthStoreFor } from '../../../src/server/web/web-auth-store';
 import { api, startTestServer, type TestServer } from './test-server';
 
 const ACTORS = [
@@ -466,7 +464,7 @@ async function makeTenant(key: string): Promise<Tenant> {
   ).id;
   const invitationId = newInvitationId();
   const now = ts.clock.now;
-  await tenancyStoreFor(ts.server.context.store).insertInvitation({
+  await ts.server.context.store.tenancy.insertInvitation({
     id: invitationId,
     orgId,
     userId: ids[`member-${key}`],
@@ -521,7 +519,7 @@ beforeAll(async () => {
 
 /** Fresh web sessions for the three session actors (signing out ends them). */
 async function signInSessions(): Promise<void> {
-  const sessions = new SessionService(webAuthStoreFor(ts.server.context.store), () => ts.clock.now);
+  const sessions = new SessionService(ts.server.context.store.webAuth, () => ts.clock.now);
   for (const [actor, user] of [
     ['server-admin-session', 'admin'],
     ['org-admin-session', 'admin-a'],

@@ -6,7 +6,6 @@ import { buildServer } from '../../../src/server/app';
 import { verifyPassword } from '../../../src/server/auth/passwords';
 import { openSqliteMetadataStore } from '../../../src/server/metadata/sqlite-metadata-store';
 import { setPasswordOffline } from '../../../src/server/offline-password';
-import { webAuthStoreFor } from '../../../src/server/web/web-auth-store';
 import { makeTempDir } from './test-server';
 
 const PASSWORD = 'a long and careful passphrase';
@@ -23,7 +22,7 @@ it('sets the password on a stopped server and audits it', async () => {
   const store = await openSqliteMetadataStore(join(dataDir, 'metadata.sqlite'));
   try {
     const admin = await store.findUser('admin');
-    const stored = await webAuthStoreFor(store).findPasswordHash(admin?.id ?? '');
+    const stored = await store.webAuth.findPasswordHash(admin?.id ?? '');
     expect(await verifyPassword(PASSWORD, stored ?? '')).toBe(true);
     expect(await store.listAudit({ limit: 10 })).toContainEqual(
       expect.objectContaining({ action: 'user.password-set', details: { via: 'server-cli' } }),

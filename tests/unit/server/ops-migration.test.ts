@@ -111,12 +111,7 @@ describe('upgrading a data directory', () => {
         storage: { entries: number };
       }>();
       expect(stats.storage.entries).toBe(2);
-      const applied = await (ts.server.context.store as unknown as { connection: Kysely<any> }).connection // eslint-disable-line @typescript-eslint/no-explicit-any
-        .selectFrom('kysely_migration')
-        .select('name')
-        .orderBy('name')
-        .execute();
-      expect(applied.map((r: { name: string }) => r.name)).toEqual(
+      expect(await ts.server.context.store.appliedMigrations()).toEqual(
         Object.keys(await migrationProvider.getMigrations()).sort(),
       );
     } finally {

@@ -11,6 +11,17 @@ describe('log redaction', () => {
     expect(scrubbed).toContain('page=2');
   });
 
+  it('scrubs the password of a database URL and keeps the rest', () => {
+    const line = 'cannot connect to postgres://cache:pa%40ss:w0rd@db.internal:5432/cache?sslmode=require (timeout)';
+    const scrubbed = redactText(line);
+    expect(scrubbed).toBe(
+      `cannot connect to postgres://cache:${REDACTED}@db.internal:5432/cache?sslmode=require (timeout)`,
+    );
+    expect(redactText('postgres://db.internal/cache and http://host:8080/path')).toBe(
+      'postgres://db.internal/cache and http://host:8080/path',
+    );
+  });
+
   it('scrubs strings inside log objects and errors, and leaves other values alone', () => {
     const token = generateToken('personal');
     const out = redactDeep({

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { api, http, startTestServer, type TestServer } from './test-server';
-import { tierStoreFor } from '../../../src/server/tiers/tier-store';
 
 type Level = 'none' | 'read' | 'read-write';
 interface Row {
@@ -176,7 +175,7 @@ describe('cache permission matrix (token kind x workspace policy x anonymous lev
       expect(get.text).toContain(row.code);
     }
     // Stored in whichever tier the credential writes to (tiers*.test.ts checks which).
-    const stored = (await tierStoreFor(ts.server.context.store).listEntries({ workspaceId: wsId }, 10)).filter(
+    const stored = (await ts.server.context.store.tiers.listEntries({ workspaceId: wsId }, 10)).filter(
       (e) => e.hash === '5678',
     );
     expect(stored.map((e) => e.size)).toEqual(row.put === 200 ? [7] : []);

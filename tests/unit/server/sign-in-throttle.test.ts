@@ -64,6 +64,8 @@ describe('AccountService.signIn under concurrency', () => {
         return stored;
       },
       setPasswordHash: async () => undefined,
+      findSignInFailures: async () => undefined,
+      clearSignInFailures: async () => undefined,
     } as unknown as WebAuthStore;
     const accounts = new AccountService({ store, auth, sessions: {} as never, audit: {} as never, clock: () => NOW });
     const results = await Promise.allSettled(

@@ -40,7 +40,8 @@ export async function startTestServer(
       this.now = new Date(this.now.getTime() + ms);
     },
   };
-  const { token } = await initialiseAdmin({ dataDir, clock: () => clock.now });
+  const { databaseUrl } = options.config ?? {};
+  const { token } = await initialiseAdmin({ dataDir, databaseUrl, clock: () => clock.now });
   const server = await buildServer({
     ...options.config,
     dataDir,

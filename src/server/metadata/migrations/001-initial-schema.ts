@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { autoIdColumn } from './engine-neutral';
 
 export const initialSchema: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
@@ -66,12 +67,13 @@ export const initialSchema: Migration = {
     await db.schema.createIndex('tokens_workspace_idx').on('tokens').column('workspace_id').execute();
     await db.schema
       .createTable('entries')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .$call(autoIdColumn(db))
       .addColumn('workspace_id', 'text', (c) => c.notNull())
       .addColumn('namespace', 'text', (c) => c.notNull())
       .addColumn('hash', 'text', (c) => c.notNull())
       .addColumn('blob_key', 'text', (c) => c.notNull())
-      .addColumn('size', 'integer', (c) => c.notNull())
+      // bigint: artifacts can pass 2 GiB (SQLite's integer is 64-bit already; PostgreSQL's is not).
+      .addColumn('size', 'bigint', (c) => c.notNull())
       .addColumn('sha256', 'text', (c) => c.notNull())
       .addColumn('writer_token_id', 'text')
       .addColumn('writer_user_id', 'text')
@@ -81,7 +83,7 @@ export const initialSchema: Migration = {
       .execute();
     await db.schema
       .createTable('audit')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .$call(autoIdColumn(db))
       .addColumn('at', 'text', (c) => c.notNull())
       .addColumn('action', 'text', (c) => c.notNull())
       .addColumn('actor_token_id', 'text')

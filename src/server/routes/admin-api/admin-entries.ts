@@ -12,7 +12,7 @@ import { auditActorOf } from '../../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import type { ServerContext } from '../../server-context';
 import { removeEntries } from '../../tiers/remove-entries';
-import { type EntryFilter, tierStoreFor } from '../../tiers/tier-store';
+import { type EntryFilter } from '../../tiers/tier-store';
 import { describeNamespace } from '../../tiers/write-tier';
 import { IdOrName, parseInput } from '../../input/request-input';
 import { requireUser } from '../../services/lookups';
@@ -74,7 +74,7 @@ export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext)
   app.get('/entries', permit('entries.read', 'entries'), async (request): Promise<EntryJson[]> => {
     const query = parseInput(ListQuery, request.query, 'query');
     const { filter } = await resolveFilter(ctx, request, query);
-    const rows = await tierStoreFor(ctx.store).listEntries(filter, query.limit);
+    const rows = await ctx.store.tiers.listEntries(filter, query.limit);
     return rows.map((row) => ({
       ...row,
       tier: row.namespace === 'shared' ? 'shared' : 'isolated',
@@ -85,7 +85,7 @@ export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext)
   app.post('/entries/quarantine', permit('entries.change', 'entries'), async (request): Promise<EntryActionJson> => {
     const { actor, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
     requireNarrowing(filter);
-    const count = await tierStoreFor(ctx.store).quarantineEntries(filter, ctx.clock().toISOString());
+    const count = await ctx.store.tiers.quarantineEntries(filter, ctx.clock().toISOString());
     await ctx.audit.record({
       action: 'entries.quarantined',
       actor,
@@ -99,7 +99,7 @@ export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext)
   app.post('/entries/purge', permit('entries.change', 'entries'), async (request): Promise<EntryActionJson> => {
     const { actor, filter, orgId } = await resolveFilter(ctx, request, parseInput(ActionBody, request.body, 'filter'));
     requireNarrowing(filter);
-    const removed = await removeEntries(tierStoreFor(ctx.store), ctx.blobs, filter);
+    const removed = await removeEntries(ctx.store.tiers, ctx.blobs, filter);
     if (removed.blobFailures > 0)
       request.log.warn(
         { blobFailures: removed.blobFailures },

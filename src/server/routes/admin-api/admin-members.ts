@@ -14,7 +14,6 @@ import type { User } from '../../metadata/records';
 import type { ServerContext } from '../../server-context';
 import { addMemberDirectly, answerInvitation, inviteUser, presentInvitation } from '../../services/invitations';
 import { changeMember } from '../../services/member-access';
-import { tenancyStoreFor } from '../../services/tenancy-store';
 import { IdOrName, Name, parseInput } from '../../input/request-input';
 import { presentMember, presentUser } from '../support/presenters';
 
@@ -75,7 +74,7 @@ export async function adminMemberRoutes(app: FastifyInstance, ctx: ServerContext
   app.get('/orgs/:org/invitations', permit('member.list', 'org-param'), async (request) => {
     const { org } = resourceOf(request, 'org');
     const users = new Map((await ctx.store.listUsers()).map((u) => [u.id, u]));
-    return (await tenancyStoreFor(ctx.store).listOpenInvitations({ orgId: org.id })).map((i) =>
+    return (await ctx.store.tenancy.listOpenInvitations({ orgId: org.id })).map((i) =>
       presentInvitation(i, org, users.get(i.userId)),
     );
   });
@@ -133,7 +132,7 @@ export async function adminMemberRoutes(app: FastifyInstance, ctx: ServerContext
     if (user === undefined || (actor.kind === 'personal' && actor.boundWorkspaceId !== null)) return [];
     const orgs = new Map((await ctx.store.listOrganisations()).map((o) => [o.id, o]));
     const now = ctx.clock().getTime();
-    return (await tenancyStoreFor(ctx.store).listOpenInvitations({ userId: user.id }))
+    return (await ctx.store.tenancy.listOpenInvitations({ userId: user.id }))
       .filter((i) => Date.parse(i.expiresAt) > now)
       .map((i) => presentInvitation(i, orgs.get(i.orgId), user));
   });

@@ -7,7 +7,6 @@ import { permit } from '../../auth/route-policy';
 import type { MetadataStore } from '../../metadata/metadata-store';
 import type { ServerMetrics } from '../../observability/metrics';
 import type { RetentionService } from '../../retention/retention-service';
-import { retentionStoreFor } from '../../retention/retention-store';
 
 export interface StatsDeps {
   store: MetadataStore;
@@ -22,7 +21,7 @@ async function counterValue(metrics: ServerMetrics, name: 'cacheHits' | 'cacheMi
 
 export async function adminStatsRoutes(app: FastifyInstance, deps: StatsDeps): Promise<void> {
   app.get('/stats', permit('stats.read'), async () => {
-    const retention = retentionStoreFor(deps.store);
+    const retention = deps.store.retention;
     return {
       storage: await retention.totals(),
       workspaces: await retention.totalsPerWorkspace(),

@@ -8,7 +8,6 @@ import { newWorkspaceId } from '../../ids';
 import type { Workspace } from '../../metadata/records';
 import type { ServerContext } from '../../server-context';
 import { DEFAULT_ISOLATED_RETENTION, TierPolicyPatch, tierPolicyChange } from '../../tiers/tier-policy';
-import { tierStoreFor } from '../../tiers/tier-store';
 import { DEFAULT_WRITE_TIER, WriteTierSchema } from '../../tiers/write-tier';
 import { IdOrName, Name, parseInput } from '../../input/request-input';
 import { requireOrganisation, requireWorkspace } from '../../services/lookups';
@@ -89,7 +88,7 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
     const { workspace } = resourceOf(request, 'workspace');
     const patch = parseInput(UpdateWorkspaceBody, request.body, 'workspace settings');
     await ctx.store.updateWorkspaceAccess(workspace.id, patch);
-    await tierStoreFor(ctx.store).updateTierPolicy(workspace.id, patch);
+    await ctx.store.tiers.updateTierPolicy(workspace.id, patch);
     const updated = await requireWorkspace(ctx.store, workspace.id);
     await ctx.audit.record({
       action: 'workspace.access-changed',

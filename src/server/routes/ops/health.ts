@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openPermit } from '../../auth/route-policy';
 import type { MetadataStore } from '../../metadata/metadata-store';
-import { retentionStoreFor } from '../../retention/retention-store';
 
 export interface HealthDeps {
   store: MetadataStore;
@@ -36,7 +35,7 @@ async function check(probe: () => Promise<void>): Promise<CheckResult> {
 }
 
 export async function checkDatabase(store: MetadataStore): Promise<CheckResult> {
-  return check(() => retentionStoreFor(store).ping());
+  return check(() => store.retention.ping());
 }
 
 export async function checkStorage(blobsDir: string): Promise<CheckResult> {

@@ -7,7 +7,6 @@ import { authorizedOf, pagePermit, resourceOf } from '../../auth/route-policy';
 import { newUserId } from '../../ids';
 import type { Organisation, TokenRecord, User } from '../../metadata/records';
 import { addMemberDirectly, answerInvitation, inviteUser } from '../../services/invitations';
-import { tenancyStoreFor } from '../../services/tenancy-store';
 import { auditPage, inviteCreatedPage, membersPage, orgListPage, orgWorkspacesPage } from '../../web/pages/org-pages';
 import { tokenTable } from '../../web/pages/token-pages';
 import { html } from '../../web/html';
@@ -46,7 +45,7 @@ export async function webOrgRoutes(app: FastifyInstance, deps: WebRouteDeps): Pr
       else if (await may('member.list', { kind: 'org', org })) orgs.push({ org, role: 'admin' });
     }
     const now = ctx.clock().getTime();
-    const invitations = (await tenancyStoreFor(ctx.store).listOpenInvitations({ userId: viewer.user.id }))
+    const invitations = (await ctx.store.tenancy.listOpenInvitations({ userId: viewer.user.id }))
       .filter((i) => Date.parse(i.expiresAt) > now)
       .map((i) => ({ id: i.id, orgName: names.get(i.orgId) ?? i.orgId, role: i.role, expiresAt: i.expiresAt }));
     return reply

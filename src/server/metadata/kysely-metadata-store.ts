@@ -1,0 +1,530 @@
+/**
+ * MetadataStore on kysely, one class for every engine: the queries are the same on SQLite and
+ * PostgreSQL, and so are the migrations. The openers (sqlite-metadata-store.ts,
+ * postgres-metadata-store.ts) only build the dialect.
+ */
+import { createHash } from 'node:crypto';
+import { type Kysely, Migrator, type Selectable, sql } from 'kysely';
+import { SealedCacheError } from '../../errors';
+import type { AccessLevel, TokenKind } from '../../protocol';
+import { RetentionStore } from '../retention/retention-store';
+import { TenancyStore } from '../services/tenancy-store';
+import { TierStore } from '../tiers/tier-store';
+import { WebAuthStore } from '../web/web-auth-store';
+import type { InsertResult, MetadataEngine, MetadataStore } from './metadata-store';
+import { migrationProvider } from './migrations';
+import type {
+  AuditEvent,
+  AuditFilter,
+  CacheEntry,
+  Membership,
+  MemberRole,
+  NewAuditEvent,
+  Organisation,
+  TokenAccess,
+  TokenFilter,
+  TokenRecord,
+  User,
+  Workspace,
+  WorkspaceOverride,
+  WriteTier,
+} from './records';
+import type { EntriesTable, MetadataDatabase, TokensTable, WorkspacesTable } from './schema';
+
+const toOrganisation = (r: Selectable<MetadataDatabase['organisations']>): Organisation => ({
+  id: r.id,
+  name: r.name,
+  public: r.public === 1,
+  createdAt: r.created_at,
+});
+
+const toUser = (r: Selectable<MetadataDatabase['users']>): User => ({
+  id: r.id,
+  name: r.name,
+  bot: r.bot === 1,
+  serverAdmin: r.server_admin === 1,
+  ownerOrgId: r.owner_org_id,
+  createdAt: r.created_at,
+});
+
+const toWorkspace = (r: Selectable<WorkspacesTable>): Workspace => ({
+  id: r.id,
+  orgId: r.org_id,
+  name: r.name,
+  anonymousAccess: r.anonymous_access as AccessLevel,
+  memberDefaultAccess: r.member_default_access as TokenAccess,
+  personalTokenTier: r.personal_token_tier as WriteTier,
+  isolatedRetention: r.isolated_retention,
+  createdAt: r.created_at,
+});
+
+const toMembership = (r: Selectable<MetadataDatabase['memberships']>): Membership => ({
+  orgId: r.org_id,
+  userId: r.user_id,
+  role: r.role as MemberRole,
+  createdAt: r.created_at,
+});
+
+const toToken = (r: Selectable<TokensTable>): TokenRecord => ({
+  id: r.id,
+  kind: r.kind as TokenKind,
+  name: r.name,
+  tokenHash: r.token_hash,
+  workspaceId: r.workspace_id,
+  userId: r.user_id,
+  access: r.access as TokenAccess | null,
+  tier: r.tier as WriteTier | null,
+  scope: r.scope,
+  createdAt: r.created_at,
+  createdByTokenId: r.created_by_token_id,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  rotatedAt: r.rotated_at,
+  lastUsedAt: r.last_used_at,
+});
+
+const toEntry = (r: Selectable<EntriesTable>): CacheEntry => ({
+  workspaceId: r.workspace_id,
+  namespace: r.namespace,
+  hash: r.hash,
+  blobKey: r.blob_key,
+  size: Number(r.size),
+  sha256: r.sha256,
+  writerTokenId: r.writer_token_id,
+  writerUserId: r.writer_user_id,
+  createdAt: r.created_at,
+  lastAccessAt: r.last_access_at,
+  quarantinedAt: r.quarantined_at,
+});
+
+function insertResult(result: { numInsertedOrUpdatedRows?: bigint }): InsertResult {
+  return result.numInsertedOrUpdatedRows === 0n ? 'exists' : 'inserted';
+}
+
+export class KyselyMetadataStore implements MetadataStore {
+  readonly tiers: TierStore;
+  readonly retention: RetentionStore;
+  readonly tenancy: TenancyStore;
+  readonly webAuth: WebAuthStore;
+
+  constructor(
+    private readonly db: Kysely<MetadataDatabase>,
+    readonly engine: MetadataEngine,
+  ) {
+    this.tiers = new TierStore(db);
+    this.retention = new RetentionStore(db);
+    this.tenancy = new TenancyStore(db);
+    this.webAuth = new WebAuthStore(db);
+  }
+
+  private readonly running = new Set<string>();
+
+  async runExclusive<T>(name: string, task: () => Promise<T>): Promise<T | undefined> {
+    if (this.running.has(name)) return undefined;
+    this.running.add(name);
+    try {
+      if (this.engine === 'sqlite') return await task();
+      return await this.db.connection().execute(async (conn) => {
+        // Session-level, on the one connection held for the task: a crashed holder's lock ends with its session.
+        const key = advisoryLockKey(name);
+        const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${key}::bigint) as locked`.execute(
+          conn,
+        );
+        if (rows[0]?.locked !== true) return undefined;
+        try {
+          return await task();
+        } finally {
+          await sql`select pg_advisory_unlock(${key}::bigint)`.execute(conn);
+        }
+      });
+    } finally {
+      this.running.delete(name);
+    }
+  }
+
+  async appliedMigrations(): Promise<string[]> {
+    const rows = await this.db
+      .withTables<{ kysely_migration: { name: string } }>()
+      .selectFrom('kysely_migration')
+      .select('name')
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  async insertOrganisation(org: Organisation): Promise<InsertResult> {
+    const result = await this.db
+      .insertInto('organisations')
+      .values({ id: org.id, name: org.name, public: org.public ? 1 : 0, created_at: org.createdAt })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return insertResult(result);
+  }
+
+  async findOrganisation(idOrName: string): Promise<Organisation | undefined> {
+    const row = await this.db
+      .selectFrom('organisations')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .executeTakeFirst();
+    return row && toOrganisation(row);
+  }
+
+  async listOrganisations(): Promise<Organisation[]> {
+    return (await this.db.selectFrom('organisations').selectAll().orderBy('name').execute()).map(toOrganisation);
+  }
+
+  async insertUser(user: User): Promise<InsertResult> {
+    const result = await this.db
+      .insertInto('users')
+      .values({
+        id: user.id,
+        name: user.name,
+        bot: user.bot ? 1 : 0,
+        server_admin: user.serverAdmin ? 1 : 0,
+        owner_org_id: user.ownerOrgId,
+        created_at: user.createdAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return insertResult(result);
+  }
+
+  async findUser(idOrName: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.db.selectFrom('users').selectAll().orderBy('name').execute()).map(toUser);
+  }
+
+  async hasServerAdmin(): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('server_admin', '=', 1)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async insertWorkspace(ws: Workspace): Promise<InsertResult> {
+    const result = await this.db
+      .insertInto('workspaces')
+      .values({
+        id: ws.id,
+        org_id: ws.orgId,
+        name: ws.name,
+        anonymous_access: ws.anonymousAccess,
+        member_default_access: ws.memberDefaultAccess,
+        personal_token_tier: ws.personalTokenTier,
+        isolated_retention: ws.isolatedRetention,
+        created_at: ws.createdAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return insertResult(result);
+  }
+
+  async findWorkspace(id: string): Promise<Workspace | undefined> {
+    const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toWorkspace(row);
+  }
+
+  async findWorkspaceByName(orgId: string, name: string): Promise<Workspace | undefined> {
+    const row = await this.db
+      .selectFrom('workspaces')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && toWorkspace(row);
+  }
+
+  async listWorkspaces(orgId?: string): Promise<Workspace[]> {
+    let query = this.db.selectFrom('workspaces').selectAll();
+    if (orgId !== undefined) query = query.where('org_id', '=', orgId);
+    return (await query.orderBy('name').execute()).map(toWorkspace);
+  }
+
+  async updateWorkspaceAccess(
+    id: string,
+    patch: Partial<Pick<Workspace, 'anonymousAccess' | 'memberDefaultAccess'>>,
+  ): Promise<void> {
+    const values: Partial<Pick<WorkspacesTable, 'anonymous_access' | 'member_default_access'>> = {};
+    if (patch.anonymousAccess !== undefined) values.anonymous_access = patch.anonymousAccess;
+    if (patch.memberDefaultAccess !== undefined) values.member_default_access = patch.memberDefaultAccess;
+    if (Object.keys(values).length === 0) return;
+    await this.db.updateTable('workspaces').set(values).where('id', '=', id).execute();
+  }
+
+  async insertMembership(m: Membership): Promise<InsertResult> {
+    const result = await this.db
+      .insertInto('memberships')
+      .values({ org_id: m.orgId, user_id: m.userId, role: m.role, created_at: m.createdAt })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return insertResult(result);
+  }
+
+  async findMembership(orgId: string, userId: string): Promise<Membership | undefined> {
+    const row = await this.db
+      .selectFrom('memberships')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row && toMembership(row);
+  }
+
+  async listMemberships(orgId: string): Promise<Membership[]> {
+    return (
+      await this.db.selectFrom('memberships').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute()
+    ).map(toMembership);
+  }
+
+  async listUserMemberships(userId: string): Promise<Membership[]> {
+    return (await this.db.selectFrom('memberships').selectAll().where('user_id', '=', userId).execute()).map(
+      toMembership,
+    );
+  }
+
+  async setMemberRole(orgId: string, userId: string, role: MemberRole): Promise<void> {
+    await this.db
+      .updateTable('memberships')
+      .set({ role })
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .execute();
+  }
+
+  async deleteMembership(orgId: string, userId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('member_workspace_access')
+        .where('user_id', '=', userId)
+        .where('workspace_id', 'in', trx.selectFrom('workspaces').select('id').where('org_id', '=', orgId))
+        .execute();
+      await trx.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+    });
+  }
+
+  async findWorkspaceOverride(workspaceId: string, userId: string): Promise<WorkspaceOverride | undefined> {
+    const row = await this.db
+      .selectFrom('member_workspace_access')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row && { workspaceId: row.workspace_id, userId: row.user_id, access: row.access as AccessLevel };
+  }
+
+  async listWorkspaceOverrides(orgId: string): Promise<WorkspaceOverride[]> {
+    const rows = await this.db
+      .selectFrom('member_workspace_access')
+      .innerJoin('workspaces', 'workspaces.id', 'member_workspace_access.workspace_id')
+      .select([
+        'member_workspace_access.workspace_id',
+        'member_workspace_access.user_id',
+        'member_workspace_access.access',
+      ])
+      .where('workspaces.org_id', '=', orgId)
+      .execute();
+    return rows.map((r) => ({ workspaceId: r.workspace_id, userId: r.user_id, access: r.access as AccessLevel }));
+  }
+
+  async setWorkspaceOverride(workspaceId: string, userId: string, access: AccessLevel | undefined): Promise<void> {
+    if (access === undefined) {
+      await this.db
+        .deleteFrom('member_workspace_access')
+        .where('workspace_id', '=', workspaceId)
+        .where('user_id', '=', userId)
+        .execute();
+      return;
+    }
+    await this.db
+      .insertInto('member_workspace_access')
+      .values({ workspace_id: workspaceId, user_id: userId, access })
+      .onConflict((oc) => oc.columns(['workspace_id', 'user_id']).doUpdateSet({ access }))
+      .execute();
+  }
+
+  async insertToken(t: TokenRecord): Promise<void> {
+    await this.db
+      .insertInto('tokens')
+      .values({
+        id: t.id,
+        kind: t.kind,
+        name: t.name,
+        token_hash: t.tokenHash,
+        workspace_id: t.workspaceId,
+        user_id: t.userId,
+        access: t.access,
+        tier: t.tier,
+        scope: t.scope,
+        created_at: t.createdAt,
+        created_by_token_id: t.createdByTokenId,
+        expires_at: t.expiresAt,
+        revoked_at: t.revokedAt,
+        rotated_at: t.rotatedAt,
+        last_used_at: t.lastUsedAt,
+      })
+      .execute();
+  }
+
+  async findTokenByHash(tokenHash: string): Promise<TokenRecord | undefined> {
+    const row = await this.db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row && toToken(row);
+  }
+
+  async findToken(id: string): Promise<TokenRecord | undefined> {
+    const row = await this.db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toToken(row);
+  }
+
+  async listTokens(filter: TokenFilter): Promise<TokenRecord[]> {
+    let query = this.db.selectFrom('tokens').selectAll();
+    if (filter.workspaceId !== undefined) query = query.where('workspace_id', '=', filter.workspaceId);
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    return (await query.orderBy('created_at').execute()).map(toToken);
+  }
+
+  async replaceTokenHash(id: string, tokenHash: string, rotatedAt: string): Promise<void> {
+    await this.db
+      .updateTable('tokens')
+      .set({ token_hash: tokenHash, rotated_at: rotatedAt })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async revokeToken(id: string, revokedAt: string): Promise<void> {
+    await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: revokedAt })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  async setTokenAccess(id: string, access: TokenAccess): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ access })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async touchTokenLastUsed(id: string, at: string): Promise<void> {
+    await this.db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+
+  async findEntry(workspaceId: string, namespace: string, hash: string): Promise<CacheEntry | undefined> {
+    const row = await this.db
+      .selectFrom('entries')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('namespace', '=', namespace)
+      .where('hash', '=', hash)
+      .where('quarantined_at', 'is', null)
+      .executeTakeFirst();
+    return row && toEntry(row);
+  }
+
+  async insertEntry(e: CacheEntry): Promise<InsertResult> {
+    const result = await this.db
+      .insertInto('entries')
+      .values({
+        workspace_id: e.workspaceId,
+        namespace: e.namespace,
+        hash: e.hash,
+        blob_key: e.blobKey,
+        size: e.size,
+        sha256: e.sha256,
+        writer_token_id: e.writerTokenId,
+        writer_user_id: e.writerUserId,
+        created_at: e.createdAt,
+        last_access_at: e.lastAccessAt,
+      })
+      .onConflict((oc) => oc.columns(['workspace_id', 'namespace', 'hash']).doNothing())
+      .executeTakeFirst();
+    return insertResult(result);
+  }
+
+  async touchEntryAccess(workspaceId: string, namespace: string, hash: string, at: string): Promise<void> {
+    await this.db
+      .updateTable('entries')
+      .set({ last_access_at: at })
+      .where('workspace_id', '=', workspaceId)
+      .where('namespace', '=', namespace)
+      .where('hash', '=', hash)
+      .execute();
+  }
+
+  async appendAudit(e: NewAuditEvent): Promise<void> {
+    await this.db
+      .insertInto('audit')
+      .values({
+        at: e.at,
+        action: e.action,
+        actor_token_id: e.actorTokenId,
+        actor_user_id: e.actorUserId,
+        org_id: e.orgId,
+        workspace_id: e.workspaceId,
+        target_id: e.targetId,
+        details: JSON.stringify(e.details),
+      })
+      .execute();
+  }
+
+  async listAudit(filter: AuditFilter): Promise<AuditEvent[]> {
+    let query = this.db.selectFrom('audit').selectAll();
+    if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: r.at,
+      action: r.action,
+      actorTokenId: r.actor_token_id,
+      actorUserId: r.actor_user_id,
+      orgId: r.org_id,
+      workspaceId: r.workspace_id,
+      targetId: r.target_id,
+      details: JSON.parse(r.details) as Record<string, unknown>,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+/** A stable 63-bit key per task name, as pg_try_advisory_lock(bigint) takes (sent as text, cast by the server). */
+function advisoryLockKey(name: string): string {
+  return (createHash('sha256').update(`nx-sealed-cache:${name}`).digest().readBigInt64BE(0) >> 1n).toString();
+}
+
+/** Runs pending migrations on a fresh connection and wraps it; the connection is closed if they fail. */
+export async function openKyselyMetadataStore(
+  db: Kysely<MetadataDatabase>,
+  engine: MetadataEngine,
+): Promise<KyselyMetadataStore> {
+  // Independent migrations may land out of number order (a data dir can have 004 before 003).
+  const { error } = await new Migrator({
+    db,
+    provider: migrationProvider,
+    allowUnorderedMigrations: true,
+  }).migrateToLatest();
+  if (error !== undefined) {
+    await db.destroy();
+    throw new SealedCacheError('ERR_DATABASE_FAILED', 'migrating the metadata database failed', { cause: error });
+  }
+  return new KyselyMetadataStore(db, engine);
+}

@@ -1,0 +1,302 @@
+/**
+ * The metadata store's contract, run against every engine in store-backends.ts: SQLite, and
+ * PostgreSQL (PGlite by default, a real server when NX_SEALED_CACHE_TEST_DATABASE_URL is set).
+ */
+import type { MetadataStore } from '../../../src/server/metadata/metadata-store';
+import { migrationProvider } from '../../../src/server/metadata/migrations';
+import type { CacheEntry, TokenRecord } from '../../../src/server/metadata/records';
+import { SHARED_NAMESPACE } from '../../../src/server/tiers/write-tier';
+import { SharedThrottle } from '../../../src/server/web/sign-in-throttle';
+import { storeBackends } from './store-backends';
+
+const at = (minute: number): string => new Date(Date.UTC(2030, 0, 1, 0, minute)).toISOString();
+
+const entry = (hash: string, over: Partial<CacheEntry> = {}): CacheEntry => ({
+  workspaceId: 'ws_1',
+  namespace: SHARED_NAMESPACE,
+  hash,
+  blobKey: `blob-${hash}-${Math.random().toString(36).slice(2)}`,
+  size: 10,
+  sha256: 'a'.repeat(64),
+  writerTokenId: 'tok_ci',
+  writerUserId: null,
+  createdAt: at(0),
+  lastAccessAt: at(0),
+  ...over,
+});
+
+const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
+  id,
+  kind: 'ci',
+  name: id,
+  tokenHash: `hash-${id}`,
+  workspaceId: 'ws_1',
+  userId: null,
+  access: 'read-write',
+  tier: 'trusted',
+  scope: null,
+  createdAt: at(0),
+  createdByTokenId: null,
+  expiresAt: null,
+  revokedAt: null,
+  rotatedAt: null,
+  lastUsedAt: null,
+  ...over,
+});
+
+describe.each(storeBackends())('metadata store on $name', (backend) => {
+  let store: MetadataStore;
+
+  // Starting an engine (PGlite compiles its WebAssembly build) is setup, not what is tested.
+  beforeAll(() => backend.setUp(), 60_000);
+  afterAll(() => backend.tearDown());
+
+  beforeEach(async () => {
+    store = await backend.open();
+    await store.insertOrganisation({ id: 'org_1', name: 'acme', public: false, createdAt: at(0) });
+    await store.insertUser({
+      id: 'usr_1',
+      name: 'ada',
+      bot: false,
+      serverAdmin: true,
+      ownerOrgId: null,
+      createdAt: at(0),
+    });
+    await store.insertWorkspace({
+      id: 'ws_1',
+      orgId: 'org_1',
+      name: 'web',
+      anonymousAccess: 'none',
+      memberDefaultAccess: 'read',
+      personalTokenTier: 'isolated',
+      isolatedRetention: '7d',
+      createdAt: at(0),
+    });
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('has run every migration, and names the engine', async () => {
+    expect(await store.appliedMigrations()).toEqual(Object.keys(await migrationProvider.getMigrations()).sort());
+    expect(store.engine).toBe(backend.engine);
+  });
+
+  it('answers a name clash with exists, and a missing row with undefined', async () => {
+    expect(await store.insertOrganisation({ id: 'org_2', name: 'acme', public: true, createdAt: at(1) })).toBe(
+      'exists',
+    );
+    expect(await store.findOrganisation('acme')).toEqual({
+      id: 'org_1',
+      name: 'acme',
+      public: false,
+      createdAt: at(0),
+    });
+    expect(await store.findOrganisation('nope')).toBeUndefined();
+    expect(await store.hasServerAdmin()).toBe(true);
+    expect((await store.findUser('ada'))?.serverAdmin).toBe(true);
+  });
+
+  it('revokes a token once, and refuses to change a revoked token', async () => {
+    await store.insertToken(token('tok_ci'));
+    expect((await store.findTokenByHash('hash-tok_ci'))?.revokedAt).toBeNull();
+    await store.revokeToken('tok_ci', at(5));
+    await store.revokeToken('tok_ci', at(9));
+    expect((await store.findToken('tok_ci'))?.revokedAt).toBe(at(5));
+    expect(await store.setTokenAccess('tok_ci', 'read')).toBe(false);
+    await store.touchTokenLastUsed('tok_ci', at(6));
+    expect((await store.findToken('tok_ci'))?.lastUsedAt).toBe(at(6));
+  });
+
+  it('lets exactly one of many concurrent writers of one hash insert it', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.insertEntry(entry('h1'))));
+    expect(results.filter((r) => r === 'inserted')).toHaveLength(1);
+    expect(results.filter((r) => r === 'exists')).toHaveLength(7);
+    expect((await store.findEntry('ws_1', SHARED_NAMESPACE, 'h1'))?.size).toBe(10);
+  });
+
+  it('keeps sizes above 4 GiB exact', async () => {
+    await store.insertEntry(entry('big', { size: 5 * 2 ** 30 }));
+    expect((await store.findEntry('ws_1', SHARED_NAMESPACE, 'big'))?.size).toBe(5 * 2 ** 30);
+    expect(await store.retention.totals()).toEqual({ entries: 1, bytes: 5 * 2 ** 30 });
+  });
+
+  it('lists audit events newest first, as numbers and parsed details', async () => {
+    for (const [i, action] of ['a', 'b', 'c'].entries()) {
+      await store.appendAudit({
+        at: at(i),
+        action,
+        actorTokenId: null,
+        actorUserId: 'usr_1',
+        orgId: 'org_1',
+        workspaceId: null,
+        targetId: null,
+        details: { i },
+      });
+    }
+    const events = await store.listAudit({ orgId: 'org_1', limit: 2 });
+    expect(events.map((e) => [e.action, e.details])).toEqual([
+      ['c', { i: 2 }],
+      ['b', { i: 1 }],
+    ]);
+    expect(typeof events[0]?.id).toBe('number');
+  });
+
+  it('tiers: lists, quarantines and removes entries by writer', async () => {
+    await store.insertEntry(entry('h1'));
+    await store.insertEntry(entry('h2', { namespace: 't:tok_pr', writerTokenId: 'tok_pr', createdAt: at(1) }));
+    const isolated = await store.tiers.listEntries({ workspaceId: 'ws_1', tier: 'isolated' }, 10);
+    expect(isolated.map((r) => [r.hash, typeof r.id])).toEqual([['h2', 'number']]);
+    expect(await store.tiers.quarantineEntries({ workspaceId: 'ws_1', tokenId: 'tok_pr' }, at(2))).toBe(1);
+    expect(await store.findEntry('ws_1', 't:tok_pr', 'h2')).toBeUndefined();
+    const removed = await store.tiers.removeEntries({ workspaceId: 'ws_1', tokenId: 'tok_pr' });
+    expect(removed).toHaveLength(1);
+    expect(await store.retention.totals()).toEqual({ entries: 1, bytes: 10 });
+    await store.tiers.updateTierPolicy('ws_1', { isolatedRetention: '1d' });
+    expect(await store.tiers.listRetentions()).toEqual([{ workspaceId: 'ws_1', isolatedRetention: '1d' }]);
+  });
+
+  it('retention: least recently used first, and an entry read since it was picked is kept', async () => {
+    await store.insertEntry(entry('old', { lastAccessAt: at(1) }));
+    await store.insertEntry(entry('new', { lastAccessAt: at(2) }));
+    const [oldest, next] = await store.retention.leastRecentlyUsed(10);
+    expect([oldest?.lastAccessAt, next?.lastAccessAt]).toEqual([at(1), at(2)]);
+    await store.touchEntryAccess('ws_1', SHARED_NAMESPACE, 'old', at(3));
+    expect(await store.retention.deleteIfUntouched(oldest as NonNullable<typeof oldest>)).toBe(false);
+    expect(await store.retention.deleteIfUntouched(next as NonNullable<typeof next>)).toBe(true);
+    expect(await store.retention.blobKeyInUse(next?.blobKey ?? '')).toBe(false);
+    expect(await store.retention.totalsPerWorkspace()).toEqual([{ workspaceId: 'ws_1', entries: 1, bytes: 10 }]);
+  });
+
+  it('web sign-in: sessions, single-use invites and login requests', async () => {
+    await store.webAuth.setPasswordHash('usr_1', 'ph1', at(0));
+    await store.webAuth.setPasswordHash('usr_1', 'ph2', at(1));
+    expect(await store.webAuth.findPasswordHash('usr_1')).toBe('ph2');
+    const session = { idHash: 's1', userId: 'usr_1', createdAt: at(0), lastSeenAt: at(0), expiresAt: at(60) };
+    await store.webAuth.insertSession(session);
+    await store.webAuth.touchSession('s1', at(3));
+    expect(await store.webAuth.findSession('s1')).toEqual({ ...session, lastSeenAt: at(3) });
+    await store.webAuth.deleteUserSessions('usr_1');
+    expect(await store.webAuth.findSession('s1')).toBeUndefined();
+
+    const invite = { codeHash: 'c1', orgId: 'org_1', role: 'member' as const, createdByUserId: 'usr_1' };
+    await store.webAuth.insertInvite({ ...invite, createdAt: at(0), expiresAt: at(60), usedAt: null });
+    const uses = await Promise.all([1, 2, 3].map(() => store.webAuth.markInviteUsed('c1', 'usr_1', at(1))));
+    expect(uses.filter(Boolean)).toHaveLength(1);
+
+    await store.webAuth.insertLoginRequest({
+      id: 'lr1',
+      userCode: 'ABCD-EFGH',
+      deviceCodeHash: 'dc',
+      hostname: 'laptop',
+      workspaceId: null,
+      createdAt: at(0),
+      expiresAt: at(10),
+      clientAddress: '127.0.0.1',
+      userAgent: 'test',
+      approvedByUserId: null,
+      approvedAt: null,
+      completedAt: null,
+      tokenId: null,
+    });
+    expect(await store.webAuth.completeLoginRequest('lr1', at(1))).toBe(false);
+    expect(await store.webAuth.approveLoginRequest('lr1', 'usr_1', at(1))).toBe(true);
+    const polls = await Promise.all([1, 2].map(() => store.webAuth.completeLoginRequest('lr1', at(2))));
+    expect(polls.filter(Boolean)).toHaveLength(1);
+    expect((await store.webAuth.findLoginRequestByUserCode('ABCD-EFGH'))?.completedAt).toBe(at(2));
+    expect(await store.webAuth.entriesPerDay(at(0), ['ws_1'])).toEqual([]);
+  });
+
+  it('tenancy: a bot is claimed by one organisation only', async () => {
+    await store.insertOrganisation({ id: 'org_2', name: 'other', public: false, createdAt: at(0) });
+    await store.insertUser({
+      id: 'usr_bot',
+      name: 'bot',
+      bot: true,
+      serverAdmin: false,
+      ownerOrgId: null,
+      createdAt: at(0),
+    });
+    const claims = await Promise.all(['org_1', 'org_2'].map((org) => store.tenancy.claimBot('usr_bot', org)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    await store.tenancy.insertInvitation({
+      id: 'inv_1',
+      orgId: 'org_2',
+      userId: 'usr_1',
+      role: 'member',
+      createdByUserId: null,
+      createdAt: at(0),
+      expiresAt: at(60),
+      answeredAt: null,
+      accepted: null,
+    });
+    expect(await store.tenancy.answerInvitation('inv_1', true, at(1))).toBe(true);
+    expect(await store.tenancy.answerInvitation('inv_1', false, at(2))).toBe(false);
+    expect((await store.tenancy.findInvitation('inv_1'))?.accepted).toBe(true);
+  });
+
+  it('sign-in throttle: failures through one replica lock the account out on another, and a success clears it', async () => {
+    let now = Date.UTC(2030, 0, 1);
+    const policy = { freeAttempts: 5, baseLockMs: 30_000, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 };
+    const [a, b] = [1, 2].map(() => new SharedThrottle('account', policy, store.webAuth, () => new Date(now)));
+    if (a === undefined || b === undefined) throw new Error('two throttles');
+    // Failures settled concurrently on both replicas all count.
+    await Promise.all(
+      [a, b, a, b, a].map(async (t) => {
+        expect(await t.reserve('ada')).toBe(0);
+        await t.settle('ada', 'failure');
+      }),
+    );
+    expect(await b.reserve('ada')).toBe(30_000);
+    expect(await a.reserve('ada')).toBe(30_000);
+    expect(await a.reserve('bob')).toBe(0);
+    await a.settle('bob', 'neutral');
+    now += 30_000;
+    expect(await b.reserve('ada')).toBe(0);
+    await b.settle('ada', 'success');
+    const again = await Promise.all([1, 2, 3, 4, 5].map(() => a.reserve('ada')));
+    expect(again).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  /** A task that runs until released; resolves `started` once it holds the name. */
+  function heldTask(on: MetadataStore) {
+    let release = (): void => undefined;
+    let started = (): void => undefined;
+    const running = new Promise<void>((r) => (started = r));
+    const done = on.runExclusive(
+      'sweep',
+      () =>
+        new Promise<string>((r) => {
+          started();
+          release = () => r('first');
+        }),
+    );
+    return { running, done, release: () => release() };
+  }
+
+  it('runs one task of a name at a time, and the next after it ends', async () => {
+    const { running, done: first, release } = heldTask(store);
+    await running;
+    expect(await store.runExclusive('sweep', async () => 'second')).toBeUndefined();
+    expect(await store.runExclusive('other', async () => 'other')).toBe('other');
+    release();
+    expect(await first).toBe('first');
+    expect(await store.runExclusive('sweep', async () => 'third')).toBe('third');
+  });
+
+  // Only where a second store is a session of its own (a real PostgreSQL server, as in .ci/postgres-tests).
+  (backend.openReplica === undefined ? it.skip : it)('runs one task of a name at a time across replicas', async () => {
+    const replica = await (backend.openReplica as () => Promise<MetadataStore>)();
+    try {
+      const { running, done: first, release } = heldTask(store);
+      await running;
+      expect(await replica.runExclusive('sweep', async () => 'replica')).toBeUndefined();
+      release();
+      expect(await first).toBe('first');
+      expect(await replica.runExclusive('sweep', async () => 'replica')).toBe('replica');
+    } finally {
+      await replica.close();
+    }
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Two servers sharing one PostgreSQL and one data dir, as replicas behind a load balancer do:
+ * what one writes or revokes, the other sees on its next request.
+ */
+import { buildServer } from '../../../src/server/app';
+import { type TestPostgres, startTestPostgres } from '../../support/postgres';
+import { type TestServer, api, http, startTestServer } from './test-server';
+
+describe('replicas sharing PostgreSQL', () => {
+  let pg: TestPostgres;
+  let one: TestServer;
+  let two: TestServer;
+  let wsId: string;
+  let ciToken: string;
+
+  // Starting PostgreSQL (PGlite compiles its WebAssembly build) and two servers is setup, not what is tested.
+  beforeAll(async () => {
+    pg = await startTestPostgres();
+    one = await startTestServer({ config: { databaseUrl: pg.url } });
+    // The second replica only starts: the administrator, like everything else, is in the shared database.
+    const server = await buildServer({ dataDir: one.dataDir, databaseUrl: pg.url, port: 0, logLevel: false });
+    two = { ...one, server, url: server.url as string, stop: () => server.close() };
+    await api(one, 'POST', '/orgs', { name: 'acme' });
+    wsId = (await api<{ id: string }>(one, 'POST', '/workspaces', { org: 'acme', name: 'web' })).id;
+    ciToken = (
+      await api<{ token: string }>(one, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access: 'read-write' })
+    ).token;
+  }, 60_000);
+
+  afterAll(async () => {
+    await two?.stop();
+    await one?.stop();
+    await pg?.stop();
+  });
+
+  it('uses the PostgreSQL store, and the administrator made once works on both', async () => {
+    expect([one.server.context.store.engine, two.server.context.store.engine]).toEqual(['postgres', 'postgres']);
+    const orgs = await api<{ name: string }[]>(two, 'GET', '/orgs');
+    expect(orgs.map((o) => o.name)).toEqual(['acme']);
+  });
+
+  it('serves through one server what was written through the other', async () => {
+    const put = await http(`${one.url}/v1/cache/shared-1`, { method: 'PUT', token: ciToken, raw: 'bytes from one' });
+    expect(put.status).toBe(200);
+    const get = await http(`${two.url}/v1/cache/shared-1`, { token: ciToken });
+    expect([get.status, get.text]).toEqual([200, 'bytes from one']);
+  });
+
+  it('lets exactly one of concurrent PUTs of one hash over both servers win; the rest get 409', async () => {
+    const puts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        http(`${(i % 2 === 0 ? one : two).url}/v1/cache/raced`, { method: 'PUT', token: ciToken, raw: `body ${i}` }),
+      ),
+    );
+    const statuses = puts.map((p) => p.status).sort();
+    expect(statuses).toEqual([200, 409, 409, 409, 409, 409]);
+    const winner = puts.findIndex((p) => p.status === 200);
+    expect((await http(`${two.url}/v1/cache/raced`, { token: ciToken })).text).toBe(`body ${winner}`);
+    expect((await http(`${one.url}/v1/cache/raced`, { token: ciToken })).text).toBe(`body ${winner}`);
+  });
+
+  it('refuses on one server, at once, a token revoked through the other', async () => {
+    const created = await api<{ id: string; token: string }>(one, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: wsId,
+      access: 'read',
+    });
+    // Accepted (a miss in its own isolated namespace) before, refused after.
+    expect((await http(`${one.url}/v1/cache/shared-1`, { token: created.token })).status).toBe(404);
+    await api(two, 'POST', `/tokens/${created.id}/revoke`, {});
+    const refused = await http(`${one.url}/v1/cache/shared-1`, { token: created.token });
+    expect(refused.status).toBe(401);
+  });
+
+  it('refuses a database URL that is not postgres://, and never shows the password of one it cannot reach', async () => {
+    await expect(
+      buildServer({ dataDir: one.dataDir, databaseUrl: 'mysql://x@db/cache', listen: false }),
+    ).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+    });
+    const failure = (await buildServer({
+      dataDir: one.dataDir,
+      databaseUrl: 'postgres://cache:hunter2-secret@127.0.0.1:1/cache',
+      listen: false,
+      logLevel: false,
+    }).catch((err: unknown) => err)) as Error & { code?: string };
+    expect(failure.code).toBe('ERR_DATABASE_FAILED');
+    expect(failure.message).toContain('postgres://cache:[redacted]@127.0.0.1:1/cache');
+    expect(failure.message).not.toContain('hunter2');
+  });
+});
