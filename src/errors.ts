@@ -86,6 +86,10 @@ export const ERROR_CODES = {
     summary: 'The server could not listen on the configured host and port (in use, not permitted, or no such address).',
   },
   ERR_DATABASE_FAILED: { status: 503, summary: 'The metadata database failed; the request changed nothing.' },
+  ERR_BLOB_STORE_UNAVAILABLE: {
+    status: 503,
+    summary: 'The blob store (an S3-compatible bucket) refused or failed a request; nothing was changed.',
+  },
   ERR_INTERNAL: { status: 500, summary: 'An unexpected error; the request changed nothing.' },
 
   // --- client core (runner, proxy, CLI) ---

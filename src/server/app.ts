@@ -23,7 +23,8 @@ import { createWebServices } from './web/web-services';
 import type { ServerContext } from './server-context';
 import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
-import { FsBlobStore } from './storage/fs-blob-store';
+import type { BlobBackend } from './storage/blob-store';
+import { assertBlobBackendWritable, openBlobBackend } from './storage/open-blob-backend';
 import type { LogDestination } from './observability/logger';
 import { sweepIsolatedEntries } from './tiers/isolated-sweep';
 import { packageVersion } from './version';
@@ -96,15 +97,17 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
   const tightened = ensureDataDir(layout);
   const lock = acquireDataDirLock(layout.lockFile);
   let store: MetadataStore | undefined;
+  let backend: BlobBackend | undefined;
   try {
     clearTmpDir(layout);
+    backend = openBlobBackend(config, layout);
+    await assertBlobBackendWritable(backend);
     store = await openStore(layout.metadataFile);
     const audit = new AuditLog(store, clock);
     const ops = createOperations({
       config,
       store,
-      blobs: new FsBlobStore(layout.blobsDir, layout.tmpDir),
-      layout,
+      backend,
       clock,
       isolatedSweep: sweepIsolatedEntries,
     });
@@ -125,6 +128,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;
     const openedStore = store;
+    const openedBackend = backend;
     // One loop for every retention rule, the isolated tiers' own limit included.
     ops.retention.log = app.log;
     ops.retention.start(config.retentionInterval);
@@ -139,6 +143,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
           await ops.retention.stop();
           await closeGracefully(app, config.shutdownGrace);
           await openedStore.close();
+          await openedBackend.close();
         } finally {
           lock.release();
         }
@@ -146,6 +151,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     };
   } catch (err) {
     await store?.close().catch(() => undefined);
+    await backend?.close().catch(() => undefined);
     lock.release();
     throw err;
   }
