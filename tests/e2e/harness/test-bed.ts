@@ -9,7 +9,7 @@ import { bootstrapWorkspace, createToken, type BootstrappedWorkspace, type Token
 import type { FixtureName } from './paths';
 import { processesUnder } from './process-table';
 import { killAllTrackedProcesses } from './processes';
-import { startServer, type RunningServer } from './server';
+import { startServer, type RunningServer, type StartServerOptions } from './server';
 import { createWorkspace, type NxWorkspace, type RunEnv, type WorkspaceOptions } from './workspace';
 
 export interface TestBedOptions {
@@ -21,6 +21,8 @@ export interface TestBedOptions {
   proxyDir?: boolean;
   /** Nx loads a tasks runner from the fixture's realpath, which cannot see the linked package: set NODE_PATH for it. */
   runnerNodePath?: boolean;
+  /** Passed to startServer (extra `serve` flags, env). */
+  server?: StartServerOptions;
   /** The workspace's options, built from what exists by then. */
   workspace?: (bed: Omit<TestBed, 'ws' | 'dispose'>) => WorkspaceOptions;
 }
@@ -59,7 +61,7 @@ export async function startTestBed(fixture: FixtureName, options: TestBedOptions
     }
   };
   try {
-    server = await startServer();
+    server = await startServer(options.server);
     const boot = await bootstrapWorkspace(server, options.bootstrap);
     const tokens = options.tokens ?? true;
     const writeToken = tokens
