@@ -96,6 +96,11 @@ export const ERROR_CODES = {
   ERR_CLIENT_UNREACHABLE: { status: 502, summary: 'The cache server could not be reached.' },
   ERR_CLIENT_TIMEOUT: { status: 504, summary: 'The cache server did not answer in time.' },
   ERR_CLIENT_BAD_RESPONSE: { status: 502, summary: 'The cache server answered with something unexpected.' },
+  ERR_BACKUP_VERIFY_FAILED: {
+    status: 500,
+    summary:
+      'A backup did not verify (an entry without its blob, or a blob of another size or SHA-256); nothing was kept.',
+  },
 
   // --- sealing (crypto) ---
   ERR_SEAL_KEY_INVALID: { status: 500, summary: 'An encryption key is malformed or too weak.' },

@@ -6,6 +6,7 @@ import type { CliIo } from './cli-io';
 import { CommandContext } from './command-context';
 import { registerAdminCommands } from './commands/admin';
 import { registerAuditCommands } from './commands/audit';
+import { registerBackupCommand } from './commands/backup';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerEntriesCommands } from './commands/entries';
 import { registerLoginCommand } from './commands/login';
@@ -39,6 +40,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerTokenCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerEntriesCommands(program, ctx);
+  registerBackupCommand(program, ctx);
   registerLoginCommand(program, ctx);
   registerLogoutCommand(program, ctx);
   registerWhoamiCommand(program, ctx);
