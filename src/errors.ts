@@ -101,6 +101,11 @@ export const ERROR_CODES = {
     summary:
       'A backup did not verify (an entry without its blob, or a blob of another size or SHA-256); nothing was kept.',
   },
+  ERR_MIGRATE_VERIFY_FAILED: {
+    status: 500,
+    summary:
+      'A storage migration left entries without a matching object in the target (missing or changed at the source).',
+  },
 
   // --- sealing (crypto) ---
   ERR_SEAL_KEY_INVALID: { status: 500, summary: 'An encryption key is malformed or too weak.' },

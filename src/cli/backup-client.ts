@@ -14,7 +14,8 @@ import { extract as tarExtract } from 'tar-stream';
 import { request } from 'undici';
 import { z } from 'zod';
 import { SealedCacheError } from '../errors';
-import { formatBytes } from '../format-bytes';
+import { progressLine } from '../progress-line';
+import { entryBlobRows, entryTotals } from '../server/metadata/sqlite-file-entries';
 import { BACKUP_BYTES_HEADER, BACKUP_ENTRIES_HEADER } from '../server/routes/admin-api/admin-backup';
 import {
   BACKUP_BLOBS_DIR,
@@ -100,7 +101,7 @@ async function download(options: BackupOptions, staging: string): Promise<Map<st
   }
   const plannedEntries = Number(response.headers[BACKUP_ENTRIES_HEADER] ?? 0);
   const plannedBytes = Number(response.headers[BACKUP_BYTES_HEADER] ?? 0);
-  const progress = progressLine(options.progress, plannedEntries, plannedBytes);
+  const progress = progressLine(options.progress, 'backup', { items: plannedEntries, bytes: plannedBytes });
   const received = new Map<string, Received>();
   const extract = tarExtract();
   const feeding = pipeline(response.body, extract as unknown as NodeJS.WritableStream);
@@ -115,7 +116,6 @@ async function download(options: BackupOptions, staging: string): Promise<Map<st
         transform(chunk: Buffer, _encoding, done) {
           hash.update(chunk);
           size += chunk.length;
-          if (isBlob) progress.bytes(chunk.length);
           done(null, chunk);
         },
       });
@@ -127,7 +127,7 @@ async function download(options: BackupOptions, staging: string): Promise<Map<st
       );
       if (isBlob) {
         received.set(name.slice(BACKUP_BLOBS_DIR.length + 1), { size, sha256: hash.digest('hex') });
-        progress.entry();
+        progress.advance(size);
       }
     }
     await feeding;
@@ -170,65 +170,23 @@ async function verify(staging: string, received: Map<string, Received>): Promise
   if (!manifest.success) throw verifyFailed('the backup manifest is not one this CLI reads');
   const db = new WasmDatabase(join(staging, BACKUP_METADATA_FILE), { readOnly: true });
   try {
-    const totals = db.get('SELECT COUNT(*) AS entries, COALESCE(SUM(size), 0) AS bytes FROM entries') as {
-      entries: number;
-      bytes: number;
-    };
-    if (Number(totals.entries) !== manifest.data.entries || Number(totals.bytes) !== manifest.data.bytes)
+    const totals = entryTotals(db);
+    if (totals.entries !== manifest.data.entries || totals.bytes !== manifest.data.bytes)
       throw verifyFailed(
         `the database holds ${totals.entries} entries of ${totals.bytes} bytes; the manifest says ${manifest.data.entries} of ${manifest.data.bytes}`,
       );
     if (!manifest.data.blobs) return manifest.data;
     let checked = 0;
-    let after = '';
-    for (;;) {
-      const rows = db.all('SELECT blob_key, size, sha256 FROM entries WHERE blob_key > ? ORDER BY blob_key LIMIT 500', [
-        after,
-      ]) as unknown as Array<{ blob_key: string; size: number; sha256: string }>;
-      for (const row of rows) {
-        const blob = received.get(row.blob_key);
-        if (blob === undefined) throw verifyFailed(`an entry's blob is missing from the backup (${row.blob_key})`);
-        if (blob.size !== Number(row.size) || blob.sha256 !== row.sha256)
-          throw verifyFailed(`a blob differs from its entry in size or SHA-256 (${row.blob_key})`);
-        checked++;
-      }
-      if (rows.length < 500) break;
-      after = rows[rows.length - 1]?.blob_key ?? after;
+    for (const row of entryBlobRows(db)) {
+      const blob = received.get(row.blobKey);
+      if (blob === undefined) throw verifyFailed(`an entry's blob is missing from the backup (${row.blobKey})`);
+      if (blob.size !== row.size || blob.sha256 !== row.sha256)
+        throw verifyFailed(`a blob differs from its entry in size or SHA-256 (${row.blobKey})`);
+      checked++;
     }
     if (checked !== received.size) throw verifyFailed(`the backup holds ${received.size} blobs for ${checked} entries`);
     return manifest.data;
   } finally {
     db.close();
   }
-}
-
-function progressLine(
-  print: (line: string) => void,
-  entries: number,
-  bytes: number,
-): { bytes(n: number): void; entry(): void; done(): void } {
-  let gotBytes = 0;
-  let gotEntries = 0;
-  let shownTenth = 0;
-  const line = (): string =>
-    `backup: ${gotEntries} of ${entries} entries, ${formatBytes(gotBytes)} of ${formatBytes(bytes)}\n`;
-  const maybeShow = (): void => {
-    const fraction = bytes > 0 ? gotBytes / bytes : entries > 0 ? gotEntries / entries : 1;
-    const tenth = Math.floor(fraction * 10);
-    if (tenth > shownTenth && tenth < 10) {
-      shownTenth = tenth;
-      print(line());
-    }
-  };
-  return {
-    bytes: (n) => {
-      gotBytes += n;
-      maybeShow();
-    },
-    entry: () => {
-      gotEntries++;
-      maybeShow();
-    },
-    done: () => print(line()),
-  };
 }

@@ -16,6 +16,7 @@ import { registerMemberCommands } from './commands/member';
 import { registerOrgCommands } from './commands/org';
 import { registerProxyCommands } from './commands/proxy';
 import { registerServeCommand } from './commands/serve';
+import { registerStorageCommands } from './commands/storage';
 import { registerTokenCommands } from './commands/token';
 import { registerUserCommands } from './commands/user';
 import { registerWorkspaceCommands } from './commands/workspace';
@@ -41,6 +42,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerAuditCommands(program, ctx);
   registerEntriesCommands(program, ctx);
   registerBackupCommand(program, ctx);
+  registerStorageCommands(program, ctx);
   registerLoginCommand(program, ctx);
   registerLogoutCommand(program, ctx);
   registerWhoamiCommand(program, ctx);

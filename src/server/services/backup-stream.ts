@@ -13,6 +13,7 @@ import { Database as WasmDatabase } from 'node-sqlite3-wasm';
 import { pack as tarPack } from 'tar-stream';
 import type { BlobStore } from '../storage/blob-store';
 import type { MetadataStore } from '../metadata/metadata-store';
+import { type EntryBlobRow, entryBlobRows, entryTotals } from '../metadata/sqlite-file-entries';
 import { snapshotMetadataInto } from '../metadata/sqlite-snapshot';
 import { randomBase62 } from '../ids';
 
@@ -20,7 +21,6 @@ export const BACKUP_FORMAT = 1;
 export const BACKUP_METADATA_FILE = 'metadata.sqlite';
 export const BACKUP_MANIFEST_FILE = 'backup.json';
 export const BACKUP_BLOBS_DIR = 'blobs';
-const PAGE = 500;
 
 export interface BackupManifest {
   format: typeof BACKUP_FORMAT;
@@ -50,22 +50,13 @@ export interface BackupStream {
   stream: Readable;
 }
 
-interface EntryRow {
-  blob_key: string;
-  size: number;
-}
-
 export async function startBackup(input: BackupInput): Promise<BackupStream> {
   const snapshotFile = join(input.tmpDir, `backup-${randomBase62(16)}.sqlite`);
   let snapshot: WasmDatabase | undefined;
   try {
     await snapshotMetadataInto(input.store, snapshotFile);
     snapshot = new WasmDatabase(snapshotFile);
-    const totals = snapshot.get('SELECT COUNT(*) AS entries, COALESCE(SUM(size), 0) AS bytes FROM entries') as {
-      entries: number;
-      bytes: number;
-    };
-    const planned = { entries: Number(totals.entries), bytes: Number(totals.bytes) };
+    const planned = entryTotals(snapshot);
     const tar = tarPack();
     const db = snapshot;
     void writeBackup(input, db, snapshotFile, tar).then(
@@ -94,25 +85,13 @@ async function writeBackup(
     let dropped = 0;
     if (input.includeBlobs) {
       const gone: string[] = [];
-      let after = '';
-      for (;;) {
-        const rows = db.all('SELECT blob_key, size FROM entries WHERE blob_key > ? ORDER BY blob_key LIMIT ?', [
-          after,
-          PAGE,
-        ]) as unknown as EntryRow[];
-        for (const row of rows) {
-          if (!(await copyBlob(input.blobs, row, tar))) gone.push(row.blob_key);
-        }
-        if (rows.length < PAGE) break;
-        after = rows[rows.length - 1]?.blob_key ?? after;
+      for (const row of entryBlobRows(db)) {
+        if (!(await copyBlob(input.blobs, row, tar))) gone.push(row.blobKey);
       }
       for (const key of gone) db.run('DELETE FROM entries WHERE blob_key = ?', [key]);
       dropped = gone.length;
     }
-    const kept = db.get('SELECT COUNT(*) AS entries, COALESCE(SUM(size), 0) AS bytes FROM entries') as {
-      entries: number;
-      bytes: number;
-    };
+    const kept = entryTotals(db);
     db.close();
     closed = true;
     const { size } = await stat(snapshotFile);
@@ -121,8 +100,8 @@ async function writeBackup(
       format: BACKUP_FORMAT,
       serverVersion: input.serverVersion,
       createdAt: input.now().toISOString(),
-      entries: Number(kept.entries),
-      bytes: Number(kept.bytes),
+      entries: kept.entries,
+      bytes: kept.bytes,
       blobs: input.includeBlobs,
       droppedWithoutBlob: dropped,
     };
@@ -135,14 +114,14 @@ async function writeBackup(
 }
 
 /** False when the blob is gone or not the size its row says (then it is left out with its row). */
-async function copyBlob(blobs: BlobStore, row: EntryRow, tar: ReturnType<typeof tarPack>): Promise<boolean> {
-  const blob = await blobs.open(row.blob_key);
+async function copyBlob(blobs: BlobStore, row: EntryBlobRow, tar: ReturnType<typeof tarPack>): Promise<boolean> {
+  const blob = await blobs.open(row.blobKey);
   if (!blob.found) return false;
-  if (blob.size !== Number(row.size)) {
+  if (blob.size !== row.size) {
     await blob.close();
     return false;
   }
-  await addEntry(tar, `${BACKUP_BLOBS_DIR}/${row.blob_key}`, blob.size, blob.stream());
+  await addEntry(tar, `${BACKUP_BLOBS_DIR}/${row.blobKey}`, blob.size, blob.stream());
   return true;
 }
 
