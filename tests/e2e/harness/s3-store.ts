@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
 /** s3rver's built-in account; requests signed with anything else are refused. */
@@ -17,6 +18,10 @@ export interface RunningS3 {
   env: Record<string, string>;
   /** Every request it answered so far, as `METHOD /bucket/key?queryNames`, in order of arrival. */
   requests: string[];
+  /** A client of the tests' own, signed with s3rver's account, to look behind the server's back. */
+  client: S3Client;
+  /** The keys of the objects under `prefix` (one page is plenty for a test), sorted. */
+  objectKeys(prefix: string): Promise<string[]>;
   /** `serve` flags for the bucket under `prefix`. */
   serveArgs(prefix: string): string[];
   stop(): Promise<void>;
@@ -42,10 +47,21 @@ export async function startS3(bucket = 'nxsc-test'): Promise<RunningS3> {
   );
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+  });
   return {
     endpoint,
     bucket,
     requests,
+    client,
+    objectKeys: async (prefix) => {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      return (page.Contents ?? []).map((o) => o.Key ?? '').sort();
+    },
     env: {
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
@@ -59,6 +75,7 @@ export async function startS3(bucket = 'nxsc-test'): Promise<RunningS3> {
       '--s3-force-path-style',
     ],
     stop: async () => {
+      client.destroy();
       await server.close();
       rmSync(directory, { recursive: true, force: true });
     },

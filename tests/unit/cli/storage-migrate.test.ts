@@ -6,12 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import type { CliIo } from '../../../src/cli/cli-io';
 import { runCli } from '../../../src/cli/run-cli';
-import { s3ClientOf } from '../../../src/server/storage/s3-blob-store';
-import { type RunningS3, S3RVER_CREDENTIALS, startS3 } from '../../e2e/harness/s3-store';
+import { type RunningS3, startS3 } from '../../e2e/harness/s3-store';
 import { type OpsServer, startOpsServer, workspaceWithTokens } from '../server/ops-test-kit';
 import { http } from '../server/test-server';
 
@@ -30,7 +28,6 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
 
 describe('storage migrate into an S3 bucket', () => {
   let s3: RunningS3;
-  let client: S3Client;
   let ts: OpsServer;
   let rw: string;
   let wsId: string;
@@ -42,12 +39,6 @@ describe('storage migrate into an S3 bucket', () => {
   beforeAll(async () => {
     s3 = await startS3('nxsc-migrate');
     Object.assign(process.env, s3.env);
-    client = s3ClientOf({
-      location: { bucket: s3.bucket, prefix: '' },
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: S3RVER_CREDENTIALS,
-    });
     ts = await startOpsServer({ retentionInterval: 0 });
     ({ rw, wsId } = await workspaceWithTokens(ts));
     for (const [hash, size] of [
@@ -66,7 +57,6 @@ describe('storage migrate into an S3 bucket', () => {
     if (!serverClosed) await ts.server.close();
     rmSync(ts.dataDir, { recursive: true, force: true });
     process.env = savedEnv;
-    client.destroy();
     await s3.stop();
   });
 
@@ -83,10 +73,7 @@ describe('storage migrate into an S3 bucket', () => {
       '--s3-force-path-style',
       ...more,
     );
-  const objects = async (prefix: string): Promise<string[]> => {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
-    return (page.Contents ?? []).map((o) => o.Key ?? '').sort();
-  };
+  const objects = (prefix: string): Promise<string[]> => s3.objectKeys(prefix);
 
   it('refuses while the server runs on the data directory', async () => {
     const run = await migrate('live');

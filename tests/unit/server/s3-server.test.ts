@@ -5,12 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { request } from 'undici';
 import { isSealedCacheError } from '../../../src/errors';
 import { parseServerConfig } from '../../../src/server/config/server-config';
-import { s3ClientOf } from '../../../src/server/storage/s3-blob-store';
 import { type RunningS3, S3RVER_CREDENTIALS, startS3 } from '../../e2e/harness/s3-store';
 import { type OpsServer, startOpsServer, testClock, workspaceWithTokens } from './ops-test-kit';
 import { http } from './test-server';
@@ -28,12 +27,7 @@ describe('server with an S3 blob store', () => {
     s3 = await startS3('nxsc-server');
     // The server finds credentials by the SDK's default chain, as in production.
     Object.assign(process.env, s3.env);
-    client = s3ClientOf({
-      location: { bucket: s3.bucket, prefix: '' },
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: S3RVER_CREDENTIALS,
-    });
+    client = s3.client;
   });
   afterEach(async () => {
     await ts?.stop();
@@ -41,7 +35,6 @@ describe('server with an S3 blob store', () => {
   });
   afterAll(async () => {
     process.env = savedEnv;
-    client.destroy();
     await s3.stop();
   });
 
@@ -53,10 +46,7 @@ describe('server with an S3 blob store', () => {
       s3Endpoint: s3.endpoint,
       s3ForcePathStyle: true,
     });
-  const objects = async (prefix: string): Promise<string[]> => {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
-    return (page.Contents ?? []).map((o) => o.Key ?? '').sort();
-  };
+  const objects = (prefix: string): Promise<string[]> => s3.objectKeys(prefix);
 
   it('stores, serves and refuses a second write of a hash, one object per entry', async () => {
     ts = await start('basic');
