@@ -86,12 +86,26 @@ export const ERROR_CODES = {
     summary: 'The server could not listen on the configured host and port (in use, not permitted, or no such address).',
   },
   ERR_DATABASE_FAILED: { status: 503, summary: 'The metadata database failed; the request changed nothing.' },
+  ERR_BLOB_STORE_UNAVAILABLE: {
+    status: 503,
+    summary: 'The blob store (an S3-compatible bucket) refused or failed a request; nothing was changed.',
+  },
   ERR_INTERNAL: { status: 500, summary: 'An unexpected error; the request changed nothing.' },
 
   // --- client core (runner, proxy, CLI) ---
   ERR_CLIENT_UNREACHABLE: { status: 502, summary: 'The cache server could not be reached.' },
   ERR_CLIENT_TIMEOUT: { status: 504, summary: 'The cache server did not answer in time.' },
   ERR_CLIENT_BAD_RESPONSE: { status: 502, summary: 'The cache server answered with something unexpected.' },
+  ERR_BACKUP_VERIFY_FAILED: {
+    status: 500,
+    summary:
+      'A backup did not verify (an entry without its blob, or a blob of another size or SHA-256); nothing was kept.',
+  },
+  ERR_MIGRATE_VERIFY_FAILED: {
+    status: 500,
+    summary:
+      'A storage migration left entries without a matching object in the target (missing or changed at the source).',
+  },
 
   // --- sealing (crypto) ---
   ERR_SEAL_KEY_INVALID: { status: 500, summary: 'An encryption key is malformed or too weak.' },

@@ -78,7 +78,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-function errorFromResponse(status: number, parsed: unknown): SealedCacheError {
+/** An error answer of the admin API as the SealedCacheError it names (a code this CLI does not know is a bad response). */
+export function errorFromResponse(status: number, parsed: unknown): SealedCacheError {
   const body = ErrorBody.safeParse(parsed);
   if (!body.success)
     return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `the server answered ${status} with an unexpected body`);

@@ -27,7 +27,8 @@ import { createWebServices } from './web/web-services';
 import type { ServerContext } from './server-context';
 import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
-import { FsBlobStore } from './storage/fs-blob-store';
+import type { BlobBackend } from './storage/blob-store';
+import { assertBlobBackendWritable, openBlobBackend } from './storage/open-blob-backend';
 import type { LogDestination } from './observability/logger';
 import { sweepIsolatedEntries } from './tiers/isolated-sweep';
 import { packageVersion } from './version';
@@ -120,14 +121,16 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
   const tightened = ensureDataDir(dataDirLayout(config.dataDir));
   const { lock, layout } = claimDataDir(config, dataDirLayout(config.dataDir));
   let store: MetadataStore | undefined;
+  let backend: BlobBackend | undefined;
   try {
+    backend = openBlobBackend(config, layout);
+    await assertBlobBackendWritable(backend);
     store = await openStore(config, layout);
     const audit = new AuditLog(store, clock);
     const ops = createOperations({
       config,
       store,
-      blobs: new FsBlobStore(layout.blobsDir, layout.tmpDir),
-      layout,
+      backend,
       clock,
       isolatedSweep: sweepIsolatedEntries,
     });
@@ -148,6 +151,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;
     const openedStore = store;
+    const openedBackend = backend;
     // One loop for every retention rule, the isolated tiers' own limit included.
     ops.retention.log = app.log;
     ops.retention.start(config.retentionInterval);
@@ -162,6 +166,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
           await ops.retention.stop();
           await closeGracefully(app, config.shutdownGrace);
           await openedStore.close();
+          await openedBackend.close();
         } finally {
           lock.release();
         }
@@ -169,6 +174,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     };
   } catch (err) {
     await store?.close().catch(() => undefined);
+    await backend?.close().catch(() => undefined);
     lock.release();
     throw err;
   }

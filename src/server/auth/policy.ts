@@ -32,6 +32,7 @@ export const ACTIONS = [
   'user.list',
   'stats.read',
   'retention.run',
+  'backup.create',
   'audit.read',
   'member.list',
   'member.add',
@@ -439,6 +440,7 @@ export const RULES: Record<Action, Rule> = {
   'user.list': serverAdminOnly,
   'stats.read': serverAdminOnly,
   'retention.run': serverAdminOnly,
+  'backup.create': serverAdminOnly,
   'audit.read': {
     who: 'server admins (the whole server, or one organisation); admins of the organisation (its own log)',
     gate: identityGate,

@@ -82,6 +82,22 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     kind: 'count',
     help: 'open connections from one client address (the socket peer, so a reverse proxy counts as one) (0 = unlimited)',
   },
+  {
+    key: 'blobStore',
+    kind: 'string',
+    help: "keep blobs in an S3-compatible bucket, s3://bucket/prefix (unset: the data dir's blobs/ folder)",
+  },
+  { key: 's3Endpoint', kind: 'string', help: 'URL of an S3-compatible store (unset: AWS S3)' },
+  {
+    key: 's3Region',
+    kind: 'string',
+    help: 'region to sign S3 requests for (unset: AWS_REGION or the AWS config files)',
+  },
+  {
+    key: 's3ForcePathStyle',
+    kind: 'boolean',
+    help: 'address the bucket in the path, as most S3-compatible stores want',
+  },
 ];
 
 /** `retentionMaxBytes` -> `--retention-max-bytes`. */

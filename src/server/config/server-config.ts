@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
 import { opsConfigFields } from './ops-config';
+import { storageConfigFields } from './storage-config';
 
 export const DEFAULT_DATA_DIR = './nx-sealed-cache-data';
 export const DEFAULT_HOST = '127.0.0.1';
@@ -24,6 +25,7 @@ export const ServerConfig = z
     /** `false` silences logs (tests); `true` logs JSON lines at info; a string picks the level. */
     logLevel: z.union([z.literal(false), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])]).default('info'),
     ...opsConfigFields,
+    ...storageConfigFields,
   })
   .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
     message: 'tlsCert and tlsKey go together: give both or neither',

@@ -1,15 +1,13 @@
 /** The operations collaborators of one server: metrics, read tracking, retention and request limits. */
 import type { Clock } from '../clock';
 import type { ServerConfig } from '../config/server-config';
-import type { DataDirLayout } from '../data-dir';
 import { RequestLimits } from '../limits/request-limits';
 import type { MetadataStore } from '../metadata/metadata-store';
 import { ServerMetrics } from '../observability/metrics';
-import { FsBlobInventory } from '../retention/blob-inventory';
 import { ReadTrackingBlobStore } from '../retention/read-tracker';
 import { RetentionService } from '../retention/retention-service';
 import type { IsolatedSweep } from '../retention/retention-sweep';
-import type { BlobStore } from '../storage/blob-store';
+import type { BlobBackend } from '../storage/blob-store';
 
 export interface OperationsContext {
   metrics: ServerMetrics;
@@ -17,32 +15,38 @@ export interface OperationsContext {
   blobs: ReadTrackingBlobStore;
   retention: RetentionService;
   limits: RequestLimits;
-  blobsDir: string;
+  /** Readiness: the blob backend takes a write. */
+  probeStorage(): Promise<void>;
 }
 
 export interface OperationsInput {
   config: ServerConfig;
   store: MetadataStore;
-  blobs: BlobStore;
-  layout: DataDirLayout;
+  backend: BlobBackend;
   clock: Clock;
   isolatedSweep?: IsolatedSweep;
 }
 
 export function createOperations(input: OperationsInput): OperationsContext {
-  const { config, store, layout, clock } = input;
+  const { config, store, backend, clock } = input;
   const metrics = new ServerMetrics(() => store.retention.totals());
-  const blobs = new ReadTrackingBlobStore(input.blobs);
+  const blobs = new ReadTrackingBlobStore(backend.store);
   const retention = new RetentionService(
     {
       store,
       blobs,
-      inventory: new FsBlobInventory(layout.blobsDir, layout.tmpDir),
+      inventory: backend.inventory,
       clock,
       limits: config,
       isolatedSweep: input.isolatedSweep,
     },
     metrics,
   );
-  return { metrics, blobs, retention, limits: new RequestLimits(config, clock, metrics), blobsDir: layout.blobsDir };
+  return {
+    metrics,
+    blobs,
+    retention,
+    limits: new RequestLimits(config, clock, metrics),
+    probeStorage: () => backend.probe(),
+  };
 }

@@ -20,7 +20,7 @@ export function registerOperations(app: FastifyInstance, context: ServerContext)
     reply.header('x-request-id', request.id);
   });
   app.register(async (scope) =>
-    healthRoutes(scope, { store: context.store, blobsDir: ops.blobsDir, version: context.version }),
+    healthRoutes(scope, { store: context.store, probeStorage: ops.probeStorage, version: context.version }),
   );
   app.register(async (scope) =>
     metricsRoutes(scope, { metrics: ops.metrics, metricsToken: context.config.metricsToken }),

@@ -117,6 +117,19 @@ export class KyselyMetadataStore implements MetadataStore {
     this.webAuth = new WebAuthStore(db);
   }
 
+  async snapshotInto(file: string): Promise<void> {
+    if (this.engine !== 'sqlite')
+      throw new SealedCacheError(
+        'ERR_INPUT_INVALID',
+        "this server's metadata is not the embedded SQLite database; back it up with its own tools (docs/operations.md)",
+      );
+    try {
+      await sql`VACUUM INTO ${file}`.execute(this.db);
+    } catch (err) {
+      throw new SealedCacheError('ERR_DATABASE_FAILED', 'copying the metadata database failed', { cause: err });
+    }
+  }
+
   private readonly running = new Set<string>();
 
   async runExclusive<T>(name: string, task: () => Promise<T>): Promise<T | undefined> {

@@ -41,6 +41,12 @@ export interface MetadataStore {
   /** Sign-in identities, web sessions, invites, CLI login requests, failed sign-ins. */
   readonly webAuth: WebAuthStore;
 
+  /**
+   * The embedded file only: a consistent copy of the whole database in `file` (`VACUUM INTO`, one read
+   * transaction on the server's own connection). PostgreSQL is backed up with its own tools.
+   */
+  snapshotInto(file: string): Promise<void>;
+
   insertOrganisation(org: Organisation): Promise<InsertResult>;
   findOrganisation(idOrName: string): Promise<Organisation | undefined>;
   listOrganisations(): Promise<Organisation[]>;

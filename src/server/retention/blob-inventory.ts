@@ -1,20 +1,9 @@
-/** What retention needs to see of the blob folder: every blob with its age, and stale upload files. */
+/** What retention sees of the blob folder: every blob with its age, and stale upload files in tmp/. */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import type { BlobInventory, InventoryFile } from '../storage/blob-store';
 
-export interface InventoryFile {
-  /** Blob key (`workspace/folder/hash.upload`) or a tmp/ file name. */
-  name: string;
-  modifiedAt: number;
-  size: number;
-}
-
-export interface BlobInventory {
-  blobs(): AsyncIterable<InventoryFile>;
-  tmpFiles(): AsyncIterable<InventoryFile>;
-  removeBlob(key: string): Promise<void>;
-  removeTmp(name: string): Promise<void>;
-}
+export type { BlobInventory, InventoryFile } from '../storage/blob-store';
 
 /** The filesystem inventory of FsBlobStore's layout. */
 export class FsBlobInventory implements BlobInventory {

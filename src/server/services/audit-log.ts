@@ -27,7 +27,9 @@ export type AuditAction =
   | 'invite.created'
   | 'invite.accepted'
   | 'login.approved'
-  | 'login.denied';
+  | 'login.denied'
+  // operations
+  | 'backup.created';
 
 export interface AuditActor {
   tokenId: string | null;

@@ -1,12 +1,18 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { SealedCacheError } from '../../errors';
 import { randomBase62 } from '../ids';
-import type { BlobStore, MissingBlob, OpenedBlob, StoredBlob } from './blob-store';
-
-const BLOB_KEY_PATTERN = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/;
+import { FsBlobInventory } from '../retention/blob-inventory';
+import {
+  type BlobBackend,
+  type BlobStore,
+  type MissingBlob,
+  type OpenedBlob,
+  type StoredBlob,
+  assertBlobKey,
+} from './blob-store';
 
 /** Blobs as files under `blobsDir`; uploads land in `tmpDir` (same filesystem) and are renamed into place. */
 export class FsBlobStore implements BlobStore {
@@ -16,10 +22,7 @@ export class FsBlobStore implements BlobStore {
   ) {}
 
   private pathOf(key: string): string {
-    // Keys are built by the server from validated parts; this guards against a future caller's mistake.
-    if (!BLOB_KEY_PATTERN.test(key) || key.split('/').some((part) => part === '.' || part === '..')) {
-      throw new SealedCacheError('ERR_INTERNAL', `refusing blob key of unexpected shape (${key.length} characters)`);
-    }
+    assertBlobKey(key);
     return join(this.blobsDir, ...key.split('/'));
   }
 
@@ -101,4 +104,20 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** The data dir's own folders: `blobs/` and, for uploads in progress, `tmp/`. */
+export function folderBlobBackend(blobsDir: string, tmpDir: string): BlobBackend {
+  return {
+    kind: 'folder',
+    description: blobsDir,
+    store: new FsBlobStore(blobsDir, tmpDir),
+    inventory: new FsBlobInventory(blobsDir, tmpDir),
+    probe: async () => {
+      const probe = join(blobsDir, `.ready-probe-${randomBytes(6).toString('hex')}`);
+      await writeFile(probe, 'ok', { flag: 'wx', mode: 0o600 });
+      await rm(probe, { force: true });
+    },
+    close: async () => undefined,
+  };
 }

@@ -11,3 +11,4 @@ export * from './server';
 export * from './task-outcomes';
 export * from './workspace';
 export * from './test-bed';
+export * from './s3-store';

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../../server-context';
 import type { WebServices } from '../../web/web-services';
 import { adminAuditRoutes } from './admin-audit';
+import { adminBackupRoutes } from './admin-backup';
 import { adminEntryRoutes } from './admin-entries';
 import { adminMemberRoutes } from './admin-members';
 import { adminOrgRoutes } from './admin-orgs';
@@ -30,6 +31,7 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServerContext, web: W
   await adminEntryRoutes(app, ctx);
   await mintTokenRoute(app, ctx);
   await adminStatsRoutes(app, { store: ctx.store, metrics: ctx.ops.metrics, retention: ctx.ops.retention });
+  await adminBackupRoutes(app, ctx);
   await loginRequestRoutes(app, { ctx, web });
   await webPasswordApiRoutes(app, { ctx, web });
 }

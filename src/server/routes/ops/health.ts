@@ -1,18 +1,15 @@
 /**
  * Liveness (`/healthz`: the process serves) and readiness (`/readyz`: the database answers and the
- * blob folder takes a write). Not ready is a 503 whose JSON says which check failed and why.
+ * blob store, folder or bucket, takes a write). Not ready is a 503 whose JSON says which check failed and why.
  */
-import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openPermit } from '../../auth/route-policy';
 import type { MetadataStore } from '../../metadata/metadata-store';
 
 export interface HealthDeps {
   store: MetadataStore;
-  /** The folder blobs are written to; the probe file goes there. */
-  blobsDir: string;
+  /** Writes and removes a probe blob (a file in the blob folder, or an object in the bucket). */
+  probeStorage(): Promise<void>;
   version: string;
 }
 
@@ -38,12 +35,8 @@ export async function checkDatabase(store: MetadataStore): Promise<CheckResult> 
   return check(() => store.retention.ping());
 }
 
-export async function checkStorage(blobsDir: string): Promise<CheckResult> {
-  return check(async () => {
-    const probe = join(blobsDir, `.ready-probe-${randomBytes(6).toString('hex')}`);
-    await writeFile(probe, 'ok', { flag: 'wx', mode: 0o600 });
-    await rm(probe, { force: true });
-  });
+export async function checkStorage(probeStorage: () => Promise<void>): Promise<CheckResult> {
+  return check(probeStorage);
 }
 
 function publicResult(result: CheckResult): { ok: boolean; error?: string } {
@@ -55,7 +48,7 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
     reply.send({ status: 'ok', version: deps.version }),
   );
   app.get('/readyz', { ...openPermit('server.probe'), logLevel: 'warn' }, async (request, reply) => {
-    const [database, storage] = await Promise.all([checkDatabase(deps.store), checkStorage(deps.blobsDir)]);
+    const [database, storage] = await Promise.all([checkDatabase(deps.store), checkStorage(deps.probeStorage)]);
     const ready = database.ok && storage.ok;
     if (!ready) request.log.warn({ database, storage }, 'not ready');
     // /readyz is open to anyone who reaches the server: it says which check failed, not where or why in detail.

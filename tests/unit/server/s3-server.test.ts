@@ -1,0 +1,155 @@
+/**
+ * The server with `--blob-store s3://...` over the real S3 protocol (s3rver on loopback): the entry row
+ * is the commit point, an aborted upload leaves no row and no object, orphans are swept after their grace,
+ * an object deleted from outside reads as a miss, and a store that takes no write stops the start.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+import { request } from 'undici';
+import { isSealedCacheError } from '../../../src/errors';
+import { parseServerConfig } from '../../../src/server/config/server-config';
+import { type RunningS3, S3RVER_CREDENTIALS, startS3 } from '../../e2e/harness/s3-store';
+import { type OpsServer, startOpsServer, testClock, workspaceWithTokens } from './ops-test-kit';
+import { http } from './test-server';
+
+const MiB = 1024 ** 2;
+const HOUR = 3_600_000;
+
+describe('server with an S3 blob store', () => {
+  let s3: RunningS3;
+  let client: S3Client;
+  let ts: OpsServer | undefined;
+  const savedEnv = { ...process.env };
+
+  beforeAll(async () => {
+    s3 = await startS3('nxsc-server');
+    // The server finds credentials by the SDK's default chain, as in production.
+    Object.assign(process.env, s3.env);
+    client = s3.client;
+  });
+  afterEach(async () => {
+    await ts?.stop();
+    ts = undefined;
+  });
+  afterAll(async () => {
+    process.env = savedEnv;
+    await s3.stop();
+  });
+
+  const start = (prefix: string, clock = testClock()) =>
+    startOpsServer({
+      retentionInterval: 0,
+      clock,
+      blobStore: `s3://${s3.bucket}/${prefix}`,
+      s3Endpoint: s3.endpoint,
+      s3ForcePathStyle: true,
+    });
+  const objects = (prefix: string): Promise<string[]> => s3.objectKeys(prefix);
+
+  it('stores, serves and refuses a second write of a hash, one object per entry', async () => {
+    ts = await start('basic');
+    const { rw } = await workspaceWithTokens(ts);
+    const body = randomBytes(MiB + 77);
+    const first = await http(`${ts.url}/v1/cache/h1`, { method: 'PUT', token: rw, raw: body });
+    expect(first.status).toBe(200);
+    const again = await http(`${ts.url}/v1/cache/h1`, { method: 'PUT', token: rw, raw: randomBytes(10) });
+    expect(again.status).toBe(409);
+    const got = await request(`${ts.url}/v1/cache/h1`, { headers: { authorization: `Bearer ${rw}` } });
+    expect(got.statusCode).toBe(200);
+    expect(Buffer.from(await got.body.arrayBuffer()).equals(body)).toBe(true);
+    const keys = await objects('basic/');
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^basic\/ws_[A-Za-z0-9]+\/shared\/h1\.[A-Za-z0-9]+$/);
+    expect((await http(`${ts.url}/readyz`)).status).toBe(200);
+  });
+
+  it('leaves no row and no object when the client goes away mid-upload', async () => {
+    ts = await start('aborted');
+    const { rw, wsId } = await workspaceWithTokens(ts);
+    const { hostname, port } = new URL(ts.url);
+    const cutRequests = (): string[] => s3.requests.filter((r) => r.includes('/cut.'));
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `PUT /v1/cache/cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${rw}\r\nContent-Length: ${20 * MiB}\r\n\r\n`,
+        );
+        // More than one 8 MiB part, so a multipart upload is under way when the connection drops.
+        socket.write(randomBytes(11 * MiB), () => {
+          socket.destroy();
+          resolve();
+        });
+      });
+      socket.on('error', reject);
+    });
+    // The server's last word to the store about this upload is the abort of its multipart upload.
+    for (let i = 0; i < 500 && !cutRequests().some((r) => r.startsWith('DELETE ')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(cutRequests().map((r) => r.replace(/ \/.*\?/, ' ?'))).toEqual([
+      'POST ?uploads',
+      'PUT ?partNumber&uploadId',
+      'DELETE ?uploadId',
+    ]);
+    expect(await ts.server.context.store.findEntry(wsId, 'shared', 'cut')).toBeUndefined();
+    expect((await http(`${ts.url}/v1/cache/cut`, { token: rw })).status).toBe(404);
+    expect(await objects('aborted/')).toEqual([]);
+  });
+
+  it('sweeps an object without a row once it is older than the grace, and keeps it before', async () => {
+    const clock = testClock();
+    clock.now = new Date();
+    ts = await start('orphans', clock);
+    const { rw } = await workspaceWithTokens(ts);
+    expect((await http(`${ts.url}/v1/cache/kept`, { method: 'PUT', token: rw, raw: 'kept bytes' })).status).toBe(200);
+    // What a crash between the upload and the row leaves behind.
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'orphans/ws_x/shared/lost.u1', Body: 'lost' }));
+    const young = await ts.server.context.ops.retention.run();
+    expect(young.orphan.count).toBe(0);
+    expect(await objects('orphans/ws_x/')).toEqual(['orphans/ws_x/shared/lost.u1']);
+    clock.advance(2 * HOUR);
+    const old = await ts.server.context.ops.retention.run();
+    expect(old.orphan).toEqual({ count: 1, bytes: 4 });
+    expect(await objects('orphans/ws_x/')).toEqual([]);
+    expect((await http(`${ts.url}/v1/cache/kept`, { token: rw })).text).toBe('kept bytes');
+  });
+
+  it('answers a miss when the object of a row was deleted from outside', async () => {
+    ts = await start('outside');
+    const { rw } = await workspaceWithTokens(ts);
+    expect((await http(`${ts.url}/v1/cache/gone`, { method: 'PUT', token: rw, raw: 'bytes' })).status).toBe(200);
+    const keys = await objects('outside/');
+    expect(keys).toHaveLength(1);
+    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: keys[0] }));
+    expect((await http(`${ts.url}/v1/cache/gone`, { token: rw })).status).toBe(404);
+    expect(ts.server.context.counters.storageFaultMisses).toBe(1);
+  });
+
+  it('does not start when the bucket takes no write, naming the store but no credential', async () => {
+    const failure = await startOpsServer({
+      blobStore: 's3://no-such-bucket/x',
+      s3Endpoint: s3.endpoint,
+      s3ForcePathStyle: true,
+    }).catch((err: unknown) => err);
+    expect(isSealedCacheError(failure) && failure.code).toBe('ERR_BLOB_STORE_UNAVAILABLE');
+    expect((failure as Error).message).toContain('s3://no-such-bucket/x/');
+    expect((failure as Error).message).toContain('NoSuchBucket');
+    expect((failure as Error).message).not.toContain(S3RVER_CREDENTIALS.secretAccessKey);
+  });
+
+  it.each([
+    ['credentials in the URL', 's3://AKIA:secret@bucket/x'],
+    ['another scheme', 'https://bucket/x'],
+    ['a bad bucket name', 's3://Bucket_Name/x'],
+    ['a dot-dot prefix', 's3://bucket/a/../b'],
+  ])('refuses --blob-store with %s', async (_label, blobStore) => {
+    let failure: unknown;
+    try {
+      parseServerConfig({ blobStore });
+    } catch (err) {
+      failure = err;
+    }
+    expect(isSealedCacheError(failure) && failure.code).toBe('ERR_CONFIG_INVALID');
+    expect((failure as Error).message).not.toContain('secret');
+  });
+});
