@@ -92,6 +92,12 @@ export function parseTrustedSigner(publicKeyText: string, keyId?: string): Trust
   return Object.freeze({ id, publicKey });
 }
 
+/** The nx.json `trustedSigners` entry for a public key (its id checked by parsing). */
+export function trustedSignerEntry(publicKeyText: string): { keyId: string; publicKey: string } {
+  const signer = parseTrustedSigner(publicKeyText);
+  return { keyId: signer.id, publicKey: publicKeyText.trim() };
+}
+
 export function findSignerById(signers: readonly TrustedSigner[], id: string): TrustedSigner | undefined {
   return signers.find((signer) => signer.id === id);
 }
