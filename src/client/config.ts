@@ -49,6 +49,12 @@ export interface ResolveClientConfigInput {
 export function resolveClientConfig(input: ResolveClientConfigInput): ClientConfig {
   const { options, unknownKeys } = parseSealedCacheOptions(input.options);
   const warnings: string[] = [];
+  if (unknownKeys.includes('signingKey')) {
+    warnings.push(
+      `nx-sealed-cache: ignoring "signingKey" in nx.json: a private signing key must never be committed. ` +
+        `Give only the trusted job ${ENV_SIGNING_KEY}, and replace this key (\`nx-sealed-cache signing-key generate\`).`,
+    );
+  }
   if (input.reportUnknownOptions && unknownKeys.length > 0) {
     warnings.push(`nx-sealed-cache: ignoring unknown option(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')}.`);
   }

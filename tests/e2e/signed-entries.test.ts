@@ -21,7 +21,7 @@ import {
   assertSucceeded,
   startTestBed,
 } from './harness';
-import { openStoredEntry, plantEntry, readStoredBlob, sealFor, storedBlobPath } from './harness/planted-entry';
+import { openStoredEntry, plantEntry, readStoredBlob, reframe, sealFor, storedBlobPath } from './harness/planted-entry';
 
 interface Setup {
   label: string;
@@ -169,21 +169,33 @@ describe.each(SETUPS)('signed trusted entries: $label', (setup) => {
 
   it('a signature moved to another hash is a miss', async () => {
     changeSource('c', 'Project c changed on another branch.');
-    await buildFromRemote(readerEnv());
-    const { fresh, old } = swappedHashes();
-    await plantEntry(server, workspaceId, fresh, readStoredBlob(server, old));
-    const result = await buildFromRemote(readerEnv());
-    expect(result.outcomes).toEqual({ ...all('remote'), c: 'miss' });
-    expect(rejections(result)).toEqual([expect.stringContaining('signature does not match its hash and bytes')]);
-    restoreSource('c');
+    try {
+      await buildFromRemote(readerEnv());
+      const { fresh, old } = swappedHashes();
+      // c's genuine signature frame around a body that is valid for the new hash (sealed for it, when sealing is on).
+      const genuine = readStoredBlob(server, old);
+      const plain = await openStoredEntry(genuine, old, setup.encryptionKey);
+      const body = setup.encryptionKey ? await sealFor(plain, setup.encryptionKey, fresh) : plain;
+      await plantEntry(server, workspaceId, fresh, reframe(genuine, body));
+      const result = await buildFromRemote(readerEnv());
+      expect(result.outcomes).toEqual({ ...all('remote'), c: 'miss' });
+      expect(rejections(result)).toEqual([expect.stringContaining('signature does not match its hash and bytes')]);
+    } finally {
+      restoreSource('c');
+    }
   });
 
   it('a modified artifact with its original signature is a miss, and the run passes', async () => {
     const victim = primedHashes[0]!;
     const file = storedBlobPath(server, victim);
-    const bytes = readFileSync(file);
-    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
-    writeFileSync(file, bytes);
+    const genuine = readFileSync(file);
+    // One byte of the artifact changed (and sealed again, as any key holder can), the original signature kept.
+    const plain = await openStoredEntry(genuine, victim, setup.encryptionKey);
+    plain[Math.floor(plain.length / 2)]! ^= 0x01;
+    const body = setup.encryptionKey ? await sealFor(plain, setup.encryptionKey, victim) : plain;
+    const modified = reframe(genuine, body);
+    expect(modified.length).toBe(genuine.length);
+    writeFileSync(file, modified);
     const result = await buildFromRemote(readerEnv());
     const missed = Object.keys(result.outcomes).filter((p) => result.outcomes[p] === 'miss');
     expect(missed).toHaveLength(1);
@@ -196,13 +208,16 @@ describe.each(SETUPS)('signed trusted entries: $label', (setup) => {
   it('an entry signed by a key not listed is a miss', async () => {
     const project = ws.projects.find((p) => p !== modifiedProject)!;
     changeSource(project, `Project ${project} built by a job holding another key.`);
-    const writer = await buildFromRemote(writerEnv(rogueKey));
-    expect(output(writer)).toContain(`signs with key ${rogueKey.keyId}, which "trustedSigners" does not list`);
-    expect(output(writer)).toContain('1 upload');
-    const result = await buildFromRemote(readerEnv());
-    expect(result.outcomes).toEqual({ ...all('remote'), [modifiedProject]: 'miss', [project]: 'miss' });
-    expect(rejections(result)).toEqual([expect.stringContaining('signed by a key not in trustedSigners')]);
-    restoreSource(project);
+    try {
+      const writer = await buildFromRemote(writerEnv(rogueKey));
+      expect(output(writer)).toContain(`signs with key ${rogueKey.keyId}, which "trustedSigners" does not list`);
+      expect(output(writer)).toContain('1 upload');
+      const result = await buildFromRemote(readerEnv());
+      expect(result.outcomes).toEqual({ ...all('remote'), [modifiedProject]: 'miss', [project]: 'miss' });
+      expect(rejections(result)).toEqual([expect.stringContaining('signed by a key not in trustedSigners')]);
+    } finally {
+      restoreSource(project);
+    }
   });
 
   it('rotation: with both keys listed, old entries stay readable and new ones verify by the new key', async () => {

@@ -10,6 +10,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createOpenStream, createSealStream, parseEncryptionKeys } from '../../../src/crypto';
 import { createVerifyStream } from '../../../src/crypto/signature';
+import { FIXED_HEADER_BYTES, SIGNATURE_BYTES } from '../../../src/crypto/signed-format';
 import { openSqliteMetadataStore } from '../../../src/server/metadata/sqlite-metadata-store';
 import type { RunningServer } from './server';
 
@@ -62,6 +63,12 @@ export async function openStoredEntry(stored: Buffer, hash: string, encryptionKe
   const strip = createVerifyStream({ signers: [], required: false }, hash);
   const stages = encryptionKey ? [strip, createOpenStream(parseEncryptionKeys(encryptionKey), hash)] : [strip];
   return collect(Readable.from([stored]), ...stages);
+}
+
+/** A stored signed entry's own frame and signature around another body: what moving or editing an entry keeps. */
+export function reframe(signed: Buffer, body: Buffer): Buffer {
+  const frame = FIXED_HEADER_BYTES + signed.readUInt16BE(FIXED_HEADER_BYTES - 2);
+  return Buffer.concat([signed.subarray(0, frame), body, signed.subarray(signed.length - SIGNATURE_BYTES)]);
 }
 
 /** Seals `plain` for `hash` with the key every reader holds, as anyone with that key can. */

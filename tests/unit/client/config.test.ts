@@ -168,6 +168,13 @@ describe('resolveClientConfig', () => {
       expect((failure as Error).message).not.toContain(main.privateKeyText.slice(7));
     });
 
+    it('never signs with a key written into nx.json, and says to replace it without echoing it', () => {
+      const config = resolve({ ...base, signingKey: main.privateKeyText });
+      expect(config.signingKey).toBeUndefined();
+      expect(config.warnings).toEqual([expect.stringContaining('ignoring "signingKey" in nx.json')]);
+      expect(config.warnings.join()).not.toContain(main.privateKeyText);
+    });
+
     it('signs with the key from NX_SEALED_CACHE_SIGNING_KEY only, and warns when the list does not name it', () => {
       const env = { NX_SEALED_CACHE_SIGNING_KEY: main.privateKeyText };
       expect(resolve(base, env).signingKey?.id).toBe(main.keyId);
