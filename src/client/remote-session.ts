@@ -212,6 +212,7 @@ class RemoteCacheSession implements RemoteSession {
   /** Not a failure: the server answered, and what it answered is not trusted. One warning per run. */
   private recordRejection(err: SignatureError): void {
     this.stats.unverified += 1;
+    this.stats.rejections[err.rejection] = (this.stats.rejections[err.rejection] ?? 0) + 1;
     if (this.rejectionReported) return;
     this.rejectionReported = true;
     this.warnOnce(

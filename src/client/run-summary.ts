@@ -1,4 +1,5 @@
 /** The one-line summaries printed at the start and end of a run. They name sources and key ids, never secrets. */
+import type { SignatureRejection } from '../crypto/signature';
 import type { AccessResponse } from '../protocol';
 import type { ClientConfig, CredentialSource } from './config';
 import { formatBytes } from '../format-bytes';
@@ -16,6 +17,8 @@ export interface RunStats {
   verified: Record<string, number>;
   /** Entries the server had that were refused for their signature (counted as misses too). */
   unverified: number;
+  /** The same, by why: only the first reason of a run is printed as a warning. */
+  rejections: Partial<Record<SignatureRejection, number>>;
 }
 
 export type SessionMode = 'read-write' | 'read-only' | 'off';
@@ -37,6 +40,7 @@ export function createRunStats(): RunStats {
     failures: 0,
     verified: {},
     unverified: 0,
+    rejections: {},
   };
 }
 
@@ -50,7 +54,8 @@ export function formatRunSummary(
     count(stats.misses, 'miss', 'misses'),
     count(stats.uploads, 'upload', 'uploads'),
   ];
-  if (stats.unverified > 0) counts.push(`${stats.unverified} refused for their signature`);
+  if (stats.unverified > 0)
+    counts.push(`${stats.unverified} refused for their signature (${describeRejections(stats)})`);
   if (stats.skippedUploads > 0) counts.push(`${stats.skippedUploads} not uploaded`);
   if (stats.failures > 0) counts.push(count(stats.failures, 'failure', 'failures'));
   const traffic = `(${formatBytes(stats.bytesUp)} up, ${formatBytes(stats.bytesDown)} down)`;
@@ -82,6 +87,20 @@ function describeVerifiedHits(stats: RunStats, config: Partial<Pick<ClientConfig
   const total = byKey.reduce((sum, [, n]) => sum + n, 0);
   if (total === 0) return stats.hits > 0 ? ' (none verified)' : '';
   return ` (${total} verified: ${byKey.map(([id, n]) => `${n} by key ${id}`).join(', ')})`;
+}
+
+const REJECTION_LABELS: Record<SignatureRejection, string> = {
+  unsigned: 'unsigned',
+  'unlisted-key': 'unlisted key',
+  malformed: 'malformed',
+  'bad-signature': 'bad signature',
+};
+
+function describeRejections(stats: RunStats): string {
+  return (Object.keys(REJECTION_LABELS) as SignatureRejection[])
+    .filter((reason) => (stats.rejections[reason] ?? 0) > 0)
+    .map((reason) => `${stats.rejections[reason]} ${REJECTION_LABELS[reason]}`)
+    .join(', ');
 }
 
 /** What the header says about signatures: whether this run signs, and what it accepts. */

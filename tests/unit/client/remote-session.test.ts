@@ -240,6 +240,10 @@ describe('remote session', () => {
       });
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('carries no signature');
+      expect(session.stats.rejections).toEqual({ unsigned: 1, 'bad-signature': 2 });
+      expect(formatRunSummary(session.stats, clientConfigFor(server.url, { verification }), session)).toContain(
+        '3 refused for their signature (1 unsigned, 2 bad signature)',
+      );
       expect(session.mode).toBe('read-write');
     });
 
