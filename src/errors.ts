@@ -114,6 +114,13 @@ export const ERROR_CODES = {
     summary: 'A sealed artifact could not be opened (wrong key, tampered, truncated or stored under another hash).',
   },
 
+  // --- signed entries (crypto) ---
+  ERR_SIGNING_KEY_INVALID: { status: 500, summary: "A signing key or a trusted signer's public key is malformed." },
+  ERR_SIGNATURE_INVALID: {
+    status: 500,
+    summary: 'An entry is not signed by a trusted signer (unsigned, unlisted key, moved or modified); read as a miss.',
+  },
+
   // --- generators and login ---
   ERR_NX_VERSION_UNKNOWN: { status: 500, summary: 'The installed Nx version could not be detected; pass --nxVersion.' },
   ERR_NX_VERSION_UNSUPPORTED: {

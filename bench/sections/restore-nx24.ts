@@ -1,10 +1,12 @@
 /**
  * Section 1: Nx 24 restoring a generated workspace entirely from a remote cache, four ways: the local cache (floor),
- * Nx's client straight to our server, Nx through our plugin and sealing proxy, and Nx's client to the reference server.
+ * Nx's client straight to our server, Nx through our plugin and sealing proxy, and Nx's client to the reference server;
+ * plus the proxy with signed entries required, for what verification costs on top of sealing.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEncryptionKey } from '../../src/crypto';
+import { generateSigningKey } from '../../src/crypto/signing-keys';
 import type { BenchContext, Section } from '../lib/context';
 import { createGeneratedWorkspace, type GeneratedWorkspace, type RunEnv } from '../lib/generated-workspace';
 import { type Comparison, type SectionResult, medianOf } from '../lib/report';
@@ -15,6 +17,7 @@ const LOCAL = '(a) Nx local cache hit';
 const DIRECT = '(b) Nx client -> our server, unsealed';
 const PROXY = '(c) Nx -> plugin/proxy -> our server, sealed';
 const REFERENCE = '(d) Nx client -> reference server';
+const SIGNED = '(e) Nx -> plugin/proxy -> our server, sealed and signed, signatures required';
 
 function selfHostedEnv(url: string, token?: string): RunEnv {
   return { NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: token };
@@ -28,6 +31,7 @@ export const restoreNx24: Section = {
     const repetitions = ctx.quick ? 1 : 5;
     const ours = await startOurServer();
     const sealedWorkspace = await ours.addWorkspace();
+    const signedWorkspace = await ours.addWorkspace();
     const reference = await startReferenceProcess(join(ctx.dir, 'reference-data'));
     const proxyStateDir = join(ctx.dir, 'proxy-state');
     const workspaces: GeneratedWorkspace[] = [];
@@ -46,6 +50,17 @@ export const restoreNx24: Section = {
         NX_SEALED_CACHE_PROXY_DIR: proxyStateDir,
         // Stopped at the end anyway; this only bounds a proxy left behind by an interrupted run.
         NX_SEALED_CACHE_PROXY_IDLE_MS: '300000',
+      };
+      const signer = generateSigningKey();
+      const signedOptions = {
+        url: ours.server.url,
+        workspaceId: signedWorkspace.id,
+        trustedSigners: [{ keyId: signer.keyId, publicKey: signer.publicKeyText }],
+      };
+      const signedEnv: RunEnv = {
+        ...proxyEnv,
+        NX_SEALED_CACHE_ACCESS_TOKEN: signedWorkspace.token,
+        NX_SEALED_CACHE_SIGNING_KEY: signer.privateKeyText,
       };
       const variants: PrimedVariant[] = [];
       for (const variant of [
@@ -72,11 +87,21 @@ export const restoreNx24: Section = {
           env: selfHostedEnv(reference.url),
           kind: 'remote' as const,
         },
+        {
+          name: SIGNED,
+          workspace: await workspace(
+            'signed',
+            (nxJson) => (nxJson.plugins = [{ plugin: 'nx-sealed-cache', options: signedOptions }]),
+            signedEnv,
+          ),
+          env: {},
+          kind: 'remote' as const,
+        },
       ]) {
         variants.push(await primeVariant(ctx, variant));
       }
       const samples = await timeRestores(ctx, variants, repetitions, !ctx.quick);
-      const measurements = [LOCAL, DIRECT, PROXY, REFERENCE].map((name) => ({
+      const measurements = [LOCAL, DIRECT, PROXY, REFERENCE, SIGNED].map((name) => ({
         name,
         unit: 's',
         summary: samples.summary(name),
@@ -97,6 +122,14 @@ export const restoreNx24: Section = {
           ratio: ratio(PROXY, DIRECT),
           goal: { op: '<=', value: 1.15 },
         },
+        {
+          what: 'signed and sealed through the proxy vs our server direct (the proxy goal)',
+          ours: '(e)',
+          baseline: '(b)',
+          ratio: ratio(SIGNED, DIRECT),
+          goal: { op: '<=', value: 1.15 },
+        },
+        { what: 'verification on top of sealing', ours: '(e)', baseline: '(c)', ratio: ratio(SIGNED, PROXY) },
         { what: 'sealed remote restore vs local hit', ours: '(c)', baseline: '(a)', ratio: ratio(PROXY, LOCAL) },
         { what: 'reference remote restore vs local hit', ours: '(d)', baseline: '(a)', ratio: ratio(REFERENCE, LOCAL) },
       ];

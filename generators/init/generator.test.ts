@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { FsTree } from 'nx/src/generators/tree';
 import { logger, readNxJson, updateNxJson } from 'nx/src/devkit-exports';
+import { generateSigningKey } from '../../src/crypto/signing-keys';
 import { isSealedCacheError } from '../../src/errors';
 import { addGitignoreEntries } from '../shared/gitignore';
 import type { NxJson, NxJsonAccess, WorkspaceTree } from '../../src/nx-config/nx-devkit';
@@ -296,5 +297,79 @@ describe('init generator: .gitignore', () => {
     expect(addGitignoreEntries(tree, ['.sealed-state', 'node_modules'])).toEqual(['.sealed-state']);
     expect(addGitignoreEntries(tree, ['.sealed-state'])).toEqual([]);
     expect(tree.read('.gitignore', 'utf-8')).toBe('node_modules\n\n# nx-sealed-cache local state\n.sealed-state\n');
+  });
+});
+
+describe('init generator: trusted signers', () => {
+  const main = generateSigningKey();
+  const next = generateSigningKey();
+
+  it('adds the public keys given to trustedSigners on either path, and running twice changes nothing', () => {
+    for (const [nxVersion, optionsOf] of [
+      ['24.0.6', (json: ReturnType<typeof nxJsonOf>) => json.plugins[0].options],
+      ['19.8.0', (json: ReturnType<typeof nxJsonOf>) => json.tasksRunnerOptions.default.options],
+    ] as const) {
+      const tree = createTreeWithEmptyWorkspace();
+      applyInit(tree, { url: URL, trustedSigners: main.publicKeyText, nxVersion }, countingAccess());
+      expect(optionsOf(nxJsonOf(tree)).trustedSigners).toEqual([{ keyId: main.keyId, publicKey: main.publicKeyText }]);
+      const again = countingAccess();
+      applyInit(tree, { url: URL, trustedSigners: main.publicKeyText, nxVersion }, again);
+      expect(again.writes).toBe(0);
+    }
+  });
+
+  it('appends a rotation key after the listed one and leaves other options alone', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    applyInit(
+      tree,
+      { url: URL, workspaceId: WS_ID, trustedSigners: main.publicKeyText, nxVersion: '24.0.6' },
+      countingAccess(),
+    );
+    applyInit(
+      tree,
+      { trustedSigners: `${next.publicKeyText}, ${main.publicKeyText}`, nxVersion: '24.0.6' },
+      countingAccess(),
+    );
+    const options = nxJsonOf(tree).plugins[0].options;
+    expect(options.trustedSigners.map((s: { keyId: string }) => s.keyId)).toEqual([main.keyId, next.keyId]);
+    expect(options).toMatchObject({ url: URL, workspaceId: WS_ID });
+  });
+
+  it('refuses a private key or garbage given as a public key, naming its position and writing nothing', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const before = tree.read('nx.json', 'utf-8');
+    let failure: unknown;
+    try {
+      applyInit(
+        tree,
+        { trustedSigners: `${main.publicKeyText},${main.privateKeyText}`, nxVersion: '24.0.6' },
+        countingAccess(),
+      );
+    } catch (err) {
+      failure = err;
+    }
+    expect(isSealedCacheError(failure, 'ERR_INPUT_INVALID')).toBe(true);
+    expect((failure as Error).message).toMatch(/--trustedSigners key 2/);
+    expect((failure as Error).message).not.toContain(main.privateKeyText);
+    expect(tree.read('nx.json', 'utf-8')).toBe(before);
+  });
+
+  it('--signing generate lists the new public key and prints the private key once, never into nx.json', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const result = applyInit(
+      tree,
+      { url: URL, signing: 'generate', nxVersion: '24.0.6' },
+      countingAccess(),
+      undefined,
+      () => main,
+    );
+    expect(nxJsonOf(tree).plugins[0].options.trustedSigners).toEqual([
+      { keyId: main.keyId, publicKey: main.publicKeyText },
+    ]);
+    expect(tree.read('nx.json', 'utf-8')).not.toContain(main.privateKeyText.slice(7));
+    const lines: string[] = [];
+    printInitResult(result, { info: (m) => lines.push(m), warn: (m) => lines.push(m) });
+    expect(lines.filter((line) => line.includes(main.privateKeyText))).toHaveLength(1);
+    expect(lines.join('\n')).toMatch(/NX_SEALED_CACHE_SIGNING_KEY/);
   });
 });

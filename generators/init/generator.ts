@@ -31,6 +31,8 @@ import { askToReplace } from './confirm-replace';
 import { describeFindings, describeMoveSteps, refusalMessage } from './other-caches-report';
 import { parseInitOptions, type InitOptions } from './init-options';
 import type { InitGeneratorSchema } from './schema';
+import { mergeTrustedSigners, parseTrustedSignerList } from './trusted-signers';
+import { generateSigningKey, type GeneratedSigningKey } from '../../src/crypto/signing-keys';
 
 export interface InitResult {
   nxVersion: NxVersion;
@@ -44,6 +46,8 @@ export interface InitResult {
   /** Set only with `--encryption generate`; shown once, never logged elsewhere. */
   generatedKey?: string;
   keyStoredInNxJson: boolean;
+  /** Set only with `--signing generate`: the private key is shown once; its public key went into nx.json. */
+  generatedSigningKey?: GeneratedSigningKey;
 }
 
 export async function initGenerator(
@@ -70,6 +74,7 @@ export function applyInit(
   schema: InitGeneratorSchema,
   nxJsonAccess: NxJsonAccess,
   makeKey: () => string = generateEncryptionKey,
+  makeSigningKey: () => GeneratedSigningKey = generateSigningKey,
 ): InitResult {
   const options = parseInitOptions(schema);
   const nxVersion = detectNxVersion(tree, options.nxVersion);
@@ -83,6 +88,12 @@ export function applyInit(
   const wiring = findSealedCacheWiring(withoutOthers);
 
   const { ours, generatedKey, keyStoredInNxJson } = chooseOptions(options, wiring.options, makeKey);
+  const generatedSigningKey = options.signing === 'generate' ? makeSigningKey() : undefined;
+  const signers = mergeTrustedSigners(ours.trustedSigners, [
+    ...parseTrustedSignerList(options.trustedSigners),
+    ...parseTrustedSignerList(generatedSigningKey?.publicKeyText),
+  ]);
+  if (signers) ours.trustedSigners = signers;
   const after =
     path === 'runner' ? wireRunner(withoutOthers, ours, nxVersion.major === 20) : wirePlugin(withoutOthers, ours);
   if (JSON.stringify(after) !== JSON.stringify(before)) writeNxJson(tree, after, nxJsonAccess);
@@ -117,6 +128,7 @@ export function applyInit(
     ],
     ...(generatedKey ? { generatedKey } : {}),
     keyStoredInNxJson,
+    ...(generatedSigningKey ? { generatedSigningKey } : {}),
   };
 }
 
@@ -159,6 +171,7 @@ export function printInitResult(result: InitResult, logger: GeneratorLogger): vo
     logger.info(`  - ${change}`);
   }
   if (result.generatedKey) printGeneratedKey(result.generatedKey, result.keyStoredInNxJson, logger);
+  if (result.generatedSigningKey) printGeneratedSigningKey(result.generatedSigningKey, logger);
   if (result.nextSteps.length > 0) logger.info('Next steps:');
   for (const step of result.nextSteps) logger.info(step.startsWith('  ') ? `    ${step.trim()}` : `  - ${step}`);
 }
@@ -177,5 +190,17 @@ function printGeneratedKey(key: string, storedInNxJson: boolean, logger: Generat
   logger.info(
     'Store it as the NX_SEALED_CACHE_ENCRYPTION_KEY secret in CI and on each developer machine. ' +
       'Everyone sharing the cache needs the same key; if a key is already in use, keep that one and ignore this one.',
+  );
+}
+
+/** The one place init prints a signing key: only the trusted CI job may hold it, so it goes into no file. */
+function printGeneratedSigningKey(key: GeneratedSigningKey, logger: GeneratorLogger): void {
+  logger.info(
+    `New signing key ${key.keyId} (private key shown once, not written anywhere; its public key is in trustedSigners):`,
+  );
+  logger.info(`  ${key.privateKeyText}`);
+  logger.info(
+    'Store it as the NX_SEALED_CACHE_SIGNING_KEY secret of the trusted CI job only (the one that writes what main reads). ' +
+      'From now on, readers accept only entries that a listed key signed.',
   );
 }

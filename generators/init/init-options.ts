@@ -10,6 +10,8 @@ const InitOptionsSchema = z.object({
   workspaceId: z.string().regex(WORKSPACE_ID_PATTERN, 'must be "ws_" followed by 20 letters or digits').optional(),
   encryption: z.enum(['none', 'generate']).default('none'),
   storeKeyInNxJson: z.boolean().default(false),
+  trustedSigners: z.string().min(1).optional(),
+  signing: z.enum(['none', 'generate']).default('none'),
   nxVersion: z.string().min(1).optional(),
   replaceExisting: z.boolean().default(false),
 });
@@ -34,10 +36,17 @@ export function parseInitOptions(raw: InitGeneratorSchema): InitOptions {
 
 /** Nx passes its own flags (e.g. dryRun, interactive) alongside the schema's. */
 function stripNxArgs(raw: InitGeneratorSchema): Record<string, unknown> {
-  const { url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting } = raw;
+  const { url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting, trustedSigners, signing } = raw;
   return Object.fromEntries(
-    Object.entries({ url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting }).filter(
-      ([, value]) => value !== undefined,
-    ),
+    Object.entries({
+      url,
+      workspaceId,
+      encryption,
+      storeKeyInNxJson,
+      nxVersion,
+      replaceExisting,
+      trustedSigners,
+      signing,
+    }).filter(([, value]) => value !== undefined),
   );
 }

@@ -7,6 +7,10 @@ export interface InitGeneratorSchema {
   encryption?: 'none' | 'generate';
   /** Also write the generated key into nx.json, where anyone who can read the repository can read it. */
   storeKeyInNxJson?: boolean;
+  /** Public keys (`nxpub1_…`, comma separated) added to `trustedSigners`. */
+  trustedSigners?: string;
+  /** `generate` creates a signing key pair: the private key is printed once, the public one listed. */
+  signing?: 'none' | 'generate';
   /** Overrides detection of the installed Nx version, e.g. `20.8.2`. */
   nxVersion?: string;
   /** Remove another remote cache (Nx Cloud, @nx/*-cache, nx-remotecache-*) found in nx.json and package.json. */

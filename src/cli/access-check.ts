@@ -82,6 +82,7 @@ export async function fetchAccess(target: AccessTarget): Promise<AccessResponse>
     credential: target.token ? { token: target.token, source: 'env' } : { source: 'none' },
     keys: [],
     keySource: 'none',
+    verification: { signers: [], required: false },
     timeouts: { connectMs: Math.min(DEFAULT_CONNECT_TIMEOUT_MS, requestMs), requestMs },
     maxArtifactBytes: 0,
     warnings: [],

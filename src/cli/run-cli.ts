@@ -16,6 +16,7 @@ import { registerMemberCommands } from './commands/member';
 import { registerOrgCommands } from './commands/org';
 import { registerProxyCommands } from './commands/proxy';
 import { registerServeCommand } from './commands/serve';
+import { registerSigningKeyCommands } from './commands/signing-key';
 import { registerStorageCommands } from './commands/storage';
 import { registerTokenCommands } from './commands/token';
 import { registerUserCommands } from './commands/user';
@@ -48,6 +49,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerWhoamiCommand(program, ctx);
   registerDoctorCommand(program, ctx);
   registerProxyCommands(program, ctx);
+  registerSigningKeyCommands(program, ctx);
   // Subcommands inherit exitOverride and output settings only when set on each.
   const configure = (command: Command): void => {
     for (const sub of command.commands) {

@@ -4,13 +4,17 @@
  */
 import { SealedCacheError } from '../errors';
 import { parseEncryptionKeys, type SealingKey } from '../crypto/keys';
+import type { SignatureVerification } from '../crypto/signature';
+import { parseSigningKey, parseTrustedSigner, type SigningKey } from '../crypto/signing-keys';
 import { readStoredCredential } from './credentials-store';
-import { parseSealedCacheOptions } from './options';
+import { parseSealedCacheOptions, type SealedCacheOptions } from './options';
 import { normaliseServerUrl } from './server-url';
 
 export const ENV_URL = 'NX_SEALED_CACHE_URL';
 export const ENV_ACCESS_TOKEN = 'NX_SEALED_CACHE_ACCESS_TOKEN';
 export const ENV_ENCRYPTION_KEY = 'NX_SEALED_CACHE_ENCRYPTION_KEY';
+/** The trusted writer's Ed25519 private key: a CI secret, never an nx.json option. */
+export const ENV_SIGNING_KEY = 'NX_SEALED_CACHE_SIGNING_KEY';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -25,6 +29,10 @@ export interface ClientConfig {
   credential: { token?: string; source: CredentialSource };
   keys: SealingKey[];
   keySource: KeySource;
+  /** Set when this run signs what it uploads. */
+  signingKey?: SigningKey;
+  /** How entries read from the server are checked; no signers and not required when nx.json lists none. */
+  verification: SignatureVerification;
   timeouts: { connectMs: number; requestMs: number };
   maxArtifactBytes: number;
   warnings: string[];
@@ -41,6 +49,12 @@ export interface ResolveClientConfigInput {
 export function resolveClientConfig(input: ResolveClientConfigInput): ClientConfig {
   const { options, unknownKeys } = parseSealedCacheOptions(input.options);
   const warnings: string[] = [];
+  if (unknownKeys.includes('signingKey')) {
+    warnings.push(
+      `nx-sealed-cache: ignoring "signingKey" in nx.json: a private signing key must never be committed. ` +
+        `Give only the trusted job ${ENV_SIGNING_KEY}, and replace this key (\`nx-sealed-cache signing-key generate\`).`,
+    );
+  }
   if (input.reportUnknownOptions && unknownKeys.length > 0) {
     warnings.push(`nx-sealed-cache: ignoring unknown option(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')}.`);
   }
@@ -68,6 +82,9 @@ export function resolveClientConfig(input: ResolveClientConfigInput): ClientConf
   const keySource: KeySource = envKey ? 'env' : options.encryptionKey ? 'nx.json' : 'none';
   const keys = rawKey ? parseKeysFrom(rawKey, keySource) : [];
 
+  const verification = resolveVerification(options);
+  const signingKey = resolveSigningKey(input.env, verification, warnings);
+
   const requestMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   return {
     url,
@@ -75,6 +92,8 @@ export function resolveClientConfig(input: ResolveClientConfigInput): ClientConf
     credential,
     keys,
     keySource,
+    ...(signingKey ? { signingKey } : {}),
+    verification,
     timeouts: { connectMs: Math.min(DEFAULT_CONNECT_TIMEOUT_MS, requestMs), requestMs },
     maxArtifactBytes: options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
     warnings,
@@ -125,6 +144,47 @@ function parseKeysFrom(raw: string, source: KeySource): SealingKey[] {
     const why = cause instanceof Error ? cause.message : 'invalid';
     throw new SealedCacheError('ERR_CONFIG_INVALID', `${where} is not usable: ${why}`, { cause });
   }
+}
+
+function resolveVerification(options: SealedCacheOptions): SignatureVerification {
+  const listed = options.trustedSigners ?? [];
+  if (options.requireSignatures === true && listed.length === 0) {
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      'nx-sealed-cache option "requireSignatures" is true but "trustedSigners" lists no key',
+    );
+  }
+  const signers = listed.map((signer, index) => {
+    try {
+      return parseTrustedSigner(signer.publicKey, signer.keyId);
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : 'invalid';
+      throw new SealedCacheError('ERR_CONFIG_INVALID', `nx.json option "trustedSigners[${index}]": ${why}`, { cause });
+    }
+  });
+  return { signers, required: options.requireSignatures ?? signers.length > 0 };
+}
+
+function resolveSigningKey(
+  env: NodeJS.ProcessEnv,
+  verification: SignatureVerification,
+  warnings: string[],
+): SigningKey | undefined {
+  const raw = nonEmpty(env[ENV_SIGNING_KEY]);
+  if (!raw) return undefined;
+  let key: SigningKey;
+  try {
+    key = parseSigningKey(raw);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : 'invalid';
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${ENV_SIGNING_KEY} is not usable: ${why}`, { cause });
+  }
+  if (verification.signers.length > 0 && !verification.signers.some((signer) => signer.id === key.id)) {
+    warnings.push(
+      `nx-sealed-cache: this run signs with key ${key.id}, which "trustedSigners" does not list; readers that require signatures will not use its uploads.`,
+    );
+  }
+  return key;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

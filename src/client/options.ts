@@ -14,6 +14,21 @@ export const SealedCacheOptions = z.object({
   token: z.string().min(1).optional(),
   timeoutMs: z.number().int().min(100).max(600_000).optional(),
   maxArtifactBytes: z.number().int().positive().optional(),
+  /** Public keys whose signatures readers accept (several during a rotation); never private keys. */
+  trustedSigners: z
+    .array(
+      z
+        .object({
+          keyId: z.string().regex(/^[0-9a-f]{16}$/, 'keyId must be 16 lowercase hex characters'),
+          publicKey: z.string().min(1),
+        })
+        .strict(),
+    )
+    .min(1)
+    .max(16)
+    .optional(),
+  /** Default true when trustedSigners is set: an entry without a valid listed signature is a miss. */
+  requireSignatures: z.boolean().optional(),
 });
 export type SealedCacheOptions = z.infer<typeof SealedCacheOptions>;
 

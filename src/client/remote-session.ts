@@ -7,6 +7,14 @@
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { isSealedCacheError } from '../errors';
 import { createOpenStream, createSealStream, isSealed, sealedLength } from '../crypto/seal';
+import {
+  createSignStream,
+  createVerifyStream,
+  signatureHeader,
+  SignatureError,
+  signedLength,
+  type VerifiedBy,
+} from '../crypto/signature';
 import type { AccessResponse } from '../protocol';
 import { CacheServerClient, type CacheServerPort } from './cache-server-client';
 import type { ClientConfig } from './config';
@@ -57,6 +65,7 @@ class RemoteCacheSession implements RemoteSession {
   private offReason?: string;
   private accessResponse?: AccessResponse;
   private problemReported = false;
+  private rejectionReported = false;
   private readonly printed = new Set<string>();
   private readonly missedHashes = new Set<string>();
   private readonly warn: (message: string) => void;
@@ -113,15 +122,19 @@ class RemoteCacheSession implements RemoteSession {
       this.countMiss(hash);
       return null;
     }
-    const keys = this.config!.keys;
-    const opener = keys.length > 0 ? createOpenStream(keys, hash) : refuseSealedArtifact();
+    const config = this.config!;
+    const opener = config.keys.length > 0 ? createOpenStream(config.keys, hash) : refuseSealedArtifact();
+    let verifiedBy: VerifiedBy | undefined;
+    // The signature covers the stored bytes, so it is checked (and its frame removed) before opening.
+    const verifier = createVerifyStream(config.verification, hash, (by) => (verifiedBy = by));
     const opened = pipeline(
       raw,
       countBytes((n) => (this.stats.bytesDown += n)),
+      verifier,
       opener,
       () => undefined,
     ) as Transform;
-    this.trackRestore(opened, hash);
+    this.trackRestore(opened, hash, () => verifiedBy);
     return opened;
   }
 
@@ -133,7 +146,10 @@ class RemoteCacheSession implements RemoteSession {
     }
     const config = this.config!;
     const key = config.keys[0];
-    const length = key ? sealedLength(plainLength) : plainLength;
+    const signing = config.signingKey;
+    const header = signing ? signatureHeader(signing, writerIdentity(this.accessResponse)) : undefined;
+    const bodyLength = key ? sealedLength(plainLength) : plainLength;
+    const length = header ? signedLength(bodyLength, header) : bodyLength;
     if (length > config.maxArtifactBytes) {
       plain.destroy();
       this.stats.skippedUploads += 1;
@@ -144,11 +160,10 @@ class RemoteCacheSession implements RemoteSession {
     }
     let uploaded = 0;
     const counter = countBytes((n) => (uploaded += n));
-    const body = (
-      key
-        ? pipeline(plain, createSealStream(key, hash), counter, () => undefined)
-        : pipeline(plain, counter, () => undefined)
-    ) as Transform;
+    const stages: Transform[] = [];
+    if (key) stages.push(createSealStream(key, hash));
+    if (signing && header) stages.push(createSignStream(signing, header, hash));
+    const body = pipeline([plain, ...stages, counter], () => undefined) as unknown as Transform;
     try {
       const result = await this.client!.putArtifact(hash, body, length);
       if (result === 'stored') {
@@ -194,6 +209,18 @@ class RemoteCacheSession implements RemoteSession {
     this.warnOnce(`${PREFIX} remote cache off for this run: ${reason}. Tasks still run and use the local cache.`);
   }
 
+  /** Not a failure: the server answered, and what it answered is not trusted. One warning per run. */
+  private recordRejection(err: SignatureError): void {
+    this.stats.unverified += 1;
+    this.stats.rejections[err.rejection] = (this.stats.rejections[err.rejection] ?? 0) + 1;
+    if (this.rejectionReported) return;
+    this.rejectionReported = true;
+    this.warnOnce(
+      `${PREFIX} a remote entry was treated as a miss because ${err.message.replace(/^the entry/, 'it')} ` +
+        '(later ones are counted in the summary, not printed).',
+    );
+  }
+
   private recordFailure(err: unknown, what: string): void {
     this.stats.failures += 1;
     if (this.currentMode === 'off') return;
@@ -209,12 +236,14 @@ class RemoteCacheSession implements RemoteSession {
   }
 
   /** A hit counts only once the opened stream ended cleanly; anything else is a miss. */
-  private trackRestore(opened: Readable, hash: string): void {
+  private trackRestore(opened: Readable, hash: string, verifiedBy: () => VerifiedBy | undefined): void {
     let ended = false;
     let failure: unknown;
     opened.once('end', () => {
       ended = true;
       this.stats.hits += 1;
+      const by = verifiedBy();
+      if (by) this.stats.verified[by.keyId] = (this.stats.verified[by.keyId] ?? 0) + 1;
     });
     opened.on('error', (err) => {
       failure ??= err;
@@ -222,9 +251,18 @@ class RemoteCacheSession implements RemoteSession {
     opened.once('close', () => {
       if (ended) return;
       this.countMiss(hash);
-      if (failure !== undefined) this.recordFailure(failure, `restore of ${hash}`);
+      if (failure instanceof SignatureError) this.recordRejection(failure);
+      else if (failure !== undefined) this.recordFailure(failure, `restore of ${hash}`);
     });
   }
+}
+
+/** Who signs: the credential the server recognised, as the writer saw it (the signature makes it the writer's claim). */
+function writerIdentity(access: AccessResponse | undefined): string {
+  const principal = access?.principal;
+  if (!principal) return 'unknown';
+  const name = principal.user?.name ?? principal.tokenName ?? principal.tokenId ?? 'anonymous';
+  return `${principal.kind}:${name}`;
 }
 
 /** Errors after which every further call would fail the same way: stop calling for this run. */

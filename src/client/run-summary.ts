@@ -1,4 +1,5 @@
 /** The one-line summaries printed at the start and end of a run. They name sources and key ids, never secrets. */
+import type { SignatureRejection } from '../crypto/signature';
 import type { AccessResponse } from '../protocol';
 import type { ClientConfig, CredentialSource } from './config';
 import { formatBytes } from '../format-bytes';
@@ -12,6 +13,12 @@ export interface RunStats {
   bytesDown: number;
   bytesUp: number;
   failures: number;
+  /** Hits whose signature verified, per signer key id. */
+  verified: Record<string, number>;
+  /** Entries the server had that were refused for their signature (counted as misses too). */
+  unverified: number;
+  /** The same, by why: only the first reason of a run is printed as a warning. */
+  rejections: Partial<Record<SignatureRejection, number>>;
 }
 
 export type SessionMode = 'read-write' | 'read-only' | 'off';
@@ -23,19 +30,32 @@ export interface SessionState {
 }
 
 export function createRunStats(): RunStats {
-  return { hits: 0, misses: 0, uploads: 0, skippedUploads: 0, bytesDown: 0, bytesUp: 0, failures: 0 };
+  return {
+    hits: 0,
+    misses: 0,
+    uploads: 0,
+    skippedUploads: 0,
+    bytesDown: 0,
+    bytesUp: 0,
+    failures: 0,
+    verified: {},
+    unverified: 0,
+    rejections: {},
+  };
 }
 
 export function formatRunSummary(
   stats: RunStats,
-  config: Pick<ClientConfig, 'credential' | 'keys' | 'workspaceId'>,
+  config: Pick<ClientConfig, 'credential' | 'keys' | 'workspaceId'> & Partial<Pick<ClientConfig, 'verification'>>,
   session: SessionState,
 ): string {
   const counts = [
-    count(stats.hits, 'remote hit', 'remote hits'),
+    count(stats.hits, 'remote hit', 'remote hits') + describeVerifiedHits(stats, config),
     count(stats.misses, 'miss', 'misses'),
     count(stats.uploads, 'upload', 'uploads'),
   ];
+  if (stats.unverified > 0)
+    counts.push(`${stats.unverified} refused for their signature (${describeRejections(stats)})`);
   if (stats.skippedUploads > 0) counts.push(`${stats.skippedUploads} not uploaded`);
   if (stats.failures > 0) counts.push(count(stats.failures, 'failure', 'failures'));
   const traffic = `(${formatBytes(stats.bytesUp)} up, ${formatBytes(stats.bytesDown)} down)`;
@@ -48,13 +68,53 @@ export function formatRunSummary(
 
 /** The line shown once when a run starts: where the cache is, which credential, what it may do, sealing on or off. */
 export function formatSessionHeader(
-  config: Pick<ClientConfig, 'url' | 'credential' | 'keys' | 'workspaceId'>,
+  config: Pick<ClientConfig, 'url' | 'credential' | 'keys' | 'workspaceId'> &
+    Partial<Pick<ClientConfig, 'signingKey' | 'verification'>>,
   session: SessionState,
 ): string {
   const parts = [`remote cache ${config.url}`, describeCredential(config, session), describeSealing(config)];
+  const signing = describeSigning(config);
+  if (signing) parts.push(signing);
   if (session.mode === 'read-only')
     parts.push('read-only: this run restores from the remote cache but uploads nothing');
   return `nx-sealed-cache: ${parts.join(' · ')}`;
+}
+
+/** " (3 verified: 2 by key ab…, 1 by key cd…)" when signatures are checked; nothing otherwise. */
+function describeVerifiedHits(stats: RunStats, config: Partial<Pick<ClientConfig, 'verification'>>): string {
+  if (!config.verification || config.verification.signers.length === 0) return '';
+  const byKey = Object.entries(stats.verified).sort(([a], [b]) => a.localeCompare(b));
+  const total = byKey.reduce((sum, [, n]) => sum + n, 0);
+  if (total === 0) return stats.hits > 0 ? ' (none verified)' : '';
+  return ` (${total} verified: ${byKey.map(([id, n]) => `${n} by key ${id}`).join(', ')})`;
+}
+
+const REJECTION_LABELS: Record<SignatureRejection, string> = {
+  unsigned: 'unsigned',
+  'unlisted-key': 'unlisted key',
+  malformed: 'malformed',
+  'bad-signature': 'bad signature',
+};
+
+function describeRejections(stats: RunStats): string {
+  return (Object.keys(REJECTION_LABELS) as SignatureRejection[])
+    .filter((reason) => (stats.rejections[reason] ?? 0) > 0)
+    .map((reason) => `${stats.rejections[reason]} ${REJECTION_LABELS[reason]}`)
+    .join(', ');
+}
+
+/** What the header says about signatures: whether this run signs, and what it accepts. */
+export function describeSigning(
+  config: Partial<Pick<ClientConfig, 'signingKey' | 'verification'>>,
+): string | undefined {
+  const parts: string[] = [];
+  if (config.signingKey) parts.push(`signing with key ${config.signingKey.id}`);
+  const verification = config.verification;
+  if (verification && verification.signers.length > 0) {
+    const keys = verification.signers.map((signer) => signer.id).join(', ');
+    parts.push(`${verification.required ? 'signatures required' : 'signatures checked'} (key ${keys})`);
+  }
+  return parts.length > 0 ? parts.join(', ') : undefined;
 }
 
 export function describeSealing(config: Pick<ClientConfig, 'keys'>): string {

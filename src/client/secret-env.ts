@@ -1,10 +1,10 @@
 /**
- * Takes the real token and sealing key out of an environment once they have been read, so the
+ * Takes the real token, sealing key and signing key out of an environment once they have been read, so the
  * processes Nx forks for tasks (which copy Nx's process.env) never inherit them.
  */
-import { ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY } from './config';
+import { ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY } from './config';
 
-export const SECRET_ENV_VARS = [ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY] as const;
+export const SECRET_ENV_VARS = [ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY] as const;
 
 type SecretEnv = Partial<Record<(typeof SECRET_ENV_VARS)[number], string>>;
 

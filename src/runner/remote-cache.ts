@@ -21,11 +21,11 @@ export function createLegacyRemoteCache(
       try {
         const plain = await session.fetchSealed(hash);
         if (plain === null) return false;
-        const failuresBefore = session.stats.failures;
+        const reportedBefore = reportedProblems(session);
         try {
           return await codec.restore(plain, cacheDirectory, hash);
         } catch (err) {
-          await reportRestoreFailure(session, plain, failuresBefore, hash, err);
+          await reportRestoreFailure(session, plain, reportedBefore, hash, err);
           return false;
         }
       } catch {
@@ -54,16 +54,21 @@ export function createLegacyRemoteCache(
   };
 }
 
+/** What the session itself counted: failures of the stream, and entries refused for their signature. */
+function reportedProblems(session: RemoteSession): number {
+  return session.stats.failures + session.stats.unverified;
+}
+
 /** Stream errors reach the session on their own; a failure it did not see (a bad archive, a full disk) is reported here. */
 async function reportRestoreFailure(
   session: RemoteSession,
   plain: Readable,
-  failuresBefore: number,
+  reportedBefore: number,
   hash: string,
   err: unknown,
 ): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
-  if (session.stats.failures > failuresBefore) return;
+  if (reportedProblems(session) > reportedBefore) return;
   if (plain.readableEnded) {
     // The session counted a hit when the stream ended; the entry was unusable after all.
     session.stats.hits -= 1;

@@ -1,12 +1,13 @@
 /**
- * What a hostile build script can find and do, with the documented CI setup: the real token and sealing key
- * exported as NX_SEALED_CACHE_ACCESS_TOKEN / NX_SEALED_CACHE_ENCRYPTION_KEY. One task dumps its whole environment
+ * What a hostile build script can find and do, with the documented CI setup: the real token, sealing key and signing
+ * key exported as NX_SEALED_CACHE_ACCESS_TOKEN / NX_SEALED_CACHE_ENCRYPTION_KEY / NX_SEALED_CACHE_SIGNING_KEY. One task dumps its whole environment
  * and tries to upload a well-formed artifact under an arbitrary hash with what it found. Nx 20.8 and 24 (plugin,
  * daemon off and on), Nx 22 (plugin) and the Nx 20 tasks runner (legacy cache).
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEncryptionKey } from '../../src/crypto/keys';
+import { generateSigningKey } from '../../src/crypto/signing-keys';
 import {
   type BootstrappedWorkspace,
   type FixtureName,
@@ -86,6 +87,7 @@ describe.each(SETUPS)('a hostile task ($label)', (setup) => {
   let ws: NxWorkspace;
   let writeToken: TokenRecord;
   const encryptionKey = generateEncryptionKey();
+  const signingKey = generateSigningKey().privateKeyText;
   const buildProjects = (): string[] => ws.projects.filter((p) => p !== 'e');
 
   beforeAll(async () => {
@@ -101,6 +103,7 @@ describe.each(SETUPS)('a hostile task ($label)', (setup) => {
     const env: RunEnv = {
       NX_SEALED_CACHE_ACCESS_TOKEN: writeToken.token,
       NX_SEALED_CACHE_ENCRYPTION_KEY: encryptionKey,
+      NX_SEALED_CACHE_SIGNING_KEY: signingKey,
       NX_SEALED_CACHE_PROXY_IDLE_MS: '1500',
     };
     ws = await createWorkspace(setup.fixture, {
@@ -140,7 +143,7 @@ describe.each(SETUPS)('a hostile task ($label)', (setup) => {
     }
   });
 
-  it('sees neither the token nor the key, and cannot upload under a hash Nx never missed', async () => {
+  it('sees neither the token nor the keys, and cannot upload under a hash Nx never missed', async () => {
     // The build first, so the daemon (when on) has already served a run.
     assertSucceeded(await ws.build());
     rmSync(join(ws.root, REPORT), { force: true });
@@ -149,8 +152,10 @@ describe.each(SETUPS)('a hostile task ($label)', (setup) => {
     const seen = JSON.stringify(report.env);
     expect(seen).not.toContain(writeToken.token);
     expect(seen).not.toContain(encryptionKey);
+    expect(seen).not.toContain(signingKey.slice('nxsig1_'.length));
     expect(report.env.NX_SEALED_CACHE_ACCESS_TOKEN ?? '').toBe('');
     expect(report.env.NX_SEALED_CACHE_ENCRYPTION_KEY ?? '').toBe('');
+    expect(report.env.NX_SEALED_CACHE_SIGNING_KEY ?? '').toBe('');
     if (setup.runner) {
       // The runner talks to the server itself: tasks get no cache URL or secret at all.
       expect(report.put).toBeNull();

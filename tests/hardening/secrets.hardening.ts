@@ -1,6 +1,7 @@
 /**
  * Secrets: a scripted session (admin init, token create/rotate/revoke, sealed cache traffic through the
- * client, failed auth attempts), then every token value, the encryption key and a plaintext marker placed in
+ * client, signed and verified, failed auth attempts), then every token value, the encryption and signing keys and a
+ * plaintext marker placed in
  * the artifacts are searched for in the server's log, every CLI output (except the one that intentionally
  * shows a new token, which may show only that token), error messages, the audit log, the raw database and the
  * blobs. Held per (place, secret): absent. Tokens may appear only as SHA-256 hashes.
@@ -11,6 +12,7 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { openRemoteSession, resolveClientConfig } from '../../src/client';
 import { generateEncryptionKey } from '../../src/crypto';
+import { generateSigningKey } from '../../src/crypto/signing-keys';
 import { hashToken } from '../../src/server/auth/token-format';
 import { killAllTrackedProcesses, runCli, startServer, uniqueName, type RunningServer } from '../e2e/harness';
 import { AreaRecord } from './support/area-record';
@@ -129,10 +131,21 @@ test('no token, key or plaintext in logs, CLI output, errors, audit log, databas
   const key = generateEncryptionKey();
   secrets.set('encryption key', key);
   secrets.set('encryption key (base64 part)', key.slice('nxsk1_'.length));
+  const signer = generateSigningKey();
+  secrets.set('signing key', signer.privateKeyText);
+  secrets.set('signing key (base64 part)', signer.privateKeyText.slice('nxsig1_'.length));
   const warnings: string[] = [];
   const config = resolveClientConfig({
-    options: { url: server.url, workspaceId: ws.id },
-    env: { NX_SEALED_CACHE_ACCESS_TOKEN: writer.token, NX_SEALED_CACHE_ENCRYPTION_KEY: key },
+    options: {
+      url: server.url,
+      workspaceId: ws.id,
+      trustedSigners: [{ keyId: signer.keyId, publicKey: signer.publicKeyText }],
+    },
+    env: {
+      NX_SEALED_CACHE_ACCESS_TOKEN: writer.token,
+      NX_SEALED_CACHE_ENCRYPTION_KEY: key,
+      NX_SEALED_CACHE_SIGNING_KEY: signer.privateKeyText,
+    },
     homeDir: sandbox.dir('home'),
   });
   const session = await openRemoteSession(config, {
@@ -145,6 +158,7 @@ test('no token, key or plaintext in logs, CLI output, errors, audit log, databas
     const opened = await session.fetchSealed(`secret-${i}`);
     expect(opened && (await collect(opened)).equals(plain)).toBe(true);
   }
+  expect(session.stats.verified).toEqual({ [signer.keyId]: 5 });
   await session.close();
   places.push({ name: 'client warnings and start line', text: Buffer.from(warnings.join('\n')) });
 

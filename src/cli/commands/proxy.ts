@@ -158,7 +158,7 @@ export function registerProxyCommands(program: Command, ctx: CommandContext): vo
   proxy
     .command('start')
     .description(
-      'start the proxy with NX_SEALED_CACHE_ACCESS_TOKEN / NX_SEALED_CACHE_ENCRYPTION_KEY from this environment, then exit',
+      'start the proxy with NX_SEALED_CACHE_ACCESS_TOKEN / _ENCRYPTION_KEY / _SIGNING_KEY from this environment, then exit',
     )
     .option('--workspace-root <dir>', 'the Nx workspace (default: the current directory)')
     .option('--ttl <duration>', 'how long the proxy lives, e.g. 90s, 45m, 6h (default 6h, at most 168h)')

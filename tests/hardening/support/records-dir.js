@@ -17,6 +17,7 @@ const AREAS = [
   'Concurrency under load',
   'Disk full',
   'Secrets',
+  'Signatures',
 ];
 
 module.exports = { ARTIFACTS_DIR, RECORDS_DIR, TABLE_FILE, AREAS };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { resolveClientConfig } from '../../../src/client/config';
 import { storeCredential } from '../../../src/client/credentials-store';
 import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
+import { generateSigningKey } from '../../../src/crypto/signing-keys';
 import { SealedCacheError } from '../../../src/errors';
 
 const URL = 'http://127.0.0.1:4000';
@@ -123,5 +124,67 @@ describe('resolveClientConfig', () => {
     const config = resolve({ url: URL, workspaceId: WORKSPACE, timeoutMs: 2000, maxArtifactBytes: 10 });
     expect(config.timeouts).toEqual({ connectMs: 2000, requestMs: 2000 });
     expect(config.maxArtifactBytes).toBe(10);
+  });
+
+  describe('signatures', () => {
+    const main = generateSigningKey();
+    const next = generateSigningKey();
+    const base = { url: URL, workspaceId: WORKSPACE };
+    const listed = (...keys: (typeof main)[]) => keys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKeyText }));
+
+    it('requires signatures once trustedSigners lists a key, unless requireSignatures is false', () => {
+      expect(resolve(base).verification).toEqual({ signers: [], required: false });
+      const config = resolve({ ...base, trustedSigners: listed(main, next) });
+      expect(config.verification.required).toBe(true);
+      expect(config.verification.signers.map((s) => s.id)).toEqual([main.keyId, next.keyId]);
+      expect(resolve({ ...base, trustedSigners: listed(main), requireSignatures: false }).verification.required).toBe(
+        false,
+      );
+    });
+
+    it.each([
+      [
+        'a key id of another key',
+        { trustedSigners: [{ keyId: next.keyId, publicKey: main.publicKeyText }] },
+        /trustedSigners\[0\].*does not belong/,
+      ],
+      [
+        'a private key listed as public',
+        { trustedSigners: [{ keyId: main.keyId, publicKey: main.privateKeyText }] },
+        /trustedSigners\[0\]/,
+      ],
+      ['requireSignatures without signers', { requireSignatures: true }, /lists no key/],
+      ['an empty list', { trustedSigners: [] }, /trustedSigners/],
+    ])('refuses %s with ERR_CONFIG_INVALID and no key material in the message', (_name, extra, message) => {
+      let failure: unknown;
+      try {
+        resolve({ ...base, ...extra });
+      } catch (err) {
+        failure = err;
+      }
+      expect(failure).toBeInstanceOf(SealedCacheError);
+      expect((failure as SealedCacheError).code).toBe('ERR_CONFIG_INVALID');
+      expect((failure as Error).message).toMatch(message);
+      expect((failure as Error).message).not.toContain(main.privateKeyText.slice(7));
+    });
+
+    it('never signs with a key written into nx.json, and says to replace it without echoing it', () => {
+      const config = resolve({ ...base, signingKey: main.privateKeyText });
+      expect(config.signingKey).toBeUndefined();
+      expect(config.warnings).toEqual([expect.stringContaining('ignoring "signingKey" in nx.json')]);
+      expect(config.warnings.join()).not.toContain(main.privateKeyText);
+    });
+
+    it('signs with the key from NX_SEALED_CACHE_SIGNING_KEY only, and warns when the list does not name it', () => {
+      const env = { NX_SEALED_CACHE_SIGNING_KEY: main.privateKeyText };
+      expect(resolve(base, env).signingKey?.id).toBe(main.keyId);
+      expect(resolve({ ...base, trustedSigners: listed(main) }, env).warnings).toEqual([]);
+      const warned = resolve({ ...base, trustedSigners: listed(next) }, env).warnings;
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toContain(`signs with key ${main.keyId}`);
+      expect(() => resolve(base, { NX_SEALED_CACHE_SIGNING_KEY: 'nxsig1_tooshort' })).toThrow(
+        /NX_SEALED_CACHE_SIGNING_KEY is not usable.*got 15 characters/,
+      );
+    });
   });
 });

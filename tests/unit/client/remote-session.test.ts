@@ -2,6 +2,9 @@ import { Readable } from 'node:stream';
 import { openRemoteSession, type RemoteSession } from '../../../src/client/remote-session';
 import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
 import { sealedLength } from '../../../src/crypto/seal';
+import { signatureHeader, signedLength } from '../../../src/crypto/signature';
+import { generateSigningKey, parseSigningKey, parseTrustedSigner } from '../../../src/crypto/signing-keys';
+import { formatRunSummary } from '../../../src/client/run-summary';
 import { accessBody, clientConfigFor, refusedUrl, sendJson, startTinyServer, type TinyServer } from './tiny-server';
 
 const PLAINTEXT = Buffer.from('console.log("the secret build output of project alpha");\n'.repeat(50));
@@ -177,5 +180,80 @@ describe('remote session', () => {
     expect(infos).toHaveLength(1);
     expect(infos[0]).toContain('token from NX_SEALED_CACHE_ACCESS_TOKEN (ci, read-write)');
     expect(infos.join()).not.toContain('nxsc_ci_testtoken');
+  });
+
+  describe('signed entries', () => {
+    const main = generateSigningKey();
+    const old = generateSigningKey();
+    const signingKey = parseSigningKey(main.privateKeyText);
+    const oldKey = parseSigningKey(old.privateKeyText);
+    const signers = [parseTrustedSigner(main.publicKeyText, main.keyId), parseTrustedSigner(old.publicKeyText)];
+
+    it.each([
+      ['sealed', true],
+      ['not sealed', false],
+    ])('signs the stored bytes (%s), and a required verification counts the hit by key', async (_name, sealed) => {
+      const blobs = serveCache(server, { read: true, write: true });
+      const keys = sealed ? parseEncryptionKeys(generateEncryptionKey()) : [];
+      const config = clientConfigFor(server.url, { keys, signingKey, verification: { signers, required: true } });
+      session = await openRemoteSession(config, deps());
+      expect(await session.storeSealed('h1', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(true);
+      const body = sealed ? sealedLength(PLAINTEXT.length) : PLAINTEXT.length;
+      const expected = signedLength(body, signatureHeader(signingKey, 'ci:ci'));
+      expect(server.received.find((r) => r.method === 'PUT')!.headers['content-length']).toBe(String(expected));
+      expect(blobs.get('h1')!.subarray(0, 4).toString()).toBe('NXSG');
+      expect(blobs.get('h1')!.includes(Buffer.from('ci:ci'))).toBe(true);
+      expect(await readAll((await session.fetchSealed('h1'))!)).toEqual(PLAINTEXT);
+      expect(session.stats).toMatchObject({ hits: 1, verified: { [signingKey.id]: 1 }, unverified: 0 });
+      expect(formatRunSummary(session.stats, config, session)).toContain(
+        `1 remote hit (1 verified: 1 by key ${signingKey.id})`,
+      );
+      expect(warnings).toEqual([]);
+    });
+
+    it('treats unsigned, moved and modified entries as misses with one warning, and keeps old keys readable', async () => {
+      const blobs = serveCache(server, { read: true, write: true });
+      const verification = { signers, required: true };
+      session = await openRemoteSession(clientConfigFor(server.url, { signingKey: oldKey, verification }), deps());
+      await session.storeSealed('byOld', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      await session.close();
+      session = await openRemoteSession(clientConfigFor(server.url, { signingKey, verification }), deps());
+      await session.storeSealed('good', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      blobs.set('planted', PLAINTEXT);
+      blobs.set('moved', blobs.get('good')!);
+      const modified = Buffer.from(blobs.get('good')!);
+      modified[200]! ^= 1;
+      blobs.set('modified', modified);
+      for (const hash of ['planted', 'moved', 'modified']) {
+        await expect(readAll((await session.fetchSealed(hash))!)).rejects.toMatchObject({
+          code: 'ERR_SIGNATURE_INVALID',
+        });
+      }
+      expect(await readAll((await session.fetchSealed('byOld'))!)).toEqual(PLAINTEXT);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(session.stats).toMatchObject({
+        hits: 1,
+        misses: 3,
+        unverified: 3,
+        failures: 0,
+        verified: { [oldKey.id]: 1 },
+      });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('carries no signature');
+      expect(session.stats.rejections).toEqual({ unsigned: 1, 'bad-signature': 2 });
+      expect(formatRunSummary(session.stats, clientConfigFor(server.url, { verification }), session)).toContain(
+        '3 refused for their signature (1 unsigned, 2 bad signature)',
+      );
+      expect(session.mode).toBe('read-write');
+    });
+
+    it('reads signed entries as before when the reader lists no signers', async () => {
+      const blobs = serveCache(server, { read: true, write: true });
+      session = await openRemoteSession(clientConfigFor(server.url, { signingKey }), deps());
+      await session.storeSealed('h', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      expect(blobs.get('h')!.length).toBeGreaterThan(PLAINTEXT.length);
+      expect(await readAll((await session.fetchSealed('h'))!)).toEqual(PLAINTEXT);
+      expect(session.stats.verified).toEqual({});
+    });
   });
 });

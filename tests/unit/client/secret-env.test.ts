@@ -16,10 +16,11 @@ function nxHookEnv(target: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; updates
 describe('scrubbing the secrets from the environment tasks inherit', () => {
   afterEach(() => forgetRememberedSecrets());
 
-  it('deletes both secrets from a plain environment and leaves the rest alone', () => {
+  it('deletes the three secrets from a plain environment and leaves the rest alone', () => {
     const env: NodeJS.ProcessEnv = {
       NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x',
       NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y',
+      NX_SEALED_CACHE_SIGNING_KEY: 'nxsig1_z',
       NX_SEALED_CACHE_URL: 'https://c',
       PATH: '/bin',
     };
@@ -31,13 +32,18 @@ describe('scrubbing the secrets from the environment tasks inherit', () => {
     const main: NodeJS.ProcessEnv = {
       NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_x',
       NX_SEALED_CACHE_ENCRYPTION_KEY: 'nxsk1_y',
+      NX_SEALED_CACHE_SIGNING_KEY: 'nxsig1_z',
     };
     const worker: NodeJS.ProcessEnv = {};
     const { env, updates } = nxHookEnv(worker);
     scrubSecretEnv(env);
-    expect(updates).toEqual({ NX_SEALED_CACHE_ACCESS_TOKEN: '', NX_SEALED_CACHE_ENCRYPTION_KEY: '' });
+    expect(updates).toEqual({
+      NX_SEALED_CACHE_ACCESS_TOKEN: '',
+      NX_SEALED_CACHE_ENCRYPTION_KEY: '',
+      NX_SEALED_CACHE_SIGNING_KEY: '',
+    });
     for (const [key, value] of Object.entries(updates)) main[key] = value;
-    expect(JSON.stringify(main)).not.toMatch(/nxsc_ci_x|nxsk1_y/);
+    expect(JSON.stringify(main)).not.toMatch(/nxsc_ci_x|nxsk1_y|nxsig1_z/);
     expect(worker).toEqual({});
   });
 

@@ -86,6 +86,7 @@ export function clientConfigFor(url: string, overrides: Partial<ClientConfig> = 
     credential: { token: 'nxsc_ci_testtoken', source: 'env' },
     keys: [],
     keySource: 'none',
+    verification: { signers: [], required: false },
     timeouts: { connectMs: 1_000, requestMs: 1_000 },
     maxArtifactBytes: 1024 * 1024,
     warnings: [],
