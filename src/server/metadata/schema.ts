@@ -153,6 +153,12 @@ export interface SignInFailuresTable {
   locked_until: string | null;
 }
 
+/** Migration 008: one-shot form nonces already used, shared by replicas. */
+export interface WebFormNoncesTable {
+  key_hash: string;
+  used_at: string;
+}
+
 export interface MetadataDatabase {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -168,4 +174,5 @@ export interface MetadataDatabase {
   web_invites: WebInvitesTable;
   login_requests: LoginRequestsTable;
   sign_in_failures: SignInFailuresTable;
+  web_form_nonces: WebFormNoncesTable;
 }

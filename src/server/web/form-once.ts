@@ -1,32 +1,35 @@
 /**
  * One-shot form nonces for forms whose answer shows a secret (create and rotate token, invite):
  * a reload re-posts the same nonce, which is refused, so no secret is shown or minted twice.
- * In memory per server process; a nonce lives as long as a session could.
+ * Used nonces are kept in the database (hashed with the session), so a reload sent to another
+ * replica is refused too; a nonce lives as long as a session could.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock';
+import type { WebAuthStore } from './web-auth-store';
 
 const NONCE_LIFETIME_MS = 12 * 3_600_000;
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 export class FormOnce {
-  private readonly used = new Map<string, number>();
-
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly store: WebAuthStore,
+    private readonly clock: Clock,
+  ) {}
 
   issue(): string {
     return randomBytes(16).toString('base64url');
   }
 
   /** True the first time a (session, nonce) pair is presented, false ever after. */
-  consume(sessionHash: string, nonce: unknown): boolean {
+  async consume(sessionHash: string, nonce: unknown): Promise<boolean> {
     if (typeof nonce !== 'string' || !NONCE_PATTERN.test(nonce)) return false;
     const now = this.clock().getTime();
-    if (this.used.size > 100_000)
-      for (const [key, at] of this.used) if (now - at > NONCE_LIFETIME_MS) this.used.delete(key);
-    const key = `${sessionHash}:${nonce}`;
-    if (this.used.has(key)) return false;
-    this.used.set(key, now);
-    return true;
+    const keyHash = createHash('sha256').update(`${sessionHash}:${nonce}`).digest('base64url');
+    return this.store.useFormNonce(
+      keyHash,
+      new Date(now).toISOString(),
+      new Date(now - NONCE_LIFETIME_MS).toISOString(),
+    );
   }
 }

@@ -319,4 +319,15 @@ export class WebAuthStore {
   async clearSignInFailures(key: string): Promise<void> {
     await this.db.deleteFrom('sign_in_failures').where('key', '=', key).execute();
   }
+
+  /** True only for the first caller with this key, on any replica; forgets keys used before `forgetBefore`. */
+  async useFormNonce(keyHash: string, at: string, forgetBefore: string): Promise<boolean> {
+    await this.db.deleteFrom('web_form_nonces').where('used_at', '<', forgetBefore).execute();
+    const result = await this.db
+      .insertInto('web_form_nonces')
+      .values({ key_hash: keyHash, used_at: at })
+      .onConflict((oc) => oc.column('key_hash').doNothing())
+      .executeTakeFirst();
+    return result.numInsertedOrUpdatedRows !== 0n;
+  }
 }

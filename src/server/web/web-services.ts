@@ -28,6 +28,6 @@ export function createWebServices(ctx: ServerContext): WebServices {
       clock: ctx.clock,
       store: ctx.store,
     }),
-    formOnce: new FormOnce(ctx.clock),
+    formOnce: new FormOnce(auth, ctx.clock),
   };
 }

@@ -259,6 +259,14 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     expect(again).toEqual([0, 0, 0, 0, 0]);
   });
 
+  it('form nonces: one use over every caller, and forgotten after their lifetime', async () => {
+    const uses = await Promise.all([1, 2, 3].map(() => store.webAuth.useFormNonce('k1', at(1), at(0))));
+    expect(uses.filter(Boolean)).toHaveLength(1);
+    expect(await store.webAuth.useFormNonce('k2', at(1), at(0))).toBe(true);
+    // Once used before the cut-off, a key is forgotten (its session has ended by then).
+    expect(await store.webAuth.useFormNonce('k1', at(30), at(2))).toBe(true);
+  });
+
   /** A task that runs until released; resolves `started` once it holds the name. */
   function heldTask(on: MetadataStore) {
     let release = (): void => undefined;

@@ -6,6 +6,7 @@ import { webSignIn } from './004-web-sign-in';
 import { tenancy } from './005-tenancy';
 import { loginRequestOrigin } from './006-login-request-origin';
 import { sharedSignInThrottle } from './007-shared-sign-in-throttle';
+import { sharedFormNonces } from './008-shared-form-nonces';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -18,6 +19,7 @@ export const migrationProvider: MigrationProvider = {
       '005-tenancy': tenancy,
       '006-login-request-origin': loginRequestOrigin,
       '007-shared-sign-in-throttle': sharedSignInThrottle,
+      '008-shared-form-nonces': sharedFormNonces,
     };
   },
 };

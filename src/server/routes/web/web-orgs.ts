@@ -102,7 +102,7 @@ export async function webOrgRoutes(app: FastifyInstance, deps: WebRouteDeps): Pr
     const viewer = requireViewer(request);
     const org = orgOf(request);
     const role = parseInput(Role, formField(request, 'role'), 'role');
-    requireFreshForm(deps, viewer, request);
+    await requireFreshForm(deps, viewer, request);
     const { code, expiresAt } = await web.accounts.createInvite(org, role, actorOf(request));
     return reply
       .type('text/html; charset=utf-8')
@@ -187,7 +187,7 @@ export async function webOrgRoutes(app: FastifyInstance, deps: WebRouteDeps): Pr
     if (org === undefined || bot === undefined || !bot.bot || bot.ownerOrgId !== org.id)
       throw new SealedCacheError('ERR_MEMBER_NOT_FOUND', 'no such bot in this organisation');
     const access = parseInput(TokenAccess, formField(request, 'access'), 'access');
-    requireFreshForm(deps, viewer, request);
+    await requireFreshForm(deps, viewer, request);
     const workspace = spec.workspaceId === null ? undefined : await ctx.store.findWorkspace(spec.workspaceId);
     const issued = await ctx.tokens.issue(
       {

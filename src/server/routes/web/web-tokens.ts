@@ -63,8 +63,8 @@ export async function tokenRows(deps: WebRouteDeps, tokens: TokenRecord[]): Prom
 }
 
 /** Forms that answer with a secret carry a one-time nonce, so a reload neither shows nor mints it again. */
-export function requireFreshForm(deps: WebRouteDeps, viewer: WebViewer, request: FastifyRequest): void {
-  if (!deps.web.formOnce.consume(viewer.sessionHash, formField(request, 'once'))) {
+export async function requireFreshForm(deps: WebRouteDeps, viewer: WebViewer, request: FastifyRequest): Promise<void> {
+  if (!(await deps.web.formOnce.consume(viewer.sessionHash, formField(request, 'once')))) {
     throw new SealedCacheError(
       'ERR_WEB_CSRF_FAILED',
       'this form was already submitted (a reload?). A token value is shown only once; nothing new was created',
@@ -123,7 +123,7 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
   app.post('/ui/tokens', pagePermit('token.create', 'web-own-token'), async (request, reply) => {
     const viewer = requireViewer(request);
     const form = parseInput(CreateForm, request.body, 'token');
-    requireFreshForm(deps, viewer, request);
+    await requireFreshForm(deps, viewer, request);
     const { spec: authorized } = resourceOf(request, 'new-token');
     const workspace =
       authorized.workspaceId === null ? undefined : await ctx.store.findWorkspace(authorized.workspaceId);
@@ -142,7 +142,7 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
   app.post('/ui/tokens/:id/rotate', pagePermit('token.manage', 'token-param'), async (request, reply) => {
     const viewer = requireViewer(request);
     const { token } = resourceOf(request, 'token');
-    requireFreshForm(deps, viewer, request);
+    await requireFreshForm(deps, viewer, request);
     const issued = await ctx.tokens.rotate(token, actorOf(viewer), await orgIdOfToken(ctx, token));
     const workspace = token.workspaceId === null ? undefined : await ctx.store.findWorkspace(token.workspaceId);
     return sendCreated(

@@ -108,7 +108,7 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
       { name: formField(request, 'name'), access: formField(request, 'access') },
       'CI token',
     );
-    requireFreshForm(deps, viewer, request);
+    await requireFreshForm(deps, viewer, request);
     const issued = await ctx.tokens.issue(
       { kind: 'ci', name: form.name, workspaceId: ws.id, userId: null, access: form.access, expiresIn: 'never' },
       { tokenId: null, userId: viewer.user.id },
