@@ -63,6 +63,11 @@ describe('server with an S3 blob store', () => {
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^basic\/ws_[A-Za-z0-9]+\/shared\/h1\.[A-Za-z0-9]+$/);
     expect((await http(`${ts.url}/readyz`)).status).toBe(200);
+    // The store is named in the log, and no credential anywhere in it.
+    expect(
+      ts.logs.some((line) => line.includes('"blobs in an S3 bucket"') && line.includes('s3://nxsc-server/basic/')),
+    ).toBe(true);
+    expect(ts.logs.join('')).not.toContain(S3RVER_CREDENTIALS.secretAccessKey);
   });
 
   it('leaves no row and no object when the client goes away mid-upload', async () => {
