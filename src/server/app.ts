@@ -147,6 +147,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       ops,
     };
     const { app, routes } = createApp(context, logDestination);
+    if (backend.kind === 's3') app.log.info({ blobStore: backend.description }, 'blobs in an S3 bucket');
     if (tightened.length > 0)
       app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;

@@ -48,52 +48,77 @@ describe('server with an S3 blob store', () => {
     });
   const objects = (prefix: string): Promise<string[]> => s3.objectKeys(prefix);
 
-  it('stores, serves and refuses a second write of a hash, one object per entry', async () => {
-    ts = await start('basic');
-    const { rw } = await workspaceWithTokens(ts);
-    const body = randomBytes(MiB + 77);
-    const first = await http(`${ts.url}/v1/cache/h1`, { method: 'PUT', token: rw, raw: body });
-    expect(first.status).toBe(200);
-    const again = await http(`${ts.url}/v1/cache/h1`, { method: 'PUT', token: rw, raw: randomBytes(10) });
-    expect(again.status).toBe(409);
-    const got = await request(`${ts.url}/v1/cache/h1`, { headers: { authorization: `Bearer ${rw}` } });
-    expect(got.statusCode).toBe(200);
-    expect(Buffer.from(await got.body.arrayBuffer()).equals(body)).toBe(true);
-    const keys = await objects('basic/');
-    expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatch(/^basic\/ws_[A-Za-z0-9]+\/shared\/h1\.[A-Za-z0-9]+$/);
-    expect((await http(`${ts.url}/readyz`)).status).toBe(200);
-  });
-
-  it('leaves no row and no object when the client goes away mid-upload', async () => {
-    ts = await start('aborted');
-    const { rw, wsId } = await workspaceWithTokens(ts);
-    const { hostname, port } = new URL(ts.url);
-    const cutRequests = (): string[] => s3.requests.filter((r) => r.includes('/cut.'));
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect(Number(port), hostname, () => {
-        socket.write(
-          `PUT /v1/cache/cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${rw}\r\nContent-Length: ${20 * MiB}\r\n\r\n`,
-        );
-        // More than one 8 MiB part, so a multipart upload is under way when the connection drops.
-        socket.write(randomBytes(11 * MiB), () => {
-          socket.destroy();
-          resolve();
-        });
-      });
-      socket.on('error', reject);
+  describe('on one server', () => {
+    let one: OpsServer;
+    let rw: string;
+    let wsId: string;
+    beforeAll(async () => {
+      one = await start('one');
+      ({ rw, wsId } = await workspaceWithTokens(one));
     });
-    // The server's last word to the store about this upload is the abort of its multipart upload.
-    for (let i = 0; i < 500 && !cutRequests().some((r) => r.startsWith('DELETE ')); i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(cutRequests().map((r) => r.replace(/ \/.*\?/, ' ?'))).toEqual([
-      'POST ?uploads',
-      'PUT ?partNumber&uploadId',
-      'DELETE ?uploadId',
-    ]);
-    expect(await ts.server.context.store.findEntry(wsId, 'shared', 'cut')).toBeUndefined();
-    expect((await http(`${ts.url}/v1/cache/cut`, { token: rw })).status).toBe(404);
-    expect(await objects('aborted/')).toEqual([]);
+    afterAll(() => one.stop());
+    const keysOf = async (hash: string) => (await objects('one/')).filter((key) => key.includes(`/${hash}.`));
+
+    it('stores, serves and refuses a second write of a hash, one object per entry', async () => {
+      const ts = one;
+      const body = randomBytes(MiB + 77);
+      const first = await http(`${ts.url}/v1/cache/h1`, { method: 'PUT', token: rw, raw: body });
+      expect(first.status).toBe(200);
+      const again = await http(`${ts.url}/v1/cache/h1`, { method: 'PUT', token: rw, raw: randomBytes(10) });
+      expect(again.status).toBe(409);
+      const got = await request(`${ts.url}/v1/cache/h1`, { headers: { authorization: `Bearer ${rw}` } });
+      expect(got.statusCode).toBe(200);
+      expect(Buffer.from(await got.body.arrayBuffer()).equals(body)).toBe(true);
+      const keys = await keysOf('h1');
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toMatch(/^one\/ws_[A-Za-z0-9]+\/shared\/h1\.[A-Za-z0-9]+$/);
+      expect((await http(`${ts.url}/readyz`)).status).toBe(200);
+      // The store is named in the log, and no credential anywhere in it.
+      expect(
+        ts.logs.some((line) => line.includes('"blobs in an S3 bucket"') && line.includes('s3://nxsc-server/one/')),
+      ).toBe(true);
+      expect(ts.logs.join('')).not.toContain(S3RVER_CREDENTIALS.secretAccessKey);
+    });
+
+    it('leaves no row and no object when the client goes away mid-upload', async () => {
+      const ts = one;
+      const { hostname, port } = new URL(ts.url);
+      const cutRequests = (): string[] => s3.requests.filter((r) => r.includes('/cut.'));
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(
+            `PUT /v1/cache/cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${rw}\r\nContent-Length: ${20 * MiB}\r\n\r\n`,
+          );
+          // More than one 8 MiB part, so a multipart upload is under way when the connection drops.
+          socket.write(randomBytes(11 * MiB), () => {
+            socket.destroy();
+            resolve();
+          });
+        });
+        socket.on('error', reject);
+      });
+      // The server's last word to the store about this upload is the abort of its multipart upload.
+      for (let i = 0; i < 500 && !cutRequests().some((r) => r.startsWith('DELETE ')); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(cutRequests().map((r) => r.replace(/ \/.*\?/, ' ?'))).toEqual([
+        'POST ?uploads',
+        'PUT ?partNumber&uploadId',
+        'DELETE ?uploadId',
+      ]);
+      expect(await ts.server.context.store.findEntry(wsId, 'shared', 'cut')).toBeUndefined();
+      expect((await http(`${ts.url}/v1/cache/cut`, { token: rw })).status).toBe(404);
+      expect(await keysOf('cut')).toEqual([]);
+    });
+
+    it('answers a miss when the object of a row was deleted from outside', async () => {
+      const ts = one;
+      expect((await http(`${ts.url}/v1/cache/gone`, { method: 'PUT', token: rw, raw: 'bytes' })).status).toBe(200);
+      const keys = await keysOf('gone');
+      expect(keys).toHaveLength(1);
+      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: keys[0] }));
+      expect((await http(`${ts.url}/v1/cache/gone`, { token: rw })).status).toBe(404);
+      expect(ts.server.context.counters.storageFaultMisses).toBe(1);
+    });
   });
 
   it('sweeps an object without a row once it is older than the grace, and keeps it before', async () => {
@@ -112,17 +137,6 @@ describe('server with an S3 blob store', () => {
     expect(old.orphan).toEqual({ count: 1, bytes: 4 });
     expect(await objects('orphans/ws_x/')).toEqual([]);
     expect((await http(`${ts.url}/v1/cache/kept`, { token: rw })).text).toBe('kept bytes');
-  });
-
-  it('answers a miss when the object of a row was deleted from outside', async () => {
-    ts = await start('outside');
-    const { rw } = await workspaceWithTokens(ts);
-    expect((await http(`${ts.url}/v1/cache/gone`, { method: 'PUT', token: rw, raw: 'bytes' })).status).toBe(200);
-    const keys = await objects('outside/');
-    expect(keys).toHaveLength(1);
-    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: keys[0] }));
-    expect((await http(`${ts.url}/v1/cache/gone`, { token: rw })).status).toBe(404);
-    expect(ts.server.context.counters.storageFaultMisses).toBe(1);
   });
 
   it('does not start when the bucket takes no write, naming the store but no credential', async () => {
