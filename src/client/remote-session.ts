@@ -29,6 +29,8 @@ export interface RemoteSession {
   fetchSealed(hash: string): Promise<Readable | null>;
   /** Seals (when keys exist) and uploads; resolves true only when the server stored it. */
   storeSealed(hash: string, plain: Readable, plainLength: number): Promise<boolean>;
+  /** A restore that streamed to its end but could not be used after all: a miss, and not a verified hit. */
+  retractHit(hash: string): void;
   /** Prints `message` unless this exact message was already printed in this run. */
   warnOnce(message: string): void;
   close(): Promise<void>;
@@ -68,6 +70,7 @@ class RemoteCacheSession implements RemoteSession {
   private rejectionReported = false;
   private readonly printed = new Set<string>();
   private readonly missedHashes = new Set<string>();
+  private readonly verifiedHits = new Map<string, string>();
   private readonly warn: (message: string) => void;
   private readonly info: (message: string) => void;
 
@@ -191,6 +194,17 @@ class RemoteCacheSession implements RemoteSession {
     this.stats.misses += 1;
   }
 
+  retractHit(hash: string): void {
+    this.stats.hits -= 1;
+    this.stats.misses += 1;
+    const keyId = this.verifiedHits.get(hash);
+    if (keyId === undefined) return;
+    this.verifiedHits.delete(hash);
+    const left = (this.stats.verified[keyId] ?? 1) - 1;
+    if (left > 0) this.stats.verified[keyId] = left;
+    else delete this.stats.verified[keyId];
+  }
+
   warnOnce(message: string): void {
     if (this.printed.has(message)) return;
     this.printed.add(message);
@@ -243,7 +257,9 @@ class RemoteCacheSession implements RemoteSession {
       ended = true;
       this.stats.hits += 1;
       const by = verifiedBy();
-      if (by) this.stats.verified[by.keyId] = (this.stats.verified[by.keyId] ?? 0) + 1;
+      if (!by) return;
+      this.stats.verified[by.keyId] = (this.stats.verified[by.keyId] ?? 0) + 1;
+      this.verifiedHits.set(hash, by.keyId);
     });
     opened.on('error', (err) => {
       failure ??= err;

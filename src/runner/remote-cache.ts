@@ -71,8 +71,7 @@ async function reportRestoreFailure(
   if (reportedProblems(session) > reportedBefore) return;
   if (plain.readableEnded) {
     // The session counted a hit when the stream ended; the entry was unusable after all.
-    session.stats.hits -= 1;
-    session.stats.misses += 1;
+    session.retractHit(hash);
   }
   session.stats.failures += 1;
   session.warnOnce(

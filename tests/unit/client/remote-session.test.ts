@@ -247,6 +247,22 @@ describe('remote session', () => {
       expect(session.mode).toBe('read-write');
     });
 
+    it('takes a verified hit back when the restore could not use it after all', async () => {
+      serveCache(server, { read: true, write: true });
+      session = await openRemoteSession(
+        clientConfigFor(server.url, { signingKey, verification: { signers, required: true } }),
+        deps(),
+      );
+      await session.storeSealed('a', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      await session.storeSealed('b', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      await readAll((await session.fetchSealed('a'))!);
+      await readAll((await session.fetchSealed('b'))!);
+      session.retractHit('a');
+      expect(session.stats).toMatchObject({ hits: 1, misses: 1, verified: { [signingKey.id]: 1 } });
+      session.retractHit('b');
+      expect(session.stats).toMatchObject({ hits: 0, misses: 2, verified: {} });
+    });
+
     it('reads signed entries as before when the reader lists no signers', async () => {
       const blobs = serveCache(server, { read: true, write: true });
       session = await openRemoteSession(clientConfigFor(server.url, { signingKey }), deps());
