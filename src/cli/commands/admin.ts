@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { isSealedCacheError } from '../../errors';
-import { initialiseAdmin } from '../../server/admin-init';
+import { initialiseAdmin, resetAdminToken } from '../../server/admin-init';
 import type { CommandContext } from '../command-context';
 import { printResult } from '../output';
 
@@ -35,7 +35,34 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
             `created administrator ${r.user.name} (${r.user.id})`,
             `admin token (shown once, store it safely):`,
             r.token,
+            `use it with the admin CLI: export NX_SEALED_CACHE_ADMIN_TOKEN=<the token above>`,
           ].join('\n'),
+        );
+      }),
+    );
+  admin
+    .command('reset-token')
+    .description(
+      "recover a lost admin token: revoke the administrator's admin tokens and print a new one once (offline: on the server machine, with the server stopped)",
+    )
+    .requiredOption('--data-dir <dir>', 'the server data directory')
+    .option('--name <name>', 'the administrator (default: the only one)')
+    .action(
+      ctx.action(async ({ options, globals, io }) => {
+        const result = await resetAdminToken({
+          dataDir: options.dataDir as string,
+          ...(typeof options.name === 'string' ? { name: options.name } : {}),
+        });
+        printResult(
+          io,
+          globals,
+          { user: result.user, token: result.token, revokedTokenIds: result.revokedTokenIds },
+          (r) =>
+            [
+              `revoked ${r.revokedTokenIds.length} earlier admin token(s) of ${r.user.name}`,
+              `new admin token (shown once, store it safely):`,
+              r.token,
+            ].join('\n'),
         );
       }),
     );

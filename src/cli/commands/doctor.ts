@@ -39,6 +39,8 @@ export interface DoctorCheck {
   fix?: string;
 }
 
+const NO_ACCESS_FIX =
+  "an admin of the workspace's organisation gives this user access (`nx-sealed-cache member add --org <org> --user <name>`, or the Members page); a server administrator adds themselves the same way, and is already admin of the organisations they created";
 const INIT_FIX = 'run `nx g nx-sealed-cache:init` (it picks the path for the installed Nx)';
 
 export async function runDoctor(flags: ServerFlags, io: PeopleCliIo): Promise<number> {
@@ -220,9 +222,7 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
       name: 'server',
       status: access.access.read ? 'ok' : 'fail',
       detail: `${config.url} answers; ${who} (${access.principal.kind}) has ${scope} on ${access.workspace.name} (${access.workspace.id})`,
-      ...(access.access.read
-        ? {}
-        : { fix: 'ask an admin for access, or log in with a token that can read this workspace' }),
+      ...(access.access.read ? {} : { fix: NO_ACCESS_FIX }),
     });
   } catch (err) {
     checks.push({ name: 'server', status: 'fail', detail: describeFailure(err), fix: fixForServerError(err) });
@@ -267,6 +267,10 @@ function checkProxies(env: NodeJS.ProcessEnv): DoctorCheck {
 function fixForServerError(err: unknown): string {
   if (isSealedCacheError(err, 'ERR_CLIENT_UNREACHABLE') || isSealedCacheError(err, 'ERR_CLIENT_TIMEOUT'))
     return 'check the URL, the network, and that the server runs';
+  if (isSealedCacheError(err, 'ERR_AUTH_TOKEN_KIND_REFUSED'))
+    return 'an admin token runs the admin CLI (put it in NX_SEALED_CACHE_ADMIN_TOKEN) and never reads the cache: unset NX_SEALED_CACHE_ACCESS_TOKEN, then `nx-sealed-cache login`, or give CI a CI token';
+  if (isSealedCacheError(err, 'ERR_AUTH_NOT_MEMBER') || isSealedCacheError(err, 'ERR_AUTH_READ_DENIED'))
+    return NO_ACCESS_FIX;
   if (isSealedCacheError(err, 'ERR_AUTH_WORKSPACE_REQUIRED'))
     return 'add "workspaceId" to the nx.json options or pass --workspace';
   if (isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_'))

@@ -38,6 +38,18 @@ export function registerServeCommand(program: Command, ctx: CommandContext): voi
       });
       const server = await buildServer(config);
       io.stdout(`nx-sealed-cache listening on ${server.url}\n`);
+      if (server.firstSignIn !== undefined) {
+        // Only on this terminal, never in the log: the link signs in as the administrator until a password is set.
+        const minutes = Math.round((server.firstSignIn.expiresAt.getTime() - Date.now()) / 60_000);
+        io.stdout(
+          [
+            `admin page: ${server.url}/`,
+            `sign in as ${server.firstSignIn.userName} and set a password with this one-time link (valid ${minutes} minutes, works once):`,
+            `  ${server.url}${server.firstSignIn.path}`,
+            '',
+          ].join('\n'),
+        );
+      }
       if (!server.hasAdmin) {
         io.stdout(
           `no administrator yet: stop the server and run \`nx-sealed-cache admin init --data-dir ${config.dataDir}\` to create one\n`,

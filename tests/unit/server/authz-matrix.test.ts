@@ -272,6 +272,12 @@ const TABLE: Record<string, Row> = {
     own: ALL,
     foreign: 'same',
   },
+  'GET /ui/first-sign-in/:code': { request: get('/ui/first-sign-in/unknown-code'), own: ALL, foreign: 'same' },
+  'POST /ui/first-sign-in/:code': {
+    request: () => ({ path: '/ui/first-sign-in/unknown-code', form: { password: 'a long enough new password' } }),
+    own: ALL,
+    foreign: 'same',
+  },
   'GET /ui/*': { request: get('/ui/no-such-page'), own: ALL, foreign: 'same' },
   'POST /ui/sign-out': { request: () => ({ path: '/ui/sign-out', form: {} }), own: SESSIONS, foreign: 'same' },
   'GET /ui/account': { request: get('/ui/account'), own: SESSIONS, foreign: 'same' },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../../errors';
+import { auditActorOf, userOf } from '../../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import { newOrgId } from '../../ids';
 import type { ServerContext } from '../../server-context';
@@ -15,6 +16,25 @@ export async function adminOrgRoutes(app: FastifyInstance, ctx: ServerContext): 
     const org = { id: newOrgId(), name: body.name, public: body.public, createdAt: ctx.clock().toISOString() };
     if ((await ctx.store.insertOrganisation(org)) === 'exists') {
       throw new SealedCacheError('ERR_ORG_EXISTS', `an organisation named "${body.name}" already exists`);
+    }
+    const { actor } = authorizedOf(request);
+    await ctx.audit.record({
+      action: 'org.created',
+      actor: auditActorOf(actor),
+      orgId: org.id,
+      details: { name: org.name },
+    });
+    // The person who creates an organisation runs it: they become its admin, so their own logins can use its cache.
+    const creator = userOf(actor);
+    if (creator !== undefined && !creator.bot) {
+      await ctx.store.insertMembership({ orgId: org.id, userId: creator.id, role: 'admin', createdAt: org.createdAt });
+      await ctx.audit.record({
+        action: 'member.added',
+        actor: auditActorOf(actor),
+        orgId: org.id,
+        targetId: creator.id,
+        details: { role: 'admin', via: 'org-created' },
+      });
     }
     return reply.code(201).send(presentOrganisation(org));
   });
