@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { accessLabel } from '../../access-text';
 import { isSealedCacheError } from '../../errors';
 import { readProxySettings } from '../../proxy/proxy-settings';
 import { listProxyStates } from '../../proxy/state-file';
@@ -216,7 +217,7 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
       token: config.credential.token,
       timeoutMs: config.timeouts.requestMs,
     });
-    const scope = access.access.write ? 'read and write' : access.access.read ? 'read only' : 'no access';
+    const scope = `${accessLabel(access.access)}${access.tier ? `, ${access.tier} tier` : ''}`;
     const who = access.principal.user?.name ?? access.principal.kind;
     checks.push({
       name: 'server',

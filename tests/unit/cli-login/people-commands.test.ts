@@ -118,7 +118,7 @@ describe('whoami and logout', () => {
     expect(text).toMatch(/user: +ada/);
     expect(text).toContain(`web (${WORKSPACE_ID}) in acme`);
     expect(text).toMatch(/token: +personal/);
-    expect(text).toMatch(/access: +read and write/);
+    expect(text).toMatch(/access: +read-write/);
     expect(text).toMatch(/credential: +the login file/);
   });
 
@@ -196,7 +196,7 @@ describe('doctor', () => {
     const text = cli.stdout.join('\n');
     expect(text).toMatch(/ok +nx version: Nx 24\.0\.6 .*plugin path/);
     expect(text).toMatch(/ok +credential: from the login file/);
-    expect(text).toMatch(/ok +server: .*ada \(personal\) has read and write/);
+    expect(text).toMatch(/ok +server: .*ada \(personal\) has read-write/);
     expect(text).toContain(`key id ${parseEncryptionKeys(key)[0]?.id}`);
     expect(text).not.toContain(key);
     expect(text).not.toContain(PAT);

@@ -396,7 +396,10 @@ const TABLE: Record<string, Row> = {
     foreign: [SS],
   },
   'POST /ui/workspaces/:id/ci-tokens': {
-    request: (t) => ({ path: `/ui/workspaces/${t.ws}/ci-tokens`, form: { name: 'ci', access: 'read' } }),
+    request: (t) => ({
+      path: `/ui/workspaces/${t.ws}/ci-tokens`,
+      form: { name: 'ci', access: 'read', tier: 'isolated' },
+    }),
     own: [SS, OS],
     foreign: [SS],
   },

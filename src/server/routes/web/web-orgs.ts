@@ -198,6 +198,7 @@ export async function webOrgRoutes(app: FastifyInstance, deps: WebRouteDeps): Pr
         userId: bot.id,
         access,
         expiresIn: '1y',
+        tier: spec.tier,
       },
       actorOf(request),
       org.id,

@@ -41,6 +41,9 @@ input[type=text], input[type=password], select { width:100%; max-width:28rem; pa
 .inline-form label { margin-top:0; }
 td .inline-form { flex-wrap:nowrap; align-items:center; gap:.4rem; }
 td .inline-form select { width:auto; }
+.tier-field { border:1px solid var(--line); border-radius:6px; padding:.4rem .75rem .6rem; margin:0; flex-basis:100%; min-width:0; }
+.tier-field legend { font-weight:600; padding:0 .25rem; }
+.tier-field label { font-weight:400; margin:.3rem 0 0; }
 .sr-only { position:absolute; width:1px; height:1px; padding:0; margin:-1px; overflow:hidden; clip:rect(0,0,0,0); white-space:nowrap; border:0; }
 button, .button { font:inherit; padding:.42rem .9rem; border-radius:6px; border:1px solid #8c959f; background:var(--panel); color:var(--fg); cursor:pointer; text-decoration:none; display:inline-block; }
 button.primary, .button.primary { background:var(--accent); color:var(--accent-fg); border-color:var(--accent); }

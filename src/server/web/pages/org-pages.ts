@@ -1,6 +1,7 @@
 /** Organisation admin pages: the list, members (invite, remove, roles, bots), workspaces and the audit log. */
 import type { AuditEvent, Membership, Organisation, User, Workspace } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
+import { TIER_MEANING } from '../../../access-text';
 import { csrfField, formatTime, orgTabs, page, type Notice, type Viewer } from '../layout';
 
 /** An invitation to join, as the invited user sees it. */
@@ -91,8 +92,10 @@ export function membersPage(
           (
             row,
           ) => html`<tr><td>${row.user?.name}</td><td><form method="post" action="${base}/bots/${row.membership.userId}/tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}"><label class="hint" for="bot-wsid-${row.membership.userId}">Workspace</label><select id="bot-wsid-${row.membership.userId}" name="workspaceId" required>${workspaces.map((ws) => html`<option value="${ws.id}">${ws.name}</option>`)}</select>
-<label class="hint" for="bot-ws-${row.membership.userId}">Access</label><select id="bot-ws-${row.membership.userId}" name="access"><option value="read-write">read-write</option><option value="read">read</option></select><button type="submit" class="small">New machine token</button></form></td><td>${removeForm(row)}</td></tr>`,
-        )}</tbody></table>`;
+<label class="hint" for="bot-ws-${row.membership.userId}">Access</label><select id="bot-ws-${row.membership.userId}" name="access"><option value="read-write">read-write</option><option value="read">read</option></select>
+<label class="hint" for="bot-tier-${row.membership.userId}">Tier</label><select id="bot-tier-${row.membership.userId}" name="tier"><option value="">workspace policy</option><option value="trusted">trusted</option><option value="isolated">isolated</option></select><button type="submit" class="small">New machine token</button></form></td><td>${removeForm(row)}</td></tr>`,
+        )}</tbody></table>
+<p class="hint" data-tier-meanings>Tier: <strong>trusted</strong> ${TIER_MEANING.trusted}; <strong>isolated</strong> ${TIER_MEANING.isolated}; <strong>workspace policy</strong> ${TIER_MEANING['workspace policy']}.</p>`;
   return orgFrame(
     viewer,
     org,

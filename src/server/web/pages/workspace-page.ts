@@ -3,6 +3,7 @@ import type { AccessLevel } from '../../../protocol';
 import type { MemberRole, Organisation, Workspace } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
 import { csrfField, page, type Notice, type Viewer } from '../layout';
+import { tierField } from './tier-field';
 
 const LEVELS = ['none', 'read', 'read-write'] as const;
 
@@ -69,6 +70,7 @@ ${memberAccessSection(viewer, ws, members)}</section>
 <form method="post" action="/ui/workspaces/${ws.id}/ci-tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}">
 <div><label for="ci-name">Name</label><input type="text" id="ci-name" name="name" maxlength="100" required placeholder="main branch CI"></div>
 <div><label for="ci-access">Access</label>${select('ci-access', 'access', ['read', 'read-write'], 'read')}</div>
+${tierField('ci-tier', { policy: false })}
 <div><button type="submit" class="primary">Create CI token</button></div></form>
 ${ciTokens}</section>
 <section class="card" aria-labelledby="tiers"><h2 id="tiers">Write tiers and provenance</h2>${tiers}</section>`,
