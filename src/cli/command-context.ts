@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { normaliseServerUrl } from '../client/server-url';
 import { AdminApiClient } from './api-client';
 import type { CliIo } from './cli-io';
 import { type GlobalOptions, printError } from './output';
@@ -43,7 +44,8 @@ export class CommandContext {
           options,
           globals,
           io: this.io,
-          client: () => new AdminApiClient({ url: globals.url, token: globals.token }),
+          client: () =>
+            new AdminApiClient({ url: normaliseServerUrl(globals.url, 'the server URL'), token: globals.token }),
         });
       } catch (err) {
         printError(this.io, globals.json, err);
