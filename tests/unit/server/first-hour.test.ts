@@ -103,6 +103,23 @@ describe('the first start', () => {
     expect((await new WebClient(ts.url).get(path)).status).toBe(404);
   });
 
+  it('never writes the link into the server log, not even in the request line', async () => {
+    await ts.server.close();
+    const logs: string[] = [];
+    ts.server = await buildServer({
+      dataDir: ts.dataDir,
+      port: 0,
+      logLevel: 'info',
+      logDestination: { write: (line) => logs.push(line) },
+    });
+    const path = ts.server.firstSignIn?.path ?? '';
+    const code = path.split('/').pop() ?? '';
+    expect(code).toHaveLength(43);
+    expect((await new WebClient(ts.server.url as string).get(path)).status).toBe(200);
+    expect(logs.join('\n')).toContain('/ui/first-sign-in/[redacted]');
+    expect(logs.join('\n')).not.toContain(code);
+  });
+
   it('is not offered again once the administrator has a password', async () => {
     await useFirstSignInLink(new WebClient(ts.url), ts.server.firstSignIn?.path ?? '');
     await ts.server.close();

@@ -163,16 +163,32 @@ export function orgWorkspacesPage(
 
 function describeActor(event: AuditEvent, names: Map<string, string>): string {
   if (event.actorUserId !== null) return names.get(event.actorUserId) ?? event.actorUserId;
-  return event.actorTokenId ?? 'anonymous';
+  if (event.actorTokenId !== null) return names.get(event.actorTokenId) ?? event.actorTokenId;
+  return 'anonymous';
+}
+
+/** An event's details as `key value` pairs, ids replaced by names, never a JSON blob. */
+function describeDetails(details: AuditEvent['details'], names: Map<string, string>): SafeHtml {
+  const shown = (value: unknown): string =>
+    typeof value === 'string'
+      ? (names.get(value) ?? value)
+      : value !== null && typeof value === 'object'
+        ? Object.entries(value as Record<string, unknown>)
+            .map(([k, v]) => `${k} ${shown(v)}`)
+            .join(', ')
+        : String(value);
+  const entries = Object.entries(details);
+  if (entries.length === 0) return html``;
+  return html`<ul class="details">${entries.map(([key, value]) => html`<li><span class="hint">${key}</span> ${shown(value)}</li>`)}</ul>`;
 }
 
 export function auditPage(viewer: Viewer, org: Organisation, events: AuditEvent[], names: Map<string, string>): string {
   const body =
     events.length === 0
       ? html`<p class="empty">Nothing recorded yet.</p>`
-      : html`<table><caption>Latest ${events.length} events, newest first</caption><thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Target</th><th scope="col">Workspace</th><th scope="col">Details</th></tr></thead><tbody>${events.map(
+      : html`<table class="stack"><caption>Latest ${events.length} events, newest first</caption><thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Target</th><th scope="col">Workspace</th><th scope="col">Details</th></tr></thead><tbody>${events.map(
           (e) =>
-            html`<tr><td>${formatTime(e.at)}</td><td><code>${e.action}</code></td><td>${describeActor(e, names)}</td><td class="mono">${e.targetId === null ? '—' : (names.get(e.targetId) ?? e.targetId)}</td><td class="mono">${e.workspaceId ?? '—'}</td><td class="mono">${Object.keys(e.details).length === 0 ? '' : JSON.stringify(e.details)}</td></tr>`,
+            html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="Action"><code>${e.action}</code></td><td data-label="By">${describeActor(e, names)}</td><td data-label="Target">${e.targetId === null ? '—' : (names.get(e.targetId) ?? e.targetId)}</td><td data-label="Workspace">${e.workspaceId === null ? '—' : (names.get(e.workspaceId) ?? e.workspaceId)}</td><td data-label="Details">${describeDetails(e.details, names)}</td></tr>`,
         )}</tbody></table>`;
   return orgFrame(viewer, org, 'Audit log', undefined, 'audit', body);
 }

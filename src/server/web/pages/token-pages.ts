@@ -61,22 +61,22 @@ ${accessForm(token, options)}
 
 export function tokenTable(rows: TokenRow[], options: TokenTableOptions): SafeHtml {
   if (rows.length === 0) return html`<p class="empty">No tokens yet.</p>`;
-  return html`<table>
+  return html`<table class="stack">
 <caption>${options.caption}</caption>
 <thead><tr><th scope="col">Name</th>${options.showOwner ? html`<th scope="col">Owner</th>` : ''}<th scope="col">Kind</th><th scope="col">Workspace</th><th scope="col">Access</th><th scope="col">Tier</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col"><span class="hint">Actions</span></th></tr></thead>
 <tbody>${rows.map((row) => {
     const { token, workspace, ownerName } = row;
     return html`<tr data-token-id="${token.id}">
-<td>${token.name ?? html`<span class="hint">(unnamed)</span>`}<br><span class="hint mono">${token.id}</span></td>
-${options.showOwner ? html`<td>${ownerName ?? '—'}</td>` : ''}
-<td>${token.kind === 'personal' ? 'personal' : token.kind}</td>
-<td>${workspace ? workspace.name : html`<span class="hint">any (by URL)</span>`}</td>
-<td><span class="badge${token.access === 'read-write' ? ' rw' : ''}">${token.access ?? '—'}</span></td>
-<td>${tierCell(row)}</td>
-<td>${formatTime(token.createdAt)}</td>
-<td>${token.lastUsedAt === null ? html`<span class="hint">never</span>` : formatTime(token.lastUsedAt)}</td>
-<td>${token.expiresAt === null ? 'never' : formatTime(token.expiresAt)}</td>
-<td>${statusOf(token, options.now)}</td>
+<td data-label="Name">${token.name ?? html`<span class="hint">(unnamed)</span>`}<br><span class="hint mono">${token.id}</span></td>
+${options.showOwner ? html`<td data-label="Owner">${ownerName ?? '—'}</td>` : ''}
+<td data-label="Kind">${token.kind === 'personal' ? 'personal' : token.kind}</td>
+<td data-label="Workspace">${workspace ? workspace.name : html`<span class="hint">any (by URL)</span>`}</td>
+<td data-label="Access"><span class="badge${token.access === 'read-write' ? ' rw' : ''}">${token.access ?? '—'}</span></td>
+<td data-label="Tier">${tierCell(row)}</td>
+<td data-label="Created">${formatTime(token.createdAt)}</td>
+<td data-label="Last used">${token.lastUsedAt === null ? html`<span class="hint">never</span>` : formatTime(token.lastUsedAt)}</td>
+<td data-label="Expires">${token.expiresAt === null ? 'never' : formatTime(token.expiresAt)}</td>
+<td data-label="Status">${statusOf(token, options.now)}</td>
 <td>${actions(token, options)}</td>
 </tr>`;
   })}</tbody></table>`;
