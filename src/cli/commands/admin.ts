@@ -4,6 +4,16 @@ import { initialiseAdmin, resetAdminToken } from '../../server/admin-init';
 import type { CommandContext } from '../command-context';
 import { printResult } from '../output';
 
+/** What `admin init` (and `serve --init-admin`) prints once: the administrator and their token. */
+export function describeNewAdmin(created: { user: { id: string; name: string }; token: string }): string {
+  return [
+    `created administrator ${created.user.name} (${created.user.id})`,
+    `admin token (shown once, store it safely):`,
+    created.token,
+    `use it with the admin CLI: export NX_SEALED_CACHE_ADMIN_TOKEN=<the token above>`,
+  ].join('\n');
+}
+
 export function registerAdminCommands(program: Command, ctx: CommandContext): void {
   const admin = program.command('admin').description('server administration on the data directory itself');
   admin
@@ -30,14 +40,7 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
           );
           return;
         }
-        printResult(io, globals, { user: result.user, token: result.token }, (r) =>
-          [
-            `created administrator ${r.user.name} (${r.user.id})`,
-            `admin token (shown once, store it safely):`,
-            r.token,
-            `use it with the admin CLI: export NX_SEALED_CACHE_ADMIN_TOKEN=<the token above>`,
-          ].join('\n'),
-        );
+        printResult(io, globals, { user: result.user, token: result.token }, describeNewAdmin);
       }),
     );
   admin
