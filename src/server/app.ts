@@ -13,7 +13,7 @@ import { createOperations } from './lifecycle/operations';
 import { registerOperations } from './lifecycle/register-operations';
 import { createFastify } from './lifecycle/server-options';
 import type { MetadataStore } from './metadata/metadata-store';
-import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
+import { openSqliteMetadataStore, type SqliteMetadataStore } from './metadata/sqlite-metadata-store';
 import { accessRoutes } from './routes/cache/access';
 import { API_PREFIX, apiRoutes } from './routes/admin-api/api-routes';
 import { cacheRoutes } from './routes/cache/cache';
@@ -86,7 +86,7 @@ function createApp(
   return { app, routes, web };
 }
 
-async function openStore(metadataFile: string): Promise<MetadataStore> {
+async function openStore(metadataFile: string): Promise<SqliteMetadataStore> {
   removeStaleSqliteLock(metadataFile);
   return openSqliteMetadataStore(metadataFile, { exclusive: true });
 }
@@ -100,7 +100,9 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
   let store: MetadataStore | undefined;
   try {
     clearTmpDir(layout);
-    store = await openStore(layout.metadataFile);
+    const opened = await openStore(layout.metadataFile);
+    const migrated = opened.appliedMigrations;
+    store = opened;
     const audit = new AuditLog(store, clock);
     const ops = createOperations({
       config,
@@ -123,6 +125,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       ops,
     };
     const { app, routes, web } = createApp(context, logDestination);
+    if (migrated.length > 0) app.log.info({ migrations: migrated }, `metadata database migrated (${migrated.length})`);
     if (tightened.length > 0)
       app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;
@@ -139,9 +142,14 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       firstSignIn: await web.firstSignIn.issueIfNeeded(),
       close: async () => {
         try {
+          app.log.info(
+            { graceMs: config.shutdownGrace },
+            'shutting down: no new connections; in-flight requests may finish',
+          );
           await ops.retention.stop();
           await closeGracefully(app, config.shutdownGrace);
           await openedStore.close();
+          app.log.info('shut down cleanly');
         } finally {
           lock.release();
         }

@@ -94,6 +94,9 @@ function insertResult(result: { numInsertedOrUpdatedRows?: bigint }): InsertResu
 }
 
 export class SqliteMetadataStore implements MetadataStore {
+  /** The migrations this open applied, in order (empty when the database was up to date), for the start-up log. */
+  appliedMigrations: string[] = [];
+
   constructor(private readonly db: Kysely<MetadataDatabase>) {}
 
   /** The same connection, for an area's own tables (web sign-in) in the same database file and migrations. */
@@ -480,7 +483,7 @@ export async function openSqliteMetadataStore(
   }
   const db = new Kysely<MetadataDatabase>({ dialect: new WasmSqliteDialect(wasm) });
   // Independent migrations may land out of number order (a data dir can have 004 before 003).
-  const { error } = await new Migrator({
+  const { error, results } = await new Migrator({
     db,
     provider: migrationProvider,
     allowUnorderedMigrations: true,
@@ -489,5 +492,7 @@ export async function openSqliteMetadataStore(
     await db.destroy();
     throw new SealedCacheError('ERR_DATABASE_FAILED', 'migrating the metadata database failed', { cause: error });
   }
-  return new SqliteMetadataStore(db);
+  const store = new SqliteMetadataStore(db);
+  store.appliedMigrations = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return store;
 }
