@@ -61,8 +61,8 @@ function loginIo(out: string[], onSleep: () => Promise<void>): LoginIo {
   };
 }
 
-/** Approves the code the CLI printed on its second wait, in the given signed-in page. */
-function approvingIo(out: string[], client: WebClient): LoginIo {
+/** Approves the code the CLI printed on its second wait, in the given signed-in page; then runs `after`. */
+function approvingIo(out: string[], client: WebClient, after: () => Promise<unknown> = async () => undefined): LoginIo {
   let waits = 0;
   return loginIo(out, async () => {
     const code = out.map((l) => /^\s+([A-Z]{4}-[A-Z]{4})$/.exec(l)?.[1]).find(Boolean);
@@ -71,6 +71,7 @@ function approvingIo(out: string[], client: WebClient): LoginIo {
     const confirm = await client.post('/ui/device', { csrf: field(entry.text, 'csrf'), code });
     expect(confirm.status).toBe(200);
     await client.post('/ui/device/approve', { csrf: field(confirm.text, 'csrf'), code: field(confirm.text, 'code') });
+    await after();
   });
 }
 
@@ -169,15 +170,7 @@ describe('onboarding in one pass', () => {
     const ada = new WebClient(ts.url);
     await ada.signIn('ada');
     const out: string[] = [];
-    let waits = 0;
-    const io = loginIo(out, async () => {
-      const code = out.map((l) => /^\s+([A-Z]{4}-[A-Z]{4})$/.exec(l)?.[1]).find(Boolean);
-      if (code === undefined || waits++ !== 1) return;
-      const entry = await ada.get('/ui/device');
-      const confirm = await ada.post('/ui/device', { csrf: field(entry.text, 'csrf'), code });
-      await ada.post('/ui/device/approve', { csrf: field(confirm.text, 'csrf'), code: field(confirm.text, 'code') });
-      await api(ts, 'DELETE', '/orgs/acme/members/ada');
-    });
+    const io = approvingIo(out, ada, () => api(ts, 'DELETE', '/orgs/acme/members/ada'));
     expect(await runLogin({ url: ts.url, workspace: ws.id, browser: true }, io)).toBe(1);
     expect(out.join('\n')).toMatch(/ERR_LOGIN_REQUEST_DENIED: ada has no access/);
     expect(readStoredCredential(ts.url, undefined, io.env, ws.id).credential).toBeNull();

@@ -4,6 +4,7 @@ import { SealedCacheError } from '../../../errors';
 import { auditActorOf, userOf } from '../../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import { newOrgId } from '../../ids';
+import { addMemberDirectly } from '../../services/invitations';
 import type { ServerContext } from '../../server-context';
 import { Name, parseInput } from '../support/request-input';
 import { presentOrganisation } from '../support/presenters';
@@ -26,16 +27,7 @@ export async function adminOrgRoutes(app: FastifyInstance, ctx: ServerContext): 
     });
     // The person who creates an organisation runs it: they become its admin, so their own logins can use its cache.
     const creator = userOf(actor);
-    if (creator !== undefined && !creator.bot) {
-      await ctx.store.insertMembership({ orgId: org.id, userId: creator.id, role: 'admin', createdAt: org.createdAt });
-      await ctx.audit.record({
-        action: 'member.added',
-        actor: auditActorOf(actor),
-        orgId: org.id,
-        targetId: creator.id,
-        details: { role: 'admin', via: 'org-created' },
-      });
-    }
+    if (creator !== undefined && !creator.bot) await addMemberDirectly(ctx, org, creator, 'admin', auditActorOf(actor));
     return reply.code(201).send(presentOrganisation(org));
   });
 
