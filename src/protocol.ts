@@ -85,6 +85,8 @@ export const TokenJson = z.object({
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   rotatedAt: z.string().nullable(),
+  /** Where its writes land, as the cache decides it (`workspace policy`: an unbound personal token; null: admin). */
+  writeTier: z.enum(['trusted', 'isolated', 'workspace policy']).nullable().optional(),
 });
 export type TokenJson = z.infer<typeof TokenJson>;
 

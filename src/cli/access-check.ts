@@ -11,6 +11,7 @@ import {
 } from '../client/config';
 import { parseSealedCacheOptions, type SealedCacheOptions } from '../client/options';
 import { normaliseServerUrl } from '../client/server-url';
+import { accessLabel, tierWithMeaning } from '../access-text';
 import { SealedCacheError } from '../errors';
 import { WORKSPACE_ID_PATTERN, type AccessResponse } from '../protocol';
 import { listWiredOptions } from '../nx-config/nx-json-wiring';
@@ -120,13 +121,15 @@ export function describeAccess(access: AccessResponse): string[] {
     : principal.kind === 'anonymous'
       ? 'anonymous'
       : '(no user)';
-  const rights = access.access.write ? 'read and write' : access.access.read ? 'read only' : 'no access';
+  const rights = accessLabel(access.access);
   return [
     `user:       ${who}`,
     `workspace:  ${workspace.name} (${workspace.id}) in ${workspace.organisation.name}`,
     `token:      ${principal.kind}${principal.tokenName ? ` "${principal.tokenName}"` : ''}${principal.tokenId ? ` [${principal.tokenId}]` : ''}`,
     `access:     ${rights}`,
-    ...(access.tier ? [`tier:       ${access.tier}, writes to ${access.namespace ?? 'its own namespace'}`] : []),
+    ...(access.tier
+      ? [`tier:       ${tierWithMeaning(access.tier)}; writes to ${access.namespace ?? 'its own namespace'}`]
+      : []),
     ...(access.expiresAt ? [`expires:    ${access.expiresAt}`] : []),
   ];
 }

@@ -7,10 +7,25 @@ export interface CliIo {
   waitForShutdown(): Promise<void>;
 }
 
+/**
+ * Writes to a process stream until its reader goes away (`doctor | head -3`): an EPIPE then ends the output
+ * quietly, with no stack trace, and the command finishes with its own exit code.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): (text: string) => void {
+  let gone = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    gone = true;
+  });
+  return (text) => {
+    if (!gone) stream.write(text);
+  };
+}
+
 export function processIo(): CliIo {
   return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: quietOnClosedPipe(process.stdout),
+    stderr: quietOnClosedPipe(process.stderr),
     env: process.env,
     waitForShutdown: () =>
       new Promise((resolve) => {

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
+import { normaliseServerUrl } from '../client/server-url';
 import { AdminApiClient } from './api-client';
 import type { CliIo } from './cli-io';
 import { type GlobalOptions, printError } from './output';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7080';
+/** The admin CLI's own variable, so an admin token never sits in the variable the plugin reads. */
+export const ENV_ADMIN_TOKEN = 'NX_SEALED_CACHE_ADMIN_TOKEN';
 
 export interface ActionInput {
   args: string[];
@@ -23,7 +26,7 @@ export class CommandContext {
     const all = command.optsWithGlobals<{ url?: string; token?: string; json?: boolean }>();
     return {
       url: all.url ?? this.io.env.NX_SEALED_CACHE_URL ?? DEFAULT_URL,
-      token: all.token ?? this.io.env.NX_SEALED_CACHE_ACCESS_TOKEN,
+      token: all.token ?? nonEmpty(this.io.env[ENV_ADMIN_TOKEN]) ?? nonEmpty(this.io.env.NX_SEALED_CACHE_ACCESS_TOKEN),
       json: all.json === true,
     };
   }
@@ -41,7 +44,8 @@ export class CommandContext {
           options,
           globals,
           io: this.io,
-          client: () => new AdminApiClient({ url: globals.url, token: globals.token }),
+          client: () =>
+            new AdminApiClient({ url: normaliseServerUrl(globals.url, 'the server URL'), token: globals.token }),
         });
       } catch (err) {
         printError(this.io, globals.json, err);
@@ -50,3 +54,5 @@ export class CommandContext {
     };
   }
 }
+
+const nonEmpty = (value: string | undefined): string | undefined => (value?.trim() ? value.trim() : undefined);

@@ -28,7 +28,10 @@ function buildProgram(ctx: CommandContext): Command {
     .description('A self-hosted, security-first remote cache for Nx')
     .version(packageVersion())
     .option('--url <url>', 'server URL (env NX_SEALED_CACHE_URL, default http://127.0.0.1:7080)')
-    .option('--token <token>', 'access token (env NX_SEALED_CACHE_ACCESS_TOKEN)')
+    .option(
+      '--token <token>',
+      'token for admin commands (env NX_SEALED_CACHE_ADMIN_TOKEN, then NX_SEALED_CACHE_ACCESS_TOKEN)',
+    )
     .option('--json', 'print one JSON document on stdout')
     .showHelpAfterError(false)
     .exitOverride()

@@ -210,8 +210,18 @@ function parseErrorText(text: string): { code?: ErrorCode; message?: string } {
   } catch {
     // Not JSON: cache-route 401s are text/plain by design.
   }
+  if (looksLikeHtml(text)) return { message: summariseHtml(text) };
   const match = /\bERR_[A-Z_]+\b/.exec(text);
   return { code: match ? knownCode(match[0]) : undefined, message: text.trim() ? oneLine(text) : undefined };
+}
+
+const looksLikeHtml = (text: string): boolean => /^\s*(<!doctype html|<html|<head|<body)/i.test(text);
+
+/** A proxy's or load balancer's error page in a few words (its title), never the whole markup. */
+export function summariseHtml(text: string): string {
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] ?? /<h1[^>]*>([^<]*)<\/h1>/i.exec(text)?.[1];
+  const words = title === undefined ? '' : oneLine(title.replace(/&[a-z#0-9]+;/gi, ' ')).slice(0, 120);
+  return `an HTML page${words ? ` ("${words}")` : ''}, not an nx-sealed-cache server's answer (a proxy or another server at this URL?)`;
 }
 
 function knownCode(code: string): ErrorCode | undefined {

@@ -79,6 +79,19 @@ export function storeCredential(
   return path;
 }
 
+/** Every entry stored for this server (server-wide and per workspace), for `logout` to revoke. */
+export function listStoredCredentials(
+  url: string,
+  homeDir?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): StoredCredential[] {
+  const current = loadCredentialsFileStrict(credentialsFilePath(homeDir, env));
+  const key = entryKey(url);
+  return Object.entries(current.servers)
+    .filter(([name]) => name === key || name.startsWith(`${key}/w/`))
+    .map(([, credential]) => credential);
+}
+
 /** Removes every entry for this server (server-wide and per workspace); returns whether any existed. */
 export function removeStoredCredential(url: string, homeDir?: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const path = credentialsFilePath(homeDir, env);

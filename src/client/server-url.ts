@@ -2,13 +2,27 @@
 import { SealedCacheError } from '../errors';
 import { CACHE_HASH_PATTERN } from '../protocol';
 
+/** `host:port[/path]` without a scheme (`new URL` reads `localhost:7080` as the scheme `localhost:`). */
+const BARE_HOST = /^[A-Za-z0-9][A-Za-z0-9.-]*:\d{1,5}(\/[A-Za-z0-9._~/-]*)?$/;
+
+/** Echoes the value only when it is plainly a host and port, which holds no secret. */
+function schemeHint(raw: string): string {
+  const trimmed = raw.trim();
+  return BARE_HOST.test(trimmed) || /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(trimmed)
+    ? `it needs a scheme: did you mean http://${trimmed} or https://${trimmed}?`
+    : `length ${raw.length}; it should look like http://127.0.0.1:7080 or https://cache.example.com`;
+}
+
 /** `https://Host:443/prefix/` -> `https://host/prefix`; refuses non-http(s), credentials in the URL, query and fragment. */
 export function normaliseServerUrl(raw: string, source = 'server URL'): string {
   let parsed: URL;
   try {
     parsed = new URL(raw.trim());
   } catch (cause) {
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} is not a valid URL (length ${raw.length})`, { cause });
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} is not a valid URL (${schemeHint(raw)})`, { cause });
+  }
+  if (BARE_HOST.test(raw.trim())) {
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `${source} is not a valid URL (${schemeHint(raw)})`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new SealedCacheError(

@@ -23,7 +23,7 @@ import { API_PREFIX, apiRoutes } from './routes/admin-api/api-routes';
 import { cacheRoutes } from './routes/cache/cache';
 import { webRoutes } from './routes/web/web-routes';
 import { checkSessionPost, loadViewer } from './web/web-guards';
-import { createWebServices } from './web/web-services';
+import { createWebServices, type WebServices } from './web/web-services';
 import type { ServerContext } from './server-context';
 import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
@@ -51,13 +51,15 @@ export interface SealedCacheServer {
   routes: DeclaredRoute[];
   /** Whether the data dir has a server administrator (if not, `admin init` is needed). */
   hasAdmin: boolean;
+  /** While no administrator has a password: the path of a one-time link that sets one (print it on the server's terminal only). */
+  firstSignIn: { path: string; userName: string; expiresAt: Date } | undefined;
   close(): Promise<void>;
 }
 
 function createApp(
   context: ServerContext,
   logDestination?: LogDestination,
-): { app: FastifyInstance; routes: DeclaredRoute[] } {
+): { app: FastifyInstance; routes: DeclaredRoute[]; web: WebServices } {
   const app = createFastify(context.config, logDestination);
   const web = createWebServices(context);
   app.decorateRequest('webViewer', null);
@@ -86,7 +88,7 @@ function createApp(
   app.register(async (scope) => accessRoutes(scope, context));
   app.register(async (scope) => apiRoutes(scope, context, web), { prefix: API_PREFIX });
   app.register(async (scope) => webRoutes(scope, context, web));
-  return { app, routes };
+  return { app, routes, web };
 }
 
 async function openStore(config: ServerConfig, layout: DataDirLayout): Promise<MetadataStore> {
@@ -146,8 +148,10 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       version: packageVersion(),
       ops,
     };
-    const { app, routes } = createApp(context, logDestination);
+    const { app, routes, web } = createApp(context, logDestination);
     if (backend.kind === 's3') app.log.info({ blobStore: backend.description }, 'blobs in an S3 bucket');
+    const migrated = store.migratedAtOpen;
+    if (migrated.length > 0) app.log.info({ migrations: migrated }, `metadata database migrated (${migrated.length})`);
     if (tightened.length > 0)
       app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;
@@ -162,12 +166,18 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       routes,
       url: url && displayUrl(app, config.host, config.tlsCert !== undefined),
       hasAdmin: await store.hasServerAdmin(),
+      firstSignIn: await web.firstSignIn.issueIfNeeded(),
       close: async () => {
         try {
+          app.log.info(
+            { graceMs: config.shutdownGrace },
+            'shutting down: no new connections; in-flight requests may finish',
+          );
           await ops.retention.stop();
           await closeGracefully(app, config.shutdownGrace);
           await openedStore.close();
           await openedBackend.close();
+          app.log.info('shut down cleanly');
         } finally {
           lock.release();
         }

@@ -107,7 +107,20 @@ test('no token, key or plaintext in logs, CLI output, errors, audit log, databas
   const create = (name: string, access: string): Promise<{ id: string; token: string }> =>
     cliJson<{ id: string; token: string }>(
       `token create ${name}`,
-      ['token', 'create', '--kind', 'ci', '--workspace', ws.id, '--access', access, '--name', name],
+      [
+        'token',
+        'create',
+        '--kind',
+        'ci',
+        '--workspace',
+        ws.id,
+        '--access',
+        access,
+        '--tier',
+        'isolated',
+        '--name',
+        name,
+      ],
       target,
       (json) => json.token,
     );

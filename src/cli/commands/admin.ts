@@ -1,8 +1,18 @@
 import type { Command } from 'commander';
 import { isSealedCacheError } from '../../errors';
-import { initialiseAdmin } from '../../server/admin-init';
+import { initialiseAdmin, resetAdminToken } from '../../server/admin-init';
 import type { CommandContext } from '../command-context';
 import { printResult } from '../output';
+
+/** What `admin init` (and `serve --init-admin`) prints once: the administrator and their token. */
+export function describeNewAdmin(created: { user: { id: string; name: string }; token: string }): string {
+  return [
+    `created administrator ${created.user.name} (${created.user.id})`,
+    `admin token (shown once, store it safely):`,
+    created.token,
+    `use it with the admin CLI: export NX_SEALED_CACHE_ADMIN_TOKEN=<the token above>`,
+  ].join('\n');
+}
 
 export function registerAdminCommands(program: Command, ctx: CommandContext): void {
   const admin = program.command('admin').description('server administration on the data directory itself');
@@ -35,12 +45,32 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
           );
           return;
         }
-        printResult(io, globals, { user: result.user, token: result.token }, (r) =>
-          [
-            `created administrator ${r.user.name} (${r.user.id})`,
-            `admin token (shown once, store it safely):`,
-            r.token,
-          ].join('\n'),
+        printResult(io, globals, { user: result.user, token: result.token }, describeNewAdmin);
+      }),
+    );
+  admin
+    .command('reset-token')
+    .description(
+      "recover a lost admin token: revoke the administrator's admin tokens and print a new one once (offline: on the server machine, with the server stopped)",
+    )
+    .requiredOption('--data-dir <dir>', 'the server data directory')
+    .option('--name <name>', 'the administrator (default: the only one)')
+    .action(
+      ctx.action(async ({ options, globals, io }) => {
+        const result = await resetAdminToken({
+          dataDir: options.dataDir as string,
+          ...(typeof options.name === 'string' ? { name: options.name } : {}),
+        });
+        printResult(
+          io,
+          globals,
+          { user: result.user, token: result.token, revokedTokenIds: result.revokedTokenIds },
+          (r) =>
+            [
+              `revoked ${r.revokedTokenIds.length} earlier admin token(s) of ${r.user.name}`,
+              `new admin token (shown once, store it safely):`,
+              r.token,
+            ].join('\n'),
         );
       }),
     );

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { accessLabel } from '../../access-text';
 import { isSealedCacheError } from '../../errors';
 import { readProxySettings } from '../../proxy/proxy-settings';
 import { listProxyStates } from '../../proxy/state-file';
@@ -30,6 +31,7 @@ import {
   type ServerFlags,
 } from '../people-commands';
 import { isProcessAlive } from '../../process-alive';
+import { normaliseServerUrl } from '../../client/server-url';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 export interface DoctorCheck {
@@ -39,10 +41,16 @@ export interface DoctorCheck {
   fix?: string;
 }
 
+const NO_ACCESS_FIX =
+  "an admin of the workspace's organisation gives this user access (`nx-sealed-cache member add --org <org> --user <name>`, or the Members page); a server administrator adds themselves the same way, and is already admin of the organisations they created";
 const INIT_FIX = 'run `nx g nx-sealed-cache:init` (it picks the path for the installed Nx)';
 
 export async function runDoctor(flags: ServerFlags, io: PeopleCliIo): Promise<number> {
-  const checks = [...checkWorkspace(io), ...(await checkServer(flags, io))];
+  const bare = await checkBarePath(io);
+  const ourUrl = flags.url ?? io.env.NX_SEALED_CACHE_URL?.trim();
+  // A bare setup names its server only in Nx's own variables: then the plugin's checks have nothing to check.
+  const server = bare.length > 0 && !ourUrl && !readsWiredUrl(io) ? [] : await checkServer(flags, io);
+  const checks = [...checkWorkspace(io, bare.length > 0), ...bare, ...server];
   const healthy = checks.every((check) => check.status !== 'fail');
   if (flags.json) {
     io.out(JSON.stringify({ healthy, checks }, null, 2));
@@ -58,8 +66,63 @@ export async function runDoctor(flags: ServerFlags, io: PeopleCliIo): Promise<nu
   return healthy ? 0 : 1;
 }
 
+const BARE_URL = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
+const BARE_TOKEN = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
+
+function readsWiredUrl(io: PeopleCliIo): boolean {
+  try {
+    return resolveServerTarget({}, io).url !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Nx's own client pointed at the server with Nx's two variables and no plugin: it works, but Nx aborts the
+ * run on a wrong token or a dead server, so doctor says so and checks the credential Nx would send.
+ */
+async function checkBarePath(io: PeopleCliIo): Promise<DoctorCheck[]> {
+  const raw = io.env[BARE_URL]?.trim();
+  if (!raw) return [];
+  const checks: DoctorCheck[] = [
+    {
+      name: 'bare nx',
+      status: 'warn',
+      detail: `${BARE_URL} is set: Nx's own client talks to the server directly, so a wrong token or an unreachable server fails the build (only the plugin fails safe, seals, and uses \`login\`)`,
+      fix: 'add the plugin (`nx g nx-sealed-cache:init --url=<server>`) and unset NX_SELF_HOSTED_REMOTE_CACHE_*, or keep the bare path knowing it fails the build',
+    },
+  ];
+  let url: string;
+  try {
+    url = normaliseServerUrl(raw, BARE_URL);
+  } catch (err) {
+    return [
+      ...checks,
+      { name: 'bare credential', status: 'fail', detail: describeFailure(err), fix: `fix ${BARE_URL}` },
+    ];
+  }
+  const token = io.env[BARE_TOKEN]?.trim();
+  try {
+    const access = await fetchAccess({ url, ...(token ? { token } : {}) });
+    const who = access.principal.kind === 'anonymous' ? 'anonymous access' : `a ${access.principal.kind} token`;
+    checks.push({
+      name: 'bare credential',
+      status: 'ok',
+      detail: `${url} accepts ${who} from ${token ? BARE_TOKEN : 'no token'}: ${accessLabel(access.access)} on ${access.workspace.name}`,
+    });
+  } catch (err) {
+    checks.push({
+      name: 'bare credential',
+      status: 'fail',
+      detail: `${describeFailure(err)}; Nx would fail the build on this`,
+      fix: fixForServerError(err).replace('NX_SEALED_CACHE_ACCESS_TOKEN', BARE_TOKEN),
+    });
+  }
+  return checks;
+}
+
 /** nx.json wiring and the Nx version path; read straight from disk, nothing is written. */
-function checkWorkspace(io: PeopleCliIo): DoctorCheck[] {
+function checkWorkspace(io: PeopleCliIo, bare = false): DoctorCheck[] {
   const nxJsonPath = findNxJson(io.cwd);
   if (!nxJsonPath)
     return [{ name: 'workspace', status: 'warn', detail: `no nx.json above ${io.cwd}; only server checks ran` }];
@@ -86,7 +149,14 @@ function checkWorkspace(io: PeopleCliIo): DoctorCheck[] {
           status: 'ok',
           detail: `nx-sealed-cache is wired as the ${wiredAs === 'plugin' ? 'plugin' : 'tasks runner'} in ${nxJsonPath}`,
         }
-      : { name: 'nx.json', status: 'fail', detail: `nx-sealed-cache is not in ${nxJsonPath}`, fix: INIT_FIX },
+      : bare
+        ? {
+            name: 'nx.json',
+            status: 'warn',
+            detail: `nx-sealed-cache is not in ${nxJsonPath} (the bare path)`,
+            fix: INIT_FIX,
+          }
+        : { name: 'nx.json', status: 'fail', detail: `nx-sealed-cache is not in ${nxJsonPath}`, fix: INIT_FIX },
   ];
   return [
     ...checks,
@@ -205,7 +275,7 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
     status: 'warn',
     detail: warning.replace(/^nx-sealed-cache: /, ''),
   }));
-  checks.push({ name: 'credential', status: 'ok', detail: `from ${CREDENTIAL_SOURCE_TEXT[config.credential.source]}` });
+  const source = CREDENTIAL_SOURCE_TEXT[config.credential.source];
   checks.push(checkEncryption(config));
   try {
     const access = await fetchAccess({
@@ -214,18 +284,34 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
       token: config.credential.token,
       timeoutMs: config.timeouts.requestMs,
     });
-    const scope = access.access.write ? 'read and write' : access.access.read ? 'read only' : 'no access';
+    // Only now, with the server's word for it, is the credential ok; and it says what kind it is.
+    const { principal } = access;
+    checks.push({
+      name: 'credential',
+      status: 'ok',
+      detail:
+        principal.kind === 'anonymous'
+          ? `none (anonymous, the workspace's anonymous level), from ${source}`
+          : `a ${principal.kind} token${principal.tokenName ? ` "${principal.tokenName}"` : ''}${principal.user ? ` of ${principal.user.name}` : ''}, accepted by the server, from ${source}`,
+    });
+    const scope = `${accessLabel(access.access)}${access.tier ? `, ${access.tier} tier` : ''}`;
     const who = access.principal.user?.name ?? access.principal.kind;
     checks.push({
       name: 'server',
       status: access.access.read ? 'ok' : 'fail',
       detail: `${config.url} answers; ${who} (${access.principal.kind}) has ${scope} on ${access.workspace.name} (${access.workspace.id})`,
-      ...(access.access.read
-        ? {}
-        : { fix: 'ask an admin for access, or log in with a token that can read this workspace' }),
+      ...(access.access.read ? {} : { fix: NO_ACCESS_FIX }),
     });
   } catch (err) {
-    checks.push({ name: 'server', status: 'fail', detail: describeFailure(err), fix: fixForServerError(err) });
+    const refusedCredential = isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_');
+    checks.push({
+      name: refusedCredential ? 'credential' : 'server',
+      status: 'fail',
+      detail: refusedCredential
+        ? `refused by the server (from ${source}): ${describeFailure(err)}`
+        : describeFailure(err),
+      fix: fixForServerError(err),
+    });
   }
   return checks;
 }
@@ -267,6 +353,10 @@ function checkProxies(env: NodeJS.ProcessEnv): DoctorCheck {
 function fixForServerError(err: unknown): string {
   if (isSealedCacheError(err, 'ERR_CLIENT_UNREACHABLE') || isSealedCacheError(err, 'ERR_CLIENT_TIMEOUT'))
     return 'check the URL, the network, and that the server runs';
+  if (isSealedCacheError(err, 'ERR_AUTH_TOKEN_KIND_REFUSED'))
+    return 'an admin token runs the admin CLI (put it in NX_SEALED_CACHE_ADMIN_TOKEN) and never reads the cache: unset NX_SEALED_CACHE_ACCESS_TOKEN, then `nx-sealed-cache login`, or give CI a CI token';
+  if (isSealedCacheError(err, 'ERR_AUTH_NOT_MEMBER') || isSealedCacheError(err, 'ERR_AUTH_READ_DENIED'))
+    return NO_ACCESS_FIX;
   if (isSealedCacheError(err, 'ERR_AUTH_WORKSPACE_REQUIRED'))
     return 'add "workspaceId" to the nx.json options or pass --workspace';
   if (isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_'))

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { ENV_ACCESS_TOKEN } from '../../client/config';
 import { storeCredential } from '../../client/credentials-store';
 import { SealedCacheError, isSealedCacheError } from '../../errors';
+import { AdminApiClient } from '../api-client';
 import { type BrowserLoginIo, loginInBrowser } from '../browser-login';
 import type { AccessResponse } from '../../protocol';
 import { describeAccess, fetchAccess, resolveServerTarget } from '../access-check';
@@ -89,7 +90,13 @@ async function runBrowserLogin(
     sleep: io.sleep,
     hostname: io.hostname,
   });
-  const access = await checkPersonalToken(url, result.workspaceId, result.token);
+  const access = await checkPersonalToken(url, result.workspaceId, result.token).catch(async (err: unknown) => {
+    // A token that cannot be used is not left alive on the server.
+    await new AdminApiClient({ url, token: result.token })
+      .call('POST', `/tokens/${encodeURIComponent(result.tokenId)}/revoke`)
+      .catch(() => undefined);
+    throw err;
+  });
   const meta = {
     tokenId: result.tokenId,
     userName: result.userName,
@@ -161,7 +168,13 @@ async function checkPersonalToken(
         { cause: err },
       );
     }
+    if (isSealedCacheError(err, 'ERR_AUTH_NOT_MEMBER') || isSealedCacheError(err, 'ERR_AUTH_READ_DENIED')) {
+      throw new SealedCacheError(err.code, `${noAccessText(workspaceId)} Nothing was saved.`, { cause: err });
+    }
     throw err;
+  }
+  if (!access.access.read) {
+    throw new SealedCacheError('ERR_AUTH_READ_DENIED', `${noAccessText(workspaceId)} Nothing was saved.`);
   }
   if (access.principal.kind !== 'personal') {
     throw new SealedCacheError(
@@ -170,6 +183,11 @@ async function checkPersonalToken(
     );
   }
   return access;
+}
+
+/** What to do when the login worked but its user may not use the workspace's cache. */
+export function noAccessText(workspaceId: string | undefined): string {
+  return `the login worked, but its user has no access to workspace ${workspaceId ?? '(none named)'}: an admin of its organisation adds them (\`nx-sealed-cache member add --org <org> --user <name>\`, or the Members page); a server administrator who created the organisation is already its admin.`;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {

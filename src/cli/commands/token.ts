@@ -1,6 +1,8 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
 import { IssuedTokenJson, TokenJson } from '../../protocol';
+import { TIER_MEANING, tierWithMeaning } from '../../access-text';
+import { SealedCacheError } from '../../errors';
 import { fields, printResult, table } from '../output';
 import { registerTokenMintCommand } from './token-mint';
 
@@ -11,7 +13,7 @@ const issued = (verb: string) => (t: IssuedTokenJson) =>
       workspaceId: t.workspaceId,
       userId: t.userId,
       access: t.access,
-      tier: t.tier ?? (t.kind === 'personal' ? 'workspace policy' : null),
+      tier: t.writeTier ? tierWithMeaning(t.writeTier) : null,
       expiresAt: t.expiresAt ?? 'never',
     }),
     'token (shown once, store it safely):',
@@ -36,12 +38,19 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
     .addOption(
       new Option(
         '--tier <tier>',
-        'where writes land: trusted (the shared tier) or isolated (default for ci; personal: the workspace policy)',
+        `where writes land (required for read-write ci tokens): trusted ${TIER_MEANING.trusted}; isolated ${TIER_MEANING.isolated}; personal tokens default to the workspace policy`,
       ).choices(['trusted', 'isolated']),
     )
     .option('--expires-in <duration>', '30m, 2h, 30d, 4w, 1y or never (personal default 1y, others never)')
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
+        // A writing CI token's tier decides who reads what it writes, so it is asked for, never assumed.
+        if (options.kind === 'ci' && options.access === 'read-write' && options.tier === undefined) {
+          throw new SealedCacheError(
+            'ERR_INPUT_INVALID',
+            `a read-write CI token needs --tier: trusted ${TIER_MEANING.trusted}, or isolated ${TIER_MEANING.isolated}`,
+          );
+        }
         const created = await client().read(IssuedTokenJson, 'POST', '/tokens', {
           kind: options.kind,
           workspaceId: options.workspace,
@@ -68,19 +77,23 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
         const query = params.size > 0 ? `?${params.toString()}` : '';
         const list = await client().read(TokenJson.array(), 'GET', `/tokens${query}`);
         printResult(io, globals, list, (l) =>
-          table(l as unknown as Record<string, unknown>[], [
-            'id',
-            'kind',
-            'name',
-            'workspaceId',
-            'userId',
-            'access',
-            'tier',
-            'scope',
-            'expiresAt',
-            'lastUsedAt',
-            'revokedAt',
-          ]),
+          // The tier column says where writes land now, as the web page's token tables do.
+          table(
+            l.map((t) => ({ ...t, tier: t.writeTier ?? null })),
+            [
+              'id',
+              'kind',
+              'name',
+              'workspaceId',
+              'userId',
+              'access',
+              'tier',
+              'scope',
+              'expiresAt',
+              'lastUsedAt',
+              'revokedAt',
+            ],
+          ),
         );
       }),
     );

@@ -13,6 +13,8 @@ import { CreateTokenBody } from '../input/token-input';
 import type { Principal } from './credentials';
 import type { Resource } from './policy';
 import { resolveWorkspaceAccess } from './workspace-access';
+import type { WriteTier } from '../metadata/records';
+import { WRITE_TIERS } from '../tiers/write-tier';
 
 export interface ResolveInput {
   request: FastifyRequest;
@@ -31,6 +33,14 @@ const OptionalWorkspace = z
   .trim()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+
+/** A token form's tier: "" or absent follows the kind's default (personal: the workspace policy). */
+const FormTier = z
+  .enum(['', ...WRITE_TIERS])
+  .optional()
+  .transform((v) => (v === '' || v === undefined ? null : v));
+const formTierOf = (request: FastifyRequest): WriteTier | null =>
+  parseInput(z.object({ tier: FormTier }), bodyOf(request), 'form').tier;
 
 const paramsOf = (request: FastifyRequest): Record<string, unknown> =>
   (request.params ?? {}) as Record<string, unknown>;
@@ -110,7 +120,12 @@ async function webOwnToken({ request, store, sessionUserId }: ResolveInput): Pro
   const workspace = workspaceId === undefined ? undefined : await requireWorkspace(store, workspaceId);
   return {
     kind: 'new-token',
-    spec: { kind: 'personal', userId: sessionUserId ?? null, workspaceId: workspace?.id ?? null, tier: null },
+    spec: {
+      kind: 'personal',
+      userId: sessionUserId ?? null,
+      workspaceId: workspace?.id ?? null,
+      tier: formTierOf(request),
+    },
   };
 }
 
@@ -121,13 +136,20 @@ async function webBotToken({ request, store }: ResolveInput): Promise<Resource> 
   const workspace = workspaceId === undefined ? undefined : await requireWorkspace(store, workspaceId);
   return {
     kind: 'new-token',
-    spec: { kind: 'personal', userId: bot.id, workspaceId: workspace?.id ?? null, tier: null },
+    spec: { kind: 'personal', userId: bot.id, workspaceId: workspace?.id ?? null, tier: formTierOf(request) },
   };
 }
 
 async function webCiToken({ request, store }: ResolveInput): Promise<Resource> {
   const { workspace } = await workspaceFrom(store, paramsOf(request).id);
-  return { kind: 'new-token', spec: { kind: 'ci', userId: null, workspaceId: workspace.id, tier: null } };
+  // A CI token's tier decides who reads what it writes: the form asks, and nothing is assumed.
+  const tier = formTierOf(request);
+  if (tier === null)
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      'choose the write tier: trusted for main-branch CI, isolated for pull requests and other untrusted jobs',
+    );
+  return { kind: 'new-token', spec: { kind: 'ci', userId: null, workspaceId: workspace.id, tier } };
 }
 
 export const RESOLVERS = {

@@ -110,6 +110,7 @@ export class KyselyMetadataStore implements MetadataStore {
   constructor(
     private readonly db: Kysely<MetadataDatabase>,
     readonly engine: MetadataEngine,
+    readonly migratedAtOpen: readonly string[] = [],
   ) {
     this.tiers = new TierStore(db);
     this.retention = new RetentionStore(db);
@@ -530,7 +531,7 @@ export async function openKyselyMetadataStore(
   engine: MetadataEngine,
 ): Promise<KyselyMetadataStore> {
   // Independent migrations may land out of number order (a data dir can have 004 before 003).
-  const { error } = await new Migrator({
+  const { error, results } = await new Migrator({
     db,
     provider: migrationProvider,
     allowUnorderedMigrations: true,
@@ -539,5 +540,6 @@ export async function openKyselyMetadataStore(
     await db.destroy();
     throw new SealedCacheError('ERR_DATABASE_FAILED', 'migrating the metadata database failed', { cause: error });
   }
-  return new KyselyMetadataStore(db, engine);
+  const migrated = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return new KyselyMetadataStore(db, engine, migrated);
 }

@@ -32,6 +32,8 @@ export type MetadataEngine = 'sqlite' | 'postgres';
 
 export interface MetadataStore {
   readonly engine: MetadataEngine;
+  /** The migrations this open applied, in order (empty when the database was up to date), for the start-up log. */
+  readonly migratedAtOpen: readonly string[];
   /** Write tiers and provenance: tier settings, entry listing, quarantine, purge. */
   readonly tiers: TierStore;
   /** Totals, least recently used entries, conditional deletes (retention, stats, metrics, readiness). */

@@ -3,8 +3,8 @@
 const TOKEN_LIKE = /nxsc_[A-Za-z]+_[A-Za-z0-9]{8,}/g;
 const BEARER = /\b(Bearer|Basic)\s+[^\s"',;]+/gi;
 const SECRET_QUERY = /([?&][^=&#]*(?:token|code|key|secret|password|session|sig)[^=&#]*=)[^&#]*/gi;
-/** Path segments that are themselves secrets: the one-time code of an invite link (`/ui/invite/<code>`). */
-const SECRET_PATH_SEGMENT = /(\/invite\/)[^/?#\s"',]+/gi;
+/** Path segments that are themselves secrets: the one-time codes of invite and first sign-in links. */
+const SECRET_PATH_SEGMENT = /(\/(?:invite|first-sign-in)\/)[^/?#\s"',]+/gi;
 /** The password of a URL's user info (`postgres://user:password@host/db`). */
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s]+@/gi;
 export const REDACTED = '[redacted]';

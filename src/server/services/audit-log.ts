@@ -4,6 +4,8 @@ import type { AuditEvent } from '../metadata/records';
 
 export type AuditAction =
   | 'admin.initialised'
+  | 'admin.token-reset'
+  | 'org.created'
   | 'token.created'
   | 'token.rotated'
   | 'token.revoked'

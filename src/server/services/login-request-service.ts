@@ -146,7 +146,9 @@ export class LoginRequestService {
     if (access === undefined || org === undefined) {
       throw new SealedCacheError(
         'ERR_AUTH_FORBIDDEN',
-        'you have no access to the workspace this login asks for, so you cannot approve it; the person who ran login must approve it themselves',
+        user.serverAdmin
+          ? 'you have no access to the workspace this login asks for, so you cannot approve it: as a server administrator, add yourself to its organisation first (`nx-sealed-cache member add --org <org> --user <you> --role admin`); organisations you create list you as their admin'
+          : 'you have no access to the workspace this login asks for, so you cannot approve it; the person who ran login must approve it themselves',
       );
     }
     return { record, workspace, orgName: org.name, access };

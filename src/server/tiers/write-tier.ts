@@ -39,6 +39,21 @@ export function tierOfToken(
   return token.kind === 'personal' ? workspace.personalTokenTier : DEFAULT_WRITE_TIER;
 }
 
+/**
+ * The tier a token writes with, as the cache routes decide it (tiers/write-tier.ts): its own, else its kind's
+ * default; a personal token not bound to a workspace follows each workspace's policy; admin tokens have none.
+ */
+export function effectiveTierOf(
+  token: Pick<TokenRecord, 'kind' | 'tier' | 'scope'>,
+  workspace: Pick<Workspace, 'personalTokenTier'> | undefined,
+): WriteTier | 'workspace policy' | null {
+  if (token.kind === 'admin') return null;
+  if (workspace !== undefined) return tierOfToken(token, workspace);
+  if (token.scope !== null || token.tier !== null || token.kind !== 'personal')
+    return tierOfToken(token, { personalTokenTier: DEFAULT_WRITE_TIER });
+  return 'workspace policy';
+}
+
 /** The isolated namespace of a writer: per mint scope, per user, per token, or one for anonymous writers. */
 export function isolatedNamespaceOf(principal: Principal): string {
   if (principal.kind === 'anonymous') return 'anonymous';

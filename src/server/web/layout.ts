@@ -95,6 +95,13 @@ export function orgTabs(orgName: string, active: OrgTab): SafeHtml {
   )}</nav>`;
 }
 
-export function formatTime(iso: string | null): string {
-  return iso === null ? '—' : `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `2 Dec 2026, 13:40 UTC` in a <time> that never wraps; the exact instant stays in `datetime`. */
+export function formatTime(iso: string | null): SafeHtml | string {
+  if (iso === null) return '—';
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  const hm = `${String(at.getUTCHours()).padStart(2, '0')}:${String(at.getUTCMinutes()).padStart(2, '0')}`;
+  return html`<time datetime="${iso}">${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()}, ${hm} UTC</time>`;
 }

@@ -2,6 +2,7 @@
 import { SessionService } from '../auth/sessions';
 import type { ServerContext } from '../server-context';
 import { AccountService } from './accounts';
+import { FirstSignInLinks } from './first-sign-in';
 import { FormOnce } from './form-once';
 import { LoginRequestService } from '../services/login-request-service';
 import { type WebAuthStore } from './web-auth-store';
@@ -12,6 +13,7 @@ export interface WebServices {
   accounts: AccountService;
   loginRequests: LoginRequestService;
   formOnce: FormOnce;
+  firstSignIn: FirstSignInLinks;
 }
 
 export function createWebServices(ctx: ServerContext): WebServices {
@@ -29,5 +31,6 @@ export function createWebServices(ctx: ServerContext): WebServices {
       store: ctx.store,
     }),
     formOnce: new FormOnce(auth, ctx.clock),
+    firstSignIn: new FirstSignInLinks({ store: ctx.store, auth, clock: ctx.clock }),
   };
 }

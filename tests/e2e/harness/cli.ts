@@ -124,7 +124,9 @@ export function createToken(target: CliTarget, options: CreateTokenOptions): Pro
   if (options.user) args.push('--user', options.user);
   if (options.name) args.push('--name', options.name);
   if (options.expiresIn) args.push('--expires-in', options.expiresIn);
-  if (options.tier) args.push('--tier', options.tier);
+  // The CLI asks for the tier of a writing CI token; the harness keeps the isolated default its callers expect.
+  const tier = options.tier ?? (options.kind === 'ci' && options.access === 'read-write' ? 'isolated' : undefined);
+  if (tier) args.push('--tier', tier);
   return cli<TokenRecord>(args, target);
 }
 

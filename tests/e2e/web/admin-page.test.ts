@@ -119,7 +119,7 @@ describe('the admin web page in Chromium', () => {
 
   it('creates a token and shows its value once; a reload does not show it again', async () => {
     await page.getByLabel('Name').fill('laptop');
-    await page.getByLabel('Workspace').selectOption(boot.workspace.id);
+    await page.getByLabel('Workspace', { exact: true }).selectOption(boot.workspace.id);
     await page.getByRole('button', { name: 'Create token' }).click();
     tokenValue = (await page.locator('#token-value').textContent()) ?? '';
     expect(tokenValue).toMatch(/^nxsc_pat_[A-Za-z0-9]{38}$/);

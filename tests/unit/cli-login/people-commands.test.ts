@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Command } from 'commander';
 import { credentialsFilePath } from '../../../src/client/credentials-store';
 import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
@@ -118,7 +120,7 @@ describe('whoami and logout', () => {
     expect(text).toMatch(/user: +ada/);
     expect(text).toContain(`web (${WORKSPACE_ID}) in acme`);
     expect(text).toMatch(/token: +personal/);
-    expect(text).toMatch(/access: +read and write/);
+    expect(text).toMatch(/access: +read-write/);
     expect(text).toMatch(/credential: +the login file/);
   });
 
@@ -133,11 +135,12 @@ describe('whoami and logout', () => {
     });
   });
 
-  it('logout removes the stored token; whoami then falls back to anonymous', async () => {
+  it('logout removes the stored token even when the server cannot revoke it, says so and exits 1; whoami then falls back to anonymous', async () => {
     await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
     const out = io();
-    expect(await runLogout({ url: server.url }, out)).toBe(0);
-    expect(out.stdout.join('\n')).toMatch(/Logged out/);
+    // This stand-in server has no admin API, so the revocation fails and logout says the token still works.
+    expect(await runLogout({ url: server.url }, out)).toBe(1);
+    expect(out.stderr.join('\n')).toMatch(/could not revoke token .* it works until it expires/);
     expect(JSON.parse(readFileSync(credentialsFilePath(undefined, out.env), 'utf8')).servers).toEqual({});
     const again = io();
     expect(await runLogout({ url: server.url }, again)).toBe(0);
@@ -194,8 +197,10 @@ describe('doctor', () => {
     expect(await runDoctor({}, cli)).toBe(0);
     const text = cli.stdout.join('\n');
     expect(text).toMatch(/ok +nx version: Nx 24\.0\.6 .*plugin path/);
-    expect(text).toMatch(/ok +credential: from the login file/);
-    expect(text).toMatch(/ok +server: .*ada \(personal\) has read and write/);
+    expect(text).toMatch(
+      /ok +credential: a personal token "personal token" of ada, accepted by the server, from the login file/,
+    );
+    expect(text).toMatch(/ok +server: .*ada \(personal\) has read-write/);
     expect(text).toContain(`key id ${parseEncryptionKeys(key)[0]?.id}`);
     expect(text).not.toContain(key);
     expect(text).not.toContain(PAT);
@@ -291,5 +296,80 @@ describe('doctor', () => {
     const cli = io({ cwd: root, env: { NX_SEALED_CACHE_URL: server.url } });
     expect(await runDoctor({}, cli)).toBe(1);
     expect(cli.stdout.join('\n')).toMatch(/FAIL +nx.json: nx-sealed-cache is not in/);
+  });
+});
+
+describe('doctor says what is wrong, in a few words', () => {
+  const plugin = () =>
+    workspace({ plugins: [{ plugin: 'nx-sealed-cache', options: { url: server.url, workspaceId: WORKSPACE_ID } }] });
+
+  it('never says ok credential for a string the server refuses', async () => {
+    const cli = io({ cwd: plugin(), env: { NX_SEALED_CACHE_ACCESS_TOKEN: 'garbage' } });
+    expect(await runDoctor({}, cli)).toBe(1);
+    const text = cli.stdout.join('\n');
+    expect(text).not.toMatch(/ok +credential/);
+    expect(text).toMatch(/FAIL +credential: refused by the server \(from NX_SEALED_CACHE_ACCESS_TOKEN\)/);
+    expect(text).not.toContain('garbage');
+  });
+
+  it('names the kind of a credential the server accepts', async () => {
+    const cli = io({ cwd: plugin(), env: { NX_SEALED_CACHE_ACCESS_TOKEN: CI_TOKEN } });
+    await runDoctor({}, cli);
+    expect(cli.stdout.join('\n')).toMatch(/ok +credential: a ci token "ci token", accepted by the server/);
+  });
+
+  it('suggests the scheme for a bare host and port', async () => {
+    const cli = io({ cwd: plugin() });
+    expect(await runDoctor({ url: '127.0.0.1:7080' }, cli)).toBe(1);
+    expect(cli.stdout.join('\n')).toContain('did you mean http://127.0.0.1:7080');
+    const plain = io({ cwd: plugin() });
+    await runDoctor({ url: 'localhost:7080' }, plain);
+    expect(plain.stdout.join('\n')).toContain('did you mean http://localhost:7080');
+  });
+
+  it("summarises a proxy's HTML error page instead of pasting it", async () => {
+    const html = createServer((_req, res) => {
+      res
+        .writeHead(502, { 'content-type': 'text/html' })
+        .end(
+          `<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>${'<p>x</p>'.repeat(200)}</body></html>`,
+        );
+    });
+    await new Promise<void>((resolve) => html.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(html.address() as AddressInfo).port}`;
+      const cli = io({ cwd: plugin() });
+      expect(await runDoctor({ url }, cli)).toBe(1);
+      const text = cli.stdout.join('\n');
+      expect(text).toContain('an HTML page ("502 Bad Gateway"), not an nx-sealed-cache server');
+      expect(text).not.toContain('<');
+    } finally {
+      await new Promise<void>((resolve) => html.close(() => resolve()));
+    }
+  });
+
+  it("recognises the bare path (Nx's own variables, no plugin): warns that it fails the build, checks its token", async () => {
+    const root = workspace({});
+    const good = io({
+      cwd: root,
+      env: {
+        NX_SELF_HOSTED_REMOTE_CACHE_SERVER: server.url,
+        NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: CI_TOKEN,
+      },
+    });
+    expect(await runDoctor({}, good)).toBe(0);
+    const text = good.stdout.join('\n');
+    expect(text).toMatch(/warn +bare nx: NX_SELF_HOSTED_REMOTE_CACHE_SERVER is set: .*fails the build/);
+    expect(text).toMatch(/warn +nx.json: nx-sealed-cache is not in .* \(the bare path\)/);
+    expect(text).toMatch(
+      /ok +bare credential: .* accepts a ci token from NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: read on web/,
+    );
+    expect(text).not.toMatch(/FAIL +configuration/);
+    const wrong = io({
+      cwd: root,
+      env: { NX_SELF_HOSTED_REMOTE_CACHE_SERVER: server.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'nope' },
+    });
+    expect(await runDoctor({}, wrong)).toBe(1);
+    expect(wrong.stdout.join('\n')).toMatch(/FAIL +bare credential: .*Nx would fail the build on this/);
   });
 });

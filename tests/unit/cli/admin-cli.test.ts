@@ -83,7 +83,16 @@ describe('admin CLI against a real server', () => {
         )
       ).json(),
     ).toMatchObject({ workspaceAccess: { [ws.id]: 'none' } });
-    expect((await cli('member', 'list', '--org', 'acme', '--json')).json<unknown[]>()).toHaveLength(1);
+    // The creator (the admin token's user) is the organisation's admin, beside the bot.
+    expect(
+      (await cli('member', 'list', '--org', 'acme', '--json')).json<{ userName: string; role: string }[]>(),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ userName: 'admin', role: 'admin' }),
+        expect.objectContaining({ userName: 'robot', role: 'member' }),
+      ]),
+    );
+    expect((await cli('member', 'list', '--org', 'acme', '--json')).json<unknown[]>()).toHaveLength(2);
 
     const ci = (
       await cli(
@@ -95,6 +104,8 @@ describe('admin CLI against a real server', () => {
         ws.id,
         '--access',
         'read-write',
+        '--tier',
+        'trusted',
         '--name',
         'gha',
         '--json',
@@ -145,7 +156,19 @@ describe('admin CLI against a real server', () => {
     await cli('org', 'create', 'setco');
     const ws = (await cli('workspace', 'create', '--org', 'setco', 'mono', '--json')).json<{ id: string }>();
     const ci = (
-      await cli('token', 'create', '--kind', 'ci', '--workspace', ws.id, '--access', 'read-write', '--json')
+      await cli(
+        'token',
+        'create',
+        '--kind',
+        'ci',
+        '--workspace',
+        ws.id,
+        '--access',
+        'read-write',
+        '--tier',
+        'isolated',
+        '--json',
+      )
     ).json<{ id: string; token: string }>();
     expect((await http(`${ts.url}/v1/cache/set1`, { method: 'PUT', token: ci.token, raw: 'x' })).status).toBe(200);
     const lowered = await cli('token', 'set', ci.id, '--access', 'read', '--json');
@@ -191,6 +214,22 @@ describe('admin CLI against a real server', () => {
     expect(run.json()).toMatchObject({ error: { code } });
   });
 
+  it('reads the admin token from NX_SEALED_CACHE_ADMIN_TOKEN first, then NX_SEALED_CACHE_ACCESS_TOKEN, and --token over both', async () => {
+    const run = async (extra: Record<string, string>, ...argv: string[]) => {
+      const { io, out } = testIo({ NX_SEALED_CACHE_URL: ts.url, ...extra });
+      return { code: await runCli(argv, io), ...out };
+    };
+    const junk = 'nxsc_ci_notARealToken000000000';
+    expect((await run({ NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken }, 'user', 'list')).code).toBe(0);
+    expect(
+      (await run({ NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken, NX_SEALED_CACHE_ACCESS_TOKEN: junk }, 'user', 'list'))
+        .code,
+    ).toBe(0);
+    expect((await run({ NX_SEALED_CACHE_ACCESS_TOKEN: ts.adminToken }, 'user', 'list')).code).toBe(0);
+    const flagWins = await run({ NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken }, '--token', junk, 'user', 'list');
+    expect(flagWins).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error ERR_AUTH_/) });
+  });
+
   it("an org admin's member add is an invitation the user accepts with member accept", async () => {
     await cli('org', 'create', 'guild', '--json');
     for (const name of ['gia', 'hal']) await cli('user', 'create', name, '--json');
@@ -208,8 +247,11 @@ describe('admin CLI against a real server', () => {
       /^invited hal as member; they join when they run `member accept inv_[A-Za-z0-9]{16}`/,
     );
     expect(
-      (await cli('member', 'list', '--org', 'guild', '--json')).json<{ userName: string }[]>().map((m) => m.userName),
-    ).toEqual(['gia']);
+      (await cli('member', 'list', '--org', 'guild', '--json'))
+        .json<{ userName: string }[]>()
+        .map((m) => m.userName)
+        .sort(),
+    ).toEqual(['admin', 'gia']);
     const open = (await as(hal, 'member', 'invitations', '--json')).json<{ id: string; orgName: string }[]>();
     expect(open).toEqual([expect.objectContaining({ orgName: 'guild', role: 'member' })]);
     expect((await as(gia, 'member', 'accept', open[0].id, '--json')).json()).toMatchObject({
@@ -221,7 +263,7 @@ describe('admin CLI against a real server', () => {
         .json<{ userName: string }[]>()
         .map((m) => m.userName)
         .sort(),
-    ).toEqual(['gia', 'hal']);
+    ).toEqual(['admin', 'gia', 'hal']);
   });
 
   it('never echoes the --token value, even when it is refused', async () => {

@@ -271,6 +271,12 @@ const TABLE: Record<string, Row> = {
     own: ALL,
     foreign: 'same',
   },
+  'GET /ui/first-sign-in/:code': { request: get('/ui/first-sign-in/unknown-code'), own: ALL, foreign: 'same' },
+  'POST /ui/first-sign-in/:code': {
+    request: () => ({ path: '/ui/first-sign-in/unknown-code', form: { password: 'a long enough new password' } }),
+    own: ALL,
+    foreign: 'same',
+  },
   'GET /ui/*': { request: get('/ui/no-such-page'), own: ALL, foreign: 'same' },
   'POST /ui/sign-out': { request: () => ({ path: '/ui/sign-out', form: {} }), own: SESSIONS, foreign: 'same' },
   'GET /ui/account': { request: get('/ui/account'), own: SESSIONS, foreign: 'same' },
@@ -389,7 +395,10 @@ const TABLE: Record<string, Row> = {
     foreign: [SS],
   },
   'POST /ui/workspaces/:id/ci-tokens': {
-    request: (t) => ({ path: `/ui/workspaces/${t.ws}/ci-tokens`, form: { name: 'ci', access: 'read' } }),
+    request: (t) => ({
+      path: `/ui/workspaces/${t.ws}/ci-tokens`,
+      form: { name: 'ci', access: 'read', tier: 'isolated' },
+    }),
     own: [SS, OS],
     foreign: [SS],
   },

@@ -22,6 +22,12 @@ describe('log redaction', () => {
     );
   });
 
+  it('scrubs the code of the first sign-in link, which signs in as the administrator', () => {
+    const code = 'kmM2wWKsklDMCKHJu2_nGz_DsfZ2jC8530PM1MFtE7M';
+    const scrubbed = redactText(`GET /ui/first-sign-in/${code}`);
+    expect(scrubbed).toBe(`GET /ui/first-sign-in/${REDACTED}`);
+  });
+
   it('scrubs strings inside log objects and errors, and leaves other values alone', () => {
     const token = generateToken('personal');
     const out = redactDeep({

@@ -32,7 +32,22 @@ describe('tier commands of the CLI', () => {
     return { code, ...out, json: <T>() => JSON.parse(out.stdout) as T };
   }
 
-  it('creates trusted tokens only when asked, and sets the workspace tier policy', async () => {
+  it('asks for the tier of a writing CI token, saying what each means, and sets the workspace tier policy', async () => {
+    const unasked = await cli(
+      ts.adminToken,
+      'token',
+      'create',
+      '--kind',
+      'ci',
+      '--workspace',
+      w.wsId,
+      '--access',
+      'read-write',
+    );
+    expect(unasked.code).toBe(1);
+    expect(unasked.stderr).toMatch(
+      /^error ERR_INPUT_INVALID: a read-write CI token needs --tier: trusted writes the shared cache/,
+    );
     const plain = (
       await cli(
         ts.adminToken,
@@ -44,6 +59,8 @@ describe('tier commands of the CLI', () => {
         w.wsId,
         '--access',
         'read-write',
+        '--tier',
+        'isolated',
         '--json',
       )
     ).json();
@@ -64,6 +81,11 @@ describe('tier commands of the CLI', () => {
       )
     ).json();
     expect([plain.tier, trusted.tier]).toEqual(['isolated', 'trusted']);
+    expect([plain.writeTier, trusted.writeTier]).toEqual(['isolated', 'trusted']);
+    // token list shows the same tier the web page does, never a bare "-".
+    const listed = await cli(ts.adminToken, 'token', 'list', '--workspace', w.wsId);
+    expect(listed.stdout.split('\n')[0]).toMatch(/\btier\b/);
+    expect(listed.stdout).toMatch(new RegExp(`${String(plain.id)}\\s.*\\bisolated\\b`));
     const set = await cli(
       ts.adminToken,
       'workspace',

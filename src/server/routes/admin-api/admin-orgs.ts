@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../../errors';
+import { auditActorOf, userOf } from '../../auth/actors';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import { newOrgId } from '../../ids';
+import { addMemberDirectly } from '../../services/invitations';
 import type { ServerContext } from '../../server-context';
 import { Name, parseInput } from '../../input/request-input';
 import { presentOrganisation } from '../support/presenters';
@@ -16,6 +18,16 @@ export async function adminOrgRoutes(app: FastifyInstance, ctx: ServerContext): 
     if ((await ctx.store.insertOrganisation(org)) === 'exists') {
       throw new SealedCacheError('ERR_ORG_EXISTS', `an organisation named "${body.name}" already exists`);
     }
+    const { actor } = authorizedOf(request);
+    await ctx.audit.record({
+      action: 'org.created',
+      actor: auditActorOf(actor),
+      orgId: org.id,
+      details: { name: org.name },
+    });
+    // The person who creates an organisation runs it: they become its admin, so their own logins can use its cache.
+    const creator = userOf(actor);
+    if (creator !== undefined && !creator.bot) await addMemberDirectly(ctx, org, creator, 'admin', auditActorOf(actor));
     return reply.code(201).send(presentOrganisation(org));
   });
 

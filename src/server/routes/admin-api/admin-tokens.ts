@@ -70,6 +70,8 @@ function specFrom(authorized: NewTokenSpec, body: CreateTokenBody): TokenSpec {
 }
 
 export async function adminTokenRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const workspaceOf = async (token: TokenRecord) =>
+    token.workspaceId === null ? undefined : await ctx.store.findWorkspace(token.workspaceId);
   const managed = (request: Parameters<typeof authorizedOf>[0]) => ({
     token: resourceOf(request, 'token').token,
     actor: auditActorOf(authorizedOf(request).actor),
@@ -83,7 +85,7 @@ export async function adminTokenRoutes(app: FastifyInstance, ctx: ServerContext)
       auditActorOf(authorizedOf(request).actor),
       await orgIdOfToken(ctx, spec),
     );
-    return reply.code(201).send(presentIssuedToken(issued.record, issued.secret));
+    return reply.code(201).send(presentIssuedToken(issued.record, issued.secret, await workspaceOf(issued.record)));
   });
 
   /** Tokens the caller may manage: by workspace or user when asked, else the caller's own (server admins: all). */
@@ -99,27 +101,34 @@ export async function adminTokenRoutes(app: FastifyInstance, ctx: ServerContext)
     const visible: TokenRecord[] = [];
     for (const token of await ctx.store.listTokens(filter))
       if (await may('token.manage', { kind: 'token', token })) visible.push(token);
-    return visible.map(presentToken);
+    const presented = [];
+    for (const token of visible) presented.push(presentToken(token, await workspaceOf(token)));
+    return presented;
   });
 
-  app.get('/tokens/:id', permit('token.manage', 'token-param'), async (request) =>
-    presentToken(resourceOf(request, 'token').token),
-  );
+  app.get('/tokens/:id', permit('token.manage', 'token-param'), async (request) => {
+    const { token } = resourceOf(request, 'token');
+    return presentToken(token, await workspaceOf(token));
+  });
 
   app.post('/tokens/:id/rotate', permit('token.manage', 'token-param'), async (request) => {
     const { token, actor } = managed(request);
     const issued = await ctx.tokens.rotate(token, actor, await orgIdOfToken(ctx, token));
-    return presentIssuedToken(issued.record, issued.secret);
+    return presentIssuedToken(issued.record, issued.secret, await workspaceOf(issued.record));
   });
 
   app.patch('/tokens/:id', permit('token.manage', 'token-param'), async (request) => {
     const { token, actor } = managed(request);
     const body = parseInput(ChangeTokenBody, request.body, 'token change');
-    return presentToken(await ctx.tokens.changeAccess(token, body.access, actor, await orgIdOfToken(ctx, token)));
+    const changed = await ctx.tokens.changeAccess(token, body.access, actor, await orgIdOfToken(ctx, token));
+    return presentToken(changed, await workspaceOf(changed));
   });
 
   app.post('/tokens/:id/revoke', permit('token.manage', 'token-param'), async (request) => {
     const { token, actor } = managed(request);
-    return presentToken(await ctx.tokens.revoke(token, actor, await orgIdOfToken(ctx, token)));
+    return presentToken(
+      await ctx.tokens.revoke(token, actor, await orgIdOfToken(ctx, token)),
+      await workspaceOf(token),
+    );
   });
 }

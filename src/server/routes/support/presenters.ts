@@ -17,6 +17,7 @@ import type {
   Workspace,
   WorkspaceOverride,
 } from '../../metadata/records';
+import { effectiveTierOf } from '../../tiers/write-tier';
 
 export const presentOrganisation = (org: Organisation): OrganisationJson => ({
   id: org.id,
@@ -57,7 +58,8 @@ export function presentMember(
   };
 }
 
-export const presentToken = (token: TokenRecord): TokenJson => ({
+/** `workspace` (the one a token is bound to) settles a bound personal token's tier; without it, its policy shows. */
+export const presentToken = (token: TokenRecord, workspace?: Pick<Workspace, 'personalTokenTier'>): TokenJson => ({
   id: token.id,
   kind: token.kind,
   workspaceId: token.workspaceId,
@@ -71,11 +73,16 @@ export const presentToken = (token: TokenRecord): TokenJson => ({
   lastUsedAt: token.lastUsedAt,
   revokedAt: token.revokedAt,
   rotatedAt: token.rotatedAt,
+  writeTier: effectiveTierOf(token, workspace),
 });
 
 /** Create and rotate answers: the token's fields plus its value, shown this once. */
-export const presentIssuedToken = (token: TokenRecord, secret: string): IssuedTokenJson => ({
-  ...presentToken(token),
+export const presentIssuedToken = (
+  token: TokenRecord,
+  secret: string,
+  workspace?: Pick<Workspace, 'personalTokenTier'>,
+): IssuedTokenJson => ({
+  ...presentToken(token, workspace),
   token: secret,
 });
 

@@ -197,6 +197,7 @@ export async function webOrgRoutes(app: FastifyInstance, deps: WebRouteDeps): Pr
         userId: bot.id,
         access,
         expiresIn: '1y',
+        tier: spec.tier,
       },
       actorOf(request),
       org.id,
@@ -245,8 +246,14 @@ export async function webOrgRoutes(app: FastifyInstance, deps: WebRouteDeps): Pr
     const viewer = requireViewer(request);
     const org = orgOf(request);
     const events = await ctx.store.listAudit({ orgId: org.id, limit: 200 });
+    // Names for the ids the log holds: people, and this organisation's own workspaces and their tokens.
     const names = new Map<string, string>();
     for (const u of await ctx.store.listUsers()) names.set(u.id, u.name);
+    for (const ws of await ctx.store.listWorkspaces(org.id)) {
+      names.set(ws.id, ws.name);
+      for (const token of await ctx.store.listTokens({ workspaceId: ws.id }))
+        names.set(token.id, token.name === null ? token.id : `token “${token.name}”`);
+    }
     return reply.type('text/html; charset=utf-8').send(auditPage(viewer, org, events, names));
   });
 }

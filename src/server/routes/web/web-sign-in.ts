@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSealedCacheError, SealedCacheError } from '../../../errors';
 import { csrfTokenFor, csrfTokenMatches, DEFAULT_SESSION_ABSOLUTE_MS, SESSION_COOKIE } from '../../auth/sessions';
+import { checkPasswordStrength } from '../../auth/passwords';
 import type { User } from '../../metadata/records';
-import { accountPage, invitePage, signInPage } from '../../web/pages/sign-in-pages';
+import { accountPage, firstSignInPage, invitePage, signInPage } from '../../web/pages/sign-in-pages';
 import { pagePermit } from '../../auth/route-policy';
 import {
   clearCookie,
@@ -142,6 +143,36 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
           }),
         );
     }
+  });
+
+  // The link is the credential (256 random bits, single use, 30 minutes), like an invite link.
+  app.get('/ui/first-sign-in/:code', pagePermit('web.public'), async (request, reply) => {
+    const { code } = request.params as { code: string };
+    const user = await web.firstSignIn.userFor(code);
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(firstSignInPage({ csrf: csrfTokenFor(preSessionId(request, reply)), code, userName: user.name }));
+  });
+
+  app.post('/ui/first-sign-in/:code', pagePermit('web.public'), async (request, reply) => {
+    requirePreSessionPost(request);
+    const { code } = request.params as { code: string };
+    const user = await web.firstSignIn.userFor(code);
+    const password = formField(request, 'password') ?? '';
+    try {
+      checkPasswordStrength(password);
+    } catch (err) {
+      if (!isSealedCacheError(err, 'ERR_WEB_PASSWORD_WEAK')) throw err;
+      const csrf = csrfTokenFor(preSessionId(request, reply));
+      return reply
+        .code(400)
+        .type('text/html; charset=utf-8')
+        .send(firstSignInPage({ csrf, code, userName: user.name, notice: { kind: 'error', text: err.message } }));
+    }
+    web.firstSignIn.consume(code);
+    await web.accounts.setPassword(user, password, { tokenId: null, userId: user.id });
+    await startSession(request, reply, user);
+    return reply.redirect('/ui/orgs', 303);
   });
 
   app.get('/ui/account', pagePermit('session.self'), async (request, reply) =>

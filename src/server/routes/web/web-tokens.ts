@@ -8,7 +8,7 @@ import { myTokensPage, tokenCreatedPage, type TokenRow } from '../../web/pages/t
 import { pagePermit, resourceOf } from '../../auth/route-policy';
 import { formField, isSecureRequest, requireViewer, type WebViewer } from '../../web/web-guards';
 import { noticeFromQuery, safeBack, withDone } from '../../web/web-notices';
-import { DEFAULT_WRITE_TIER, tierOfToken } from '../../tiers/write-tier';
+import { effectiveTierOf } from '../../tiers/write-tier';
 import { parseInput } from '../../input/request-input';
 import { orgIdOfToken } from '../admin-api/admin-tokens';
 import type { WebRouteDeps } from './web-routes';
@@ -27,18 +27,6 @@ const AccessForm = z.object({ access: z.enum(['read', 'read-write']) });
 
 export const serverUrlOf = (request: FastifyRequest): string =>
   `${isSecureRequest(request) ? 'https' : 'http'}://${request.headers.host ?? request.hostname}`;
-
-/**
- * The tier a token writes with, as the cache routes decide it (tiers/write-tier.ts): its own, else its kind's
- * default; a personal token not bound to a workspace follows each workspace's policy; admin tokens have none.
- */
-export function effectiveTierOf(token: TokenRecord, workspace: Workspace | undefined): TokenRow['tier'] {
-  if (token.kind === 'admin') return null;
-  if (workspace !== undefined) return tierOfToken(token, workspace);
-  if (token.scope !== null || token.tier !== null || token.kind !== 'personal')
-    return tierOfToken(token, { personalTokenTier: DEFAULT_WRITE_TIER });
-  return 'workspace policy';
-}
 
 /** Rows for a token table: each token with its workspace and owner name. */
 export async function tokenRows(deps: WebRouteDeps, tokens: TokenRecord[]): Promise<TokenRow[]> {
@@ -90,6 +78,7 @@ export function sendCreated(
         secret: issued.secret,
         serverUrl: serverUrlOf(request),
         workspace,
+        tier: effectiveTierOf(issued.record, workspace),
         rotated,
         back,
       }),
@@ -134,6 +123,7 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
       userId: viewer.user.id,
       access: form.access,
       expiresIn: form.expiresIn,
+      tier: authorized.tier,
     };
     const issued = await ctx.tokens.issue(spec, actorOf(viewer), workspace?.orgId ?? null);
     return sendCreated(reply, request, viewer, issued, workspace, false, '/ui/tokens');

@@ -102,7 +102,8 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
 
   app.post('/ui/workspaces/:id/ci-tokens', pagePermit('token.create', 'web-ci-token'), async (request, reply) => {
     const viewer = requireViewer(request);
-    const ws = await requireWorkspaceOfToken(resourceOf(request, 'new-token').spec.workspaceId);
+    const { spec } = resourceOf(request, 'new-token');
+    const ws = await requireWorkspaceOfToken(spec.workspaceId);
     const form = parseInput(
       CiTokenForm,
       { name: formField(request, 'name'), access: formField(request, 'access') },
@@ -110,7 +111,15 @@ export async function webWorkspaceRoutes(app: FastifyInstance, deps: WebRouteDep
     );
     await requireFreshForm(deps, viewer, request);
     const issued = await ctx.tokens.issue(
-      { kind: 'ci', name: form.name, workspaceId: ws.id, userId: null, access: form.access, expiresIn: 'never' },
+      {
+        kind: 'ci',
+        name: form.name,
+        workspaceId: ws.id,
+        userId: null,
+        access: form.access,
+        expiresIn: 'never',
+        tier: spec.tier ?? 'isolated',
+      },
       { tokenId: null, userId: viewer.user.id },
       ws.orgId,
     );

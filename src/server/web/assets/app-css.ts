@@ -9,7 +9,7 @@ a { color:var(--accent); }
 :focus-visible { outline:3px solid var(--focus); outline-offset:2px; }
 .skip { position:absolute; left:-999px; top:0; background:var(--fg); color:#fff; padding:.5rem 1rem; }
 .skip:focus { left:0; }
-header.top { display:flex; align-items:center; gap:1.5rem; padding:.6rem 1.5rem; background:#1b1f24; color:#fff; }
+header.top { display:flex; flex-wrap:wrap; align-items:center; gap:.5rem 1.5rem; padding:.6rem 1.5rem; background:#1b1f24; color:#fff; }
 header.top .brand { font-weight:700; color:#fff; text-decoration:none; letter-spacing:.01em; }
 header.top nav ul { display:flex; gap:.25rem; list-style:none; margin:0; padding:0; flex-wrap:wrap; }
 header.top nav a { color:#e6edf3; text-decoration:none; padding:.35rem .65rem; border-radius:6px; display:inline-block; }
@@ -27,7 +27,12 @@ p.lead { color:var(--muted); margin-top:0; }
 section.card, .card { border:1px solid var(--line); border-radius:8px; padding:1rem 1.25rem; background:var(--bg); margin:1rem 0; }
 table { width:100%; border-collapse:collapse; margin:.5rem 0 1rem; }
 caption { text-align:left; color:var(--muted); padding:.25rem 0; }
-th, td { text-align:left; padding:.5rem .6rem; border-bottom:1px solid var(--line); vertical-align:middle; }
+th, td { text-align:left; padding:.5rem .6rem; border-bottom:1px solid var(--line); vertical-align:middle; overflow-wrap:break-word; }
+td .mono, td.mono, td code { overflow-wrap:anywhere; }
+time { white-space:nowrap; }
+.details { margin:0; padding:0; list-style:none; }
+.details li { display:inline; }
+.details li + li::before { content:" · "; color:var(--muted); }
 th { background:var(--panel); font-weight:600; font-size:.9rem; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 td .actions, .actions { display:flex; gap:.4rem; flex-wrap:wrap; }
@@ -41,6 +46,9 @@ input[type=text], input[type=password], select { width:100%; max-width:28rem; pa
 .inline-form label { margin-top:0; }
 td .inline-form { flex-wrap:nowrap; align-items:center; gap:.4rem; }
 td .inline-form select { width:auto; }
+.tier-field { border:1px solid var(--line); border-radius:6px; padding:.4rem .75rem .6rem; margin:0; flex-basis:100%; min-width:0; }
+.tier-field legend { font-weight:600; padding:0 .25rem; }
+.tier-field label { font-weight:400; margin:.3rem 0 0; }
 .sr-only { position:absolute; width:1px; height:1px; padding:0; margin:-1px; overflow:hidden; clip:rect(0,0,0,0); white-space:nowrap; border:0; }
 button, .button { font:inherit; padding:.42rem .9rem; border-radius:6px; border:1px solid #8c959f; background:var(--panel); color:var(--fg); cursor:pointer; text-decoration:none; display:inline-block; }
 button.primary, .button.primary { background:var(--accent); color:var(--accent-fg); border-color:var(--accent); }
@@ -66,5 +74,15 @@ dl.facts dd { margin:0; }
 svg.chart { width:100%; max-width:48rem; height:auto; }
 svg.chart .bar { fill:var(--accent); }
 svg.chart text { font-size:10px; fill:var(--muted); }
+/* Narrow screens: a table marked .stack shows each row as a card, each cell under its column's name. */
+@media (max-width: 60rem) {
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display:block; width:100%; }
+  table.stack thead { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0,0,0,0); }
+  table.stack tr { border:1px solid var(--line); border-radius:8px; margin:.5rem 0; padding:.35rem .6rem; }
+  table.stack td { border:0; padding:.2rem 0; display:flex; gap:.25rem .75rem; flex-wrap:wrap; align-items:baseline; }
+  table.stack td[data-label]::before { content:attr(data-label); font-weight:600; color:var(--muted); min-width:6.5rem; }
+  td .inline-form { flex-wrap:wrap; }
+  main { padding:1rem .75rem; }
+}
 footer { color:var(--muted); font-size:.8rem; text-align:center; padding:2rem 0; }
 `;

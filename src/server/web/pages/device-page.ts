@@ -31,7 +31,7 @@ export function deviceConfirmPage(viewer: Viewer, approvable: ApprovableRequest,
 <div class="card">
 <p class="user-code" aria-label="Code ${request.userCode}">${request.userCode}</p>
 <dl class="facts"><dt>Machine (as it names itself)</dt><dd class="mono">${request.hostname}</dd><dt>From address</dt><dd class="mono">${request.clientAddress ?? 'not recorded'}</dd><dt>Program</dt><dd class="mono">${request.userAgent ?? 'not recorded'}</dd><dt>Workspace</dt><dd>${workspace.name} in ${orgName} (<span class="mono">${workspace.id}</span>)</dd><dt>Requested</dt><dd>${formatTime(request.createdAt)}</dd><dt>Expires</dt><dd>${formatTime(request.expiresAt)}</dd></dl>
-<p>The terminal receives a new personal access token for workspace <strong>${workspace.name}</strong> only (${access}, your own access there; valid ${tokenLifetime}) that acts as <strong>${viewer.name}</strong>.</p>
+<p>The terminal receives a new personal access token for workspace <strong>${workspace.name}</strong> only (${access}${access === 'read-write' ? `, ${workspace.personalTokenTier} tier` : ''}, your own access there; valid ${tokenLifetime}) that acts as <strong>${viewer.name}</strong>.</p>
 <form method="post" action="/ui/device/approve" class="actions">${csrfField(viewer)}<input type="hidden" name="code" value="${request.userCode}">
 <button type="submit" class="primary">Approve</button> <a class="button" href="/ui/tokens">Cancel</a></form>
 <form method="post" action="/ui/device/deny" class="actions">${csrfField(viewer)}<input type="hidden" name="code" value="${request.userCode}">

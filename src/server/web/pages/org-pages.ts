@@ -1,6 +1,7 @@
 /** Organisation admin pages: the list, members (invite, remove, roles, bots), workspaces and the audit log. */
 import type { AuditEvent, Membership, Organisation, User, Workspace } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
+import { TIER_MEANING } from '../../../access-text';
 import { csrfField, formatTime, orgTabs, page, type Notice, type Viewer } from '../layout';
 
 /** An invitation to join, as the invited user sees it. */
@@ -91,8 +92,10 @@ export function membersPage(
           (
             row,
           ) => html`<tr><td>${row.user?.name}</td><td><form method="post" action="${base}/bots/${row.membership.userId}/tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}"><label class="hint" for="bot-wsid-${row.membership.userId}">Workspace</label><select id="bot-wsid-${row.membership.userId}" name="workspaceId" required>${workspaces.map((ws) => html`<option value="${ws.id}">${ws.name}</option>`)}</select>
-<label class="hint" for="bot-ws-${row.membership.userId}">Access</label><select id="bot-ws-${row.membership.userId}" name="access"><option value="read-write">read-write</option><option value="read">read</option></select><button type="submit" class="small">New machine token</button></form></td><td>${removeForm(row)}</td></tr>`,
-        )}</tbody></table>`;
+<label class="hint" for="bot-ws-${row.membership.userId}">Access</label><select id="bot-ws-${row.membership.userId}" name="access"><option value="read-write">read-write</option><option value="read">read</option></select>
+<label class="hint" for="bot-tier-${row.membership.userId}">Tier</label><select id="bot-tier-${row.membership.userId}" name="tier"><option value="">workspace policy</option><option value="trusted">trusted</option><option value="isolated">isolated</option></select><button type="submit" class="small">New machine token</button></form></td><td>${removeForm(row)}</td></tr>`,
+        )}</tbody></table>
+<p class="hint" data-tier-meanings>Tier: <strong>trusted</strong> ${TIER_MEANING.trusted}; <strong>isolated</strong> ${TIER_MEANING.isolated}; <strong>workspace policy</strong> ${TIER_MEANING['workspace policy']}.</p>`;
   return orgFrame(
     viewer,
     org,
@@ -160,16 +163,32 @@ export function orgWorkspacesPage(
 
 function describeActor(event: AuditEvent, names: Map<string, string>): string {
   if (event.actorUserId !== null) return names.get(event.actorUserId) ?? event.actorUserId;
-  return event.actorTokenId ?? 'anonymous';
+  if (event.actorTokenId !== null) return names.get(event.actorTokenId) ?? event.actorTokenId;
+  return 'anonymous';
+}
+
+/** An event's details as `key value` pairs, ids replaced by names, never a JSON blob. */
+function describeDetails(details: AuditEvent['details'], names: Map<string, string>): SafeHtml {
+  const shown = (value: unknown): string =>
+    typeof value === 'string'
+      ? (names.get(value) ?? value)
+      : value !== null && typeof value === 'object'
+        ? Object.entries(value as Record<string, unknown>)
+            .map(([k, v]) => `${k} ${shown(v)}`)
+            .join(', ')
+        : String(value);
+  const entries = Object.entries(details);
+  if (entries.length === 0) return html``;
+  return html`<ul class="details">${entries.map(([key, value]) => html`<li><span class="hint">${key}</span> ${shown(value)}</li>`)}</ul>`;
 }
 
 export function auditPage(viewer: Viewer, org: Organisation, events: AuditEvent[], names: Map<string, string>): string {
   const body =
     events.length === 0
       ? html`<p class="empty">Nothing recorded yet.</p>`
-      : html`<table><caption>Latest ${events.length} events, newest first</caption><thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Target</th><th scope="col">Workspace</th><th scope="col">Details</th></tr></thead><tbody>${events.map(
+      : html`<table class="stack"><caption>Latest ${events.length} events, newest first</caption><thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Target</th><th scope="col">Workspace</th><th scope="col">Details</th></tr></thead><tbody>${events.map(
           (e) =>
-            html`<tr><td>${formatTime(e.at)}</td><td><code>${e.action}</code></td><td>${describeActor(e, names)}</td><td class="mono">${e.targetId === null ? '—' : (names.get(e.targetId) ?? e.targetId)}</td><td class="mono">${e.workspaceId ?? '—'}</td><td class="mono">${Object.keys(e.details).length === 0 ? '' : JSON.stringify(e.details)}</td></tr>`,
+            html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="Action"><code>${e.action}</code></td><td data-label="By">${describeActor(e, names)}</td><td data-label="Target">${e.targetId === null ? '—' : (names.get(e.targetId) ?? e.targetId)}</td><td data-label="Workspace">${e.workspaceId === null ? '—' : (names.get(e.workspaceId) ?? e.workspaceId)}</td><td data-label="Details">${describeDetails(e.details, names)}</td></tr>`,
         )}</tbody></table>`;
   return orgFrame(viewer, org, 'Audit log', undefined, 'audit', body);
 }

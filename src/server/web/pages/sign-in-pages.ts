@@ -43,6 +43,21 @@ export function invitePage(options: {
   );
 }
 
+export function firstSignInPage(options: { csrf: string; code: string; userName: string; notice?: Notice }): string {
+  return page(
+    { title: 'Set your password', narrow: true, notice: options.notice },
+    html`<h1>Welcome, ${options.userName}</h1>
+<p class="lead">This one-time link signs you in as the server's administrator. Choose a password for the admin page; the link stops working once it is set.</p>
+<form method="post" action="/ui/first-sign-in/${options.code}" class="card">
+  ${csrfField(options)}
+  <input type="text" name="name" autocomplete="username" value="${options.userName}" hidden>
+  <label for="password">Password <span class="hint">at least 12 characters</span></label>
+  <input type="password" id="password" name="password" autocomplete="new-password" required minlength="12" autofocus>
+  <p><button type="submit" class="primary">Set password and sign in</button></p>
+</form>`,
+  );
+}
+
 export function accountPage(viewer: Viewer, notice?: Notice): string {
   return page(
     { title: 'Account', viewer, active: 'account', notice },

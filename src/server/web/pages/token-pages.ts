@@ -2,6 +2,8 @@
 import type { TokenRecord, Workspace, WriteTier } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
 import { csrfField, formatTime, page, type Notice, type Viewer } from '../layout';
+import { tierField } from './tier-field';
+import { tierWithMeaning, type TierShown } from '../../../access-text';
 
 export interface TokenRow {
   token: TokenRecord;
@@ -59,22 +61,22 @@ ${accessForm(token, options)}
 
 export function tokenTable(rows: TokenRow[], options: TokenTableOptions): SafeHtml {
   if (rows.length === 0) return html`<p class="empty">No tokens yet.</p>`;
-  return html`<table>
+  return html`<table class="stack">
 <caption>${options.caption}</caption>
 <thead><tr><th scope="col">Name</th>${options.showOwner ? html`<th scope="col">Owner</th>` : ''}<th scope="col">Kind</th><th scope="col">Workspace</th><th scope="col">Access</th><th scope="col">Tier</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col"><span class="hint">Actions</span></th></tr></thead>
 <tbody>${rows.map((row) => {
     const { token, workspace, ownerName } = row;
     return html`<tr data-token-id="${token.id}">
-<td>${token.name ?? html`<span class="hint">(unnamed)</span>`}<br><span class="hint mono">${token.id}</span></td>
-${options.showOwner ? html`<td>${ownerName ?? '—'}</td>` : ''}
-<td>${token.kind === 'personal' ? 'personal' : token.kind}</td>
-<td>${workspace ? workspace.name : html`<span class="hint">any (by URL)</span>`}</td>
-<td><span class="badge${token.access === 'read-write' ? ' rw' : ''}">${token.access ?? '—'}</span></td>
-<td>${tierCell(row)}</td>
-<td>${formatTime(token.createdAt)}</td>
-<td>${token.lastUsedAt === null ? html`<span class="hint">never</span>` : formatTime(token.lastUsedAt)}</td>
-<td>${token.expiresAt === null ? 'never' : formatTime(token.expiresAt)}</td>
-<td>${statusOf(token, options.now)}</td>
+<td data-label="Name">${token.name ?? html`<span class="hint">(unnamed)</span>`}<br><span class="hint mono">${token.id}</span></td>
+${options.showOwner ? html`<td data-label="Owner">${ownerName ?? '—'}</td>` : ''}
+<td data-label="Kind">${token.kind === 'personal' ? 'personal' : token.kind}</td>
+<td data-label="Workspace">${workspace ? workspace.name : html`<span class="hint">any (by URL)</span>`}</td>
+<td data-label="Access"><span class="badge${token.access === 'read-write' ? ' rw' : ''}">${token.access ?? '—'}</span></td>
+<td data-label="Tier">${tierCell(row)}</td>
+<td data-label="Created">${formatTime(token.createdAt)}</td>
+<td data-label="Last used">${token.lastUsedAt === null ? html`<span class="hint">never</span>` : formatTime(token.lastUsedAt)}</td>
+<td data-label="Expires">${token.expiresAt === null ? 'never' : formatTime(token.expiresAt)}</td>
+<td data-label="Status">${statusOf(token, options.now)}</td>
 <td>${actions(token, options)}</td>
 </tr>`;
   })}</tbody></table>`;
@@ -102,6 +104,7 @@ export function myTokensPage(
   <div><label for="token-name">Name</label><input type="text" id="token-name" name="name" maxlength="100" placeholder="laptop" required></div>
   <div><label for="token-workspace">Workspace</label><select id="token-workspace" name="workspaceId"><option value="">Any (named by the URL)</option>${options}</select></div>
   <div><label for="token-access">Access</label><select id="token-access" name="access"><option value="read-write">read-write</option><option value="read">read</option></select></div>
+  ${tierField('token-tier', { policy: true })}
   <div><label for="token-expiry">Expires</label><select id="token-expiry" name="expiresIn"><option value="30d">in 30 days</option><option value="90d">in 90 days</option><option value="1y" selected>in 1 year</option></select></div>
   <div><button type="submit" class="primary">Create token</button></div>
 </form>
@@ -116,6 +119,8 @@ export interface CreatedToken {
   secret: string;
   serverUrl: string;
   workspace: Workspace | undefined;
+  /** Where its writes land (effectiveTierOf); null for admin tokens. */
+  tier: TierShown | null;
   rotated: boolean;
   back: string;
 }
@@ -137,12 +142,12 @@ export function tokenCreatedPage(viewer: Viewer, created: CreatedToken): string 
       notice: { kind: 'warn', text: 'Copy this token now. It is shown only this once and cannot be retrieved again.' },
     },
     html`<h1>${created.rotated ? 'Token rotated' : 'Token created'}: ${record.name ?? record.id}</h1>
-<dl class="facts"><dt>Id</dt><dd class="mono">${record.id}</dd><dt>Kind</dt><dd>${record.kind}</dd><dt>Workspace</dt><dd>${workspace ? `${workspace.name} (${workspace.id})` : 'any, named by the URL'}</dd><dt>Access</dt><dd>${record.access ?? '—'}</dd><dt>Expires</dt><dd>${record.expiresAt === null ? 'never' : formatTime(record.expiresAt)}</dd></dl>
+<dl class="facts"><dt>Id</dt><dd class="mono">${record.id}</dd><dt>Kind</dt><dd>${record.kind}</dd><dt>Workspace</dt><dd>${workspace ? `${workspace.name} (${workspace.id})` : 'any, named by the URL'}</dd><dt>Access</dt><dd>${record.access ?? '—'}</dd><dt>Write tier</dt><dd>${created.tier === null ? '—' : tierWithMeaning(created.tier)}</dd><dt>Expires</dt><dd>${record.expiresAt === null ? 'never' : formatTime(record.expiresAt)}</dd></dl>
 ${created.rotated ? html`<p class="notice">The previous value of this token no longer works.</p>` : ''}
 ${copyBlock('token-value', 'Token', secret)}
 ${copyBlock('shell-lines', 'Shell (with the nx-sealed-cache plugin or runner)', shell)}
 ${copyBlock('plain-nx-lines', 'Shell (plain Nx 20.8+, no plugin)', plainNx)}
-${copyBlock('ci-lines', 'CI (GitHub Actions style)', ci)}
+${record.kind === 'ci' ? copyBlock('ci-lines', 'CI (GitHub Actions style)', ci) : html`<p class="hint">A personal token acts as you: keep it on your own machine (or run <code>nx-sealed-cache login</code>, which stores one for you). CI uses a CI token from the workspace page.</p>`}
 <p><a class="button primary" href="${created.back}">Done, I have copied it</a></p>`,
   );
 }

@@ -3,6 +3,7 @@ import type { AccessLevel } from '../../../protocol';
 import type { MemberRole, Organisation, Workspace } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
 import { csrfField, page, type Notice, type Viewer } from '../layout';
+import { tierField } from './tier-field';
 
 const LEVELS = ['none', 'read', 'read-write'] as const;
 
@@ -27,14 +28,14 @@ function memberAccessSection(viewer: Viewer, ws: Workspace, members: WorkspaceMe
     const id = `member-access-${m.userId}`;
     const choices = ['default', 'read', 'read-write', 'none'] as const;
     const current = m.override ?? 'default';
-    return html`<tr data-member-access="${m.name}"><td>${m.name}${m.bot ? html` <span class="hint">(bot)</span>` : ''}</td><td>${m.role}</td>
-<td><span class="badge${effective === 'read-write' ? ' rw' : effective === 'none' ? ' none' : ''}">${effective}</span> <span class="hint">${m.override === undefined ? 'members’ default' : 'set for this member'}</span></td>
+    return html`<tr data-member-access="${m.name}"><td data-label="Member">${m.name}${m.bot ? html` <span class="hint">(bot)</span>` : ''}</td><td data-label="Role">${m.role}</td>
+<td data-label="Effective access"><span class="badge${effective === 'read-write' ? ' rw' : effective === 'none' ? ' none' : ''}">${effective}</span> <span class="hint">${m.override === undefined ? 'members’ default' : 'set for this member'}</span></td>
 <td><form method="post" action="/ui/workspaces/${ws.id}/members/${m.userId}/access" class="inline-form">${csrfField(viewer)}<label class="sr-only" for="${id}">Access for ${m.name}</label><select id="${id}" name="access">${choices.map(
       (c) =>
         html`<option value="${c}"${c === current ? html` selected` : ''}>${c === 'default' ? `default (${ws.memberDefaultAccess})` : c}</option>`,
     )}</select><button type="submit" class="small">Save</button></form></td></tr>`;
   });
-  return html`<table><caption>Members' access to this workspace</caption><thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Effective access</th><th scope="col">Change</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return html`<table class="stack"><caption>Members' access to this workspace</caption><thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Effective access</th><th scope="col">Change</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 export function workspacePage(
@@ -69,6 +70,7 @@ ${memberAccessSection(viewer, ws, members)}</section>
 <form method="post" action="/ui/workspaces/${ws.id}/ci-tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}">
 <div><label for="ci-name">Name</label><input type="text" id="ci-name" name="name" maxlength="100" required placeholder="main branch CI"></div>
 <div><label for="ci-access">Access</label>${select('ci-access', 'access', ['read', 'read-write'], 'read')}</div>
+${tierField('ci-tier', { policy: false })}
 <div><button type="submit" class="primary">Create CI token</button></div></form>
 ${ciTokens}</section>
 <section class="card" aria-labelledby="tiers"><h2 id="tiers">Write tiers and provenance</h2>${tiers}</section>`,

@@ -1,0 +1,96 @@
+/**
+ * The admin pages fit the screen in headless Chromium: at 1280 px and at 375 px the document is never wider
+ * than the viewport, every token's Rotate and Delete stay on screen, dates read as dates and the audit log
+ * shows names, not ids and JSON.
+ */
+import type { Page } from 'playwright-core';
+import { setPasswordInStore } from '../../../src/server/offline-password';
+import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
+import { api, startTestServer, type TestServer } from '../../unit/server/test-server';
+import { launchBrowser, signIn, type TestBrowser } from './browser';
+
+const PASSWORD = 'a long and careful passphrase';
+const VIEWPORTS = [
+  { width: 1280, height: 860 },
+  { width: 375, height: 740 },
+];
+
+let ts: TestServer;
+let browser: TestBrowser;
+let page: Page;
+let wsId: string;
+
+beforeAll(async () => {
+  ts = await startTestServer();
+  await api(ts, 'POST', '/orgs', { name: 'acme-platform-engineering' });
+  wsId = (
+    await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'acme-platform-engineering', name: 'monorepo-web' })
+  ).id;
+  await api(ts, 'POST', '/users', { name: 'ada.lovelace-long-name' });
+  await setPasswordInStore(ts.server.context.store, 'ada.lovelace-long-name', PASSWORD, () => ts.clock.now);
+  await api(ts, 'POST', '/orgs/acme-platform-engineering/members', { user: 'ada.lovelace-long-name', role: 'admin' });
+  for (const name of ['laptop at home, the old one with the sticker', 'build box in the basement'])
+    await api(ts, 'POST', '/tokens', { kind: 'personal', user: 'ada.lovelace-long-name', workspaceId: wsId, name });
+  await api(ts, 'POST', '/tokens', {
+    kind: 'ci',
+    workspaceId: wsId,
+    access: 'read-write',
+    tier: 'trusted',
+    name: 'github-actions main branch',
+  });
+  await api(ts, 'PATCH', `/workspaces/${wsId}`, { anonymousAccess: 'read', memberDefaultAccess: 'read-write' });
+  browser = await launchBrowser(CONTENT_SECURITY_POLICY);
+  page = await browser.newPage();
+  await signIn(page, ts.url, 'ada.lovelace-long-name', PASSWORD);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ts?.stop();
+});
+
+const pages = () => [
+  '/ui/tokens',
+  '/ui/orgs/acme-platform-engineering/tokens',
+  '/ui/orgs/acme-platform-engineering/audit',
+  `/ui/workspaces/${wsId}`,
+];
+
+describe.each(VIEWPORTS)('at $width px', (viewport) => {
+  beforeAll(async () => {
+    await page.setViewportSize(viewport);
+  });
+
+  it('no page is wider than the screen', async () => {
+    const widths: Record<string, number> = {};
+    for (const path of pages()) {
+      await page.goto(`${ts.url}${path}`);
+      widths[path] = Number(await page.evaluate('document.documentElement.scrollWidth'));
+    }
+    expect(Object.keys(widths)).toHaveLength(pages().length);
+    // Listed by path, so a failure names the page and its width.
+    expect(Object.entries(widths).filter(([, width]) => width > viewport.width)).toEqual([]);
+  });
+
+  it("every token's Rotate and Delete are on screen", async () => {
+    await page.goto(`${ts.url}/ui/orgs/acme-platform-engineering/tokens`);
+    const buttons = page.getByRole('button', { name: /^(Rotate|Delete) / });
+    expect(await buttons.count()).toBe(6);
+    for (const button of await buttons.all()) {
+      const box = await button.boundingBox();
+      expect(box === null ? -1 : box.x + box.width).toBeLessThanOrEqual(viewport.width);
+    }
+  });
+});
+
+it('the audit log reads dates as dates and shows names, not ids or JSON', async () => {
+  await page.setViewportSize(VIEWPORTS[0]);
+  await page.goto(`${ts.url}/ui/orgs/acme-platform-engineering/audit`);
+  const text = await page.locator('main').innerText();
+  expect(text).toMatch(/\b1 Jan 2030, 00:00 UTC\b/);
+  expect(text).not.toMatch(/[{}"]/);
+  expect(text).toContain('monorepo-web');
+  expect(text).toContain('token “github-actions main branch”');
+  expect(text).not.toMatch(/\bws_[A-Za-z0-9]{20}\b/);
+  expect(text).not.toMatch(/\btok_[A-Za-z0-9]{16}\b/);
+});
