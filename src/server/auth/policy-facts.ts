@@ -1,4 +1,5 @@
 /** The policy's view of the world, read from the metadata store. */
+import { ciIdentityStoreFor } from '../ci-identity/ci-identity-store';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { PolicyFacts } from './policy';
 
@@ -7,5 +8,6 @@ export function storePolicyFacts(store: MetadataStore): PolicyFacts {
     membership: (orgId, userId) => store.findMembership(orgId, userId),
     workspace: (id) => store.findWorkspace(id),
     user: (id) => store.findUser(id),
+    exchangedToken: async (tokenId) => (await ciIdentityStoreFor(store).findGrant(tokenId)) !== undefined,
   };
 }

@@ -19,6 +19,8 @@ export const ServerConfig = z
     /** `false` silences logs (tests); `true` logs JSON lines at info; a string picks the level. */
     logLevel: z.union([z.literal(false), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])]).default('info'),
     ...opsConfigFields,
+    /** Tests and labs only: fetch CI issuers' keys over plain http from a loopback address (never anything else). */
+    ciIdentityHttpLoopback: z.boolean().default(false),
   })
   .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
     message: 'tlsCert and tlsKey go together: give both or neither',

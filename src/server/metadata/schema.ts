@@ -98,6 +98,38 @@ export interface OrgInvitationsTable {
   accepted: number | null;
 }
 
+export interface CiTrustPoliciesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  provider: string;
+  issuer: string;
+  audience: string;
+  jwks_url: string | null;
+  jwks: string | null;
+  rules: string;
+  token_lifetime: string;
+  created_at: string;
+  created_by_token_id: string | null;
+}
+
+export interface CiIdentityJtisTable {
+  issuer: string;
+  jti: string;
+  expires_at: string;
+}
+
+export interface CiIdentityGrantsTable {
+  token_id: string;
+  workspace_id: string;
+  policy_id: string;
+  issuer: string;
+  subject: string;
+  summary: string;
+  claims: string;
+  created_at: string;
+}
+
 export interface MetadataDatabase {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -108,4 +140,7 @@ export interface MetadataDatabase {
   entries: EntriesTable;
   audit: AuditTable;
   org_invitations: OrgInvitationsTable;
+  ci_trust_policies: CiTrustPoliciesTable;
+  ci_identity_jtis: CiIdentityJtisTable;
+  ci_identity_grants: CiIdentityGrantsTable;
 }

@@ -27,7 +27,12 @@ export type AuditAction =
   | 'invite.created'
   | 'invite.accepted'
   | 'login.approved'
-  | 'login.denied';
+  | 'login.denied'
+  // CI identity (docs/ci-identity.md)
+  | 'trust-policy.created'
+  | 'trust-policy.deleted'
+  | 'ci-identity.exchanged'
+  | 'ci-identity.refused';
 
 export interface AuditActor {
   tokenId: string | null;
