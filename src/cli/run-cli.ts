@@ -16,6 +16,7 @@ import { registerOrgCommands } from './commands/org';
 import { registerProxyCommands } from './commands/proxy';
 import { registerServeCommand } from './commands/serve';
 import { registerTokenCommands } from './commands/token';
+import { registerTrustPolicyCommands } from './commands/trust-policy';
 import { registerUserCommands } from './commands/user';
 import { registerWorkspaceCommands } from './commands/workspace';
 import { printError } from './output';
@@ -37,6 +38,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerUserCommands(program, ctx);
   registerMemberCommands(program, ctx);
   registerTokenCommands(program, ctx);
+  registerTrustPolicyCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerEntriesCommands(program, ctx);
   registerLoginCommand(program, ctx);

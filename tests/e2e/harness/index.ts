@@ -2,6 +2,7 @@
 export * from './cli';
 export * from './file-hashes';
 export * from './mid-run-crash';
+export * from './oidc-issuer';
 export * from './paths';
 export * from './process-table';
 export * from './processes';

@@ -46,11 +46,15 @@ export interface OidcIssuer {
   ): Promise<string>;
   algNone(claims: Claims, options: MintOptions): string;
   hs256WithPublicKey(claims: Claims, options: MintOptions): Promise<string>;
-  /** GitHub's token request endpoint answers with tokens for this job (audience from the query). */
-  serveGithubJob(job: GithubJob | undefined): void;
-  /** The bearer token the request endpoint wants (ACTIONS_ID_TOKEN_REQUEST_TOKEN). */
-  requestToken: string;
+  /**
+   * What GitHub's token request endpoint (ACTIONS_ID_TOKEN_REQUEST_URL) answers from now on, for the audience
+   * asked; returns the new job's request token (ACTIONS_ID_TOKEN_REQUEST_TOKEN), as each GitHub job has its own.
+   */
+  serve(answer: (audience: string) => Promise<string> | string): string;
+  serveGithubJob(job: GithubJob, options?: Omit<MintOptions, 'audience'>): string;
   requestUrl: string;
+  /** The variables a GitHub Actions job with `id-token: write` has, for the job served last. */
+  githubEnv(requestToken: string): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -84,9 +88,9 @@ export async function startOidcIssuer(now: () => number = Date.now): Promise<Oid
   const kid = `test-${randomUUID().slice(0, 8)}`;
   const publicJwk = { ...(await exportJWK(signing.publicKey)), kid, alg: 'RS256', use: 'sig' };
   const publicPem = await exportSPKI(signing.publicKey);
-  const requestToken = `request-${randomUUID()}`;
+  let requestToken = '';
+  let answer: ((audience: string) => Promise<string> | string) | undefined;
   let fetches = 0;
-  let job: GithubJob | undefined;
   let url = '';
 
   const sign = async (
@@ -124,6 +128,12 @@ export async function startOidcIssuer(now: () => number = Date.now): Promise<Oid
       ? sign(claims, options, stranger.privateKey, 'not-published', 'ES256')
       : sign(claims, options, signing.privateKey, kid);
 
+  const serve = (next: (audience: string) => Promise<string> | string): string => {
+    answer = next;
+    requestToken = `request-${randomUUID()}`;
+    return requestToken;
+  };
+
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/.well-known/jwks' || path === '/oauth/discovery/keys') {
@@ -133,11 +143,11 @@ export async function startOidcIssuer(now: () => number = Date.now): Promise<Oid
     }
     if (path === '/github/token') {
       const audience = new URL(req.url ?? '/', url).searchParams.get('audience');
-      if (req.headers.authorization !== `Bearer ${requestToken}` || job === undefined || !audience) {
+      if (!requestToken || req.headers.authorization !== `Bearer ${requestToken}` || !answer || !audience) {
         res.writeHead(403).end();
         return;
       }
-      mint(githubClaims(job), { audience })
+      Promise.resolve(answer(audience))
         .then((value) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value })))
         .catch(() => res.writeHead(500).end());
       return;
@@ -149,8 +159,12 @@ export async function startOidcIssuer(now: () => number = Date.now): Promise<Oid
 
   return {
     url,
-    requestToken,
     requestUrl: `${url}/github/token?api-version=2.0`,
+    githubEnv: (token) => ({
+      GITHUB_ACTIONS: 'true',
+      ACTIONS_ID_TOKEN_REQUEST_URL: `${url}/github/token?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: token,
+    }),
     jwksFetches: () => fetches,
     jwks: () => ({ keys: [publicJwk] }),
     mint,
@@ -178,9 +192,8 @@ export async function startOidcIssuer(now: () => number = Date.now): Promise<Oid
       new SignJWT(fullClaims(claims, options))
         .setProtectedHeader({ alg: 'HS256', kid, typ: 'JWT' })
         .sign(new TextEncoder().encode(publicPem)),
-    serveGithubJob: (next) => {
-      job = next;
-    },
+    serve,
+    serveGithubJob: (job, options = {}) => serve((audience) => mint(githubClaims(job), { ...options, audience })),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -19,7 +19,8 @@ export type HardeningArea =
   | 'Crashes'
   | 'Concurrency under load'
   | 'Disk full'
-  | 'Secrets';
+  | 'Secrets'
+  | 'CI identity (OIDC)';
 
 export interface CaseFailure {
   case: string;

@@ -17,6 +17,7 @@ const AREAS = [
   'Concurrency under load',
   'Disk full',
   'Secrets',
+  'CI identity (OIDC)',
 ];
 
 module.exports = { ARTIFACTS_DIR, RECORDS_DIR, TABLE_FILE, AREAS };
