@@ -5,9 +5,11 @@
  * identity token, or when the server refuses it, the run goes on with the workspace's anonymous level and
  * the summary says why.
  */
+import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { SealedCacheError, isSealedCacheError } from '../errors';
 import { ErrorBody } from '../protocol';
+import { readCapped } from './cache-server-client';
 import type { ClientConfig } from './config';
 
 export const ENV_GITHUB_REQUEST_URL = 'ACTIONS_ID_TOKEN_REQUEST_URL';
@@ -73,18 +75,8 @@ export function detectIdentitySource(
   return undefined;
 }
 
-async function readJson(res: { body: AsyncIterable<unknown> & { destroy(): void } }): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_ANSWER_BYTES) {
-      res.body.destroy();
-      throw new Error('answer too large');
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+async function readJson(body: Readable): Promise<unknown> {
+  return JSON.parse(await readCapped(body, MAX_ANSWER_BYTES)) as unknown;
 }
 
 async function githubIdToken(
@@ -104,7 +96,7 @@ async function githubIdToken(
       await res.body.dump();
       throw new Error(`the runner answered ${res.statusCode}`);
     }
-    const value = (await readJson(res)) as { value?: unknown };
+    const value = (await readJson(res.body)) as { value?: unknown };
     if (typeof value.value !== 'string' || value.value === '') throw new Error('the runner sent no token');
     return value.value;
   } catch (cause) {
@@ -136,7 +128,7 @@ async function exchange(config: ClientConfig, jwt: string): Promise<ExchangeAnsw
       bodyTimeout: config.timeouts.requestMs,
     });
     status = res.statusCode;
-    json = await readJson(res).catch(() => undefined);
+    json = await readJson(res.body).catch(() => undefined);
   } catch (cause) {
     throw new SealedCacheError('ERR_CLIENT_UNREACHABLE', `the token exchange at ${config.url} failed`, { cause });
   }

@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { type OidcIssuer, githubClaims, startOidcIssuer } from '../e2e/harness/oidc-issuer';
+import { MAIN_PUSH as MAIN, type OidcIssuer, githubClaims, startOidcIssuer } from '../e2e/harness/oidc-issuer';
 import { AreaRecord } from './support/area-record';
 import {
   NO_LIMITS,
@@ -22,7 +22,6 @@ import { createSandbox, type Sandbox } from './support/sandbox';
 import { SeededRandom } from './support/seeded-random';
 
 const record = new AreaRecord('CI identity (OIDC)', __filename);
-const MAIN = { repository: 'acme/mono', repositoryId: 101, ownerId: 9, ref: 'refs/heads/main', event: 'push' };
 
 let sandbox: Sandbox;
 let ts: HardeningServer;

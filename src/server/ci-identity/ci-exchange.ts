@@ -12,8 +12,8 @@ import type { ServerContext } from '../server-context';
 import type { IssuedToken } from '../services/token-service';
 import { ciIdentityStoreFor } from './ci-identity-store';
 import { type JwksCache, inlineKeys } from './jwks-cache';
-import { type Outcome, type TrustPolicy, decideClaims, grantOf, lifetimeMs } from './trust-policy';
-import { peekIssuerAndAudience, verifyCiToken } from './verify-ci-token';
+import { type Outcome, type PolicyDecision, type TrustPolicy, decideClaims, grantOf, lifetimeMs } from './trust-policy';
+import { peekIssuerAndAudience, type VerifiedCiToken, verifyCiToken } from './verify-ci-token';
 
 export const ExchangeBody = z.strictObject({
   workspaceId: z.string().regex(WORKSPACE_ID_PATTERN, 'a workspace id (ws_ + 20 letters or digits)'),
@@ -41,7 +41,8 @@ const GRANTS: Record<Exclude<Outcome, 'refused'>, { access: TokenAccess; tier: W
   'read-only': { access: 'read', tier: 'isolated' },
 };
 
-function pickPolicy(policies: TrustPolicy[], workspace: Workspace, jwt: string): TrustPolicy {
+/** The workspace's policies for the token's issuer, those naming its audience first (the audience is verified after). */
+function candidatePolicies(policies: TrustPolicy[], workspace: Workspace, jwt: string): TrustPolicy[] {
   const { issuer, audiences } = peekIssuerAndAudience(jwt);
   const forIssuer = policies.filter((p) => p.issuer === issuer.replace(/\/+$/, ''));
   if (forIssuer.length === 0)
@@ -49,8 +50,41 @@ function pickPolicy(policies: TrustPolicy[], workspace: Workspace, jwt: string):
       'ERR_CI_IDENTITY_NO_POLICY',
       `workspace ${workspace.name} has no trust policy for issuer ${issuer.slice(0, 200)}`,
     );
-  // The audience is checked again after the signature; this only picks which policy verifies.
-  return forIssuer.find((p) => audiences.includes(p.audience)) ?? forIssuer[0];
+  const forAudience = forIssuer.filter((p) => audiences.includes(p.audience));
+  return forAudience.length > 0 ? forAudience : forIssuer.slice(0, 1);
+}
+
+/** A rule whose scope the token cannot fill refuses, like any other refusal. */
+function decideSafely(policy: TrustPolicy, claims: VerifiedCiToken['claims']): PolicyDecision {
+  try {
+    return decideClaims(policy, claims);
+  } catch (err) {
+    return { outcome: 'refused', reason: err instanceof Error ? err.message : 'the scope could not be derived' };
+  }
+}
+
+/** Each candidate verifies with its own keys; the first that verifies and grants decides, else the first refusal. */
+async function judge(
+  candidates: TrustPolicy[],
+  jwks: JwksCache,
+  jwt: string,
+  now: Date,
+): Promise<{ policy: TrustPolicy; claims: VerifiedCiToken['claims']; decision: PolicyDecision }[]> {
+  const verified: { policy: TrustPolicy; claims: VerifiedCiToken['claims']; decision: PolicyDecision }[] = [];
+  let firstError: unknown;
+  for (const policy of candidates) {
+    const keys = policy.jwks !== null ? inlineKeys(policy.jwks as never) : jwks.keysAt(policy.jwksUrl as string);
+    let claims: VerifiedCiToken['claims'];
+    try {
+      ({ claims } = await verifyCiToken(jwt, { issuer: policy.issuer, audience: policy.audience, keys }, now));
+    } catch (err) {
+      firstError ??= err;
+      continue;
+    }
+    verified.push({ policy, claims, decision: decideSafely(policy, claims) });
+  }
+  if (verified.length === 0) throw firstError;
+  return verified;
 }
 
 export async function exchangeCiToken(
@@ -60,10 +94,10 @@ export async function exchangeCiToken(
   jwt: string,
 ): Promise<ExchangeResult> {
   const identity = ciIdentityStoreFor(ctx.store);
-  const policy = pickPolicy(await identity.listPolicies(workspace.id), workspace, jwt);
+  const candidates = candidatePolicies(await identity.listPolicies(workspace.id), workspace, jwt);
   const now = ctx.clock();
-  const keys = policy.jwks !== null ? inlineKeys(policy.jwks as never) : jwks.keysAt(policy.jwksUrl as string);
-  const { claims } = await verifyCiToken(jwt, { issuer: policy.issuer, audience: policy.audience, keys }, now);
+  const judged = await judge(candidates, jwks, jwt, now);
+  const { policy, claims, decision } = judged.find((j) => j.decision.outcome !== 'refused') ?? judged[0];
 
   // Every verified token is spent once, whatever the policy then says of it.
   const spentUntil = new Date(Math.max(claims.exp * 1000, now.getTime()) + 60_000).toISOString();
@@ -71,7 +105,6 @@ export async function exchangeCiToken(
     throw new SealedCacheError('ERR_CI_IDENTITY_REPLAYED', 'this identity token was already exchanged (replayed jti)');
 
   const grant = grantOf(policy.provider, claims);
-  const decision = decideClaims(policy, claims);
   if (decision.outcome === 'refused') {
     await ctx.audit.recordDenied({
       action: 'ci-identity.refused',

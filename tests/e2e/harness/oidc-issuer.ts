@@ -60,6 +60,16 @@ export interface OidcIssuer {
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
+/** The jobs most tests need: a push to main of acme/mono (repository 101, owner 9), and its pull request 12. */
+export const MAIN_PUSH: GithubJob = {
+  repository: 'acme/mono',
+  repositoryId: 101,
+  ownerId: 9,
+  ref: 'refs/heads/main',
+  event: 'push',
+};
+export const PULL_REQUEST: GithubJob = { ...MAIN_PUSH, ref: 'refs/pull/12/merge', event: 'pull_request' };
+
 export function githubClaims(job: GithubJob): Claims {
   const [owner] = job.repository.split('/');
   return {

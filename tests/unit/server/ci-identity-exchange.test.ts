@@ -3,22 +3,13 @@
  * local OIDC issuer on loopback. Each hostile token is refused with its own code, and the exchanged
  * tokens write where the policy says.
  */
-import { type GithubJob, type OidcIssuer, startOidcIssuer } from '../../e2e/harness/oidc-issuer';
+import { MAIN_PUSH, type OidcIssuer, PULL_REQUEST, startOidcIssuer } from '../../e2e/harness/oidc-issuer';
 import { api, http, startTestServer, type TestServer } from './test-server';
 
 let ts: TestServer;
 let issuer: OidcIssuer;
 let ws: string;
 let audience: string;
-
-const MAIN: GithubJob = {
-  repository: 'acme/mono',
-  repositoryId: 101,
-  ownerId: 9,
-  ref: 'refs/heads/main',
-  event: 'push',
-};
-const PR: GithubJob = { ...MAIN, ref: 'refs/pull/12/merge', event: 'pull_request' };
 
 interface ExchangeAnswer {
   token: string;
@@ -138,7 +129,7 @@ describe('trust policies', () => {
       rules: [{ claims: { project_id: '5' }, outcome: 'read-only' }],
     });
     const names = (await api<{ name: string }[]>(ts, 'GET', `/workspaces/${ws}/trust-policies`)).map((p) => p.name);
-    expect(names).toEqual(['github', 'github-prs', 'doomed']);
+    expect(names.sort()).toEqual(['doomed', 'github', 'github-prs']);
     await api(ts, 'DELETE', `/workspaces/${ws}/trust-policies/doomed`);
     const again = await http(`${ts.url}/api/v1/workspaces/${ws}/trust-policies/doomed`, {
       method: 'DELETE',
@@ -150,7 +141,7 @@ describe('trust policies', () => {
 
 describe('the token exchange', () => {
   it('gives a main push a trusted token for about an hour, recorded with its claims', async () => {
-    const { status, body } = await exchange(await issuer.github(MAIN, { audience }));
+    const { status, body } = await exchange(await issuer.github(MAIN_PUSH, { audience }));
     expect(status).toBe(201);
     expect(body).toMatchObject({
       kind: 'ci',
@@ -175,7 +166,7 @@ describe('the token exchange', () => {
   });
 
   it('gives a pull request an isolated token in its own scope, which cannot mint', async () => {
-    const { body } = await exchange(await issuer.github(PR, { audience: `${audience}/prs` }));
+    const { body } = await exchange(await issuer.github(PULL_REQUEST, { audience: `${audience}/prs` }));
     expect(body).toMatchObject({
       tier: 'isolated',
       scope: 'pr-12',
@@ -191,13 +182,13 @@ describe('the token exchange', () => {
   });
 
   it('never lets a token outlive the policy counted from when the identity token was issued', async () => {
-    const { body } = await exchange(await issuer.github(MAIN, { audience, issuedAt: -30 * 60, expiresIn: 300 }));
+    const { body } = await exchange(await issuer.github(MAIN_PUSH, { audience, issuedAt: -30 * 60, expiresIn: 300 }));
     expect(Date.parse(body.expiresAt) - ts.clock.now.getTime()).toBe(30 * 60_000);
   });
 
   it('refuses pull_request_target naming main: the trusted rule needs a push', async () => {
     const { status, body } = await exchange(
-      await issuer.github({ ...MAIN, event: 'pull_request_target' }, { audience }),
+      await issuer.github({ ...MAIN_PUSH, event: 'pull_request_target' }, { audience }),
     );
     expect(status).toBe(403);
     expect(body.error?.code).toBe('ERR_CI_IDENTITY_REFUSED');
@@ -207,22 +198,22 @@ describe('the token exchange', () => {
   it.each<[string, () => Promise<string> | string, string]>([
     [
       'another repository',
-      () => issuer.github({ ...MAIN, repositoryId: 202, repository: 'evil/mono' }, { audience }),
+      () => issuer.github({ ...MAIN_PUSH, repositoryId: 202, repository: 'evil/mono' }, { audience }),
       'ERR_CI_IDENTITY_REFUSED',
     ],
     [
       'an expired token',
-      () => issuer.github(MAIN, { audience, issuedAt: -600, expiresIn: -120 }),
+      () => issuer.github(MAIN_PUSH, { audience, issuedAt: -600, expiresIn: -120 }),
       'ERR_CI_IDENTITY_EXPIRED',
     ],
     [
       'a token not valid yet',
-      () => issuer.github(MAIN, { audience, issuedAt: 600, expiresIn: 900 }),
+      () => issuer.github(MAIN_PUSH, { audience, issuedAt: 600, expiresIn: 900 }),
       'ERR_CI_IDENTITY_EXPIRED',
     ],
     [
       'a wrong audience',
-      () => issuer.github(MAIN, { audience: 'https://other.example.com' }),
+      () => issuer.github(MAIN_PUSH, { audience: 'https://other.example.com' }),
       'ERR_CI_IDENTITY_AUDIENCE',
     ],
     [
@@ -240,10 +231,10 @@ describe('the token exchange', () => {
         ),
       'ERR_CI_IDENTITY_ALG_REFUSED',
     ],
-    ['an unknown kid', () => issuer.github(MAIN, { audience, unknownKid: true }), 'ERR_CI_IDENTITY_KEY_UNKNOWN'],
+    ['an unknown kid', () => issuer.github(MAIN_PUSH, { audience, unknownKid: true }), 'ERR_CI_IDENTITY_KEY_UNKNOWN'],
     [
       'another issuer',
-      () => issuer.github(MAIN, { audience, issuer: 'https://token.example.com' }),
+      () => issuer.github(MAIN_PUSH, { audience, issuer: 'https://token.example.com' }),
       'ERR_CI_IDENTITY_NO_POLICY',
     ],
     ['not a JWT', () => 'not-a-jwt', 'ERR_CI_IDENTITY_INVALID'],
@@ -251,8 +242,30 @@ describe('the token exchange', () => {
     expect(await codeOf(await make())).toBe(code);
   });
 
+  it('asks every policy of the issuer and audience: the first that grants decides', async () => {
+    await api(ts, 'POST', '/orgs', { name: 'layered' });
+    const layered = (await api<{ id: string }>(ts, 'POST', '/workspaces', { org: 'layered', name: 'mono' })).id;
+    const add = (name: string, rules: unknown[]) =>
+      api(ts, 'POST', `/workspaces/${layered}/trust-policies`, {
+        name,
+        provider: 'github',
+        issuer: issuer.url,
+        audience,
+        rules,
+      });
+    await add('nothing', [{ claims: {}, outcome: 'refused' }]);
+    await add('main', [
+      { claims: { repository_id: '101', event_name: 'push', ref: 'refs/heads/main' }, outcome: 'trusted' },
+    ]);
+    const result = await http(`${ts.url}/api/v1/ci-identity/exchange`, {
+      method: 'POST',
+      body: { workspaceId: layered, token: await issuer.github(MAIN_PUSH, { audience }) },
+    });
+    expect(result.json()).toMatchObject({ tier: 'trusted', identity: { reason: 'rule 1 of trust policy main' } });
+  });
+
   it('refuses a replayed jti', async () => {
-    const token = await issuer.github(MAIN, { audience });
+    const token = await issuer.github(MAIN_PUSH, { audience });
     expect((await exchange(token)).status).toBe(201);
     expect(await codeOf(token)).toBe('ERR_CI_IDENTITY_REPLAYED');
   });
@@ -260,8 +273,8 @@ describe('the token exchange', () => {
   it('refetches the keys for an unknown kid at most once per cooldown', async () => {
     const before = issuer.jwksFetches();
     ts.clock.advance(31_000);
-    await codeOf(await issuer.github(MAIN, { audience, unknownKid: true }));
-    await codeOf(await issuer.github(MAIN, { audience, unknownKid: true }));
+    await codeOf(await issuer.github(MAIN_PUSH, { audience, unknownKid: true }));
+    await codeOf(await issuer.github(MAIN_PUSH, { audience, unknownKid: true }));
     expect(issuer.jwksFetches()).toBe(before + 1);
   });
 
