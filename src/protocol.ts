@@ -127,6 +127,8 @@ export const EntryJson = z.object({
   writerUserId: z.string().nullable(),
   writerUserName: z.string().nullable(),
   writerBot: z.boolean().nullable(),
+  /** The CI job behind a token from a CI identity exchange: `<repo>@<ref> (run <id>, <actor>)` (absent from older servers). */
+  writerIdentity: z.string().nullable().optional(),
   createdAt: z.string(),
   lastAccessAt: z.string(),
   quarantinedAt: z.string().nullable(),

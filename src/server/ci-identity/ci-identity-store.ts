@@ -119,6 +119,25 @@ export class CiIdentityStore {
       .execute();
   }
 
+  /** `token id -> <repo>@<ref> (run <id>, <actor>)` for the tokens that came from an exchange. */
+  async describeGrants(tokenIds: string[]): Promise<Map<string, string>> {
+    const described = new Map<string, string>();
+    if (tokenIds.length === 0) return described;
+    const rows = await this.db
+      .selectFrom('ci_identity_grants')
+      .select(['token_id', 'summary', 'claims'])
+      .where('token_id', 'in', tokenIds)
+      .execute();
+    for (const row of rows) {
+      const claims = JSON.parse(row.claims) as Record<string, string>;
+      const run = claims.run_id ?? claims.pipeline_id;
+      const actor = claims.actor ?? claims.user_login;
+      const extra = [run && `run ${run}`, actor].filter(Boolean).join(', ');
+      described.set(row.token_id, extra ? `${row.summary} (${extra})` : row.summary);
+    }
+    return described;
+  }
+
   async findGrant(tokenId: string): Promise<CiGrant | undefined> {
     const r = await this.db
       .selectFrom('ci_identity_grants')

@@ -154,6 +154,10 @@ describe('the token exchange', () => {
     expect(Date.parse(body.expiresAt) - ts.clock.now.getTime()).toBe(60 * 60_000);
     const stored = await http(`${ts.url}/v1/cache/main-hash`, { method: 'PUT', token: body.token, raw: 'artifact' });
     expect(stored.status).toBe(200);
+    const entries = await api<{ hash: string; writerIdentity: string | null }[]>(ts, 'GET', `/entries?workspace=${ws}`);
+    expect(entries.find((e) => e.hash === 'main-hash')?.writerIdentity).toBe(
+      'acme/mono@refs/heads/main (run 4242, octocat)',
+    );
     const audit = await api<{ action: string; details: Record<string, unknown> }[]>(ts, 'GET', '/audit?org=acme');
     const entry = audit.find((e) => e.action === 'ci-identity.exchanged');
     expect(entry?.details.claims).toMatchObject({

@@ -9,6 +9,7 @@ import { SealedCacheError } from '../../../errors';
 import { WORKSPACE_ID_PATTERN, type EntryActionJson, type EntryJson } from '../../../protocol';
 import { type AuditActor } from '../../services/audit-log';
 import { auditActorOf } from '../../auth/actors';
+import { ciIdentityStoreFor } from '../../ci-identity/ci-identity-store';
 import { authorizedOf, permit, resourceOf } from '../../auth/route-policy';
 import type { ServerContext } from '../../server-context';
 import { removeEntries } from '../../tiers/remove-entries';
@@ -75,10 +76,13 @@ export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext)
     const query = parseInput(ListQuery, request.query, 'query');
     const { filter } = await resolveFilter(ctx, request, query);
     const rows = await tierStoreFor(ctx.store).listEntries(filter, query.limit);
+    const writers = [...new Set(rows.flatMap((row) => (row.writerTokenId === null ? [] : [row.writerTokenId])))];
+    const identities = await ciIdentityStoreFor(ctx.store).describeGrants(writers);
     return rows.map((row) => ({
       ...row,
       tier: row.namespace === 'shared' ? 'shared' : 'isolated',
       namespaceDisplay: describeNamespace(row.namespace),
+      writerIdentity: row.writerTokenId === null ? null : (identities.get(row.writerTokenId) ?? null),
     }));
   });
 
