@@ -3,8 +3,6 @@
  * (a loopback OIDC issuer here) for the job's token and exchanges it, as the plugin's proxy does on Nx 24.
  * Tests run in order and share one workspace.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   type BootstrappedWorkspace,
   type NxRunResult,
@@ -14,6 +12,7 @@ import {
   type TestBed,
   MAIN_PUSH,
   PULL_REQUEST,
+  addGithubTrustPolicy,
   assertSucceeded,
   cli,
   startOidcIssuer,
@@ -54,28 +53,7 @@ describe('CI identity: GitHub Actions jobs with the Nx 20 runner', () => {
       }),
     });
     ({ server, boot, ws } = bed);
-    const rules = join(ws.tempDir, 'rules.json');
-    writeFileSync(
-      rules,
-      JSON.stringify([
-        { claims: { repository_id: '101', event_name: 'push', ref: 'refs/heads/main' }, outcome: 'trusted' },
-        { claims: { repository_id: '101', event_name: 'pull_request' }, outcome: 'isolated' },
-      ]),
-    );
-    await cli(
-      [
-        'trust-policy',
-        'add',
-        boot.workspace.id,
-        '--name',
-        'github',
-        '--provider',
-        'github',
-        '--issuer',
-        issuer.url,
-      ].concat(['--audience', server.url, '--rules', rules]),
-      boot.target,
-    );
+    await addGithubTrustPolicy(boot, issuer.url, server.url, ws.tempDir);
   });
 
   afterAll(async () => {

@@ -4,7 +4,7 @@
  * from the verified claims where each run writes. Every refused identity keeps the build green, with the
  * reason in the run summary. Tests run in order and share one workspace.
  */
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BootstrappedWorkspace,
@@ -15,6 +15,7 @@ import {
   type TestBed,
   MAIN_PUSH,
   PULL_REQUEST,
+  addGithubTrustPolicy,
   assertSucceeded,
   cli,
   startOidcIssuer,
@@ -85,32 +86,7 @@ describe('CI identity: GitHub Actions jobs on Nx 24 exchange their OIDC token', 
       'projects/e/leak.js',
       `require('fs').writeFileSync(${JSON.stringify(LEAK_FILE)}, JSON.stringify(process.env));\n`,
     );
-    const rules = join(ws.tempDir, 'rules.json');
-    writeFileSync(
-      rules,
-      JSON.stringify([
-        {
-          name: 'main',
-          claims: { repository_id: '101', event_name: 'push', ref: 'refs/heads/main' },
-          outcome: 'trusted',
-        },
-        { name: 'pull requests', claims: { repository_id: '101', event_name: 'pull_request' }, outcome: 'isolated' },
-      ]),
-    );
-    await cli(
-      [
-        'trust-policy',
-        'add',
-        boot.workspace.id,
-        '--name',
-        'github',
-        '--provider',
-        'github',
-        '--issuer',
-        issuer.url,
-      ].concat(['--audience', server.url, '--rules', rules]),
-      boot.target,
-    );
+    await addGithubTrustPolicy(boot, issuer.url, server.url, ws.tempDir);
   });
 
   afterAll(async () => {

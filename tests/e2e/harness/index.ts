@@ -10,5 +10,6 @@ export * from './reference-server';
 export * from './remote-cache';
 export * from './server';
 export * from './task-outcomes';
+export * from './trust-policy';
 export * from './workspace';
 export * from './test-bed';
