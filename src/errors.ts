@@ -195,6 +195,42 @@ export const ERROR_CODES = {
     summary:
       'The proxy started by `nx-sealed-cache proxy start` for this workspace is not running (expired, stopped or never started).',
   },
+
+  // --- CI identity (OIDC token exchange, docs/ci-identity.md) ---
+  ERR_CI_IDENTITY_INVALID: {
+    status: 401,
+    summary: "The CI identity token is not a valid JWT of the policy's issuer (shape, signature, issuer or claims).",
+  },
+  ERR_CI_IDENTITY_ALG_REFUSED: {
+    status: 401,
+    summary:
+      'The CI identity token is unsigned or uses a symmetric algorithm (only RS*, PS*, ES* and EdDSA are accepted).',
+  },
+  ERR_CI_IDENTITY_EXPIRED: { status: 401, summary: 'The CI identity token has expired or is not valid yet.' },
+  ERR_CI_IDENTITY_AUDIENCE: {
+    status: 401,
+    summary: "The CI identity token's audience is not the one the policy requires.",
+  },
+  ERR_CI_IDENTITY_KEY_UNKNOWN: {
+    status: 401,
+    summary: 'The CI identity token is signed with a key the issuer does not publish.',
+  },
+  ERR_CI_IDENTITY_REPLAYED: { status: 401, summary: 'This CI identity token (its jti) was already exchanged.' },
+  ERR_CI_IDENTITY_NO_POLICY: { status: 401, summary: "The workspace has no trust policy for the token's issuer." },
+  ERR_CI_IDENTITY_REFUSED: {
+    status: 403,
+    summary: "The workspace's trust policy refuses this job (no rule matched, or a rule refused it).",
+  },
+  ERR_CI_IDENTITY_KEYS_UNAVAILABLE: {
+    status: 503,
+    summary: "The issuer's signing keys (JWKS) could not be fetched or read.",
+  },
+  ERR_CI_IDENTITY_UNAVAILABLE: {
+    status: 500,
+    summary:
+      'The CI job offers no identity token (no id-token permission, or the variable is missing); the run falls back.',
+  },
+  ERR_TRUST_POLICY_NOT_FOUND: { status: 404, summary: 'No such trust policy in this workspace.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

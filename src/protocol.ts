@@ -163,6 +163,8 @@ export const EntryJson = z.object({
   writerUserId: z.string().nullable(),
   writerUserName: z.string().nullable(),
   writerBot: z.boolean().nullable(),
+  /** The CI job behind a token from a CI identity exchange: `<repo>@<ref> (run <id>, <actor>)` (absent from older servers). */
+  writerIdentity: z.string().nullable().optional(),
   createdAt: z.string(),
   lastAccessAt: z.string(),
   quarantinedAt: z.string().nullable(),
@@ -176,3 +178,26 @@ export const EntryActionJson = z.object({
   count: z.number(),
 });
 export type EntryActionJson = z.infer<typeof EntryActionJson>;
+
+/** A workspace's CI identity trust policy (docs/ci-identity.md), as the admin API answers it. */
+export const TrustPolicyJson = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  name: z.string(),
+  provider: z.enum(['github', 'gitlab', 'custom']),
+  issuer: z.string(),
+  audience: z.string(),
+  jwksUrl: z.string().nullable(),
+  inlineKeys: z.number(),
+  rules: z.array(
+    z.object({
+      name: z.string().optional(),
+      claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+      outcome: z.enum(['trusted', 'isolated', 'read-only', 'refused']),
+      scope: z.string().optional(),
+    }),
+  ),
+  tokenLifetime: z.string(),
+  createdAt: z.string(),
+});
+export type TrustPolicyJson = z.infer<typeof TrustPolicyJson>;

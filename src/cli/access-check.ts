@@ -112,6 +112,7 @@ export const CREDENTIAL_SOURCE_TEXT: Record<CredentialSource, string> = {
   login: 'the login file (nx-sealed-cache login)',
   'nx.json': 'the token committed in nx.json',
   none: 'no credential (anonymous)',
+  'ci-identity': 'the CI job identity token, exchanged (docs/ci-identity.md)',
 };
 
 export function describeAccess(access: AccessResponse): string[] {

@@ -19,6 +19,7 @@ import { registerServeCommand } from './commands/serve';
 import { registerSigningKeyCommands } from './commands/signing-key';
 import { registerStorageCommands } from './commands/storage';
 import { registerTokenCommands } from './commands/token';
+import { registerTrustPolicyCommands } from './commands/trust-policy';
 import { registerUserCommands } from './commands/user';
 import { registerWorkspaceCommands } from './commands/workspace';
 import { printError } from './output';
@@ -43,6 +44,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerUserCommands(program, ctx);
   registerMemberCommands(program, ctx);
   registerTokenCommands(program, ctx);
+  registerTrustPolicyCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerEntriesCommands(program, ctx);
   registerBackupCommand(program, ctx);

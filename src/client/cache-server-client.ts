@@ -240,7 +240,8 @@ function errorCode(err: unknown): string | undefined {
   return errorCode((err as { cause?: unknown }).cause);
 }
 
-async function readCapped(body: Readable, limit: number): Promise<string> {
+/** At most `limit` bytes of a body as text; the body is always consumed or destroyed. */
+export async function readCapped(body: Readable, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {

@@ -6,6 +6,7 @@ import { SealedCacheError } from '../errors';
 import { parseEncryptionKeys, type SealingKey } from '../crypto/keys';
 import type { SignatureVerification } from '../crypto/signature';
 import { parseSigningKey, parseTrustedSigner, type SigningKey } from '../crypto/signing-keys';
+import type { CiIdentityOptions, CiIdentityState } from './ci-identity';
 import { readStoredCredential } from './credentials-store';
 import { parseSealedCacheOptions, type SealedCacheOptions } from './options';
 import { normaliseServerUrl } from './server-url';
@@ -20,7 +21,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
 
-export type CredentialSource = 'env' | 'login' | 'nx.json' | 'none';
+export type CredentialSource = 'env' | 'login' | 'nx.json' | 'none' | 'ci-identity';
 export type KeySource = 'env' | 'nx.json' | 'none';
 
 export interface ClientConfig {
@@ -36,6 +37,10 @@ export interface ClientConfig {
   timeouts: { connectMs: number; requestMs: number };
   maxArtifactBytes: number;
   warnings: string[];
+  /** What the nx.json options say about CI identity (src/client/ci-identity.ts). */
+  ciIdentityOptions?: CiIdentityOptions;
+  /** Set once a CI identity was exchanged, or tried and not available. */
+  identity?: CiIdentityState;
 }
 
 export interface ResolveClientConfigInput {
@@ -97,6 +102,11 @@ export function resolveClientConfig(input: ResolveClientConfigInput): ClientConf
     timeouts: { connectMs: Math.min(DEFAULT_CONNECT_TIMEOUT_MS, requestMs), requestMs },
     maxArtifactBytes: options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
     warnings,
+    ciIdentityOptions: {
+      ciIdentity: options.ciIdentity,
+      idTokenVariable: options.idTokenVariable,
+      idTokenAudience: options.idTokenAudience,
+    },
   };
 }
 

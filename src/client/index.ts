@@ -6,3 +6,4 @@ export * from './server-url';
 export * from './cache-server-client';
 export * from './remote-session';
 export * from './run-summary';
+export * from './ci-identity';

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { SealedCacheError } from '../errors';
 import { WORKSPACE_ID_PATTERN } from '../protocol';
+import { ID_TOKEN_VARIABLE_PATTERN } from './ci-identity';
 
 /** Never `accessToken`: Nx 21+ reads that key as an Nx Cloud token and swaps runners. */
 export const SealedCacheOptions = z.object({
@@ -29,6 +30,12 @@ export const SealedCacheOptions = z.object({
     .optional(),
   /** Default true when trustedSigners is set: an entry without a valid listed signature is a miss. */
   requireSignatures: z.boolean().optional(),
+  /** CI identity (docs/ci-identity.md): false turns the OIDC exchange off. */
+  ciIdentity: z.boolean().optional(),
+  /** GitLab: the `id_tokens:` variable holding the job's JWT. */
+  idTokenVariable: z.string().regex(ID_TOKEN_VARIABLE_PATTERN, 'must be an environment variable name').optional(),
+  /** The audience asked of GitHub and required by the trust policy; default the server URL's origin. */
+  idTokenAudience: z.string().min(1).max(300).optional(),
 });
 export type SealedCacheOptions = z.infer<typeof SealedCacheOptions>;
 

@@ -3,6 +3,7 @@ import type { SignatureRejection } from '../crypto/signature';
 import type { AccessResponse } from '../protocol';
 import type { ClientConfig, CredentialSource } from './config';
 import { formatBytes } from '../format-bytes';
+import { describeIdentity } from './ci-identity';
 
 export interface RunStats {
   hits: number;
@@ -46,7 +47,8 @@ export function createRunStats(): RunStats {
 
 export function formatRunSummary(
   stats: RunStats,
-  config: Pick<ClientConfig, 'credential' | 'keys' | 'workspaceId'> & Partial<Pick<ClientConfig, 'verification'>>,
+  config: Pick<ClientConfig, 'credential' | 'keys' | 'workspaceId'> &
+    Partial<Pick<ClientConfig, 'verification' | 'identity'>>,
   session: SessionState,
 ): string {
   const counts = [
@@ -63,18 +65,21 @@ export function formatRunSummary(
     session.mode === 'off'
       ? `remote cache off${session.reason ? ` (${session.reason})` : ''}`
       : `${counts.join(', ')} ${traffic}`;
-  return `nx-sealed-cache: ${[head, describeSealing(config), describeCredential(config, session)].join(' · ')}`;
+  const parts = [head, describeSealing(config), describeCredential(config, session)];
+  if (config.identity) parts.push(describeIdentity(config.identity));
+  return `nx-sealed-cache: ${parts.join(' · ')}`;
 }
 
 /** The line shown once when a run starts: where the cache is, which credential, what it may do, sealing on or off. */
 export function formatSessionHeader(
   config: Pick<ClientConfig, 'url' | 'credential' | 'keys' | 'workspaceId'> &
-    Partial<Pick<ClientConfig, 'signingKey' | 'verification'>>,
+    Partial<Pick<ClientConfig, 'signingKey' | 'verification' | 'identity'>>,
   session: SessionState,
 ): string {
   const parts = [`remote cache ${config.url}`, describeCredential(config, session), describeSealing(config)];
   const signing = describeSigning(config);
   if (signing) parts.push(signing);
+  if (config.identity) parts.push(describeIdentity(config.identity));
   if (session.mode === 'read-only')
     parts.push('read-only: this run restores from the remote cache but uploads nothing');
   return `nx-sealed-cache: ${parts.join(' · ')}`;
@@ -127,6 +132,7 @@ const SOURCE_LABELS: Record<CredentialSource, string> = {
   login: 'token from nx-sealed-cache login',
   'nx.json': 'token from nx.json (legacy)',
   none: 'anonymous',
+  'ci-identity': 'token from the CI job identity',
 };
 
 export function describeCredential(

@@ -4,7 +4,7 @@
  * that tasks inherit; `postTasksExecution` prints the run's summary.
  * Neither hook ever throws: a throwing hook aborts the user's run.
  */
-import { SECRET_ENV_VARS, scrubSecretEnv } from '../client/secret-env';
+import { SECRET_ENV_VARS, identitySecretNames, scrubSecretEnv } from '../client/secret-env';
 import { isSealedCacheError } from '../errors';
 import { TasksExecutionContext } from './hook-context';
 import { finishRunThroughProxy, startRunThroughProxy, type HookIo } from './run-proxy';
@@ -26,7 +26,7 @@ export async function preTasksExecution(options: unknown, context: unknown): Pro
     );
   } finally {
     // Whatever happened, the tasks Nx forks next copy this environment: the real secrets leave it here.
-    scrubSecretEnv(io.env);
+    scrubSecretEnv(io.env, identitySecretNames(options));
   }
 }
 

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { resolveClientConfig, type ClientConfig } from '../client';
-import { SECRET_ENV_VARS, withRememberedSecrets } from '../client/secret-env';
+import { CI_IDENTITY_ENV_VARS } from '../client/ci-identity';
+import { SECRET_ENV_VARS, identitySecretNames, withRememberedSecrets } from '../client/secret-env';
 import { SealedCacheError } from '../errors';
 import { finishRun, proxyUrl, registerRun } from '../proxy/control-client';
 import { findPreStartedProxy, preStartedKey } from '../proxy/pre-started';
@@ -30,9 +31,10 @@ const WITHHELD_FROM_PROXY = [
   'NX_SEALED_CACHE_SIGNING_KEY',
   NX_CACHE_TOKEN_ENV,
   NX_CACHE_SERVER_ENV,
+  ...CI_IDENTITY_ENV_VARS,
 ];
 const CLIENT_ENV_PATTERN =
-  /^(NX_SEALED_CACHE_(URL|ACCESS_TOKEN|ENCRYPTION_KEY|SIGNING_KEY)|XDG_CONFIG_HOME|HOME|USERPROFILE)$/;
+  /^(NX_SEALED_CACHE_(URL|ACCESS_TOKEN|ENCRYPTION_KEY|SIGNING_KEY)|XDG_CONFIG_HOME|HOME|USERPROFILE|ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)|GITHUB_ACTIONS|GITLAB_CI)$/;
 
 export interface HookIo {
   env: NodeJS.ProcessEnv;
@@ -130,9 +132,14 @@ function fallbackKey(
 
 function resolveRunTarget(options: unknown, context: TasksExecutionContext, processEnv: NodeJS.ProcessEnv): RunTarget {
   // The secrets were scrubbed from process.env by an earlier run in this worker; it kept them in memory.
-  const env = withRememberedSecrets(context.workspaceRoot, processEnv);
+  const identityNames = identitySecretNames(options);
+  const env = withRememberedSecrets(context.workspaceRoot, processEnv, identityNames);
   const settings = readProxySettings(env);
-  const inputs: ClientInputs = { options: options ?? {}, env: pickClientEnv(env), homeDir: os.homedir() };
+  const inputs: ClientInputs = {
+    options: options ?? {},
+    env: pickClientEnv(env, identityNames),
+    homeDir: os.homedir(),
+  };
   const config = resolveClientConfig({
     options: inputs.options,
     env: inputs.env,
@@ -153,10 +160,10 @@ function runIdFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   return secret?.startsWith('nxscp_') ? runIdFromSecret(secret) : undefined;
 }
 
-export function pickClientEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+export function pickClientEnv(env: NodeJS.ProcessEnv, identityNames: readonly string[] = []): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && CLIENT_ENV_PATTERN.test(name)) picked[name] = value;
+    if (value !== undefined && (CLIENT_ENV_PATTERN.test(name) || identityNames.includes(name))) picked[name] = value;
   }
   return picked;
 }

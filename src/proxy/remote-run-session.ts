@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import {
+  applyCiIdentity,
   CacheServerClient,
   formatRunSummary,
   openRemoteSession,
@@ -24,12 +25,15 @@ export interface ClientInputs {
 
 export function createRemoteSessionOpener(inputs: ClientInputs): OpenRunSession {
   return async (_runId, warn) => {
-    const config = resolveClientConfig({
-      options: inputs.options,
-      env: inputs.env,
-      homeDir: inputs.homeDir,
-      reportUnknownOptions: true,
-    });
+    const config = await applyCiIdentity(
+      resolveClientConfig({
+        options: inputs.options,
+        env: inputs.env,
+        homeDir: inputs.homeDir,
+        reportUnknownOptions: true,
+      }),
+      inputs.env,
+    );
     const putOutcomes = new Map<string, PutArtifactResult>();
     const client = rememberPutOutcomes(new CacheServerClient(config), putOutcomes);
     const session = await openRemoteSession(config, { client, warn, info: () => undefined });

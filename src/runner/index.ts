@@ -12,7 +12,8 @@ import {
   type RemoteSessionDeps,
 } from '../client/remote-session';
 import { formatRunSummary } from '../client/run-summary';
-import { scrubSecretEnv, withRememberedSecrets } from '../client/secret-env';
+import { applyCiIdentity } from '../client/ci-identity';
+import { identitySecretNames, scrubSecretEnv, withRememberedSecrets } from '../client/secret-env';
 import {
   findWorkspaceRoot,
   loadDefaultTasksRunner,
@@ -55,8 +56,9 @@ export async function runWithSealedCache(
   const processEnv = deps.env ?? process.env;
   const cwd = deps.cwd ?? process.cwd();
   // The runner is called in Nx's main process before any task is forked, and tasks copy its env.
-  const env = withRememberedSecrets(`runner:${cwd}`, processEnv);
-  scrubSecretEnv(processEnv);
+  const identityNames = identitySecretNames(options);
+  const env = withRememberedSecrets(`runner:${cwd}`, processEnv, identityNames);
+  scrubSecretEnv(processEnv, identityNames);
   const print = deps.print ?? ((line: string) => process.stderr.write(`${line}\n`));
   const workspaceRoot = findWorkspaceRoot(cwd, env);
   const defaultRunner = (deps.loadRunner ?? loadDefaultTasksRunner)(workspaceRoot);
@@ -89,7 +91,7 @@ async function openSessionSafely(
 ): Promise<{ session: RemoteSession; config?: ClientConfig }> {
   let config: ClientConfig;
   try {
-    config = resolveClientConfig({ options, env, homeDir: deps.homeDir });
+    config = await applyCiIdentity(resolveClientConfig({ options, env, homeDir: deps.homeDir }), env);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return { session: createOffSession(`configuration problem: ${reason}`, sessionDeps) };

@@ -7,5 +7,6 @@ export function storePolicyFacts(store: MetadataStore): PolicyFacts {
     membership: (orgId, userId) => store.findMembership(orgId, userId),
     workspace: (id) => store.findWorkspace(id),
     user: (id) => store.findUser(id),
+    exchangedToken: async (tokenId) => (await store.ciIdentity.findGrant(tokenId)) !== undefined,
   };
 }

@@ -52,6 +52,8 @@ export const ACTIONS = [
   'token.create',
   'token.manage',
   'token.mint',
+  'trust-policy.manage',
+  'ci-identity.exchange',
   'cache.read',
   'cache.write',
   'cache.identify',
@@ -96,6 +98,8 @@ export interface PolicyFacts {
   membership(orgId: string, userId: string): Promise<Membership | undefined>;
   workspace(id: string): Promise<Workspace | undefined>;
   user(id: string): Promise<User | undefined>;
+  /** Whether a CI token came from a CI identity exchange (such tokens live an hour and never mint). */
+  exchangedToken?(tokenId: string): Promise<boolean>;
 }
 
 interface RuleInput {
@@ -379,6 +383,8 @@ async function checkMint(input: RuleInput, workspace: Workspace, minterAccess: A
   if (actor.kind === 'ci') {
     const { token } = actor;
     if (token.scope !== null) return deny('a minted token cannot mint tokens');
+    if (await input.facts.exchangedToken?.(token.id))
+      return deny('a token from a CI identity exchange cannot mint tokens (its scope follows the job)');
     if (token.workspaceId !== workspace.id)
       return deny(
         `the token belongs to workspace ${token.workspaceId}, not to ${workspace.id}`,
@@ -479,7 +485,7 @@ export const RULES: Record<Action, Rule> = {
         : deny('token.manage needs a token', 'ERR_INTERNAL'),
   },
   'token.mint': {
-    who: 'admin tokens; trusted read-write, unscoped CI tokens of the workspace; admins of its organisation with their own access (never minted tokens)',
+    who: 'admin tokens; trusted read-write, unscoped CI tokens of the workspace; admins of its organisation with their own access (never minted tokens, never tokens from a CI identity exchange)',
     gate: (actor) =>
       actor.kind === 'anonymous'
         ? deny(
@@ -493,6 +499,11 @@ export const RULES: Record<Action, Rule> = {
       input.resource.kind === 'mint'
         ? checkMint(input, input.resource.workspace, input.resource.minterAccess)
         : deny('token.mint needs a workspace', 'ERR_INTERNAL'),
+  },
+  'trust-policy.manage': orgAdmin,
+  'ci-identity.exchange': {
+    ...anyone,
+    who: "anyone (the CI job's signed identity token is the credential; the workspace's trust policies decide)",
   },
   'cache.read': cacheRule('read'),
   'cache.write': cacheRule('write'),

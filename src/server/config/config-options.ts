@@ -76,6 +76,11 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   },
   { key: 'bodyRateWindow', kind: 'duration', help: 'window over which --min-body-rate is measured, e.g. 10s' },
   { key: 'bodyRateGrace', kind: 'duration', help: 'a body is not measured for its first this long, e.g. 10s' },
+  {
+    key: 'ciIdentityHttpLoopback',
+    kind: 'boolean',
+    help: 'tests only: accept http:// CI identity issuers on a loopback address (default https:// only)',
+  },
   { key: 'maxConnections', kind: 'count', help: 'open connections in all; more are closed at once (0 = unlimited)' },
   {
     key: 'maxConnectionsPerAddress',

@@ -26,6 +26,8 @@ export const ServerConfig = z
     logLevel: z.union([z.literal(false), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])]).default('info'),
     ...opsConfigFields,
     ...storageConfigFields,
+    /** Tests and labs only: fetch CI issuers' keys over plain http from a loopback address (never anything else). */
+    ciIdentityHttpLoopback: z.boolean().default(false),
   })
   .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
     message: 'tlsCert and tlsKey go together: give both or neither',

@@ -11,6 +11,7 @@ import { RetentionStore } from '../retention/retention-store';
 import { TenancyStore } from '../services/tenancy-store';
 import { TierStore } from '../tiers/tier-store';
 import { WebAuthStore } from '../web/web-auth-store';
+import { CiIdentityStore } from '../ci-identity/ci-identity-store';
 import type { InsertResult, MetadataEngine, MetadataStore } from './metadata-store';
 import { migrationProvider } from './migrations';
 import type {
@@ -106,6 +107,7 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly retention: RetentionStore;
   readonly tenancy: TenancyStore;
   readonly webAuth: WebAuthStore;
+  readonly ciIdentity: CiIdentityStore;
 
   constructor(
     private readonly db: Kysely<MetadataDatabase>,
@@ -116,6 +118,7 @@ export class KyselyMetadataStore implements MetadataStore {
     this.retention = new RetentionStore(db);
     this.tenancy = new TenancyStore(db);
     this.webAuth = new WebAuthStore(db);
+    this.ciIdentity = new CiIdentityStore(db);
   }
 
   async snapshotInto(file: string): Promise<void> {

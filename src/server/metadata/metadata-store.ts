@@ -20,6 +20,7 @@ import type {
   WorkspaceOverride,
 } from './records';
 import type { AccessLevel } from '../../protocol';
+import type { CiIdentityStore } from '../ci-identity/ci-identity-store';
 import type { RetentionStore } from '../retention/retention-store';
 import type { TenancyStore } from '../services/tenancy-store';
 import type { TierStore } from '../tiers/tier-store';
@@ -42,6 +43,8 @@ export interface MetadataStore {
   readonly tenancy: TenancyStore;
   /** Sign-in identities, web sessions, invites, CLI login requests, failed sign-ins. */
   readonly webAuth: WebAuthStore;
+  /** CI identity: trust policies, spent `jti`s, the claims behind exchanged tokens. */
+  readonly ciIdentity: CiIdentityStore;
 
   /**
    * The embedded file only: a consistent copy of the whole database in `file` (`VACUUM INTO`, one read

@@ -159,6 +159,39 @@ export interface WebFormNoncesTable {
   used_at: string;
 }
 
+/** Migration 009 (CI identity): trust policies, spent jtis, the claims behind exchanged tokens. */
+export interface CiTrustPoliciesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  provider: string;
+  issuer: string;
+  audience: string;
+  jwks_url: string | null;
+  jwks: string | null;
+  rules: string;
+  token_lifetime: string;
+  created_at: string;
+  created_by_token_id: string | null;
+}
+
+export interface CiIdentityJtisTable {
+  issuer: string;
+  jti: string;
+  expires_at: string;
+}
+
+export interface CiIdentityGrantsTable {
+  token_id: string;
+  workspace_id: string;
+  policy_id: string;
+  issuer: string;
+  subject: string;
+  summary: string;
+  claims: string;
+  created_at: string;
+}
+
 export interface MetadataDatabase {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -175,4 +208,7 @@ export interface MetadataDatabase {
   login_requests: LoginRequestsTable;
   sign_in_failures: SignInFailuresTable;
   web_form_nonces: WebFormNoncesTable;
+  ci_trust_policies: CiTrustPoliciesTable;
+  ci_identity_jtis: CiIdentityJtisTable;
+  ci_identity_grants: CiIdentityGrantsTable;
 }

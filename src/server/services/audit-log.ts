@@ -31,7 +31,12 @@ export type AuditAction =
   | 'login.approved'
   | 'login.denied'
   // operations
-  | 'backup.created';
+  | 'backup.created'
+  // CI identity (docs/ci-identity.md)
+  | 'trust-policy.created'
+  | 'trust-policy.deleted'
+  | 'ci-identity.exchanged'
+  | 'ci-identity.refused';
 
 export interface AuditActor {
   tokenId: string | null;

@@ -2,6 +2,7 @@
 export * from './cli';
 export * from './file-hashes';
 export * from './mid-run-crash';
+export * from './oidc-issuer';
 export * from './paths';
 export * from './process-table';
 export * from './processes';
@@ -9,6 +10,7 @@ export * from './reference-server';
 export * from './remote-cache';
 export * from './server';
 export * from './task-outcomes';
+export * from './trust-policy';
 export * from './workspace';
 export * from './test-bed';
 export * from './s3-store';

@@ -7,7 +7,8 @@ export type TaskOutcome = 'local' | 'remote' | 'miss';
 // Matching the ESC control character is the point: it strips colour codes from Nx's output.
 // eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\u001b\[[0-9;]*m/g;
-const TASK_LINE = /^>\s+nx run ([^\s:]+):(\S+?)(?:\s+\[([^\]]+)\])?\s*$/;
+// On GitHub Actions (GITHUB_ACTIONS=true) Nx prefixes each task line with `::group::<status icon> `.
+const TASK_LINE = /^(?:::group::\S*\s*)?>\s+nx run ([^\s:]+):(\S+?)(?:\s+\[([^\]]+)\])?\s*$/;
 
 function outcomeOfTag(tag: string | undefined): TaskOutcome {
   if (tag === undefined) return 'miss';

@@ -15,6 +15,8 @@ import { createWorkspace, type NxWorkspace, type RunEnv, type WorkspaceOptions }
 export interface TestBedOptions {
   /** Passed to bootstrapWorkspace (anonymous access, names). */
   bootstrap?: Parameters<typeof bootstrapWorkspace>[1];
+  /** Extra `serve` flags, e.g. `--ci-identity-http-loopback` for a loopback OIDC issuer. */
+  serverArgs?: string[];
   /** Create the two CI tokens. Default true. */
   tokens?: boolean;
   /** A private proxy state folder for NX_SEALED_CACHE_PROXY_DIR; dispose kills any proxy still running from it. */
@@ -61,7 +63,10 @@ export async function startTestBed(fixture: FixtureName, options: TestBedOptions
     }
   };
   try {
-    server = await startServer(options.server);
+    server = await startServer({
+      ...options.server,
+      args: [...(options.server?.args ?? []), ...(options.serverArgs ?? [])],
+    });
     const boot = await bootstrapWorkspace(server, options.bootstrap);
     const tokens = options.tokens ?? true;
     const writeToken = tokens

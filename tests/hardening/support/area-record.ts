@@ -20,7 +20,8 @@ export type HardeningArea =
   | 'Concurrency under load'
   | 'Disk full'
   | 'Secrets'
-  | 'Signatures';
+  | 'Signatures'
+  | 'CI identity (OIDC)';
 
 export interface CaseFailure {
   case: string;

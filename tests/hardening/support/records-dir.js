@@ -18,6 +18,7 @@ const AREAS = [
   'Disk full',
   'Secrets',
   'Signatures',
+  'CI identity (OIDC)',
 ];
 
 module.exports = { ARTIFACTS_DIR, RECORDS_DIR, TABLE_FILE, AREAS };

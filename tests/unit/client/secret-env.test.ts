@@ -1,4 +1,9 @@
-import { forgetRememberedSecrets, scrubSecretEnv, withRememberedSecrets } from '../../../src/client/secret-env';
+import {
+  forgetRememberedSecrets,
+  identitySecretNames,
+  scrubSecretEnv,
+  withRememberedSecrets,
+} from '../../../src/client/secret-env';
 
 /** What Nx 20.8–24 does around preTasksExecution with isolation or the daemon: assignments are forwarded, deletions are not. */
 function nxHookEnv(target: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; updates: Record<string, string | undefined> } {
@@ -41,6 +46,8 @@ describe('scrubbing the secrets from the environment tasks inherit', () => {
       NX_SEALED_CACHE_ACCESS_TOKEN: '',
       NX_SEALED_CACHE_ENCRYPTION_KEY: '',
       NX_SEALED_CACHE_SIGNING_KEY: '',
+      ACTIONS_ID_TOKEN_REQUEST_URL: '',
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: '',
     });
     for (const [key, value] of Object.entries(updates)) main[key] = value;
     expect(JSON.stringify(main)).not.toMatch(/nxsc_ci_x|nxsk1_y|nxsig1_z/);
@@ -64,5 +71,27 @@ describe('scrubbing the secrets from the environment tasks inherit', () => {
       withRememberedSecrets('/ws', { NX_SEALED_CACHE_ACCESS_TOKEN: 'nxsc_ci_new' }).NX_SEALED_CACHE_ACCESS_TOKEN,
     ).toBe('nxsc_ci_new');
     expect(env).toEqual({});
+  });
+
+  it("takes the CI job's identity secrets out too: GitHub's OIDC request pair and the GitLab variable the options name", () => {
+    const env: NodeJS.ProcessEnv = {
+      ACTIONS_ID_TOKEN_REQUEST_URL: 'https://pipelines.example/token',
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request-secret',
+      CACHE_ID_TOKEN: 'eyJhbGciOiJSUzI1NiJ9.x.y',
+      GITHUB_ACTIONS: 'true',
+    };
+    const names = identitySecretNames({ idTokenVariable: 'CACHE_ID_TOKEN' });
+    expect(withRememberedSecrets('/ws', env, names).CACHE_ID_TOKEN).toBe('eyJhbGciOiJSUzI1NiJ9.x.y');
+    scrubSecretEnv(env, names);
+    expect(env).toEqual({ GITHUB_ACTIONS: 'true' });
+    expect(withRememberedSecrets('/ws', env, names)).toMatchObject({
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request-secret',
+      CACHE_ID_TOKEN: 'eyJhbGciOiJSUzI1NiJ9.x.y',
+    });
+    // A name that is not an environment variable name is not used (options are checked again at resolve time).
+    expect(identitySecretNames({ idTokenVariable: 'NOT A NAME' })).toEqual([
+      'ACTIONS_ID_TOKEN_REQUEST_URL',
+      'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+    ]);
   });
 });

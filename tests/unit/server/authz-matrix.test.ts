@@ -226,6 +226,27 @@ const TABLE: Record<string, Row> = {
     own: [S, OA, OB, CI],
     foreign: [S],
   },
+  // CI identity: the exchange reads no credential (the identity token is one); trust policies are the workspace admins'.
+  'POST /api/v1/ci-identity/exchange': {
+    request: (t) => ({ path: '/api/v1/ci-identity/exchange', body: { workspaceId: t.ws, token: 'not-a-jwt' } }),
+    own: ALL,
+    foreign: 'same',
+  },
+  'GET /api/v1/workspaces/:id/trust-policies': {
+    request: (t) => ({ path: `/api/v1/workspaces/${t.ws}/trust-policies` }),
+    own: [S, OA, OB],
+    foreign: [S],
+  },
+  'POST /api/v1/workspaces/:id/trust-policies': {
+    request: (t) => ({ path: `/api/v1/workspaces/${t.ws}/trust-policies`, body: { name: fresh('policy') } }),
+    own: [S, OA, OB],
+    foreign: [S],
+  },
+  'DELETE /api/v1/workspaces/:id/trust-policies/:policy': {
+    request: (t) => ({ path: `/api/v1/workspaces/${t.ws}/trust-policies/no-such-policy` }),
+    own: [S, OA, OB],
+    foreign: [S],
+  },
   // Audit and provenance.
   'GET /api/v1/audit': { request: (t) => ({ path: `/api/v1/audit?org=${t.org}` }), own: [S, OA], foreign: [S] },
   'GET /api/v1/entries': {

@@ -7,6 +7,7 @@ import { tenancy } from './005-tenancy';
 import { loginRequestOrigin } from './006-login-request-origin';
 import { sharedSignInThrottle } from './007-shared-sign-in-throttle';
 import { sharedFormNonces } from './008-shared-form-nonces';
+import { ciIdentity } from './009-ci-identity';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -20,6 +21,7 @@ export const migrationProvider: MigrationProvider = {
       '006-login-request-origin': loginRequestOrigin,
       '007-shared-sign-in-throttle': sharedSignInThrottle,
       '008-shared-form-nonces': sharedFormNonces,
+      '009-ci-identity': ciIdentity,
     };
   },
 };

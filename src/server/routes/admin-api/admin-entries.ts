@@ -75,10 +75,13 @@ export async function adminEntryRoutes(app: FastifyInstance, ctx: ServerContext)
     const query = parseInput(ListQuery, request.query, 'query');
     const { filter } = await resolveFilter(ctx, request, query);
     const rows = await ctx.store.tiers.listEntries(filter, query.limit);
+    const writers = [...new Set(rows.flatMap((row) => (row.writerTokenId === null ? [] : [row.writerTokenId])))];
+    const identities = await ctx.store.ciIdentity.describeGrants(writers);
     return rows.map((row) => ({
       ...row,
       tier: row.namespace === 'shared' ? 'shared' : 'isolated',
       namespaceDisplay: describeNamespace(row.namespace),
+      writerIdentity: row.writerTokenId === null ? null : (identities.get(row.writerTokenId) ?? null),
     }));
   });
 

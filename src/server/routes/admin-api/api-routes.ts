@@ -16,6 +16,7 @@ import { adminTokenRoutes } from './admin-tokens';
 import { adminUserRoutes } from './admin-users';
 import { adminWorkspaceRoutes } from './admin-workspaces';
 import { loginRequestRoutes } from './login-request-routes';
+import { ciIdentityRoutes } from './ci-identity-routes';
 import { mintTokenRoute } from './mint-route';
 import { webPasswordApiRoutes } from './password-routes';
 
@@ -30,6 +31,7 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServerContext, web: W
   await adminAuditRoutes(app, ctx);
   await adminEntryRoutes(app, ctx);
   await mintTokenRoute(app, ctx);
+  await ciIdentityRoutes(app, ctx);
   await adminStatsRoutes(app, { store: ctx.store, metrics: ctx.ops.metrics, retention: ctx.ops.retention });
   await adminBackupRoutes(app, ctx);
   await loginRequestRoutes(app, { ctx, web });

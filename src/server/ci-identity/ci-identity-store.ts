@@ -1,0 +1,157 @@
+/**
+ * The CI identity tables: trust policies, exchanged `jti`s (until they expire) and the claims behind
+ * each exchanged token. Plain kysely on the metadata connection, like the tier store.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { CiTrustPoliciesTable, MetadataDatabase } from '../metadata/schema';
+import type { CiProvider, TrustPolicy } from './trust-policy';
+
+export interface CiGrant {
+  tokenId: string;
+  workspaceId: string;
+  policyId: string;
+  issuer: string;
+  subject: string;
+  summary: string;
+  claims: Record<string, string>;
+  createdAt: string;
+}
+
+const toPolicy = (r: Selectable<CiTrustPoliciesTable>): TrustPolicy => ({
+  id: r.id,
+  workspaceId: r.workspace_id,
+  name: r.name,
+  provider: r.provider as CiProvider,
+  issuer: r.issuer,
+  audience: r.audience,
+  jwksUrl: r.jwks_url,
+  jwks: r.jwks === null ? null : (JSON.parse(r.jwks) as TrustPolicy['jwks']),
+  rules: JSON.parse(r.rules) as TrustPolicy['rules'],
+  tokenLifetime: r.token_lifetime,
+  createdAt: r.created_at,
+});
+
+export class CiIdentityStore {
+  constructor(private readonly db: Kysely<MetadataDatabase>) {}
+
+  /** 'exists' when the workspace already has a policy of that name. */
+  async insertPolicy(policy: TrustPolicy, createdByTokenId: string | null): Promise<'inserted' | 'exists'> {
+    const taken = await this.db
+      .selectFrom('ci_trust_policies')
+      .select('id')
+      .where('workspace_id', '=', policy.workspaceId)
+      .where('name', '=', policy.name)
+      .executeTakeFirst();
+    if (taken !== undefined) return 'exists';
+    await this.db
+      .insertInto('ci_trust_policies')
+      .values({
+        id: policy.id,
+        workspace_id: policy.workspaceId,
+        name: policy.name,
+        provider: policy.provider,
+        issuer: policy.issuer,
+        audience: policy.audience,
+        jwks_url: policy.jwksUrl,
+        jwks: policy.jwks === null ? null : JSON.stringify(policy.jwks),
+        rules: JSON.stringify(policy.rules),
+        token_lifetime: policy.tokenLifetime,
+        created_at: policy.createdAt,
+        created_by_token_id: createdByTokenId,
+      })
+      .execute();
+    return 'inserted';
+  }
+
+  async listPolicies(workspaceId: string): Promise<TrustPolicy[]> {
+    const rows = await this.db
+      .selectFrom('ci_trust_policies')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toPolicy);
+  }
+
+  /** A policy by id or name, only within the workspace. */
+  async findPolicy(workspaceId: string, idOrName: string): Promise<TrustPolicy | undefined> {
+    const row = await this.db
+      .selectFrom('ci_trust_policies')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .executeTakeFirst();
+    return row && toPolicy(row);
+  }
+
+  async deletePolicy(id: string): Promise<void> {
+    await this.db.deleteFrom('ci_trust_policies').where('id', '=', id).execute();
+  }
+
+  /** Records a token's `jti` until it expires; false when it was already recorded (a replay). */
+  async claimJti(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean> {
+    await this.db.deleteFrom('ci_identity_jtis').where('expires_at', '<', now).execute();
+    const result = await this.db
+      .insertInto('ci_identity_jtis')
+      .values({ issuer, jti, expires_at: expiresAt })
+      .onConflict((oc) => oc.columns(['issuer', 'jti']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  async insertGrant(grant: CiGrant): Promise<void> {
+    await this.db
+      .insertInto('ci_identity_grants')
+      .values({
+        token_id: grant.tokenId,
+        workspace_id: grant.workspaceId,
+        policy_id: grant.policyId,
+        issuer: grant.issuer,
+        subject: grant.subject,
+        summary: grant.summary,
+        claims: JSON.stringify(grant.claims),
+        created_at: grant.createdAt,
+      })
+      .execute();
+  }
+
+  /** `token id -> <repo>@<ref> (run <id>, <actor>)` for the tokens that came from an exchange. */
+  async describeGrants(tokenIds: string[]): Promise<Map<string, string>> {
+    const described = new Map<string, string>();
+    if (tokenIds.length === 0) return described;
+    const rows = await this.db
+      .selectFrom('ci_identity_grants')
+      .select(['token_id', 'summary', 'claims'])
+      .where('token_id', 'in', tokenIds)
+      .execute();
+    for (const row of rows) {
+      const claims = JSON.parse(row.claims) as Record<string, string>;
+      const run = claims.run_id ?? claims.pipeline_id;
+      const actor = claims.actor ?? claims.user_login;
+      const extra = [run && `run ${run}`, actor].filter(Boolean).join(', ');
+      described.set(row.token_id, extra ? `${row.summary} (${extra})` : row.summary);
+    }
+    return described;
+  }
+
+  async findGrant(tokenId: string): Promise<CiGrant | undefined> {
+    const r = await this.db
+      .selectFrom('ci_identity_grants')
+      .selectAll()
+      .where('token_id', '=', tokenId)
+      .executeTakeFirst();
+    return (
+      r && {
+        tokenId: r.token_id,
+        workspaceId: r.workspace_id,
+        policyId: r.policy_id,
+        issuer: r.issuer,
+        subject: r.subject,
+        summary: r.summary,
+        claims: JSON.parse(r.claims) as Record<string, string>,
+        createdAt: r.created_at,
+      }
+    );
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * CI identity: `POST /ci-identity/exchange` (the job's identity token is the credential, so the route reads
+ * no other) and the trust policies of a workspace, which its organisation's admins manage.
+ */
+import type { FastifyInstance } from 'fastify';
+import { SealedCacheError } from '../../../errors';
+import { auditActorOf } from '../../auth/actors';
+import { authorizedOf, openPermit, permit, resourceOf } from '../../auth/route-policy';
+import { exchangeCiToken, ExchangeBody } from '../../ci-identity/ci-exchange';
+import { allowedKeyUrl, httpJwksFetcher, JwksCache } from '../../ci-identity/jwks-cache';
+import { checkNewPolicy, NewTrustPolicyBody, type TrustPolicy } from '../../ci-identity/trust-policy';
+import { randomBase62 } from '../../ids';
+import type { ServerContext } from '../../server-context';
+import { describeNamespace } from '../../tiers/write-tier';
+import { requireWorkspace } from '../../services/lookups';
+import { presentIssuedToken } from '../support/presenters';
+import { IdOrName, parseInput } from '../../input/request-input';
+
+export function presentTrustPolicy(policy: TrustPolicy): Record<string, unknown> {
+  return {
+    id: policy.id,
+    workspaceId: policy.workspaceId,
+    name: policy.name,
+    provider: policy.provider,
+    issuer: policy.issuer,
+    audience: policy.audience,
+    jwksUrl: policy.jwksUrl,
+    inlineKeys: policy.jwks === null ? 0 : policy.jwks.keys.length,
+    rules: policy.rules,
+    tokenLifetime: policy.tokenLifetime,
+    createdAt: policy.createdAt,
+  };
+}
+
+export async function ciIdentityRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const isAllowedUrl = allowedKeyUrl(ctx.config.ciIdentityHttpLoopback);
+  const jwks = new JwksCache(httpJwksFetcher(isAllowedUrl), ctx.clock);
+  const identity = () => ctx.store.ciIdentity;
+
+  app.post('/ci-identity/exchange', openPermit('ci-identity.exchange'), async (request, reply) => {
+    const body = parseInput(ExchangeBody, request.body, 'exchange request');
+    const workspace = await requireWorkspace(ctx.store, body.workspaceId);
+    const result = await exchangeCiToken(ctx, jwks, workspace, body.token);
+    const { record, secret } = result.issued;
+    return reply.code(201).send({
+      ...presentIssuedToken(record, secret),
+      namespace:
+        record.access === 'read' ? null : describeNamespace(record.scope === null ? 'shared' : `s:${record.scope}`),
+      identity: {
+        provider: result.label,
+        summary: result.summary,
+        outcome: result.outcome,
+        reason: result.reason,
+        claims: result.claims,
+      },
+    });
+  });
+
+  app.get('/workspaces/:id/trust-policies', permit('trust-policy.manage', 'workspace-param'), async (request) => {
+    const { workspace } = resourceOf(request, 'workspace');
+    return (await identity().listPolicies(workspace.id)).map(presentTrustPolicy);
+  });
+
+  app.post(
+    '/workspaces/:id/trust-policies',
+    permit('trust-policy.manage', 'workspace-param'),
+    async (request, reply) => {
+      const { workspace } = resourceOf(request, 'workspace');
+      const checked = checkNewPolicy(parseInput(NewTrustPolicyBody, request.body, 'trust policy'), isAllowedUrl);
+      const policy: TrustPolicy = {
+        ...checked,
+        id: `tp_${randomBase62(16)}`,
+        workspaceId: workspace.id,
+        createdAt: ctx.clock().toISOString(),
+      };
+      const actor = auditActorOf(authorizedOf(request).actor);
+      if ((await identity().insertPolicy(policy, actor.tokenId)) === 'exists')
+        throw new SealedCacheError(
+          'ERR_INPUT_INVALID',
+          `workspace ${workspace.name} already has a trust policy named ${policy.name}`,
+        );
+      await ctx.audit.record({
+        action: 'trust-policy.created',
+        actor,
+        orgId: workspace.orgId,
+        workspaceId: workspace.id,
+        targetId: policy.id,
+        details: {
+          name: policy.name,
+          provider: policy.provider,
+          issuer: policy.issuer,
+          audience: policy.audience,
+          rules: policy.rules,
+        },
+      });
+      return reply.code(201).send(presentTrustPolicy(policy));
+    },
+  );
+
+  app.delete(
+    '/workspaces/:id/trust-policies/:policy',
+    permit('trust-policy.manage', 'workspace-param'),
+    async (request) => {
+      const { workspace } = resourceOf(request, 'workspace');
+      const name = parseInput(IdOrName, (request.params as { policy?: string }).policy, 'trust policy');
+      const policy = await identity().findPolicy(workspace.id, name);
+      if (policy === undefined)
+        throw new SealedCacheError(
+          'ERR_TRUST_POLICY_NOT_FOUND',
+          `workspace ${workspace.name} has no trust policy "${name}"`,
+        );
+      await identity().deletePolicy(policy.id);
+      await ctx.audit.record({
+        action: 'trust-policy.deleted',
+        actor: auditActorOf(authorizedOf(request).actor),
+        orgId: workspace.orgId,
+        workspaceId: workspace.id,
+        targetId: policy.id,
+        details: { name: policy.name },
+      });
+      return { deleted: policy.id };
+    },
+  );
+}
