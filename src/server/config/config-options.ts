@@ -76,6 +76,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     kind: 'count',
     help: 'open connections from one client address (the socket peer, so a reverse proxy counts as one) (0 = unlimited)',
   },
+  { key: 'ssoConfig', kind: 'string', help: 'JSON file of identity providers for web sign-in (docs/sso.md)' },
 ];
 
 /** `retentionMaxBytes` -> `--retention-max-bytes`. */

@@ -19,6 +19,8 @@ export const ServerConfig = z
     /** `false` silences logs (tests); `true` logs JSON lines at info; a string picks the level. */
     logLevel: z.union([z.literal(false), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])]).default('info'),
     ...opsConfigFields,
+    /** JSON file naming the identity providers for web sign-in (docs/sso.md). */
+    ssoConfig: z.string().min(1).optional(),
   })
   .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
     message: 'tlsCert and tlsKey go together: give both or neither',

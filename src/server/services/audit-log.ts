@@ -27,7 +27,12 @@ export type AuditAction =
   | 'invite.created'
   | 'invite.accepted'
   | 'login.approved'
-  | 'login.denied';
+  | 'login.denied'
+  // sign-in through an identity provider (docs/sso.md)
+  | 'sso.signed-in'
+  | 'sso.joined'
+  | 'sso.refused'
+  | 'sign-in-policy.changed';
 
 export interface AuditActor {
   tokenId: string | null;

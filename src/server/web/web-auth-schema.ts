@@ -16,6 +16,8 @@ export interface WebSessionsTable {
   created_at: string;
   last_seen_at: string;
   expires_at: string;
+  /** Migration 007: the configured provider id a session signed in through (null: local password). */
+  provider: string | null;
 }
 
 export interface WebInvitesTable {

@@ -2,9 +2,15 @@
 import { SessionService } from '../auth/sessions';
 import type { ServerContext } from '../server-context';
 import { AccountService } from './accounts';
+import type { WebAuthDatabase } from './web-auth-schema';
 import { FormOnce } from './form-once';
 import { LoginRequestService } from '../services/login-request-service';
 import { type WebAuthStore, webAuthStoreFor } from './web-auth-store';
+import { openIdClientFlow, type OidcFlow } from '../sso/oidc-flow';
+import { loadSsoConfig } from '../sso/sso-config';
+import { SsoService } from '../sso/sso-sign-in';
+import { type SsoDatabase, SsoStore } from '../sso/sso-store';
+import { type SqliteMetadataStore } from '../metadata/sqlite-metadata-store';
 
 export interface WebServices {
   auth: WebAuthStore;
@@ -12,10 +18,20 @@ export interface WebServices {
   accounts: AccountService;
   loginRequests: LoginRequestService;
   formOnce: FormOnce;
+  sso: SsoService;
 }
 
-export function createWebServices(ctx: ServerContext): WebServices {
+export interface WebServiceOptions {
+  /** Where the SSO config names client secrets by env var (default: the process env). */
+  env?: Record<string, string | undefined>;
+  /** A stand-in OIDC flow for unit tests; the real one talks to the provider. */
+  oidcFlow?: OidcFlow;
+}
+
+export function createWebServices(ctx: ServerContext, options: WebServiceOptions = {}): WebServices {
   const auth = webAuthStoreFor(ctx.store);
+  const ssoConfig =
+    ctx.config.ssoConfig === undefined ? undefined : loadSsoConfig(ctx.config.ssoConfig, options.env ?? process.env);
   const sessions = new SessionService(auth, ctx.clock);
   return {
     auth,
@@ -29,5 +45,14 @@ export function createWebServices(ctx: ServerContext): WebServices {
       store: ctx.store,
     }),
     formOnce: new FormOnce(ctx.clock),
+    sso: new SsoService({
+      config: ssoConfig,
+      flow: options.oidcFlow ?? openIdClientFlow(),
+      // webAuthStoreFor has checked that this is the SQLite store.
+      sso: new SsoStore((ctx.store as SqliteMetadataStore).connection.withTables<SsoDatabase & WebAuthDatabase>()),
+      store: ctx.store,
+      audit: ctx.audit,
+      clock: ctx.clock,
+    }),
   };
 }

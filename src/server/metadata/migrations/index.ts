@@ -5,6 +5,7 @@ import { operations } from './003-operations';
 import { webSignIn } from './004-web-sign-in';
 import { tenancy } from './005-tenancy';
 import { loginRequestOrigin } from './006-login-request-origin';
+import { sso } from './007-sso';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -16,6 +17,7 @@ export const migrationProvider: MigrationProvider = {
       '004-web-sign-in': webSignIn,
       '005-tenancy': tenancy,
       '006-login-request-origin': loginRequestOrigin,
+      '007-sso': sso,
     };
   },
 };

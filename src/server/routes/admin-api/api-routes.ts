@@ -17,6 +17,7 @@ import { adminWorkspaceRoutes } from './admin-workspaces';
 import { loginRequestRoutes } from './login-request-routes';
 import { mintTokenRoute } from './mint-route';
 import { webPasswordApiRoutes } from './password-routes';
+import { signInPolicyRoutes } from './sign-in-policy-routes';
 
 export const API_PREFIX = '/api/v1';
 
@@ -32,4 +33,5 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServerContext, web: W
   await adminStatsRoutes(app, { store: ctx.store, metrics: ctx.ops.metrics, retention: ctx.ops.retention });
   await loginRequestRoutes(app, { ctx, web });
   await webPasswordApiRoutes(app, { ctx, web });
+  await signInPolicyRoutes(app, { ctx, web });
 }
