@@ -16,6 +16,12 @@ import type { OidcFlow } from './oidc-flow';
 import type { SsoConfig, SsoProvider } from './sso-config';
 import type { OrgSignInPolicy, SsoStore } from './sso-store';
 
+/** The most specific fixed message of a failed check (openid-client wraps oauth4webapi's, which names the claim). */
+function checkFailure(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error ? cause.message.slice(0, 200) : 'unknown error';
+}
+
 /** How long a started sign-in may take at the provider. */
 export const SSO_ATTEMPT_LIFETIME_MS = 10 * 60_000;
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -139,7 +145,7 @@ export class SsoService {
         codeVerifier: attempt.codeVerifier,
       });
     } catch (err) {
-      const detail = err instanceof Error ? err.message.slice(0, 200) : 'unknown error';
+      const detail = checkFailure(err);
       throw await refuse(
         `invalid-response: ${detail}`,
         `the answer from ${provider.displayName} did not pass the checks (${detail}); nobody was signed in`,
