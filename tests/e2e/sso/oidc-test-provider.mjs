@@ -1,3 +1,4 @@
+/* global process, URL, URLSearchParams, fetch */
 /**
  * A real OpenID provider (`oidc-provider`) on loopback for the SSO tests, run as its own process
  * because the package is an ES module. Config comes as JSON in OIDC_TEST_CONFIG; the first stdout line

@@ -234,6 +234,10 @@ describe('sign-in through an OIDC identity provider', () => {
     expect(refused?.status()).toBe(403);
     await expect(page.locator('main').innerText()).resolves.toMatch(/must sign in with Corp SSO/);
     await expect(page.locator('.notice').innerText()).resolves.toContain('ERR_WEB_SSO_REQUIRED');
+    expect((await page.goto(`${server.url}/ui/orgs/acme/workspaces`))?.status()).toBe(403);
+    await startSso('alice-sub', 'signed-in');
+    expect((await page.goto(`${server.url}/ui/orgs/acme/workspaces`))?.status()).toBe(200);
+    await expect(page.locator('main').innerText()).resolves.toContain('monorepo');
   });
 
   it('never logs the client secret', () => {
