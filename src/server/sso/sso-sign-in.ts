@@ -12,6 +12,7 @@ import { newUserId } from '../ids';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { User } from '../metadata/records';
 import type { AuditActor, AuditLog } from '../services/audit-log';
+import { enrolNewMember } from '../web/accounts';
 import type { OidcFlow } from './oidc-flow';
 import type { SsoConfig, SsoProvider } from './sso-config';
 import type { OrgSignInPolicy, SsoStore } from './sso-store';
@@ -198,27 +199,12 @@ export class SsoService {
       );
     const user = await this.createJoinedUser(claims.email, now.toISOString());
     await this.deps.sso.linkIdentity(user.id, claims.issuer, claims.subject, user.createdAt);
-    await this.deps.store.insertMembership({
-      orgId: org.id,
-      userId: user.id,
-      role: join.role,
-      createdAt: user.createdAt,
+    await enrolNewMember(this.deps, org, user, join.role, {
+      action: 'sso.joined',
+      via: 'email-domain',
+      details: { provider: provider.id, domain },
     });
     const actor = { tokenId: null, userId: user.id };
-    await this.deps.audit.record({
-      action: 'sso.joined',
-      actor,
-      orgId: org.id,
-      targetId: user.id,
-      details: { provider: provider.id, domain, role: join.role },
-    });
-    await this.deps.audit.record({
-      action: 'member.added',
-      actor,
-      orgId: org.id,
-      targetId: user.id,
-      details: { role: join.role, via: 'email-domain' },
-    });
     await this.deps.audit.record({
       action: 'sso.signed-in',
       actor,

@@ -148,7 +148,7 @@ describe('sign-in through an OIDC identity provider', () => {
     expect(users.map((u) => u.name)).not.toContain('alice');
   });
 
-  it('an organisation claims the domain (server admins only); a verified email joins with the granted role and lands signed in', async () => {
+  it('a server admin lets the domain join acme; a verified email joins with the granted role and lands signed in', async () => {
     const policy = await cli<{ joinDomains: { domain: string; role: string }[] }>(
       ['org', 'sign-in-policy', 'set', 'acme', '--join-domain', 'acme.test:member'],
       boot.target,
