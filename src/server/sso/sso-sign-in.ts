@@ -63,7 +63,8 @@ export class SsoService {
   }
 
   redirectUri(providerId: string): string {
-    return `${(this.deps.config as SsoConfig).publicUrl}/ui/sign-in/sso/${this.provider(providerId).id}/callback`;
+    const { id } = this.provider(providerId);
+    return `${(this.deps.config as SsoConfig).publicUrl}/ui/sign-in/sso/${id}/callback`;
   }
 
   /** The provider's authorization URL; the attempt is bound to this browser's SSO cookie. */
