@@ -149,6 +149,20 @@ export const ERROR_CODES = {
   },
   ERR_WEB_PASSWORD_WEAK: { status: 400, summary: 'The new password is too short or too long (12 to 1024 characters).' },
   ERR_WEB_INVITE_INVALID: { status: 404, summary: 'The invite link is unknown, already used or expired.' },
+  ERR_WEB_SSO_FAILED: {
+    status: 401,
+    summary:
+      'A sign-in through an identity provider did not pass its checks (state, issuer, audience, nonce, signature); nobody was signed in.',
+  },
+  ERR_WEB_SSO_NOT_ALLOWED: {
+    status: 403,
+    summary: 'The identity is valid but linked to no account, and no organisation lets its verified email domain join.',
+  },
+  ERR_WEB_SSO_REQUIRED: {
+    status: 403,
+    summary:
+      'The organisation requires its members to sign in with a given identity provider; this session signed in otherwise.',
+  },
   ERR_LOGIN_REQUEST_NOT_FOUND: {
     status: 404,
     summary: 'No such CLI login request, or the polling code does not match.',

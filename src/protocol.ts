@@ -52,6 +52,14 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 export const OrganisationJson = z.object({ id: z.string(), name: z.string(), public: z.boolean() });
 export type OrganisationJson = z.infer<typeof OrganisationJson>;
 
+/** An organisation's web sign-in policy (docs/sso.md). */
+export const SignInPolicyJson = z.object({
+  org: z.string(),
+  requiredProvider: z.string().nullable(),
+  joinDomains: z.array(z.object({ domain: z.string(), role: z.enum(['admin', 'member']) })),
+});
+export type SignInPolicyJson = z.infer<typeof SignInPolicyJson>;
+
 export const UserJson = z.object({
   id: z.string(),
   name: z.string(),

@@ -17,7 +17,7 @@ export class AdminApiClient {
     this.baseUrl = options.url.replace(/\/+$/, '');
   }
 
-  async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.options.token !== undefined) headers.authorization = `Bearer ${this.options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -54,7 +54,7 @@ export class AdminApiClient {
   /** `call`, then the answer parsed with its wire schema: a malformed answer is ERR_CLIENT_BAD_RESPONSE, never a cast. */
   async read<S extends z.ZodType>(
     schema: S,
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     body?: unknown,
   ): Promise<z.output<S>> {

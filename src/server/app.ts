@@ -70,6 +70,8 @@ function createApp(
     audit: context.audit,
     loadSession: (request) => loadViewer(web, (id) => context.store.findUser(id), request),
     checkSessionPost,
+    checkSessionOrg: async (request, orgId) =>
+      request.webViewer === null ? undefined : web.sso.requiredProviderRefusal(orgId, request.webViewer.sessionHash),
   });
   app.setErrorHandler((error, request, reply) => {
     const err = toSealedCacheError(error);

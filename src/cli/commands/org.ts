@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
-import { OrganisationJson } from '../../protocol';
+import { OrganisationJson, SignInPolicyJson } from '../../protocol';
 import { fields, printResult, table } from '../output';
 
 export function registerOrgCommands(program: Command, ctx: CommandContext): void {
@@ -44,6 +44,53 @@ export function registerOrgCommands(program: Command, ctx: CommandContext): void
           await client().read(OrganisationJson, 'GET', `/orgs/${encodeURIComponent(args[0])}`),
           (o) => fields({ ...o }),
         );
+      }),
+    );
+  const policy = org.command('sign-in-policy').description("an organisation's web sign-in policy (docs/sso.md)");
+  const describePolicy = (p: SignInPolicyJson): string =>
+    [
+      `organisation ${p.org}`,
+      `  required provider: ${p.requiredProvider ?? 'none (passwords and any provider)'}`,
+      `  join by verified email domain: ${p.joinDomains.length === 0 ? 'none' : p.joinDomains.map((d) => `${d.domain} as ${d.role}`).join(', ')}`,
+    ].join('\n');
+  policy
+    .command('get <org>')
+    .description('show the policy (admins of the organisation)')
+    .action(
+      ctx.action(async ({ args, globals, io, client }) => {
+        const shown = await client().read(
+          SignInPolicyJson,
+          'GET',
+          `/orgs/${encodeURIComponent(args[0])}/sign-in-policy`,
+        );
+        printResult(io, globals, shown, describePolicy);
+      }),
+    );
+  policy
+    .command('set <org>')
+    .description('replace the policy (server admins)')
+    .option('--require-provider <id>', 'members must sign in on the web page with this configured provider')
+    .option(
+      '--join-domain <domain:role>',
+      'people with a verified email of this domain may join, with role member or admin (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action(
+      ctx.action(async ({ args, options, globals, io, client }) => {
+        const joinDomains = ((options.joinDomain as string[] | undefined) ?? []).map((entry) => {
+          const [domain, role = 'member'] = entry.split(':');
+          return { domain, role };
+        });
+        const saved = await client().read(
+          SignInPolicyJson,
+          'PUT',
+          `/orgs/${encodeURIComponent(args[0])}/sign-in-policy`,
+          {
+            requiredProvider: (options.requireProvider as string | undefined) ?? null,
+            joinDomains,
+          },
+        );
+        printResult(io, globals, saved, describePolicy);
       }),
     );
 }

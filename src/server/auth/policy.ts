@@ -28,6 +28,8 @@ export const ACTIONS = [
   'org.create',
   'org.list',
   'org.read',
+  'sign-in-policy.read',
+  'sign-in-policy.change',
   'user.create',
   'user.list',
   'stats.read',
@@ -442,6 +444,9 @@ export const RULES: Record<Action, Rule> = {
   'org.create': serverAdminOnly,
   'org.list': anyIdentity,
   'org.read': orgMember,
+  'sign-in-policy.read': orgAdmin,
+  // Claiming an email domain reaches people outside the organisation; only a server admin can check who owns it.
+  'sign-in-policy.change': serverAdminOnly,
   'user.create': serverAdminOnly,
   'user.list': serverAdminOnly,
   'stats.read': serverAdminOnly,

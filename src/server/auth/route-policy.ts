@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { SealedCacheError } from '../../errors';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { AuditLog } from '../services/audit-log';
-import { type Actor, actorFromPrincipal, actorFromSession, auditActorOf, tokenOf } from './actors';
+import { type Actor, actorFromPrincipal, actorFromSession, auditActorOf, isServerAdmin, tokenOf } from './actors';
 import type { CredentialResolver, Principal } from './credentials';
 import {
   type Action,
@@ -63,6 +63,8 @@ export interface RoutePolicyDeps {
   audit: AuditLog;
   loadSession: SessionLoader;
   checkSessionPost: SessionPostCheck;
+  /** Web pages of an organisation: why this session may not open them (its sign-in policy), or undefined. */
+  checkSessionOrg?: (request: FastifyRequest, orgId: string) => Promise<string | undefined>;
 }
 
 /** The routes the server registered with what they declared, for the permission matrix and the docs. */
@@ -120,6 +122,14 @@ async function resolveActor(
   return { actor: actorFromPrincipal(principal), principal };
 }
 
+function orgIdOfResource(resource: Resource): string | null {
+  return resource.kind === 'org' || resource.kind === 'member'
+    ? resource.org.id
+    : resource.kind === 'workspace' || resource.kind === 'cache' || resource.kind === 'mint'
+      ? resource.workspace.orgId
+      : null;
+}
+
 async function auditRefusal(
   deps: RoutePolicyDeps,
   request: FastifyRequest,
@@ -128,12 +138,7 @@ async function auditRefusal(
   resource: Resource,
   code: string,
 ): Promise<void> {
-  const orgId =
-    resource.kind === 'org' || resource.kind === 'member'
-      ? resource.org.id
-      : resource.kind === 'workspace' || resource.kind === 'cache' || resource.kind === 'mint'
-        ? resource.workspace.orgId
-        : null;
+  const orgId = orgIdOfResource(resource);
   const workspaceId =
     resource.kind === 'workspace' || resource.kind === 'cache' || resource.kind === 'mint'
       ? resource.workspace.id
@@ -192,6 +197,15 @@ export async function authorizeRequest(
   if (!decision.allowed) {
     await auditRefusal(deps, request, permission.action, actor, resource, decision.code);
     throw new SealedCacheError(decision.code, decision.reason);
+  }
+  const orgId = orgIdOfResource(resource);
+  // Server admins keep break-glass access; everyone else follows the organisation's sign-in policy.
+  if (actor.kind === 'session' && !isServerAdmin(actor) && orgId !== null && deps.checkSessionOrg !== undefined) {
+    const refusal = await deps.checkSessionOrg(request, orgId);
+    if (refusal !== undefined) {
+      await auditRefusal(deps, request, permission.action, actor, resource, 'ERR_WEB_SSO_REQUIRED');
+      throw new SealedCacheError('ERR_WEB_SSO_REQUIRED', refusal);
+    }
   }
   const may = async (other: Action, target: Resource): Promise<boolean> =>
     (await decide(actor, other, target, facts, channel)).allowed;

@@ -103,6 +103,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     kind: 'boolean',
     help: 'address the bucket in the path, as most S3-compatible stores want',
   },
+  { key: 'ssoConfig', kind: 'string', help: 'JSON file of identity providers for web sign-in (docs/sso.md)' },
 ];
 
 /** `retentionMaxBytes` -> `--retention-max-bytes`. */

@@ -28,6 +28,8 @@ export const ServerConfig = z
     ...storageConfigFields,
     /** Tests and labs only: fetch CI issuers' keys over plain http from a loopback address (never anything else). */
     ciIdentityHttpLoopback: z.boolean().default(false),
+    /** JSON file naming the identity providers for web sign-in (docs/sso.md). */
+    ssoConfig: z.string().min(1).optional(),
   })
   .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
     message: 'tlsCert and tlsKey go together: give both or neither',

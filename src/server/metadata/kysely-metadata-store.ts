@@ -12,6 +12,7 @@ import { TenancyStore } from '../services/tenancy-store';
 import { TierStore } from '../tiers/tier-store';
 import { WebAuthStore } from '../web/web-auth-store';
 import { CiIdentityStore } from '../ci-identity/ci-identity-store';
+import { SsoStore } from '../sso/sso-store';
 import type { InsertResult, MetadataEngine, MetadataStore } from './metadata-store';
 import { migrationProvider } from './migrations';
 import type {
@@ -108,6 +109,7 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly tenancy: TenancyStore;
   readonly webAuth: WebAuthStore;
   readonly ciIdentity: CiIdentityStore;
+  readonly sso: SsoStore;
 
   constructor(
     private readonly db: Kysely<MetadataDatabase>,
@@ -119,6 +121,7 @@ export class KyselyMetadataStore implements MetadataStore {
     this.tenancy = new TenancyStore(db);
     this.webAuth = new WebAuthStore(db);
     this.ciIdentity = new CiIdentityStore(db);
+    this.sso = new SsoStore(db);
   }
 
   async snapshotInto(file: string): Promise<void> {

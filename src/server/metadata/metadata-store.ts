@@ -22,6 +22,7 @@ import type {
 import type { AccessLevel } from '../../protocol';
 import type { CiIdentityStore } from '../ci-identity/ci-identity-store';
 import type { RetentionStore } from '../retention/retention-store';
+import type { SsoStore } from '../sso/sso-store';
 import type { TenancyStore } from '../services/tenancy-store';
 import type { TierStore } from '../tiers/tier-store';
 import type { WebAuthStore } from '../web/web-auth-store';
@@ -45,6 +46,8 @@ export interface MetadataStore {
   readonly webAuth: WebAuthStore;
   /** CI identity: trust policies, spent `jti`s, the claims behind exchanged tokens. */
   readonly ciIdentity: CiIdentityStore;
+  /** Web sign-in through identity providers: attempts, organisations' sign-in policies, join domains. */
+  readonly sso: SsoStore;
 
   /**
    * The embedded file only: a consistent copy of the whole database in `file` (`VACUUM INTO`, one read

@@ -116,6 +116,8 @@ export interface WebSessionsTable {
   created_at: string;
   last_seen_at: string;
   expires_at: string;
+  /** Migration 010: the configured provider id a session signed in through (null: local password). */
+  provider: string | null;
 }
 
 export interface WebInvitesTable {
@@ -211,4 +213,33 @@ export interface MetadataDatabase {
   ci_trust_policies: CiTrustPoliciesTable;
   ci_identity_jtis: CiIdentityJtisTable;
   ci_identity_grants: CiIdentityGrantsTable;
+  sso_attempts: SsoAttemptsTable;
+  org_sign_in_policies: OrgSignInPoliciesTable;
+  org_join_domains: OrgJoinDomainsTable;
+}
+
+/** Migration 010 (SSO): sign-in attempts, organisations' sign-in policies and join domains. */
+export interface SsoAttemptsTable {
+  state_hash: string;
+  provider_id: string;
+  browser_hash: string;
+  code_verifier: string;
+  nonce: string;
+  next_path: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface OrgSignInPoliciesTable {
+  org_id: string;
+  required_provider: string | null;
+  updated_at: string;
+}
+
+export interface OrgJoinDomainsTable {
+  domain: string;
+  org_id: string;
+  role: string;
+  created_at: string;
 }

@@ -36,7 +36,12 @@ export type AuditAction =
   | 'trust-policy.created'
   | 'trust-policy.deleted'
   | 'ci-identity.exchanged'
-  | 'ci-identity.refused';
+  | 'ci-identity.refused'
+  // sign-in through an identity provider (docs/sso.md)
+  | 'sso.signed-in'
+  | 'sso.joined'
+  | 'sso.refused'
+  | 'sign-in-policy.changed';
 
 export interface AuditActor {
   tokenId: string | null;

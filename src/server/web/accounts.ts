@@ -10,7 +10,7 @@ import type { Clock } from '../clock';
 import { newUserId } from '../ids';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { MemberRole, Organisation, User } from '../metadata/records';
-import type { AuditActor, AuditLog } from '../services/audit-log';
+import type { AuditAction, AuditActor, AuditLog } from '../services/audit-log';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, type AttemptOutcome, SharedThrottle } from './sign-in-throttle';
 import type { InviteRecord, WebAuthStore } from './web-auth-store';
 
@@ -23,6 +23,20 @@ export interface AccountDeps {
   sessions: SessionService;
   audit: AuditLog;
   clock: Clock;
+}
+
+/** A new user's first membership, audited as the way they came in (`joined`) and as `member.added`. */
+export async function enrolNewMember(
+  deps: { store: MetadataStore; audit: AuditLog },
+  org: Organisation,
+  user: User,
+  role: MemberRole,
+  joined: { action: AuditAction; via: string; details: Record<string, unknown> },
+): Promise<void> {
+  await deps.store.insertMembership({ orgId: org.id, userId: user.id, role, createdAt: user.createdAt });
+  const entry = { actor: { tokenId: null, userId: user.id }, orgId: org.id, targetId: user.id };
+  await deps.audit.record({ ...entry, action: joined.action, details: { ...joined.details, role } });
+  await deps.audit.record({ ...entry, action: 'member.added', details: { role, via: joined.via } });
 }
 
 export class AccountService {
@@ -171,27 +185,7 @@ export class AccountService {
     if ((await this.deps.store.insertUser(user)) === 'exists')
       throw new SealedCacheError('ERR_USER_EXISTS', `a user named "${name}" already exists`);
     await this.deps.auth.setPasswordHash(user.id, await hashPassword(password), user.createdAt);
-    await this.deps.store.insertMembership({
-      orgId: org.id,
-      userId: user.id,
-      role: invite.role,
-      createdAt: user.createdAt,
-    });
-    const actor = { tokenId: null, userId: user.id };
-    await this.deps.audit.record({
-      action: 'invite.accepted',
-      actor,
-      orgId: org.id,
-      targetId: user.id,
-      details: { role: invite.role },
-    });
-    await this.deps.audit.record({
-      action: 'member.added',
-      actor,
-      orgId: org.id,
-      targetId: user.id,
-      details: { role: invite.role, via: 'invite' },
-    });
+    await enrolNewMember(this.deps, org, user, invite.role, { action: 'invite.accepted', via: 'invite', details: {} });
     return user;
   }
 

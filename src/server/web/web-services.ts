@@ -6,6 +6,9 @@ import { FirstSignInLinks } from './first-sign-in';
 import { FormOnce } from './form-once';
 import { LoginRequestService } from '../services/login-request-service';
 import { type WebAuthStore } from './web-auth-store';
+import { openIdClientFlow, type OidcFlow } from '../sso/oidc-flow';
+import { loadSsoConfig } from '../sso/sso-config';
+import { SsoService } from '../sso/sso-sign-in';
 
 export interface WebServices {
   auth: WebAuthStore;
@@ -14,10 +17,20 @@ export interface WebServices {
   loginRequests: LoginRequestService;
   formOnce: FormOnce;
   firstSignIn: FirstSignInLinks;
+  sso: SsoService;
 }
 
-export function createWebServices(ctx: ServerContext): WebServices {
+export interface WebServiceOptions {
+  /** Where the SSO config names client secrets by env var (default: the process env). */
+  env?: Record<string, string | undefined>;
+  /** A stand-in OIDC flow for unit tests; the real one talks to the provider. */
+  oidcFlow?: OidcFlow;
+}
+
+export function createWebServices(ctx: ServerContext, options: WebServiceOptions = {}): WebServices {
   const auth = ctx.store.webAuth;
+  const ssoConfig =
+    ctx.config.ssoConfig === undefined ? undefined : loadSsoConfig(ctx.config.ssoConfig, options.env ?? process.env);
   const sessions = new SessionService(auth, ctx.clock);
   return {
     auth,
@@ -32,5 +45,13 @@ export function createWebServices(ctx: ServerContext): WebServices {
     }),
     formOnce: new FormOnce(auth, ctx.clock),
     firstSignIn: new FirstSignInLinks({ store: ctx.store, auth, clock: ctx.clock }),
+    sso: new SsoService({
+      config: ssoConfig,
+      flow: options.oidcFlow ?? openIdClientFlow(),
+      sso: ctx.store.sso,
+      store: ctx.store,
+      audit: ctx.audit,
+      clock: ctx.clock,
+    }),
   };
 }

@@ -155,6 +155,20 @@ const TABLE: Record<string, Row> = {
     own: [S, OA],
     foreign: [S],
   },
+  // Sign-in policy: its admins read it; only a server admin claims email domains (they reach people outside it).
+  'GET /api/v1/orgs/:org/sign-in-policy': {
+    request: (t) => ({ path: `/api/v1/orgs/${t.org}/sign-in-policy` }),
+    own: [S, OA],
+    foreign: [S],
+  },
+  'PUT /api/v1/orgs/:org/sign-in-policy': {
+    request: (t) => ({
+      path: `/api/v1/orgs/${t.org}/sign-in-policy`,
+      body: { requiredProvider: null, joinDomains: [] },
+    }),
+    own: [S],
+    foreign: [S],
+  },
   'POST /api/v1/orgs/:org/members': {
     request: (t) => ({ path: `/api/v1/orgs/${t.org}/members`, body: { user: t.outsider } }),
     own: [S, OA],
@@ -287,6 +301,12 @@ const TABLE: Record<string, Row> = {
     foreign: 'same',
   },
   'GET /ui/invite/:code': { request: get('/ui/invite/unknown-code'), own: ALL, foreign: 'same' },
+  'GET /ui/sign-in/sso/:provider': { request: get('/ui/sign-in/sso/unknown'), own: ALL, foreign: 'same' },
+  'GET /ui/sign-in/sso/:provider/callback': {
+    request: get('/ui/sign-in/sso/unknown/callback?state=x&code=y'),
+    own: ALL,
+    foreign: 'same',
+  },
   'POST /ui/invite/:code': {
     request: () => ({ path: '/ui/invite/unknown-code', form: { name: 'x', password: 'y' } }),
     own: ALL,

@@ -8,6 +8,7 @@ import { loginRequestOrigin } from './006-login-request-origin';
 import { sharedSignInThrottle } from './007-shared-sign-in-throttle';
 import { sharedFormNonces } from './008-shared-form-nonces';
 import { ciIdentity } from './009-ci-identity';
+import { sso } from './010-sso';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -22,6 +23,7 @@ export const migrationProvider: MigrationProvider = {
       '007-shared-sign-in-throttle': sharedSignInThrottle,
       '008-shared-form-nonces': sharedFormNonces,
       '009-ci-identity': ciIdentity,
+      '010-sso': sso,
     };
   },
 };

@@ -19,6 +19,7 @@ import { loginRequestRoutes } from './login-request-routes';
 import { ciIdentityRoutes } from './ci-identity-routes';
 import { mintTokenRoute } from './mint-route';
 import { webPasswordApiRoutes } from './password-routes';
+import { signInPolicyRoutes } from './sign-in-policy-routes';
 
 export const API_PREFIX = '/api/v1';
 
@@ -36,4 +37,5 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServerContext, web: W
   await adminBackupRoutes(app, ctx);
   await loginRequestRoutes(app, { ctx, web });
   await webPasswordApiRoutes(app, { ctx, web });
+  await signInPolicyRoutes(app, { ctx, web });
 }

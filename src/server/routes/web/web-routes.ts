@@ -17,6 +17,7 @@ import type { WebServices } from '../../web/web-services';
 import { webDeviceRoutes } from './web-device';
 import { webOrgRoutes } from './web-orgs';
 import { webSignInRoutes } from './web-sign-in';
+import { webSsoRoutes } from './web-sso';
 import { webStatsRoutes } from './web-stats';
 import { webTokenRoutes } from './web-tokens';
 import { webWorkspaceRoutes } from './web-workspaces';
@@ -91,6 +92,7 @@ async function htmlScope(app: FastifyInstance, deps: WebRouteDeps): Promise<void
   );
 
   await webSignInRoutes(app, deps);
+  await webSsoRoutes(app, deps);
   await webTokenRoutes(app, deps);
   await webDeviceRoutes(app, deps);
   await webOrgRoutes(app, deps);

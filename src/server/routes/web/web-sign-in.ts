@@ -30,7 +30,7 @@ export function safeNext(next: string | undefined): string {
     : '/ui/tokens';
 }
 
-function preSessionId(request: FastifyRequest, reply: FastifyReply): string {
+export function preSessionId(request: FastifyRequest, reply: FastifyReply): string {
   const existing = request.cookies[PRE_SESSION_COOKIE];
   if (existing !== undefined && PRE_SESSION_PATTERN.test(existing)) return existing;
   const fresh = randomBytes(32).toString('base64url');
@@ -66,7 +66,9 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
         : undefined;
     return reply
       .type('text/html; charset=utf-8')
-      .send(signInPage({ csrf: csrfTokenFor(preSessionId(request, reply)), next, notice }));
+      .send(
+        signInPage({ csrf: csrfTokenFor(preSessionId(request, reply)), next, notice, providers: web.sso.providers() }),
+      );
   });
 
   app.post('/ui/sign-in', pagePermit('web.public'), async (request, reply) => {
@@ -89,6 +91,7 @@ export async function webSignInRoutes(app: FastifyInstance, { web }: WebRouteDep
             csrf,
             next,
             name,
+            providers: web.sso.providers(),
             notice: { kind: 'error', text: `${err.message[0].toUpperCase()}${err.message.slice(1)}.` },
           }),
         );

@@ -2,11 +2,36 @@
 import { html, type SafeHtml } from '../html';
 import { csrfField, page, type Notice, type Viewer } from '../layout';
 
-export function signInPage(options: { csrf: string; next: string; name?: string; notice?: Notice }): string {
+export interface SignInProvider {
+  id: string;
+  displayName: string;
+}
+
+function providerButtons(providers: readonly SignInProvider[], next: string): SafeHtml | string {
+  if (providers.length === 0) return '';
+  return html`<section class="card" aria-labelledby="sso">
+<h2 id="sso">With your identity provider</h2>
+${providers.map(
+  (p) =>
+    html`<p><a class="button primary" href="/ui/sign-in/sso/${p.id}?next=${encodeURIComponent(next)}">Sign in with ${p.displayName}</a></p>`,
+)}
+</section>
+<h2>With a password</h2>
+<p class="hint">For break-glass use: server administrators, and accounts not linked to a provider.</p>`;
+}
+
+export function signInPage(options: {
+  csrf: string;
+  next: string;
+  name?: string;
+  notice?: Notice;
+  providers?: readonly SignInProvider[];
+}): string {
   return page(
     { title: 'Sign in', narrow: true, notice: options.notice },
     html`<h1>Sign in</h1>
 <p class="lead">Manage your cache tokens and approve CLI logins.</p>
+${providerButtons(options.providers ?? [], options.next)}
 <form method="post" action="/ui/sign-in" class="card">
   ${csrfField(options)}
   <input type="hidden" name="next" value="${options.next}">
@@ -87,5 +112,16 @@ export function messagePage(
   return page(
     { ...frame, notice, narrow: frame.viewer === undefined },
     html`<h1>${heading}</h1><p>${body}</p><p><a href="/">Back to the start page</a></p>`,
+  );
+}
+
+/** After a provider's callback: the browser continues from this same-site page, so the Strict session cookie goes along. */
+export function continuePage(userName: string, providerName: string, next: string, joined: boolean): string {
+  return page(
+    { title: 'Signed in', narrow: true },
+    html`<meta http-equiv="refresh" content="0;url=${next}">
+<h1>Signed in</h1>
+<p>Signed in as <strong>${userName}</strong> through ${providerName}.${joined ? " Your account was created by your organisation's email domain policy." : ''}</p>
+<p><a class="button primary" href="${next}">Continue</a></p>`,
   );
 }

@@ -1,0 +1,116 @@
+/**
+ * The identity providers a server administrator configured for web sign-in (`ssoConfig`: a JSON file).
+ * Client secrets come from a file or an env var named in it, never from the file itself, and are never
+ * logged or echoed: errors name where the secret should be, not what it is.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { SealedCacheError } from '../../errors';
+
+const SIGNING_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+const ProviderEntry = z
+  .strictObject({
+    /** Stable id used in URLs and in organisation policies. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and "-", at most 40'),
+    displayName: z.string().trim().min(1).max(60),
+    issuer: z.url(),
+    clientId: z.string().min(1).max(500),
+    clientSecretFile: z.string().min(1).optional(),
+    clientSecretEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name')
+      .optional(),
+    /** ID token signing algorithms accepted (never `none` or an HMAC one). */
+    algorithms: z.array(z.enum(SIGNING_ALGORITHMS)).min(1).default(['RS256']),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'email', 'profile']),
+  })
+  .refine((p) => (p.clientSecretFile === undefined) !== (p.clientSecretEnv === undefined), {
+    message: 'give exactly one of clientSecretFile and clientSecretEnv',
+  });
+
+const SsoFile = z.strictObject({
+  /** The server's address as browsers reach it; redirect URIs are built from it, never from request headers. */
+  publicUrl: z.url().transform((u) => u.replace(/\/+$/, '')),
+  providers: z.array(ProviderEntry).min(1),
+});
+
+export interface SsoProvider {
+  id: string;
+  displayName: string;
+  issuer: string;
+  clientId: string;
+  /** Kept out of logs and answers; only the OIDC client sees it. */
+  clientSecret: string;
+  algorithms: string[];
+  scopes: string[];
+}
+
+export interface SsoConfig {
+  publicUrl: string;
+  providers: SsoProvider[];
+}
+
+function readSecret(
+  entry: z.infer<typeof ProviderEntry>,
+  env: Record<string, string | undefined>,
+  where: string,
+): string {
+  let secret: string | undefined;
+  if (entry.clientSecretEnv !== undefined) {
+    secret = env[entry.clientSecretEnv];
+    if (secret === undefined || secret === '')
+      throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: env ${entry.clientSecretEnv} is not set`);
+  } else {
+    try {
+      secret = readFileSync(entry.clientSecretFile as string, 'utf8').trim();
+    } catch (err) {
+      throw new SealedCacheError(
+        'ERR_CONFIG_INVALID',
+        `${where}: client secret file ${entry.clientSecretFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: err },
+      );
+    }
+    if (secret === '') throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: client secret file is empty`);
+  }
+  return secret;
+}
+
+/** Reads and checks the SSO file; every problem names the file and provider, never a secret. */
+export function loadSsoConfig(path: string, env: Record<string, string | undefined>): SsoConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `SSO config ${path}: cannot be read as JSON`, { cause: err });
+  }
+  const parsed = SsoFile.safeParse(json);
+  if (!parsed.success)
+    throw new SealedCacheError('ERR_CONFIG_INVALID', `SSO config ${path}: ${z.prettifyError(parsed.error)}`);
+  const ids = new Set<string>();
+  const providers = parsed.data.providers.map((entry) => {
+    const where = `SSO config ${path} provider "${entry.id}"`;
+    if (ids.has(entry.id)) throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: the id is used twice`);
+    ids.add(entry.id);
+    const issuerUrl = new URL(entry.issuer);
+    if (issuerUrl.protocol !== 'https:' && !isLoopback(issuerUrl.hostname))
+      throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: the issuer must be https (http only on loopback)`);
+    const { clientSecretFile: _file, clientSecretEnv: _env, ...rest } = entry;
+    return { ...rest, clientSecret: readSecret(entry, env, where) };
+  });
+  return { publicUrl: parsed.data.publicUrl, providers };
+}
+
+export const isLoopback = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
