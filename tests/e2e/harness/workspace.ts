@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { hashFiles } from './file-hashes';
 import { type FixtureName, REPO_ROOT, WORKSPACE_TEMPLATE_DIR, fixtureDir } from './paths';
+import { processesUnder } from './process-table';
 import { type ProcessResult, assertSucceeded, killOwnedProcesses, runProcess } from './processes';
 import { type TaskOutcome, parseTaskOutcomes } from './task-outcomes';
 
@@ -212,6 +213,7 @@ export async function createWorkspace(fixture: FixtureName, options: WorkspaceOp
       if (daemon && existsSync(root)) await run(['daemon', '--stop'], {}, { timeoutMs: 30_000 });
     } finally {
       killOwnedProcesses(children);
+      killNxCacheCleaners(tempDir);
       rmSync(tempDir, { recursive: true, force: true });
     }
   };
@@ -248,6 +250,22 @@ export async function createWorkspace(fixture: FixtureName, options: WorkspaceOp
     },
     dispose,
   };
+}
+
+/**
+ * Nx 17–20 start a detached `remove-old-cache-records.js` after about one run in fifty (Math.random in
+ * their cache), in a process group of its own; it would outlive the workspace. Nothing else is killed here,
+ * so any other process left behind still fails the "no process behind" checks.
+ */
+function killNxCacheCleaners(tempDir: string): void {
+  for (const leftover of processesUnder(tempDir)) {
+    if (!leftover.commandLine.includes('/nx/src/tasks-runner/remove-old-cache-records.js')) continue;
+    try {
+      process.kill(leftover.pid, 'SIGKILL');
+    } catch {
+      // It ended on its own meanwhile.
+    }
+  }
 }
 
 /** Nx (20 legacy and 24) keeps one folder per task hash in the cache dir, beside bookkeeping such as terminalOutputs. */
