@@ -280,7 +280,7 @@ it('the web page holds the same walls, and a session cookie never authenticates 
     [`/ui/orgs/org-b/bots/${ids.aBot}/tokens`, { workspaceId: ids.wsB, access: 'read-write' }],
     [`/ui/orgs/org-a/bots/${ids.aBot}/tokens`, { workspaceId: ids.wsA, access: 'read-write' }],
     [`/ui/workspaces/${ids.wsA}/access`, { anonymousAccess: 'read-write', memberDefaultAccess: 'read-write' }],
-    [`/ui/workspaces/${ids.wsA}/ci-tokens`, { name: 'evil', access: 'read-write' }],
+    [`/ui/workspaces/${ids.wsA}/ci-tokens`, { name: 'evil', access: 'read-write', tier: 'trusted' }],
     [`/ui/tokens/${ids.aBotToken}/rotate`, {}],
     [`/ui/tokens/${ids.aBotToken}/revoke`, {}],
     [`/ui/tokens/${ids.aliceToken}/access`, { access: 'read' }],
@@ -325,7 +325,7 @@ it('afterwards org A is as it was, and the refusals are in the audit log', async
     const members = (await api<{ userName: string; role: string }[]>('GET', '/orgs/org-a/members'))
       .map((m) => `${m.userName}:${m.role}`)
       .sort();
-    return JSON.stringify(members) === JSON.stringify(['a-bot:member', 'alice:admin', 'carol:member'])
+    return JSON.stringify(members) === JSON.stringify(['a-bot:member', 'admin:admin', 'alice:admin', 'carol:member'])
       ? undefined
       : `members are ${members.join(', ')}`;
   });
