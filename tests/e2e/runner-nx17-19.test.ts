@@ -71,6 +71,9 @@ describe.each<[FixtureName, string]>([
     expect(nxJson.plugins).toBeUndefined();
     expect(nxJson.useLegacyCache).toBeUndefined();
 
+    // Nx 17 can hash the first run after `nx g` from the workspace data the generator's own run cached
+    // (seen in CI: every hash differed after the reset); start both runs from the same clean state.
+    await ws.reset();
     const first = assertSucceeded(await ws.build(runnerEnv()));
     expectOutcomes(first, allProjects('miss'));
     expect(first.stderr + first.stdout).toContain(
