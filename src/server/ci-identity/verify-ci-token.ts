@@ -12,19 +12,9 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { SealedCacheError, type ErrorCode } from '../../errors';
+import { ASYMMETRIC_JWS_ALGORITHMS } from '../../crypto/jws-algorithms';
 
-export const ACCEPTED_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-];
+export const ACCEPTED_ALGORITHMS: readonly string[] = ASYMMETRIC_JWS_ALGORITHMS;
 export const CLOCK_SKEW_SECONDS = 60;
 const MAX_JWT_LENGTH = 16 * 1024;
 
@@ -106,7 +96,7 @@ export async function verifyCiToken(jwt: string, target: VerifyTarget, now: Date
     const { payload } = await jwtVerify(jwt, target.keys, {
       issuer: target.issuer,
       audience: target.audience,
-      algorithms: ACCEPTED_ALGORITHMS,
+      algorithms: [...ACCEPTED_ALGORITHMS],
       clockTolerance: CLOCK_SKEW_SECONDS,
       currentDate: now,
       requiredClaims: ['exp', 'iat', 'jti', 'sub'],

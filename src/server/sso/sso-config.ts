@@ -6,19 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
-
-const SIGNING_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
+import { ASYMMETRIC_JWS_ALGORITHMS } from '../../crypto/jws-algorithms';
 
 const ProviderEntry = z
   .strictObject({
@@ -33,7 +21,7 @@ const ProviderEntry = z
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name')
       .optional(),
     /** ID token signing algorithms accepted (never `none` or an HMAC one). */
-    algorithms: z.array(z.enum(SIGNING_ALGORITHMS)).min(1).default(['RS256']),
+    algorithms: z.array(z.enum(ASYMMETRIC_JWS_ALGORITHMS)).min(1).default(['RS256']),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'email', 'profile']),
   })
   .refine((p) => (p.clientSecretFile === undefined) !== (p.clientSecretEnv === undefined), {
