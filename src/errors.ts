@@ -239,6 +239,11 @@ export const ERROR_CODES = {
     status: 503,
     summary: "The issuer's signing keys (JWKS) could not be fetched or read.",
   },
+  ERR_CI_IDENTITY_ISSUER_NOT_ALLOWED: {
+    status: 403,
+    summary:
+      'The trust policy names an issuer this server may not fetch keys from: a server admin lists it in `--ci-identity-issuers`, or the policy carries its keys (`--jwks-file`).',
+  },
   ERR_CI_IDENTITY_UNAVAILABLE: {
     status: 500,
     summary:

@@ -42,7 +42,7 @@ describe('CI identity: GitHub Actions jobs with the Nx 20 runner', () => {
     bed = await startTestBed('nx20', {
       tokens: false,
       runnerNodePath: true,
-      serverArgs: ['--ci-identity-http-loopback'],
+      serverArgs: ['--ci-identity-http-loopback', '--ci-identity-issuers', issuer.url],
       workspace: ({ server, boot }) => ({
         patchNxJson: (nxJson) => {
           nxJson.useLegacyCache = true;

@@ -56,7 +56,7 @@ describe('CI identity: GitHub Actions jobs on Nx 24 exchange their OIDC token', 
     bed = await startTestBed('nx24', {
       tokens: false,
       proxyDir: true,
-      serverArgs: ['--ci-identity-http-loopback'],
+      serverArgs: ['--ci-identity-http-loopback', '--ci-identity-issuers', issuer.url],
       // Fork pull requests get no identity token: they read main's entries anonymously.
       bootstrap: { anonymous: 'read' },
       workspace: ({ server, boot, proxyDir }) => ({

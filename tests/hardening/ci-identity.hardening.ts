@@ -33,10 +33,11 @@ let audience: string;
 
 beforeAll(async () => {
   sandbox = createSandbox('oidc');
-  [ts, issuer] = await Promise.all([
-    startHardeningServer(dataDirIn(sandbox.root), supportedOptions({ ...NO_LIMITS, ciIdentityHttpLoopback: true })),
-    startOidcIssuer(() => ts.clock.now.getTime()),
-  ]);
+  issuer = await startOidcIssuer(() => ts.clock.now.getTime());
+  ts = await startHardeningServer(
+    dataDirIn(sandbox.root),
+    supportedOptions({ ...NO_LIMITS, ciIdentityHttpLoopback: true, ciIdentityIssuers: [issuer.url] }),
+  );
   audience = ts.url;
   // Where a hostile header points: any request here means the verifier followed the token's word.
   lure = createServer((_req, res) => {
@@ -258,5 +259,37 @@ it('a granted pull request token never reaches the shared tier', async () => {
     await res.body.dump();
     return res.statusCode === 403 ? undefined : `mint answered ${res.statusCode}`;
   });
+  expect(record.describeFailures(since)).toEqual([]);
+});
+
+it('an organisation admin cannot make the server fetch from an issuer the server admin did not list', async () => {
+  const since = record.failures.length;
+  const hitsBefore = lureHits;
+  const targets: [string, Record<string, unknown>][] = [
+    ['a custom issuer on an internal address', { provider: 'custom', issuer: lureUrl, jwksUrl: `${lureUrl}/keys` }],
+    ['GitHub Enterprise on an internal address', { provider: 'github', issuer: `${lureUrl}/_services/token` }],
+    ['GitLab self-managed on an internal address', { provider: 'gitlab', issuer: lureUrl }],
+  ];
+  for (const [name, body] of targets)
+    await record.check(`${name} is refused`, async () => {
+      const res = await request(`${ts.url}/api/v1/workspaces/${ts.workspaceId}/trust-policies`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ts.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'lure',
+          audience,
+          rules: [{ claims: { repository_id: '101', project_id: '1' }, outcome: 'read-only' }],
+          ...body,
+        }),
+      });
+      const answer = (await res.body.json()) as { error?: { code: string } };
+      const code = answer.error?.code;
+      return res.statusCode === 403 && code === 'ERR_CI_IDENTITY_ISSUER_NOT_ALLOWED'
+        ? undefined
+        : `answered ${res.statusCode} ${code ?? ''}`;
+    });
+  await record.check('the lure was never asked', () =>
+    lureHits === hitsBefore ? undefined : `${lureHits - hitsBefore} requests to the lure`,
+  );
   expect(record.describeFailures(since)).toEqual([]);
 });

@@ -10,6 +10,7 @@ import { WORKSPACE_ID_PATTERN } from '../../protocol';
 import type { TokenAccess, Workspace, WriteTier } from '../metadata/records';
 import type { ServerContext } from '../server-context';
 import type { IssuedToken } from '../services/token-service';
+import type { IssuerControl } from './issuer-allowlist';
 import { type JwksCache, inlineKeys } from './jwks-cache';
 import { type Outcome, type PolicyDecision, type TrustPolicy, decideClaims, grantOf, lifetimeMs } from './trust-policy';
 import { peekIssuerAndAudience, type VerifiedCiToken, verifyCiToken } from './verify-ci-token';
@@ -65,16 +66,19 @@ function decideSafely(policy: TrustPolicy, claims: VerifiedCiToken['claims']): P
 /** Each candidate verifies with its own keys; the first that verifies and grants decides, else the first refusal. */
 async function judge(
   candidates: TrustPolicy[],
-  jwks: JwksCache,
+  keySource: KeySource,
   jwt: string,
   now: Date,
 ): Promise<{ policy: TrustPolicy; claims: VerifiedCiToken['claims']; decision: PolicyDecision }[]> {
   const verified: { policy: TrustPolicy; claims: VerifiedCiToken['claims']; decision: PolicyDecision }[] = [];
   let firstError: unknown;
   for (const policy of candidates) {
-    const keys = policy.jwks !== null ? inlineKeys(policy.jwks as never) : jwks.keysAt(policy.jwksUrl as string);
     let claims: VerifiedCiToken['claims'];
     try {
+      // A policy stored before the server admin took its issuer off the list fetches nothing any more.
+      if (policy.jwks === null) keySource.issuers.requireIssuer(policy.issuer);
+      const keys =
+        policy.jwks !== null ? inlineKeys(policy.jwks as never) : keySource.jwks.keysAt(policy.jwksUrl as string);
       ({ claims } = await verifyCiToken(jwt, { issuer: policy.issuer, audience: policy.audience, keys }, now));
     } catch (err) {
       firstError ??= err;
@@ -86,16 +90,22 @@ async function judge(
   return verified;
 }
 
+/** Where keys come from: the cache of fetched JWKS, and which issuers it may fetch from. */
+export interface KeySource {
+  jwks: JwksCache;
+  issuers: IssuerControl;
+}
+
 export async function exchangeCiToken(
   ctx: ServerContext,
-  jwks: JwksCache,
+  keySource: KeySource,
   workspace: Workspace,
   jwt: string,
 ): Promise<ExchangeResult> {
   const identity = ctx.store.ciIdentity;
   const candidates = candidatePolicies(await identity.listPolicies(workspace.id), workspace, jwt);
   const now = ctx.clock();
-  const judged = await judge(candidates, jwks, jwt, now);
+  const judged = await judge(candidates, keySource, jwt, now);
   const { policy, claims, decision } = judged.find((j) => j.decision.outcome !== 'refused') ?? judged[0];
 
   // Every verified token is spent once, whatever the policy then says of it.

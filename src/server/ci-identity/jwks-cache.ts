@@ -1,9 +1,10 @@
 /**
  * The issuers' public keys: fetched over HTTPS (bounded size and time), cached, and fetched again when a
  * token names a key id the cache lacks, at most once per cooldown, so unknown-`kid` tokens cannot make the
- * server hammer the issuer. Plain http only for a loopback address, and only when the operator allowed it.
+ * server hammer the issuer. Only URLs the issuer control allows (src/server/ci-identity/issuer-allowlist.ts):
+ * https:// on an allowed issuer's origin. Redirects are never followed (undici's request does not), the
+ * answer is at most 256 KiB, and the whole fetch, body included, must end within 5 seconds.
  */
-import { isIP } from 'node:net';
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { request } from 'undici';
 import { SealedCacheError } from '../../errors';
@@ -17,18 +18,6 @@ export const JWKS_COOLDOWN_MS = 30_000;
 
 export type JwksFetcher = (url: URL) => Promise<JSONWebKeySet>;
 
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
-
-/** The rule for every issuer and JWKS URL an admin stores or the server fetches. */
-export function allowedKeyUrl(allowHttpLoopback: boolean): (url: URL) => boolean {
-  return (url) =>
-    url.protocol === 'https:' || (allowHttpLoopback && url.protocol === 'http:' && isLoopbackHost(url.hostname));
-}
-
 export function parseJwks(value: unknown, where: string): JSONWebKeySet {
   const parsed = Jwks.safeParse(value);
   if (!parsed.success)
@@ -36,24 +25,33 @@ export function parseJwks(value: unknown, where: string): JSONWebKeySet {
   return parsed.data as unknown as JSONWebKeySet;
 }
 
-export function httpJwksFetcher(isAllowed: (url: URL) => boolean): JwksFetcher {
+export function httpJwksFetcher(
+  isAllowed: (url: URL) => boolean,
+  { timeoutMs = FETCH_TIMEOUT_MS }: { timeoutMs?: number } = {},
+): JwksFetcher {
   return async (url) => {
     if (!isAllowed(url))
       throw new SealedCacheError(
         'ERR_CI_IDENTITY_KEYS_UNAVAILABLE',
-        `refusing to fetch keys from ${url.origin} (https:// only)`,
+        `refusing to fetch keys from ${url.origin} (only https:// on an allowed issuer's origin)`,
       );
     let text = '';
     try {
       const res = await request(url, {
         method: 'GET',
         headers: { accept: 'application/json' },
-        headersTimeout: FETCH_TIMEOUT_MS,
-        bodyTimeout: FETCH_TIMEOUT_MS,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        // A body dripped a byte at a time never trips bodyTimeout: bound the whole fetch too.
+        signal: AbortSignal.timeout(timeoutMs),
       });
       if (res.statusCode !== 200) {
         await res.body.dump();
-        throw new SealedCacheError('ERR_CI_IDENTITY_KEYS_UNAVAILABLE', `${url.href} answered ${res.statusCode}`);
+        const redirect = res.statusCode >= 300 && res.statusCode < 400 ? ' (redirects are not followed)' : '';
+        throw new SealedCacheError(
+          'ERR_CI_IDENTITY_KEYS_UNAVAILABLE',
+          `${url.href} answered ${res.statusCode}${redirect}`,
+        );
       }
       const chunks: Buffer[] = [];
       let size = 0;

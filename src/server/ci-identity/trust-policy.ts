@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
 import { SCOPE_PATTERN } from '../tiers/write-tier';
+import { type IssuerControl, normalizeIssuer } from './issuer-allowlist';
 
 export const CI_PROVIDERS = ['github', 'gitlab', 'custom'] as const;
 export type CiProvider = (typeof CI_PROVIDERS)[number];
@@ -128,25 +129,26 @@ const refuse = (message: string): never => {
 const valuesOf = (pattern: string | string[]): string[] => [pattern].flat();
 const isExact = (pattern: string | string[]): boolean => valuesOf(pattern).every((v) => !v.endsWith('*'));
 
-/** Fills issuer and JWKS URL from the preset and refuses a policy that could trust more than it says. */
+/**
+ * Fills issuer and JWKS URL from the preset and refuses a policy that could trust more than it says, or
+ * that would make the server fetch from an issuer its admin did not allow (ERR_CI_IDENTITY_ISSUER_NOT_ALLOWED).
+ */
 export function checkNewPolicy(
   body: NewTrustPolicyBody,
-  isAllowedUrl: (url: URL) => boolean,
+  issuers: IssuerControl,
 ): Omit<TrustPolicy, 'id' | 'workspaceId' | 'createdAt'> {
   const preset = body.provider === 'custom' ? undefined : PRESETS[body.provider];
-  const issuer = (body.issuer ?? preset?.issuer ?? refuse('a custom provider needs its issuer URL')).replace(
-    /\/+$/,
-    '',
-  );
-  if (!isAllowedUrl(new URL(issuer))) refuse(`the issuer ${issuer} must be an https:// URL`);
+  const issuer = normalizeIssuer(body.issuer ?? preset?.issuer ?? refuse('a custom provider needs its issuer URL'));
+  if (!issuers.allowsScheme(new URL(issuer))) refuse(`the issuer ${issuer} must be an https:// URL`);
   let jwksUrl: string | null = null;
   if (body.jwks === undefined) {
     jwksUrl =
       body.jwksUrl ?? (preset ? `${issuer}${preset.jwksPath}` : refuse('a custom provider needs jwksUrl or jwks'));
     const url = new URL(jwksUrl);
-    if (!isAllowedUrl(url)) refuse(`the JWKS URL ${jwksUrl} must be an https:// URL`);
+    if (!issuers.allowsScheme(url)) refuse(`the JWKS URL ${jwksUrl} must be an https:// URL`);
     if (url.origin !== new URL(issuer).origin)
       refuse(`the JWKS URL must be on the issuer's origin (${new URL(issuer).origin})`);
+    issuers.requireIssuer(issuer);
   } else if (body.jwksUrl !== undefined) refuse('give jwksUrl or jwks, not both');
   if (lifetimeMs(body.tokenLifetime) > MAX_TOKEN_LIFETIME_MS) refuse('tokenLifetime is at most 12h');
   body.rules.forEach((rule, i) => checkRule(body.provider, rule, `rule ${i + 1}${rule.name ? ` (${rule.name})` : ''}`));

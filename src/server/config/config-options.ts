@@ -81,6 +81,11 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     kind: 'boolean',
     help: 'tests only: accept http:// CI identity issuers on a loopback address (default https:// only)',
   },
+  {
+    key: 'ciIdentityIssuers',
+    kind: 'string',
+    help: 'CI identity issuers besides GitHub Actions and GitLab.com that trust policies may fetch keys from, comma-separated https:// URLs',
+  },
   { key: 'maxConnections', kind: 'count', help: 'open connections in all; more are closed at once (0 = unlimited)' },
   {
     key: 'maxConnectionsPerAddress',

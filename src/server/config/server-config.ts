@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
+import { issuerListProblem, splitIssuerList } from '../ci-identity/issuer-allowlist';
 import { opsConfigFields } from './ops-config';
 import { storageConfigFields } from './storage-config';
 
@@ -28,6 +29,17 @@ export const ServerConfig = z
     ...storageConfigFields,
     /** Tests and labs only: fetch CI issuers' keys over plain http from a loopback address (never anything else). */
     ciIdentityHttpLoopback: z.boolean().default(false),
+    /** CI identity issuers (besides GitHub Actions and GitLab.com) whose keys trust policies may fetch. */
+    ciIdentityIssuers: z
+      .union([z.string(), z.array(z.string())])
+      .default([])
+      .transform(splitIssuerList)
+      .superRefine((issuers, ctx) => {
+        for (const issuer of issuers) {
+          const problem = issuerListProblem(issuer);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        }
+      }),
     /** JSON file naming the identity providers for web sign-in (docs/sso.md). */
     ssoConfig: z.string().min(1).optional(),
   })

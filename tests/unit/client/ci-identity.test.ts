@@ -12,10 +12,8 @@ let issuer: OidcIssuer;
 let ws: string;
 
 beforeAll(async () => {
-  [ts, issuer] = await Promise.all([
-    startTestServer({ config: { ciIdentityHttpLoopback: true } }),
-    startOidcIssuer(() => ts.clock.now.getTime()),
-  ]);
+  issuer = await startOidcIssuer(() => ts.clock.now.getTime());
+  ts = await startTestServer({ config: { ciIdentityHttpLoopback: true, ciIdentityIssuers: [issuer.url] } });
 });
 beforeAll(async () => {
   await api(ts, 'POST', '/orgs', { name: 'acme' });

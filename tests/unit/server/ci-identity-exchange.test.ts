@@ -29,11 +29,9 @@ async function exchange(token: string): Promise<{ status: number; body: Exchange
 const codeOf = async (token: string): Promise<string> => (await exchange(token)).body.error?.code ?? 'none';
 
 beforeAll(async () => {
-  // Started together: key generation and the server's start are each slow on a loaded machine.
-  [ts, issuer] = await Promise.all([
-    startTestServer({ config: { ciIdentityHttpLoopback: true } }),
-    startOidcIssuer(() => ts.clock.now.getTime()),
-  ]);
+  // The issuer first: the server admin lists it (--ci-identity-issuers) before policies may fetch its keys.
+  issuer = await startOidcIssuer(() => ts.clock.now.getTime());
+  ts = await startTestServer({ config: { ciIdentityHttpLoopback: true, ciIdentityIssuers: [issuer.url] } });
   audience = ts.url;
 });
 beforeAll(async () => {

@@ -6,7 +6,10 @@ import {
   grantOf,
   NewTrustPolicyBody,
 } from '../../../src/server/ci-identity/trust-policy';
-import { allowedKeyUrl, isLoopbackHost } from '../../../src/server/ci-identity/jwks-cache';
+import { issuerControl, isLoopbackHost } from '../../../src/server/ci-identity/issuer-allowlist';
+
+const control = (ciIdentityHttpLoopback: boolean, ciIdentityIssuers: string[] = []) =>
+  issuerControl({ ciIdentityHttpLoopback, ciIdentityIssuers });
 
 const github = (rules: TrustPolicy['rules']): Pick<TrustPolicy, 'provider' | 'rules' | 'name'> => ({
   provider: 'github',
@@ -82,7 +85,10 @@ describe('deciding', () => {
 
 describe('storing', () => {
   const check = (body: Record<string, unknown>) =>
-    checkNewPolicy(NewTrustPolicyBody.parse({ name: 'p', audience: 'https://cache', ...body }), allowedKeyUrl(false));
+    checkNewPolicy(
+      NewTrustPolicyBody.parse({ name: 'p', audience: 'https://cache', ...body }),
+      control(false, ['https://gitlab.example.com', 'https://i.example']),
+    );
 
   it("fills the preset's issuer and keys, and keeps the default lifetime", () => {
     expect(check({ provider: 'github', rules: [MAIN_RULE] })).toMatchObject({
@@ -146,8 +152,8 @@ describe('storing', () => {
     expect(isLoopbackHost('[::1]')).toBe(true);
     expect(isLoopbackHost('localhost')).toBe(false);
     expect(isLoopbackHost('10.0.0.1')).toBe(false);
-    expect(allowedKeyUrl(true)(new URL('http://127.0.0.1:9/k'))).toBe(true);
-    expect(allowedKeyUrl(true)(new URL('http://169.254.169.254/k'))).toBe(false);
-    expect(allowedKeyUrl(false)(new URL('http://127.0.0.1:9/k'))).toBe(false);
+    expect(control(true).allowsScheme(new URL('http://127.0.0.1:9/k'))).toBe(true);
+    expect(control(true).allowsScheme(new URL('http://169.254.169.254/k'))).toBe(false);
+    expect(control(false).allowsScheme(new URL('http://127.0.0.1:9/k'))).toBe(false);
   });
 });

@@ -7,7 +7,8 @@ import { SealedCacheError } from '../../../errors';
 import { auditActorOf } from '../../auth/actors';
 import { authorizedOf, openPermit, permit, resourceOf } from '../../auth/route-policy';
 import { exchangeCiToken, ExchangeBody } from '../../ci-identity/ci-exchange';
-import { allowedKeyUrl, httpJwksFetcher, JwksCache } from '../../ci-identity/jwks-cache';
+import { issuerControl } from '../../ci-identity/issuer-allowlist';
+import { httpJwksFetcher, JwksCache } from '../../ci-identity/jwks-cache';
 import { checkNewPolicy, NewTrustPolicyBody, type TrustPolicy } from '../../ci-identity/trust-policy';
 import { randomBase62 } from '../../ids';
 import type { ServerContext } from '../../server-context';
@@ -33,14 +34,14 @@ export function presentTrustPolicy(policy: TrustPolicy): Record<string, unknown>
 }
 
 export async function ciIdentityRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const isAllowedUrl = allowedKeyUrl(ctx.config.ciIdentityHttpLoopback);
-  const jwks = new JwksCache(httpJwksFetcher(isAllowedUrl), ctx.clock);
+  const issuers = issuerControl(ctx.config);
+  const keySource = { issuers, jwks: new JwksCache(httpJwksFetcher(issuers.allowsFetch), ctx.clock) };
   const identity = () => ctx.store.ciIdentity;
 
   app.post('/ci-identity/exchange', openPermit('ci-identity.exchange'), async (request, reply) => {
     const body = parseInput(ExchangeBody, request.body, 'exchange request');
     const workspace = await requireWorkspace(ctx.store, body.workspaceId);
-    const result = await exchangeCiToken(ctx, jwks, workspace, body.token);
+    const result = await exchangeCiToken(ctx, keySource, workspace, body.token);
     const { record, secret } = result.issued;
     return reply.code(201).send({
       ...presentIssuedToken(record, secret),
@@ -66,7 +67,7 @@ export async function ciIdentityRoutes(app: FastifyInstance, ctx: ServerContext)
     permit('trust-policy.manage', 'workspace-param'),
     async (request, reply) => {
       const { workspace } = resourceOf(request, 'workspace');
-      const checked = checkNewPolicy(parseInput(NewTrustPolicyBody, request.body, 'trust policy'), isAllowedUrl);
+      const checked = checkNewPolicy(parseInput(NewTrustPolicyBody, request.body, 'trust policy'), issuers);
       const policy: TrustPolicy = {
         ...checked,
         id: `tp_${randomBase62(16)}`,
