@@ -17,6 +17,7 @@ import {
 } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Statement, Database as WasmDatabase } from 'node-sqlite3-wasm';
+import { GenerationTracker, type WriteGenerations } from './lookup-cache';
 
 type BindValue = number | bigint | string | Uint8Array | null | boolean;
 
@@ -50,8 +51,14 @@ const STATEMENT_CACHE_SIZE = 256;
 
 class WasmSqliteConnection implements DatabaseConnection {
   private readonly statements = new Map<string, Statement>();
+  private readonly tracker: GenerationTracker | undefined;
 
-  constructor(private readonly db: WasmDatabase) {}
+  constructor(
+    private readonly db: WasmDatabase,
+    generations: WriteGenerations | undefined,
+  ) {
+    this.tracker = generations && new GenerationTracker(generations);
+  }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     // A busy statement did not run, so running it again is safe; the connection mutex keeps order.
@@ -62,6 +69,9 @@ class WasmSqliteConnection implements DatabaseConnection {
         this.forget(compiledQuery.sql);
         if (!isBusy(err) || attempt >= BUSY_RETRY_LIMIT) throw err;
         await sleep(BUSY_RETRY_DELAY_MS);
+      } finally {
+        // Counted whether or not it succeeded: a failed write may still have changed something.
+        this.tracker?.ran(compiledQuery.sql);
       }
     }
   }
@@ -98,7 +108,12 @@ class WasmSqliteConnection implements DatabaseConnection {
     const statement = this.statements.get(sql);
     if (statement === undefined) return;
     this.statements.delete(sql);
-    if (!statement.isFinalized) statement.finalize();
+    if (statement.isFinalized) return;
+    try {
+      statement.finalize();
+    } catch {
+      // sqlite3_finalize repeats the statement's last error, which its run already threw.
+    }
   }
 
   finalizeAll(): void {
@@ -117,10 +132,13 @@ class WasmSqliteDriver implements Driver {
   private queue: Promise<void> = Promise.resolve();
   private releaseCurrent: (() => void) | undefined;
 
-  constructor(private readonly db: WasmDatabase) {}
+  constructor(
+    private readonly db: WasmDatabase,
+    private readonly generations: WriteGenerations | undefined,
+  ) {}
 
   async init(): Promise<void> {
-    this.connection = new WasmSqliteConnection(this.db);
+    this.connection = new WasmSqliteConnection(this.db, this.generations);
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
@@ -157,10 +175,14 @@ class WasmSqliteDriver implements Driver {
 }
 
 export class WasmSqliteDialect implements Dialect {
-  constructor(private readonly db: WasmDatabase) {}
+  /** `generations`, when given, counts every write this connection makes (see lookup-cache.ts). */
+  constructor(
+    private readonly db: WasmDatabase,
+    private readonly generations?: WriteGenerations,
+  ) {}
 
   createDriver(): Driver {
-    return new WasmSqliteDriver(this.db);
+    return new WasmSqliteDriver(this.db, this.generations);
   }
 
   createQueryCompiler(): SqliteQueryCompiler {
