@@ -475,6 +475,16 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async findEntry(workspaceId: string, namespace: string, hash: string): Promise<CacheEntry | undefined> {
+    // A miss is remembered too (the LRU bounds how many): most cache traffic asks for hashes not stored.
+    return this.remembered(
+      `entry:${workspaceId}:${namespace}:${hash}`,
+      ['entries'],
+      () => this.readEntry(workspaceId, namespace, hash),
+      { keepMissing: true },
+    );
+  }
+
+  private async readEntry(workspaceId: string, namespace: string, hash: string): Promise<CacheEntry | undefined> {
     const row = await this.db
       .selectFrom('entries')
       .selectAll()
@@ -558,8 +568,9 @@ export class KyselyMetadataStore implements MetadataStore {
     key: string,
     tables: readonly string[],
     load: () => Promise<T | undefined>,
+    options?: { keepMissing: boolean },
   ): Promise<T | undefined> {
-    return this.lookups === undefined ? load() : this.lookups.get(key, tables, load);
+    return this.lookups === undefined ? load() : this.lookups.get(key, tables, load, options);
   }
 }
 

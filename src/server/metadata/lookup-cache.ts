@@ -79,24 +79,25 @@ export class LookupCache {
   ) {}
 
   /**
-   * The remembered answer for `key` while none of `tables` was written since, else `load()`'s. Only found
-   * records are kept (an unknown token is asked again each time), frozen so no caller can change the copy
-   * others get.
+   * The remembered answer for `key` while none of `tables` was written since, else `load()`'s. Records are
+   * frozen so no caller can change the copy others get. "Not found" is kept only with `keepMissing` (an
+   * unknown token is asked again each time).
    */
   async get<T extends object>(
     key: string,
     tables: readonly string[],
     load: () => Promise<T | undefined>,
+    { keepMissing = false }: { keepMissing?: boolean } = {},
   ): Promise<T | undefined> {
     const stamp = this.generations.stamp(tables);
     const known = this.answers.get(key);
     if (known !== undefined) {
-      if (known.stamp === stamp) return known.value as T;
+      if (known.stamp === stamp) return known.value as T | undefined;
       this.answers.delete(key);
     }
     const value = await load();
-    if (value === undefined) return undefined;
-    Object.freeze(value);
+    if (value === undefined && !keepMissing) return undefined;
+    if (value !== undefined) Object.freeze(value);
     this.answers.set(key, { stamp, value });
     if (this.answers.size > this.size) {
       const [oldest] = this.answers.keys();

@@ -57,6 +57,13 @@ describe('the lookup cache', () => {
     await cache.get('unknown', ['tokens'], missing);
     await cache.get('unknown', ['tokens'], missing);
     expect(misses).toBe(2);
+    // Kept when asked (cache entries): until the next write to the table.
+    await cache.get('absent', ['entries'], missing, { keepMissing: true });
+    await cache.get('absent', ['entries'], missing, { keepMissing: true });
+    expect(misses).toBe(3);
+    generations.bump('entries');
+    await cache.get('absent', ['entries'], missing, { keepMissing: true });
+    expect(misses).toBe(4);
   });
 
   it('does not keep what it read while a write to the table was under way', async () => {
@@ -175,5 +182,29 @@ describe('the embedded store, as the server opens it', () => {
     await expect(store.insertUser({ ...user, createdAt: null as never })).rejects.toThrow(/NOT NULL constraint/);
     await store.insertUser(user);
     expect((await store.findUser('bob'))?.id).toBe('usr_2');
+  });
+
+  it('sees a stored, quarantined and deleted entry at the next lookup, though a miss was remembered', async () => {
+    const entry = {
+      workspaceId: 'ws_1',
+      namespace: 'shared',
+      hash: 'e'.repeat(40),
+      blobKey: 'blob-e',
+      size: 1,
+      sha256: 'a'.repeat(64),
+      writerTokenId: 'tok_1',
+      writerUserId: null,
+      createdAt: AT,
+      lastAccessAt: AT,
+    };
+    expect(await store.findEntry('ws_1', 'shared', entry.hash)).toBeUndefined();
+    await store.insertEntry(entry);
+    expect((await store.findEntry('ws_1', 'shared', entry.hash))?.blobKey).toBe('blob-e');
+    expect(await store.tiers.quarantineEntries({ workspaceId: 'ws_1' }, AT)).toBe(1);
+    expect(await store.findEntry('ws_1', 'shared', entry.hash)).toBeUndefined();
+    await store.insertEntry({ ...entry, hash: 'f'.repeat(40), blobKey: 'blob-f' });
+    expect((await store.findEntry('ws_1', 'shared', 'f'.repeat(40)))?.blobKey).toBe('blob-f');
+    expect(await store.tiers.removeEntries({ workspaceId: 'ws_1' })).toHaveLength(2);
+    expect(await store.findEntry('ws_1', 'shared', 'f'.repeat(40))).toBeUndefined();
   });
 });
