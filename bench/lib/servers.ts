@@ -62,10 +62,10 @@ export function serverPid(dataDir: string): number {
 
 export async function startOurServer(dataDir?: string): Promise<OurServer> {
   // Capacity, not policy: no per-token rate limit (its default would answer misses within seconds at
-  // full speed), and no per-request log lines (the harness buffers the server's output through a pipe).
+  // full speed). Logging stays at the default level, as users run it (cache reads log at debug).
   const server = await startServer({
     ...(dataDir ? { dataDir } : {}),
-    args: ['--rate-limit', '0', '--log-level', 'warn'],
+    args: ['--rate-limit', '0'],
   });
   let boot: BootstrappedWorkspace;
   let token: string;

@@ -118,7 +118,7 @@ export const requestRate: Section = {
             ours: 'ours',
             baseline: 'reference',
             ratio,
-            goal: { op: '>=', value: 0.6 },
+            goal: { op: '>=', value: 0.8 },
           });
         }
         ctx.log(

@@ -13,6 +13,7 @@ import { TierStore } from '../tiers/tier-store';
 import { WebAuthStore } from '../web/web-auth-store';
 import { CiIdentityStore } from '../ci-identity/ci-identity-store';
 import { SsoStore } from '../sso/sso-store';
+import type { LookupCache } from './lookup-cache';
 import type { InsertResult, MetadataEngine, MetadataStore } from './metadata-store';
 import { migrationProvider } from './migrations';
 import type {
@@ -115,6 +116,8 @@ export class KyselyMetadataStore implements MetadataStore {
     private readonly db: Kysely<MetadataDatabase>,
     readonly engine: MetadataEngine,
     readonly migratedAtOpen: readonly string[] = [],
+    /** The embedded store's remembered lookups (lookup-cache.ts); none for a store replicas share. */
+    private readonly lookups?: LookupCache,
   ) {
     this.tiers = new TierStore(db);
     this.retention = new RetentionStore(db);
@@ -182,6 +185,10 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async findOrganisation(idOrName: string): Promise<Organisation | undefined> {
+    return this.remembered(`org:${idOrName}`, ['organisations'], () => this.readOrganisation(idOrName));
+  }
+
+  private async readOrganisation(idOrName: string): Promise<Organisation | undefined> {
     const row = await this.db
       .selectFrom('organisations')
       .selectAll()
@@ -211,6 +218,10 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async findUser(idOrName: string): Promise<User | undefined> {
+    return this.remembered(`user:${idOrName}`, ['users'], () => this.readUser(idOrName));
+  }
+
+  private async readUser(idOrName: string): Promise<User | undefined> {
     const row = await this.db
       .selectFrom('users')
       .selectAll()
@@ -252,6 +263,10 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async findWorkspace(id: string): Promise<Workspace | undefined> {
+    return this.remembered(`ws:${id}`, ['workspaces'], () => this.readWorkspace(id));
+  }
+
+  private async readWorkspace(id: string): Promise<Workspace | undefined> {
     const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toWorkspace(row);
   }
@@ -293,6 +308,10 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async findMembership(orgId: string, userId: string): Promise<Membership | undefined> {
+    return this.remembered(`member:${orgId}:${userId}`, ['memberships'], () => this.readMembership(orgId, userId));
+  }
+
+  private async readMembership(orgId: string, userId: string): Promise<Membership | undefined> {
     const row = await this.db
       .selectFrom('memberships')
       .selectAll()
@@ -335,6 +354,12 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async findWorkspaceOverride(workspaceId: string, userId: string): Promise<WorkspaceOverride | undefined> {
+    return this.remembered(`override:${workspaceId}:${userId}`, ['member_workspace_access'], () =>
+      this.readWorkspaceOverride(workspaceId, userId),
+    );
+  }
+
+  private async readWorkspaceOverride(workspaceId: string, userId: string): Promise<WorkspaceOverride | undefined> {
     const row = await this.db
       .selectFrom('member_workspace_access')
       .selectAll()
@@ -398,6 +423,10 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async findTokenByHash(tokenHash: string): Promise<TokenRecord | undefined> {
+    return this.remembered(`token:${tokenHash}`, ['tokens'], () => this.readTokenByHash(tokenHash));
+  }
+
+  private async readTokenByHash(tokenHash: string): Promise<TokenRecord | undefined> {
     const row = await this.db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return row && toToken(row);
   }
@@ -446,6 +475,16 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async findEntry(workspaceId: string, namespace: string, hash: string): Promise<CacheEntry | undefined> {
+    // A miss is remembered too (the LRU bounds how many): most cache traffic asks for hashes not stored.
+    return this.remembered(
+      `entry:${workspaceId}:${namespace}:${hash}`,
+      ['entries'],
+      () => this.readEntry(workspaceId, namespace, hash),
+      { keepMissing: true },
+    );
+  }
+
+  private async readEntry(workspaceId: string, namespace: string, hash: string): Promise<CacheEntry | undefined> {
     const row = await this.db
       .selectFrom('entries')
       .selectAll()
@@ -524,6 +563,15 @@ export class KyselyMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+
+  private remembered<T extends object>(
+    key: string,
+    tables: readonly string[],
+    load: () => Promise<T | undefined>,
+    options?: { keepMissing: boolean },
+  ): Promise<T | undefined> {
+    return this.lookups === undefined ? load() : this.lookups.get(key, tables, load, options);
+  }
 }
 
 /** A stable 63-bit key per task name, as pg_try_advisory_lock(bigint) takes (sent as text, cast by the server). */
@@ -535,6 +583,7 @@ function advisoryLockKey(name: string): string {
 export async function openKyselyMetadataStore(
   db: Kysely<MetadataDatabase>,
   engine: MetadataEngine,
+  lookups?: LookupCache,
 ): Promise<KyselyMetadataStore> {
   // Independent migrations may land out of number order (a data dir can have 004 before 003).
   const { error, results } = await new Migrator({
@@ -547,5 +596,5 @@ export async function openKyselyMetadataStore(
     throw new SealedCacheError('ERR_DATABASE_FAILED', 'migrating the metadata database failed', { cause: error });
   }
   const migrated = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  return new KyselyMetadataStore(db, engine, migrated);
+  return new KyselyMetadataStore(db, engine, migrated, lookups);
 }

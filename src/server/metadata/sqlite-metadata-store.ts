@@ -5,6 +5,7 @@ import { SealedCacheError } from '../../errors';
 import { openKyselyMetadataStore } from './kysely-metadata-store';
 import type { MetadataStore } from './metadata-store';
 import type { MetadataDatabase } from './schema';
+import { LookupCache, WriteGenerations } from './lookup-cache';
 import { WasmSqliteDialect } from './sqlite-wasm-dialect';
 
 export interface OpenSqliteOptions {
@@ -27,5 +28,13 @@ export async function openSqliteMetadataStore(file: string, options: OpenSqliteO
   } catch (err) {
     throw new SealedCacheError('ERR_DATABASE_FAILED', `cannot open the metadata database ${file}`, { cause: err });
   }
-  return openKyselyMetadataStore(new Kysely<MetadataDatabase>({ dialect: new WasmSqliteDialect(wasm) }), 'sqlite');
+  if (options.exclusive !== true)
+    return openKyselyMetadataStore(new Kysely<MetadataDatabase>({ dialect: new WasmSqliteDialect(wasm) }), 'sqlite');
+  // Held exclusively, the file is written by this connection alone, so lookups can be remembered.
+  const generations = new WriteGenerations();
+  return openKyselyMetadataStore(
+    new Kysely<MetadataDatabase>({ dialect: new WasmSqliteDialect(wasm, generations) }),
+    'sqlite',
+    new LookupCache(generations),
+  );
 }

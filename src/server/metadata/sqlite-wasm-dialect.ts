@@ -16,7 +16,8 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Database as WasmDatabase } from 'node-sqlite3-wasm';
+import type { Statement, Database as WasmDatabase } from 'node-sqlite3-wasm';
+import { GenerationTracker, type WriteGenerations } from './lookup-cache';
 
 type BindValue = number | bigint | string | Uint8Array | null | boolean;
 
@@ -42,8 +43,22 @@ function isBusy(err: unknown): boolean {
   return err instanceof Error && /database is locked|SQLITE_BUSY/i.test(err.message);
 }
 
+/**
+ * Prepared statements kept by SQL text: the store's queries are a small fixed set, and preparing one costs
+ * more than running it (a cache lookup prepared its three statements on every request).
+ */
+const STATEMENT_CACHE_SIZE = 256;
+
 class WasmSqliteConnection implements DatabaseConnection {
-  constructor(private readonly db: WasmDatabase) {}
+  private readonly statements = new Map<string, Statement>();
+  private readonly tracker: GenerationTracker | undefined;
+
+  constructor(
+    private readonly db: WasmDatabase,
+    generations: WriteGenerations | undefined,
+  ) {
+    this.tracker = generations && new GenerationTracker(generations);
+  }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     // A busy statement did not run, so running it again is safe; the connection mutex keeps order.
@@ -51,19 +66,58 @@ class WasmSqliteConnection implements DatabaseConnection {
       try {
         return this.execute<R>(compiledQuery);
       } catch (err) {
+        this.forget(compiledQuery.sql);
         if (!isBusy(err) || attempt >= BUSY_RETRY_LIMIT) throw err;
         await sleep(BUSY_RETRY_DELAY_MS);
+      } finally {
+        // Counted whether or not it succeeded: a failed write may still have changed something.
+        this.tracker?.ran(compiledQuery.sql);
       }
     }
   }
 
+  /** Every statement is run to its end (all rows, or the write done), so none holds a read lock between queries. */
   private execute<R>(compiledQuery: CompiledQuery): QueryResult<R> {
     const values = toBindValues(compiledQuery.parameters);
+    const statement = this.statement(compiledQuery.sql);
     if (returnsRows(compiledQuery)) {
-      return { rows: this.db.all(compiledQuery.sql, values) as R[] };
+      return { rows: statement.all(values) as R[] };
     }
-    const { changes, lastInsertRowid } = this.db.run(compiledQuery.sql, values);
+    const { changes, lastInsertRowid } = statement.run(values);
     return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+  }
+
+  private statement(sql: string): Statement {
+    const cached = this.statements.get(sql);
+    if (cached !== undefined) {
+      // Most recently used last, so the first key is the one to drop when full.
+      this.statements.delete(sql);
+      this.statements.set(sql, cached);
+      return cached;
+    }
+    const prepared = this.db.prepare(sql);
+    this.statements.set(sql, prepared);
+    if (this.statements.size > STATEMENT_CACHE_SIZE) {
+      const [oldest] = this.statements.keys();
+      if (oldest !== undefined) this.forget(oldest);
+    }
+    return prepared;
+  }
+
+  private forget(sql: string): void {
+    const statement = this.statements.get(sql);
+    if (statement === undefined) return;
+    this.statements.delete(sql);
+    if (statement.isFinalized) return;
+    try {
+      statement.finalize();
+    } catch {
+      // sqlite3_finalize repeats the statement's last error, which its run already threw.
+    }
+  }
+
+  finalizeAll(): void {
+    for (const sql of [...this.statements.keys()]) this.forget(sql);
   }
 
   // eslint-disable-next-line require-yield
@@ -78,10 +132,13 @@ class WasmSqliteDriver implements Driver {
   private queue: Promise<void> = Promise.resolve();
   private releaseCurrent: (() => void) | undefined;
 
-  constructor(private readonly db: WasmDatabase) {}
+  constructor(
+    private readonly db: WasmDatabase,
+    private readonly generations: WriteGenerations | undefined,
+  ) {}
 
   async init(): Promise<void> {
-    this.connection = new WasmSqliteConnection(this.db);
+    this.connection = new WasmSqliteConnection(this.db, this.generations);
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
@@ -112,15 +169,20 @@ class WasmSqliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
+    this.connection?.finalizeAll();
     if (this.db.isOpen) this.db.close();
   }
 }
 
 export class WasmSqliteDialect implements Dialect {
-  constructor(private readonly db: WasmDatabase) {}
+  /** `generations`, when given, counts every write this connection makes (see lookup-cache.ts). */
+  constructor(
+    private readonly db: WasmDatabase,
+    private readonly generations?: WriteGenerations,
+  ) {}
 
   createDriver(): Driver {
-    return new WasmSqliteDriver(this.db);
+    return new WasmSqliteDriver(this.db, this.generations);
   }
 
   createQueryCompiler(): SqliteQueryCompiler {

@@ -59,7 +59,7 @@ export class ReadTrackingBlobStore implements BlobStore {
       released = true;
       this.release(key);
     };
-    return {
+    const tracked: OpenedBlob = {
       found: true,
       size: opened.size,
       stream: (): Readable => {
@@ -75,6 +75,16 @@ export class ReadTrackingBlobStore implements BlobStore {
         }
       },
     };
+    const read = opened.read?.bind(opened);
+    if (read !== undefined)
+      tracked.read = async () => {
+        try {
+          return await read();
+        } finally {
+          releaseOnce();
+        }
+      };
+    return tracked;
   }
 
   private acquire(key: string): void {

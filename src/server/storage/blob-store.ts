@@ -16,6 +16,11 @@ export interface OpenedBlob {
   size: number;
   /** Streams the whole blob; call at most once, or `close()` instead. */
   stream(): Readable;
+  /**
+   * Where a store can, the whole blob in memory, closed afterwards (for small blobs: cheaper than a stream);
+   * call at most once, instead of `stream()` or `close()`. Fails if the blob is shorter than `size`.
+   */
+  read?(): Promise<Buffer>;
   close(): Promise<void>;
 }
 

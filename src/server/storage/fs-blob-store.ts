@@ -79,6 +79,13 @@ export class FsBlobStore implements BlobStore {
       found: true,
       size,
       stream: () => createReadStream(path, { fd: opened, autoClose: true, start: 0 }),
+      read: async () => {
+        try {
+          return await readExactly(opened, size);
+        } finally {
+          await opened.close();
+        }
+      },
       close: () => opened.close(),
     };
   }
@@ -86,6 +93,17 @@ export class FsBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
   }
+}
+
+async function readExactly(handle: import('node:fs/promises').FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const { bytesRead } = await handle.read(buffer, offset, size - offset, offset);
+    if (bytesRead === 0) throw new Error(`the blob ended after ${offset} of ${size} bytes`);
+    offset += bytesRead;
+  }
+  return buffer;
 }
 
 async function writeAll(handle: import('node:fs/promises').FileHandle, chunk: Buffer): Promise<void> {

@@ -163,4 +163,30 @@ describe('logs', () => {
       await ts.stop();
     }
   });
+  it('write one line per request at info, except routine cache reads, which are at debug', async () => {
+    const ts = await startOpsServer({ retentionInterval: 0, logLevel: 'info' });
+    try {
+      const { rw } = await workspaceWithTokens(ts);
+      const hash = 'a'.repeat(40);
+      await http(`${ts.url}/v1/cache/${hash}`, { method: 'PUT', token: rw, raw: 'x' });
+      await http(`${ts.url}/v1/cache/${hash}`, { token: rw });
+      await http(`${ts.url}/v1/cache/${'b'.repeat(40)}`, { token: rw });
+      await http(`${ts.url}/v1/cache/${hash}`, { token: rw.replace(/.$/, '0') });
+      const completed = ts.logs
+        .join('')
+        .trim()
+        .split('\n')
+        .map(
+          (line) =>
+            JSON.parse(line) as { msg?: string; req?: { method: string; url: string }; res?: { statusCode: number } },
+        )
+        .filter((l) => l.msg === 'request completed' && l.req?.url.startsWith('/v1/cache/'))
+        .map((l) => `${l.req?.method} ${l.res?.statusCode}`);
+      // The hit and the miss are not logged at info; the write and the refusal are, once each.
+      expect(completed).toEqual(['PUT 200', 'GET 401']);
+      expect(ts.logs.join('')).not.toContain('incoming request');
+    } finally {
+      await ts.stop();
+    }
+  });
 });

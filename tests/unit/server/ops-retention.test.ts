@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, truncateSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
@@ -127,5 +127,33 @@ describe('read tracking', () => {
       await new Promise((r) => setTimeout(r, 10));
     expect(existsSync(join(dir, 'blobs', 'ws', 'shared', 'h.1'))).toBe(false);
     expect(blobs.isReading('ws/shared/h.1')).toBe(false);
+  });
+
+  it('reads a small blob whole, and deletes it once that read is done', async () => {
+    const dir = makeTempDir('nxsc-ops-');
+    mkdirSync(join(dir, 'blobs'));
+    mkdirSync(join(dir, 'tmp'));
+    const blobs = new ReadTrackingBlobStore(new FsBlobStore(join(dir, 'blobs'), join(dir, 'tmp')));
+    await blobs.put('ws/shared/h.2', Readable.from([Buffer.from('payload')]), 7);
+    const opened = await blobs.open('ws/shared/h.2');
+    if (!opened.found || opened.read === undefined) throw new Error('expected a blob that can be read whole');
+    expect(await blobs.deleteWhenIdle('ws/shared/h.2')).toBe('deferred');
+    expect((await opened.read()).toString()).toBe('payload');
+    expect(blobs.isReading('ws/shared/h.2')).toBe(false);
+    for (let i = 0; i < 50 && existsSync(join(dir, 'blobs', 'ws', 'shared', 'h.2')); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(existsSync(join(dir, 'blobs', 'ws', 'shared', 'h.2'))).toBe(false);
+  });
+
+  it('refuses a whole read of a blob cut short after it was opened', async () => {
+    const dir = makeTempDir('nxsc-ops-');
+    mkdirSync(join(dir, 'blobs'));
+    mkdirSync(join(dir, 'tmp'));
+    const blobs = new FsBlobStore(join(dir, 'blobs'), join(dir, 'tmp'));
+    await blobs.put('ws/shared/h.3', Readable.from([Buffer.from('payload')]), 7);
+    const opened = await blobs.open('ws/shared/h.3');
+    if (!opened.found || opened.read === undefined) throw new Error('expected a blob that can be read whole');
+    truncateSync(join(dir, 'blobs', 'ws', 'shared', 'h.3'), 3);
+    await expect(opened.read()).rejects.toThrow('the blob ended after 3 of 7 bytes');
   });
 });

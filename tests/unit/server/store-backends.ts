@@ -29,7 +29,8 @@ const sqlite: StoreBackend = {
   tearDown: async () => undefined,
   async open() {
     const dir = makeTempDir('nxsc-store-');
-    const store = await openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
+    // As the server opens it: held exclusively, so its lookups are remembered (lookup-cache.ts).
+    const store = await openSqliteMetadataStore(join(dir, 'metadata.sqlite'), { exclusive: true });
     const close = store.close.bind(store);
     return Object.assign(store, {
       close: async () => {

@@ -16,6 +16,9 @@ import type { ServerContext } from '../../server-context';
 import { findVisibleEntry, placementOfRequest, requireWritable } from '../../tiers/tier-lookup';
 import { blobFolderOf } from '../../tiers/write-tier';
 
+/** Artifacts up to this size are read whole and sent from memory; larger ones stream. */
+const IN_MEMORY_READ_LIMIT = 64 * 1024;
+
 /** last_access_at (retention's LRU order) is refreshed at most once a minute per entry, so most hits stay read-only. */
 const ACCESS_TOUCH_INTERVAL_MS = 60 * 1000;
 
@@ -76,11 +79,13 @@ async function getEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
       .touchEntryAccess(workspace.id, entry.namespace, hash, now.toISOString())
       .catch((err: unknown) => request.log.warn({ err }, 'could not update last access time'));
   }
+  // A small artifact in one read is cheaper than a stream (most of Nx's are a few KiB).
+  const body = blob.size <= IN_MEMORY_READ_LIMIT && blob.read ? await blob.read() : blob.stream();
   return reply
     .code(200)
     .header('content-type', 'application/octet-stream')
     .header('content-length', String(blob.size))
-    .send(blob.stream());
+    .send(body);
 }
 
 async function storeBlob(
