@@ -12,12 +12,21 @@ import { type SectionResult, sectionMarkdown } from './lib/report';
 import { type BenchRun, writeResults } from './lib/results';
 import { growth } from './sections/growth';
 import { largeArtifact } from './sections/large-artifact';
+import { pluginFixedCost } from './sections/plugin-fixed-cost';
 import { requestRate } from './sections/request-rate';
 import { restoreNx20 } from './sections/restore-nx20';
 import { restoreNx24 } from './sections/restore-nx24';
 import { sealingThroughput } from './sections/sealing-throughput';
 
-const SECTIONS: Section[] = [restoreNx24, restoreNx20, sealingThroughput, requestRate, largeArtifact, growth];
+const SECTIONS: Section[] = [
+  restoreNx24,
+  restoreNx20,
+  sealingThroughput,
+  requestRate,
+  largeArtifact,
+  growth,
+  pluginFixedCost,
+];
 
 interface BenchArgs {
   quick: boolean;
