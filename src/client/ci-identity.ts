@@ -12,11 +12,14 @@ import { ErrorBody } from '../protocol';
 import { readCapped } from './cache-server-client';
 import type { ClientConfig } from './config';
 
-export const ENV_GITHUB_REQUEST_URL = 'ACTIONS_ID_TOKEN_REQUEST_URL';
-export const ENV_GITHUB_REQUEST_TOKEN = 'ACTIONS_ID_TOKEN_REQUEST_TOKEN';
-/** Secrets of the job's identity: tasks must not inherit them (src/client/secret-env.ts). */
-export const CI_IDENTITY_ENV_VARS = [ENV_GITHUB_REQUEST_URL, ENV_GITHUB_REQUEST_TOKEN] as const;
-export const ID_TOKEN_VARIABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
+import { ENV_GITHUB_REQUEST_TOKEN, ENV_GITHUB_REQUEST_URL } from './ci-identity-env';
+
+export {
+  CI_IDENTITY_ENV_VARS,
+  ENV_GITHUB_REQUEST_TOKEN,
+  ENV_GITHUB_REQUEST_URL,
+  ID_TOKEN_VARIABLE_PATTERN,
+} from './ci-identity-env';
 
 const MAX_ANSWER_BYTES = 64 * 1024;
 /** Refresh an exchanged token this long before it expires (a proxy serves many runs). */

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { SealedCacheError } from '../errors';
 import { WORKSPACE_ID_PATTERN } from '../protocol';
-import { ID_TOKEN_VARIABLE_PATTERN } from './ci-identity';
+import { ID_TOKEN_VARIABLE_PATTERN } from './ci-identity-env';
 
 /** Never `accessToken`: Nx 21+ reads that key as an Nx Cloud token and swaps runners. */
 export const SealedCacheOptions = z.object({

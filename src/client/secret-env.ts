@@ -2,7 +2,7 @@
  * Takes the real token, sealing key and signing key out of an environment once they have been read, so the
  * processes Nx forks for tasks (which copy Nx's process.env) never inherit them.
  */
-import { CI_IDENTITY_ENV_VARS, ID_TOKEN_VARIABLE_PATTERN } from './ci-identity';
+import { CI_IDENTITY_ENV_VARS, ID_TOKEN_VARIABLE_PATTERN } from './ci-identity-env';
 import { ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY } from './config';
 
 export const SECRET_ENV_VARS = [ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY] as const;

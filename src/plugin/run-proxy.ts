@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { resolveClientConfig, type ClientConfig } from '../client';
-import { CI_IDENTITY_ENV_VARS } from '../client/ci-identity';
+import { resolveClientConfig, type ClientConfig } from '../client/config';
+import { CI_IDENTITY_ENV_VARS } from '../client/ci-identity-env';
 import { SECRET_ENV_VARS, identitySecretNames, withRememberedSecrets } from '../client/secret-env';
 import { SealedCacheError } from '../errors';
 import { finishRun, proxyUrl, registerRun } from '../proxy/control-client';
