@@ -156,6 +156,28 @@ describe.each([
     expect(ws.readOutputs()).toEqual(primedOutputs);
   });
 
+  if (!daemon) {
+    // Without isolation Nx loads the plugin into its own process (no worker per run): docs/client.md, "Fixed cost".
+    it('restores every task with plugin isolation off (NX_ISOLATE_PLUGINS=false)', async () => {
+      await restartFromRemote();
+      const result = assertSucceeded(await ws.build({ NX_ISOLATE_PLUGINS: 'false' }));
+      expectOutcomes(result, allProjects('remote'));
+      expect(ws.readOutputs()).toEqual(primedOutputs);
+    });
+
+    it('with plugin isolation off, tasks never see an exported token, not even empty', async () => {
+      assertSucceeded(
+        await ws.run(['run', 'e:leak'], { NX_ISOLATE_PLUGINS: 'false', NX_SEALED_CACHE_ACCESS_TOKEN: readToken.token }),
+      );
+      const seen = JSON.parse(readFileSync(join(ws.root, LEAK_FILE), 'utf8')) as Record<string, string>;
+      expect(seen.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN).toMatch(/^nxscp_/);
+      expect(Object.keys(seen)).not.toContain('NX_SEALED_CACHE_ACCESS_TOKEN');
+      expect(Object.keys(seen)).not.toContain('NX_SEALED_CACHE_ENCRYPTION_KEY');
+      expect(JSON.stringify(seen)).not.toContain(readToken.token);
+      expect(JSON.stringify(seen)).not.toContain(writeToken.token);
+    });
+  }
+
   it('treats a tampered blob as a miss and the run passes', async () => {
     const [victimHash] = primedHashes;
     const blob = listFiles(server.dataDir).find((file) => file.includes(`${victimHash}.`))!;
