@@ -11,11 +11,9 @@ import { readStoredCredential } from './credentials-store';
 import { parseSealedCacheOptions, type SealedCacheOptions } from './options';
 import { normaliseServerUrl } from './server-url';
 
-export const ENV_URL = 'NX_SEALED_CACHE_URL';
-export const ENV_ACCESS_TOKEN = 'NX_SEALED_CACHE_ACCESS_TOKEN';
-export const ENV_ENCRYPTION_KEY = 'NX_SEALED_CACHE_ENCRYPTION_KEY';
-/** The trusted writer's Ed25519 private key: a CI secret, never an nx.json option. */
-export const ENV_SIGNING_KEY = 'NX_SEALED_CACHE_SIGNING_KEY';
+import { ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY, ENV_URL } from './env-names';
+
+export { ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY, ENV_URL } from './env-names';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;

@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { SealedCacheError } from '../errors';
+import { credentialsFilePath } from './credentials-path';
 import { normaliseServerUrl } from './server-url';
 
 const StoredCredentialSchema = z.object({
@@ -39,12 +39,7 @@ export interface StoredCredentialLookup {
   warning?: string;
 }
 
-/** `${XDG_CONFIG_HOME:-~/.config}/nx-sealed-cache/credentials.json`, resolved at call time. */
-export function credentialsFilePath(homeDir?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CONFIG_HOME?.trim();
-  const configHome = xdg ? xdg : join(homeDir ?? homedir(), '.config');
-  return join(configHome, 'nx-sealed-cache', 'credentials.json');
-}
+export { credentialsFilePath } from './credentials-path';
 
 /** The token stored for this workspace on this server, else the server-wide one. */
 export function readStoredCredential(

@@ -3,7 +3,7 @@
  * processes Nx forks for tasks (which copy Nx's process.env) never inherit them.
  */
 import { CI_IDENTITY_ENV_VARS, ID_TOKEN_VARIABLE_PATTERN } from './ci-identity-env';
-import { ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY } from './config';
+import { ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY } from './env-names';
 
 export const SECRET_ENV_VARS = [ENV_ACCESS_TOKEN, ENV_ENCRYPTION_KEY, ENV_SIGNING_KEY] as const;
 

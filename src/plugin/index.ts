@@ -6,7 +6,7 @@
  */
 import { SECRET_ENV_VARS, identitySecretNames, scrubSecretEnv } from '../client/secret-env';
 import { isSealedCacheError } from '../errors';
-import { TasksExecutionContext } from './hook-context';
+import { parseTasksExecutionContext } from './hook-context';
 import { finishRunThroughProxy, startRunThroughProxy, type HookIo } from './run-proxy';
 import { isRemoteCacheSkipped } from './skip-remote-cache';
 
@@ -15,7 +15,7 @@ export const name = 'nx-sealed-cache';
 export async function preTasksExecution(options: unknown, context: unknown): Promise<void> {
   const io = processIo();
   try {
-    const parsed = TasksExecutionContext.parse(context);
+    const parsed = parseTasksExecutionContext(context);
     if (isRemoteCacheSkipped(parsed.argv, io.env)) return;
     const notice = exportedSecretsNotice(io.env);
     if (notice) io.print(notice);
@@ -33,7 +33,7 @@ export async function preTasksExecution(options: unknown, context: unknown): Pro
 export async function postTasksExecution(options: unknown, context: unknown): Promise<void> {
   const io = processIo();
   try {
-    const parsed = TasksExecutionContext.parse(context);
+    const parsed = parseTasksExecutionContext(context);
     if (isRemoteCacheSkipped(parsed.argv, io.env)) return;
     await finishRunThroughProxy(options, parsed, io);
   } catch (err) {

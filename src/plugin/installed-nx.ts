@@ -1,16 +1,13 @@
 /** The Nx the workspace runs, read from its own node_modules (the hook runs inside that Nx). */
 import fs from 'node:fs';
-import { z } from 'zod';
 import { CVE_2026_71476, isAffectedByCve202671476 } from '../nx-config/nx-advisories';
 import { formatNxVersion, parseNxVersion, type NxVersion } from '../nx-config/nx-version';
-
-const NxManifest = z.object({ version: z.string().min(1) });
 
 export function readInstalledNxVersion(workspaceRoot: string): NxVersion | null {
   try {
     const manifest = require.resolve('nx/package.json', { paths: [workspaceRoot] });
-    const parsed = NxManifest.safeParse(JSON.parse(fs.readFileSync(manifest, 'utf8')));
-    return parsed.success ? parseNxVersion(parsed.data.version, 'node_modules') : null;
+    const { version } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { version?: unknown };
+    return typeof version === 'string' && version !== '' ? parseNxVersion(version, 'node_modules') : null;
   } catch {
     return null;
   }

@@ -3,14 +3,15 @@
  * at the loopback proxy for one run, and collect that run's summary at the end.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
-import { resolveClientConfig, type ClientConfig } from '../client/config';
 import { CI_IDENTITY_ENV_VARS } from '../client/ci-identity-env';
+import { credentialsFilePath } from '../client/credentials-path';
 import { SECRET_ENV_VARS, identitySecretNames, withRememberedSecrets } from '../client/secret-env';
 import { SealedCacheError } from '../errors';
 import { finishRun, proxyUrl, registerRun } from '../proxy/control-client';
 import { findPreStartedProxy, preStartedKey } from '../proxy/pre-started';
-import { ensureProxy, type ProxyEntry } from '../proxy/proxy-launcher';
+import { ensureProxy, registerWithExisting, type ProxyEntry } from '../proxy/proxy-launcher';
 import { readProxySettings, type ProxySettings } from '../proxy/proxy-settings';
 import type { ClientInputs } from '../proxy/remote-run-session';
 import { createRunSecret } from '../proxy/secrets';
@@ -44,7 +45,6 @@ export interface HookIo {
 
 interface RunTarget {
   settings: ProxySettings;
-  config: ClientConfig;
   inputs: ClientInputs;
   key: string;
 }
@@ -57,7 +57,7 @@ export async function startRunThroughProxy(
   if (await startRunThroughPreStarted(context, io)) return;
   const target = resolveRunTarget(options, context, io.env);
   const runSecret = createRunSecret();
-  const state = await ensureProxy({
+  const launch = {
     settings: target.settings,
     key: target.key,
     client: target.inputs,
@@ -66,7 +66,16 @@ export async function startRunThroughProxy(
     shieldVulnerableNx: isAffectedByCve202671476(readInstalledNxVersion(context.workspaceRoot)),
     entry: io.entry,
     env: proxyProcessEnv(io.env),
-  });
+  };
+  // A proxy under this key was started from these very inputs, so they were checked then (below); only a
+  // new proxy needs the whole configuration resolved, with its clear errors and the parsers that cost a
+  // fresh Nx worker more than the rest of the hook (docs/benchmarks.md, section 7).
+  let state = await registerWithExisting(proxyPaths(target.settings.stateDir, target.key), launch);
+  if (!state) {
+    const { resolveClientConfig } = await import('../client/config');
+    resolveClientConfig({ ...target.inputs, reportUnknownOptions: true });
+    state = await ensureProxy(launch);
+  }
   io.env[NX_CACHE_SERVER_ENV] = proxyUrl(state);
   io.env[NX_CACHE_TOKEN_ENV] = runSecret;
   io.env[PROXY_ID_ENV] = target.key;
@@ -140,14 +149,19 @@ function resolveRunTarget(options: unknown, context: TasksExecutionContext, proc
     env: pickClientEnv(env, identityNames),
     homeDir: os.homedir(),
   };
-  const config = resolveClientConfig({
-    options: inputs.options,
-    env: inputs.env,
-    homeDir: inputs.homeDir,
-    reportUnknownOptions: true,
-  });
-  const key = proxyKey([context.workspaceRoot, inputs, config.credential.token ?? null]);
-  return { settings, config, inputs, key };
+  // Everything the resolved configuration depends on: the inputs and the login file's bytes (a login, a
+  // logout or a rotated token gives another proxy). Nothing is parsed here.
+  const key = proxyKey([context.workspaceRoot, inputs, loginFileDigest(inputs)]);
+  return { settings, inputs, key };
+}
+
+function loginFileDigest(inputs: ClientInputs): string | null {
+  try {
+    const bytes = fs.readFileSync(credentialsFilePath(inputs.homeDir, inputs.env));
+    return createHash('sha256').update(bytes).digest('hex');
+  } catch {
+    return null;
+  }
 }
 
 /** Nx 20.8 gives the hooks no run id; the secret set by preTasksExecution is still in this process's env. */

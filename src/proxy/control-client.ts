@@ -1,8 +1,16 @@
 /** The hook's side of the control channel: short, authenticated loopback requests. */
 import http from 'node:http';
-import { type z } from 'zod';
 import { SealedCacheError } from '../errors';
-import { CONTROL_PREFIX, FinishRunResponse, PingResponse, RegisterRunResponse } from './control-protocol';
+import {
+  CONTROL_PREFIX,
+  isFinishRunResponse,
+  isPingResponse,
+  isRegisterRunResponse,
+  type AnswerCheck,
+  type FinishRunResponse,
+  type PingResponse,
+  type RegisterRunResponse,
+} from './control-answers';
 import type { ProxyState } from './state-file';
 
 const CONTROL_TIMEOUT_MS = 3_000;
@@ -26,17 +34,17 @@ export async function registerRun(
     'POST',
     '/runs',
     { runId, secret, shieldVulnerableNx },
-    RegisterRunResponse,
+    isRegisterRunResponse,
     CONTROL_TIMEOUT_MS,
   );
 }
 
 export async function finishRun(state: ProxyState, runId: string): Promise<FinishRunResponse> {
-  return controlRequest(state, 'POST', '/finish', { runId }, FinishRunResponse, FINISH_TIMEOUT_MS);
+  return controlRequest(state, 'POST', '/finish', { runId }, isFinishRunResponse, FINISH_TIMEOUT_MS);
 }
 
 export async function pingProxy(state: ProxyState): Promise<PingResponse> {
-  return controlRequest(state, 'GET', '/ping', undefined, PingResponse, CONTROL_TIMEOUT_MS);
+  return controlRequest(state, 'GET', '/ping', undefined, isPingResponse, CONTROL_TIMEOUT_MS);
 }
 
 async function controlRequest<T>(
@@ -44,7 +52,7 @@ async function controlRequest<T>(
   method: 'GET' | 'POST',
   path: string,
   body: unknown,
-  schema: z.ZodType<T>,
+  check: AnswerCheck<T>,
   timeoutMs: number,
 ): Promise<T> {
   let answer: { status: number; text: string };
@@ -71,14 +79,13 @@ async function controlRequest<T>(
   } catch {
     json = undefined;
   }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
+  if (!check(json)) {
     throw new SealedCacheError(
       'ERR_PROXY_START_FAILED',
       `The proxy control channel sent an unexpected answer to ${path}.`,
     );
   }
-  return parsed.data;
+  return json;
 }
 
 /**

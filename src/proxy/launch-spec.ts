@@ -17,5 +17,4 @@ export const LaunchSpec = z.object({
 });
 export type LaunchSpec = z.infer<typeof LaunchSpec>;
 
-export const ReadyMessage = z.object({ ready: z.literal(true), port: z.number().int().min(1).max(65535) });
-export type ReadyMessage = z.infer<typeof ReadyMessage>;
+export { isReadyMessage, type ReadyMessage } from './control-answers';

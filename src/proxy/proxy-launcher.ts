@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SealedCacheError } from '../errors';
 import { registerRun } from './control-client';
-import { ReadyMessage, type LaunchSpec } from './launch-spec';
+import { isReadyMessage, type ReadyMessage } from './control-answers';
+import type { LaunchSpec } from './launch-spec';
 import type { ProxySettings } from './proxy-settings';
 import type { ClientInputs } from './remote-run-session';
 import { createControlSecret } from './secrets';
@@ -70,7 +71,8 @@ export async function ensureProxy(input: EnsureProxyInput): Promise<ProxyState> 
   );
 }
 
-async function registerWithExisting(paths: ProxyPaths, input: EnsureProxyInput): Promise<ProxyState | null> {
+/** The running proxy under these paths, now knowing this run; null when there is none or it does not answer. */
+export async function registerWithExisting(paths: ProxyPaths, input: EnsureProxyInput): Promise<ProxyState | null> {
   const state = readProxyState(paths.stateFile);
   if (!state) return null;
   try {
@@ -147,8 +149,7 @@ export async function spawnProxy(paths: ProxyPaths, input: SpawnProxyInput): Pro
     });
     child.once('message', (message: unknown) => {
       clearTimeout(timer);
-      const parsed = ReadyMessage.safeParse(message);
-      if (parsed.success) resolve(parsed.data);
+      if (isReadyMessage(message)) resolve(message);
       else reject(new Error('unexpected first message'));
     });
     child.send(spec);

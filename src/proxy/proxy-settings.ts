@@ -3,7 +3,6 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
 import { SealedCacheError } from '../errors';
 
 export interface ProxySettings {
@@ -21,34 +20,36 @@ const DEFAULT_IDLE_MS = 10 * 60_000;
 const DEFAULT_RUN_TTL_MS = 6 * 60 * 60_000;
 const DEFAULT_REQUEST_DEADLINE_MS = 5 * 60_000;
 
-const Milliseconds = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(7 * 24 * 60 * 60_000);
+const MAX_MS = 7 * 24 * 60 * 60_000;
+const MS_VARIABLES = [
+  'NX_SEALED_CACHE_PROXY_IDLE_MS',
+  'NX_SEALED_CACHE_PROXY_RUN_TTL_MS',
+  'NX_SEALED_CACHE_PROXY_DEADLINE_MS',
+] as const;
 
-const ProxyEnv = z.object({
-  NX_SEALED_CACHE_PROXY_DIR: z.string().min(1).optional(),
-  NX_SEALED_CACHE_PROXY_IDLE_MS: Milliseconds.optional(),
-  NX_SEALED_CACHE_PROXY_RUN_TTL_MS: Milliseconds.optional(),
-  NX_SEALED_CACHE_PROXY_DEADLINE_MS: Milliseconds.optional(),
-  XDG_RUNTIME_DIR: z.string().min(1).optional(),
-});
-
+/** Checked by hand, not with zod: the plugin's hooks read these on every run (docs/benchmarks.md, section 7). */
 export function readProxySettings(env: NodeJS.ProcessEnv): ProxySettings {
-  const parsed = ProxyEnv.safeParse(pickDefined(env, Object.keys(ProxyEnv.shape)));
-  if (!parsed.success) {
-    const names = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
-    throw new SealedCacheError('ERR_CONFIG_INVALID', `Invalid proxy setting in the environment: ${names}.`, {
-      cause: parsed.error,
-    });
+  const ms: Partial<Record<(typeof MS_VARIABLES)[number], number>> = {};
+  const invalid: string[] = [];
+  for (const name of MS_VARIABLES) {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') continue;
+    const value = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+    if (Number.isInteger(value) && value >= 1 && value <= MAX_MS) ms[name] = value;
+    else invalid.push(name);
   }
-  const values = parsed.data;
+  if (invalid.length > 0) {
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `Invalid proxy setting in the environment: ${invalid.join(', ')} (whole milliseconds from 1 to ${MAX_MS}).`,
+    );
+  }
+  const stateDir = nonEmpty(env.NX_SEALED_CACHE_PROXY_DIR);
   return {
-    stateDir: values.NX_SEALED_CACHE_PROXY_DIR ?? defaultStateDir(values.XDG_RUNTIME_DIR),
-    idleMs: values.NX_SEALED_CACHE_PROXY_IDLE_MS ?? DEFAULT_IDLE_MS,
-    runTtlMs: values.NX_SEALED_CACHE_PROXY_RUN_TTL_MS ?? DEFAULT_RUN_TTL_MS,
-    requestDeadlineMs: values.NX_SEALED_CACHE_PROXY_DEADLINE_MS ?? DEFAULT_REQUEST_DEADLINE_MS,
+    stateDir: stateDir ?? defaultStateDir(nonEmpty(env.XDG_RUNTIME_DIR)),
+    idleMs: ms.NX_SEALED_CACHE_PROXY_IDLE_MS ?? DEFAULT_IDLE_MS,
+    runTtlMs: ms.NX_SEALED_CACHE_PROXY_RUN_TTL_MS ?? DEFAULT_RUN_TTL_MS,
+    requestDeadlineMs: ms.NX_SEALED_CACHE_PROXY_DEADLINE_MS ?? DEFAULT_REQUEST_DEADLINE_MS,
   };
 }
 
@@ -59,11 +60,6 @@ function defaultStateDir(xdgRuntimeDir: string | undefined): string {
   return path.join(os.tmpdir(), `nx-sealed-cache-${uid}`);
 }
 
-function pickDefined(env: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
-  const picked: Record<string, string> = {};
-  for (const name of names) {
-    const value = env[name];
-    if (value !== undefined && value !== '') picked[name] = value;
-  }
-  return picked;
+function nonEmpty(value: string | undefined): string | undefined {
+  return value !== undefined && value !== '' ? value : undefined;
 }

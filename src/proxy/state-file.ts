@@ -5,19 +5,40 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { SealedCacheError } from '../errors';
 
-export const ProxyState = z.object({
-  version: z.literal(1),
-  pid: z.number().int().positive(),
-  port: z.number().int().min(1).max(65535),
-  controlSecret: z.string().min(32).max(256),
-  startedAt: z.string(),
+export interface ProxyState {
+  version: 1;
+  pid: number;
+  port: number;
+  controlSecret: string;
+  startedAt: string;
   /** Set by `nx-sealed-cache proxy start`: when it exits by itself (no secret, shown by `proxy status`). */
-  expiresAt: z.string().optional(),
-});
-export type ProxyState = z.infer<typeof ProxyState>;
+  expiresAt?: string;
+}
+
+/**
+ * Checked by hand, not with zod: the plugin's hooks read the state file on every run, and loading zod in
+ * Nx's fresh worker costs more than the rest of the hook (docs/benchmarks.md, section 7).
+ */
+export function isProxyState(value: unknown): value is ProxyState {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.version === 1 &&
+    isIntegerIn(v.pid, 1, Number.MAX_SAFE_INTEGER) &&
+    isIntegerIn(v.port, 1, 65535) &&
+    typeof v.controlSecret === 'string' &&
+    v.controlSecret.length >= 32 &&
+    v.controlSecret.length <= 256 &&
+    typeof v.startedAt === 'string' &&
+    (v.expiresAt === undefined || typeof v.expiresAt === 'string')
+  );
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+}
 
 export interface ProxyPaths {
   stateFile: string;
@@ -64,8 +85,8 @@ export function readProxyState(stateFile: string): ProxyState | null {
     return null;
   }
   try {
-    const parsed = ProxyState.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
+    const parsed: unknown = JSON.parse(text);
+    return isProxyState(parsed) ? parsed : null;
   } catch {
     return null;
   }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { storeCredential } from '../../../src/client/credentials-store';
 import { postTasksExecution, preTasksExecution } from '../../../src/plugin';
 import {
   finishRunThroughProxy,
@@ -116,5 +117,28 @@ describe('hook flow through a real proxy process', () => {
     expect(printed.join('\n')).toMatch(/nx-sealed-cache: 0 remote hits, 0 misses, 0 uploads/);
     expect(printed.join('\n')).not.toContain(UPSTREAM_TOKEN);
     expect((await pingProxy(state)).runs).toBe(0);
+  });
+
+  it('reuses the running proxy for the same inputs without resolving them again, and a new login gets its own', async () => {
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      XDG_CONFIG_HOME: `${stateDir}/config`,
+      NX_SEALED_CACHE_PROXY_DIR: stateDir,
+      NX_SEALED_CACHE_PROXY_IDLE_MS: '60000',
+    };
+    const io = { env, print: () => undefined, entry: sourceProxyEntry() };
+    const options = { url: upstream.url };
+    const stateFiles = () => fs.readdirSync(stateDir).filter((name) => /^proxy-[0-9a-f]{32}\.json$/.test(name));
+    storeCredential(upstream.url, UPSTREAM_TOKEN, {}, stateDir, env);
+    await startRunThroughProxy(options, { id: 'first', workspaceRoot: '/tmp/ws', argv: [] }, io);
+    await startRunThroughProxy(options, { id: 'second', workspaceRoot: '/tmp/ws', argv: [] }, io);
+    expect(stateFiles()).toHaveLength(1);
+    const [first] = stateFiles();
+    expect((await pingProxy(JSON.parse(fs.readFileSync(`${stateDir}/${first}`, 'utf8')))).runs).toBe(2);
+
+    // Logging in again rewrites the login file: the credential may differ, so the proxy must too.
+    storeCredential(upstream.url, `${UPSTREAM_TOKEN}-rotated`, {}, stateDir, env);
+    await startRunThroughProxy(options, { id: 'third', workspaceRoot: '/tmp/ws', argv: [] }, io);
+    expect(stateFiles()).toHaveLength(2);
   });
 });
