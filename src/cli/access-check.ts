@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CacheServerClient } from '../client/cache-server-client';
+import { applyCiIdentity } from '../client/ci-identity';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   ENV_URL,
@@ -106,6 +107,18 @@ export function resolveRunConfig(target: ServerTarget, io: PeopleCliIo): ClientC
   const { [ENV_URL]: _flagWins, ...env } = io.env;
   return resolveClientConfig({ options, env, ...(io.homeDir ? { homeDir: io.homeDir } : {}) });
 }
+
+/**
+ * What a run in this job would use: the same resolution, then, with no other credential, the CI identity
+ * exchange the plugin and the runner make (src/client/ci-identity.ts); its failure is kept, never thrown.
+ */
+export async function resolveRunCredential(target: ServerTarget, io: PeopleCliIo): Promise<ClientConfig> {
+  return applyCiIdentity(resolveRunConfig(target, io), io.env);
+}
+
+/** A GitLab job's identity token can be exchanged once: say what this exchange costs the job's Nx runs. */
+export const GITLAB_SPENT_NOTE =
+  "nx-sealed-cache: this job's GitLab identity token is now spent (one exchange per job): Nx runs later in this job fall back to the anonymous level; run whoami and doctor in a job of their own";
 
 export const CREDENTIAL_SOURCE_TEXT: Record<CredentialSource, string> = {
   env: 'NX_SEALED_CACHE_ACCESS_TOKEN',

@@ -43,10 +43,11 @@ export function reportExit(host: CommandHost | undefined, code: number): void {
 }
 
 /** The main CLI's error shape: `error CODE: message` on stderr, or an ErrorBody on stdout with --json. */
-export function printFailure(io: PeopleCliIo, flags: ServerFlags, err: unknown): void {
+/** `also`: more for the JSON answer beside the error (what was found out before it). */
+export function printFailure(io: PeopleCliIo, flags: ServerFlags, err: unknown, also: object = {}): void {
   const code = isSealedCacheError(err) ? err.code : 'ERR_INTERNAL';
   const message = isSealedCacheError(err) ? err.message : err instanceof Error ? err.message : String(err);
-  if (flags.json) io.out(JSON.stringify({ error: { code, message } }));
+  if (flags.json) io.out(JSON.stringify({ error: { code, message }, ...also }));
   else io.err(`error ${code}: ${message}`);
 }
 

@@ -42,6 +42,11 @@ export interface CiIdentityState {
   access?: string;
   /** Why the run has no CI identity (shown in the summary). */
   failure?: string;
+  /**
+   * With a failure of the exchange itself: its stable code, the server's own for a refusal
+   * (`ERR_CI_IDENTITY_AUDIENCE`, …); absent when the job offered no identity token at all.
+   */
+  failureCode?: string;
 }
 
 type Source =
@@ -111,6 +116,16 @@ async function githubIdToken(
   }
 }
 
+/** A refusal, carrying the server's code beside ours (doctor picks its fix by it). */
+class ExchangeRefused extends SealedCacheError {
+  constructor(
+    readonly serverCode: string,
+    message: string,
+  ) {
+    super('ERR_CI_IDENTITY_REFUSED', message);
+  }
+}
+
 export interface ExchangeAnswer {
   token: string;
   expiresAt: string | null;
@@ -139,8 +154,8 @@ async function exchange(config: ClientConfig, jwt: string): Promise<ExchangeAnsw
     const body = ErrorBody.safeParse(json);
     const code = body.success ? body.data.error.code : `HTTP ${status}`;
     const message = body.success ? body.data.error.message.replace(/\s+/g, ' ').slice(0, 300) : 'unexpected answer';
-    throw new SealedCacheError(
-      'ERR_CI_IDENTITY_REFUSED',
+    throw new ExchangeRefused(
+      body.success ? code : 'ERR_CI_IDENTITY_REFUSED',
       `the server refused the identity token: ${message} [${code}]`,
     );
   }
@@ -166,7 +181,10 @@ export async function applyCiIdentity(
   const options = config.ciIdentityOptions ?? {};
   const source = detectIdentitySource(env, options);
   if (source === undefined) return config;
-  const fallback = (failure: string): ClientConfig => ({ ...config, identity: { provider: source.provider, failure } });
+  const fallback = (failure: string, failureCode?: string): ClientConfig => ({
+    ...config,
+    identity: { provider: source.provider, failure, ...(failureCode === undefined ? {} : { failureCode }) },
+  });
   if ('missing' in source) return fallback(source.missing);
   if (config.workspaceId === undefined)
     return fallback('no workspaceId in the nx.json options to exchange the identity token for');
@@ -196,14 +214,20 @@ export async function applyCiIdentity(
       },
     };
   } catch (err) {
-    return fallback(isSealedCacheError(err) ? err.message : 'the identity token could not be exchanged');
+    if (!isSealedCacheError(err)) return fallback('the identity token could not be exchanged', 'ERR_INTERNAL');
+    return fallback(err.message, err instanceof ExchangeRefused ? err.serverCode : err.code);
   }
 }
 
 /** `identity: GitHub Actions, o/r@refs/heads/main (trusted, read-write)`, or why there is none. */
 export function describeIdentity(identity: CiIdentityState): string {
-  if (identity.failure !== undefined) return `identity: ${identity.provider}, none (${identity.failure})`;
-  return `identity: ${identity.provider}, ${identity.summary} (${identity.outcome}, ${identity.access})`;
+  return `identity: ${identityText(identity)}`;
+}
+
+/** The same without its label, for `whoami` and `doctor`, which align their own. */
+export function identityText(identity: CiIdentityState): string {
+  if (identity.failure !== undefined) return `${identity.provider}, none (${identity.failure})`;
+  return `${identity.provider}, ${identity.summary} (${identity.outcome}, ${identity.access})`;
 }
 
 /** Tests only. */

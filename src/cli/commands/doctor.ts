@@ -1,7 +1,7 @@
 /**
  * `nx-sealed-cache doctor`: checks nx.json wiring against the installed Nx, the run-time
- * configuration, the server and the credential's scope, encryption and the sealing proxy, and
- * says what to fix. Exit code 0 when nothing failed, 1 otherwise.
+ * configuration, a CI job's identity exchange, the server and the credential's scope, encryption
+ * and the sealing proxy, and says what to fix. Exit code 0 when nothing failed, 1 otherwise.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,7 +17,8 @@ import {
   CREDENTIAL_SOURCE_TEXT,
   fetchAccess,
   findNxJson,
-  resolveRunConfig,
+  GITLAB_SPENT_NOTE,
+  resolveRunCredential,
   resolveServerTarget,
 } from '../access-check';
 import {
@@ -32,6 +33,8 @@ import {
 } from '../people-commands';
 import { isProcessAlive } from '../../process-alive';
 import { normaliseServerUrl } from '../../client/server-url';
+import { identityText, type CiIdentityState } from '../../client/ci-identity';
+import type { ClientConfig } from '../../client/config';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 export interface DoctorCheck {
@@ -257,9 +260,9 @@ function checkNxPath(
 }
 
 async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorCheck[]> {
-  let config: ReturnType<typeof resolveRunConfig>;
+  let config: ClientConfig;
   try {
-    config = resolveRunConfig(resolveServerTarget(flags, io), io);
+    config = await resolveRunCredential(resolveServerTarget(flags, io), io);
   } catch (err) {
     return [
       {
@@ -277,6 +280,8 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
   }));
   const source = CREDENTIAL_SOURCE_TEXT[config.credential.source];
   checks.push(checkEncryption(config));
+  const identity = config.identity && checkIdentity(config.identity);
+  if (identity) checks.push(identity);
   try {
     const access = await fetchAccess({
       url: config.url,
@@ -284,6 +289,8 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
       token: config.credential.token,
       timeoutMs: config.timeouts.requestMs,
     });
+    if (identity?.status === 'ok' && access.expiresAt)
+      identity.detail += `; the cache token expires ${access.expiresAt}`;
     // Only now, with the server's word for it, is the credential ok; and it says what kind it is.
     const { principal } = access;
     checks.push({
@@ -316,7 +323,54 @@ async function checkServer(flags: ServerFlags, io: PeopleCliIo): Promise<DoctorC
   return checks;
 }
 
-function checkEncryption(config: ReturnType<typeof resolveRunConfig>): DoctorCheck {
+/** What became of the CI job's identity token: exchanged, refused (a failed check), or not offered. */
+function checkIdentity(identity: CiIdentityState): DoctorCheck {
+  const name = 'ci identity';
+  if (identity.failure === undefined) {
+    const spent = identity.provider === 'GitLab CI' ? `; ${GITLAB_SPENT_NOTE.replace(/^nx-sealed-cache: /, '')}` : '';
+    return { name, status: 'ok', detail: `${identityText(identity)}, exchanged for a cache token${spent}` };
+  }
+  // No identity token offered at all is how forks run (the anonymous level); a refused exchange is a fault.
+  if (identity.failureCode === undefined)
+    return {
+      name,
+      status: 'warn',
+      detail: identityText(identity),
+      fix:
+        identity.provider === 'GitHub Actions'
+          ? 'give the job `permissions: id-token: write` (forks get no token: they run at the anonymous level)'
+          : 'add the variable named by "idTokenVariable" under id_tokens: in .gitlab-ci.yml (docs/ci-identity.md)',
+    };
+  return { name, status: 'fail', detail: identityText(identity), fix: fixForIdentityFailure(identity.failureCode) };
+}
+
+const IDENTITY_FIXES: Record<string, string> = {
+  ERR_CI_IDENTITY_REFUSED:
+    "compare the job (repository id, ref, event) with the workspace's trust policy rules: `nx-sealed-cache trust-policy list <workspace>` (docs/ci-identity.md)",
+  ERR_CI_IDENTITY_NO_POLICY:
+    'an organisation admin adds a trust policy for this issuer: `nx-sealed-cache trust-policy add <workspace> …` (docs/ci-identity.md)',
+  ERR_CI_IDENTITY_AUDIENCE:
+    "make the policy's --audience and the job's audience agree (the `idTokenAudience` option; default: the server URL's origin)",
+  ERR_CI_IDENTITY_EXPIRED:
+    "the job's identity token is expired, not valid yet, or older than the policy's --token-lifetime: check the clocks, or start the exchange earlier in the job",
+  ERR_CI_IDENTITY_REPLAYED:
+    "this job's identity token was exchanged already (a GitLab job's can be exchanged once): run the check in a job of its own",
+  ERR_CI_IDENTITY_ISSUER_NOT_ALLOWED:
+    "a server admin lists the job's issuer with `serve --ci-identity-issuers`, or the policy carries the issuer's keys (--jwks-file)",
+  ERR_CI_IDENTITY_UNAVAILABLE:
+    'the runner did not hand out the OIDC token: check `permissions: id-token: write` and the runner logs',
+};
+
+function fixForIdentityFailure(code: string): string {
+  if (code === 'ERR_CLIENT_UNREACHABLE' || code === 'ERR_CLIENT_TIMEOUT')
+    return 'check the URL, the network, and that the server runs';
+  return (
+    IDENTITY_FIXES[code] ??
+    "the server could not check the job's identity token: see its log and docs/ci-identity.md (a server admin may need to list the issuer)"
+  );
+}
+
+function checkEncryption(config: ClientConfig): DoctorCheck {
   const [sealing] = config.keys;
   if (!sealing) {
     return {

@@ -6,6 +6,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { CiTrustPoliciesTable, MetadataDatabase } from '../metadata/schema';
 import type { CiProvider, TrustPolicy } from './trust-policy';
 
+const SWEEP_BATCH = 500;
+
 export interface CiGrant {
   tokenId: string;
   workspaceId: string;
@@ -91,13 +93,68 @@ export class CiIdentityStore {
 
   /** Records a token's `jti` until it expires; false when it was already recorded (a replay). */
   async claimJti(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean> {
-    await this.db.deleteFrom('ci_identity_jtis').where('expires_at', '<', now).execute();
+    await this.forgetExpiredJtis(now);
     const result = await this.db
       .insertInto('ci_identity_jtis')
       .values({ issuer, jti, expires_at: expiresAt })
       .onConflict((oc) => oc.columns(['issuer', 'jti']).doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  /** An expired `jti` can no longer be replayed (the token is refused as expired): nothing to remember. */
+  async forgetExpiredJtis(now: string): Promise<number> {
+    const result = await this.db.deleteFrom('ci_identity_jtis').where('expires_at', '<', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /**
+   * Deletes the tokens exchanged for CI identities that expired before `expiredBefore`, and then every grant
+   * whose token is gone and that no entry names as its writer; a grant an entry still names stays, so
+   * `writerIdentity` reads until the entry goes. Tokens first: a live token never loses its grant (which is
+   * what keeps it from minting). Other tokens are never touched. Returns how many tokens went.
+   */
+  async removeExpiredExchangedTokens(expiredBefore: string): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const batch = await this.db
+        .selectFrom('tokens')
+        .innerJoin('ci_identity_grants', 'ci_identity_grants.token_id', 'tokens.id')
+        .select('tokens.id')
+        .where('tokens.expires_at', 'is not', null)
+        .where('tokens.expires_at', '<', expiredBefore)
+        .limit(SWEEP_BATCH)
+        .execute();
+      if (batch.length === 0) break;
+      const result = await this.db
+        .deleteFrom('tokens')
+        .where(
+          'id',
+          'in',
+          batch.map((row) => row.id),
+        )
+        .executeTakeFirst();
+      removed += Number(result.numDeletedRows);
+      if (batch.length < SWEEP_BATCH) break;
+    }
+    // Only grants older than the cut-off: a fresh exchange's rows are never judged half-written.
+    await this.db
+      .deleteFrom('ci_identity_grants')
+      .where('created_at', '<', expiredBefore)
+      .where(({ exists, not, selectFrom }) =>
+        not(exists(selectFrom('tokens').select('tokens.id').whereRef('tokens.id', '=', 'ci_identity_grants.token_id'))),
+      )
+      .where(({ exists, not, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('entries')
+              .select('entries.id')
+              .whereRef('entries.writer_token_id', '=', 'ci_identity_grants.token_id'),
+          ),
+        ),
+      )
+      .execute();
+    return removed;
   }
 
   async insertGrant(grant: CiGrant): Promise<void> {

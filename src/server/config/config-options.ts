@@ -51,6 +51,11 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'retentionMaxAge', kind: 'duration', help: 'remove entries not read for this long, e.g. 30d (0 = never)' },
   { key: 'retentionInterval', kind: 'duration', help: 'how often retention runs, e.g. 10m (0 = never)' },
   {
+    key: 'ciIdentityTokenRetention',
+    kind: 'duration',
+    help: 'delete tokens from a CI identity exchange this long after they expire, e.g. 7d (0 = never)',
+  },
+  {
     key: 'rateLimit',
     kind: 'count',
     help: 'requests per token (anonymous: per address) per --rate-window (0 = unlimited)',

@@ -15,6 +15,7 @@ const count = (fallback: number) => z.number().int().nonnegative().max(Number.MA
 export const OPS_DEFAULTS = {
   retentionMaxAge: 30 * DAY,
   retentionInterval: 10 * MINUTE,
+  ciIdentityTokenRetention: 7 * DAY,
   rateLimit: 10_000,
   rateWindow: MINUTE,
   byteQuotaWindow: HOUR,
@@ -45,6 +46,8 @@ export const opsConfigFields = {
   retentionMaxAge: ms(OPS_DEFAULTS.retentionMaxAge),
   /** How often the retention sweep runs; 0 = never (only on demand). */
   retentionInterval: ms(OPS_DEFAULTS.retentionInterval),
+  /** Tokens from a CI identity exchange are deleted this long after they expired (audit keeps the claims); 0 = never. */
+  ciIdentityTokenRetention: ms(OPS_DEFAULTS.ciIdentityTokenRetention),
   /** Requests per token (anonymous: per client address) per rateWindow; 0 = unlimited. */
   rateLimit: count(OPS_DEFAULTS.rateLimit),
   rateWindow: positiveMs(OPS_DEFAULTS.rateWindow),

@@ -6,7 +6,8 @@ export interface StorageTotals {
   bytes: number;
 }
 
-export type EvictionReason = 'age' | 'size' | 'isolated' | 'orphan' | 'tmp';
+/** What retention removed: entries and files by why, and `ci-tokens`, expired tokens from CI identity exchanges. */
+export type EvictionReason = 'age' | 'size' | 'isolated' | 'orphan' | 'tmp' | 'ci-tokens';
 
 export class ServerMetrics {
   readonly registry = new Registry();

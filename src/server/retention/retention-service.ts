@@ -56,7 +56,8 @@ export class RetentionService {
       if (count > 0) this.metrics.evictions.inc({ reason }, count);
       if (bytes > 0) this.metrics.evictedBytes.inc({ reason }, bytes);
     }
-    if (Object.values(tally).some((t) => t.count > 0)) this.log.info({ removed: tally }, 'retention removed entries');
+    if (Object.values(tally).some((t) => t.count > 0))
+      this.log.info({ removed: tally }, 'retention removed entries or expired tokens');
     return tally;
   }
 }

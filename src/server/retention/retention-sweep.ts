@@ -1,7 +1,8 @@
 /**
  * One retention pass: isolated tiers by their workspace's limit, entries unread for too long,
- * least recently used entries above the size cap, orphan blobs and stale uploads. Rows go first,
- * so an entry is a miss from then on; a blob still being read is deleted when its reader is done.
+ * least recently used entries above the size cap, orphan blobs and stale uploads, and the tokens
+ * CI identity exchanges leave behind. Rows go first, so an entry is a miss from then on; a blob
+ * still being read is deleted when its reader is done.
  */
 import type { Clock } from '../clock';
 import type { MetadataStore } from '../metadata/metadata-store';
@@ -18,6 +19,8 @@ const BATCH = 500;
 export interface RetentionLimits {
   retentionMaxBytes: number;
   retentionMaxAge: number;
+  /** How long after expiry an exchanged CI identity token is kept; 0 = always. */
+  ciIdentityTokenRetention: number;
 }
 
 /** The isolated-tier sweep of the write-tiers area, called once per pass. */
@@ -45,6 +48,7 @@ export function emptyTally(): Tally {
     isolated: { count: 0, bytes: 0 },
     orphan: { count: 0, bytes: 0 },
     tmp: { count: 0, bytes: 0 },
+    'ci-tokens': { count: 0, bytes: 0 },
   };
 }
 
@@ -120,11 +124,25 @@ async function sweepOrphans(deps: RetentionDeps, tally: Tally): Promise<void> {
   }
 }
 
+/**
+ * Every CI job's exchange leaves a token row that expires within hours; after the grace (audit pages and
+ * provenance still name it meanwhile) it goes. Expired `jti`s go too, for when no exchange comes to clear them.
+ */
+async function sweepCiIdentity(deps: RetentionDeps, tally: Tally): Promise<void> {
+  const now = deps.clock().getTime();
+  const identity = deps.store.ciIdentity;
+  await identity.forgetExpiredJtis(new Date(now).toISOString());
+  if (deps.limits.ciIdentityTokenRetention === 0) return;
+  const before = new Date(now - deps.limits.ciIdentityTokenRetention).toISOString();
+  tally['ci-tokens'].count += await identity.removeExpiredExchangedTokens(before);
+}
+
 export async function runRetentionPass(deps: RetentionDeps): Promise<Tally> {
   const tally = emptyTally();
   await sweepIsolated(deps, tally);
   await sweepByAge(deps, tally);
   await sweepBySize(deps, tally);
   await sweepOrphans(deps, tally);
+  await sweepCiIdentity(deps, tally);
   return tally;
 }

@@ -169,6 +169,66 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     expect(await store.retention.totalsPerWorkspace()).toEqual([{ workspaceId: 'ws_1', entries: 1, bytes: 10 }]);
   });
 
+  it('ci identity: removes exchanged tokens past the cut-off, keeps the rest and the grants entries name', async () => {
+    const grant = (tokenId: string, createdAt = at(0)) =>
+      store.ciIdentity.insertGrant({
+        tokenId,
+        workspaceId: 'ws_1',
+        policyId: 'pol_1',
+        issuer: 'https://issuer.example.com',
+        subject: 'repo:acme/web:ref:refs/heads/main',
+        summary: `acme/web@${tokenId}`,
+        claims: { run_id: '1' },
+        createdAt,
+      });
+    const exchanged = async (id: string, expiresAt: string, createdAt = at(0)) => {
+      await store.insertToken(token(id, { expiresAt, createdAt }));
+      await grant(id, createdAt);
+    };
+    await exchanged('tok_gone', at(10));
+    await exchanged('tok_writer', at(10));
+    await store.insertEntry(entry('by-writer', { writerTokenId: 'tok_writer' }));
+    await exchanged('tok_grace', at(50), at(40));
+    await exchanged('tok_live', at(500), at(400));
+    await store.insertToken(token('tok_plain_expired', { expiresAt: at(10) }));
+    await store.insertToken(token('tok_plain', { expiresAt: null }));
+    // A token already looked up by hash (the embedded store remembers it) must not outlive its row.
+    expect((await store.findTokenByHash('hash-tok_gone'))?.id).toBe('tok_gone');
+
+    expect(await store.ciIdentity.removeExpiredExchangedTokens(at(50))).toBe(2);
+    expect(await store.findToken('tok_gone')).toBeUndefined();
+    expect(await store.findTokenByHash('hash-tok_gone')).toBeUndefined();
+    expect(await store.findToken('tok_writer')).toBeUndefined();
+    const kept = ['tok_grace', 'tok_live', 'tok_plain_expired', 'tok_plain'];
+    for (const id of kept) expect((await store.findToken(id))?.id).toBe(id);
+    expect((await store.listTokens({ workspaceId: 'ws_1' })).map((t) => t.id).sort()).toEqual([...kept].sort());
+    expect(await store.ciIdentity.findGrant('tok_gone')).toBeUndefined();
+    // The entry still leads to the job that wrote it; live tokens keep their grants (no minting).
+    expect(await store.ciIdentity.describeGrants(['tok_writer', 'tok_grace'])).toEqual(
+      new Map([
+        ['tok_writer', 'acme/web@tok_writer (run 1)'],
+        ['tok_grace', 'acme/web@tok_grace (run 1)'],
+      ]),
+    );
+    expect(await store.ciIdentity.removeExpiredExchangedTokens(at(50))).toBe(0);
+    expect(await store.ciIdentity.findGrant('tok_writer')).toBeDefined();
+
+    // Once the entry is gone, so is its writer's grant; a grant newer than the cut-off waits for its token.
+    await store.tiers.removeEntries({ workspaceId: 'ws_1', tokenId: 'tok_writer' });
+    await grant('tok_being_issued', at(60));
+    expect(await store.ciIdentity.removeExpiredExchangedTokens(at(50))).toBe(0);
+    expect(await store.ciIdentity.findGrant('tok_writer')).toBeUndefined();
+    expect((await store.ciIdentity.findGrant('tok_being_issued'))?.summary).toBe('acme/web@tok_being_issued');
+  });
+
+  it('ci identity: forgets expired jtis, and still refuses a replay of one that has not expired', async () => {
+    expect(await store.ciIdentity.claimJti('iss', 'a', at(5), at(0))).toBe(true);
+    expect(await store.ciIdentity.claimJti('iss', 'b', at(60), at(0))).toBe(true);
+    expect(await store.ciIdentity.forgetExpiredJtis(at(30))).toBe(1);
+    expect(await store.ciIdentity.forgetExpiredJtis(at(30))).toBe(0);
+    expect(await store.ciIdentity.claimJti('iss', 'b', at(60), at(30))).toBe(false);
+  });
+
   it('web sign-in: sessions, single-use invites and login requests', async () => {
     await store.webAuth.setPasswordHash('usr_1', 'ph1', at(0));
     await store.webAuth.setPasswordHash('usr_1', 'ph2', at(1));

@@ -32,6 +32,7 @@ describe('serve configuration', () => {
       NX_SEALED_CACHE_SERVER_PORT: '2222',
       NX_SEALED_CACHE_SERVER_RATE_LIMIT: '6',
       NX_SEALED_CACHE_SERVER_TRUST_PROXY: 'true',
+      NX_SEALED_CACHE_SERVER_CI_IDENTITY_TOKEN_RETENTION: '30d',
     };
     const config = resolveServeConfig({ flags: { port: '3333', retentionMaxBytes: '2GiB' }, env, configPath });
     expect(config).toMatchObject({
@@ -43,8 +44,12 @@ describe('serve configuration', () => {
       host: '0.0.0.0',
       retentionMaxBytes: 2 * 1024 ** 3,
       shutdownGrace: 8000,
+      ciIdentityTokenRetention: 30 * 86_400_000,
     });
-    expect(resolveServeConfig({ flags: {}, env: { NX_SEALED_CACHE_SERVER_CONFIG: configPath } }).port).toBe(1111);
+    const fromFile = resolveServeConfig({ flags: {}, env: { NX_SEALED_CACHE_SERVER_CONFIG: configPath } });
+    expect(fromFile.port).toBe(1111);
+    // Exchanged CI identity tokens are kept a week after they expire unless told otherwise.
+    expect(fromFile.ciIdentityTokenRetention).toBe(7 * 86_400_000);
   });
 
   it.each([
