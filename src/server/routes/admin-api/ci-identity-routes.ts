@@ -75,7 +75,7 @@ export async function ciIdentityRoutes(app: FastifyInstance, ctx: ServerContext)
         createdAt: ctx.clock().toISOString(),
       };
       const actor = auditActorOf(authorizedOf(request).actor);
-      if ((await identity().insertPolicy(policy, actor.tokenId)) === 'exists')
+      if ((await identity().insertPolicy(policy, actor)) === 'exists')
         throw new SealedCacheError(
           'ERR_INPUT_INVALID',
           `workspace ${workspace.name} already has a trust policy named ${policy.name}`,
