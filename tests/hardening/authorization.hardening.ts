@@ -281,6 +281,16 @@ it('the web page holds the same walls, and a session cookie never authenticates 
     [`/ui/orgs/org-a/bots/${ids.aBot}/tokens`, { workspaceId: ids.wsA, access: 'read-write' }],
     [`/ui/workspaces/${ids.wsA}/access`, { anonymousAccess: 'read-write', memberDefaultAccess: 'read-write' }],
     [`/ui/workspaces/${ids.wsA}/ci-tokens`, { name: 'evil', access: 'read-write', tier: 'trusted' }],
+    [
+      `/ui/workspaces/${ids.wsA}/trust-policies`,
+      {
+        name: 'evil',
+        provider: 'github',
+        audience: 'https://cache.example',
+        rules: JSON.stringify([{ claims: { repository_id: '1' }, outcome: 'read-only' }]),
+      },
+    ],
+    [`/ui/workspaces/${ids.wsA}/trust-policies/github/delete`, {}],
     [`/ui/tokens/${ids.aBotToken}/rotate`, {}],
     [`/ui/tokens/${ids.aBotToken}/revoke`, {}],
     [`/ui/tokens/${ids.aliceToken}/access`, { access: 'read' }],

@@ -19,7 +19,13 @@ export interface CiGrant {
   createdAt: string;
 }
 
-const toPolicy = (r: Selectable<CiTrustPoliciesTable>): TrustPolicy => ({
+/** A policy as stored, with who created it (the audit actor of the request that added it). */
+export interface StoredTrustPolicy extends TrustPolicy {
+  createdByTokenId: string | null;
+  createdByUserId: string | null;
+}
+
+const toPolicy = (r: Selectable<CiTrustPoliciesTable>): StoredTrustPolicy => ({
   id: r.id,
   workspaceId: r.workspace_id,
   name: r.name,
@@ -31,13 +37,18 @@ const toPolicy = (r: Selectable<CiTrustPoliciesTable>): TrustPolicy => ({
   rules: JSON.parse(r.rules) as TrustPolicy['rules'],
   tokenLifetime: r.token_lifetime,
   createdAt: r.created_at,
+  createdByTokenId: r.created_by_token_id,
+  createdByUserId: r.created_by_user_id,
 });
 
 export class CiIdentityStore {
   constructor(private readonly db: Kysely<MetadataDatabase>) {}
 
   /** 'exists' when the workspace already has a policy of that name. */
-  async insertPolicy(policy: TrustPolicy, createdByTokenId: string | null): Promise<'inserted' | 'exists'> {
+  async insertPolicy(
+    policy: TrustPolicy,
+    createdBy: { tokenId: string | null; userId: string | null },
+  ): Promise<'inserted' | 'exists'> {
     const taken = await this.db
       .selectFrom('ci_trust_policies')
       .select('id')
@@ -59,13 +70,14 @@ export class CiIdentityStore {
         rules: JSON.stringify(policy.rules),
         token_lifetime: policy.tokenLifetime,
         created_at: policy.createdAt,
-        created_by_token_id: createdByTokenId,
+        created_by_token_id: createdBy.tokenId,
+        created_by_user_id: createdBy.userId,
       })
       .execute();
     return 'inserted';
   }
 
-  async listPolicies(workspaceId: string): Promise<TrustPolicy[]> {
+  async listPolicies(workspaceId: string): Promise<StoredTrustPolicy[]> {
     const rows = await this.db
       .selectFrom('ci_trust_policies')
       .selectAll()
@@ -77,7 +89,7 @@ export class CiIdentityStore {
   }
 
   /** A policy by id or name, only within the workspace. */
-  async findPolicy(workspaceId: string, idOrName: string): Promise<TrustPolicy | undefined> {
+  async findPolicy(workspaceId: string, idOrName: string): Promise<StoredTrustPolicy | undefined> {
     const row = await this.db
       .selectFrom('ci_trust_policies')
       .selectAll()

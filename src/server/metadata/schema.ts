@@ -175,6 +175,8 @@ export interface CiTrustPoliciesTable {
   token_lifetime: string;
   created_at: string;
   created_by_token_id: string | null;
+  /** Migration 011: the person who created it (null for older rows and admin tokens without a user). */
+  created_by_user_id: string | null;
 }
 
 export interface CiIdentityJtisTable {

@@ -19,6 +19,14 @@ const NOTICES: Record<string, Notice> = {
   'invitation-accepted': { kind: 'ok', text: 'Invitation accepted. You are now a member.' },
   'invitation-declined': { kind: 'ok', text: 'Invitation declined.' },
   'access-saved': { kind: 'ok', text: 'Access levels saved. They apply to the next request.' },
+  'trust-policy-added': {
+    kind: 'ok',
+    text: 'Trust policy added. CI jobs it admits can exchange their identity token from now on.',
+  },
+  'trust-policy-deleted': {
+    kind: 'ok',
+    text: 'Trust policy deleted. Tokens it already granted live out their lifetime.',
+  },
 };
 
 export function noticeFromQuery(query: unknown): Notice | undefined {

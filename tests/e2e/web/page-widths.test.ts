@@ -1,7 +1,8 @@
 /**
  * The admin pages fit the screen in headless Chromium: at 1280 px and at 375 px the document is never wider
- * than the viewport, every token's Rotate and Delete stay on screen, dates read as dates and the audit log
- * shows names, not ids and JSON.
+ * than the viewport (the workspace page with a trust policy and its add form included), every token's Rotate
+ * and Delete and the trust policy's Delete stay on screen, dates read as dates and the audit log shows names,
+ * not ids and JSON.
  */
 import type { Page } from 'playwright-core';
 import { setPasswordInStore } from '../../../src/server/offline-password';
@@ -39,6 +40,28 @@ beforeAll(async () => {
     name: 'github-actions main branch',
   });
   await api(ts, 'PATCH', `/workspaces/${wsId}`, { anonymousAccess: 'read', memberDefaultAccess: 'read-write' });
+  // The CI identity section, with the longest values a policy is likely to hold.
+  await api(ts, 'POST', `/workspaces/${wsId}/trust-policies`, {
+    name: 'github-actions-enterprise-monorepo-main',
+    provider: 'github',
+    audience: 'https://cache.acme-platform-engineering.example.com/nx-sealed-cache/audience',
+    rules: [
+      {
+        name: 'main branch pushes and scheduled builds of the monorepo',
+        claims: {
+          repository_id: '123456789012',
+          event_name: ['push', 'schedule', 'workflow_dispatch'],
+          ref: 'refs/heads/main-release-candidate-with-a-long-name',
+        },
+        outcome: 'trusted',
+      },
+      {
+        claims: { repository_id: '123456789012', workflow_ref: 'acme-platform-engineering/monorepo-web/.github/*' },
+        // The default scope: a {placeholder} would read as JSON to the audit log's check below.
+        outcome: 'isolated',
+      },
+    ],
+  });
   browser = await launchBrowser(CONTENT_SECURITY_POLICY);
   page = await browser.newPage();
   await signIn(page, ts.url, 'ada.lovelace-long-name', PASSWORD);
@@ -70,6 +93,24 @@ describe.each(VIEWPORTS)('at $width px', (viewport) => {
     expect(Object.keys(widths)).toHaveLength(pages().length);
     // Listed by path, so a failure names the page and its width.
     expect(Object.entries(widths).filter(([, width]) => width > viewport.width)).toEqual([]);
+  });
+
+  it("the workspace's trust policy, its Delete and the add form are on screen", async () => {
+    await page.goto(`${ts.url}/ui/workspaces/${wsId}`);
+    const policy = page.locator('article[data-trust-policy="github-actions-enterprise-monorepo-main"]');
+    await expect(policy.locator('ol.rules li').count()).resolves.toBe(3);
+    const boxes = [
+      await policy.boundingBox(),
+      await policy.getByRole('button', { name: /^Delete trust policy / }).boundingBox(),
+      await page.locator('#tp-rules').boundingBox(),
+      await page.getByRole('button', { name: 'Add trust policy' }).boundingBox(),
+    ];
+    expect(boxes.map((box) => (box === null ? -1 : box.x + box.width <= viewport.width))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it("every token's Rotate and Delete are on screen", async () => {

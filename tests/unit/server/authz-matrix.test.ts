@@ -443,6 +443,24 @@ const TABLE: Record<string, Row> = {
     own: [SS, OS],
     foreign: [SS],
   },
+  'POST /ui/workspaces/:id/trust-policies': {
+    request: (t) => ({
+      path: `/ui/workspaces/${t.ws}/trust-policies`,
+      form: {
+        name: fresh('tp'),
+        provider: 'github',
+        audience: 'https://cache.example',
+        rules: JSON.stringify([{ claims: { repository_id: '101' }, outcome: 'read-only' }]),
+      },
+    }),
+    own: [SS, OS],
+    foreign: [SS],
+  },
+  'POST /ui/workspaces/:id/trust-policies/:policy/delete': {
+    request: (t) => ({ path: `/ui/workspaces/${t.ws}/trust-policies/no-such-policy/delete`, form: {} }),
+    own: [SS, OS],
+    foreign: [SS],
+  },
 };
 
 /** Refusals by the authorization layer (policy, credential kind, workspace binding, missing session). */

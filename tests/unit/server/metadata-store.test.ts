@@ -319,6 +319,35 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     expect(again).toEqual([0, 0, 0, 0, 0]);
   });
 
+  it('trust policies: who created each, a name once per workspace, found by id or name', async () => {
+    const policy = (id: string, name: string) => ({
+      id,
+      workspaceId: 'ws_1',
+      name,
+      provider: 'github' as const,
+      issuer: 'https://token.actions.githubusercontent.com',
+      audience: 'https://cache',
+      jwksUrl: 'https://token.actions.githubusercontent.com/.well-known/jwks',
+      jwks: null,
+      rules: [{ claims: { repository_id: '101' }, outcome: 'read-only' as const }],
+      tokenLifetime: '1h',
+      createdAt: at(1),
+    });
+    const identity = store.ciIdentity;
+    expect(await identity.insertPolicy(policy('tp_1', 'github'), { tokenId: null, userId: 'usr_1' })).toBe('inserted');
+    expect(await identity.insertPolicy(policy('tp_2', 'api'), { tokenId: 'tok_1', userId: null })).toBe('inserted');
+    expect(await identity.insertPolicy(policy('tp_3', 'github'), { tokenId: null, userId: 'usr_1' })).toBe('exists');
+    expect((await identity.listPolicies('ws_1')).map((p) => [p.id, p.createdByUserId, p.createdByTokenId])).toEqual([
+      ['tp_1', 'usr_1', null],
+      ['tp_2', null, 'tok_1'],
+    ]);
+    expect((await identity.findPolicy('ws_1', 'api'))?.rules).toEqual([
+      { claims: { repository_id: '101' }, outcome: 'read-only' },
+    ]);
+    await identity.deletePolicy('tp_1');
+    expect(await identity.findPolicy('ws_1', 'tp_1')).toBeUndefined();
+  });
+
   it('form nonces: one use over every caller, and forgotten after their lifetime', async () => {
     const uses = await Promise.all([1, 2, 3].map(() => store.webAuth.useFormNonce('k1', at(1), at(0))));
     expect(uses.filter(Boolean)).toHaveLength(1);

@@ -9,6 +9,7 @@ import { sharedSignInThrottle } from './007-shared-sign-in-throttle';
 import { sharedFormNonces } from './008-shared-form-nonces';
 import { ciIdentity } from './009-ci-identity';
 import { sso } from './010-sso';
+import { trustPolicyCreator } from './011-trust-policy-creator';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -24,6 +25,7 @@ export const migrationProvider: MigrationProvider = {
       '008-shared-form-nonces': sharedFormNonces,
       '009-ci-identity': ciIdentity,
       '010-sso': sso,
+      '011-trust-policy-creator': trustPolicyCreator,
     };
   },
 };

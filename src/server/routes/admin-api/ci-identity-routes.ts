@@ -3,19 +3,18 @@
  * no other) and the trust policies of a workspace, which its organisation's admins manage.
  */
 import type { FastifyInstance } from 'fastify';
-import { SealedCacheError } from '../../../errors';
 import { auditActorOf } from '../../auth/actors';
 import { authorizedOf, openPermit, permit, resourceOf } from '../../auth/route-policy';
 import { exchangeCiToken, ExchangeBody } from '../../ci-identity/ci-exchange';
 import { issuerControl } from '../../ci-identity/issuer-allowlist';
 import { httpJwksFetcher, JwksCache } from '../../ci-identity/jwks-cache';
-import { checkNewPolicy, NewTrustPolicyBody, type TrustPolicy } from '../../ci-identity/trust-policy';
-import { randomBase62 } from '../../ids';
+import { addTrustPolicy, removeTrustPolicy } from '../../ci-identity/policy-admin';
+import type { TrustPolicy } from '../../ci-identity/trust-policy';
 import type { ServerContext } from '../../server-context';
 import { describeNamespace } from '../../tiers/write-tier';
 import { requireWorkspace } from '../../services/lookups';
 import { presentIssuedToken } from '../support/presenters';
-import { IdOrName, parseInput } from '../../input/request-input';
+import { parseInput } from '../../input/request-input';
 
 export function presentTrustPolicy(policy: TrustPolicy): Record<string, unknown> {
   return {
@@ -67,33 +66,8 @@ export async function ciIdentityRoutes(app: FastifyInstance, ctx: ServerContext)
     permit('trust-policy.manage', 'workspace-param'),
     async (request, reply) => {
       const { workspace } = resourceOf(request, 'workspace');
-      const checked = checkNewPolicy(parseInput(NewTrustPolicyBody, request.body, 'trust policy'), issuers);
-      const policy: TrustPolicy = {
-        ...checked,
-        id: `tp_${randomBase62(16)}`,
-        workspaceId: workspace.id,
-        createdAt: ctx.clock().toISOString(),
-      };
       const actor = auditActorOf(authorizedOf(request).actor);
-      if ((await identity().insertPolicy(policy, actor.tokenId)) === 'exists')
-        throw new SealedCacheError(
-          'ERR_INPUT_INVALID',
-          `workspace ${workspace.name} already has a trust policy named ${policy.name}`,
-        );
-      await ctx.audit.record({
-        action: 'trust-policy.created',
-        actor,
-        orgId: workspace.orgId,
-        workspaceId: workspace.id,
-        targetId: policy.id,
-        details: {
-          name: policy.name,
-          provider: policy.provider,
-          issuer: policy.issuer,
-          audience: policy.audience,
-          rules: policy.rules,
-        },
-      });
+      const policy = await addTrustPolicy(ctx, issuers, workspace, request.body, actor);
       return reply.code(201).send(presentTrustPolicy(policy));
     },
   );
@@ -103,22 +77,8 @@ export async function ciIdentityRoutes(app: FastifyInstance, ctx: ServerContext)
     permit('trust-policy.manage', 'workspace-param'),
     async (request) => {
       const { workspace } = resourceOf(request, 'workspace');
-      const name = parseInput(IdOrName, (request.params as { policy?: string }).policy, 'trust policy');
-      const policy = await identity().findPolicy(workspace.id, name);
-      if (policy === undefined)
-        throw new SealedCacheError(
-          'ERR_TRUST_POLICY_NOT_FOUND',
-          `workspace ${workspace.name} has no trust policy "${name}"`,
-        );
-      await identity().deletePolicy(policy.id);
-      await ctx.audit.record({
-        action: 'trust-policy.deleted',
-        actor: auditActorOf(authorizedOf(request).actor),
-        orgId: workspace.orgId,
-        workspaceId: workspace.id,
-        targetId: policy.id,
-        details: { name: policy.name },
-      });
+      const actor = auditActorOf(authorizedOf(request).actor);
+      const policy = await removeTrustPolicy(ctx, workspace, (request.params as { policy?: string }).policy, actor);
       return { deleted: policy.id };
     },
   );

@@ -41,6 +41,19 @@ code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, m
 pre.secret { background:var(--panel); border:1px solid var(--line); border-radius:6px; padding:.75rem; white-space:pre-wrap; word-break:break-all; margin:.25rem 0; }
 label { display:block; font-weight:600; margin:.75rem 0 .25rem; }
 .hint { color:var(--muted); font-size:.88rem; font-weight:400; }
+textarea { width:100%; max-width:48rem; padding:.45rem .6rem; border:1px solid #8c959f; border-radius:6px; background:#fff; color:var(--fg);
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.85rem; }
+details { margin:.75rem 0; }
+summary { cursor:pointer; font-weight:600; }
+article.policy { border:1px solid var(--line); border-radius:8px; padding:.5rem 1rem .75rem; margin:.75rem 0; }
+.policy-head { display:flex; justify-content:space-between; align-items:center; gap:.75rem; }
+.policy-head h3 { margin:.25rem 0; font-size:1.05rem; overflow-wrap:anywhere; }
+.policy-head form { margin:0; }
+article.policy dl.facts { margin:.25rem 0; }
+article.policy dl.facts dd { min-width:0; overflow-wrap:anywhere; }
+p.rules-lead { margin:.5rem 0 .25rem; font-weight:600; }
+ol.rules { margin:0; padding-left:1.5rem; }
+ol.rules li { overflow-wrap:anywhere; margin:.15rem 0; }
 input[type=text], input[type=password], select { width:100%; max-width:28rem; padding:.45rem .6rem; border:1px solid #8c959f; border-radius:6px; font:inherit; background:#fff; color:var(--fg); }
 .inline-form { display:flex; gap:.75rem; align-items:flex-end; flex-wrap:wrap; }
 .inline-form label { margin-top:0; }

@@ -1,4 +1,4 @@
-/** A workspace's settings page for organisation admins: access levels, CI tokens, tiers. */
+/** A workspace's settings page for organisation admins: access levels, CI tokens, CI identity, tiers. */
 import type { AccessLevel } from '../../../protocol';
 import type { MemberRole, Organisation, Workspace } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
@@ -46,6 +46,7 @@ export function workspacePage(
   nonce: string,
   notice?: Notice,
   members: WorkspaceMemberRow[] = [],
+  ciIdentity: SafeHtml = html``,
 ): string {
   const tier = (ws as { personalTokenTier?: string }).personalTokenTier;
   const tiers =
@@ -73,6 +74,7 @@ ${memberAccessSection(viewer, ws, members)}</section>
 ${tierField('ci-tier', { policy: false })}
 <div><button type="submit" class="primary">Create CI token</button></div></form>
 ${ciTokens}</section>
+${ciIdentity}
 <section class="card" aria-labelledby="tiers"><h2 id="tiers">Write tiers and provenance</h2>${tiers}</section>`,
   );
 }
