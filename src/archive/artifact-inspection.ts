@@ -4,11 +4,11 @@
  * writes, then tar-stream's pass with the extraction rules (names, links, collisions, caps).
  */
 import fs from 'node:fs';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createInflateRaw, crc32 } from 'node:zlib';
+import { createInflateRaw, crc32, inflateRawSync } from 'node:zlib';
 import { isSealedCacheError, SealedCacheError } from '../errors';
-import { DEFAULT_EXTRACT_LIMITS, inspectArchive } from './extract';
+import { DEFAULT_EXTRACT_LIMITS, inspectArchive, inspectInflatedArchive } from './extract';
 import { nonstandard } from './nx-tar-form';
 import { NxTarWalker, type ArtifactPolicy } from './nx-tar-walker';
 
@@ -63,6 +63,50 @@ export async function inspectArtifact(
     throw nonstandard('the gzip checksum is wrong');
   }
   await inspectArchive(await open(), { maxEntries: policy.maxEntries });
+  return { exitCode: walker.exitCode };
+}
+
+/** Above this, an artifact held in memory is inspected as a stream after all (the caps apply there). */
+export const IN_MEMORY_INFLATE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * The same rules for an artifact held in memory: one synchronous inflate instead of two streaming ones (the
+ * streaming form costs a callback per 16 KiB chunk, the bulk of the proxy's CPU per restored artifact).
+ */
+export async function inspectArtifactBuffer(
+  gz: Buffer,
+  policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY,
+): Promise<ArtifactReport> {
+  if (gz.length < GZIP_HEADER + GZIP_TRAILER || gz[0] !== 0x1f || gz[1] !== 0x8b || gz[2] !== 8 || gz[3] !== 0) {
+    throw nonstandard('not a plain gzip stream');
+  }
+  const body = gz.subarray(GZIP_HEADER);
+  let inflated: Buffer;
+  let consumed: number;
+  try {
+    const result = inflateRawSync(body, { info: true, maxOutputLength: IN_MEMORY_INFLATE_LIMIT }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    inflated = result.buffer;
+    consumed = result.engine.bytesWritten;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      return inspectArtifact(() => Readable.from([gz]), policy);
+    }
+    throw asArchiveError(err);
+  }
+  // Node would read on into a second gzip member; Nx's decoder stops after the first.
+  if (body.length !== consumed + GZIP_TRAILER) throw nonstandard('bytes follow the first gzip member');
+  const trailer = body.subarray(body.length - GZIP_TRAILER);
+  if (trailer.readUInt32LE(0) !== crc32(inflated) >>> 0 || trailer.readUInt32LE(4) !== inflated.length % 2 ** 32) {
+    throw nonstandard('the gzip checksum is wrong');
+  }
+  const walker = new NxTarWalker(policy);
+  await pipeline(Readable.from([inflated]), walker).catch((err: unknown) => {
+    throw asArchiveError(err);
+  });
+  await inspectInflatedArchive(Readable.from([inflated]), { maxEntries: policy.maxEntries });
   return { exitCode: walker.exitCode };
 }
 

@@ -57,6 +57,12 @@ export async function inspectArchive(source: Readable, limits: ExtractLimits = {
   return runExtraction(source, new ExtractionState(undefined, maxBytes, maxEntries), maxBytes);
 }
 
+/** The same rules over a tar that is already inflated (the caller checked its gzip framing). */
+export async function inspectInflatedArchive(source: Readable, limits: ExtractLimits = {}): Promise<ExtractResult> {
+  const { maxBytes, maxEntries } = parseLimits(limits);
+  return runExtraction(source, new ExtractionState(undefined, maxBytes, maxEntries), maxBytes, false);
+}
+
 function parseLimits(limits: ExtractLimits): { maxBytes: number; maxEntries: number } {
   const parsed = LimitsSchema.safeParse(limits);
   if (!parsed.success)
@@ -67,7 +73,12 @@ function parseLimits(limits: ExtractLimits): { maxBytes: number; maxEntries: num
   };
 }
 
-async function runExtraction(source: Readable, state: ExtractionState, maxBytes: number): Promise<ExtractResult> {
+async function runExtraction(
+  source: Readable,
+  state: ExtractionState,
+  maxBytes: number,
+  gzipped = true,
+): Promise<ExtractResult> {
   let sourceError: unknown;
   source.once('error', (err) => (sourceError ??= err));
   // Nx 24 writes `terminalOutput` and `code` with old-style (v7) tar headers, which carry no ustar magic.
@@ -82,7 +93,8 @@ async function runExtraction(source: Readable, state: ExtractionState, maxBytes:
     );
   });
   try {
-    await pipeline(source, createGunzip(), new ByteCap(maxBytes), extract);
+    if (gzipped) await pipeline(source, createGunzip(), new ByteCap(maxBytes), extract);
+    else await pipeline(source, new ByteCap(maxBytes), extract);
   } catch (err) {
     if (isSealedCacheError(err) || err === sourceError || err === state.ownError) throw err;
     throw new SealedCacheError('ERR_ARCHIVE_CORRUPT', 'archive is not a readable gzip tar', { cause: err });

@@ -1,10 +1,12 @@
 /**
  * Nx 21+ extracts what the proxy serves with its own code, so the proxy serves only artifacts that
  * every tar reader reads the same way and that are safe for this run's Nx (see src/archive/artifact-inspection.ts).
- * It inspects the spooled file: nothing is extracted.
+ * It inspects the artifact it holds, in memory or spooled to a file: nothing is extracted.
  */
-import { inspectArtifactFile, type ArtifactPolicy } from '../archive/artifact-inspection';
+import { inspectArtifactBuffer, inspectArtifactFile, type ArtifactPolicy } from '../archive/artifact-inspection';
+import type { Spooled } from './spool';
 
-export async function assertSafeArchive(file: string, policy: ArtifactPolicy): Promise<void> {
-  await inspectArtifactFile(file, policy);
+export async function assertSafeArchive(held: Spooled, policy: ArtifactPolicy): Promise<void> {
+  if (held.kind === 'memory') await inspectArtifactBuffer(held.data, policy);
+  else await inspectArtifactFile(held.file, policy);
 }

@@ -12,11 +12,20 @@ import { startDeadline } from './deadline';
 import type { ProxyRun } from './run-registry';
 import type { ProxyRunSession } from './run-session';
 import { drainBody } from '../http/drain-body';
-import { removeQuietly, spoolToFile, tempArtifactPath } from './spool';
+import {
+  type MemoryBudget,
+  removeQuietly,
+  spoolToFile,
+  spoolToMemoryOrFile,
+  tempArtifactPath,
+  type Spooled,
+} from './spool';
 
 export interface CacheHandlerContext {
   tempDir: string;
   requestDeadlineMs: number;
+  /** What restored artifacts may hold in memory together; the rest waits in temporary files. */
+  memory: MemoryBudget;
 }
 
 export async function serveCacheGet(
@@ -28,6 +37,7 @@ export async function serveCacheGet(
   const deadline = startDeadline(ctx.requestDeadlineMs);
   const file = tempArtifactPath(ctx.tempDir, 'get');
   let upstream: Readable | null = null;
+  let held: Spooled | null = null;
   // The session reports failures of the stream it handed out (tampered, wrong key); the rest are ours to report.
   let reportedBySession = false;
   try {
@@ -37,12 +47,12 @@ export async function serveCacheGet(
     if (!upstream) return answerMiss(run, hash, res);
     upstream.once('error', () => (reportedBySession = !deadline.signal.aborted));
     // The whole plaintext must arrive and verify before Nx sees a byte of it.
-    const bytes = await spoolToFile(upstream, file, deadline.signal);
-    await deadline.race(assertSafeArchive(file, run.policy));
+    held = await spoolToMemoryOrFile(upstream, file, deadline.signal, ctx.memory);
+    await deadline.race(assertSafeArchive(held, run.policy));
     deadline.clear();
-    await sendFile(res, file, bytes);
+    await send(res, held);
     run.counters.hits += 1;
-    run.counters.bytesDown += bytes;
+    run.counters.bytesDown += held.bytes;
   } catch (err) {
     upstream?.destroy();
     if (!reportedBySession) run.warn(describeFailure('read', err));
@@ -50,7 +60,8 @@ export async function serveCacheGet(
     else res.destroy();
   } finally {
     deadline.clear();
-    await removeQuietly(file);
+    if (held?.kind === 'memory') ctx.memory.release(held.bytes);
+    else await removeQuietly(file);
   }
 }
 
@@ -114,9 +125,13 @@ async function storeFromFile(
   }
 }
 
-async function sendFile(res: ServerResponse, file: string, bytes: number): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes) });
-  await pipeline(fs.createReadStream(file), res);
+async function send(res: ServerResponse, held: Spooled): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(held.bytes) });
+  if (held.kind === 'file') return pipeline(fs.createReadStream(held.file), res);
+  await new Promise<void>((resolve, reject) => {
+    res.once('error', reject);
+    res.end(held.data, () => resolve());
+  });
 }
 
 function answerMiss(run: ProxyRun, hash: string, res: ServerResponse): void {

@@ -18,12 +18,15 @@ import type { RunRegistry } from './run-registry';
 import { equalSecrets } from '../crypto/constant-time';
 import { drainBody } from '../http/drain-body';
 import { bearerToken } from './secrets';
+import { IN_MEMORY_BUDGET, MemoryBudget } from './spool';
 
 export interface ProxyServerOptions {
   registry: RunRegistry;
   controlSecret: string;
   tempDir: string;
   requestDeadlineMs: number;
+  /** Bytes restored artifacts may hold in memory together (default IN_MEMORY_BUDGET); tests lower it. */
+  memoryBudget?: number;
   now?: () => number;
 }
 
@@ -44,6 +47,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   let lastActivityAt = now();
   let inFlight = 0;
   let closing = false;
+  const memory = new MemoryBudget(options.memoryBudget ?? IN_MEMORY_BUDGET);
 
   const server = http.createServer((req, res) => {
     inFlight += 1;
@@ -71,7 +75,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return req.method === 'PUT' ? refuseUnknown(req, res, 403) : refuseUnknown(req, res, 401, UNAUTHORIZED_TEXT);
     run.lastSeenAt = now();
     const hash = decodeURIComponent(match[1]!);
-    const context = { tempDir: options.tempDir, requestDeadlineMs: options.requestDeadlineMs };
+    const context = { tempDir: options.tempDir, requestDeadlineMs: options.requestDeadlineMs, memory };
     if (req.method === 'GET' && CACHE_HASH_PATTERN.test(hash)) return serveCacheGet(context, run, hash, res);
     if (req.method === 'PUT' && CACHE_HASH_PATTERN.test(hash)) return serveCachePut(context, run, hash, req, res);
     return refuseUnknown(req, res, req.method === 'PUT' ? 403 : 404);

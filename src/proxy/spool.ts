@@ -1,9 +1,89 @@
-/** Temporary files for artifacts passing through the proxy, so memory stays flat whatever their size. */
+/**
+ * Where an artifact waits while the proxy checks it: in memory when it is small and memory is left in the
+ * proxy's budget, else in a temporary file, so memory stays bounded whatever the sizes and the concurrency.
+ */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+
+/** An artifact up to this size is held in memory (Nx 24 asks for every artifact of a run at once). */
+export const IN_MEMORY_ARTIFACT_LIMIT = 8 * 1024 * 1024;
+/** What all artifacts held in memory at one time may take together. */
+export const IN_MEMORY_BUDGET = 64 * 1024 * 1024;
+
+export type Spooled = { kind: 'memory'; data: Buffer; bytes: number } | { kind: 'file'; file: string; bytes: number };
+
+/** Bytes the proxy's requests may hold in memory together; a request that cannot reserve more spools to a file. */
+export class MemoryBudget {
+  private used = 0;
+
+  constructor(private readonly limit: number) {}
+
+  reserve(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+/**
+ * Reads `source` into memory while it stays within `limit` and the budget lends the bytes; past that, writes what
+ * it holds and the rest to `file` (0600, created new). A memory result keeps its reservation: call `release`.
+ */
+export async function spoolToMemoryOrFile(
+  source: Readable,
+  file: string,
+  signal: AbortSignal,
+  budget: MemoryBudget,
+  limit = IN_MEMORY_ARTIFACT_LIMIT,
+): Promise<Spooled> {
+  addAbortSignal(signal, source);
+  const chunks: Buffer[] = [];
+  let held = 0;
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return { kind: 'memory', data: Buffer.concat(chunks, held), bytes: held };
+      const chunk = next.value;
+      if (held + chunk.length > limit || !budget.reserve(chunk.length)) {
+        chunks.push(chunk);
+        break;
+      }
+      chunks.push(chunk);
+      held += chunk.length;
+    }
+  } catch (err) {
+    budget.release(held);
+    throw err;
+  }
+  // Too large for memory: what is held goes first, then the rest of the stream.
+  budget.release(held);
+  const rest = (async function* () {
+    try {
+      yield* chunks.splice(0);
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  })();
+  const bytes = await spoolToFile(Readable.from(rest, { objectMode: false }), file, signal);
+  return { kind: 'file', file, bytes };
+}
 
 export function tempArtifactPath(tempDir: string, label: string): string {
   return path.join(tempDir, `${label}-${randomBytes(8).toString('hex')}`);

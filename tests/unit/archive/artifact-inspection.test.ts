@@ -6,6 +6,7 @@ import {
   DEFAULT_ARTIFACT_POLICY,
   SERVER_ARTIFACT_POLICY,
   inspectArtifact,
+  inspectArtifactBuffer,
   inspectArtifactFile,
   type ArtifactPolicy,
 } from '../../../src/archive/artifact-inspection';
@@ -16,20 +17,25 @@ import { tarGz } from '../../hardening/support/hostile-archives';
 const SHIELD: ArtifactPolicy = { ...DEFAULT_ARTIFACT_POLICY, symlinks: 'refuse', requireZeroExitCode: true };
 const PAYLOADS = join(__dirname, 'payloads');
 
-describe('one reading of every Nx artifact', () => {
+// The proxy holds a small artifact in memory and spools a large one to a file: both readings apply the same rules.
+describe.each([['spooled to a file'], ['held in memory']])('one reading of every Nx artifact (%s)', (held) => {
   let dir: string;
+  const inMemory = held === 'held in memory';
   const inspect = (bytes: Buffer, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY) => {
+    if (inMemory) return inspectArtifactBuffer(bytes, policy);
     const file = join(dir, `artifact-${Math.random().toString(36).slice(2)}.tar.gz`);
     writeFileSync(file, bytes);
     return inspectArtifactFile(file, policy);
   };
+  const inspectPath = (file: string, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY) =>
+    inMemory ? inspectArtifactBuffer(readFileSync(file), policy) : inspectArtifactFile(file, policy);
 
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'nxsc-inspect-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('accepts what Nx 24 and Nx 20.8 really wrote (GNU headers, L records, v7 terminalOutput and code)', async () => {
-    await expect(inspectArtifactFile(join(PAYLOADS, 'nx24-symlink-longname.tar.gz'))).resolves.toEqual({ exitCode: 0 });
-    await expect(inspectArtifactFile(join(PAYLOADS, 'nx20.8-longname.tar.gz'), SHIELD)).resolves.toEqual({
+    await expect(inspectPath(join(PAYLOADS, 'nx24-symlink-longname.tar.gz'))).resolves.toEqual({ exitCode: 0 });
+    await expect(inspectPath(join(PAYLOADS, 'nx20.8-longname.tar.gz'), SHIELD)).resolves.toEqual({
       exitCode: 0,
     });
   });
@@ -46,7 +52,7 @@ describe('one reading of every Nx artifact', () => {
   });
 
   it("refuses Nx 24's symlink output for an affected Nx, which follows links on restore", async () => {
-    await expect(inspectArtifactFile(join(PAYLOADS, 'nx24-symlink-longname.tar.gz'), SHIELD)).rejects.toMatchObject({
+    await expect(inspectPath(join(PAYLOADS, 'nx24-symlink-longname.tar.gz'), SHIELD)).rejects.toMatchObject({
       code: 'ERR_ARCHIVE_UNSAFE_ENTRY',
     });
   });
