@@ -1,0 +1,172 @@
+/**
+ * `nx-sealed-cache login` through SSO, end to end: the real CLI starts a browser login, a browser with
+ * no session opens the approval page, signs in through a real OpenID provider (`oidc-provider` on
+ * loopback) and comes back to the same approval page, approves, and the CLI receives a working token.
+ * The return-to path survives the provider round trip, and only as a same-origin path.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { request } from 'undici';
+import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
+import {
+  type BootstrappedWorkspace,
+  type RunningServer,
+  CLI_ENTRY,
+  bootstrapWorkspace,
+  cli,
+  spawnTracked,
+  startServer,
+} from '../harness';
+import { launchBrowser, type TestBrowser } from '../web/browser';
+import { freePort, startTestProvider, type TestProvider } from './oidc-provider';
+
+const CLIENT_SECRET = 'corp-client-secret-2b8d4f6a1c';
+const ACCOUNTS = { 'alice-sub': { email: 'alice@acme.test', email_verified: true, name: 'Alice' } };
+
+interface CliLogin {
+  code: string;
+  output: () => string;
+  exited: Promise<number | null>;
+  home: string;
+}
+
+/** Starts the real `login --browser` and resolves once it printed the user code. */
+async function startCliLogin(serverUrl: string, workspaceId: string): Promise<CliLogin> {
+  const home = mkdtempSync(join(tmpdir(), 'nxsc-sso-login-home-'));
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), NX_SEALED_CACHE_ACCESS_TOKEN: '' };
+  const child = spawnTracked(
+    process.execPath,
+    [CLI_ENTRY, 'login', '--url', serverUrl, '--workspace', workspaceId, '--browser'],
+    { cwd: home, env },
+  );
+  child.stdin?.end();
+  let output = '';
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const code = await new Promise<string>((resolveCode, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      const match = /^\s+([A-Z]{4}-[A-Z]{4})$/m.exec(output);
+      if (match?.[1]) resolveCode(match[1]);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then(() => reject(new Error(`login exited before printing a code:\n${output}`)));
+  });
+  return { code, output: () => output, exited, home };
+}
+
+function storedToken(login: CliLogin, serverUrl: string, workspaceId: string): { token: string; tokenId?: string } {
+  const file = JSON.parse(readFileSync(join(login.home, '.config', 'nx-sealed-cache', 'credentials.json'), 'utf8'));
+  return file.servers[`${serverUrl}/w/${workspaceId}`];
+}
+
+async function cacheStatus(url: string, token: string): Promise<{ status: number; text: string }> {
+  const response = await request(`${url}/v1/cache/0123456789`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
+describe('CLI login through an OIDC identity provider', () => {
+  let server: RunningServer;
+  let boot: BootstrappedWorkspace;
+  let idp: TestProvider;
+  let browser: TestBrowser;
+  let page: Page;
+  let configDir: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const redirect = `http://127.0.0.1:${port}/ui/sign-in/sso/corp/callback`;
+    idp = await startTestProvider({
+      clients: [{ client_id: 'nx-sealed-cache', client_secret: CLIENT_SECRET, redirect_uris: [redirect] }],
+      accounts: ACCOUNTS,
+    });
+    configDir = mkdtempSync(join(tmpdir(), 'nxsc-sso-cli-'));
+    const ssoConfig = join(configDir, 'sso.json');
+    writeFileSync(
+      ssoConfig,
+      JSON.stringify({
+        publicUrl: `http://127.0.0.1:${port}`,
+        providers: [
+          {
+            id: 'corp',
+            displayName: 'Corp SSO',
+            issuer: idp.issuer,
+            clientId: 'nx-sealed-cache',
+            clientSecretEnv: 'CORP_OIDC_SECRET',
+          },
+        ],
+      }),
+    );
+    server = await startServer({ port, args: ['--sso-config', ssoConfig], env: { CORP_OIDC_SECRET: CLIENT_SECRET } });
+    boot = await bootstrapWorkspace(server, { orgName: 'acme', workspaceName: 'monorepo' });
+    await cli(['org', 'sign-in-policy', 'set', 'acme', '--join-domain', 'acme.test:member'], boot.target);
+    browser = await launchBrowser(CONTENT_SECURITY_POLICY);
+    page = await browser.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.dispose();
+    await idp?.stop();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  });
+
+  it('a person without a session signs in through the provider from the approval page, approves, and the CLI gets its token', async () => {
+    const login = await startCliLogin(server.url, boot.workspace.id);
+    try {
+      const verification = /open (\S+) in a browser/.exec(login.output())?.[1] as string;
+      expect(new URL(verification).pathname).toBe('/ui/device');
+      await browser.context.clearCookies();
+      await idp.signInAs('alice-sub');
+      await page.goto(verification);
+      // No session: the sign-in page, carrying the approval page as where to come back to.
+      expect(new URL(page.url()).pathname).toBe('/ui/sign-in');
+      expect(new URL(page.url()).searchParams.get('next')).toBe('/ui/device');
+      const ssoLink = page.getByRole('link', { name: 'Sign in with Corp SSO' });
+      expect(new URL((await ssoLink.getAttribute('href')) as string, server.url).searchParams.get('next')).toBe(
+        '/ui/device',
+      );
+      await Promise.all([page.waitForURL(`${server.url}/ui/device`), ssoLink.click()]);
+      await expect(page.locator('.who').innerText()).resolves.toContain('Signed in as alice');
+      await page.getByLabel('Code from your terminal').fill(login.code);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await expect(page.locator('.user-code').textContent()).resolves.toBe(login.code);
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('CLI login approved');
+      expect(await login.exited).toBe(0);
+      expect(login.output()).toMatch(/Logged in to .* as alice/);
+      const stored = storedToken(login, server.url, boot.workspace.id);
+      expect(login.output()).not.toContain(stored.token);
+      expect((await cacheStatus(server.url, stored.token)).status).toBe(404);
+      const events = await cli<{ action: string; actorUserId: string | null }[]>(
+        ['audit', 'list', '--limit', '200'],
+        boot.target,
+      );
+      const actions = events.map((e) => e.action);
+      expect(actions).toEqual(expect.arrayContaining(['sso.joined', 'sso.signed-in', 'login.approved']));
+    } finally {
+      rmSync(login.home, { recursive: true, force: true });
+    }
+  });
+
+  it('the return-to path is kept only as a same-origin path: another origin falls back to the tokens page', async () => {
+    for (const next of [
+      'https://evil.test/ui/device',
+      '//evil.test/ui/device',
+      '/\\evil.test',
+      'javascript:alert(1)',
+    ]) {
+      await browser.context.clearCookies();
+      await idp.signInAs('alice-sub');
+      await page.goto(`${server.url}/ui/sign-in/sso/corp?next=${encodeURIComponent(next)}`);
+      await page.waitForURL(`${server.url}/ui/tokens`);
+      expect(new URL(page.url()).origin).toBe(server.url);
+    }
+    // A local path with a query survives the round trip unchanged.
+    await browser.context.clearCookies();
+    await page.goto(`${server.url}/ui/sign-in/sso/corp?next=${encodeURIComponent('/ui/device?code=x')}`);
+    await page.waitForURL(`${server.url}/ui/device?code=x`);
+  });
+});
