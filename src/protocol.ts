@@ -57,6 +57,8 @@ export const SignInPolicyJson = z.object({
   org: z.string(),
   requiredProvider: z.string().nullable(),
   joinDomains: z.array(z.object({ domain: z.string(), role: z.enum(['admin', 'member']) })),
+  /** How often members' SSO identities are re-checked at the provider (docs/sso.md). */
+  recheckInterval: z.string().optional(),
 });
 export type SignInPolicyJson = z.infer<typeof SignInPolicyJson>;
 

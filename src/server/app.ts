@@ -161,6 +161,11 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     const openedBackend = backend;
     // One loop for every retention rule, the isolated tiers' own limit included.
     ops.retention.log = app.log;
+    web.ssoRecheck.log = app.log;
+    ops.retention.alsoEachPass = async () => {
+      const outcome = await web.ssoRecheck.run();
+      if (outcome.failed > 0) app.log.info({ ssoRecheck: outcome }, 'SSO re-check stopped access of failed identities');
+    };
     ops.retention.start(config.retentionInterval);
     return {
       app,

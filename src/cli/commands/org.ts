@@ -52,6 +52,7 @@ export function registerOrgCommands(program: Command, ctx: CommandContext): void
       `organisation ${p.org}`,
       `  required provider: ${p.requiredProvider ?? 'none (passwords and any provider)'}`,
       `  join by verified email domain: ${p.joinDomains.length === 0 ? 'none' : p.joinDomains.map((d) => `${d.domain} as ${d.role}`).join(', ')}`,
+      ...(p.recheckInterval === undefined ? [] : [`  re-check SSO identities every: ${p.recheckInterval}`]),
     ].join('\n');
   policy
     .command('get <org>')
@@ -75,6 +76,7 @@ export function registerOrgCommands(program: Command, ctx: CommandContext): void
       'people with a verified email of this domain may join, with role member or admin (repeatable)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
+    .option('--recheck-interval <duration>', 're-check members\' SSO identities this often, 5m to 30d (default 24h)')
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
         const joinDomains = ((options.joinDomain as string[] | undefined) ?? []).map((entry) => {
@@ -88,6 +90,7 @@ export function registerOrgCommands(program: Command, ctx: CommandContext): void
           {
             requiredProvider: (options.requireProvider as string | undefined) ?? null,
             joinDomains,
+            recheckInterval: (options.recheckInterval as string | undefined) ?? null,
           },
         );
         printResult(io, globals, saved, describePolicy);

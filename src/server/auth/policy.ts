@@ -34,6 +34,7 @@ export const ACTIONS = [
   'user.list',
   'stats.read',
   'retention.run',
+  'sso.recheck',
   'backup.create',
   'audit.read',
   'member.list',
@@ -451,6 +452,7 @@ export const RULES: Record<Action, Rule> = {
   'user.list': serverAdminOnly,
   'stats.read': serverAdminOnly,
   'retention.run': serverAdminOnly,
+  'sso.recheck': serverAdminOnly,
   'backup.create': serverAdminOnly,
   'audit.read': {
     who: 'server admins (the whole server, or one organisation); admins of the organisation (its own log)',

@@ -108,6 +108,12 @@ export interface IdentitiesTable {
   password_hash: string | null;
   created_at: string;
   updated_at: string;
+  /** Migration 012: the provider's refresh token, sealed with the server key (src/server/sso/refresh-token-box.ts). */
+  refresh_token_sealed: string | null;
+  /** Migration 012: the last sign-in or successful refresh at the provider. */
+  checked_at: string | null;
+  /** Migration 012: when a re-check failed and the identity's access was stopped (cleared by a new sign-in). */
+  recheck_failed_at: string | null;
 }
 
 export interface WebSessionsTable {
@@ -145,6 +151,9 @@ export interface LoginRequestsTable {
   approved_at: string | null;
   completed_at: string | null;
   token_id: string | null;
+  /** Migration 012: the SSO identity (provider key, `sub`) the approving session signed in through. */
+  sso_provider: string | null;
+  sso_subject: string | null;
 }
 
 /** Migration 007: failed sign-ins per account or address, shared by replicas. */
@@ -218,6 +227,7 @@ export interface MetadataDatabase {
   sso_attempts: SsoAttemptsTable;
   org_sign_in_policies: OrgSignInPoliciesTable;
   org_join_domains: OrgJoinDomainsTable;
+  sso_token_links: SsoTokenLinksTable;
 }
 
 /** Migration 010 (SSO): sign-in attempts, organisations' sign-in policies and join domains. */
@@ -237,6 +247,16 @@ export interface OrgSignInPoliciesTable {
   org_id: string;
   required_provider: string | null;
   updated_at: string;
+  /** Migration 012: how often an SSO identity is re-checked at its provider (null: the default). */
+  recheck_interval_s: number | null;
+}
+
+/** Migration 012: the SSO identity a token was made through. */
+export interface SsoTokenLinksTable {
+  token_id: string;
+  provider: string;
+  subject: string;
+  created_at: string;
 }
 
 export interface OrgJoinDomainsTable {

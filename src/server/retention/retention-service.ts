@@ -16,6 +16,8 @@ export class RetentionService {
 
   /** Set once the server's logger exists. */
   log: RetentionLog = { info: () => undefined, error: () => undefined };
+  /** Background work that rides on the same pass and lock: the SSO identity re-check (src/server/sso/sso-recheck.ts). */
+  alsoEachPass: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly deps: RetentionDeps,
@@ -47,7 +49,11 @@ export class RetentionService {
 
   private async pass(): Promise<Tally> {
     // One sweeper at a time over every replica sharing the database; the others skip this pass.
-    const tally = await this.deps.store.runExclusive('retention', () => runRetentionPass(this.deps));
+    const tally = await this.deps.store.runExclusive('retention', async () => {
+      const removed = await runRetentionPass(this.deps);
+      await this.alsoEachPass?.();
+      return removed;
+    });
     if (tally === undefined) return emptyTally();
     this.lastRunAt = this.deps.clock().toISOString();
     for (const [reason, { count, bytes }] of Object.entries(tally) as [keyof Tally, Tally[keyof Tally]][]) {

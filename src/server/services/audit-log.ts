@@ -41,6 +41,7 @@ export type AuditAction =
   | 'sso.signed-in'
   | 'sso.joined'
   | 'sso.refused'
+  | 'sso.recheck-failed'
   | 'sign-in-policy.changed';
 
 export interface AuditActor {

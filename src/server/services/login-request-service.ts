@@ -16,6 +16,7 @@ import { computeAccess } from '../auth/effective-access';
 import type { TokenService } from './token-service';
 import type { AuditLog } from './audit-log';
 import type { LoginRequestRecord, WebAuthStore } from '../web/web-auth-store';
+import type { SsoIdentityRef, SsoStore } from '../sso/sso-store';
 
 export const LOGIN_REQUEST_LIFETIME_MS = 10 * 60_000;
 /** Tokens from a browser-approved login: shorter than a hand-made personal token, renewed by logging in again. */
@@ -65,6 +66,8 @@ export interface LoginRequestDeps {
     MetadataStore,
     'findUser' | 'findWorkspace' | 'findOrganisation' | 'findMembership' | 'findWorkspaceOverride'
   >;
+  /** Where the approving session's SSO identity is kept until the token is issued (so it ends with the identity). */
+  ssoLinks?: Pick<SsoStore, 'setLoginRequestIdentity' | 'loginRequestIdentity'>;
 }
 
 /** A pending request as the approving member may see it: the workspace it asks for and the access the token would get. */
@@ -154,9 +157,11 @@ export class LoginRequestService {
     return { record, workspace, orgName: org.name, access };
   }
 
-  async approve(userCode: string, user: User): Promise<ApprovableRequest> {
+  async approve(userCode: string, user: User, ssoIdentity?: SsoIdentityRef): Promise<ApprovableRequest> {
     const approvable = await this.findApprovable(userCode, user);
     const { record } = approvable;
+    // Kept before the approval, so no poll can issue the token untied from the identity.
+    if (ssoIdentity !== undefined) await this.deps.ssoLinks?.setLoginRequestIdentity(record.id, ssoIdentity);
     if (!(await this.deps.auth.approveLoginRequest(record.id, user.id, this.deps.clock().toISOString()))) {
       throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request was already approved');
     }
@@ -247,6 +252,7 @@ export class LoginRequestService {
         userId: user.id,
         access,
         expiresIn: LOGIN_TOKEN_LIFETIME,
+        ssoIdentity: await this.deps.ssoLinks?.loginRequestIdentity(record.id),
       },
       { tokenId: null, userId: user.id },
       workspace.orgId,

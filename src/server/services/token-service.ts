@@ -7,6 +7,7 @@ import { newTokenId } from '../ids';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { TokenAccess, TokenRecord, WriteTier } from '../metadata/records';
 import type { AuditActor, AuditLog } from './audit-log';
+import type { SsoIdentityRef } from '../sso/sso-store';
 
 export const PERSONAL_TOKEN_DEFAULT_EXPIRY = '1y';
 
@@ -41,6 +42,8 @@ export interface TokenSpec {
   tier?: WriteTier | null;
   /** Minted tokens only. */
   scope?: string | null;
+  /** The SSO identity the person signed in through: the token is revoked when that identity fails its re-check. */
+  ssoIdentity?: SsoIdentityRef;
 }
 
 export interface IssuedToken {
@@ -77,6 +80,7 @@ export class TokenService {
       lastUsedAt: null,
     };
     await this.store.insertToken(record);
+    if (spec.ssoIdentity !== undefined) await this.store.sso.linkToken(record.id, spec.ssoIdentity, record.createdAt);
     await this.audit.record({
       action: 'token.created',
       actor,
@@ -90,6 +94,7 @@ export class TokenService {
         tier: record.tier,
         scope: record.scope,
         expiresAt: record.expiresAt,
+        ...(spec.ssoIdentity === undefined ? {} : { ssoIdentity: spec.ssoIdentity.provider }),
       },
     });
     return { record, secret };

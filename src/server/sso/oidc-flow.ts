@@ -20,6 +20,15 @@ export interface IdentityClaims {
   email: string | undefined;
   emailVerified: boolean;
   name: string | undefined;
+  /** Issued only when the provider is configured with `refreshTokens` (scope `offline_access`). */
+  refreshToken: string | undefined;
+}
+
+/** The provider answered a refresh with an OAuth error (`invalid_grant`: the grant or account is gone). */
+export class RefreshRejected extends Error {
+  constructor(readonly oauthError: string) {
+    super(`the provider refused the refresh (${oauthError})`);
+  }
 }
 
 export interface OidcFlow {
@@ -30,7 +39,18 @@ export interface OidcFlow {
     callbackUrl: URL,
     expected: { state: string; nonce: string; codeVerifier: string },
   ): Promise<IdentityClaims>;
+  /**
+   * Asks the provider whether the grant still holds. Throws RefreshRejected when the provider says no;
+   * any other error (unreachable, bad answer) says nothing about the identity.
+   */
+  refresh(provider: SsoProvider, refreshToken: string): Promise<{ refreshToken: string | undefined }>;
 }
+
+/** The scopes asked for: `offline_access` only for providers configured to hand out refresh tokens. */
+export const scopesOf = (provider: SsoProvider): string[] =>
+  provider.refreshTokens && !provider.scopes.includes('offline_access')
+    ? [...provider.scopes, 'offline_access']
+    : provider.scopes;
 
 // openid-client is an ES module; a real dynamic import keeps it loadable from this CommonJS build on every Node 20.
 const importEsm = new Function('specifier', 'return import(specifier)') as (
@@ -81,8 +101,10 @@ export function openIdClientFlow(): OidcFlow {
       const nonce = client.randomNonce();
       const url = client.buildAuthorizationUrl(config, {
         redirect_uri: redirectUri,
-        scope: provider.scopes.join(' '),
+        scope: scopesOf(provider).join(' '),
         response_type: 'code',
+        // OpenID Connect issues a refresh token for offline_access only with prompt=consent.
+        ...(provider.refreshTokens ? { prompt: 'consent' } : {}),
         code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
         code_challenge_method: 'S256',
         state,
@@ -115,7 +137,26 @@ export function openIdClientFlow(): OidcFlow {
         verified = info.email_verified === true;
         name ??= typeof info.name === 'string' ? info.name : undefined;
       }
-      return { issuer: claims.iss, subject: claims.sub, email, emailVerified: verified, name };
+      return {
+        issuer: claims.iss,
+        subject: claims.sub,
+        email,
+        emailVerified: verified,
+        name,
+        refreshToken: provider.refreshTokens ? tokens.refresh_token : undefined,
+      };
+    },
+
+    async refresh(provider, refreshToken) {
+      const client = await importEsm('openid-client');
+      const config = await configOf(provider);
+      try {
+        const tokens = await client.refreshTokenGrant(config, refreshToken);
+        return { refreshToken: tokens.refresh_token };
+      } catch (err) {
+        if (err instanceof client.ResponseBodyError) throw new RefreshRejected(err.error.slice(0, 60));
+        throw err;
+      }
     },
   };
 }

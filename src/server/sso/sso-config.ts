@@ -23,6 +23,8 @@ const ProviderEntry = z
     /** ID token signing algorithms accepted (never `none` or an HMAC one). */
     algorithms: z.array(z.enum(ASYMMETRIC_JWS_ALGORITHMS)).min(1).default(['RS256']),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'email', 'profile']),
+    /** Ask for `offline_access` and keep the refresh token (sealed) to re-check the identity (docs/sso.md). */
+    refreshTokens: z.boolean().default(false),
   })
   .refine((p) => (p.clientSecretFile === undefined) !== (p.clientSecretEnv === undefined), {
     message: 'give exactly one of clientSecretFile and clientSecretEnv',
@@ -43,6 +45,7 @@ export interface SsoProvider {
   clientSecret: string;
   algorithms: string[];
   scopes: string[];
+  refreshTokens: boolean;
 }
 
 export interface SsoConfig {

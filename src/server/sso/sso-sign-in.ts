@@ -13,9 +13,10 @@ import type { MetadataStore } from '../metadata/metadata-store';
 import type { User } from '../metadata/records';
 import type { AuditActor, AuditLog } from '../services/audit-log';
 import { enrolNewMember } from '../web/accounts';
-import type { OidcFlow } from './oidc-flow';
+import type { IdentityClaims, OidcFlow } from './oidc-flow';
 import type { SsoConfig, SsoProvider } from './sso-config';
-import type { OrgSignInPolicy, SsoStore } from './sso-store';
+import type { RefreshTokenBox } from './refresh-token-box';
+import { oidcProviderKey, type OrgSignInPolicy, type SsoIdentityRef, type SsoStore } from './sso-store';
 
 /** The most specific fixed message of a failed check (openid-client wraps oauth4webapi's, which names the claim). */
 function checkFailure(err: unknown): string {
@@ -34,6 +35,8 @@ export interface SsoDeps {
   store: MetadataStore;
   audit: AuditLog;
   clock: Clock;
+  /** Seals provider refresh tokens; present whenever SSO is configured. */
+  box: RefreshTokenBox | undefined;
 }
 
 export interface SsoSignedIn {
@@ -164,6 +167,7 @@ export class SsoService {
           'the account linked to this identity no longer exists',
           'ERR_WEB_SSO_NOT_ALLOWED',
         );
+      await this.confirm(claims, now.toISOString());
       await this.deps.audit.record({
         action: 'sso.signed-in',
         actor: { tokenId: null, userId: user.id },
@@ -200,6 +204,7 @@ export class SsoService {
       );
     const user = await this.createJoinedUser(claims.email, now.toISOString());
     await this.deps.sso.linkIdentity(user.id, claims.issuer, claims.subject, user.createdAt);
+    await this.confirm(claims, now.toISOString());
     await enrolNewMember(this.deps, org, user, join.role, {
       action: 'sso.joined',
       via: 'email-domain',
@@ -213,6 +218,23 @@ export class SsoService {
       details: { provider: provider.id },
     });
     return { user, provider, next: attempt.nextPath, joined: true };
+  }
+
+  /** A sign-in confirms the identity now and replaces its refresh token (sealed), or drops it when none came. */
+  private async confirm(claims: IdentityClaims, at: string): Promise<void> {
+    const ref = { provider: oidcProviderKey(claims.issuer), subject: claims.subject };
+    const sealed =
+      claims.refreshToken === undefined || this.deps.box === undefined
+        ? null
+        : this.deps.box.seal(claims.refreshToken, ref);
+    await this.deps.sso.confirmIdentity(ref, sealed, at);
+  }
+
+  /** The SSO identity a session signed in through, or undefined for a password session. */
+  async identityOfSession(sessionHash: string, userId: string): Promise<SsoIdentityRef | undefined> {
+    const providerId = await this.deps.sso.sessionProvider(sessionHash);
+    const provider = this.deps.config?.providers.find((p) => p.id === providerId);
+    return provider && this.deps.sso.identityOf(userId, oidcProviderKey(provider.issuer));
   }
 
   /** A user named after the email's local part (made safe); a suffix when the name is taken. */

@@ -9,6 +9,8 @@ import { type WebAuthStore } from './web-auth-store';
 import { openIdClientFlow, type OidcFlow } from '../sso/oidc-flow';
 import { loadSsoConfig } from '../sso/sso-config';
 import { SsoService } from '../sso/sso-sign-in';
+import { loadServerSecret, RefreshTokenBox } from '../sso/refresh-token-box';
+import { SsoRecheck } from '../sso/sso-recheck';
 
 export interface WebServices {
   auth: WebAuthStore;
@@ -18,6 +20,7 @@ export interface WebServices {
   formOnce: FormOnce;
   firstSignIn: FirstSignInLinks;
   sso: SsoService;
+  ssoRecheck: SsoRecheck;
 }
 
 export interface WebServiceOptions {
@@ -32,6 +35,9 @@ export function createWebServices(ctx: ServerContext, options: WebServiceOptions
   const ssoConfig =
     ctx.config.ssoConfig === undefined ? undefined : loadSsoConfig(ctx.config.ssoConfig, options.env ?? process.env);
   const sessions = new SessionService(auth, ctx.clock);
+  const box = ssoConfig === undefined ? undefined : new RefreshTokenBox(loadServerSecret(ctx.config.dataDir));
+  const flow = options.oidcFlow ?? openIdClientFlow();
+  const ssoDeps = { config: ssoConfig, flow, sso: ctx.store.sso, store: ctx.store, audit: ctx.audit, clock: ctx.clock, box };
   return {
     auth,
     sessions,
@@ -42,16 +48,11 @@ export function createWebServices(ctx: ServerContext, options: WebServiceOptions
       audit: ctx.audit,
       clock: ctx.clock,
       store: ctx.store,
+      ssoLinks: ctx.store.sso,
     }),
     formOnce: new FormOnce(auth, ctx.clock),
     firstSignIn: new FirstSignInLinks({ store: ctx.store, auth, clock: ctx.clock }),
-    sso: new SsoService({
-      config: ssoConfig,
-      flow: options.oidcFlow ?? openIdClientFlow(),
-      sso: ctx.store.sso,
-      store: ctx.store,
-      audit: ctx.audit,
-      clock: ctx.clock,
-    }),
+    sso: new SsoService(ssoDeps),
+    ssoRecheck: new SsoRecheck(ssoDeps),
   };
 }

@@ -15,6 +15,8 @@ export interface TestProvider {
   issuer: string;
   /** The account the next login interaction signs in as. */
   signInAs(accountId: string): Promise<void>;
+  /** Disables the account, as an administrator at the provider would: refreshing its grants fails from now on. */
+  disable(accountId: string): Promise<void>;
   /** The last ID token the token endpoint issued to this client. */
   lastIdToken(clientId: string): Promise<string | null>;
   /** The next token response carries this ID token instead of the one the provider made. */
@@ -56,6 +58,7 @@ export async function startTestProvider(config: TestProviderConfig): Promise<Tes
   return {
     issuer,
     signInAs: async (id) => void (await call('/__test/account', { id })),
+    disable: async (id) => void (await call('/__test/disable', { id })),
     lastIdToken: async (client) =>
       (await call<{ idToken: string | null }>('/__test/last-id-token', { client })).idToken,
     swapNextIdToken: async (idToken) => void (await call('/__test/swap', { idToken })),

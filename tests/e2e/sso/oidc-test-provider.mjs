@@ -4,7 +4,7 @@
  * because the package is an ES module. Config comes as JSON in OIDC_TEST_CONFIG; the first stdout line
  * is the issuer URL. Interactions are approved at once for the account the test picked, and a few
  * test-only endpoints under /__test let the test pick that account, read issued ID tokens, mint one for
- * another client, and make the token endpoint answer with another ID token (to check the relying party
+ * another client, disable an account (its refresh tokens then fail), and make the token endpoint answer with another ID token (to check the relying party
  * refuses it). Nothing here is used outside tests.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +12,13 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(process.env.OIDC_TEST_CONFIG ?? '{}');
-const state = { nextAccount: undefined, swapIdToken: undefined, lastIdToken: {}, pendingVerifier: {} };
+const state = {
+  nextAccount: undefined,
+  swapIdToken: undefined,
+  lastIdToken: {},
+  pendingVerifier: {},
+  disabled: new Set(),
+};
 
 const server = createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -24,13 +30,14 @@ const provider = new Provider(issuer, {
     client_id: c.client_id,
     client_secret: c.client_secret,
     redirect_uris: [...c.redirect_uris, selfRedirect],
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_post',
   })),
   async findAccount(_ctx, id) {
     const account = config.accounts[id];
-    if (account === undefined) return undefined;
+    // A disabled account is unknown to the provider: its refresh tokens answer invalid_grant.
+    if (account === undefined || state.disabled.has(id)) return undefined;
     return { accountId: id, claims: async () => ({ sub: id, ...account }) };
   },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
@@ -61,6 +68,11 @@ provider.use(async (ctx, next) => {
   }
   if (ctx.path === '/__test/account') {
     state.nextAccount = ctx.query.id;
+    ctx.body = { ok: true };
+    return;
+  }
+  if (ctx.path === '/__test/disable') {
+    state.disabled.add(ctx.query.id);
     ctx.body = { ok: true };
     return;
   }

@@ -2,7 +2,9 @@
  * `nx-sealed-cache login` through SSO, end to end: the real CLI starts a browser login, a browser with
  * no session opens the approval page, signs in through a real OpenID provider (`oidc-provider` on
  * loopback) and comes back to the same approval page, approves, and the CLI receives a working token.
- * The return-to path survives the provider round trip, and only as a same-origin path.
+ * The return-to path survives the provider round trip, and only as a same-origin path. Then access
+ * ends with the identity: the provider hands out refresh tokens, one person is disabled at the provider,
+ * and the re-check revokes the token their login made (audited), while another person's token works on.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +25,16 @@ import { launchBrowser, type TestBrowser } from '../web/browser';
 import { freePort, startTestProvider, type TestProvider } from './oidc-provider';
 
 const CLIENT_SECRET = 'corp-client-secret-2b8d4f6a1c';
-const ACCOUNTS = { 'alice-sub': { email: 'alice@acme.test', email_verified: true, name: 'Alice' } };
+const ACCOUNTS = {
+  'alice-sub': { email: 'alice@acme.test', email_verified: true, name: 'Alice' },
+  'bob-sub': { email: 'bob@acme.test', email_verified: true, name: 'Bob' },
+};
+
+interface AuditRow {
+  action: string;
+  orgId: string | null;
+  details: Record<string, unknown>;
+}
 
 interface CliLogin {
   code: string;
@@ -95,6 +106,7 @@ describe('CLI login through an OIDC identity provider', () => {
             issuer: idp.issuer,
             clientId: 'nx-sealed-cache',
             clientSecretEnv: 'CORP_OIDC_SECRET',
+            refreshTokens: true,
           },
         ],
       }),
@@ -113,13 +125,17 @@ describe('CLI login through an OIDC identity provider', () => {
     if (configDir) rmSync(configDir, { recursive: true, force: true });
   });
 
-  it('a person without a session signs in through the provider from the approval page, approves, and the CLI gets its token', async () => {
+  const tokens: Record<string, string> = {};
+  const audit = async (): Promise<AuditRow[]> => cli<AuditRow[]>(['audit', 'list', '--limit', '200'], boot.target);
+
+  /** The real CLI login, approved by `account` after an SSO sign-in from the approval page; returns the token. */
+  async function ssoCliLogin(account: string, userName: string): Promise<string> {
     const login = await startCliLogin(server.url, boot.workspace.id);
     try {
       const verification = /open (\S+) in a browser/.exec(login.output())?.[1] as string;
       expect(new URL(verification).pathname).toBe('/ui/device');
       await browser.context.clearCookies();
-      await idp.signInAs('alice-sub');
+      await idp.signInAs(account);
       await page.goto(verification);
       // No session: the sign-in page, carrying the approval page as where to come back to.
       expect(new URL(page.url()).pathname).toBe('/ui/sign-in');
@@ -129,26 +145,29 @@ describe('CLI login through an OIDC identity provider', () => {
         '/ui/device',
       );
       await Promise.all([page.waitForURL(`${server.url}/ui/device`), ssoLink.click()]);
-      await expect(page.locator('.who').innerText()).resolves.toContain('Signed in as alice');
+      await expect(page.locator('.who').innerText()).resolves.toContain(`Signed in as ${userName}`);
       await page.getByLabel('Code from your terminal').fill(login.code);
       await page.getByRole('button', { name: 'Continue' }).click();
       await expect(page.locator('.user-code').textContent()).resolves.toBe(login.code);
       await page.getByRole('button', { name: 'Approve' }).click();
       await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('CLI login approved');
       expect(await login.exited).toBe(0);
-      expect(login.output()).toMatch(/Logged in to .* as alice/);
+      expect(login.output()).toMatch(new RegExp(`Logged in to .* as ${userName}`));
       const stored = storedToken(login, server.url, boot.workspace.id);
       expect(login.output()).not.toContain(stored.token);
-      expect((await cacheStatus(server.url, stored.token)).status).toBe(404);
-      const events = await cli<{ action: string; actorUserId: string | null }[]>(
-        ['audit', 'list', '--limit', '200'],
-        boot.target,
-      );
-      const actions = events.map((e) => e.action);
-      expect(actions).toEqual(expect.arrayContaining(['sso.joined', 'sso.signed-in', 'login.approved']));
+      return stored.token;
     } finally {
       rmSync(login.home, { recursive: true, force: true });
     }
+  }
+
+  it('a person without a session signs in through the provider from the approval page, approves, and the CLI gets its token', async () => {
+    tokens.alice = await ssoCliLogin('alice-sub', 'alice');
+    expect((await cacheStatus(server.url, tokens.alice)).status).toBe(404);
+    const actions = (await audit()).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['sso.joined', 'sso.signed-in', 'login.approved']));
+    const created = (await audit()).filter((e) => e.action === 'token.created');
+    expect(created.at(0)?.details.ssoIdentity).toBe(`oidc:${idp.issuer}`);
   });
 
   it('the return-to path is kept only as a same-origin path: another origin falls back to the tokens page', async () => {
@@ -159,7 +178,7 @@ describe('CLI login through an OIDC identity provider', () => {
       'javascript:alert(1)',
     ]) {
       await browser.context.clearCookies();
-      await idp.signInAs('alice-sub');
+      await idp.signInAs('bob-sub');
       await page.goto(`${server.url}/ui/sign-in/sso/corp?next=${encodeURIComponent(next)}`);
       await page.waitForURL(`${server.url}/ui/tokens`);
       expect(new URL(page.url()).origin).toBe(server.url);
@@ -168,5 +187,44 @@ describe('CLI login through an OIDC identity provider', () => {
     await browser.context.clearCookies();
     await page.goto(`${server.url}/ui/sign-in/sso/corp?next=${encodeURIComponent('/ui/device?code=x')}`);
     await page.waitForURL(`${server.url}/ui/device?code=x`);
+  });
+
+  it('a person disabled at the provider loses the token their login made at the re-check; audited; others keep theirs', async () => {
+    tokens.bob = await ssoCliLogin('bob-sub', 'bob');
+    await idp.disable('alice-sub');
+    const response = await request(`${server.url}/api/v1/sso/recheck`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${boot.target.token}` },
+    });
+    const body = (await response.body.json()) as {
+      recheck: { checked: number; failed: number; revokedTokens: number };
+    };
+    expect(response.statusCode).toBe(200);
+    expect(body.recheck).toEqual({ checked: 2, failed: 1, revokedTokens: 1 });
+    const refused = await cacheStatus(server.url, tokens.alice);
+    expect(refused.status).toBe(401);
+    expect(refused.text).toMatch(/^ERR_AUTH_TOKEN_REVOKED/);
+    expect((await cacheStatus(server.url, tokens.bob)).status).toBe(404);
+    const failed = (await audit()).filter((e) => e.action === 'sso.recheck-failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.orgId).toBe(boot.org.id);
+    expect(failed[0]?.details).toMatchObject({
+      provider: 'corp',
+      reason: 'refresh-refused:invalid_grant',
+      revokedTokens: 1,
+      endedSessions: 1,
+    });
+    // A second pass stops nothing more and audits nothing new; bob's refreshed identity still holds.
+    const again = await request(`${server.url}/api/v1/sso/recheck`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${boot.target.token}` },
+    });
+    expect(((await again.body.json()) as typeof body).recheck).toEqual({ checked: 1, failed: 0, revokedTokens: 0 });
+    expect((await cacheStatus(server.url, tokens.bob)).status).toBe(404);
+  });
+
+  it('never logs the client secret or a refresh token', () => {
+    expect(server.output()).not.toContain(CLIENT_SECRET);
+    expect(server.output()).not.toMatch(/refresh_token|refreshToken/);
   });
 });

@@ -83,6 +83,7 @@ const TABLE: Record<string, Row> = {
   'GET /metrics': { request: get('/metrics'), own: ALL, foreign: 'same' },
   'GET /api/v1/stats': { request: get('/api/v1/stats'), own: [S], foreign: 'same' },
   'POST /api/v1/retention/run': { request: get('/api/v1/retention/run'), own: [S], foreign: 'same' },
+  'POST /api/v1/sso/recheck': { request: get('/api/v1/sso/recheck'), own: [S], foreign: 'same' },
   'POST /api/v1/backup': { request: get('/api/v1/backup?blobs=skip'), own: [S], foreign: 'same' },
   // The cache: a bound token's own workspace, or the one in the URL.
   'GET /v1/cache/:hash': { request: get('/v1/cache/abc'), own: BOUND_TO_OWN, foreign: 'same' },

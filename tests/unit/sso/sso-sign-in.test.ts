@@ -92,6 +92,7 @@ describe('SsoService', () => {
         clientSecret: SECRET,
         algorithms: ['RS256'],
         scopes: ['openid'],
+        refreshTokens: false,
       },
     ],
   };
@@ -102,6 +103,7 @@ describe('SsoService', () => {
       return { url: `https://idp.example.com/auth?state=${state}`, state, nonce: 'n', codeVerifier: 'v' };
     },
     finish: async () => claims,
+    refresh: async () => ({ refreshToken: undefined }),
   };
   const callback = (url: string) =>
     new URL(`https://cache.example.com/cb?code=x&state=${new URL(url).searchParams.get('state')}`);
@@ -125,6 +127,7 @@ describe('SsoService', () => {
       store,
       audit: new AuditLog(store, clock),
       clock,
+      box: undefined,
     });
     await store.insertOrganisation({ id: 'org_1', name: 'acme', public: false, createdAt: clock().toISOString() });
     claims = {
@@ -133,6 +136,7 @@ describe('SsoService', () => {
       email: 'Ann@Acme.com',
       emailVerified: true,
       name: undefined,
+      refreshToken: undefined,
     };
   });
   afterEach(async () => store.close());

@@ -10,6 +10,7 @@ import { sharedFormNonces } from './008-shared-form-nonces';
 import { ciIdentity } from './009-ci-identity';
 import { sso } from './010-sso';
 import { trustPolicyCreator } from './011-trust-policy-creator';
+import { ssoIdentityRecheck } from './012-sso-identity-recheck';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -26,6 +27,7 @@ export const migrationProvider: MigrationProvider = {
       '009-ci-identity': ciIdentity,
       '010-sso': sso,
       '011-trust-policy-creator': trustPolicyCreator,
+      '012-sso-identity-recheck': ssoIdentityRecheck,
     };
   },
 };

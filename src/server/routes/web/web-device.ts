@@ -46,7 +46,11 @@ export async function webDeviceRoutes(app: FastifyInstance, { web }: WebRouteDep
 
   app.post('/ui/device/approve', pagePermit('session.self'), async (request, reply) => {
     const viewer = requireViewer(request);
-    const approved = await web.loginRequests.approve(formField(request, 'code') ?? '', viewer.user);
+    const approved = await web.loginRequests.approve(
+      formField(request, 'code') ?? '',
+      viewer.user,
+      await web.sso.identityOfSession(viewer.sessionHash, viewer.user.id),
+    );
     return reply.type('text/html; charset=utf-8').send(deviceApprovedPage(viewer, approved.record));
   });
 

@@ -124,6 +124,7 @@ export async function webTokenRoutes(app: FastifyInstance, deps: WebRouteDeps): 
       access: form.access,
       expiresIn: form.expiresIn,
       tier: authorized.tier,
+      ssoIdentity: await web.sso.identityOfSession(viewer.sessionHash, viewer.user.id),
     };
     const issued = await ctx.tokens.issue(spec, actorOf(viewer), workspace?.orgId ?? null);
     return sendCreated(reply, request, viewer, issued, workspace, false, '/ui/tokens');
