@@ -76,7 +76,7 @@ export function registerOrgCommands(program: Command, ctx: CommandContext): void
       'people with a verified email of this domain may join, with role member or admin (repeatable)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
-    .option('--recheck-interval <duration>', 're-check members\' SSO identities this often, 5m to 30d (default 24h)')
+    .option('--recheck-interval <duration>', "re-check members' SSO identities this often, 5m to 30d (default 24h)")
     .action(
       ctx.action(async ({ args, options, globals, io, client }) => {
         const joinDomains = ((options.joinDomain as string[] | undefined) ?? []).map((entry) => {

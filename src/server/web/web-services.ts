@@ -37,7 +37,15 @@ export function createWebServices(ctx: ServerContext, options: WebServiceOptions
   const sessions = new SessionService(auth, ctx.clock);
   const box = ssoConfig === undefined ? undefined : new RefreshTokenBox(loadServerSecret(ctx.config.dataDir));
   const flow = options.oidcFlow ?? openIdClientFlow();
-  const ssoDeps = { config: ssoConfig, flow, sso: ctx.store.sso, store: ctx.store, audit: ctx.audit, clock: ctx.clock, box };
+  const ssoDeps = {
+    config: ssoConfig,
+    flow,
+    sso: ctx.store.sso,
+    store: ctx.store,
+    audit: ctx.audit,
+    clock: ctx.clock,
+    box,
+  };
   return {
     auth,
     sessions,
