@@ -155,6 +155,8 @@ export const AuditEventJson = z.object({
   workspaceId: z.string().nullable(),
   targetId: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
+  /** Display names for the ids above and in `details` (absent from older servers; an id without a name is shown as is). */
+  names: z.record(z.string(), z.string()).optional(),
 });
 export type AuditEventJson = z.infer<typeof AuditEventJson>;
 
