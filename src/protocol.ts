@@ -160,6 +160,31 @@ export const AuditEventJson = z.object({
 });
 export type AuditEventJson = z.infer<typeof AuditEventJson>;
 
+/** What one retention pass removed, by reason (`age`, `size`, `isolated`, `orphan`, `tmp`, `ci-tokens`). */
+export const RetentionTallyJson = z.record(z.string(), z.object({ count: z.number(), bytes: z.number() }));
+export type RetentionTallyJson = z.infer<typeof RetentionTallyJson>;
+
+/** `POST /api/v1/retention/run`. */
+export const RetentionRunJson = z.object({ removed: RetentionTallyJson });
+
+/** `GET /api/v1/stats`: hits and misses are counted by this process since it started. */
+export const StatsJson = z.object({
+  storage: z.object({ entries: z.number(), bytes: z.number() }),
+  workspaces: z.array(
+    z.object({
+      workspaceId: z.string(),
+      entries: z.number(),
+      bytes: z.number(),
+      /** The workspace's and its organisation's names (absent from older servers, or for a workspace gone since). */
+      name: z.string().optional(),
+      org: z.string().optional(),
+    }),
+  ),
+  cache: z.object({ hits: z.number(), misses: z.number() }),
+  retention: z.object({ lastRunAt: z.string().nullable(), removedSinceStart: RetentionTallyJson }),
+});
+export type StatsJson = z.infer<typeof StatsJson>;
+
 export const EntryJson = z.object({
   id: z.number(),
   workspaceId: z.string(),
