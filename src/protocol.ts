@@ -157,8 +157,35 @@ export const AuditEventJson = z.object({
   workspaceId: z.string().nullable(),
   targetId: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
+  /** Display names for the ids above and in `details` (absent from older servers; an id without a name is shown as is). */
+  names: z.record(z.string(), z.string()).optional(),
 });
 export type AuditEventJson = z.infer<typeof AuditEventJson>;
+
+/** What one retention pass removed, by reason (`age`, `size`, `isolated`, `orphan`, `tmp`, `ci-tokens`). */
+export const RetentionTallyJson = z.record(z.string(), z.object({ count: z.number(), bytes: z.number() }));
+export type RetentionTallyJson = z.infer<typeof RetentionTallyJson>;
+
+/** `POST /api/v1/retention/run`. */
+export const RetentionRunJson = z.object({ removed: RetentionTallyJson });
+
+/** `GET /api/v1/stats`: hits and misses are counted by this process since it started. */
+export const StatsJson = z.object({
+  storage: z.object({ entries: z.number(), bytes: z.number() }),
+  workspaces: z.array(
+    z.object({
+      workspaceId: z.string(),
+      entries: z.number(),
+      bytes: z.number(),
+      /** The workspace's and its organisation's names (absent from older servers, or for a workspace gone since). */
+      name: z.string().optional(),
+      org: z.string().optional(),
+    }),
+  ),
+  cache: z.object({ hits: z.number(), misses: z.number() }),
+  retention: z.object({ lastRunAt: z.string().nullable(), removedSinceStart: RetentionTallyJson }),
+});
+export type StatsJson = z.infer<typeof StatsJson>;
 
 export const EntryJson = z.object({
   id: z.number(),

@@ -3,8 +3,8 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Record<string, string | undefined>;
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); `serve` closes then. */
-  waitForShutdown(): Promise<void>;
+  /** Resolves when the process is asked to stop, with the signal's name (SIGINT/SIGTERM); `serve` closes then. */
+  waitForShutdown(): Promise<string | void>;
 }
 
 /**
@@ -29,8 +29,8 @@ export function processIo(): CliIo {
     env: process.env,
     waitForShutdown: () =>
       new Promise((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
       }),
   };
 }

@@ -17,6 +17,7 @@ import { registerOrgCommands } from './commands/org';
 import { registerProxyCommands } from './commands/proxy';
 import { registerServeCommand } from './commands/serve';
 import { registerSigningKeyCommands } from './commands/signing-key';
+import { registerStatsCommands } from './commands/stats';
 import { registerStorageCommands } from './commands/storage';
 import { registerTokenCommands } from './commands/token';
 import { registerTrustPolicyCommands } from './commands/trust-policy';
@@ -47,6 +48,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerTrustPolicyCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerEntriesCommands(program, ctx);
+  registerStatsCommands(program, ctx);
   registerBackupCommand(program, ctx);
   registerStorageCommands(program, ctx);
   registerLoginCommand(program, ctx);

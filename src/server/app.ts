@@ -53,7 +53,8 @@ export interface SealedCacheServer {
   hasAdmin: boolean;
   /** While no administrator has a password: the path of a one-time link that sets one (print it on the server's terminal only). */
   firstSignIn: { path: string; userName: string; expiresAt: Date } | undefined;
-  close(): Promise<void>;
+  /** `signal`: what asked the process to stop, for the shutdown log line. */
+  close(reason?: { signal?: string }): Promise<void>;
 }
 
 function createApp(
@@ -154,6 +155,10 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     if (backend.kind === 's3') app.log.info({ blobStore: backend.description }, 'blobs in an S3 bucket');
     const migrated = store.migratedAtOpen;
     if (migrated.length > 0) app.log.info({ migrations: migrated }, `metadata database migrated (${migrated.length})`);
+    else {
+      const applied = await store.appliedMigrations();
+      app.log.info({ migrations: [], latest: applied[applied.length - 1] }, 'metadata schema up to date');
+    }
     if (tightened.length > 0)
       app.log.warn({ tightened }, 'data dir folders were open to other users; now 0700 (owner only)');
     const url = listen ? await listenOn(app, config.host, config.port) : undefined;
@@ -174,11 +179,11 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
       url: url && displayUrl(app, config.host, config.tlsCert !== undefined),
       hasAdmin: await store.hasServerAdmin(),
       firstSignIn: await web.firstSignIn.issueIfNeeded(),
-      close: async () => {
+      close: async (reason = {}) => {
         try {
           app.log.info(
-            { graceMs: config.shutdownGrace },
-            'shutting down: no new connections; in-flight requests may finish',
+            { graceMs: config.shutdownGrace, ...(reason.signal === undefined ? {} : { signal: reason.signal }) },
+            `${reason.signal === undefined ? '' : `${reason.signal} received; `}shutting down: no new connections; in-flight requests may finish`,
           );
           await ops.retention.stop();
           await closeGracefully(app, config.shutdownGrace);

@@ -74,8 +74,8 @@ export function registerServeCommand(program: Command, ctx: CommandContext): voi
           `no administrator yet: stop the server and run \`nx-sealed-cache admin init --data-dir ${config.dataDir}\` to create one\n`,
         );
       }
-      await io.waitForShutdown();
-      await server.close();
+      const signal = await io.waitForShutdown();
+      await server.close(typeof signal === 'string' ? { signal } : {});
     }),
   );
 }

@@ -197,9 +197,12 @@ export class LoginRequestService {
     if (!(await this.deps.auth.denyLoginRequest(record.id, this.deps.clock().toISOString()))) {
       throw new SealedCacheError('ERR_LOGIN_REQUEST_EXPIRED', 'this login request was already approved or denied');
     }
+    // The organisation's log shows refusals too, so its admins see every CLI login, not only approved ones.
+    const workspace = record.workspaceId === null ? undefined : await this.deps.store.findWorkspace(record.workspaceId);
     await this.deps.audit.record({
       action: 'login.denied',
       actor: { tokenId: null, userId: user.id },
+      orgId: workspace?.orgId ?? null,
       workspaceId: record.workspaceId,
       targetId: record.id,
       details: { hostname: record.hostname },
@@ -256,6 +259,7 @@ export class LoginRequestService {
       },
       { tokenId: null, userId: user.id },
       workspace.orgId,
+      { loginRequest: record.id },
     );
     await this.deps.auth.setLoginRequestToken(record.id, issued.record.id);
     return { status: 'approved', record, token: issued.secret, tokenId: issued.record.id, user };

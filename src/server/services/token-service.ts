@@ -59,7 +59,13 @@ export class TokenService {
     private readonly clock: Clock,
   ) {}
 
-  async issue(spec: TokenSpec, actor: AuditActor, orgId: string | null): Promise<IssuedToken> {
+  /** `context`: what the audit row should add about why the token exists (the CLI login it answers). */
+  async issue(
+    spec: TokenSpec,
+    actor: AuditActor,
+    orgId: string | null,
+    context: Record<string, string> = {},
+  ): Promise<IssuedToken> {
     const now = this.clock();
     const secret = generateToken(spec.kind);
     const record: TokenRecord = {
@@ -88,6 +94,8 @@ export class TokenService {
       workspaceId: record.workspaceId,
       targetId: record.id,
       details: {
+        // Recorded so the log can still name the token after retention sweeps it.
+        name: record.name,
         kind: record.kind,
         userId: record.userId,
         access: record.access,
@@ -95,6 +103,7 @@ export class TokenService {
         scope: record.scope,
         expiresAt: record.expiresAt,
         ...(spec.ssoIdentity === undefined ? {} : { ssoIdentity: spec.ssoIdentity.provider }),
+        ...context,
       },
     });
     return { record, secret };

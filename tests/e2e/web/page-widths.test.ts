@@ -134,4 +134,9 @@ it('the audit log reads dates as dates and shows names, not ids or JSON', async 
   expect(text).toContain('token “github-actions main branch”');
   expect(text).not.toMatch(/\bws_[A-Za-z0-9]{20}\b/);
   expect(text).not.toMatch(/\btok_[A-Za-z0-9]{16}\b/);
+  // Arrays read as lists, not as numbered pairs; the token's id is a tooltip on its name.
+  expect(text).toContain('event_name: push, schedule, workflow_dispatch');
+  expect(text).not.toMatch(/\b0 push\b/);
+  const token = page.locator('main span[title^="tok_"]', { hasText: 'github-actions main branch' }).first();
+  await expect(token.getAttribute('title')).resolves.toMatch(/^tok_[A-Za-z0-9]{16}$/);
 });

@@ -4,6 +4,7 @@ import { authorizedOf, permit } from '../../auth/route-policy';
 import type { ServerContext } from '../../server-context';
 import { IdOrName, parseInput } from '../../input/request-input';
 import { presentAuditEvent } from '../support/presenters';
+import { resolveAuditNames } from '../../services/audit-names';
 
 const AuditQuery = z.object({
   org: IdOrName.optional(),
@@ -18,6 +19,8 @@ export async function adminAuditRoutes(app: FastifyInstance, ctx: ServerContext)
     const query = parseInput(AuditQuery, request.query, 'query');
     const org = resource.kind === 'org' ? resource.org : undefined;
     const since = query.since === undefined ? undefined : new Date(query.since).toISOString();
-    return (await ctx.store.listAudit({ orgId: org?.id, since, limit: query.limit })).map(presentAuditEvent);
+    const events = await ctx.store.listAudit({ orgId: org?.id, since, limit: query.limit });
+    const names = await resolveAuditNames(ctx.store, events, org?.id);
+    return events.map((event) => presentAuditEvent(event, names));
   });
 }

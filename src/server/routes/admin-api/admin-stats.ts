@@ -22,9 +22,15 @@ async function counterValue(metrics: ServerMetrics, name: 'cacheHits' | 'cacheMi
 export async function adminStatsRoutes(app: FastifyInstance, deps: StatsDeps): Promise<void> {
   app.get('/stats', permit('stats.read'), async () => {
     const retention = deps.store.retention;
+    // Names beside the ids, so `stats` and the page need no second request per workspace.
+    const workspaces = new Map((await deps.store.listWorkspaces()).map((ws) => [ws.id, ws]));
+    const orgs = new Map((await deps.store.listOrganisations()).map((org) => [org.id, org.name]));
     return {
       storage: await retention.totals(),
-      workspaces: await retention.totalsPerWorkspace(),
+      workspaces: (await retention.totalsPerWorkspace()).map((totals) => {
+        const ws = workspaces.get(totals.workspaceId);
+        return ws === undefined ? totals : { ...totals, name: ws.name, org: orgs.get(ws.orgId) };
+      }),
       cache: {
         hits: await counterValue(deps.metrics, 'cacheHits'),
         misses: await counterValue(deps.metrics, 'cacheMisses'),

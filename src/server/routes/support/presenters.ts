@@ -18,6 +18,8 @@ import type {
   WorkspaceOverride,
 } from '../../metadata/records';
 import { effectiveTierOf } from '../../tiers/write-tier';
+import type { AuditNames } from '../../../audit-text';
+import { namesFor } from '../../services/audit-names';
 
 export const presentOrganisation = (org: Organisation): OrganisationJson => ({
   id: org.id,
@@ -86,4 +88,8 @@ export const presentIssuedToken = (
   token: secret,
 });
 
-export const presentAuditEvent = (event: AuditEvent): AuditEventJson => event;
+/** The event as recorded, with display names for the ids it holds (`names` from resolveAuditNames). */
+export const presentAuditEvent = (event: AuditEvent, names: AuditNames = {}): AuditEventJson => ({
+  ...event,
+  names: namesFor(event, names),
+});

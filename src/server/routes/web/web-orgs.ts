@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SealedCacheError } from '../../../errors';
 import { auditActorOf } from '../../auth/actors';
+import { resolveAuditNames } from '../../services/audit-names';
 import { authorizedOf, pagePermit, resourceOf } from '../../auth/route-policy';
 import { newUserId } from '../../ids';
 import type { Organisation, TokenRecord, User } from '../../metadata/records';
@@ -246,14 +247,7 @@ export async function webOrgRoutes(app: FastifyInstance, deps: WebRouteDeps): Pr
     const viewer = requireViewer(request);
     const org = orgOf(request);
     const events = await ctx.store.listAudit({ orgId: org.id, limit: 200 });
-    // Names for the ids the log holds: people, and this organisation's own workspaces and their tokens.
-    const names = new Map<string, string>();
-    for (const u of await ctx.store.listUsers()) names.set(u.id, u.name);
-    for (const ws of await ctx.store.listWorkspaces(org.id)) {
-      names.set(ws.id, ws.name);
-      for (const token of await ctx.store.listTokens({ workspaceId: ws.id }))
-        names.set(token.id, token.name === null ? token.id : `token “${token.name}”`);
-    }
+    const names = await resolveAuditNames(ctx.store, events, org.id);
     return reply.type('text/html; charset=utf-8').send(auditPage(viewer, org, events, names));
   });
 }

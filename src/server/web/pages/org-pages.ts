@@ -2,6 +2,7 @@
 import type { AuditEvent, Membership, Organisation, User, Workspace } from '../../metadata/records';
 import { html, type SafeHtml } from '../html';
 import { TIER_MEANING } from '../../../access-text';
+import { type AuditNames, auditActorId, auditDetailPairs } from '../../../audit-text';
 import { csrfField, formatTime, orgTabs, page, type Notice, type Viewer } from '../layout';
 
 /** An invitation to join, as the invited user sees it. */
@@ -161,34 +162,29 @@ export function orgWorkspacesPage(
   return orgFrame(viewer, org, 'Workspaces', undefined, 'workspaces', body);
 }
 
-function describeActor(event: AuditEvent, names: Map<string, string>): string {
-  if (event.actorUserId !== null) return names.get(event.actorUserId) ?? event.actorUserId;
-  if (event.actorTokenId !== null) return names.get(event.actorTokenId) ?? event.actorTokenId;
-  return 'anonymous';
+/** A name with its id as a tooltip (and in `data-id`), or the bare id, muted, when the server knows no name. */
+function named(id: string | null, names: AuditNames, none = '—'): SafeHtml | string {
+  if (id === null) return none;
+  const name = names[id];
+  return name === undefined
+    ? html`<span class="mono hint">${id}</span>`
+    : html`<span title="${id}" data-id="${id}">${name}</span>`;
 }
 
-/** An event's details as `key value` pairs, ids replaced by names, never a JSON blob. */
-function describeDetails(details: AuditEvent['details'], names: Map<string, string>): SafeHtml {
-  const shown = (value: unknown): string =>
-    typeof value === 'string'
-      ? (names.get(value) ?? value)
-      : value !== null && typeof value === 'object'
-        ? Object.entries(value as Record<string, unknown>)
-            .map(([k, v]) => `${k} ${shown(v)}`)
-            .join(', ')
-        : String(value);
-  const entries = Object.entries(details);
-  if (entries.length === 0) return html``;
-  return html`<ul class="details">${entries.map(([key, value]) => html`<li><span class="hint">${key}</span> ${shown(value)}</li>`)}</ul>`;
+/** An event's details as `key: value` pairs, ids replaced by names, never a JSON blob. */
+function detailsList(details: AuditEvent['details'], names: AuditNames): SafeHtml {
+  const pairs = auditDetailPairs(details, names);
+  if (pairs.length === 0) return html``;
+  return html`<ul class="details">${pairs.map(([key, value]) => html`<li><span class="hint">${key}:</span> ${value}</li>`)}</ul>`;
 }
 
-export function auditPage(viewer: Viewer, org: Organisation, events: AuditEvent[], names: Map<string, string>): string {
+export function auditPage(viewer: Viewer, org: Organisation, events: AuditEvent[], names: AuditNames): string {
   const body =
     events.length === 0
       ? html`<p class="empty">Nothing recorded yet.</p>`
       : html`<table class="stack"><caption>Latest ${events.length} events, newest first</caption><thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Target</th><th scope="col">Workspace</th><th scope="col">Details</th></tr></thead><tbody>${events.map(
           (e) =>
-            html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="Action"><code>${e.action}</code></td><td data-label="By">${describeActor(e, names)}</td><td data-label="Target">${e.targetId === null ? '—' : (names.get(e.targetId) ?? e.targetId)}</td><td data-label="Workspace">${e.workspaceId === null ? '—' : (names.get(e.workspaceId) ?? e.workspaceId)}</td><td data-label="Details">${describeDetails(e.details, names)}</td></tr>`,
+            html`<tr><td data-label="When">${formatTime(e.at)}</td><td data-label="Action"><code>${e.action}</code></td><td data-label="By">${named(auditActorId(e), names, 'anonymous')}</td><td data-label="Target">${named(e.targetId, names)}</td><td data-label="Workspace">${named(e.workspaceId, names)}</td><td data-label="Details">${detailsList(e.details, names)}</td></tr>`,
         )}</tbody></table>`;
   return orgFrame(viewer, org, 'Audit log', undefined, 'audit', body);
 }

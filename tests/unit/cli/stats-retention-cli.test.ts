@@ -1,0 +1,100 @@
+/** `stats` and `retention run` against a real server on port 0: what they print, `--json`, and who is refused. */
+import type { CliIo } from '../../../src/cli/cli-io';
+import { runCli } from '../../../src/cli/run-cli';
+import { type OpsServer, startOpsServer, workspaceWithTokens } from '../server/ops-test-kit';
+import { api, http } from '../server/test-server';
+
+let ts: OpsServer;
+let wsId: string;
+let rw: string;
+
+async function cli(env: Record<string, string>, ...argv: string[]) {
+  const out = { stdout: '', stderr: '' };
+  const io: CliIo = {
+    stdout: (t) => (out.stdout += t),
+    stderr: (t) => (out.stderr += t),
+    env: { NX_SEALED_CACHE_URL: ts.url, ...env },
+    waitForShutdown: () => new Promise(() => undefined),
+  };
+  return { code: await runCli(argv, io), ...out };
+}
+const asAdmin = (...argv: string[]) => cli({ NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken }, ...argv);
+
+beforeAll(async () => {
+  ts = await startOpsServer({ retentionMaxAge: 7 * 86_400_000, retentionInterval: 0 });
+  ({ wsId, rw } = await workspaceWithTokens(ts));
+  for (const [hash, size] of [
+    ['aa01', 3000],
+    ['aa02', 2048],
+  ] as const) {
+    const put = await http(`${ts.url}/v1/cache/${hash}`, { method: 'PUT', token: rw, raw: Buffer.alloc(size, 1) });
+    expect(put.status).toBe(200);
+  }
+  expect((await http(`${ts.url}/v1/cache/aa01`, { token: rw })).status).toBe(200);
+  expect((await http(`${ts.url}/v1/cache/ffff`, { token: rw })).status).toBe(404);
+});
+afterAll(() => ts.stop());
+
+describe('stats', () => {
+  it('prints entries and size per workspace by name, and the hits and misses', async () => {
+    const run = await asAdmin('stats');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('stored: 2 entries, 4.9 KiB');
+    expect(run.stdout).toContain('cache since the server started: 1 hits, 1 misses (hit rate 50%)');
+    expect(run.stdout).toContain('last retention pass: none since the server started');
+    expect(run.stdout).toMatch(new RegExp(`^web +acme +${wsId} +2 +4\\.9 KiB$`, 'm'));
+  });
+
+  it('--json is the API answer, names included', async () => {
+    const run = await asAdmin('stats', '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      storage: { entries: 2, bytes: 5048 },
+      workspaces: [{ workspaceId: wsId, name: 'web', org: 'acme', entries: 2, bytes: 5048 }],
+      cache: { hits: 1, misses: 1 },
+    });
+  });
+
+  it('refuses a CI token with the stable code and exit 1', async () => {
+    const run = await cli({ NX_SEALED_CACHE_ADMIN_TOKEN: rw }, 'stats');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error ERR_AUTH_TOKEN_KIND_REFUSED: /);
+  });
+});
+
+describe('retention run', () => {
+  it('says when there was nothing to remove', async () => {
+    const run = await asAdmin('retention', 'run');
+    expect(run).toMatchObject({ code: 0, stdout: 'retention: nothing to remove\n' });
+  });
+
+  it('prints what a pass removed by reason; --json gives the counts and bytes', async () => {
+    ts.clock.advance(8 * 86_400_000);
+    const run = await asAdmin('retention', 'run');
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')).toEqual(
+      expect.arrayContaining(['retention removed:', '  age: 2 entries, 4.9 KiB', '  size: 0 entries']),
+    );
+    await http(`${ts.url}/v1/cache/bb01`, { method: 'PUT', token: rw, raw: Buffer.alloc(10, 2) });
+    ts.clock.advance(8 * 86_400_000);
+    const json = await asAdmin('retention', 'run', '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ removed: { age: { count: 1, bytes: 10 } } });
+    expect(JSON.parse((await asAdmin('stats', '--json')).stdout)).toMatchObject({
+      storage: { entries: 0 },
+      retention: { lastRunAt: expect.any(String), removedSinceStart: { age: { count: 3, bytes: 5058 } } },
+    });
+  });
+
+  it("refuses an organisation admin's personal token: retention is the server's", async () => {
+    await api(ts as Parameters<typeof api>[0], 'POST', '/users', { name: 'ada' });
+    await api(ts as Parameters<typeof api>[0], 'POST', '/orgs/acme/members', { user: 'ada', role: 'admin' });
+    const personal = await api<{ token: string }>(ts as Parameters<typeof api>[0], 'POST', '/tokens', {
+      kind: 'personal',
+      user: 'ada',
+      workspaceId: wsId,
+    });
+    const run = await cli({ NX_SEALED_CACHE_ADMIN_TOKEN: personal.token }, 'retention', 'run', '--json');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'ERR_AUTH_FORBIDDEN' } });
+  });
+});
