@@ -121,9 +121,12 @@ describe('retention of exchanged CI identity tokens', () => {
     await web.signIn('olga');
     const auditPage = await web.get('/ui/orgs/acme/audit');
     expect(auditPage.status).toBe(200);
-    // A swept token is shown by its id; its claims are in the event's own details.
-    expect(auditPage.text).toContain(`<td data-label="Target">${idle.id}</td>`);
-    expect(auditPage.text).toContain('run_id 2');
+    // A swept token is shown by the name its creation recorded, marked gone, its id kept beside it; its claims
+    // are in the event's own details.
+    expect(auditPage.text).toContain(
+      `<span title="${idle.id}" data-id="${idle.id}">token “GitHub Actions: acme/mono@refs/heads/main” (gone)</span>`,
+    );
+    expect(auditPage.text).toContain('run_id: 2;');
     expect(auditPage.text).toContain('token “GitHub Actions: acme/mono@refs/heads/main”');
     for (const path of ['/ui/orgs/acme/tokens', `/ui/workspaces/${ws}`]) {
       const page = await web.get(path);

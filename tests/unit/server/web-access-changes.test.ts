@@ -235,7 +235,7 @@ describe("members' access to one workspace", () => {
     ).toBe(true);
 
     const audit = await admin.get('/ui/orgs/acme/audit');
-    expect(audit.text).toContain('<li><span class="hint">access</span> none</li>');
+    expect(audit.text).toContain('<li><span class="hint">access:</span> none</li>');
     expect((await admin.post(url, { access: 'admin', csrf: field(page.text, 'csrf') })).status).toBe(400);
   });
 
