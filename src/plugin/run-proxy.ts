@@ -10,6 +10,7 @@ import { credentialsFilePath } from '../client/credentials-path';
 import { SECRET_ENV_VARS, identitySecretNames, withRememberedSecrets } from '../client/secret-env';
 import { SealedCacheError } from '../errors';
 import { finishRun, proxyUrl, registerRun } from '../proxy/control-client';
+import { recordLastRun } from '../proxy/last-run';
 import { findPreStartedProxy, preStartedKey } from '../proxy/pre-started';
 import { ensureProxy, registerWithExisting, type ProxyEntry } from '../proxy/proxy-launcher';
 import { readProxySettings, type ProxySettings } from '../proxy/proxy-settings';
@@ -120,10 +121,11 @@ export async function finishRunThroughProxy(
   if (!state || !runId) return;
   const finished = await finishRun(state, runId);
   if (!finished.known) return;
-  finished.warnings.forEach((warning) => io.print(warning));
   const notice = vulnerableNxNotice(readInstalledNxVersion(context.workspaceRoot));
-  if (notice) io.print(notice);
-  if (finished.summary) io.print(finished.summary);
+  const lines = [...finished.warnings, ...(notice ? [notice] : []), ...(finished.summary ? [finished.summary] : [])];
+  lines.forEach((line) => io.print(line));
+  // With the daemon on these lines reach only the daemon's log: `nx-sealed-cache proxy last-run` shows them.
+  recordLastRun(settings.stateDir, context.workspaceRoot, lines);
 }
 
 /** Without the id recorded by preTasksExecution: the pre-started proxy if there is one, else the credential's. */

@@ -92,7 +92,7 @@ async function waitUntilGone(stateFile: string): Promise<void> {
   }
 }
 
-function canonicalRoot(workspaceRoot: string): string {
+export function canonicalRoot(workspaceRoot: string): string {
   const absolute = path.resolve(workspaceRoot);
   try {
     return fs.realpathSync(absolute);

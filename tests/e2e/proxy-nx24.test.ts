@@ -21,6 +21,7 @@ import {
   listProcesses,
   processesUnder,
   referenceOutputs,
+  runCli,
   serverProcessId,
   startTestBed,
   taskOrder,
@@ -154,6 +155,15 @@ describe.each([
     const result = assertSucceeded(await ws.build());
     expectOutcomes(result, allProjects('remote'));
     expect(ws.readOutputs()).toEqual(primedOutputs);
+  });
+
+  it("keeps the run's lines for `nx-sealed-cache proxy last-run` (with the daemon on, Nx shows none of them)", async () => {
+    const env = { ...process.env, NX_SEALED_CACHE_PROXY_DIR: proxyDir };
+    const result = await runCli(['proxy', 'last-run', '--workspace-root', ws.root], env);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`nx-sealed-cache: ${ws.projects.length} remote hits, 0 misses`);
+    const elsewhere = await runCli(['proxy', 'last-run', '--workspace-root', proxyDir], env);
+    expect(elsewhere.exitCode).toBe(3);
   });
 
   if (!daemon) {

@@ -10,6 +10,8 @@ import type { Command } from 'commander';
 import { resolveClientConfig } from '../../client/config';
 import { SealedCacheError } from '../../errors';
 import { pickClientEnv, proxyProcessEnv } from '../../plugin/run-proxy';
+import { readLastRun } from '../../proxy/last-run';
+import { findNxJson } from '../access-check';
 import { answeringProxy, startPreStartedProxy, stopPreStartedProxy } from '../../proxy/pre-started';
 import { readProxySettings } from '../../proxy/proxy-settings';
 import type { ClientInputs } from '../../proxy/remote-run-session';
@@ -129,6 +131,17 @@ async function runStatus(flags: ProxyFlags, ctx: CommandContext): Promise<void> 
   if (!running) ctx.exitCode = 3;
 }
 
+async function runLastRun(flags: ProxyFlags, ctx: CommandContext): Promise<void> {
+  // Nx names the workspace by the folder of its nx.json, wherever in it the command runs.
+  const nxJson = flags.workspaceRoot ? undefined : findNxJson(process.cwd());
+  const root = nxJson ? path.dirname(nxJson) : rootOf(flags);
+  const last = readLastRun(readProxySettings(ctx.io.env as NodeJS.ProcessEnv).stateDir, root);
+  if (flags.json) ctx.io.stdout(`${JSON.stringify({ workspaceRoot: root, lastRun: last })}\n`);
+  else if (last) ctx.io.stdout(`Last run in ${root}, finished ${last.finishedAt}:\n${last.lines.join('\n')}\n`);
+  else ctx.io.stdout(`No run through the plugin recorded for ${root} (in this proxy state folder).\n`);
+  if (!last) ctx.exitCode = 3;
+}
+
 async function runStop(flags: ProxyFlags, ctx: CommandContext): Promise<void> {
   const root = rootOf(flags);
   const result = await stopPreStartedProxy(readProxySettings(ctx.io.env as NodeJS.ProcessEnv), root);
@@ -168,6 +181,13 @@ export function registerProxyCommands(program: Command, ctx: CommandContext): vo
     .description('whether the pre-started proxy answers (exit code 3 if not)')
     .option('--workspace-root <dir>', 'the Nx workspace')
     .action(wrap(runStatus));
+  proxy
+    .command('last-run')
+    .description(
+      "print the lines of this workspace's last run through the plugin (with the Nx daemon on, Nx does not show them)",
+    )
+    .option('--workspace-root <dir>', 'the Nx workspace')
+    .action(wrap(runLastRun));
   proxy
     .command('stop')
     .description('stop the pre-started proxy')

@@ -9,6 +9,7 @@ import {
 } from '../../../src/plugin/run-proxy';
 import { isRemoteCacheSkipped } from '../../../src/plugin/skip-remote-cache';
 import { pingProxy } from '../../../src/proxy/control-client';
+import { lastRunFile, readLastRun } from '../../../src/proxy/last-run';
 import { killProxiesIn, makeStateDir, sourceProxyEntry, warmProxyEntry } from './support/proxy-process';
 import { startTinyUpstream, UPSTREAM_TOKEN, type TinyUpstream } from './support/tiny-upstream';
 
@@ -115,6 +116,11 @@ describe('hook flow through a real proxy process', () => {
 
     await finishRunThroughProxy({ url: upstream.url }, context, io);
     expect(printed.join('\n')).toMatch(/nx-sealed-cache: 0 remote hits, 0 misses, 0 uploads/);
+    // Kept for `nx-sealed-cache proxy last-run` (with the daemon on, Nx shows none of these lines), 0600.
+    const last = readLastRun(stateDir, '/tmp/ws');
+    expect(last?.lines).toEqual(printed);
+    expect(fs.statSync(lastRunFile(stateDir, '/tmp/ws')).mode & 0o777).toBe(0o600);
+    expect(readLastRun(stateDir, '/tmp/another-ws')).toBeNull();
     expect(printed.join('\n')).not.toContain(UPSTREAM_TOKEN);
     expect((await pingProxy(state)).runs).toBe(0);
   });
