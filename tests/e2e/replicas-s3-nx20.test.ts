@@ -208,50 +208,56 @@ describe('two servers sharing one PostgreSQL and one S3 bucket, each with its ow
       }
     })();
 
-    const upload = startUpload(server.url, hash, writeToken.token, 64 * MiB);
     try {
-      // Write until the server has sent the bucket a part of a multipart upload, never the whole body.
-      const chunk = Buffer.alloc(MiB, 0x5a);
-      while (!requestsFor(hash).includes('PUT ?partNumber&uploadId')) {
-        if (upload.sent() >= 48 * MiB)
-          throw new Error(`no UploadPart after ${upload.sent()} bytes\n${server.output()}`);
-        await upload.write(chunk);
+      const upload = startUpload(server.url, hash, writeToken.token, 64 * MiB);
+      try {
+        // Write until the server has sent the bucket a part of a multipart upload, never the whole body.
+        const chunk = Buffer.alloc(MiB, 0x5a);
+        while (!requestsFor(hash).includes('PUT ?partNumber&uploadId')) {
+          if (upload.sent() >= 48 * MiB)
+            throw new Error(`no UploadPart after ${upload.sent()} bytes\n${server.output()}`);
+          await upload.write(chunk);
+        }
+        expect(requestsFor(hash)[0]).toBe('POST ?uploads');
+        expect(await cacheEntryStatuses(other().url, [hash], readToken.token)).toEqual({ [hash]: 404 });
+
+        await server.kill('SIGKILL');
+        phase = 'killed';
+        await upload.closed;
+      } finally {
+        upload.destroy();
       }
-      expect(requestsFor(hash)[0]).toBe('POST ?uploads');
+
       expect(await cacheEntryStatuses(other().url, [hash], readToken.token)).toEqual({ [hash]: 404 });
-
-      await server.kill('SIGKILL');
-      phase = 'killed';
-      await upload.closed;
+      // What it leaves in its own data dir: its upload folder, empty, since uploads stream to the bucket.
+      expect(readdirSync(join(server.dataDir, 'tmp'))).toEqual([expect.stringMatching(/^replica-[0-9a-f-]{36}$/)]);
+      expect(filesUnder(join(server.dataDir, 'tmp'))).toEqual([]);
+      const sweptAfter = new Date().toISOString();
+      const sweep = await adminCall<RetentionAnswer>(other().url, adminToken(), 'POST', '/retention/run');
+      // Not a pass skipped for another replica's: server 2 ran this one.
+      const stats = await adminCall<{ retention: { lastRunAt: string | null } }>(
+        other().url,
+        adminToken(),
+        'GET',
+        '/stats',
+      );
+      expect(stats.retention.lastRunAt! >= sweptAfter).toBe(true);
+      expect(sweep.removed.orphan).toEqual({ count: 0, bytes: 0 });
+      expect(await cacheEntryStatuses(other().url, [hash], readToken.token)).toEqual({ [hash]: 404 });
+      expect(await objectsOf(hash)).toEqual([]);
+      // The multipart upload was begun and never completed, so no object can appear from it later; the killed
+      // replica could not abort it and no server lists unfinished uploads: it is left to the bucket's lifecycle rule.
+      const requests = requestsFor(hash);
+      expect(requests.filter((r) => r !== 'PUT ?partNumber&uploadId')).toEqual(['POST ?uploads']);
+      expect(
+        bucket()
+          .unfinishedUploadKeys()
+          .filter((key) => key.includes(`/${hash}.`)),
+      ).toHaveLength(1);
     } finally {
-      upload.destroy();
+      // Also when an expectation failed, so no GET is still in flight once server 2 stops.
+      polling = false;
     }
-
-    expect(await cacheEntryStatuses(other().url, [hash], readToken.token)).toEqual({ [hash]: 404 });
-    const sweptAfter = new Date().toISOString();
-    const sweep = await adminCall<RetentionAnswer>(other().url, adminToken(), 'POST', '/retention/run');
-    // Not a pass skipped for another replica's: server 2 ran this one.
-    const stats = await adminCall<{ retention: { lastRunAt: string | null } }>(
-      other().url,
-      adminToken(),
-      'GET',
-      '/stats',
-    );
-    expect(stats.retention.lastRunAt! >= sweptAfter).toBe(true);
-    expect(sweep.removed.orphan).toEqual({ count: 0, bytes: 0 });
-    expect(await cacheEntryStatuses(other().url, [hash], readToken.token)).toEqual({ [hash]: 404 });
-    expect(await objectsOf(hash)).toEqual([]);
-    // The multipart upload was begun and never completed, so no object can appear from it later; the killed
-    // replica could not abort it and no server lists unfinished uploads: it is left to the bucket's lifecycle rule.
-    const requests = requestsFor(hash);
-    expect(requests.filter((r) => r !== 'PUT ?partNumber&uploadId')).toEqual(['POST ?uploads']);
-    expect(
-      bucket()
-        .unfinishedUploadKeys()
-        .filter((key) => key.includes(`/${hash}.`)),
-    ).toHaveLength(1);
-
-    polling = false;
     await poller;
     expect(answers.filter((a) => a.phase === 'uploading').length).toBeGreaterThan(0);
     expect(answers.filter((a) => a.phase === 'killed').length).toBeGreaterThan(0);
