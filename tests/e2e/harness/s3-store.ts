@@ -2,7 +2,7 @@
  * A real S3-protocol server on loopback for tests: s3rver (S3's REST API over HTTP, objects on disk,
  * signatures checked against its one account). Not AWS: docs/testing.md says what that leaves untested.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -22,6 +22,11 @@ export interface RunningS3 {
   client: S3Client;
   /** The keys of the objects under `prefix` (one page is plenty for a test), sorted. */
   objectKeys(prefix: string): Promise<string[]>;
+  /**
+   * The object keys of multipart uploads begun and neither completed nor aborted, sorted. s3rver does not
+   * implement ListMultipartUploads, so this reads its folder of uploads (one `<uploadId>/key` file each).
+   */
+  unfinishedUploadKeys(): string[];
   /** `serve` flags for the bucket under `prefix`. */
   serveArgs(prefix: string): string[];
   stop(): Promise<void>;
@@ -61,6 +66,13 @@ export async function startS3(bucket = 'nxsc-test'): Promise<RunningS3> {
     objectKeys: async (prefix) => {
       const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
       return (page.Contents ?? []).map((o) => o.Key ?? '').sort();
+    },
+    unfinishedUploadKeys: () => {
+      const uploads = join(directory, bucket, '._S3rver_uploads');
+      if (!existsSync(uploads)) return [];
+      return readdirSync(uploads)
+        .map((uploadId) => readFileSync(join(uploads, uploadId, 'key'), 'utf8'))
+        .sort();
     },
     env: {
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
