@@ -44,7 +44,10 @@ export function computeAccess(input: AccessInput): Access {
         : {
             ...access,
             denyCode: 'ERR_AUTH_ANONYMOUS_DENIED',
-            denyReason: 'this workspace does not allow anonymous access; set NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN',
+            // Read by Nx's own client (it shows a 401's text), by the plugin's summary and by the CLI alike.
+            denyReason:
+              'this workspace does not allow anonymous access; give a token: `nx-sealed-cache login` or ' +
+              "NX_SEALED_CACHE_ACCESS_TOKEN with the plugin or runner, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN with Nx's own client",
           };
     }
     case 'ci':

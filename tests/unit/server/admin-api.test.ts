@@ -109,6 +109,11 @@ describe('admin API authorisation, validation and the access endpoint', () => {
     expect(anonymous.json()).toMatchObject({ error: { code: 'ERR_AUTH_ANONYMOUS_DENIED' } });
     expect(cacheAnswer.status).toBe(401);
     expect(cacheAnswer.text).toContain('ERR_AUTH_ANONYMOUS_DENIED');
+    // The way out for each kind of client, since Nx, the plugin and the CLI all show this text.
+    expect(anonymous.json()).toMatchObject({
+      error: { message: expect.stringContaining('`nx-sealed-cache login` or NX_SEALED_CACHE_ACCESS_TOKEN') },
+    });
+    expect(cacheAnswer.text).toContain("NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN with Nx's own client");
     // A person of another organisation is refused alike: tenants do not learn each other's names.
     await api(ts, 'POST', '/users', { name: 'outsider' });
     await api(ts, 'POST', '/orgs/other/members', { user: 'outsider', role: 'member' });
