@@ -59,9 +59,7 @@ export async function inspectArtifact(
   // Node would read on into a second gzip member; Nx's decoder stops after the first.
   if (framing.body !== inflate.bytesWritten + GZIP_TRAILER) throw nonstandard('bytes follow the first gzip member');
   const trailer = framing.tail;
-  if (trailer.readUInt32LE(0) !== checksum.crc >>> 0 || trailer.readUInt32LE(4) !== checksum.length % 2 ** 32) {
-    throw nonstandard('the gzip checksum is wrong');
-  }
+  assertGzipTrailer(trailer, checksum.crc, checksum.length);
   await inspectArchive(await open(), { maxEntries: policy.maxEntries });
   return { exitCode: walker.exitCode };
 }
@@ -77,7 +75,7 @@ export async function inspectArtifactBuffer(
   gz: Buffer,
   policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY,
 ): Promise<ArtifactReport> {
-  if (gz.length < GZIP_HEADER + GZIP_TRAILER || gz[0] !== 0x1f || gz[1] !== 0x8b || gz[2] !== 8 || gz[3] !== 0) {
+  if (gz.length < GZIP_HEADER + GZIP_TRAILER || !isPlainGzipHeader(gz)) {
     throw nonstandard('not a plain gzip stream');
   }
   const body = gz.subarray(GZIP_HEADER);
@@ -99,15 +97,25 @@ export async function inspectArtifactBuffer(
   // Node would read on into a second gzip member; Nx's decoder stops after the first.
   if (body.length !== consumed + GZIP_TRAILER) throw nonstandard('bytes follow the first gzip member');
   const trailer = body.subarray(body.length - GZIP_TRAILER);
-  if (trailer.readUInt32LE(0) !== crc32(inflated) >>> 0 || trailer.readUInt32LE(4) !== inflated.length % 2 ** 32) {
-    throw nonstandard('the gzip checksum is wrong');
-  }
+  assertGzipTrailer(trailer, crc32(inflated), inflated.length);
   const walker = new NxTarWalker(policy);
   await pipeline(Readable.from([inflated]), walker).catch((err: unknown) => {
     throw asArchiveError(err);
   });
   await inspectInflatedArchive(Readable.from([inflated]), { maxEntries: policy.maxEntries });
   return { exitCode: walker.exitCode };
+}
+
+/** flate2 (Nx) and zlib write flags 0: no name, comment or extra field that readers might skip differently. */
+function isPlainGzipHeader(h: Buffer): boolean {
+  return h[0] === 0x1f && h[1] === 0x8b && h[2] === 8 && h[3] === 0;
+}
+
+/** The trailer's CRC-32 and length (mod 2^32) must be those of the inflated bytes. */
+function assertGzipTrailer(trailer: Buffer, crc: number, length: number): void {
+  if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== length % 2 ** 32) {
+    throw nonstandard('the gzip checksum is wrong');
+  }
 }
 
 /** Checks the 10-byte gzip header, passes the rest on, and keeps the last 8 bytes (the trailer). */
@@ -124,10 +132,7 @@ class GzipFraming extends Transform {
       this.head = Buffer.concat([this.head, rest.subarray(0, take)]);
       rest = rest.subarray(take);
       if (this.head.length === GZIP_HEADER) {
-        const h = this.head;
-        // flate2 (Nx) and zlib write flags 0: no name, comment or extra field that readers might skip differently.
-        if (h[0] !== 0x1f || h[1] !== 0x8b || h[2] !== 8 || h[3] !== 0)
-          return done(nonstandard('not a plain gzip stream'));
+        if (!isPlainGzipHeader(this.head)) return done(nonstandard('not a plain gzip stream'));
       }
     }
     if (rest.length === 0) return done();
