@@ -1,4 +1,7 @@
-/** The servers a section compares: `nx-sealed-cache serve` (with a workspace and tokens) and the reference server. */
+/**
+ * The servers a section compares: `nx-sealed-cache serve` (with a workspace and tokens) on the embedded store, two
+ * replicas of it on one PostgreSQL database and one S3 bucket, and the reference server.
+ */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
@@ -6,6 +9,8 @@ import { killOwnedProcesses, spawnTracked } from '../../tests/e2e/harness/proces
 import { listProcesses } from '../../tests/e2e/harness/process-table';
 import { type RunningServer, startServer } from '../../tests/e2e/harness/server';
 import { type BootstrappedWorkspace, bootstrapWorkspace, cli, createToken } from '../../tests/e2e/harness/cli';
+import type { RunningS3 } from '../../tests/e2e/harness/s3-store';
+import type { BenchDatabase, BenchPostgres } from './bench-postgres';
 
 export interface ReferenceProcess {
   url: string;
@@ -60,12 +65,21 @@ export function serverPid(dataDir: string): number {
   return serve.pid;
 }
 
-export async function startOurServer(dataDir?: string): Promise<OurServer> {
-  // Capacity, not policy: no per-token rate limit (its default would answer misses within seconds at
-  // full speed). Logging stays at the default level, as users run it (cache reads log at debug).
+/** Extra `serve` flags and env, e.g. a shared database and bucket. */
+export interface ServeOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+// Capacity, not policy: no per-token rate limit (its default would answer misses within seconds at
+// full speed). Logging stays at the default level, as users run it (cache reads log at debug).
+const CAPACITY_ARGS = ['--rate-limit', '0'];
+
+export async function startOurServer(dataDir?: string, options: ServeOptions = {}): Promise<OurServer> {
   const server = await startServer({
     ...(dataDir ? { dataDir } : {}),
-    args: ['--rate-limit', '0'],
+    args: [...CAPACITY_ARGS, ...(options.args ?? [])],
+    ...(options.env ? { env: options.env } : {}),
   });
   let boot: BootstrappedWorkspace;
   let token: string;
@@ -95,6 +109,71 @@ export async function startOurServer(dataDir?: string): Promise<OurServer> {
         name: 'bench',
       });
       return { id: workspace.id, token: created.token };
+    },
+  };
+}
+
+/** Two `serve` processes sharing one PostgreSQL database and one S3 prefix, each with a data dir of its own. */
+export interface ReplicaPair {
+  /** The PostgreSQL engine, as the tables name it. */
+  engine: string;
+  /** Replica 1: it made the workspace and the token, kept in the shared database. */
+  first: OurServer;
+  second: RunningServer;
+  /** Both replicas' URLs, replica 1 first. */
+  urls: [string, string];
+  pids: [number, number];
+  /** A read-write CI token, good on both. */
+  token: string;
+  /** Their database, for seeding behind their backs. */
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** `dir`: a section's folder, where the replicas' data dirs go (`<prefix>-replica-1`, `-2`). */
+export async function startReplicaPair(
+  postgres: BenchPostgres,
+  s3: RunningS3,
+  prefix: string,
+  dir: string,
+): Promise<ReplicaPair> {
+  const database: BenchDatabase = await postgres.createDatabase();
+  const options: ServeOptions = {
+    args: s3.serveArgs(prefix),
+    env: { ...process.env, ...s3.env, NX_SEALED_CACHE_SERVER_DATABASE_URL: database.url },
+  };
+  let first: OurServer | undefined;
+  let second: RunningServer | undefined;
+  try {
+    first = await startOurServer(join(dir, `${prefix}-replica-1`), options);
+    // The administrator, the workspace and the token are in the shared database already.
+    second = await startServer({
+      dataDir: join(dir, `${prefix}-replica-2`),
+      args: [...CAPACITY_ARGS, ...(options.args ?? [])],
+      env: options.env,
+      initAdmin: false,
+    });
+  } catch (err) {
+    await first?.server.dispose();
+    await database.drop();
+    throw err;
+  }
+  const pair = { first, second };
+  return {
+    engine: postgres.engine,
+    first,
+    second,
+    urls: [first.server.url, second.url],
+    pids: [first.pid, serverPid(second.dataDir)],
+    token: first.token,
+    databaseUrl: database.url,
+    stop: async () => {
+      try {
+        await pair.second.dispose();
+        await pair.first.server.dispose();
+      } finally {
+        await database.drop();
+      }
     },
   };
 }

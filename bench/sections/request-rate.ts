@@ -1,6 +1,7 @@
 /**
  * Section 4: requests per second for authenticated GET hits (10 KiB entries) and misses at concurrency 1, 8 and 64,
  * our server against the reference server (no auth), with autocannon as the load generator in a process of its own.
+ * Ours runs on the embedded store and on PostgreSQL + S3 with one replica and with two (the connections split evenly).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { runProcess } from '../../tests/e2e/harness/processes';
 import type { BenchContext, Section } from '../lib/context';
 import { type Comparison, type Measurement, type SectionResult, medianOf } from '../lib/report';
 import { SampleSet, rotated } from '../lib/stats';
-import { startOurServer, startReferenceProcess } from '../lib/servers';
+import { type ReplicaPair, startOurServer, startReferenceProcess, startReplicaPair } from '../lib/servers';
+import { type SharedStorage, startSharedStorage } from '../lib/shared-storage';
 
 const AUTOCANNON = join(REPO_ROOT, 'bench', 'node_modules', 'autocannon', 'autocannon.js');
 const HIT_HASH = '1000000000000000001';
@@ -19,9 +21,14 @@ const ENTRY_BYTES = 10 * 1024;
 
 interface Target {
   name: string;
-  url: string;
+  /** How measurement names call it. */
+  label: string;
+  /** One URL per replica; the connections are split evenly over them. */
+  urls: string[];
   token?: string;
 }
+
+const SHARED = 'PostgreSQL + S3';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -38,22 +45,22 @@ async function putEntry(target: Target, hash: string, body: Buffer): Promise<voi
     'content-length': String(body.length),
   };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
-  const res = await request(`${target.url}/v1/cache/${hash}`, { method: 'PUT', headers, body });
+  const res = await request(`${target.urls[0]}/v1/cache/${hash}`, { method: 'PUT', headers, body });
   await res.body.dump();
   if (res.statusCode !== 200) throw new Error(`${target.name}: PUT answered ${res.statusCode}`);
 }
 
-/** Requests per second over `seconds`; throws if any answer had an unexpected status. */
-async function measure(
+/** One autocannon process on one URL: its requests per second; throws if any answer had an unexpected status. */
+async function measureOne(
   target: Target,
-  hash: string,
+  url: string,
   connections: number,
   seconds: number,
   expectHit: boolean,
 ): Promise<number> {
   const args = [AUTOCANNON, '--json', '-c', String(connections), '-d', String(seconds)];
   if (target.token) args.push('-H', `authorization=Bearer ${target.token}`);
-  args.push(`${target.url}/v1/cache/${hash}`);
+  args.push(url);
   const result = await runProcess(process.execPath, args, {
     cwd: REPO_ROOT,
     env: process.env,
@@ -70,60 +77,98 @@ async function measure(
   return parsed.requests.average;
 }
 
+/** Requests per second of the whole target: one autocannon per replica at once, `connections` split evenly. */
+async function measure(
+  target: Target,
+  hash: string,
+  connections: number,
+  seconds: number,
+  expectHit: boolean,
+): Promise<number> {
+  const each = connections / target.urls.length;
+  const rates = await Promise.all(
+    target.urls.map((url) => measureOne(target, `${url}/v1/cache/${hash}`, each, seconds, expectHit)),
+  );
+  return rates.reduce((sum, rate) => sum + rate, 0);
+}
+
+/** Whether `connections` split evenly over the target's replicas (one connection cannot be spread over two). */
+const fits = (target: Target, connections: number): boolean =>
+  connections >= target.urls.length && connections % target.urls.length === 0;
+
 export const requestRate: Section = {
   id: 'request-rate',
   title: '4. Server request rate',
   async run(ctx: BenchContext): Promise<SectionResult> {
     const seconds = ctx.quick ? 1 : 4;
     const repetitions = ctx.quick ? 1 : 3;
-    const ours = await startOurServer();
-    const reference = await startReferenceProcess(join(ctx.dir, 'reference-data'));
+    const ours = await startOurServer(join(ctx.dir, 'ours-data'));
+    let reference: Awaited<ReturnType<typeof startReferenceProcess>> | undefined;
+    let storage: SharedStorage | undefined;
+    let pair: ReplicaPair | undefined;
     try {
+      reference = await startReferenceProcess(join(ctx.dir, 'reference-data'));
+      storage = await startSharedStorage(ctx.dir);
+      pair = await startReplicaPair(storage.postgres, storage.s3, 'request-rate', ctx.dir);
       const targets: Target[] = [
-        { name: 'ours', url: ours.server.url, token: ours.token },
-        { name: 'reference', url: reference.url },
+        { name: 'ours', label: 'ours, authenticated', urls: [ours.server.url], token: ours.token },
+        { name: 'reference', label: 'reference, no auth', urls: [reference.url] },
+        {
+          name: `${storage.label}, 1 replica`,
+          label: `ours, ${storage.label}, 1 replica`,
+          urls: [pair.urls[0]],
+          token: pair.token,
+        },
+        {
+          name: `${storage.label}, 2 replicas`,
+          label: `ours, ${storage.label}, 2 replicas`,
+          urls: pair.urls,
+          token: pair.token,
+        },
       ];
       const body = randomBytes(ENTRY_BYTES);
-      for (const target of targets) await putEntry(target, HIT_HASH, body);
-      // Warm both servers (JIT, first connections) before anything is recorded.
+      // The two shared-storage targets share one entry (stored once, through replica 1).
+      for (const target of targets.slice(0, 3)) await putEntry(target, HIT_HASH, body);
+      // Warm every server (JIT, first connections) before anything is recorded.
       for (const target of targets) await measure(target, HIT_HASH, 8, 1, true);
       const measurements: Measurement[] = [];
       const comparisons: Comparison[] = [];
       for (const connections of [1, 8, 64]) {
+        const measured = targets.filter((target) => fits(target, connections));
         const samples = new SampleSet();
         for (let round = 0; round < repetitions; round++) {
           for (const [kind, hash] of [
             ['hit', HIT_HASH],
             ['miss', MISS_HASH],
           ] as const) {
-            for (const target of rotated(targets, round)) {
+            for (const target of rotated(measured, round)) {
               samples.add(`${target.name} ${kind}`, await measure(target, hash, connections, seconds, kind === 'hit'));
             }
           }
         }
         for (const kind of ['hit', 'miss']) {
-          for (const target of targets) {
-            const label = target.name === 'ours' ? 'ours, authenticated' : 'reference, no auth';
+          const nameOf = (target: Target): string => `GET ${kind}, c=${connections}, ${target.label}`;
+          for (const target of measured) {
             measurements.push({
-              name: `GET ${kind}, c=${connections}, ${label}`,
+              name: nameOf(target),
               unit: 'req/s',
               summary: samples.summary(`${target.name} ${kind}`),
             });
           }
-          const ratio =
-            medianOf(measurements, `GET ${kind}, c=${connections}, ours, authenticated`) /
-            medianOf(measurements, `GET ${kind}, c=${connections}, reference, no auth`);
-          comparisons.push({
-            what: `GET ${kind}, concurrency ${connections}: requests/s`,
-            ours: 'ours',
-            baseline: 'reference',
-            ratio,
-            goal: { op: '>=', value: 0.8 },
-          });
+          const baseline = medianOf(measurements, nameOf(targets[1]!));
+          for (const target of measured.filter((t) => t.name !== 'reference')) {
+            comparisons.push({
+              what: `GET ${kind}, concurrency ${connections}: requests/s${target.name === 'ours' ? '' : `, ${target.name}`}`,
+              ours: target.name,
+              baseline: 'reference',
+              ratio: medianOf(measurements, nameOf(target)) / baseline,
+              goal: { op: '>=', value: 0.8 },
+            });
+          }
         }
         ctx.log(
           `  c=${connections}: ${comparisons
-            .slice(-2)
+            .filter((c) => c.what.includes(`concurrency ${connections}:`))
             .map((c) => `${c.what} ${c.ratio.toFixed(2)}`)
             .join(', ')}`,
         );
@@ -134,14 +179,22 @@ export const requestRate: Section = {
         method:
           `autocannon 8 (its own process, keep-alive, one URL) for ${seconds} s per measurement, ${repetitions} interleaved round(s) ` +
           `after a warm-up; hits fetch one stored ${ENTRY_BYTES / 1024} KiB entry, misses an absent hash (404). Ours checks a CI ` +
-          `token on every request; the reference server (tests/e2e/harness/reference-server.ts) has no auth.`,
+          `token on every request; the reference server (tests/e2e/harness/reference-server.ts) has no auth. ` +
+          `${SHARED}: two \`serve\` processes on one PostgreSQL database and one S3 bucket, each with a data dir of its ` +
+          `own; "1 replica" loads replica 1 alone, "2 replicas" runs one autocannon per replica at once with half the ` +
+          `connections each (the figure is their sum), so c=1 has no two-replica row. All of it (servers, databases, s3rver, autocannon) shares one machine's cores.`,
         measurements,
         comparisons,
-        notes: [],
+        notes: [storage.description],
       };
     } finally {
-      reference.stop();
-      await ours.server.dispose();
+      try {
+        await pair?.stop();
+        await storage?.stop();
+      } finally {
+        reference?.stop();
+        await ours.server.dispose();
+      }
     }
   },
 };

@@ -3,10 +3,11 @@
  * postgresql), else PGlite (PostgreSQL compiled to WebAssembly, from npm) behind pglite-socket, so
  * the real `pg` driver speaks the real wire protocol to it either way.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { spawnTracked } from '../e2e/harness/processes';
 
 export const TEST_DATABASE_URL_ENV = 'NX_SEALED_CACHE_TEST_DATABASE_URL';
 
@@ -41,8 +42,10 @@ export function testPostgresIsServer(): boolean {
   return (process.env[TEST_DATABASE_URL_ENV] ?? '') !== '';
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
-  const serverUrl = process.env[TEST_DATABASE_URL_ENV];
+/** `serverUrl`: a server to make the database on (default: the env var above); unset or empty: a PGlite of its own. */
+export async function startTestPostgres(
+  serverUrl: string | undefined = process.env[TEST_DATABASE_URL_ENV],
+): Promise<TestPostgres> {
   if (serverUrl !== undefined && serverUrl !== '') {
     const name = `nxsc_test_${randomBytes(6).toString('hex')}`;
     await withClient(serverUrl, (c) => c.query(`create database ${name}`));
@@ -73,9 +76,12 @@ export async function startTestPostgres(): Promise<TestPostgres> {
  */
 async function spawnPglite(): Promise<{ child: ChildProcess; address: string }> {
   const script = join(__dirname, '../../node_modules/@electric-sql/pglite-socket/dist/scripts/server.cjs');
-  const child = spawn(process.execPath, [script, '--port=0', '--host=127.0.0.1', '--max-connections=64'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // Tracked, so a run that ends early (the bench's Ctrl-C, a test file's last resort) still ends it.
+  const child = spawnTracked(process.execPath, [script, '--port=0', '--host=127.0.0.1', '--max-connections=64'], {
+    cwd: process.cwd(),
+    env: process.env,
   });
+  child.stdin?.end();
   let output = '';
   const address = await new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {

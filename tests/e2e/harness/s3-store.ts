@@ -32,8 +32,9 @@ export interface RunningS3 {
   stop(): Promise<void>;
 }
 
-export async function startS3(bucket = 'nxsc-test'): Promise<RunningS3> {
-  const directory = mkdtempSync(join(tmpdir(), 'nxsc-s3rver-'));
+/** `parentDir`: where its folder of objects goes (default: the system temp folder). */
+export async function startS3(bucket = 'nxsc-test', parentDir = tmpdir()): Promise<RunningS3> {
+  const directory = mkdtempSync(join(parentDir, 'nxsc-s3rver-'));
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,
