@@ -104,7 +104,11 @@ export const ERROR_CODES = {
   ERR_MIGRATE_VERIFY_FAILED: {
     status: 500,
     summary:
-      'A storage migration left entries without a matching object in the target (missing or changed at the source).',
+      'A storage migration did not verify: entries without a matching object in the target (missing or changed at the source), or tables whose rows differ.',
+  },
+  ERR_MIGRATE_TARGET_NOT_EMPTY: {
+    status: 409,
+    summary: 'The target database of a storage migration holds rows the data directory does not have.',
   },
 
   // --- sealing (crypto) ---

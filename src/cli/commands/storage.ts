@@ -14,10 +14,14 @@ export function registerStorageCommands(program: Command, ctx: CommandContext): 
   storage
     .command('migrate')
     .description(
-      "copy a stopped data directory's blobs into an S3-compatible bucket, resumable, then read every one back and check it against its entry (size and SHA-256)",
+      "copy a stopped data directory's blobs into an S3-compatible bucket and its metadata into PostgreSQL, resumable, then verify: every object read back against its entry (size and SHA-256), every table's rows counted and checksummed",
     )
     .requiredOption('--data-dir <dir>', 'the server data directory (its server must be stopped)')
-    .requiredOption('--blob-store <url>', 'the target bucket, s3://bucket/prefix, as `serve --blob-store` will use it')
+    .option('--blob-store <url>', 'the target bucket, s3://bucket/prefix, as `serve --blob-store` will use it')
+    .option(
+      '--database-url <url>',
+      'the target PostgreSQL database, postgres://…, as `serve --database-url` will use it (env NX_SEALED_CACHE_SERVER_DATABASE_URL)',
+    )
     .option('--s3-endpoint <url>', 'URL of an S3-compatible store (unset: AWS S3)')
     .option('--s3-region <region>', 'region to sign S3 requests for')
     .option('--s3-force-path-style', 'address the bucket in the path, as most S3-compatible stores want')
@@ -31,21 +35,38 @@ export function registerStorageCommands(program: Command, ctx: CommandContext): 
         });
         if (!parsed.success)
           throw new SealedCacheError('ERR_CONFIG_INVALID', `invalid target: ${z.prettifyError(parsed.error)}`);
+        const databaseUrl =
+          (options.databaseUrl as string | undefined) ?? io.env.NX_SEALED_CACHE_SERVER_DATABASE_URL ?? undefined;
         const result = await migrateStorage({
           dataDir: options.dataDir as string,
           target: { ...parsed.data, maxConnections: 0 },
+          ...(databaseUrl ? { databaseUrl } : {}),
           progress: (line) => io.stderr(line),
         });
-        const { blobs } = result;
-        if (blobs.failed.length > 0)
+        const { blobs, metadata } = result;
+        if (blobs && blobs.failed.length > 0)
           throw new SealedCacheError(
             'ERR_MIGRATE_VERIFY_FAILED',
-            `${blobs.failed.length} of ${blobs.entries} entries have no matching object in ${blobs.target} (missing or changed in the data directory; the rest were copied and verified): ${blobs.failed.slice(0, 10).join(', ')}`,
+            `${blobs.failed.length} of ${blobs.entries} entries have no matching object in ${blobs.target} (missing or changed in the data directory; the rest were copied and verified${result.metadataSkipped ? '; no metadata was copied' : ''}): ${blobs.failed.slice(0, 10).join(', ')}`,
+          );
+        if (metadata && metadata.failed.length > 0)
+          throw new SealedCacheError(
+            'ERR_MIGRATE_VERIFY_FAILED',
+            `${metadata.failed.length} of ${metadata.tables} tables differ between the data directory and ${metadata.target}: ${metadata.failed.join(', ')}`,
           );
         printResult(io, globals, result, () =>
           [
-            `blobs: ${blobs.copied} copied, ${blobs.alreadyThere} already there, ${blobs.verified} of ${blobs.entries} verified (${formatBytes(blobs.bytes)}) in ${blobs.target}`,
-            `start the server with --blob-store ${parsed.data.blobStore ?? ''} (the local blobs/ folder is left as it was)`,
+            ...(blobs
+              ? [
+                  `blobs: ${blobs.copied} copied, ${blobs.alreadyThere} already there, ${blobs.verified} of ${blobs.entries} verified (${formatBytes(blobs.bytes)}) in ${blobs.target}`,
+                ]
+              : []),
+            ...(metadata
+              ? [
+                  `metadata: ${metadata.copied} rows copied, ${metadata.alreadyThere} already there, ${metadata.verified} of ${metadata.rows} verified in ${metadata.tables} tables of ${metadata.target}`,
+                ]
+              : []),
+            `start the server with${blobs ? ` --blob-store ${parsed.data.blobStore ?? ''}` : ''}${metadata ? ' --database-url …' : ''} (the data directory is left as it was)`,
           ].join('\n'),
         );
       }),

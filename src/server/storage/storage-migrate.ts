@@ -1,7 +1,8 @@
 /**
- * `storage migrate`: copies a stopped data directory's storage to where a scaled-out server keeps it.
- * One part today, the blobs (every blob an entry names, into an S3-compatible bucket under the same key);
- * the metadata (into a shared database) is a second part of the same plan, run under the same lock.
+ * `storage migrate`: copies a stopped data directory's storage to where a scaled-out server keeps it, under
+ * the data dir's lock: the blobs (every blob an entry names, into an S3-compatible bucket under the same key),
+ * then the metadata (every table into PostgreSQL, metadata/metadata-copy.ts). Blobs first, so the database
+ * never holds a row whose object is not there yet; no metadata is copied while a blob failed.
  * Resumable: an object already there with the entry's size is not copied again. Verified: at the end every
  * entry's object is read back from the target and checked against the entry's size and SHA-256.
  */
@@ -13,6 +14,8 @@ import { progressLine } from '../../progress-line';
 import type { ServerConfig } from '../config/server-config';
 import { acquireDataDirLock, removeStaleSqliteLock } from '../data-dir-lock';
 import { dataDirLayout } from '../data-dir';
+import { type MetadataMigrated, migrateMetadata } from '../metadata/metadata-copy';
+import { POSTGRES_URL } from '../metadata/postgres-metadata-store';
 import { type EntryBlobRow, entryBlobRows, entryTotals } from '../metadata/sqlite-file-entries';
 import type { BlobBackend, BlobStore } from './blob-store';
 import { FsBlobStore } from './fs-blob-store';
@@ -26,6 +29,8 @@ export type StorageTarget = Pick<
 export interface MigrateInput {
   dataDir: string;
   target: StorageTarget;
+  /** `postgres://…`: the database the metadata goes to (unset: the metadata stays in the data dir). */
+  databaseUrl?: string;
   progress: (line: string) => void;
 }
 
@@ -41,12 +46,20 @@ export interface BlobsMigrated {
 }
 
 export interface MigrateResult {
-  blobs: BlobsMigrated;
+  blobs?: BlobsMigrated;
+  metadata?: MetadataMigrated;
+  /** True when a blob failed, so the metadata was left where it was. */
+  metadataSkipped: boolean;
 }
 
 export async function migrateStorage(input: MigrateInput): Promise<MigrateResult> {
-  if (input.target.blobStore === undefined)
-    throw new SealedCacheError('ERR_INPUT_INVALID', 'name the target with --blob-store s3://bucket/prefix');
+  if (input.target.blobStore === undefined && input.databaseUrl === undefined)
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      'name a target: --blob-store s3://bucket/prefix, --database-url postgres://…, or both',
+    );
+  if (input.databaseUrl !== undefined && !POSTGRES_URL.test(input.databaseUrl))
+    throw new SealedCacheError('ERR_CONFIG_INVALID', '--database-url must be a postgres:// or postgresql:// URL');
   const layout = dataDirLayout(input.dataDir);
   if (!existsSync(layout.metadataFile))
     throw new SealedCacheError('ERR_INPUT_INVALID', `${layout.root} is not a data directory (no metadata.sqlite)`);
@@ -57,10 +70,18 @@ export async function migrateStorage(input: MigrateInput): Promise<MigrateResult
   try {
     removeStaleSqliteLock(layout.metadataFile);
     db = new WasmDatabase(layout.metadataFile, { fileMustExist: true });
-    backend = openBlobBackend(input.target, layout);
-    await assertBlobBackendWritable(backend);
-    const blobs = await migrateBlobs(db, new FsBlobStore(layout.blobsDir, layout.tmpDir), backend, input.progress);
-    return { blobs };
+    let blobs: BlobsMigrated | undefined;
+    if (input.target.blobStore !== undefined) {
+      backend = openBlobBackend(input.target, layout);
+      await assertBlobBackendWritable(backend);
+      blobs = await migrateBlobs(db, new FsBlobStore(layout.blobsDir, layout.tmpDir), backend, input.progress);
+    }
+    const metadataSkipped = input.databaseUrl !== undefined && (blobs?.failed.length ?? 0) > 0;
+    const metadata =
+      input.databaseUrl === undefined || metadataSkipped
+        ? undefined
+        : await migrateMetadata(db, input.databaseUrl, input.progress);
+    return { ...(blobs ? { blobs } : {}), ...(metadata ? { metadata } : {}), metadataSkipped };
   } finally {
     db?.close();
     await backend?.close();
