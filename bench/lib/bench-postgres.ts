@@ -6,11 +6,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
+import { freePort } from '../../tests/e2e/harness/ports';
 import { assertSucceeded, killProcessGroup, runProcess, spawnTracked } from '../../tests/e2e/harness/processes';
 import { startTestPostgres } from '../../tests/support/postgres';
 
@@ -60,17 +60,6 @@ function debianBinaries(): string | undefined {
     .sort((a, b) => Number(a) - Number(b));
   const newest = versions[versions.length - 1];
   return newest === undefined ? undefined : join(root, newest, 'bin');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject()));
-    });
-  });
 }
 
 function onServer(serverUrl: string, version: string, engine: string, stop: () => Promise<void>): BenchPostgres {

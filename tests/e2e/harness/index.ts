@@ -4,6 +4,7 @@ export * from './file-hashes';
 export * from './mid-run-crash';
 export * from './oidc-issuer';
 export * from './paths';
+export * from './ports';
 export * from './process-table';
 export * from './processes';
 export * from './reference-server';

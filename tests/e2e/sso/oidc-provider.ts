@@ -1,6 +1,5 @@
 /** Starts tests/e2e/sso/oidc-test-provider.mjs (a real `oidc-provider`) and talks to its test endpoints. */
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { request } from 'undici';
@@ -24,16 +23,6 @@ export interface TestProvider {
   /** Where a browser goes to have an ID token minted for `clientId` (the provider redeems the code itself). */
   mintUrl(clientId: string): string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 export async function startTestProvider(config: TestProviderConfig): Promise<TestProvider> {

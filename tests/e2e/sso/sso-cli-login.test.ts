@@ -18,11 +18,12 @@ import {
   CLI_ENTRY,
   bootstrapWorkspace,
   cli,
+  freePort,
   spawnTracked,
   startServer,
 } from '../harness';
 import { launchBrowser, type TestBrowser } from '../web/browser';
-import { freePort, startTestProvider, type TestProvider } from './oidc-provider';
+import { startTestProvider, type TestProvider } from './oidc-provider';
 
 const CLIENT_SECRET = 'corp-client-secret-2b8d4f6a1c';
 const ACCOUNTS = {

@@ -16,11 +16,12 @@ import {
   CLI_ENTRY,
   bootstrapWorkspace,
   cli,
+  freePort,
   runProcess,
   startServer,
 } from '../harness';
 import { launchBrowser, screenshot, signIn, type TestBrowser } from '../web/browser';
-import { freePort, startTestProvider, type TestProvider } from './oidc-provider';
+import { startTestProvider, type TestProvider } from './oidc-provider';
 
 const PASSWORD = 'a long and careful passphrase';
 const CLIENT_SECRET = 'corp-client-secret-7f3a9c1e5b';
