@@ -6,10 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import type { CliIo } from '../../../src/cli/cli-io';
-import { runCli } from '../../../src/cli/run-cli';
 import { type OpsServer, startOpsServer, workspaceWithTokens } from '../server/ops-test-kit';
 import { http, makeTempDir } from '../server/test-server';
+import { runCliCaptured } from './cli-captured';
 
 interface Run {
   code: number;
@@ -18,15 +17,7 @@ interface Run {
 }
 
 async function cli(env: Record<string, string>, ...argv: string[]): Promise<Run> {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: (t) => (out.stdout += t),
-    stderr: (t) => (out.stderr += t),
-    env,
-    waitForShutdown: () => new Promise(() => undefined),
-  };
-  const code = await runCli(argv, io);
-  return { code, ...out };
+  return runCliCaptured(argv, env);
 }
 
 async function getBytes(url: string, token: string): Promise<{ status: number; body: Buffer }> {

@@ -1,18 +1,9 @@
-import type { CliIo } from '../../../src/cli/cli-io';
-import { runCli } from '../../../src/cli/run-cli';
+import { type CapturedRun, runCliCaptured } from './cli-captured';
 import { resolveClientConfig } from '../../../src/client/config';
 import { parseSigningKey } from '../../../src/crypto/signing-keys';
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: (t) => (out.stdout += t),
-    stderr: (t) => (out.stderr += t),
-    env: {},
-    waitForShutdown: () => new Promise(() => undefined),
-  };
-  const code = await runCli(argv, io);
-  return { code, ...out };
+async function cli(...argv: string[]): Promise<CapturedRun> {
+  return runCliCaptured(argv);
 }
 
 describe('nx-sealed-cache signing-key generate', () => {

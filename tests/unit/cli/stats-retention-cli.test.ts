@@ -1,22 +1,14 @@
 /** `stats` and `retention run` against a real server on port 0: what they print, `--json`, and who is refused. */
-import type { CliIo } from '../../../src/cli/cli-io';
-import { runCli } from '../../../src/cli/run-cli';
 import { type OpsServer, startOpsServer, workspaceWithTokens } from '../server/ops-test-kit';
 import { api, http } from '../server/test-server';
+import { runCliCaptured } from './cli-captured';
 
 let ts: OpsServer;
 let wsId: string;
 let rw: string;
 
 async function cli(env: Record<string, string>, ...argv: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: (t) => (out.stdout += t),
-    stderr: (t) => (out.stderr += t),
-    env: { NX_SEALED_CACHE_URL: ts.url, ...env },
-    waitForShutdown: () => new Promise(() => undefined),
-  };
-  return { code: await runCli(argv, io), ...out };
+  return runCliCaptured(argv, { NX_SEALED_CACHE_URL: ts.url, ...env });
 }
 const asAdmin = (...argv: string[]) => cli({ NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken }, ...argv);
 

@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { Database } from 'node-sqlite3-wasm';
 import { Client } from 'pg';
 import { request } from 'undici';
-import type { CliIo } from '../../../src/cli/cli-io';
-import { runCli } from '../../../src/cli/run-cli';
+import { type CapturedRun, runCliCaptured } from './cli-captured';
 import { buildServer } from '../../../src/server/app';
 import { migrateStorage } from '../../../src/server/storage/storage-migrate';
 import { type RunningS3, startS3 } from '../../e2e/harness/s3-store';
@@ -22,15 +21,8 @@ import { api, http, makeTempDir } from '../server/test-server';
 
 const PREFIX = 'moved';
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: (t) => (out.stdout += t),
-    stderr: (t) => (out.stderr += t),
-    env: {},
-    waitForShutdown: () => new Promise(() => undefined),
-  };
-  return { code: await runCli(argv, io), ...out };
+async function cli(...argv: string[]): Promise<CapturedRun> {
+  return runCliCaptured(argv);
 }
 
 class Interrupted extends Error {}

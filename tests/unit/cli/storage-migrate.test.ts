@@ -7,23 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import type { CliIo } from '../../../src/cli/cli-io';
-import { runCli } from '../../../src/cli/run-cli';
+import { type CapturedRun, runCliCaptured } from './cli-captured';
 import { type RunningS3, startS3 } from '../../e2e/harness/s3-store';
 import { type OpsServer, startOpsServer, workspaceWithTokens } from '../server/ops-test-kit';
 import { http } from '../server/test-server';
 
 const MiB = 1024 ** 2;
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: (t) => (out.stdout += t),
-    stderr: (t) => (out.stderr += t),
-    env: {},
-    waitForShutdown: () => new Promise(() => undefined),
-  };
-  return { code: await runCli(argv, io), ...out };
+async function cli(...argv: string[]): Promise<CapturedRun> {
+  return runCliCaptured(argv);
 }
 
 describe('storage migrate into an S3 bucket', () => {

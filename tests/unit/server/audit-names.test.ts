@@ -4,12 +4,11 @@
  * falls back to what its own row recorded; another organisation's names never show through an id.
  */
 import { auditDetailsLine, auditValueText } from '../../../src/audit-text';
-import type { CliIo } from '../../../src/cli/cli-io';
-import { runCli } from '../../../src/cli/run-cli';
 import type { AuditEvent } from '../../../src/server/metadata/records';
 import { resolveAuditNames } from '../../../src/server/services/audit-names';
 import { api, http, startTestServer, type TestServer } from './test-server';
 import { field, userWithPassword, WebClient } from './web-test-client';
+import { runCliCaptured } from '../cli/cli-captured';
 
 let ts: TestServer;
 let orgId: string;
@@ -19,14 +18,7 @@ let ciTokenId: string;
 let ada: WebClient;
 
 async function cli(...argv: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: (t) => (out.stdout += t),
-    stderr: (t) => (out.stderr += t),
-    env: { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken },
-    waitForShutdown: () => new Promise(() => undefined),
-  };
-  return { code: await runCli(argv, io), ...out };
+  return runCliCaptured(argv, { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken });
 }
 
 /** A CLI login started as the CLI does, then answered in ada's browser; polled once when approved. */

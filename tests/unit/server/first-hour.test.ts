@@ -7,16 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { CliIo } from '../../../src/cli/cli-io';
 import { runLogin, type LoginIo } from '../../../src/cli/commands/login';
 import { runLogout } from '../../../src/cli/commands/logout';
-import { runCli } from '../../../src/cli/run-cli';
 import { readStoredCredential } from '../../../src/client/credentials-store';
 import { resetAdminToken } from '../../../src/server/admin-init';
 import { buildServer } from '../../../src/server/app';
 import { FIRST_SIGN_IN_LIFETIME_MS } from '../../../src/server/web/first-sign-in';
 import { api, http, makeTempDir, startTestServer, type TestServer } from './test-server';
 import { field, PASSWORD, userWithPassword, WebClient } from './web-test-client';
+import { runCliCaptured } from '../cli/cli-captured';
 
 let ts: TestServer;
 let scratch: string;
@@ -32,14 +31,7 @@ afterEach(async () => {
 });
 
 async function cli(env: Record<string, string>, ...argv: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = {
-    stdout: (t) => (out.stdout += t),
-    stderr: (t) => (out.stderr += t),
-    env,
-    waitForShutdown: () => new Promise(() => undefined),
-  };
-  return { code: await runCli(argv, io), ...out };
+  return runCliCaptured(argv, env);
 }
 
 /** Follows the printed link as the administrator would, and sets a password. */

@@ -1,6 +1,5 @@
 /** The tier commands of the CLI against a real server: token create --tier, token mint, workspace set, entries. */
-import type { CliIo } from '../../../src/cli/cli-io';
-import { runCli } from '../../../src/cli/run-cli';
+import { runCliCaptured } from '../cli/cli-captured';
 import { startTestServer, type TestServer } from './test-server';
 import { type TierWorkspace, createTierWorkspace, put, read } from './tiers-setup';
 
@@ -21,15 +20,8 @@ describe('tier commands of the CLI', () => {
   afterAll(() => ts.stop());
 
   async function cli(token: string, ...argv: string[]): Promise<Run> {
-    const out = { stdout: '', stderr: '' };
-    const io: CliIo = {
-      stdout: (t) => (out.stdout += t),
-      stderr: (t) => (out.stderr += t),
-      env: { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ACCESS_TOKEN: token },
-      waitForShutdown: () => new Promise(() => undefined),
-    };
-    const code = await runCli(argv, io);
-    return { code, ...out, json: <T>() => JSON.parse(out.stdout) as T };
+    const run = await runCliCaptured(argv, { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ACCESS_TOKEN: token });
+    return { ...run, json: <T>() => JSON.parse(run.stdout) as T };
   }
 
   it('asks for the tier of a writing CI token, saying what each means, and sets the workspace tier policy', async () => {

@@ -4,11 +4,10 @@
  */
 import { Readable } from 'node:stream';
 import { TIER_MEANING } from '../../../src/access-text';
-import type { CliIo } from '../../../src/cli/cli-io';
 import { runWhoami } from '../../../src/cli/commands/whoami';
-import { runCli } from '../../../src/cli/run-cli';
 import { api, http, startTestServer, type TestServer } from './test-server';
 import { field, userWithPassword, WebClient } from './web-test-client';
+import { runCliCaptured } from '../cli/cli-captured';
 
 let ts: TestServer;
 let wsId: string;
@@ -85,14 +84,7 @@ describe('the web forms', () => {
 
 describe('the same words everywhere', () => {
   async function cli(...argv: string[]) {
-    const out = { stdout: '', stderr: '' };
-    const io: CliIo = {
-      stdout: (t) => (out.stdout += t),
-      stderr: (t) => (out.stderr += t),
-      env: { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken },
-      waitForShutdown: () => new Promise(() => undefined),
-    };
-    return { code: await runCli(argv, io), ...out };
+    return runCliCaptured(argv, { NX_SEALED_CACHE_URL: ts.url, NX_SEALED_CACHE_ADMIN_TOKEN: ts.adminToken });
   }
 
   it('token list shows the tier the web page shows, and whoami says access and tier as the forms do', async () => {
