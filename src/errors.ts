@@ -167,6 +167,18 @@ export const ERROR_CODES = {
     summary:
       'The organisation requires its members to sign in with a given identity provider; this session signed in otherwise.',
   },
+  ERR_SCIM_UNAUTHORIZED: {
+    status: 401,
+    summary:
+      'A SCIM call without the bearer token of a provider whose SCIM is configured (docs/sso.md); nothing was read or changed.',
+  },
+  ERR_SCIM_INVALID: {
+    status: 400,
+    summary:
+      'A SCIM request the server does not accept: malformed JSON, an unsupported filter or patch, a bad value; nothing was changed.',
+  },
+  ERR_SCIM_NOT_FOUND: { status: 404, summary: 'No SCIM user of that id at this provider.' },
+  ERR_SCIM_CONFLICT: { status: 409, summary: 'The provider already has a SCIM user of that userName.' },
   ERR_LOGIN_REQUEST_NOT_FOUND: {
     status: 404,
     summary: 'No such CLI login request, or the polling code does not match.',

@@ -21,6 +21,7 @@ import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
 import { accessRoutes } from './routes/cache/access';
 import { API_PREFIX, apiRoutes } from './routes/admin-api/api-routes';
 import { cacheRoutes } from './routes/cache/cache';
+import { SCIM_PREFIX, scimRoutes } from './routes/scim/scim-routes';
 import { webRoutes } from './routes/web/web-routes';
 import { checkSessionPost, loadViewer } from './web/web-guards';
 import { createWebServices, type WebServices } from './web/web-services';
@@ -91,6 +92,7 @@ function createApp(
   app.register(async (scope) => accessRoutes(scope, context));
   app.register(async (scope) => apiRoutes(scope, context, web), { prefix: API_PREFIX });
   app.register(async (scope) => webRoutes(scope, context, web));
+  app.register(async (scope) => scimRoutes(scope, web.scim), { prefix: SCIM_PREFIX });
   return { app, routes, web };
 }
 

@@ -22,6 +22,7 @@ export const ACTIONS = [
   'server.probe',
   'web.public',
   'login.device',
+  'scim.provision',
   'session.self',
   'account.read',
   'account.set-password',
@@ -437,6 +438,10 @@ export const RULES: Record<Action, Rule> = {
   'server.probe': { ...anyone, who: 'anyone (`/metrics` also needs the metrics token, or a loopback caller)' },
   'web.public': anyone,
   'login.device': { ...anyone, who: 'anyone (the secret device code is the credential)' },
+  'scim.provision': {
+    ...anyone,
+    who: "an identity provider (its SCIM bearer token, from the server's SSO config, is the credential)",
+  },
   'session.self': sessionSelf,
   'account.read': accountRead,
   'account.set-password': selfOnly(

@@ -12,6 +12,7 @@ import { TenancyStore } from '../services/tenancy-store';
 import { TierStore } from '../tiers/tier-store';
 import { WebAuthStore } from '../web/web-auth-store';
 import { CiIdentityStore } from '../ci-identity/ci-identity-store';
+import { ScimStore } from '../sso/scim-store';
 import { SsoStore } from '../sso/sso-store';
 import type { LookupCache } from './lookup-cache';
 import type { InsertResult, MetadataEngine, MetadataStore } from './metadata-store';
@@ -111,6 +112,7 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly webAuth: WebAuthStore;
   readonly ciIdentity: CiIdentityStore;
   readonly sso: SsoStore;
+  readonly scim: ScimStore;
 
   constructor(
     private readonly db: Kysely<MetadataDatabase>,
@@ -125,6 +127,7 @@ export class KyselyMetadataStore implements MetadataStore {
     this.webAuth = new WebAuthStore(db);
     this.ciIdentity = new CiIdentityStore(db);
     this.sso = new SsoStore(db);
+    this.scim = new ScimStore(db);
   }
 
   async snapshotInto(file: string): Promise<void> {

@@ -22,6 +22,7 @@ import type {
 import type { AccessLevel } from '../../protocol';
 import type { CiIdentityStore } from '../ci-identity/ci-identity-store';
 import type { RetentionStore } from '../retention/retention-store';
+import type { ScimStore } from '../sso/scim-store';
 import type { SsoStore } from '../sso/sso-store';
 import type { TenancyStore } from '../services/tenancy-store';
 import type { TierStore } from '../tiers/tier-store';
@@ -48,6 +49,8 @@ export interface MetadataStore {
   readonly ciIdentity: CiIdentityStore;
   /** Web sign-in through identity providers: attempts, organisations' sign-in policies, join domains. */
   readonly sso: SsoStore;
+  /** SCIM deprovisioning: the users identity providers pushed, and which identities they name. */
+  readonly scim: ScimStore;
 
   /**
    * The embedded file only: a consistent copy of the whole database in `file` (`VACUUM INTO`, one read

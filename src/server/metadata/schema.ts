@@ -114,6 +114,8 @@ export interface IdentitiesTable {
   checked_at: string | null;
   /** Migration 012: when a re-check failed and the identity's access was stopped (cleared by a new sign-in). */
   recheck_failed_at: string | null;
+  /** Migration 013: the verified email of the last sign-in (SCIM matching by address only). */
+  email: string | null;
 }
 
 export interface WebSessionsTable {
@@ -228,6 +230,23 @@ export interface MetadataDatabase {
   org_sign_in_policies: OrgSignInPoliciesTable;
   org_join_domains: OrgJoinDomainsTable;
   sso_token_links: SsoTokenLinksTable;
+  scim_users: ScimUsersTable;
+}
+
+/** Migration 013: a user an identity provider pushed over SCIM, per configured provider. */
+export interface ScimUsersTable {
+  id: string;
+  provider_id: string;
+  user_name: string;
+  user_name_key: string;
+  external_id: string | null;
+  /** JSON array of addresses, as the provider sent them. */
+  emails: string;
+  active: number;
+  created_at: string;
+  updated_at: string;
+  deactivated_at: string | null;
+  deleted_at: string | null;
 }
 
 /** Migration 010 (SSO): sign-in attempts, organisations' sign-in policies and join domains. */

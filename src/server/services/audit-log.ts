@@ -42,6 +42,11 @@ export type AuditAction =
   | 'sso.joined'
   | 'sso.refused'
   | 'sso.recheck-failed'
+  // SCIM deprovisioning from an identity provider (docs/sso.md)
+  | 'scim.provisioned'
+  | 'scim.deactivated'
+  | 'scim.reactivated'
+  | 'scim.deleted'
   | 'sign-in-policy.changed';
 
 export interface AuditActor {

@@ -3,10 +3,27 @@
  * Client secrets come from a file or an env var named in it, never from the file itself, and are never
  * logged or echoed: errors name where the secret should be, not what it is.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SealedCacheError } from '../../errors';
 import { ASYMMETRIC_JWS_ALGORITHMS } from '../../crypto/jws-algorithms';
+
+const EnvName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name');
+
+/** SCIM deprovisioning from this provider (docs/sso.md): the bearer token it sends, and how its users name identities. */
+const ScimEntry = z
+  .strictObject({
+    tokenFile: z.string().min(1).optional(),
+    tokenEnv: EnvName.optional(),
+    /** Which SCIM attribute equals the OIDC `sub`: `externalId` (Okta, Keycloak) or `userName`. */
+    subjectFrom: z.enum(['externalId', 'userName']).default('externalId'),
+    /** Also match by the verified email of the identity's last sign-in (for providers whose SCIM ids are not the `sub`). */
+    matchEmail: z.boolean().default(false),
+  })
+  .refine((s) => (s.tokenFile === undefined) !== (s.tokenEnv === undefined), {
+    message: 'give exactly one of tokenFile and tokenEnv',
+  });
 
 const ProviderEntry = z
   .strictObject({
@@ -16,15 +33,13 @@ const ProviderEntry = z
     issuer: z.url(),
     clientId: z.string().min(1).max(500),
     clientSecretFile: z.string().min(1).optional(),
-    clientSecretEnv: z
-      .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an env var name')
-      .optional(),
+    clientSecretEnv: EnvName.optional(),
     /** ID token signing algorithms accepted (never `none` or an HMAC one). */
     algorithms: z.array(z.enum(ASYMMETRIC_JWS_ALGORITHMS)).min(1).default(['RS256']),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'email', 'profile']),
     /** Ask for `offline_access` and keep the refresh token (sealed) to re-check the identity (docs/sso.md). */
     refreshTokens: z.boolean().default(false),
+    scim: ScimEntry.optional(),
   })
   .refine((p) => (p.clientSecretFile === undefined) !== (p.clientSecretEnv === undefined), {
     message: 'give exactly one of clientSecretFile and clientSecretEnv',
@@ -46,36 +61,67 @@ export interface SsoProvider {
   algorithms: string[];
   scopes: string[];
   refreshTokens: boolean;
+  /** SCIM deprovisioning: only the SHA-256 of the provider's bearer token is kept. */
+  scim?: ScimSettings;
 }
+
+export interface ScimSettings {
+  tokenDigest: Buffer;
+  subjectFrom: 'externalId' | 'userName';
+  matchEmail: boolean;
+}
+
+/** A SCIM bearer token is a long random secret; shorter ones are refused at start-up. */
+export const SCIM_TOKEN_MIN_LENGTH = 32;
 
 export interface SsoConfig {
   publicUrl: string;
   providers: SsoProvider[];
 }
 
+/** A secret from an env var or a file, whichever the entry names; `what` says which secret in errors. */
 function readSecret(
-  entry: z.infer<typeof ProviderEntry>,
+  from: { file?: string; env?: string },
   env: Record<string, string | undefined>,
   where: string,
+  what: string,
 ): string {
   let secret: string | undefined;
-  if (entry.clientSecretEnv !== undefined) {
-    secret = env[entry.clientSecretEnv];
+  if (from.env !== undefined) {
+    secret = env[from.env];
     if (secret === undefined || secret === '')
-      throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: env ${entry.clientSecretEnv} is not set`);
+      throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: env ${from.env} is not set (the ${what})`);
   } else {
     try {
-      secret = readFileSync(entry.clientSecretFile as string, 'utf8').trim();
+      secret = readFileSync(from.file as string, 'utf8').trim();
     } catch (err) {
       throw new SealedCacheError(
         'ERR_CONFIG_INVALID',
-        `${where}: client secret file ${entry.clientSecretFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        `${where}: ${what} file ${from.file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
         { cause: err },
       );
     }
-    if (secret === '') throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: client secret file is empty`);
+    if (secret === '') throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: ${what} file is empty`);
   }
   return secret;
+}
+
+function scimSettings(
+  entry: z.infer<typeof ScimEntry>,
+  env: Record<string, string | undefined>,
+  where: string,
+): ScimSettings {
+  const token = readSecret({ file: entry.tokenFile, env: entry.tokenEnv }, env, where, 'SCIM token');
+  if (token.length < SCIM_TOKEN_MIN_LENGTH)
+    throw new SealedCacheError(
+      'ERR_CONFIG_INVALID',
+      `${where}: the SCIM token is shorter than ${SCIM_TOKEN_MIN_LENGTH} characters; make a random one (openssl rand -hex 32)`,
+    );
+  return {
+    tokenDigest: createHash('sha256').update(token).digest(),
+    subjectFrom: entry.subjectFrom,
+    matchEmail: entry.matchEmail,
+  };
 }
 
 /** Reads and checks the SSO file; every problem names the file and provider, never a secret. */
@@ -97,8 +143,14 @@ export function loadSsoConfig(path: string, env: Record<string, string | undefin
     const issuerUrl = new URL(entry.issuer);
     if (issuerUrl.protocol !== 'https:' && !isLoopback(issuerUrl.hostname))
       throw new SealedCacheError('ERR_CONFIG_INVALID', `${where}: the issuer must be https (http only on loopback)`);
-    const { clientSecretFile: _file, clientSecretEnv: _env, ...rest } = entry;
-    return { ...rest, clientSecret: readSecret(entry, env, where) };
+    const { clientSecretFile: _file, clientSecretEnv: _env, scim, ...rest } = entry;
+    const clientSecret = readSecret(
+      { file: entry.clientSecretFile, env: entry.clientSecretEnv },
+      env,
+      where,
+      'client secret',
+    );
+    return { ...rest, clientSecret, ...(scim === undefined ? {} : { scim: scimSettings(scim, env, where) }) };
   });
   return { publicUrl: parsed.data.publicUrl, providers };
 }

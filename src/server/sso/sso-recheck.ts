@@ -10,6 +10,7 @@ import type { Clock } from '../clock';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { AuditLog } from '../services/audit-log';
 import { RefreshRejected, type OidcFlow } from './oidc-flow';
+import { stopIdentity } from './identity-stop';
 import type { RefreshTokenBox } from './refresh-token-box';
 import type { SsoConfig, SsoProvider } from './sso-config';
 import { oidcProviderKey, type LinkedIdentity, type SsoStore } from './sso-store';
@@ -94,33 +95,14 @@ export class SsoRecheck {
 
   /** Revokes the identity's tokens, ends its sessions, audits per organisation; returns how many tokens. */
   private async stop(provider: SsoProvider, identity: LinkedIdentity, reason: string): Promise<number> {
-    const at = this.deps.clock().toISOString();
-    const tokens = await this.deps.sso.activeLinkedTokens(identity, at);
-    for (const token of tokens) await this.deps.store.revokeToken(token.id, at);
-    const sessions = await this.deps.sso.endProviderSessions(identity.userId, provider.id);
-    await this.deps.sso.failIdentity(identity, at);
-    const byOrg = new Map<string | null, string[]>();
-    for (const token of tokens) {
-      const workspace = token.workspaceId === null ? undefined : await this.deps.store.findWorkspace(token.workspaceId);
-      const orgId = workspace?.orgId ?? null;
-      byOrg.set(orgId, [...(byOrg.get(orgId) ?? []), token.id]);
-    }
-    // A lapsed sign-in with nothing to stop is no event; a provider's refusal always is.
-    if (byOrg.size === 0 && (sessions > 0 || reason !== 'sign-in-lapsed')) byOrg.set(null, []);
-    for (const [orgId, ids] of byOrg)
-      await this.deps.audit.record({
-        action: 'sso.recheck-failed',
-        actor: { tokenId: null, userId: null },
-        orgId,
-        targetId: identity.userId,
-        details: {
-          provider: provider.id,
-          reason,
-          tokens: ids.join(','),
-          revokedTokens: ids.length,
-          endedSessions: sessions,
-        },
-      });
-    return tokens.length;
+    const stopped = await stopIdentity(this.deps, {
+      provider,
+      identity,
+      action: 'sso.recheck-failed',
+      details: { reason },
+      // A lapsed sign-in with nothing to stop is no event; a provider's refusal always is.
+      alwaysAudit: reason !== 'sign-in-lapsed',
+    });
+    return stopped.revokedTokens;
   }
 }

@@ -14,6 +14,7 @@ import type { User } from '../metadata/records';
 import type { AuditActor, AuditLog } from '../services/audit-log';
 import { enrolNewMember } from '../web/accounts';
 import type { IdentityClaims, OidcFlow } from './oidc-flow';
+import { scimMatchRule } from './scim';
 import type { SsoConfig, SsoProvider } from './sso-config';
 import type { RefreshTokenBox } from './refresh-token-box';
 import { oidcProviderKey, type OrgSignInPolicy, type SsoIdentityRef, type SsoStore } from './sso-store';
@@ -23,6 +24,10 @@ function checkFailure(err: unknown): string {
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
   return cause instanceof Error ? cause.message.slice(0, 200) : 'unknown error';
 }
+
+/** Only an address the provider verified is remembered, lower-cased. */
+const verifiedEmailOf = (claims: IdentityClaims): string | null =>
+  claims.emailVerified && claims.email !== undefined ? claims.email.toLowerCase() : null;
 
 /** How long a started sign-in may take at the provider. */
 export const SSO_ATTEMPT_LIFETIME_MS = 10 * 60_000;
@@ -158,6 +163,13 @@ export class SsoService {
         err,
       );
     }
+    const deactivated = await this.deactivatedAtProvider(provider, claims);
+    if (deactivated !== undefined)
+      throw await refuse(
+        'deprovisioned',
+        `${provider.displayName} deactivated this account (SCIM); ask an administrator there to reactivate it`,
+        'ERR_WEB_SSO_NOT_ALLOWED',
+      );
     const linked = await this.deps.sso.findLinkedUserId(claims.issuer, claims.subject);
     if (linked !== undefined) {
       const user = await this.deps.store.findUser(linked);
@@ -227,7 +239,16 @@ export class SsoService {
       claims.refreshToken === undefined || this.deps.box === undefined
         ? null
         : this.deps.box.seal(claims.refreshToken, ref);
-    await this.deps.sso.confirmIdentity(ref, sealed, at);
+    await this.deps.sso.confirmIdentity(ref, sealed, verifiedEmailOf(claims), at);
+  }
+
+  /** The provider's SCIM user that deactivated the person signing in, if its SCIM says so (docs/sso.md). */
+  private async deactivatedAtProvider(provider: SsoProvider, claims: IdentityClaims) {
+    if (provider.scim === undefined) return undefined;
+    return this.deps.store.scim.deactivatedFor(provider.id, scimMatchRule(provider, provider.scim), {
+      subject: claims.subject,
+      email: verifiedEmailOf(claims),
+    });
   }
 
   /** The SSO identity a session signed in through, or undefined for a password session. */

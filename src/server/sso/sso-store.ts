@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { MemberRole } from '../metadata/records';
-import type { MetadataDatabase } from '../metadata/schema';
+import type { IdentitiesTable, MetadataDatabase } from '../metadata/schema';
 
 export interface SsoAttempt {
   stateHash: string;
@@ -46,6 +46,26 @@ export interface LinkedIdentity extends SsoIdentityRef {
   /** The last sign-in or successful refresh (falls back to when the link was made). */
   checkedAt: string;
 }
+
+/** The columns of `identities` a LinkedIdentity is read from. */
+export const LINKED_IDENTITY_COLUMNS = [
+  'user_id',
+  'provider',
+  'subject',
+  'refresh_token_sealed',
+  'checked_at',
+  'created_at',
+] as const;
+
+export const linkedIdentityOf = (
+  r: Pick<IdentitiesTable, (typeof LINKED_IDENTITY_COLUMNS)[number]>,
+): LinkedIdentity => ({
+  userId: r.user_id,
+  provider: r.provider,
+  subject: r.subject,
+  refreshTokenSealed: r.refresh_token_sealed,
+  checkedAt: r.checked_at ?? r.created_at,
+});
 
 /** With no organisation policy saying otherwise, an identity is re-checked this often. */
 export const DEFAULT_RECHECK_INTERVAL_S = 24 * 3600;
@@ -137,11 +157,25 @@ export class SsoStore {
     return rows.map((r) => r.provider);
   }
 
-  /** After a sign-in: confirmed now, a failed re-check forgotten, the refresh token (or none) replaced. */
-  async confirmIdentity(ref: SsoIdentityRef, refreshTokenSealed: string | null, at: string): Promise<void> {
+  /**
+   * After a sign-in: confirmed now, a failed re-check forgotten, the refresh token (or none) replaced,
+   * and the verified email (or none) remembered for SCIM matching by address.
+   */
+  async confirmIdentity(
+    ref: SsoIdentityRef,
+    refreshTokenSealed: string | null,
+    verifiedEmail: string | null,
+    at: string,
+  ): Promise<void> {
     await this.db
       .updateTable('identities')
-      .set({ checked_at: at, recheck_failed_at: null, refresh_token_sealed: refreshTokenSealed, updated_at: at })
+      .set({
+        checked_at: at,
+        recheck_failed_at: null,
+        refresh_token_sealed: refreshTokenSealed,
+        email: verifiedEmail,
+        updated_at: at,
+      })
       .where('provider', '=', ref.provider)
       .where('subject', '=', ref.subject)
       .execute();
@@ -171,19 +205,13 @@ export class SsoStore {
   async identitiesToRecheck(): Promise<LinkedIdentity[]> {
     const rows = await this.db
       .selectFrom('identities')
-      .select(['user_id', 'provider', 'subject', 'refresh_token_sealed', 'checked_at', 'created_at'])
+      .select(LINKED_IDENTITY_COLUMNS)
       .where('provider', 'like', 'oidc:%')
       .where('recheck_failed_at', 'is', null)
       .orderBy('provider')
       .orderBy('subject')
       .execute();
-    return rows.map((r) => ({
-      userId: r.user_id,
-      provider: r.provider,
-      subject: r.subject,
-      refreshTokenSealed: r.refresh_token_sealed,
-      checkedAt: r.checked_at ?? r.created_at,
-    }));
+    return rows.map(linkedIdentityOf);
   }
 
   /** The shortest re-check interval among the organisations the user belongs to (the default when none sets one). */

@@ -10,6 +10,7 @@ import { openIdClientFlow, type OidcFlow } from '../sso/oidc-flow';
 import { loadSsoConfig } from '../sso/sso-config';
 import { SsoService } from '../sso/sso-sign-in';
 import { loadServerSecret, RefreshTokenBox } from '../sso/refresh-token-box';
+import { ScimService } from '../sso/scim';
 import { SsoRecheck } from '../sso/sso-recheck';
 
 export interface WebServices {
@@ -21,6 +22,7 @@ export interface WebServices {
   firstSignIn: FirstSignInLinks;
   sso: SsoService;
   ssoRecheck: SsoRecheck;
+  scim: ScimService;
 }
 
 export interface WebServiceOptions {
@@ -62,5 +64,6 @@ export function createWebServices(ctx: ServerContext, options: WebServiceOptions
     firstSignIn: new FirstSignInLinks({ store: ctx.store, auth, clock: ctx.clock }),
     sso: new SsoService(ssoDeps),
     ssoRecheck: new SsoRecheck(ssoDeps),
+    scim: new ScimService({ config: ssoConfig, store: ctx.store, audit: ctx.audit, clock: ctx.clock }),
   };
 }

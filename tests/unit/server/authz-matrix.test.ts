@@ -320,6 +320,26 @@ const TABLE: Record<string, Row> = {
     foreign: 'same',
   },
   'GET /ui/*': { request: get('/ui/no-such-page'), own: ALL, foreign: 'same' },
+  // SCIM: only an identity provider's SCIM token (none of these actors holds one) opens it.
+  'GET /scim/v2/ServiceProviderConfig': { request: get('/scim/v2/ServiceProviderConfig'), own: [], foreign: 'same' },
+  'GET /scim/v2/Users': { request: get('/scim/v2/Users'), own: [], foreign: 'same' },
+  'GET /scim/v2/Users/:id': { request: get('/scim/v2/Users/scim_0000000000000000'), own: [], foreign: 'same' },
+  'POST /scim/v2/Users': {
+    request: () => ({ path: '/scim/v2/Users', body: { userName: 'x@y.test' } }),
+    own: [],
+    foreign: 'same',
+  },
+  'PUT /scim/v2/Users/:id': {
+    request: () => ({ path: '/scim/v2/Users/scim_0000000000000000', body: { userName: 'x@y.test' } }),
+    own: [],
+    foreign: 'same',
+  },
+  'PATCH /scim/v2/Users/:id': {
+    request: () => ({ path: '/scim/v2/Users/scim_0000000000000000', body: { Operations: [] } }),
+    own: [],
+    foreign: 'same',
+  },
+  'DELETE /scim/v2/Users/:id': { request: get('/scim/v2/Users/scim_0000000000000000'), own: [], foreign: 'same' },
   'POST /ui/sign-out': { request: () => ({ path: '/ui/sign-out', form: {} }), own: SESSIONS, foreign: 'same' },
   'GET /ui/account': { request: get('/ui/account'), own: SESSIONS, foreign: 'same' },
   'POST /ui/account/password': {
@@ -476,6 +496,7 @@ const DENIALS = new Set([
   'ERR_AUTH_ANONYMOUS_DENIED',
   'ERR_CACHE_WRITE_DENIED',
   'ERR_WEB_SESSION_REQUIRED',
+  'ERR_SCIM_UNAUTHORIZED',
 ]);
 /** A target the fixture failed to name: the row's request is wrong, not the server. */
 const UNRESOLVED = new Set([
@@ -488,7 +509,9 @@ const UNRESOLVED = new Set([
 function errorCodeOf(response: LightMyRequestResponse): string | undefined {
   if (response.statusCode < 400) return undefined;
   try {
-    return (JSON.parse(response.body) as { error?: { code?: string } }).error?.code;
+    // Ours is `{ error: { code } }`; SCIM's error object names the code at the start of its `detail`.
+    const body = JSON.parse(response.body) as { error?: { code?: string }; detail?: string };
+    return body.error?.code ?? /^(ERR_[A-Z_]+):/.exec(body.detail ?? '')?.[1];
   } catch {
     return /\b(ERR_[A-Z_]+)\b/.exec(response.body)?.[1];
   }

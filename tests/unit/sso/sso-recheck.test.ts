@@ -70,7 +70,7 @@ beforeEach(async () => {
   await store.insertUser({ id: 'usr_1', name: 'ann', bot: false, serverAdmin: false, ownerOrgId: null, createdAt: at });
   await store.insertMembership({ orgId: 'org_1', userId: 'usr_1', role: 'member', createdAt: at });
   await store.sso.linkIdentity('usr_1', ISSUER, 'sub-1', at);
-  await store.sso.confirmIdentity(REF, null, at);
+  await store.sso.confirmIdentity(REF, null, null, at);
   const issued = await new TokenService(store, audit, clock).issue(
     {
       kind: 'personal',
@@ -116,7 +116,7 @@ describe('without a refresh token', () => {
   it("follows the organisation's shorter interval; a fresh sign-in within it keeps access", async () => {
     await store.sso.setPolicy('org_1', { requiredProvider: null, joinDomains: [], recheckIntervalSeconds: 3600 }, '');
     now = T0 + 50 * 60_000;
-    await store.sso.confirmIdentity(REF, null, new Date(now).toISOString());
+    await store.sso.confirmIdentity(REF, null, null, new Date(now).toISOString());
     now = T0 + 100 * 60_000;
     expect((await recheck.run()).failed).toBe(0);
     now = T0 + 111 * 60_000;
@@ -127,7 +127,7 @@ describe('without a refresh token', () => {
 
 describe('with a refresh token', () => {
   beforeEach(async () => {
-    await store.sso.confirmIdentity(REF, box.seal('rt-first', REF), new Date(T0).toISOString());
+    await store.sso.confirmIdentity(REF, box.seal('rt-first', REF), null, new Date(T0).toISOString());
   });
 
   it('a successful refresh keeps the token and stores the rotated refresh token, sealed', async () => {

@@ -117,11 +117,10 @@ describe('SsoService', () => {
     return 'none';
   };
 
-  beforeEach(async () => {
-    store = await openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
-    const clock = () => new Date('2026-01-01T00:00:00Z');
-    service = new SsoService({
-      config,
+  const clock = () => new Date('2026-01-01T00:00:00Z');
+  const serviceWith = (withConfig: SsoConfig): SsoService =>
+    new SsoService({
+      config: withConfig,
       flow,
       sso: store.sso,
       store,
@@ -129,6 +128,10 @@ describe('SsoService', () => {
       clock,
       box: undefined,
     });
+
+  beforeEach(async () => {
+    store = await openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
+    service = serviceWith(config);
     await store.insertOrganisation({ id: 'org_1', name: 'acme', public: false, createdAt: clock().toISOString() });
     claims = {
       issuer: 'https://idp.example.com',
@@ -155,6 +158,40 @@ describe('SsoService', () => {
     const joined = await service.complete('corp', callback(second), 'browser-a');
     expect(joined).toMatchObject({ joined: true, user: { name: 'Ann' } });
     expect(await store.findMembership('org_1', joined.user.id)).toMatchObject({ role: 'admin' });
+  });
+
+  it('a person the provider deactivated over SCIM cannot sign in, until the provider reactivates them', async () => {
+    const scimProvider = {
+      ...config.providers[0]!,
+      scim: { tokenDigest: Buffer.alloc(32), subjectFrom: 'externalId' as const, matchEmail: false },
+    };
+    const scimService = serviceWith({ ...config, providers: [scimProvider] });
+    await scimService.setPolicy(
+      'org_1',
+      { requiredProvider: null, joinDomains: [{ domain: 'acme.com', role: 'member' }] },
+      { tokenId: null, userId: null },
+    );
+    const signIn = async () =>
+      scimService.complete('corp', callback(await scimService.begin('corp', 'b', '/ui/tokens')), 'b');
+    const joined = await signIn();
+    const at = clock().toISOString();
+    const user = {
+      id: 'scim_0123456789abcdef',
+      providerId: 'corp',
+      userName: 'ann@acme.com',
+      externalId: 'sub-1',
+      emails: [],
+      active: false,
+      createdAt: at,
+      updatedAt: at,
+      deactivatedAt: at,
+    };
+    await store.scim.insertUser(user);
+    expect(await code(signIn)).toBe('ERR_WEB_SSO_NOT_ALLOWED');
+    const refused = (await store.listAudit({ limit: 10 })).find((e) => e.action === 'sso.refused');
+    expect(refused?.details).toMatchObject({ provider: 'corp', reason: 'deprovisioned' });
+    await store.scim.updateUser('corp', user.id, { ...user, active: true }, at);
+    expect((await signIn()).user.id).toBe(joined.user.id);
   });
 
   it('links by issuer + sub: the same email from another subject does not reach the account', async () => {

@@ -11,6 +11,7 @@ import { ciIdentity } from './009-ci-identity';
 import { sso } from './010-sso';
 import { trustPolicyCreator } from './011-trust-policy-creator';
 import { ssoIdentityRecheck } from './012-sso-identity-recheck';
+import { scim } from './013-scim';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -28,6 +29,7 @@ export const migrationProvider: MigrationProvider = {
       '010-sso': sso,
       '011-trust-policy-creator': trustPolicyCreator,
       '012-sso-identity-recheck': ssoIdentityRecheck,
+      '013-scim': scim,
     };
   },
 };
