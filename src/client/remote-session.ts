@@ -99,7 +99,7 @@ class RemoteCacheSession implements RemoteSession {
     try {
       this.accessResponse = await this.client!.access();
     } catch (err) {
-      this.turnOff(describeFailure(err));
+      this.turnOff(describeFailure(err) + nextStep(err, config));
       return;
     }
     const { read, write } = this.accessResponse.access;
@@ -286,6 +286,15 @@ function isSessionFatal(err: unknown): boolean {
   if (!isSealedCacheError(err)) return false;
   if (err.code === 'ERR_CLIENT_UNREACHABLE' || err.code === 'ERR_CLIENT_TIMEOUT') return true;
   return err.code.startsWith('ERR_AUTH_') && err.code !== 'ERR_AUTH_FORBIDDEN' && err.code !== 'ERR_AUTH_RATE_LIMITED';
+}
+
+/** Codes after which a stored login cannot work again: the person has to log in anew. */
+const LOGIN_ENDED = new Set(['ERR_AUTH_TOKEN_REVOKED', 'ERR_AUTH_TOKEN_EXPIRED', 'ERR_AUTH_TOKEN_INVALID']);
+
+/** What to do about a refused credential, when there is one thing to do. */
+function nextStep(err: unknown, config: ClientConfig): string {
+  if (!isSealedCacheError(err) || !LOGIN_ENDED.has(err.code) || config.credential.source !== 'login') return '';
+  return '; log in again with `nx-sealed-cache login`';
 }
 
 function describeFailure(err: unknown): string {

@@ -63,7 +63,7 @@ export function formatRunSummary(
   const traffic = `(${formatBytes(stats.bytesUp)} up, ${formatBytes(stats.bytesDown)} down)`;
   const head =
     session.mode === 'off'
-      ? `remote cache off${session.reason ? ` (${session.reason})` : ''}`
+      ? `remote cache off${session.reason ? ` (${shortReason(session.reason)})` : ''}`
       : `${counts.join(', ')} ${traffic}`;
   const parts = [head, describeSealing(config), describeCredential(config, session)];
   if (config.identity) parts.push(describeIdentity(config.identity));
@@ -150,6 +150,12 @@ export function describeCredential(
       ? `anonymous, workspace ${config.workspaceId}`
       : SOURCE_LABELS[config.credential.source];
   return scope.length > 0 ? `${label} (${scope.join(', ')})` : label;
+}
+
+/** The warning at the start of the run said it all; the summary repeats only the stable code when there is one. */
+function shortReason(reason: string): string {
+  const code = /\[(ERR_[A-Z0-9_]+)\]/.exec(reason)?.[1];
+  return code ? `${code}, see the warning above` : reason;
 }
 
 function count(n: number, singular: string, plural: string): string {

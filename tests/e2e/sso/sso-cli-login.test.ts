@@ -6,7 +6,7 @@
  * ends with the identity: the provider hands out refresh tokens, one person is disabled at the provider,
  * and the re-check revokes the token their login made (audited), while another person's token works on.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -15,15 +15,14 @@ import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-rout
 import {
   type BootstrappedWorkspace,
   type RunningServer,
-  CLI_ENTRY,
   bootstrapWorkspace,
   cli,
   freePort,
-  spawnTracked,
   startServer,
 } from '../harness';
 import { launchBrowser, type TestBrowser } from '../web/browser';
 import { startTestProvider, type TestProvider } from './oidc-provider';
+import { ssoCliLogin } from './sso-login-flow';
 
 const CLIENT_SECRET = 'corp-client-secret-2b8d4f6a1c';
 const ACCOUNTS = {
@@ -35,43 +34,6 @@ interface AuditRow {
   action: string;
   orgId: string | null;
   details: Record<string, unknown>;
-}
-
-interface CliLogin {
-  code: string;
-  output: () => string;
-  exited: Promise<number | null>;
-  home: string;
-}
-
-/** Starts the real `login --browser` and resolves once it printed the user code. */
-async function startCliLogin(serverUrl: string, workspaceId: string): Promise<CliLogin> {
-  const home = mkdtempSync(join(tmpdir(), 'nxsc-sso-login-home-'));
-  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), NX_SEALED_CACHE_ACCESS_TOKEN: '' };
-  const child = spawnTracked(
-    process.execPath,
-    [CLI_ENTRY, 'login', '--url', serverUrl, '--workspace', workspaceId, '--browser'],
-    { cwd: home, env },
-  );
-  child.stdin?.end();
-  let output = '';
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-  const code = await new Promise<string>((resolveCode, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      const match = /^\s+([A-Z]{4}-[A-Z]{4})$/m.exec(output);
-      if (match?.[1]) resolveCode(match[1]);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then(() => reject(new Error(`login exited before printing a code:\n${output}`)));
-  });
-  return { code, output: () => output, exited, home };
-}
-
-function storedToken(login: CliLogin, serverUrl: string, workspaceId: string): { token: string; tokenId?: string } {
-  const file = JSON.parse(readFileSync(join(login.home, '.config', 'nx-sealed-cache', 'credentials.json'), 'utf8'));
-  return file.servers[`${serverUrl}/w/${workspaceId}`];
 }
 
 async function cacheStatus(url: string, token: string): Promise<{ status: number; text: string }> {
@@ -129,41 +91,22 @@ describe('CLI login through an OIDC identity provider', () => {
   const tokens: Record<string, string> = {};
   const audit = async (): Promise<AuditRow[]> => cli<AuditRow[]>(['audit', 'list', '--limit', '200'], boot.target);
 
-  /** The real CLI login, approved by `account` after an SSO sign-in from the approval page; returns the token. */
-  async function ssoCliLogin(account: string, userName: string): Promise<string> {
-    const login = await startCliLogin(server.url, boot.workspace.id);
-    try {
-      const verification = /open (\S+) in a browser/.exec(login.output())?.[1] as string;
-      expect(new URL(verification).pathname).toBe('/ui/device');
-      await browser.context.clearCookies();
-      await idp.signInAs(account);
-      await page.goto(verification);
-      // No session: the sign-in page, carrying the approval page as where to come back to.
-      expect(new URL(page.url()).pathname).toBe('/ui/sign-in');
-      expect(new URL(page.url()).searchParams.get('next')).toBe('/ui/device');
-      const ssoLink = page.getByRole('link', { name: 'Sign in with Corp SSO' });
-      expect(new URL((await ssoLink.getAttribute('href')) as string, server.url).searchParams.get('next')).toBe(
-        '/ui/device',
-      );
-      await Promise.all([page.waitForURL(`${server.url}/ui/device`), ssoLink.click()]);
-      await expect(page.locator('.who').innerText()).resolves.toContain(`Signed in as ${userName}`);
-      await page.getByLabel('Code from your terminal').fill(login.code);
-      await page.getByRole('button', { name: 'Continue' }).click();
-      await expect(page.locator('.user-code').textContent()).resolves.toBe(login.code);
-      await page.getByRole('button', { name: 'Approve' }).click();
-      await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('CLI login approved');
-      expect(await login.exited).toBe(0);
-      expect(login.output()).toMatch(new RegExp(`Logged in to .* as ${userName}`));
-      const stored = storedToken(login, server.url, boot.workspace.id);
-      expect(login.output()).not.toContain(stored.token);
-      return stored.token;
-    } finally {
-      rmSync(login.home, { recursive: true, force: true });
-    }
-  }
+  const login = (account: string, userName: string): Promise<string> =>
+    ssoCliLogin(
+      {
+        serverUrl: server.url,
+        workspaceId: boot.workspace.id,
+        idp,
+        browser,
+        page,
+        buttonName: 'Sign in with Corp SSO',
+      },
+      account,
+      userName,
+    );
 
   it('a person without a session signs in through the provider from the approval page, approves, and the CLI gets its token', async () => {
-    tokens.alice = await ssoCliLogin('alice-sub', 'alice');
+    tokens.alice = await login('alice-sub', 'alice');
     expect((await cacheStatus(server.url, tokens.alice)).status).toBe(404);
     const actions = (await audit()).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['sso.joined', 'sso.signed-in', 'login.approved']));
@@ -191,7 +134,7 @@ describe('CLI login through an OIDC identity provider', () => {
   });
 
   it('a person disabled at the provider loses the token their login made at the re-check; audited; others keep theirs', async () => {
-    tokens.bob = await ssoCliLogin('bob-sub', 'bob');
+    tokens.bob = await login('bob-sub', 'bob');
     await idp.disable('alice-sub');
     const response = await request(`${server.url}/api/v1/sso/recheck`, {
       method: 'POST',

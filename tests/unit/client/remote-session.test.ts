@@ -88,6 +88,36 @@ describe('remote session', () => {
     expect(warnings).toEqual([expect.stringContaining('may not read')]);
   });
 
+  it('a revoked login says to log in again; the summary names only the code', async () => {
+    server.handle((_req, res) =>
+      sendJson(res, 401, { error: { code: 'ERR_AUTH_TOKEN_REVOKED', message: 'token tok_x was revoked' } }),
+    );
+    const config = clientConfigFor(server.url, { credential: { token: 'nxsc_login', source: 'login' } });
+    session = await openRemoteSession(config, deps());
+    expect(session.mode).toBe('off');
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /revoked \[ERR_AUTH_TOKEN_REVOKED\]; log in again with `nx-sealed-cache login`\. Tasks still run/,
+      ),
+    ]);
+    expect(formatRunSummary(session.stats, config, session)).toMatch(
+      /^nx-sealed-cache: remote cache off \(ERR_AUTH_TOKEN_REVOKED, see the warning above\) · /,
+    );
+  });
+
+  it('a revoked token from the environment gets no login advice: logging in would not change it', async () => {
+    server.handle((_req, res) =>
+      sendJson(res, 401, { error: { code: 'ERR_AUTH_TOKEN_REVOKED', message: 'token tok_x was revoked' } }),
+    );
+    session = await openRemoteSession(
+      clientConfigFor(server.url, { credential: { token: 'nxsc_env', source: 'env' } }),
+      deps(),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('ERR_AUTH_TOKEN_REVOKED');
+    expect(warnings[0]).not.toContain('log in again');
+  });
+
   it('never uploads in read-only mode and says so once at the start', async () => {
     const blobs = serveCache(server, { read: true, write: false });
     session = await openRemoteSession(clientConfigFor(server.url), deps());
