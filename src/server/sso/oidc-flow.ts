@@ -82,7 +82,16 @@ export function openIdClientFlow(): OidcFlow {
             ...(provider.algorithms.length === 1 ? { id_token_signed_response_alg: provider.algorithms[0] } : {}),
           },
           client.ClientSecretPost(provider.clientSecret),
-          isLoopback(new URL(provider.issuer).hostname) ? { execute: [client.allowInsecureRequests] } : {},
+          {
+            // openid-client trusts an ID token from the token endpoint on the strength of TLS alone (OIDC Core
+            // 3.1.3.7); this also checks its signature against the provider's published keys, so a token
+            // endpoint answer that was altered on the way, or a provider reached over plain loopback HTTP,
+            // cannot sign anyone in with claims the provider never signed.
+            execute: [
+              client.enableNonRepudiationChecks,
+              ...(isLoopback(new URL(provider.issuer).hostname) ? [client.allowInsecureRequests] : []),
+            ],
+          },
         ),
       );
       configs.set(provider.id, pending);
