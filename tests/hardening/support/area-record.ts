@@ -21,7 +21,8 @@ export type HardeningArea =
   | 'Disk full'
   | 'Secrets'
   | 'Signatures'
-  | 'CI identity (OIDC)';
+  | 'CI identity (OIDC)'
+  | 'SSO (people)';
 
 export interface CaseFailure {
   case: string;
