@@ -187,6 +187,55 @@ describe('init generator: safe to rerun and to run on real configs', () => {
   });
 });
 
+describe('init generator: the server URL', () => {
+  const noEnv = {};
+  const run = (tree: WorkspaceTree, schema: Parameters<typeof applyInit>[1], env: Record<string, string> = noEnv) =>
+    applyInit(tree, schema, countingAccess(), undefined, undefined, env);
+
+  it.each([
+    ['left out', {}],
+    ['an empty prompt answer', { url: '' }],
+    ['a blank prompt answer', { url: '   ' }],
+  ])('%s: refuses naming --url and leaves nx.json alone', (_label, given) => {
+    const tree = createTreeWithEmptyWorkspace();
+    const before = tree.read('nx.json', 'utf-8');
+    let failure: unknown;
+    try {
+      run(tree, { ...given, workspaceId: WS_ID, nxVersion: '24.0.6' });
+    } catch (err) {
+      failure = err;
+    }
+    expect(isSealedCacheError(failure, 'ERR_INPUT_INVALID')).toBe(true);
+    expect((failure as Error).message).toMatch(
+      /^--url is required: .*--url=https:\/\/cache\.example\.com.*NX_SEALED_CACHE_URL/,
+    );
+    expect(tree.read('nx.json', 'utf-8')).toBe(before);
+  });
+
+  it('is not asked again when nx.json already has one (a rerun after an Nx upgrade)', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    run(tree, { url: URL, nxVersion: '20.7.0' });
+    run(tree, { nxVersion: '24.0.6' });
+    expect(nxJsonOf(tree).plugins).toEqual([{ plugin: 'nx-sealed-cache', options: { url: URL } }]);
+  });
+
+  it('may come from NX_SEALED_CACHE_URL: then nothing is written and the next steps say to set it everywhere', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const result = run(tree, { nxVersion: '24.0.6' }, { NX_SEALED_CACHE_URL: URL });
+    expect(nxJsonOf(tree).plugins).toEqual(['nx-sealed-cache']);
+    expect(result.nextSteps[0]).toMatch(/No "url" in nx.json: set NX_SEALED_CACHE_URL on every machine/);
+  });
+
+  it('is asked for by Nx in a terminal (x-prompt), the only option without a default that init needs', () => {
+    const schema = JSON.parse(readFileSync(join(__dirname, 'schema.json'), 'utf8')) as {
+      properties: Record<string, { 'x-prompt'?: string }>;
+    };
+    const prompted = Object.entries(schema.properties).filter(([, property]) => property['x-prompt']);
+    expect(prompted.map(([name]) => name)).toEqual(['url']);
+    expect(prompted[0]?.[1]['x-prompt']).toMatch(/URL of your nx-sealed-cache server/);
+  });
+});
+
 describe('init generator: switching paths when Nx changes', () => {
   it('moves from the runner (Nx 20.7) to the plugin (Nx 20.8), carrying options and dropping useLegacyCache', () => {
     const tree = createTreeWithEmptyWorkspace();
@@ -245,8 +294,8 @@ describe('init generator: encryption', () => {
 
   it('really generates a fresh nxsk1_ key by default', () => {
     const tree = createTreeWithEmptyWorkspace();
-    const first = applyInit(tree, { encryption: 'generate', nxVersion: '24.0.6' }, countingAccess());
-    const second = applyInit(tree, { encryption: 'generate', nxVersion: '24.0.6' }, countingAccess());
+    const first = applyInit(tree, { url: URL, encryption: 'generate', nxVersion: '24.0.6' }, countingAccess());
+    const second = applyInit(tree, { url: URL, encryption: 'generate', nxVersion: '24.0.6' }, countingAccess());
     expect(first.generatedKey).toMatch(/^nxsk1_[A-Za-z0-9_-]{43}$/);
     expect(second.generatedKey).not.toBe(first.generatedKey);
   });
@@ -255,7 +304,7 @@ describe('init generator: encryption', () => {
     const tree = createTreeWithEmptyWorkspace();
     const result = applyInit(
       tree,
-      { encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' },
+      { url: URL, encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' },
       countingAccess(),
       () => fixedKey,
     );
@@ -268,7 +317,7 @@ describe('init generator: encryption', () => {
     const again = countingAccess();
     applyInit(
       tree,
-      { encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' },
+      { url: URL, encryption: 'generate', storeKeyInNxJson: true, nxVersion: '20.2.0' },
       again,
       () => `nxsk1_${'B'.repeat(43)}`,
     );

@@ -29,7 +29,7 @@ import {
 import { describeChanges, describeNextSteps } from './init-report';
 import { askToReplace } from './confirm-replace';
 import { describeFindings, describeMoveSteps, refusalMessage } from './other-caches-report';
-import { parseInitOptions, type InitOptions } from './init-options';
+import { parseInitOptions, requireServerUrl, type InitOptions } from './init-options';
 import type { InitGeneratorSchema } from './schema';
 import { mergeTrustedSigners, parseTrustedSignerList } from './trusted-signers';
 import { generateSigningKey, type GeneratedSigningKey } from '../../src/crypto/signing-keys';
@@ -75,6 +75,7 @@ export function applyInit(
   nxJsonAccess: NxJsonAccess,
   makeKey: () => string = generateEncryptionKey,
   makeSigningKey: () => GeneratedSigningKey = generateSigningKey,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): InitResult {
   const options = parseInitOptions(schema);
   const nxVersion = detectNxVersion(tree, options.nxVersion);
@@ -94,6 +95,7 @@ export function applyInit(
     ...parseTrustedSignerList(generatedSigningKey?.publicKeyText),
   ]);
   if (signers) ours.trustedSigners = signers;
+  requireServerUrl(options.url, ours.url, env);
   const after =
     path === 'runner' ? wireRunner(withoutOthers, ours, nxVersion.major === 20) : wirePlugin(withoutOthers, ours);
   if (JSON.stringify(after) !== JSON.stringify(before)) writeNxJson(tree, after, nxJsonAccess);

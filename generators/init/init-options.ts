@@ -34,7 +34,24 @@ export function parseInitOptions(raw: InitGeneratorSchema): InitOptions {
   return options.url ? { ...options, url: normaliseServerUrl(options.url, '--url') } : options;
 }
 
-/** Nx passes its own flags (e.g. dryRun, interactive) alongside the schema's. */
+/**
+ * Where the server URL comes from: `--url` (or the prompt), the url already in nx.json, or NX_SEALED_CACHE_URL
+ * set now, which then has to be set on every machine. Anything else would write an entry that cannot reach a server.
+ */
+export function requireServerUrl(
+  given: string | undefined,
+  inNxJson: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  if (given || (typeof inNxJson === 'string' && inNxJson.length > 0) || env.NX_SEALED_CACHE_URL?.trim()) return;
+  throw new SealedCacheError(
+    'ERR_INPUT_INVALID',
+    '--url is required: the base URL of your nx-sealed-cache server, e.g. ' +
+      '`nx g nx-sealed-cache:init --url=https://cache.example.com` (or set NX_SEALED_CACHE_URL on every machine and in CI). nx.json was not changed.',
+  );
+}
+
+/** Nx passes its own flags (e.g. dryRun, interactive) alongside the schema's; an empty prompt answer means "not given". */
 function stripNxArgs(raw: InitGeneratorSchema): Record<string, unknown> {
   const { url, workspaceId, encryption, storeKeyInNxJson, nxVersion, replaceExisting, trustedSigners, signing } = raw;
   return Object.fromEntries(
@@ -47,6 +64,6 @@ function stripNxArgs(raw: InitGeneratorSchema): Record<string, unknown> {
       replaceExisting,
       trustedSigners,
       signing,
-    }).filter(([, value]) => value !== undefined),
+    }).filter(([, value]) => value !== undefined && !(typeof value === 'string' && value.trim() === '')),
   );
 }

@@ -11,6 +11,7 @@ import {
   type RunningServer,
   type TestBed,
   type TokenRecord,
+  assertFailed,
   assertSucceeded,
   fixtureDir,
   startTestBed,
@@ -46,6 +47,13 @@ describe.each([['nx20' as const], ['nx24' as const]])('generators in the %s fixt
     ({ server, boot, ws, writeToken: ciToken } = bed);
   });
   afterAll(() => bed?.dispose());
+
+  it('init without --url and no terminal to ask in refuses, naming the option, and writes nothing', async () => {
+    const before = readFileSync(join(ws.root, 'nx.json'), 'utf8');
+    const result = assertFailed(await ws.run(['g', 'nx-sealed-cache:init', '--no-interactive']));
+    expect(result.stdout + result.stderr).toMatch(/--url is required: the base URL of your nx-sealed-cache server/);
+    expect(readFileSync(join(ws.root, 'nx.json'), 'utf8')).toBe(before);
+  });
 
   it('init wires the plugin for the installed Nx', async () => {
     const result = assertSucceeded(
