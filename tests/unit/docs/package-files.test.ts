@@ -30,3 +30,11 @@ it('package.json names the repository', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { repository?: { url?: string } };
   expect(pkg.repository?.url).toMatch(/^git\+https:\/\/.+\.git$/);
 });
+
+it('ships the MIT LICENSE that package.json names', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { license?: string };
+  const license = readFileSync(join(root, 'LICENSE'), 'utf8');
+  expect(pkg.license).toBe('MIT');
+  expect(license).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} The nx-sealed-cache authors\n/);
+  expect(packed().has('LICENSE')).toBe(true);
+});
