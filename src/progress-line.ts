@@ -35,3 +35,66 @@ export function progressLine(
     done: () => print(line()),
   };
 }
+
+/** How often a wait of unknown length says it is still going: often on a terminal, rarely in a CI log. */
+export interface WaitCadence {
+  firstAfterMs: number;
+  everyMs: number;
+}
+
+export const TERMINAL_CADENCE: WaitCadence = { firstAfterMs: 5_000, everyMs: 5_000 };
+export const LOG_CADENCE: WaitCadence = { firstAfterMs: 30_000, everyMs: 30_000 };
+
+/** A terminal gets a line every few seconds; a CI log (no TTY, or CI=true) one every half minute. */
+export function waitCadence(isTerminal: boolean, env: Record<string, string | undefined>): WaitCadence {
+  return isTerminal && env.CI !== 'true' ? TERMINAL_CADENCE : LOG_CADENCE;
+}
+
+export interface RepeatingLine {
+  /** Stops the line; true when at least one line was printed (so the caller can print how it ended). */
+  stop(): boolean;
+}
+
+/**
+ * Prints `line()` once the wait has lasted `firstAfterMs`, then every `everyMs`, until stopped. The timer is
+ * unref'd, so a forgotten line never keeps the process alive; a wait shorter than `firstAfterMs` prints nothing.
+ */
+export function repeatingLine(print: (line: string) => void, line: () => string, cadence: WaitCadence): RepeatingLine {
+  let printed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (ms: number): void => {
+    timer = setTimeout(() => {
+      printed = true;
+      print(line());
+      schedule(cadence.everyMs);
+    }, ms);
+    timer.unref();
+  };
+  schedule(cadence.firstAfterMs);
+  return {
+    stop: () => {
+      clearTimeout(timer);
+      return printed;
+    },
+  };
+}
+
+/** `label: still running (35 s)` at the cadence while `work` is pending; nothing when it ends sooner. */
+export async function announceLongWait<T>(
+  work: Promise<T>,
+  print: (line: string) => void,
+  label: string,
+  cadence: WaitCadence,
+): Promise<T> {
+  const started = Date.now();
+  const waiting = repeatingLine(
+    print,
+    () => `${label}: still running (${Math.round((Date.now() - started) / 1000)} s)\n`,
+    cadence,
+  );
+  try {
+    return await work;
+  } finally {
+    waiting.stop();
+  }
+}

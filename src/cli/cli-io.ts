@@ -3,6 +3,8 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Record<string, string | undefined>;
+  /** Whether stderr is a terminal: long waits then say so every few seconds, not every half minute. */
+  stderrIsTerminal?: boolean;
   /** Resolves when the process is asked to stop, with the signal's name (SIGINT/SIGTERM); `serve` closes then. */
   waitForShutdown(): Promise<string | void>;
 }
@@ -27,6 +29,7 @@ export function processIo(): CliIo {
     stdout: quietOnClosedPipe(process.stdout),
     stderr: quietOnClosedPipe(process.stderr),
     env: process.env,
+    stderrIsTerminal: process.stderr.isTTY === true,
     waitForShutdown: () =>
       new Promise((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));

@@ -19,6 +19,7 @@ import type { AccessResponse } from '../protocol';
 import { CacheServerClient, type CacheServerPort } from './cache-server-client';
 import type { ClientConfig } from './config';
 import { createRunStats, formatSessionHeader, type RunStats, type SessionMode } from './run-summary';
+import type { TransferProgress, TransferTracker } from './transfer-progress';
 
 export interface RemoteSession {
   readonly mode: SessionMode;
@@ -44,6 +45,8 @@ export interface RemoteSessionDeps {
   info?: (message: string) => void;
   /** Print the start line and config warnings on open (default true). */
   announce?: boolean;
+  /** Lines while a large artifact moves (the runner, on Nx's terminal); none by default. */
+  progress?: TransferProgress;
 }
 
 const PREFIX = 'nx-sealed-cache:';
@@ -73,6 +76,7 @@ class RemoteCacheSession implements RemoteSession {
   private readonly verifiedHits = new Map<string, string>();
   private readonly warn: (message: string) => void;
   private readonly info: (message: string) => void;
+  private readonly progress?: TransferProgress;
 
   constructor(
     private readonly config: ClientConfig | undefined,
@@ -81,6 +85,7 @@ class RemoteCacheSession implements RemoteSession {
   ) {
     this.warn = deps.warn ?? ((message) => process.stderr.write(`${message}\n`));
     this.info = deps.info ?? ((message) => process.stderr.write(`${message}\n`));
+    this.progress = deps.progress;
   }
 
   get mode(): SessionMode {
@@ -130,14 +135,18 @@ class RemoteCacheSession implements RemoteSession {
     let verifiedBy: VerifiedBy | undefined;
     // The signature covers the stored bytes, so it is checked (and its frame removed) before opening.
     const verifier = createVerifyStream(config.verification, hash, (by) => (verifiedBy = by));
+    const tracker = this.progress?.('download', hash);
     const opened = pipeline(
       raw,
-      countBytes((n) => (this.stats.bytesDown += n)),
+      countBytes((n) => {
+        this.stats.bytesDown += n;
+        tracker?.add(n);
+      }),
       verifier,
       opener,
       () => undefined,
     ) as Transform;
-    this.trackRestore(opened, hash, () => verifiedBy);
+    this.trackRestore(opened, hash, () => verifiedBy, tracker);
     return opened;
   }
 
@@ -162,13 +171,18 @@ class RemoteCacheSession implements RemoteSession {
       return false;
     }
     let uploaded = 0;
-    const counter = countBytes((n) => (uploaded += n));
+    const tracker = this.progress?.('upload', hash, length);
+    const counter = countBytes((n) => {
+      uploaded += n;
+      tracker?.add(n);
+    });
     const stages: Transform[] = [];
     if (key) stages.push(createSealStream(key, hash));
     if (signing && header) stages.push(createSignStream(signing, header, hash));
     const body = pipeline([plain, ...stages, counter], () => undefined) as unknown as Transform;
     try {
       const result = await this.client!.putArtifact(hash, body, length);
+      tracker?.end(result === 'stored' ? 'done' : 'failed');
       if (result === 'stored') {
         this.stats.uploads += 1;
         this.stats.bytesUp += uploaded;
@@ -181,6 +195,7 @@ class RemoteCacheSession implements RemoteSession {
         );
       return false;
     } catch (err) {
+      tracker?.end('failed');
       body.destroy();
       this.recordFailure(err, `upload of ${hash}`);
       return false;
@@ -250,11 +265,17 @@ class RemoteCacheSession implements RemoteSession {
   }
 
   /** A hit counts only once the opened stream ended cleanly; anything else is a miss. */
-  private trackRestore(opened: Readable, hash: string, verifiedBy: () => VerifiedBy | undefined): void {
+  private trackRestore(
+    opened: Readable,
+    hash: string,
+    verifiedBy: () => VerifiedBy | undefined,
+    tracker: TransferTracker | undefined,
+  ): void {
     let ended = false;
     let failure: unknown;
     opened.once('end', () => {
       ended = true;
+      tracker?.end('done');
       this.stats.hits += 1;
       const by = verifiedBy();
       if (!by) return;
@@ -266,6 +287,7 @@ class RemoteCacheSession implements RemoteSession {
     });
     opened.once('close', () => {
       if (ended) return;
+      tracker?.end('failed');
       this.countMiss(hash);
       if (failure instanceof SignatureError) this.recordRejection(failure);
       else if (failure !== undefined) this.recordFailure(failure, `restore of ${hash}`);

@@ -22,6 +22,7 @@ import {
   type NxTasksRunner,
 } from './nx-workspace';
 import { createLegacyRemoteCache } from './remote-cache';
+import { stderrTransferProgress, type TransferProgress } from '../client/transfer-progress';
 
 export type RunnerOptions = Record<string, unknown>;
 export interface RunnerContext {
@@ -37,6 +38,8 @@ export interface RunnerDeps {
   print?: (line: string) => void;
   loadRunner?: (workspaceRoot: string) => NxTasksRunner;
   openSession?: (config: ClientConfig, deps: RemoteSessionDeps) => Promise<RemoteSession>;
+  /** Lines while a large artifact moves; by default on stderr, every 5 s on a terminal and every 30 s in a CI log. */
+  progress?: TransferProgress;
 }
 
 export default function sealedCacheTasksRunner(
@@ -73,7 +76,11 @@ export async function runWithSealedCache(
     return defaultRunner(tasks, nxOptions, context);
   }
 
-  const sessionDeps: RemoteSessionDeps = { warn: print, info: print };
+  const sessionDeps: RemoteSessionDeps = {
+    warn: print,
+    info: print,
+    progress: deps.progress ?? stderrTransferProgress(print, env),
+  };
   const { session, config } = await openSessionSafely(options, env, deps, sessionDeps);
   try {
     return await defaultRunner(tasks, { ...nxOptions, remoteCache: createLegacyRemoteCache(session) }, context);

@@ -1,6 +1,7 @@
 /** `stats` and `retention run`: what the server stores and serves, and one retention pass now (server admins). */
 import type { Command } from 'commander';
 import { formatBytes } from '../../format-bytes';
+import { announceLongWait, waitCadence } from '../../progress-line';
 import { RetentionRunJson, type RetentionTallyJson, StatsJson } from '../../protocol';
 import type { CommandContext } from '../command-context';
 import { printResult, table } from '../output';
@@ -57,7 +58,13 @@ export function registerStatsCommands(program: Command, ctx: CommandContext): vo
     .description('one retention pass now; prints what it removed, by reason')
     .action(
       ctx.action(async ({ globals, io, client }) => {
-        const result = await client().read(RetentionRunJson, 'POST', '/retention/run');
+        // The server answers when the pass is over, which can take minutes on a large store.
+        const result = await announceLongWait(
+          client().read(RetentionRunJson, 'POST', '/retention/run'),
+          (line) => io.stderr(line),
+          'retention run on the server',
+          waitCadence(io.stderrIsTerminal === true, io.env),
+        );
         printResult(io, globals, result, retentionRunText);
       }),
     );

@@ -5,6 +5,7 @@ import { sealedLength } from '../../../src/crypto/seal';
 import { signatureHeader, signedLength } from '../../../src/crypto/signature';
 import { generateSigningKey, parseSigningKey, parseTrustedSigner } from '../../../src/crypto/signing-keys';
 import { formatRunSummary } from '../../../src/client/run-summary';
+import type { TransferProgress } from '../../../src/client/transfer-progress';
 import { accessBody, clientConfigFor, refusedUrl, sendJson, startTinyServer, type TinyServer } from './tiny-server';
 
 const PLAINTEXT = Buffer.from('console.log("the secret build output of project alpha");\n'.repeat(50));
@@ -147,6 +148,31 @@ describe('remote session', () => {
       bytesDown: sealedLength(PLAINTEXT.length),
     });
     expect(warnings).toEqual([]);
+  });
+
+  it('reports every byte of each upload and download to the progress sink, and how each ended', async () => {
+    serveCache(server, { read: true, write: true });
+    const keys = parseEncryptionKeys(generateEncryptionKey());
+    const events: string[] = [];
+    const progress: TransferProgress = (direction, hash, total) => {
+      let bytes = 0;
+      return {
+        add: (n) => (bytes += n),
+        end: (outcome) => events.push(`${direction} ${hash} ${total ?? '-'} ${bytes} ${outcome}`),
+      };
+    };
+    session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), {
+      ...deps(),
+      progress,
+    });
+    const sealed = sealedLength(PLAINTEXT.length);
+    expect(await session.storeSealed('big', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(true);
+    expect(await readAll((await session.fetchSealed('big'))!)).toEqual(PLAINTEXT);
+    expect(await session.storeSealed('big', Readable.from([PLAINTEXT]), PLAINTEXT.length)).toBe(false);
+    expect(await session.fetchSealed('absent')).toBeNull();
+    expect(events.slice(0, 2)).toEqual([`upload big ${sealed} ${sealed} done`, `download big - ${sealed} done`]);
+    expect(events[2]).toMatch(new RegExp(`^upload big ${sealed} \\d+ failed$`));
+    expect(events).toHaveLength(3);
   });
 
   it('uploads as is when no key is configured', async () => {

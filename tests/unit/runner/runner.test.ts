@@ -137,6 +137,24 @@ describe('the tasks runner', () => {
     expect(lines.filter((line) => line.includes('1 remote hit'))).toHaveLength(1);
   });
 
+  it('reports the upload and download of each entry to the progress lines (printed only when they take long)', async () => {
+    const from = join(root, 'cache-from');
+    const to = join(root, 'cache-to');
+    mkdirSync(from);
+    mkdirSync(to);
+    writeLegacyEntry(from, '888');
+    const ended: string[] = [];
+    const progress: RunnerDeps['progress'] = (direction, hash) => ({
+      add: () => undefined,
+      end: (outcome) => ended.push(`${direction} ${hash} ${outcome}`),
+    });
+    const store = deps(async (cache) => void expect(await cache!.store('888', from)).toBe(true));
+    await runWithSealedCache([], {}, { nxJson }, { ...store, progress });
+    const restore = deps(async (cache) => void expect(await cache!.retrieve('888', to)).toBe(true));
+    await runWithSealedCache([], {}, { nxJson }, { ...restore, progress });
+    expect(ended).toEqual(['upload 888 done', 'download 888 done']);
+  });
+
   it('turns a tampered artifact into a miss: nothing committed, one warning, the run goes on', async () => {
     const env = { NX_SEALED_CACHE_ENCRYPTION_KEY: generateEncryptionKey() };
     const from = join(root, 'cache-from');
