@@ -1,5 +1,6 @@
 // Lint: @eslint/js recommended plus typescript-eslint's type-aware rules where they catch real bugs in this code base
 // (promises nobody awaits, promises passed where a callback's result is ignored, awaiting non-promises).
+import { createRequire } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -22,6 +23,10 @@ const NODE_GLOBALS = Object.fromEntries(
   ].map((name) => [name, name === 'module' || name === 'exports' ? 'writable' : 'readonly']),
 );
 
+// Dependencies only the server uses: the root's, less the ones packaging/packages.js keeps for nx-sealed-cache.
+const require = createRequire(import.meta.url);
+const SERVER_ONLY_PACKAGES = require('./packaging/packages.js').serverOnlyDependencies(require('./package.json'));
+
 export default tseslint.config(
   {
     ignores: [
@@ -33,6 +38,7 @@ export default tseslint.config(
       'bench/fixtures/',
       '.nx/',
       'nx-sealed-cache-data/',
+      'packed/',
     ],
   },
   // An eslint-disable comment that no longer silences anything is an error, so none outlives its reason.
@@ -56,6 +62,56 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': [
         'error',
         { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
+    },
+  },
+  {
+    // The nx-sealed-cache package ships without the server (docs/packages.md): the code it ships may not import
+    // the server's modules or dependencies. server-gateway.ts is the one door, through a guarded require.
+    files: [
+      'src/*.ts',
+      'src/client/**/*.ts',
+      'src/plugin/**/*.ts',
+      'src/proxy/**/*.ts',
+      'src/runner/**/*.ts',
+      'src/archive/**/*.ts',
+      'src/crypto/**/*.ts',
+      'src/nx-config/**/*.ts',
+      'src/cli/**/*.ts',
+      'generators/**/*.ts',
+      'executors/**/*.ts',
+    ],
+    ignores: [
+      '**/*.test.ts',
+      'src/cli/server-commands.ts',
+      'src/cli/backup-client.ts',
+      'src/cli/commands/admin.ts',
+      'src/cli/commands/backup.ts',
+      'src/cli/commands/serve.ts',
+      'src/cli/commands/storage.ts',
+    ],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: SERVER_ONLY_PACKAGES.map((name) => ({
+            name,
+            message: 'a server dependency: the nx-sealed-cache package does not install it (docs/packages.md)',
+            allowTypeImports: true,
+          })),
+          patterns: [
+            {
+              regex: '(^|/)server(/|$)|^@aws-sdk/|^@fastify/',
+              message: 'server code: the nx-sealed-cache package does not ship it (docs/packages.md)',
+              allowTypeImports: true,
+            },
+            {
+              regex: '(^|/)(server-commands|backup-client|commands/(admin|backup|serve|storage))$',
+              message: 'server commands load only through src/cli/server-gateway.ts',
+              allowTypeImports: true,
+            },
+          ],
+        },
       ],
     },
   },

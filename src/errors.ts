@@ -131,6 +131,11 @@ export const ERROR_CODES = {
     status: 500,
     summary: 'The installed Nx version is older than 17, which nx-sealed-cache does not support.',
   },
+  ERR_SERVER_NOT_INSTALLED: {
+    status: 500,
+    summary:
+      'A server command (serve, admin, backup, storage, user set-password --data-dir) ran from the nx-sealed-cache package, which ships without the server; install nx-sealed-cache-server.',
+  },
   ERR_INIT_OTHER_CACHE: {
     status: 500,
     summary:

@@ -1,12 +1,10 @@
 /** The programmatic entry of the CLI: `runCli(argv, io)` resolves to the exit code. */
 import { Command, CommanderError } from 'commander';
 import { SealedCacheError } from '../errors';
-import { packageVersion } from '../server/version';
+import { packageVersion } from '../version';
 import type { CliIo } from './cli-io';
 import { CommandContext } from './command-context';
-import { registerAdminCommands } from './commands/admin';
 import { registerAuditCommands } from './commands/audit';
-import { registerBackupCommand } from './commands/backup';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerEntriesCommands } from './commands/entries';
 import { registerLoginCommand } from './commands/login';
@@ -15,17 +13,24 @@ import { registerWhoamiCommand } from './commands/whoami';
 import { registerMemberCommands } from './commands/member';
 import { registerOrgCommands } from './commands/org';
 import { registerProxyCommands } from './commands/proxy';
-import { registerServeCommand } from './commands/serve';
 import { registerSigningKeyCommands } from './commands/signing-key';
 import { registerStatsCommands } from './commands/stats';
-import { registerStorageCommands } from './commands/storage';
 import { registerTokenCommands } from './commands/token';
 import { registerTrustPolicyCommands } from './commands/trust-policy';
 import { registerUserCommands } from './commands/user';
 import { registerWorkspaceCommands } from './commands/workspace';
 import { printError } from './output';
+import {
+  SERVER_COMMANDS,
+  SERVER_PACKAGE,
+  installedServerCli,
+  localServerCommands,
+  serverCommandOf,
+  serverNotInstalled,
+  type ServerCommands,
+} from './server-gateway';
 
-function buildProgram(ctx: CommandContext): Command {
+function buildProgram(ctx: CommandContext, server: ServerCommands | undefined): Command {
   const program = new Command('nx-sealed-cache')
     .description('A self-hosted, security-first remote cache for Nx')
     .version(packageVersion())
@@ -38,8 +43,14 @@ function buildProgram(ctx: CommandContext): Command {
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ writeOut: (text) => ctx.io.stdout(text), writeErr: () => undefined });
-  registerServeCommand(program, ctx);
-  registerAdminCommands(program, ctx);
+  if (server) {
+    server.registerServeCommand(program, ctx);
+    server.registerAdminCommands(program, ctx);
+  } else {
+    // Listed in --help; runCli hands them to nx-sealed-cache-server (or refuses) before parsing.
+    for (const [name, summary] of Object.entries(SERVER_COMMANDS))
+      program.command(name).description(`${summary} (needs the ${SERVER_PACKAGE} package)`);
+  }
   registerOrgCommands(program, ctx);
   registerWorkspaceCommands(program, ctx);
   registerUserCommands(program, ctx);
@@ -49,8 +60,10 @@ function buildProgram(ctx: CommandContext): Command {
   registerAuditCommands(program, ctx);
   registerEntriesCommands(program, ctx);
   registerStatsCommands(program, ctx);
-  registerBackupCommand(program, ctx);
-  registerStorageCommands(program, ctx);
+  if (server) {
+    server.registerBackupCommand(program, ctx);
+    server.registerStorageCommands(program, ctx);
+  }
   registerLoginCommand(program, ctx);
   registerLogoutCommand(program, ctx);
   registerWhoamiCommand(program, ctx);
@@ -73,8 +86,16 @@ function usageError(err: CommanderError): SealedCacheError {
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const server = localServerCommands();
+  const serverCommand = server ? undefined : serverCommandOf(argv);
+  if (serverCommand !== undefined) {
+    const installed = installedServerCli();
+    if (installed) return installed.runCli(argv, io);
+    printError(io, argv.includes('--json'), serverNotInstalled(serverCommand));
+    return 1;
+  }
   const ctx = new CommandContext(io);
-  const program = buildProgram(ctx);
+  const program = buildProgram(ctx, server);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;

@@ -32,7 +32,7 @@ import type { BlobBackend } from './storage/blob-store';
 import { assertBlobBackendWritable, openBlobBackend } from './storage/open-blob-backend';
 import type { LogDestination } from './observability/logger';
 import { sweepIsolatedEntries } from './tiers/isolated-sweep';
-import { packageVersion } from './version';
+import { packageVersion } from '../version';
 
 export interface BuildServerOptions extends ServerConfigInput {
   /** Injected so tests can move time (token expiry) instead of sleeping. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
 import { UserJson } from '../../protocol';
 import { printResult, table } from '../output';
-import { setPasswordOffline } from '../../server/offline-password';
+import { localServerCommands, serverNotInstalled } from '../server-gateway';
 import { readSecretInput } from './login';
 
 /** Two secrets: from a terminal, two hidden prompts; piped, the first two lines. */
@@ -55,7 +55,10 @@ export function registerUserCommands(program: Command, ctx: CommandContext): voi
             () => `password set for ${args[0]}; their web sessions were ended`,
           );
         if (typeof options.dataDir === 'string') {
-          await setPasswordOffline({
+          // runCli hands this form to nx-sealed-cache-server when this copy has no server.
+          const server = localServerCommands();
+          if (!server) throw serverNotInstalled('user set-password --data-dir');
+          await server.setPasswordOffline({
             dataDir: options.dataDir,
             user: args[0],
             password: await readSecretInput(promptIo, `New password for ${args[0]}: `),

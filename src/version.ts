@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The package version, found by walking up from this file (works from src/ under ts-jest and from dist/). */
+const PACKAGE_NAMES = new Set(['nx-sealed-cache', 'nx-sealed-cache-server']);
+
+/** The package version, found by walking up from this file (src/ under ts-jest, dist/ of either package). */
 export function packageVersion(): string {
   for (const up of ['..', '../..', '../../..']) {
     try {
@@ -9,7 +11,7 @@ export function packageVersion(): string {
         name?: string;
         version?: string;
       };
-      if (pkg.name === 'nx-sealed-cache' && typeof pkg.version === 'string') return pkg.version;
+      if (PACKAGE_NAMES.has(pkg.name ?? '') && typeof pkg.version === 'string') return pkg.version;
     } catch {
       // Not at this level; keep walking.
     }
