@@ -1,5 +1,6 @@
 /** The e2e harness: real Nx workspaces from fixtures, the real server and CLI, and a reference cache server. */
 export * from './cli';
+export * from './cli-login';
 export * from './file-hashes';
 export * from './mid-run-crash';
 export * from './oidc-issuer';

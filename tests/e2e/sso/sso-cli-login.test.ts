@@ -6,22 +6,13 @@
  * ends with the identity: the provider hands out refresh tokens, one person is disabled at the provider,
  * and the re-check revokes the token their login made (audited), while another person's token works on.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
-import {
-  type BootstrappedWorkspace,
-  type RunningServer,
-  bootstrapWorkspace,
-  cli,
-  freePort,
-  startServer,
-} from '../harness';
+import { type BootstrappedWorkspace, type RunningServer, bootstrapWorkspace, cli, startServer } from '../harness';
 import { launchBrowser, type TestBrowser } from '../web/browser';
-import { startTestProvider, type TestProvider } from './oidc-provider';
+import { startCorpSso, type CorpSso } from './corp-sso';
+import type { TestProvider } from './oidc-provider';
 import { ssoCliLogin } from './sso-login-flow';
 
 const CLIENT_SECRET = 'corp-client-secret-2b8d4f6a1c';
@@ -47,34 +38,12 @@ describe('CLI login through an OIDC identity provider', () => {
   let idp: TestProvider;
   let browser: TestBrowser;
   let page: Page;
-  let configDir: string;
+  let corp: CorpSso | undefined;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const redirect = `http://127.0.0.1:${port}/ui/sign-in/sso/corp/callback`;
-    idp = await startTestProvider({
-      clients: [{ client_id: 'nx-sealed-cache', client_secret: CLIENT_SECRET, redirect_uris: [redirect] }],
-      accounts: ACCOUNTS,
-    });
-    configDir = mkdtempSync(join(tmpdir(), 'nxsc-sso-cli-'));
-    const ssoConfig = join(configDir, 'sso.json');
-    writeFileSync(
-      ssoConfig,
-      JSON.stringify({
-        publicUrl: `http://127.0.0.1:${port}`,
-        providers: [
-          {
-            id: 'corp',
-            displayName: 'Corp SSO',
-            issuer: idp.issuer,
-            clientId: 'nx-sealed-cache',
-            clientSecretEnv: 'CORP_OIDC_SECRET',
-            refreshTokens: true,
-          },
-        ],
-      }),
-    );
-    server = await startServer({ port, args: ['--sso-config', ssoConfig], env: { CORP_OIDC_SECRET: CLIENT_SECRET } });
+    corp = await startCorpSso({ accounts: ACCOUNTS, clientSecret: CLIENT_SECRET, provider: { refreshTokens: true } });
+    idp = corp.idp;
+    server = await startServer({ port: corp.port, args: ['--sso-config', corp.ssoConfig], env: corp.env });
     boot = await bootstrapWorkspace(server, { orgName: 'acme', workspaceName: 'monorepo' });
     await cli(['org', 'sign-in-policy', 'set', 'acme', '--join-domain', 'acme.test:member'], boot.target);
     browser = await launchBrowser(CONTENT_SECURITY_POLICY);
@@ -84,8 +53,7 @@ describe('CLI login through an OIDC identity provider', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.dispose();
-    await idp?.stop();
-    if (configDir) rmSync(configDir, { recursive: true, force: true });
+    await corp?.dispose();
   });
 
   const tokens: Record<string, string> = {};

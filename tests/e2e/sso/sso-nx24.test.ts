@@ -6,24 +6,16 @@
  * token) and once over SCIM (deactivation stops the token immediately). The next run has no remote
  * access, says why in one line, and the build stays green. Tests run in order on one workspace.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { generateEncryptionKey } from '../../../src/crypto';
 import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
-import {
-  type NxRunResult,
-  type TestBed,
-  assertSucceeded,
-  cli,
-  expectOutcomes,
-  freePort,
-  startTestBed,
-} from '../harness';
+import { type NxRunResult, type TestBed, assertSucceeded, cli, expectOutcomes, startTestBed } from '../harness';
 import { launchBrowser, type TestBrowser } from '../web/browser';
-import { startTestProvider, type TestProvider } from './oidc-provider';
+import { startCorpSso, type CorpSso } from './corp-sso';
+import type { TestProvider } from './oidc-provider';
 import { ssoCliLogin, type SsoLoginSetup } from './sso-login-flow';
 
 const CLIENT_SECRET = 'corp-client-secret-5e1c7a9d3b';
@@ -39,7 +31,7 @@ describe('Nx 24: an SSO login gives remote hits until the identity provider take
   let idp: TestProvider;
   let browser: TestBrowser;
   let page: Page;
-  let configDir: string;
+  let corp: CorpSso | undefined;
   let setup: SsoLoginSetup;
 
   const allProjects = (outcome: string): Record<string, string> =>
@@ -76,43 +68,19 @@ describe('Nx 24: an SSO login gives remote hits until the identity provider take
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    idp = await startTestProvider({
-      clients: [
-        {
-          client_id: 'nx-sealed-cache',
-          client_secret: CLIENT_SECRET,
-          redirect_uris: [`http://127.0.0.1:${port}/ui/sign-in/sso/corp/callback`],
-        },
-      ],
+    corp = await startCorpSso({
       accounts: ACCOUNTS,
+      clientSecret: CLIENT_SECRET,
+      provider: { refreshTokens: true, scim: { tokenEnv: 'CORP_SCIM_TOKEN', subjectFrom: 'externalId' } },
     });
-    configDir = mkdtempSync(join(tmpdir(), 'nxsc-sso-nx24-'));
-    const ssoConfig = join(configDir, 'sso.json');
-    writeFileSync(
-      ssoConfig,
-      JSON.stringify({
-        publicUrl: `http://127.0.0.1:${port}`,
-        providers: [
-          {
-            id: 'corp',
-            displayName: 'Corp SSO',
-            issuer: idp.issuer,
-            clientId: 'nx-sealed-cache',
-            clientSecretEnv: 'CORP_OIDC_SECRET',
-            refreshTokens: true,
-            scim: { tokenEnv: 'CORP_SCIM_TOKEN', subjectFrom: 'externalId' },
-          },
-        ],
-      }),
-    );
+    idp = corp.idp;
     bed = await startTestBed('nx24', {
       proxyDir: true,
       bootstrap: { orgName: 'acme', workspaceName: 'monorepo' },
       server: {
-        port,
-        args: ['--sso-config', ssoConfig],
-        env: { CORP_OIDC_SECRET: CLIENT_SECRET, CORP_SCIM_TOKEN: SCIM_TOKEN },
+        port: corp.port,
+        args: ['--sso-config', corp.ssoConfig],
+        env: { ...corp.env, CORP_SCIM_TOKEN: SCIM_TOKEN },
       },
       workspace: ({ server, boot, proxyDir }) => ({
         patchNxJson: (json) => {
@@ -146,8 +114,7 @@ describe('Nx 24: an SSO login gives remote hits until the identity provider take
   afterAll(async () => {
     await browser?.close();
     await bed?.dispose();
-    await idp?.stop();
-    if (configDir) rmSync(configDir, { recursive: true, force: true });
+    await corp?.dispose();
   });
 
   it('CI primes the cache with its read-write token', async () => {

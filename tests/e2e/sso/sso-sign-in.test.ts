@@ -5,9 +5,7 @@
  * client, with a replayed nonce, unverified email), none of which leaves a session. Then an
  * organisation that requires the provider refuses its pages to a password session. In order, one server.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
 import {
@@ -16,11 +14,11 @@ import {
   CLI_ENTRY,
   bootstrapWorkspace,
   cli,
-  freePort,
   runProcess,
   startServer,
 } from '../harness';
 import { launchBrowser, screenshot, signIn, type TestBrowser } from '../web/browser';
+import { startCorpSso, type CorpSso } from './corp-sso';
 import { startTestProvider, type TestProvider } from './oidc-provider';
 
 const PASSWORD = 'a long and careful passphrase';
@@ -44,7 +42,7 @@ describe('sign-in through an OIDC identity provider', () => {
   let otherIdp: TestProvider;
   let browser: TestBrowser;
   let page: Page;
-  let configDir: string;
+  let corp: CorpSso | undefined;
   const callbacks: string[] = [];
 
   const signInPage = () => `${server.url}/ui/sign-in`;
@@ -71,37 +69,15 @@ describe('sign-in through an OIDC identity provider', () => {
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    const redirect = `http://127.0.0.1:${port}/ui/sign-in/sso/corp/callback`;
-    const clients = [
-      { client_id: 'nx-sealed-cache', client_secret: CLIENT_SECRET, redirect_uris: [redirect] },
-      { client_id: 'another-app', client_secret: 'another-secret-value', redirect_uris: [] },
-    ];
-    idp = await startTestProvider({ clients, accounts: ACCOUNTS });
-    otherIdp = await startTestProvider({ clients, accounts: ACCOUNTS });
-    configDir = mkdtempSync(join(tmpdir(), 'nxsc-sso-'));
-    const ssoConfig = join(configDir, 'sso.json');
-    writeFileSync(
-      ssoConfig,
-      JSON.stringify({
-        publicUrl: `http://127.0.0.1:${port}`,
-        providers: [
-          {
-            id: 'corp',
-            displayName: 'Corp SSO',
-            issuer: idp.issuer,
-            clientId: 'nx-sealed-cache',
-            clientSecretEnv: 'CORP_OIDC_SECRET',
-            algorithms: ['RS256', 'ES256', 'PS256'],
-          },
-        ],
-      }),
-    );
-    server = await startServer({
-      port,
-      args: ['--sso-config', ssoConfig],
-      env: { CORP_OIDC_SECRET: CLIENT_SECRET },
+    corp = await startCorpSso({
+      accounts: ACCOUNTS,
+      clientSecret: CLIENT_SECRET,
+      provider: { algorithms: ['RS256', 'ES256', 'PS256'] },
+      extraClients: [{ client_id: 'another-app', client_secret: 'another-secret-value', redirect_uris: [] }],
     });
+    idp = corp.idp;
+    otherIdp = await startTestProvider({ clients: corp.clients, accounts: ACCOUNTS });
+    server = await startServer({ port: corp.port, args: ['--sso-config', corp.ssoConfig], env: corp.env });
     boot = await bootstrapWorkspace(server, { orgName: 'acme', workspaceName: 'monorepo' });
     await cli(['user', 'create', 'ada'], boot.target);
     await cli(['member', 'add', '--org', 'acme', '--user', 'ada', '--role', 'admin'], boot.target);
@@ -128,9 +104,8 @@ describe('sign-in through an OIDC identity provider', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.dispose();
-    await idp?.stop();
     await otherIdp?.stop();
-    if (configDir) rmSync(configDir, { recursive: true, force: true });
+    await corp?.dispose();
   });
 
   it('the sign-in page offers the provider and keeps the password form for break-glass use', async () => {

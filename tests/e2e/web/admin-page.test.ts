@@ -2,18 +2,18 @@
  * The admin web page in headless Chromium against the real server (issue 7), and the browser-approved
  * CLI login (issue 5). The tests run in order: one server, one org and workspace, one Nx 24 workspace.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
 import {
+  CLI_ENTRY,
   type BootstrappedWorkspace,
   type NxWorkspace,
   type RunningServer,
   type TestBed,
-  CLI_ENTRY,
   assertFailed,
   assertSucceeded,
   cli,
@@ -21,7 +21,8 @@ import {
   runProcess,
   selfHostedCacheEnv,
   setWorkspaceAnonymousAccess,
-  spawnTracked,
+  startCliLogin,
+  storedToken,
   startTestBed,
   expectOutcomes,
 } from '../harness';
@@ -213,34 +214,12 @@ describe('the admin web page in Chromium', () => {
   it('approves a CLI login in the page and the CLI receives a working token', async () => {
     const home = mkdtempSync(join(tmpdir(), 'nxsc-login-home-'));
     try {
-      const env = {
-        ...process.env,
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        NX_SEALED_CACHE_ACCESS_TOKEN: '',
-      };
-      const child = spawnTracked(
-        process.execPath,
-        [CLI_ENTRY, 'login', '--url', server.url, '--workspace', boot.workspace.id, '--browser'],
-        { cwd: home, env },
-      );
-      child.stdin?.end();
-      let output = '';
-      const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-      const code = await new Promise<string>((resolveCode, reject) => {
-        const onData = (chunk: Buffer): void => {
-          output += chunk.toString('utf8');
-          const match = /^\s+([A-Z]{4}-[A-Z]{4})$/m.exec(output);
-          if (match?.[1]) resolveCode(match[1]);
-        };
-        child.stdout?.on('data', onData);
-        child.stderr?.on('data', onData);
-        void exited.then(() => reject(new Error(`login exited before printing a code:\n${output}`)));
-      });
+      const login = await startCliLogin(server.url, boot.workspace.id, home);
+      const { code, output, exited } = login;
       // A link carrying the code is ignored: the code must be typed.
       await page.goto(`${server.url}/ui/device?code=${code}`);
       await expect(page.getByLabel('Code from your terminal').inputValue()).resolves.toBe('');
-      expect(output).not.toContain('?code=');
+      expect(output()).not.toContain('?code=');
       await page.getByLabel('Code from your terminal').fill(code);
       await page.getByRole('button', { name: 'Continue' }).click();
       await expect(page.locator('.user-code').textContent()).resolves.toBe(code);
@@ -250,11 +229,10 @@ describe('the admin web page in Chromium', () => {
       await page.getByRole('button', { name: 'Approve' }).click();
       await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('CLI login approved');
       expect(await exited).toBe(0);
-      expect(output).toMatch(/Logged in to .* as ada/);
-      const stored = JSON.parse(readFileSync(join(home, '.config', 'nx-sealed-cache', 'credentials.json'), 'utf8'))
-        .servers[`${server.url}/w/${boot.workspace.id}`];
+      expect(output()).toMatch(/Logged in to .* as ada/);
+      const stored = storedToken(home, server.url, boot.workspace.id);
       expect(stored.workspaceId).toBe(boot.workspace.id);
-      expect(output).not.toContain(stored.token);
+      expect(output()).not.toContain(stored.token);
       expect((await cacheStatus(server.url, stored.token)).status).toBe(404);
     } finally {
       rmSync(home, { recursive: true, force: true });
