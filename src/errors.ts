@@ -33,6 +33,26 @@ export const ERROR_CODES = {
       'An unsealed upload is not a safe Nx artifact (escaping or reserved names, links out, a form Nx never writes); nothing was stored.',
   },
 
+  // --- run reports (/v1/runs) ---
+  ERR_RUN_REPORT_INVALID: {
+    status: 400,
+    summary:
+      'A run report is not JSON of the documented shape (a task entry, a hash, a status or a number is wrong); nothing was stored.',
+  },
+  ERR_RUN_REPORT_TOO_LARGE: {
+    status: 413,
+    summary: 'A run report is larger than 512 KiB or lists more than 2000 tasks; nothing was stored.',
+  },
+  ERR_RUN_REPORT_ANONYMOUS: {
+    status: 401,
+    summary: 'Run reports need a token: anonymous callers cannot report runs.',
+  },
+  ERR_RUN_NOT_FOUND: { status: 404, summary: 'No run with this id in this workspace.' },
+  ERR_RUN_REPORT_RATE_LIMITED: {
+    status: 429,
+    summary: 'This credential sent more run reports than the server takes per minute; nothing was stored.',
+  },
+
   // --- authentication and authorisation ---
   ERR_AUTH_TOKEN_MISSING: { status: 401, summary: 'No credential was sent and anonymous access is not possible here.' },
   ERR_AUTH_TOKEN_MALFORMED: {

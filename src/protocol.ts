@@ -238,3 +238,49 @@ export const TrustPolicyJson = z.object({
   createdAt: z.string(),
 });
 export type TrustPolicyJson = z.infer<typeof TrustPolicyJson>;
+
+/** Run reports (`POST /v1/runs`): the few facts of a run the server cannot see itself. Never file contents or secrets. */
+export const RUN_REPORT_MAX_BYTES = 512 * 1024;
+export const RUN_REPORT_MAX_TASKS = 2000;
+/** A task that ran longer than a week is not a measurement: the report is refused. */
+export const RUN_TASK_MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
+export const RUN_TASK_STATUSES = ['remote-hit', 'local-hit', 'miss', 'failed'] as const;
+export type RunTaskStatus = (typeof RUN_TASK_STATUSES)[number];
+
+const printable = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]+$/, 'printable characters');
+
+export const RunTaskReport = z.strictObject({
+  /** Nx's task id, `project:target[:configuration]`. */
+  id: printable(400),
+  project: printable(200),
+  target: printable(200),
+  hash: z.string().regex(CACHE_HASH_PATTERN, 'a task hash (1-128 of [A-Za-z0-9_-])'),
+  status: z.enum(RUN_TASK_STATUSES),
+  durationMs: z.number().int().min(0).max(RUN_TASK_MAX_DURATION_MS).nullable(),
+});
+export type RunTaskReport = z.infer<typeof RunTaskReport>;
+
+export const RunReport = z.strictObject({
+  client: z.enum(['plugin', 'runner']),
+  nxVersion: z
+    .string()
+    .regex(/^[0-9A-Za-z.+-]{1,40}$/, 'a version like 24.0.6')
+    .nullable(),
+  startedAt: z.iso.datetime().nullable(),
+  endedAt: z.iso.datetime().nullable(),
+  tasks: z.array(RunTaskReport).max(RUN_REPORT_MAX_TASKS),
+});
+export type RunReport = z.infer<typeof RunReport>;
+
+/** The answer: 201 stored, or 200 `stored: false` when the workspace takes no reports (clients treat both as done). */
+export const RunReportAnswer = z.object({
+  stored: z.boolean(),
+  id: z.string().nullable(),
+  reason: z.string().optional(),
+});
+export type RunReportAnswer = z.infer<typeof RunReportAnswer>;

@@ -22,6 +22,7 @@ import { accessRoutes } from './routes/cache/access';
 import { API_PREFIX, apiRoutes } from './routes/admin-api/api-routes';
 import { cacheRoutes } from './routes/cache/cache';
 import { SCIM_PREFIX, scimRoutes } from './routes/scim/scim-routes';
+import { runReportRoutes } from './routes/cache/runs';
 import { webRoutes } from './routes/web/web-routes';
 import { checkSessionPost, loadViewer } from './web/web-guards';
 import { createWebServices, type WebServices } from './web/web-services';
@@ -90,6 +91,7 @@ function createApp(
   );
   app.register(async (scope) => cacheRoutes(scope, context));
   app.register(async (scope) => accessRoutes(scope, context));
+  app.register(async (scope) => runReportRoutes(scope, context));
   app.register(async (scope) => apiRoutes(scope, context, web), { prefix: API_PREFIX });
   app.register(async (scope) => webRoutes(scope, context, web));
   app.register(async (scope) => scimRoutes(scope, web.scim), { prefix: SCIM_PREFIX });

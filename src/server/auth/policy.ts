@@ -61,6 +61,7 @@ export const ACTIONS = [
   'cache.read',
   'cache.write',
   'cache.identify',
+  'runs.report',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -520,6 +521,18 @@ export const RULES: Record<Action, Rule> = {
   'cache.read': cacheRule('read'),
   'cache.write': cacheRule('write'),
   'cache.identify': cacheRule('identify'),
+  'runs.report': {
+    who: "tokens with the workspace's read access (a read-only token reports too); never anonymous callers",
+    gate: (actor) =>
+      actor.kind === 'anonymous'
+        ? deny('run reports need a token; anonymous callers cannot report runs', 'ERR_RUN_REPORT_ANONYMOUS')
+        : undefined,
+    check: async (input) => {
+      if (input.actor.kind === 'anonymous')
+        return deny('run reports need a token; anonymous callers cannot report runs', 'ERR_RUN_REPORT_ANONYMOUS');
+      return cacheRule('read').check(input);
+    },
+  },
 };
 
 /** The part of the decision that needs no resource; undefined means "look the resource up and decide". */

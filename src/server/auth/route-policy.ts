@@ -154,7 +154,7 @@ async function auditRefusal(
     return;
   }
   // Refusals of reads and of anonymous callers are answered, not logged: that is the everyday shape of a miss.
-  if (actor.kind === 'anonymous' || action.startsWith('cache.')) return;
+  if (actor.kind === 'anonymous' || action.startsWith('cache.') || action === 'runs.report') return;
   const targetId =
     resource.kind === 'token'
       ? resource.token.id

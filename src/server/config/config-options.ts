@@ -56,6 +56,11 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     help: 'delete tokens from a CI identity exchange this long after they expire, e.g. 7d (0 = never)',
   },
   {
+    key: 'runReportRetention',
+    kind: 'duration',
+    help: 'delete run reports (the Runs page) older than this, e.g. 30d (0 = never)',
+  },
+  {
     key: 'rateLimit',
     kind: 'count',
     help: 'requests per token (anonymous: per address) per --rate-window (0 = unlimited)',

@@ -16,6 +16,7 @@ export const OPS_DEFAULTS = {
   retentionMaxAge: 30 * DAY,
   retentionInterval: 10 * MINUTE,
   ciIdentityTokenRetention: 7 * DAY,
+  runReportRetention: 30 * DAY,
   rateLimit: 10_000,
   rateWindow: MINUTE,
   byteQuotaWindow: HOUR,
@@ -48,6 +49,8 @@ export const opsConfigFields = {
   retentionInterval: ms(OPS_DEFAULTS.retentionInterval),
   /** Tokens from a CI identity exchange are deleted this long after they expired (audit keeps the claims); 0 = never. */
   ciIdentityTokenRetention: ms(OPS_DEFAULTS.ciIdentityTokenRetention),
+  /** Run reports (the Runs page) older than this are deleted; 0 = never. */
+  runReportRetention: ms(OPS_DEFAULTS.runReportRetention),
   /** Requests per token (anonymous: per client address) per rateWindow; 0 = unlimited. */
   rateLimit: count(OPS_DEFAULTS.rateLimit),
   rateWindow: positiveMs(OPS_DEFAULTS.rateWindow),

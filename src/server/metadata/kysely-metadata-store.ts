@@ -14,6 +14,7 @@ import { WebAuthStore } from '../web/web-auth-store';
 import { CiIdentityStore } from '../ci-identity/ci-identity-store';
 import { ScimStore } from '../sso/scim-store';
 import { SsoStore } from '../sso/sso-store';
+import { RunStore } from '../runs/run-store';
 import type { LookupCache } from './lookup-cache';
 import type { InsertResult, MetadataEngine, MetadataStore } from './metadata-store';
 import { migrationProvider } from './migrations';
@@ -113,6 +114,7 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly ciIdentity: CiIdentityStore;
   readonly sso: SsoStore;
   readonly scim: ScimStore;
+  readonly runs: RunStore;
 
   constructor(
     private readonly db: Kysely<MetadataDatabase>,
@@ -128,6 +130,7 @@ export class KyselyMetadataStore implements MetadataStore {
     this.ciIdentity = new CiIdentityStore(db);
     this.sso = new SsoStore(db);
     this.scim = new ScimStore(db);
+    this.runs = new RunStore(db);
   }
 
   async snapshotInto(file: string): Promise<void> {

@@ -22,6 +22,7 @@ import type {
 import type { AccessLevel } from '../../protocol';
 import type { CiIdentityStore } from '../ci-identity/ci-identity-store';
 import type { RetentionStore } from '../retention/retention-store';
+import type { RunStore } from '../runs/run-store';
 import type { ScimStore } from '../sso/scim-store';
 import type { SsoStore } from '../sso/sso-store';
 import type { TenancyStore } from '../services/tenancy-store';
@@ -49,6 +50,8 @@ export interface MetadataStore {
   readonly ciIdentity: CiIdentityStore;
   /** Web sign-in through identity providers: attempts, organisations' sign-in policies, join domains. */
   readonly sso: SsoStore;
+  /** Run reports from the plugin and the runner: runs, their tasks, hit rates and time saved. */
+  readonly runs: RunStore;
   /** SCIM deprovisioning: the users identity providers pushed, and which identities they name. */
   readonly scim: ScimStore;
 

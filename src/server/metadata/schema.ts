@@ -32,6 +32,8 @@ export interface WorkspacesTable {
   member_default_access: string;
   personal_token_tier: Generated<string>;
   isolated_retention: Generated<string>;
+  /** Migration 014: 1, the workspace takes run reports (the default); 0, they are answered and dropped. */
+  run_reports: Generated<number>;
   created_at: string;
 }
 
@@ -231,6 +233,8 @@ export interface MetadataDatabase {
   org_join_domains: OrgJoinDomainsTable;
   sso_token_links: SsoTokenLinksTable;
   scim_users: ScimUsersTable;
+  runs: RunsTable;
+  run_tasks: RunTasksTable;
 }
 
 /** Migration 013: a user an identity provider pushed over SCIM, per configured provider. */
@@ -283,4 +287,45 @@ export interface OrgJoinDomainsTable {
   org_id: string;
   role: string;
   created_at: string;
+}
+
+/** Migration 014: a run report, one row per Nx run. */
+export interface RunsTable {
+  id: string;
+  workspace_id: string;
+  reported_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  client: string;
+  nx_version: string | null;
+  principal_kind: string;
+  token_id: string | null;
+  user_id: string | null;
+  /** Who ran it, by name at report time: a person or bot, or a CI token's name. */
+  reporter: string;
+  /** Where the run's writes landed (null: it could not write). */
+  namespace: string | null;
+  tasks: number;
+  local_hits: number;
+  remote_hits: number;
+  misses: number;
+  saved_ms: number;
+  saved_unknown: number;
+}
+
+/** Migration 014: one row per task of a reported run. */
+export interface RunTasksTable {
+  run_id: string;
+  position: number;
+  workspace_id: string;
+  task_id: string;
+  project: string;
+  target: string;
+  hash: string;
+  status: string;
+  duration_ms: number | null;
+  /** For a hit: the duration of the run that stored it, when a report of that run is known. */
+  saved_ms: number | null;
+  namespace: string | null;
+  reported_at: string;
 }

@@ -6,8 +6,8 @@ export interface StorageTotals {
   bytes: number;
 }
 
-/** What retention removed: entries and files by why, and `ci-tokens`, expired tokens from CI identity exchanges. */
-export type EvictionReason = 'age' | 'size' | 'isolated' | 'orphan' | 'tmp' | 'ci-tokens';
+/** What retention removed: entries and files by why, `ci-tokens`, expired tokens from CI identity exchanges, and `run-reports`, old run reports. */
+export type EvictionReason = 'age' | 'size' | 'isolated' | 'orphan' | 'tmp' | 'ci-tokens' | 'run-reports';
 
 export class ServerMetrics {
   readonly registry = new Registry();

@@ -21,6 +21,8 @@ export interface RetentionLimits {
   retentionMaxAge: number;
   /** How long after expiry an exchanged CI identity token is kept; 0 = always. */
   ciIdentityTokenRetention: number;
+  /** How long run reports are kept; 0 = always. */
+  runReportRetention: number;
 }
 
 /** The isolated-tier sweep of the write-tiers area, called once per pass. */
@@ -49,6 +51,7 @@ export function emptyTally(): Tally {
     orphan: { count: 0, bytes: 0 },
     tmp: { count: 0, bytes: 0 },
     'ci-tokens': { count: 0, bytes: 0 },
+    'run-reports': { count: 0, bytes: 0 },
   };
 }
 
@@ -137,6 +140,13 @@ async function sweepCiIdentity(deps: RetentionDeps, tally: Tally): Promise<void>
   tally['ci-tokens'].count += await identity.removeExpiredExchangedTokens(before);
 }
 
+/** Run reports feed the Runs page; older than the retention they go (a run and its tasks at once). */
+async function sweepRunReports(deps: RetentionDeps, tally: Tally): Promise<void> {
+  if (deps.limits.runReportRetention === 0) return;
+  const before = new Date(deps.clock().getTime() - deps.limits.runReportRetention).toISOString();
+  tally['run-reports'].count += await deps.store.runs.deleteReportedBefore(before);
+}
+
 export async function runRetentionPass(deps: RetentionDeps): Promise<Tally> {
   const tally = emptyTally();
   await sweepIsolated(deps, tally);
@@ -144,5 +154,6 @@ export async function runRetentionPass(deps: RetentionDeps): Promise<Tally> {
   await sweepBySize(deps, tally);
   await sweepOrphans(deps, tally);
   await sweepCiIdentity(deps, tally);
+  await sweepRunReports(deps, tally);
   return tally;
 }

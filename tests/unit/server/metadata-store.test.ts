@@ -7,6 +7,7 @@ import { migrationProvider } from '../../../src/server/metadata/migrations';
 import type { CacheEntry, TokenRecord } from '../../../src/server/metadata/records';
 import { SHARED_NAMESPACE } from '../../../src/server/tiers/write-tier';
 import { SharedThrottle } from '../../../src/server/web/sign-in-throttle';
+import type { NewRun } from '../../../src/server/runs/run-store';
 import { storeBackends } from './store-backends';
 
 const at = (minute: number): string => new Date(Date.UTC(2030, 0, 1, 0, minute)).toISOString();
@@ -395,5 +396,112 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     } finally {
       await replica.close();
     }
+  });
+
+  describe('run reports', () => {
+    const run = (id: string, over: Partial<NewRun> = {}): NewRun => ({
+      id,
+      workspaceId: 'ws_1',
+      reportedAt: at(10),
+      startedAt: at(9),
+      endedAt: at(10),
+      client: 'plugin',
+      nxVersion: '24.0.6',
+      principalKind: 'ci',
+      tokenId: 'tok_main',
+      userId: null,
+      reporter: 'CI token “main”',
+      namespace: SHARED_NAMESPACE,
+      readNamespaces: [SHARED_NAMESPACE],
+      ...over,
+    });
+    const task = (project: string, hash: string, status: 'miss' | 'remote-hit' | 'local-hit', durationMs: number) => ({
+      id: `${project}:build`,
+      project,
+      target: 'build',
+      hash,
+      status,
+      durationMs,
+    });
+
+    it('counts hits, misses and time saved from the run that stored each hit', async () => {
+      await store.runs.record(run('run_first'), [task('a', '111', 'miss', 4000), task('b', '222', 'miss', 2500)]);
+      const second = await store.runs.record(run('run_second', { reportedAt: at(20) }), [
+        task('a', '111', 'remote-hit', 30),
+        task('b', '222', 'local-hit', 5),
+        task('c', '333', 'remote-hit', 40),
+      ]);
+      expect(second).toMatchObject({
+        tasks: 3,
+        remoteHits: 2,
+        localHits: 1,
+        misses: 0,
+        savedMs: 6500,
+        savedUnknown: 1,
+      });
+      const found = await store.runs.findRun('ws_1', 'run_second');
+      expect(found?.tasks.map((t) => [t.id, t.status, t.savedMs])).toEqual([
+        ['a:build', 'remote-hit', 4000],
+        ['b:build', 'local-hit', 2500],
+        ['c:build', 'remote-hit', null],
+      ]);
+      expect(await store.runs.findRun('ws_other', 'run_second')).toBeUndefined();
+      expect((await store.runs.listRuns('ws_1', 10)).map((r) => r.id)).toEqual(['run_second', 'run_first']);
+      expect(await store.runs.dailyTotals(['ws_1'], '2030-01-01')).toEqual([
+        { day: '2030-01-01', runs: 2, tasks: 5, hits: 3, misses: 2, savedMs: 6500, savedUnknown: 1 },
+      ]);
+      expect((await store.runs.workspaceTotals(['ws_1'], '2030-01-01')).get('ws_1')).toEqual({
+        tasks: 5,
+        hits: 3,
+        misses: 2,
+        savedMs: 6500,
+        savedUnknown: 1,
+      });
+      expect(await store.runs.projectTotals('ws_1', '2030-01-01')).toEqual([
+        { project: 'a', tasks: 2, hits: 1, misses: 1, savedMs: 4000, savedUnknown: 0 },
+        { project: 'b', tasks: 2, hits: 1, misses: 1, savedMs: 2500, savedUnknown: 0 },
+        { project: 'c', tasks: 1, hits: 1, misses: 0, savedMs: 0, savedUnknown: 1 },
+      ]);
+    });
+
+    it("never takes a hit's original duration from a run in a namespace the hitting run cannot read", async () => {
+      // An isolated PR token reports a huge duration for a hash main later hits: main's figures ignore it.
+      await store.runs.record(
+        run('run_pr', { tokenId: 'tok_pr', namespace: 't:tok_pr', readNamespaces: ['t:tok_pr', SHARED_NAMESPACE] }),
+        [task('a', '111', 'miss', 600_000_000)],
+      );
+      const main = await store.runs.record(run('run_main', { reportedAt: at(20) }), [
+        task('a', '111', 'remote-hit', 9),
+      ]);
+      expect(main).toMatchObject({ savedMs: 0, savedUnknown: 1 });
+      // The PR token's own later run may count its own write.
+      const again = await store.runs.record(
+        run('run_pr2', {
+          tokenId: 'tok_pr',
+          namespace: 't:tok_pr',
+          readNamespaces: ['t:tok_pr', SHARED_NAMESPACE],
+          reportedAt: at(21),
+        }),
+        [task('a', '111', 'remote-hit', 9)],
+      );
+      expect(again).toMatchObject({ savedMs: 600_000_000, savedUnknown: 0 });
+    });
+
+    it('keeps 2000 tasks in one report, turns reports off and on, and drops reports past retention', async () => {
+      const many = Array.from({ length: 2000 }, (_, i) => task(`p${i}`, String(i), 'miss', i));
+      expect((await store.runs.record(run('run_big'), many)).tasks).toBe(2000);
+      expect((await store.runs.findRun('ws_1', 'run_big'))?.tasks).toHaveLength(2000);
+      expect(await store.runs.reportsEnabled('ws_1')).toBe(true);
+      await store.runs.setReportsEnabled('ws_1', false);
+      expect(await store.runs.reportsEnabled('ws_1')).toBe(false);
+      expect(await store.runs.reportsEnabled('ws_missing')).toBe(false);
+      await store.runs.record(run('run_new', { reportedAt: at(50) }), [task('a', '1', 'miss', 1)]);
+      expect(await store.runs.deleteReportedBefore(at(30))).toBe(1);
+      expect((await store.runs.listRuns('ws_1', 10)).map((r) => r.id)).toEqual(['run_new']);
+      expect(await store.runs.findRun('ws_1', 'run_big')).toBeUndefined();
+      expect(await store.runs.projectTotals('ws_1', '2000-01-01')).toEqual([
+        { project: 'a', tasks: 1, hits: 0, misses: 1, savedMs: 0, savedUnknown: 0 },
+      ]);
+    });
   });
 });

@@ -12,6 +12,7 @@ import { sso } from './010-sso';
 import { trustPolicyCreator } from './011-trust-policy-creator';
 import { ssoIdentityRecheck } from './012-sso-identity-recheck';
 import { scim } from './013-scim';
+import { runReports } from './014-run-reports';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -30,6 +31,7 @@ export const migrationProvider: MigrationProvider = {
       '011-trust-policy-creator': trustPolicyCreator,
       '012-sso-identity-recheck': ssoIdentityRecheck,
       '013-scim': scim,
+      '014-run-reports': runReports,
     };
   },
 };

@@ -25,6 +25,8 @@ const UpdateWorkspaceBody = z.strictObject({
   anonymousAccess: AccessLevel.optional(),
   memberDefaultAccess: MemberDefaultAccess.optional(),
   ...TierPolicyPatch.shape,
+  /** Whether the workspace takes run reports (the Runs page); off: reports are answered and dropped. */
+  runReports: z.boolean().optional(),
 });
 const ListQuery = z.object({ org: IdOrName.optional() });
 
@@ -89,6 +91,8 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
     const patch = parseInput(UpdateWorkspaceBody, request.body, 'workspace settings');
     await ctx.store.updateWorkspaceAccess(workspace.id, patch);
     await ctx.store.tiers.updateTierPolicy(workspace.id, patch);
+    const reportsBefore = await ctx.store.runs.reportsEnabled(workspace.id);
+    if (patch.runReports !== undefined) await ctx.store.runs.setReportsEnabled(workspace.id, patch.runReports);
     const updated = await requireWorkspace(ctx.store, workspace.id);
     await ctx.audit.record({
       action: 'workspace.access-changed',
@@ -100,6 +104,9 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
         before: { anonymousAccess: workspace.anonymousAccess, memberDefaultAccess: workspace.memberDefaultAccess },
         after: { anonymousAccess: updated.anonymousAccess, memberDefaultAccess: updated.memberDefaultAccess },
         ...tierPolicyChange(workspace, updated),
+        ...(patch.runReports === undefined || patch.runReports === reportsBefore
+          ? {}
+          : { runReports: { before: reportsBefore, after: patch.runReports } }),
       },
     });
     return presentWorkspace(updated);

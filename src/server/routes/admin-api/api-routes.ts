@@ -11,6 +11,7 @@ import { adminBackupRoutes } from './admin-backup';
 import { adminEntryRoutes } from './admin-entries';
 import { adminMemberRoutes } from './admin-members';
 import { adminOrgRoutes } from './admin-orgs';
+import { adminRunRoutes } from './admin-runs';
 import { adminStatsRoutes } from './admin-stats';
 import { adminTokenRoutes } from './admin-tokens';
 import { adminUserRoutes } from './admin-users';
@@ -27,6 +28,7 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServerContext, web: W
   await adminOrgRoutes(app, ctx);
   await adminUserRoutes(app, ctx);
   await adminWorkspaceRoutes(app, ctx);
+  await adminRunRoutes(app, ctx);
   await adminMemberRoutes(app, ctx);
   await adminTokenRoutes(app, ctx);
   await adminAuditRoutes(app, ctx);
