@@ -75,6 +75,7 @@ let unique = 0;
 const fresh = (prefix: string): string => `${prefix}-${++unique}`;
 const get = (path: string) => () => ({ path });
 const NO_TOKEN = 'tok_0000000000000000';
+const RUN_REPORT = { client: 'runner', nxVersion: null, startedAt: null, endedAt: null, tasks: [] };
 
 /** THE table: one row per route, `METHOD url` as fastify registered it. */
 const TABLE: Record<string, Row> = {
@@ -103,6 +104,13 @@ const TABLE: Record<string, Row> = {
     foreign: [],
   },
   'GET /v1/access': { request: get('/v1/access'), own: BOUND_TO_OWN, foreign: 'same' },
+  // Run reports: like a cache read of the workspace, never anonymous.
+  'POST /v1/runs': { request: () => ({ path: '/v1/runs', body: RUN_REPORT }), own: BOUND_TO_OWN, foreign: 'same' },
+  'POST /w/:workspaceId/v1/runs': {
+    request: (t) => ({ path: `/w/${t.ws}/v1/runs`, body: RUN_REPORT }),
+    own: [OA, OB, M, BOT, CI, MINT],
+    foreign: [],
+  },
   // Only a caller who may read the workspace learns anything about it (anonymous here is level none; sessions are anonymous on the cache).
   'GET /w/:workspaceId/v1/access': {
     request: (t) => ({ path: `/w/${t.ws}/v1/access` }),
@@ -142,6 +150,18 @@ const TABLE: Record<string, Row> = {
   'GET /api/v1/workspaces': { request: get('/api/v1/workspaces'), own: IDENTITIES, foreign: 'same' },
   'GET /api/v1/workspaces/:id': {
     request: (t) => ({ path: `/api/v1/workspaces/${t.ws}` }),
+    own: [S, OA, OB, M, BOT],
+    foreign: [S],
+  },
+  // Run reports are read by the workspace's readers among people, never by CI tokens.
+  'GET /api/v1/workspaces/:id/runs': {
+    request: (t) => ({ path: `/api/v1/workspaces/${t.ws}/runs` }),
+    own: [S, OA, OB, M, BOT],
+    foreign: [S],
+  },
+  'GET /api/v1/workspaces/:id/runs/:run': {
+    // A run that does not exist: ERR_RUN_NOT_FOUND once the caller may read the workspace.
+    request: (t) => ({ path: `/api/v1/workspaces/${t.ws}/runs/run_00000000000000000000` }),
     own: [S, OA, OB, M, BOT],
     foreign: [S],
   },
@@ -495,6 +515,7 @@ const DENIALS = new Set([
   'ERR_AUTH_READ_DENIED',
   'ERR_AUTH_ANONYMOUS_DENIED',
   'ERR_CACHE_WRITE_DENIED',
+  'ERR_RUN_REPORT_ANONYMOUS',
   'ERR_WEB_SESSION_REQUIRED',
   'ERR_SCIM_UNAUTHORIZED',
 ]);
