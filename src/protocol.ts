@@ -4,6 +4,12 @@
  * answers live in src/cli/browser-login.ts and the proxy's control channel in src/proxy/control-protocol.ts.
  */
 import { z } from 'zod';
+import {
+  hasControlCharacter,
+  RUN_REPORT_MAX_TASKS,
+  RUN_TASK_MAX_DURATION_MS,
+  RUN_TASK_STATUSES,
+} from './run-report-shape';
 
 /** Nx 20 sends hex or decimal hashes, Nx 24 decimal u64s; anything else is refused before storage is touched. */
 export const CACHE_HASH_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -241,18 +247,15 @@ export type TrustPolicyJson = z.infer<typeof TrustPolicyJson>;
 
 /** Run reports (`POST /v1/runs`): the few facts of a run the server cannot see itself. Never file contents or secrets. */
 export const RUN_REPORT_MAX_BYTES = 512 * 1024;
-export const RUN_REPORT_MAX_TASKS = 2000;
-/** A task that ran longer than a week is not a measurement: the report is refused. */
-export const RUN_TASK_MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
-export const RUN_TASK_STATUSES = ['remote-hit', 'local-hit', 'miss', 'failed'] as const;
-export type RunTaskStatus = (typeof RUN_TASK_STATUSES)[number];
+export { RUN_REPORT_MAX_TASKS, RUN_TASK_MAX_DURATION_MS, RUN_TASK_STATUSES } from './run-report-shape';
+export type { RunTaskStatus } from './run-report-shape';
 
 const printable = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
-    .regex(/^[^\u0000-\u001f\u007f]+$/, 'printable characters');
+    .refine((value) => !hasControlCharacter(value), 'printable characters only');
 
 export const RunTaskReport = z.strictObject({
   /** Nx's task id, `project:target[:configuration]`. */

@@ -10,11 +10,15 @@ export interface TasksExecutionContext {
   id?: string;
   workspaceRoot: string;
   argv: string[];
+  /** postTasksExecution only, passed on unchecked: the run report reads them field by field (run-report-shape.ts). */
+  taskResults?: unknown;
+  startTime?: unknown;
+  endTime?: unknown;
 }
 
 export function parseTasksExecutionContext(context: unknown): TasksExecutionContext {
   const fields = typeof context === 'object' && context !== null ? (context as Record<string, unknown>) : {};
-  const { id, workspaceRoot, argv } = fields;
+  const { id, workspaceRoot, argv, taskResults, startTime, endTime } = fields;
   const invalid = (what: string) =>
     new SealedCacheError('ERR_CONFIG_INVALID', `Nx passed the plugin hook an unexpected context (${what}).`);
   if (typeof workspaceRoot !== 'string' || workspaceRoot === '') throw invalid('workspaceRoot');
@@ -22,5 +26,12 @@ export function parseTasksExecutionContext(context: unknown): TasksExecutionCont
   if (argv !== undefined && !(Array.isArray(argv) && argv.every((arg) => typeof arg === 'string'))) {
     throw invalid('argv');
   }
-  return { ...(id !== undefined ? { id } : {}), workspaceRoot, argv: (argv as string[] | undefined) ?? [] };
+  return {
+    ...(id !== undefined ? { id } : {}),
+    workspaceRoot,
+    argv: (argv as string[] | undefined) ?? [],
+    taskResults,
+    startTime,
+    endTime,
+  };
 }

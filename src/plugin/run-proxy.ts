@@ -20,6 +20,8 @@ import { proxyKey, proxyPaths, readProxyState } from '../proxy/state-file';
 import { isAffectedByCve202671476 } from '../nx-config/nx-advisories';
 import type { TasksExecutionContext } from './hook-context';
 import { readInstalledNxVersion, vulnerableNxNotice } from './installed-nx';
+import { formatNxVersion, type NxVersion } from '../nx-config/nx-version';
+import { runReportDraft, type RunReportDraft } from '../run-report-shape';
 
 export const NX_CACHE_SERVER_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
 export const NX_CACHE_TOKEN_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
@@ -119,13 +121,25 @@ export async function finishRunThroughProxy(
   const state = readProxyState(proxyPaths(settings.stateDir, key).stateFile);
   const runId = context.id ?? runIdFromEnv(io.env);
   if (!state || !runId) return;
-  const finished = await finishRun(state, runId);
+  const nxVersion = readInstalledNxVersion(context.workspaceRoot);
+  const finished = await finishRun(state, runId, reportDraftOf(context, nxVersion));
   if (!finished.known) return;
-  const notice = vulnerableNxNotice(readInstalledNxVersion(context.workspaceRoot));
+  const notice = vulnerableNxNotice(nxVersion);
   const lines = [...finished.warnings, ...(notice ? [notice] : []), ...(finished.summary ? [finished.summary] : [])];
   lines.forEach((line) => io.print(line));
   // With the daemon on these lines reach only the daemon's log: `nx-sealed-cache proxy last-run` shows them.
   recordLastRun(settings.stateDir, context.workspaceRoot, lines);
+}
+
+/** The run report's draft from Nx's task results; the proxy, which holds the credential, sends it. */
+function reportDraftOf(context: TasksExecutionContext, nxVersion: NxVersion | null): RunReportDraft | undefined {
+  const results = context.taskResults;
+  if (typeof results !== 'object' || results === null) return undefined;
+  const pairs = Object.values(results as Record<string, unknown>).map((result): [unknown, unknown] => {
+    const r = typeof result === 'object' && result !== null ? (result as Record<string, unknown>) : {};
+    return [r.task, r.status];
+  });
+  return runReportDraft(pairs, nxVersion && formatNxVersion(nxVersion), context.startTime, context.endTime);
 }
 
 /** Without the id recorded by preTasksExecution: the pre-started proxy if there is one, else the credential's. */

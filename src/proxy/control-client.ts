@@ -11,6 +11,7 @@ import {
   type PingResponse,
   type RegisterRunResponse,
 } from './control-answers';
+import type { RunReportDraft } from '../run-report-shape';
 import type { ProxyState } from './state-file';
 
 const CONTROL_TIMEOUT_MS = 3_000;
@@ -39,8 +40,8 @@ export async function registerRun(
   );
 }
 
-export async function finishRun(state: ProxyState, runId: string): Promise<FinishRunResponse> {
-  return controlRequest(state, 'POST', '/finish', { runId }, isFinishRunResponse, FINISH_TIMEOUT_MS);
+export async function finishRun(state: ProxyState, runId: string, report?: RunReportDraft): Promise<FinishRunResponse> {
+  return controlRequest(state, 'POST', '/finish', { runId, report }, isFinishRunResponse, FINISH_TIMEOUT_MS);
 }
 
 export async function pingProxy(state: ProxyState): Promise<PingResponse> {

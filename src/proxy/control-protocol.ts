@@ -1,5 +1,6 @@
 /** The proxy's control channel: how a plugin hook registers and finishes its run. Loopback only. */
 import { z } from 'zod';
+import { RunReport } from '../protocol';
 
 export { CONTROL_PREFIX } from './control-answers';
 
@@ -11,7 +12,11 @@ export const RegisterRunRequest = z.object({
 });
 export type RegisterRunRequest = z.infer<typeof RegisterRunRequest>;
 
-export const FinishRunRequest = z.object({ runId: z.string().min(1).max(256) });
+export const FinishRunRequest = z.object({
+  runId: z.string().min(1).max(256),
+  /** What Nx said of the run's tasks, for the run report the proxy sends with the run's credential. */
+  report: RunReport.omit({ client: true }).optional(),
+});
 export type FinishRunRequest = z.infer<typeof FinishRunRequest>;
 
 export type { FinishRunResponse, PingResponse, RegisterRunResponse } from './control-answers';

@@ -5,7 +5,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type z } from 'zod';
-import { CACHE_HASH_PATTERN } from '../protocol';
+import { CACHE_HASH_PATTERN, RUN_REPORT_MAX_BYTES } from '../protocol';
 import { answer, serveCacheGet, serveCachePut } from './cache-handlers';
 import {
   CONTROL_PREFIX,
@@ -40,6 +40,8 @@ export interface ProxyServer {
 
 const CACHE_ROUTE = /^\/v1\/cache\/([^/?#]+)$/;
 const MAX_CONTROL_BODY = 4096;
+/** A finish carries the run's report: as large as the server takes one, and a little more. */
+const MAX_FINISH_BODY = RUN_REPORT_MAX_BYTES + 4096;
 const UNAUTHORIZED_TEXT = 'nx-sealed-cache proxy: this token is not a registered run secret of this proxy.';
 
 export function createProxyServer(options: ProxyServerOptions): ProxyServer {
@@ -96,9 +98,9 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return sendJson(res, { registered: true, pid: process.pid });
     }
     if (req.method === 'POST' && path === '/finish') {
-      const body = await readJson(req, FinishRunRequest);
+      const body = await readJson(req, FinishRunRequest, MAX_FINISH_BODY);
       if (!body) return answer(res, 400, 'invalid body');
-      const finished = await options.registry.finish(body.runId);
+      const finished = await options.registry.finish(body.runId, body.report);
       const response: FinishRunResponse = finished
         ? { known: true, ...finished }
         : { known: false, summary: '', warnings: [] };
@@ -131,12 +133,12 @@ async function refuseUnknown(req: IncomingMessage, res: ServerResponse, status: 
   answer(res, status, text);
 }
 
-async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T | null> {
+async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>, limit = MAX_CONTROL_BODY): Promise<T | null> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_CONTROL_BODY) return null;
+    if (size > limit) return null;
     chunks.push(chunk);
   }
   try {

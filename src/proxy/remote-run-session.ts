@@ -14,6 +14,7 @@ import {
   type PutArtifactResult,
   type RemoteSession,
 } from '../client';
+import { sendRunReport } from '../client/run-report';
 import type { OpenRunSession, ProxyRunSession, StoreOutcome } from './run-session';
 
 /** What the proxy process needs to resolve the same client config as the hook did. */
@@ -58,6 +59,7 @@ export function adaptRemoteSession(
       if (stored) return 'stored';
       return outcome === 'exists' ? 'exists' : 'denied';
     },
+    reportRun: async (report) => (session.mode === 'off' ? null : sendRunReport(config, report)),
     summary: () => formatRunSummary(session.stats, config, session),
     close: () => session.close(),
   };

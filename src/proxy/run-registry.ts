@@ -4,6 +4,7 @@
  */
 import { DEFAULT_ARTIFACT_POLICY, type ArtifactPolicy } from '../archive/artifact-inspection';
 import { equalSecrets } from '../crypto/constant-time';
+import type { RunReportDraft } from '../run-report-shape';
 import {
   emptyCounters,
   offlineSession,
@@ -70,7 +71,7 @@ export class RunRegistry {
     return found;
   }
 
-  async finish(runId: string): Promise<FinishedRun | null> {
+  async finish(runId: string, report?: RunReportDraft): Promise<FinishedRun | null> {
     const run = this.runs.get(runId);
     if (!run) return null;
     run.references -= 1;
@@ -78,6 +79,9 @@ export class RunRegistry {
     this.runs.delete(runId);
     const session = await run.session;
     const finished = { summary: session.summary(), warnings: run.warnings };
+    // After the tasks ran, bounded by its own short timeout: at worst one more warning line.
+    const reportWarning = report && session.reportRun ? await session.reportRun({ client: 'plugin', ...report }) : null;
+    if (reportWarning) finished.warnings = [...finished.warnings, reportWarning];
     // Not awaited: closing waits for requests a hanging server holds, and the hook is waiting.
     void session.close().catch(() => undefined);
     return finished;

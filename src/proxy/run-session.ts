@@ -3,6 +3,7 @@
  * tested against any upstream and so the client core can change behind one adapter.
  */
 import type { Readable } from 'node:stream';
+import type { RunReportBody } from '../run-report-shape';
 
 export type RemoteMode = 'read-write' | 'read-only' | 'off';
 export type StoreOutcome = 'stored' | 'exists' | 'denied';
@@ -22,6 +23,8 @@ export interface ProxyRunSession {
   fetchOpened(hash: string, signal: AbortSignal): Promise<Readable | null>;
   /** Seals `plain` with the current key and uploads it. */
   storeSealed(hash: string, plain: Readable, plainLength: number, signal: AbortSignal): Promise<StoreOutcome>;
+  /** Sends the run's report upstream; null when done (or nothing to send), else one warning line. Never throws. */
+  reportRun?(report: RunReportBody): Promise<string | null>;
   /** The one-line summary the tasks runner prints too; never a secret. */
   summary(): string;
   close(): Promise<void>;

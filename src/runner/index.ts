@@ -23,6 +23,10 @@ import {
 } from './nx-workspace';
 import { createLegacyRemoteCache } from './remote-cache';
 import { stderrTransferProgress, type TransferProgress } from '../client/transfer-progress';
+import { sendRunReport } from '../client/run-report';
+import { formatNxVersion } from '../nx-config/nx-version';
+import { readInstalledNxVersion } from '../plugin/installed-nx';
+import { runReportDraft, type RunReportDraft } from '../run-report-shape';
 
 export type RunnerOptions = Record<string, unknown>;
 export interface RunnerContext {
@@ -82,12 +86,37 @@ export async function runWithSealedCache(
     progress: deps.progress ?? stderrTransferProgress(print, env),
   };
   const { session, config } = await openSessionSafely(options, env, deps, sessionDeps);
+  const startTime = Date.now();
+  let results: unknown;
   try {
-    return await defaultRunner(tasks, { ...nxOptions, remoteCache: createLegacyRemoteCache(session) }, context);
+    results = await defaultRunner(tasks, { ...nxOptions, remoteCache: createLegacyRemoteCache(session) }, context);
+    return results;
   } finally {
     if (config) print(formatRunSummary(session.stats, config, session));
+    // After the tasks ran, with a short timeout of its own: at worst one more warning line.
+    if (config && session.mode !== 'off') {
+      const draft = runnerReportDraft(tasks, results, workspaceRoot, startTime);
+      const warning = await sendRunReport(config, { client: 'runner', ...draft });
+      if (warning) print(warning);
+    }
     await session.close();
   }
+}
+
+/** Nx 17–20's runner answers `{ [taskId]: status }`; the task objects carry the hash and the times Nx set. */
+function runnerReportDraft(
+  tasks: unknown[],
+  results: unknown,
+  workspaceRoot: string,
+  startTime: number,
+): RunReportDraft {
+  const statuses = typeof results === 'object' && results !== null ? (results as Record<string, unknown>) : {};
+  const pairs = tasks.map((task): [unknown, unknown] => {
+    const id = (task as { id?: unknown } | null)?.id;
+    return [task, typeof id === 'string' ? statuses[id] : undefined];
+  });
+  const nxVersion = readInstalledNxVersion(workspaceRoot);
+  return runReportDraft(pairs, nxVersion && formatNxVersion(nxVersion), startTime, Date.now());
 }
 
 async function openSessionSafely(
