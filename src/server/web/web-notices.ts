@@ -18,6 +18,7 @@ const NOTICES: Record<string, Notice> = {
   'member-added': { kind: 'ok', text: 'Member added.' },
   'invitation-accepted': { kind: 'ok', text: 'Invitation accepted. You are now a member.' },
   'invitation-declined': { kind: 'ok', text: 'Invitation declined.' },
+  'run-reports-saved': { kind: 'ok', text: 'Run-report setting saved. It applies to the next report.' },
   'access-saved': { kind: 'ok', text: 'Access levels saved. They apply to the next request.' },
   'trust-policy-added': {
     kind: 'ok',

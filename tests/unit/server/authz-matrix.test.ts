@@ -463,6 +463,22 @@ const TABLE: Record<string, Row> = {
   'GET /ui/orgs/:org/tokens': { request: (t) => ({ path: `/ui/orgs/${t.org}/tokens` }), own: [SS, OS], foreign: [SS] },
   'GET /ui/orgs/:org/audit': { request: (t) => ({ path: `/ui/orgs/${t.org}/audit` }), own: [SS, OS], foreign: [SS] },
   'GET /ui/workspaces/:id': { request: (t) => ({ path: `/ui/workspaces/${t.ws}` }), own: [SS, OS], foreign: [SS] },
+  // The Runs view: members of the organisation read it; its admins flip the switch.
+  'GET /ui/workspaces/:id/runs': {
+    request: (t) => ({ path: `/ui/workspaces/${t.ws}/runs` }),
+    own: [SS, OS, MS],
+    foreign: [SS],
+  },
+  'GET /ui/workspaces/:id/runs/:run': {
+    request: (t) => ({ path: `/ui/workspaces/${t.ws}/runs/run_00000000000000000000` }),
+    own: [SS, OS, MS],
+    foreign: [SS],
+  },
+  'POST /ui/workspaces/:id/run-reports': {
+    request: (t) => ({ path: `/ui/workspaces/${t.ws}/run-reports`, form: { enabled: 'on' } }),
+    own: [SS, OS],
+    foreign: [SS],
+  },
   'POST /ui/workspaces/:id/access': {
     request: (t) => ({
       path: `/ui/workspaces/${t.ws}/access`,

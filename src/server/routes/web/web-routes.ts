@@ -18,6 +18,7 @@ import { webDeviceRoutes } from './web-device';
 import { webOrgRoutes } from './web-orgs';
 import { webSignInRoutes } from './web-sign-in';
 import { webSsoRoutes } from './web-sso';
+import { webRunRoutes } from './web-runs';
 import { webStatsRoutes } from './web-stats';
 import { webTokenRoutes } from './web-tokens';
 import { webWorkspaceRoutes } from './web-workspaces';
@@ -97,6 +98,7 @@ async function htmlScope(app: FastifyInstance, deps: WebRouteDeps): Promise<void
   await webDeviceRoutes(app, deps);
   await webOrgRoutes(app, deps);
   await webWorkspaceRoutes(app, deps);
+  await webRunRoutes(app, deps);
   await webStatsRoutes(app, deps);
   app.get('/ui/*', page, async (request) => {
     throw new SealedCacheError('ERR_NOT_FOUND', `no page ${request.url.split('?')[0]}`);

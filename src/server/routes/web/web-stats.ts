@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { statsPage, type WorkspaceStats } from '../../web/pages/stats-page';
 import { authorizedOf, pagePermit } from '../../auth/route-policy';
 import { requireViewer } from '../../web/web-guards';
+import { lastDays } from '../../web/pages/charts';
 import type { WebRouteDeps } from './web-routes';
 
 const CHART_DAYS = 14;
@@ -16,16 +17,20 @@ export async function webStatsRoutes(app: FastifyInstance, { ctx, web }: WebRout
     const readable = [];
     for (const workspace of await ctx.store.listWorkspaces())
       if (await may('workspace.read', { kind: 'workspace', workspace })) readable.push(workspace);
+    const days = lastDays(ctx.clock(), CHART_DAYS);
+    const runTotals = await ctx.store.runs.workspaceTotals(
+      readable.map((ws) => ws.id),
+      days[0],
+    );
     const workspaces: WorkspaceStats[] = readable.map((ws) => ({
       orgName: orgs.get(ws.orgId) ?? ws.orgId,
       workspaceName: ws.name,
       workspaceId: ws.id,
       entries: totals.get(ws.id)?.entries ?? 0,
       bytes: totals.get(ws.id)?.bytes ?? 0,
+      runs: runTotals.get(ws.id),
     }));
-    const since = new Date(ctx.clock().getTime() - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
-    const visible = new Set(workspaces.map((w) => w.workspaceId));
-    const perDay = await web.auth.entriesPerDay(since, [...visible]);
-    return reply.type('text/html; charset=utf-8').send(statsPage(viewer, { workspaces, perDay, hitRate: null }));
+    const perDay = await web.auth.entriesPerDay(days[0], [...new Set(workspaces.map((w) => w.workspaceId))]);
+    return reply.type('text/html; charset=utf-8').send(statsPage(viewer, { workspaces, days, perDay }));
   });
 }

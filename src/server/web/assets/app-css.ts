@@ -87,6 +87,11 @@ dl.facts dd { margin:0; }
 svg.chart { width:100%; max-width:48rem; height:auto; }
 svg.chart .bar { fill:var(--accent); }
 svg.chart text { font-size:10px; fill:var(--muted); }
+svg.chart .axis { stroke:var(--muted); stroke-width:1; }
+svg.chart .grid-line { stroke:var(--line); stroke-width:1; }
+svg.chart .axis-label { font-size:11px; font-weight:600; }
+figure.chart { margin:.5rem 0 1rem; }
+figure.chart figcaption { color:var(--muted); font-size:.85rem; }
 /* Narrow screens: a table marked .stack shows each row as a card, each cell under its column's name. */
 @media (max-width: 60rem) {
   table.stack, table.stack tbody, table.stack tr, table.stack td { display:block; width:100%; }

@@ -1,7 +1,10 @@
-/** Cache statistics: totals per workspace and an inline SVG bar chart rendered by the server. */
-import { html, type SafeHtml } from '../html';
+/** Cache statistics: stored entries per workspace, hit rate and time saved from run reports, and charts with axes. */
+import { html } from '../html';
 import { formatBytes } from '../../../format-bytes';
 import { page, type Viewer } from '../layout';
+import type { Totals } from '../../runs/run-store';
+import { barChart, formatRate, hitRateOf } from './charts';
+import { savedText } from './runs-page';
 
 export interface WorkspaceStats {
   orgName: string;
@@ -9,41 +12,50 @@ export interface WorkspaceStats {
   workspaceId: string;
   entries: number;
   bytes: number;
+  /** From run reports of the last 14 days; undefined when none arrived. */
+  runs?: Totals;
 }
 
 export interface StatsView {
   workspaces: WorkspaceStats[];
+  /** The last 14 days, oldest first. */
+  days: string[];
   perDay: { day: string; entries: number; bytes: number }[];
-  /** Hits / (hits + misses) when the server counts them; null otherwise. */
-  hitRate: number | null;
 }
 
-const CHART_W = 640;
-const CHART_H = 180;
-const PAD_BOTTOM = 24;
-
-export function barChart(perDay: StatsView['perDay'], label: string): SafeHtml {
-  if (perDay.length === 0) return html`<p class="empty">No entries were written in the last 14 days.</p>`;
-  const max = Math.max(...perDay.map((d) => d.bytes), 1);
-  const slot = CHART_W / perDay.length;
-  const bars = perDay.map((d, i) => {
-    const h = Math.max(1, Math.round(((CHART_H - PAD_BOTTOM - 12) * d.bytes) / max));
-    const x = Math.round(i * slot + slot * 0.15);
-    const y = CHART_H - PAD_BOTTOM - h;
-    return html`<g><rect class="bar" x="${x}" y="${y}" width="${Math.round(slot * 0.7)}" height="${h}"><title>${d.day}: ${d.entries} entries, ${formatBytes(d.bytes)}</title></rect><text x="${x}" y="${CHART_H - 8}">${d.day.slice(5)}</text></g>`;
-  });
-  return html`<svg class="chart" viewBox="0 0 ${CHART_W} ${CHART_H}" role="img" aria-label="${label}"><title>${label}</title>${bars}</svg>`;
-}
+const rate = (t: Totals | undefined): string => {
+  const r = t === undefined ? null : hitRateOf(t);
+  return r === null ? '—' : formatRate(r);
+};
 
 export function statsPage(viewer: Viewer, view: StatsView): string {
   const totalEntries = view.workspaces.reduce((n, w) => n + w.entries, 0);
   const totalBytes = view.workspaces.reduce((n, w) => n + w.bytes, 0);
+  const runs = view.workspaces.reduce<Totals>(
+    (sum, w) => ({
+      tasks: sum.tasks + (w.runs?.tasks ?? 0),
+      hits: sum.hits + (w.runs?.hits ?? 0),
+      misses: sum.misses + (w.runs?.misses ?? 0),
+      savedMs: sum.savedMs + (w.runs?.savedMs ?? 0),
+      savedUnknown: sum.savedUnknown + (w.runs?.savedUnknown ?? 0),
+    }),
+    { tasks: 0, hits: 0, misses: 0, savedMs: 0, savedUnknown: 0 },
+  );
+  const byDay = new Map(view.perDay.map((d) => [d.day, d]));
+  const bars = view.days.map((day) => {
+    const d = byDay.get(day);
+    return {
+      label: day.slice(5),
+      value: d?.bytes ?? 0,
+      title: `${day}: ${d?.entries ?? 0} entries, ${formatBytes(d?.bytes ?? 0)}`,
+    };
+  });
   const table =
     view.workspaces.length === 0
       ? html`<p class="empty">No workspaces you can see.</p>`
-      : html`<table><caption>Stored entries per workspace</caption><thead><tr><th scope="col">Organisation</th><th scope="col">Workspace</th><th scope="col" class="num">Entries</th><th scope="col" class="num">Bytes</th></tr></thead><tbody>${view.workspaces.map(
+      : html`<table class="stack"><caption>Per workspace (hit rate and time saved: run reports of the last 14 days)</caption><thead><tr><th scope="col">Organisation</th><th scope="col">Workspace</th><th scope="col" class="num">Entries</th><th scope="col" class="num">Stored</th><th scope="col" class="num">Hit rate</th><th scope="col">Time saved</th></tr></thead><tbody>${view.workspaces.map(
           (w) =>
-            html`<tr><td>${w.orgName}</td><td>${w.workspaceName} <span class="hint mono">${w.workspaceId}</span></td><td class="num">${w.entries}</td><td class="num">${formatBytes(w.bytes)}</td></tr>`,
+            html`<tr data-workspace="${w.workspaceName}"><td data-label="Organisation">${w.orgName}</td><td data-label="Workspace"><a href="/ui/workspaces/${w.workspaceId}/runs">${w.workspaceName}</a></td><td data-label="Entries" class="num">${w.entries}</td><td data-label="Stored" class="num">${formatBytes(w.bytes)}</td><td data-label="Hit rate" class="num">${rate(w.runs)}</td><td data-label="Time saved">${w.runs === undefined ? '—' : savedText(w.runs)}</td></tr>`,
         )}</tbody></table>`;
   return page(
     { title: 'Cache statistics', viewer, active: 'stats' },
@@ -51,10 +63,18 @@ export function statsPage(viewer: Viewer, view: StatsView): string {
 <div class="grid">
 <div class="stat"><div class="value">${totalEntries}</div><div class="label">entries</div></div>
 <div class="stat"><div class="value">${formatBytes(totalBytes)}</div><div class="label">stored</div></div>
-<div class="stat"><div class="value">${view.hitRate === null ? '—' : `${(view.hitRate * 100).toFixed(1)} %`}</div><div class="label">hit rate${view.hitRate === null ? ' (not counted by this server yet)' : ''}</div></div>
+<div class="stat"><div class="value" id="hit-rate">${rate(runs)}</div><div class="label">hit rate, last 14 days (${runs.hits} of ${runs.hits + runs.misses} reported tasks)</div></div>
+<div class="stat"><div class="value">${runs.tasks === 0 ? '—' : savedText(runs)}</div><div class="label">time saved by hits, last 14 days</div></div>
 </div>
 <h2>Bytes written per day (last 14 days)</h2>
-${barChart(view.perDay, 'Bytes written per day')}
-${table}`,
+${barChart(view.perDay.length === 0 ? [] : bars, {
+  caption: 'Bytes written per day',
+  yLabel: 'bytes written',
+  xLabel: 'day (UTC)',
+  format: (v) => formatBytes(Math.round(v)),
+  empty: 'No entries were written in the last 14 days.',
+})}
+${table}
+<p class="hint">Hit rate and time saved come from the run reports the plugin and the runner send at the end of each run; open a workspace for its runs.</p>`,
   );
 }

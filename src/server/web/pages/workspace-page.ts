@@ -57,7 +57,7 @@ export function workspacePage(
   return page(
     { title: `Workspace ${ws.name}`, viewer, active: 'orgs', notice },
     html`<h1>Workspace ${ws.name}</h1>
-<p class="lead">In <a href="/ui/orgs/${org.name}/workspaces">${org.name}</a> · id <code>${ws.id}</code></p>
+<p class="lead">In <a href="/ui/orgs/${org.name}/workspaces">${org.name}</a> · id <code>${ws.id}</code> · <a href="/ui/workspaces/${ws.id}/runs">runs, hit rate and time saved</a></p>
 <section class="card" aria-labelledby="access"><h2 id="access">Access</h2>
 <form method="post" action="/ui/workspaces/${ws.id}/access" class="inline-form">${csrfField(viewer)}
 <div><label for="anonymousAccess">Anonymous access <span class="hint">(workspace id only, no token)</span></label>${select('anonymousAccess', 'anonymousAccess', LEVELS, ws.anonymousAccess)}</div>
