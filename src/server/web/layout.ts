@@ -97,11 +97,12 @@ export function orgTabs(orgName: string, active: OrgTab): SafeHtml {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** `2 Dec 2026, 13:40 UTC` in a <time> that never wraps; the exact instant stays in `datetime`. */
+/** `2 Dec 2026, 13:40 UTC` in a <time> that breaks only between date and hour; the exact instant stays in `datetime`. */
 export function formatTime(iso: string | null): SafeHtml | string {
   if (iso === null) return '—';
   const at = new Date(iso);
   if (Number.isNaN(at.getTime())) return iso;
   const hm = `${String(at.getUTCHours()).padStart(2, '0')}:${String(at.getUTCMinutes()).padStart(2, '0')}`;
-  return html`<time datetime="${iso}">${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()}, ${hm} UTC</time>`;
+  // Date and hour each stay whole; in a crowded table the hour may go under the date.
+  return html`<time datetime="${iso}"><span>${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()},</span> <span>${hm} UTC</span></time>`;
 }

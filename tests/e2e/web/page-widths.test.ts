@@ -7,8 +7,10 @@
 import type { Page } from 'playwright-core';
 import { setPasswordInStore } from '../../../src/server/offline-password';
 import { CONTENT_SECURITY_POLICY } from '../../../src/server/routes/web/web-routes';
-import { api, startTestServer, type TestServer } from '../../unit/server/test-server';
-import { launchBrowser, signIn, type TestBrowser } from './browser';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { api, http, startTestServer, type TestServer } from '../../unit/server/test-server';
+import { launchBrowser, screenshot, signIn, type TestBrowser } from './browser';
 
 const PASSWORD = 'a long and careful passphrase';
 const VIEWPORTS = [
@@ -20,6 +22,7 @@ let ts: TestServer;
 let browser: TestBrowser;
 let page: Page;
 let wsId: string;
+let runId: string;
 
 beforeAll(async () => {
   ts = await startTestServer();
@@ -32,13 +35,35 @@ beforeAll(async () => {
   await api(ts, 'POST', '/orgs/acme-platform-engineering/members', { user: 'ada.lovelace-long-name', role: 'admin' });
   for (const name of ['laptop at home, the old one with the sticker', 'build box in the basement'])
     await api(ts, 'POST', '/tokens', { kind: 'personal', user: 'ada.lovelace-long-name', workspaceId: wsId, name });
-  await api(ts, 'POST', '/tokens', {
+  const ci = await api<{ token: string }>(ts, 'POST', '/tokens', {
     kind: 'ci',
     workspaceId: wsId,
     access: 'read-write',
     tier: 'trusted',
     name: 'github-actions main branch',
   });
+  // Two reported runs with long project names: the Runs view, one run's tasks and the statistics page.
+  const projects = ['design-system-components-with-a-long-name', 'checkout-service-api', 'web-storefront-application'];
+  for (const [round, status] of [
+    [0, 'miss'],
+    [1, 'remote-hit'],
+  ] as const) {
+    const tasks = projects.map((project, i) => ({
+      id: `${project}:build:production-with-source-maps`,
+      project,
+      target: 'build',
+      hash: `900000000000000000${i}`,
+      status: i === 2 && round === 1 ? 'miss' : status,
+      durationMs: round === 0 ? 95_000 * (i + 1) : 40,
+    }));
+    await http(`${ts.url}/v1/runs`, {
+      method: 'POST',
+      token: ci.token,
+      body: { client: 'plugin', nxVersion: '24.0.6', startedAt: null, endedAt: null, tasks },
+    });
+    ts.clock.advance(3_600_000);
+  }
+  runId = (await api<{ runs: { id: string }[] }>(ts, 'GET', `/workspaces/${wsId}/runs`)).runs[0].id;
   await api(ts, 'PATCH', `/workspaces/${wsId}`, { anonymousAccess: 'read', memberDefaultAccess: 'read-write' });
   // The CI identity section, with the longest values a policy is likely to hold.
   await api(ts, 'POST', `/workspaces/${wsId}/trust-policies`, {
@@ -77,6 +102,9 @@ const pages = () => [
   '/ui/orgs/acme-platform-engineering/tokens',
   '/ui/orgs/acme-platform-engineering/audit',
   `/ui/workspaces/${wsId}`,
+  `/ui/workspaces/${wsId}/runs`,
+  `/ui/workspaces/${wsId}/runs/${runId}`,
+  '/ui/stats',
 ];
 
 describe.each(VIEWPORTS)('at $width px', (viewport) => {
@@ -139,4 +167,21 @@ it('the audit log reads dates as dates and shows names, not ids or JSON', async 
   expect(text).not.toMatch(/\b0 push\b/);
   const token = page.locator('main span[title^="tok_"]', { hasText: 'github-actions main branch' }).first();
   await expect(token.getAttribute('title')).resolves.toMatch(/^tok_[A-Za-z0-9]{16}$/);
+});
+
+it('the Runs view shows hits and misses with names and a chart with axes (the screenshot in docs/images)', async () => {
+  await page.setViewportSize(VIEWPORTS[0]);
+  await page.goto(`${ts.url}/ui/workspaces/${wsId}/runs`);
+  const latest = page.locator(`tr[data-run="${runId}"]`);
+  await expect(latest.getByText('CI token “github-actions main branch”')).toBeTruthy();
+  expect(await latest.locator('td[data-label="Hits"]').innerText()).toBe('2 (2 remote, 0 local)');
+  expect(await latest.locator('td[data-label="Time saved"]').innerText()).toBe('4 min 45 s');
+  expect(await page.locator('svg.chart .axis-label').allTextContents()).toEqual([
+    'day (UTC)',
+    'hit rate',
+    'day (UTC)',
+    'time saved',
+  ]);
+  const shot = await screenshot(page, '06-runs');
+  copyFileSync(shot, join(__dirname, '..', '..', '..', 'docs', 'images', 'runs-page.png'));
 });

@@ -29,7 +29,7 @@ table { width:100%; border-collapse:collapse; margin:.5rem 0 1rem; }
 caption { text-align:left; color:var(--muted); padding:.25rem 0; }
 th, td { text-align:left; padding:.5rem .6rem; border-bottom:1px solid var(--line); vertical-align:middle; overflow-wrap:break-word; }
 td .mono, td.mono, td code { overflow-wrap:anywhere; }
-time { white-space:nowrap; }
+time span { white-space:nowrap; }
 .details { margin:0; padding:0; list-style:none; }
 .details li { display:inline; }
 .details li + li::before { content:" · "; color:var(--muted); }

@@ -22,7 +22,7 @@ export interface ChartSpec {
 
 const W = 640;
 const H = 220;
-const LEFT = 70;
+const LEFT = 84;
 const RIGHT = 10;
 const TOP = 12;
 const BOTTOM = 44;

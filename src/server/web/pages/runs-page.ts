@@ -84,7 +84,7 @@ function runTable(view: RunsView): SafeHtml {
     return html`<p class="empty">No runs reported yet. The plugin (Nx 20.8+) and the runner (Nx 17–20) report each run when it ends.</p>`;
   return html`<table class="stack" id="runs-table"><caption>Latest runs</caption><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Nx</th><th scope="col" class="num">Tasks</th><th scope="col" class="num">Hits</th><th scope="col" class="num">Misses</th><th scope="col">Time saved</th></tr></thead><tbody>${view.runs.map(
     (r) =>
-      html`<tr data-run="${r.id}"><td data-label="When"><a href="/ui/workspaces/${view.workspace.id}/runs/${r.id}">${formatTime(r.reportedAt)}</a></td><td data-label="Who">${r.reporter}</td><td data-label="Nx">${r.nxVersion ?? '—'} <span class="hint">${r.client}</span></td><td data-label="Tasks" class="num">${r.tasks}</td><td data-label="Hits" class="num">${hitsOf(r)} <span class="hint">(${r.remoteHits} remote, ${r.localHits} local)</span></td><td data-label="Misses" class="num">${r.misses}</td><td data-label="Time saved">${savedText(r)}</td></tr>`,
+      html`<tr data-run="${r.id}"><td data-label="When"><a href="/ui/workspaces/${view.workspace.id}/runs/${r.id}">${formatTime(r.reportedAt)}</a></td><td data-label="Who">${r.reporter}</td><td data-label="Nx">${r.nxVersion ?? '—'} <span class="hint">${r.client}</span></td><td data-label="Tasks" class="num">${r.tasks}</td><td data-label="Hits" class="num">${hitsOf(r)} <span class="hint">(${r.remoteHits} remote, ${r.localHits} local)</span></td><td data-label="Misses" class="num">${r.misses}</td><td data-label="Time saved">${hitsOf(r) === 0 ? '—' : savedText(r)}</td></tr>`,
   )}</tbody></table>`;
 }
 
