@@ -173,7 +173,7 @@ it('the Runs view shows hits and misses with names and a chart with axes (the sc
   await page.setViewportSize(VIEWPORTS[0]);
   await page.goto(`${ts.url}/ui/workspaces/${wsId}/runs`);
   const latest = page.locator(`tr[data-run="${runId}"]`);
-  await expect(latest.getByText('CI token “github-actions main branch”')).toBeTruthy();
+  expect(await latest.locator('td[data-label="Who"]').innerText()).toBe('CI token “github-actions main branch”');
   expect(await latest.locator('td[data-label="Hits"]').innerText()).toBe('2 (2 remote, 0 local)');
   expect(await latest.locator('td[data-label="Time saved"]').innerText()).toBe('4 min 45 s');
   expect(await page.locator('svg.chart .axis-label').allTextContents()).toEqual([

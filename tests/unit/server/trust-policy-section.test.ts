@@ -56,7 +56,9 @@ describe('the section', () => {
       canManage: true,
       form: EMPTY,
     }).value;
-    expect(shown).toContain('<time datetime="2030-01-02T03:04:05.000Z"><span>2 Jan 2030,</span> <span>03:04 UTC</span></time> by ada');
+    expect(shown).toContain(
+      '<time datetime="2030-01-02T03:04:05.000Z"><span>2 Jan 2030,</span> <span>03:04 UTC</span></time> by ada',
+    );
     expect(shown).toContain('GitLab CI <code>https://gitlab.com</code>');
     expect(shown.match(/<form /g)).toHaveLength(2);
     expect(shown).toContain(`action="/ui/workspaces/${ws.id}/trust-policies/${policy.id}/delete"`);
