@@ -53,8 +53,30 @@ const text = (value: unknown, max: number): string | undefined =>
     ? value
     : undefined;
 
-/** One task of Nx (`{ id, target: { project, target }, hash, startTime, endTime }`) with its status, or null. */
-export function runTaskEntry(task: unknown, nxStatus: unknown): RunTaskEntry | null {
+/**
+ * The targets a runner's options call cacheable (`cacheableOperations`, or `cacheableTargets`): Nx 17–22 leave a
+ * task's `cache` unset when its target says nothing, and then cache it only if its target is listed there.
+ */
+export function cacheableTargetsOf(runnerOptions: unknown): string[] {
+  const options = fields(runnerOptions);
+  const listed = options.cacheableOperations ?? options.cacheableTargets;
+  return Array.isArray(listed) ? listed.filter((target): target is string => typeof target === 'string') : [];
+}
+
+/** The cacheable targets nx.json's default tasks runner lists (what the plugin hook's context carries). */
+export function nxJsonCacheableTargets(nxJson: unknown): string[] {
+  return cacheableTargetsOf(fields(fields(fields(nxJson).tasksRunnerOptions).default).options);
+}
+
+/**
+ * One task of Nx (`{ id, target: { project, target }, hash, cache, startTime, endTime }`) with its status, or null
+ * for a task Nx does not cache: `cache: false`, or (Nx 17–22) `cache` unset and its target not in `cacheableTargets`.
+ */
+export function runTaskEntry(
+  task: unknown,
+  nxStatus: unknown,
+  cacheableTargets: readonly string[] = [],
+): RunTaskEntry | null {
   const t = fields(task);
   const target = fields(t.target);
   const status = typeof nxStatus === 'string' ? STATUSES[nxStatus] : undefined;
@@ -62,7 +84,8 @@ export function runTaskEntry(task: unknown, nxStatus: unknown): RunTaskEntry | n
   const project = text(target.project, 200);
   const targetName = text(target.target, 200);
   const hash = typeof t.hash === 'string' && HASH.test(t.hash) ? t.hash : undefined;
-  if (!status || !id || !project || !targetName || !hash || t.cache === false) return null;
+  if (!status || !id || !project || !targetName || !hash) return null;
+  if (t.cache !== true && !(t.cache === undefined && cacheableTargets.includes(targetName))) return null;
   const { startTime, endTime } = t;
   const duration =
     typeof startTime === 'number' && typeof endTime === 'number' ? Math.round(endTime - startTime) : undefined;
@@ -83,11 +106,12 @@ export function runReportDraft(
   nxVersion: string | null | undefined,
   startTime?: unknown,
   endTime?: unknown,
+  cacheableTargets: readonly string[] = [],
 ): RunReportDraft {
   const tasks: RunTaskEntry[] = [];
   for (const [task, status] of results) {
     if (tasks.length >= RUN_REPORT_MAX_TASKS) break;
-    const entry = runTaskEntry(task, status);
+    const entry = runTaskEntry(task, status, cacheableTargets);
     if (entry) tasks.push(entry);
   }
   return {

@@ -14,11 +14,13 @@ export interface TasksExecutionContext {
   taskResults?: unknown;
   startTime?: unknown;
   endTime?: unknown;
+  /** postTasksExecution only, unchecked: the run report reads the default runner's cacheable targets from it. */
+  nxJsonConfiguration?: unknown;
 }
 
 export function parseTasksExecutionContext(context: unknown): TasksExecutionContext {
   const fields = typeof context === 'object' && context !== null ? (context as Record<string, unknown>) : {};
-  const { id, workspaceRoot, argv, taskResults, startTime, endTime } = fields;
+  const { id, workspaceRoot, argv, taskResults, startTime, endTime, nxJsonConfiguration } = fields;
   const invalid = (what: string) =>
     new SealedCacheError('ERR_CONFIG_INVALID', `Nx passed the plugin hook an unexpected context (${what}).`);
   if (typeof workspaceRoot !== 'string' || workspaceRoot === '') throw invalid('workspaceRoot');
@@ -33,5 +35,6 @@ export function parseTasksExecutionContext(context: unknown): TasksExecutionCont
     taskResults,
     startTime,
     endTime,
+    nxJsonConfiguration,
   };
 }

@@ -21,7 +21,7 @@ import { isAffectedByCve202671476 } from '../nx-config/nx-advisories';
 import type { TasksExecutionContext } from './hook-context';
 import { readInstalledNxVersion, vulnerableNxNotice } from './installed-nx';
 import { formatNxVersion, type NxVersion } from '../nx-config/nx-version';
-import { runReportDraft, type RunReportDraft } from '../run-report-shape';
+import { nxJsonCacheableTargets, runReportDraft, type RunReportDraft } from '../run-report-shape';
 
 export const NX_CACHE_SERVER_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
 export const NX_CACHE_TOKEN_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
@@ -139,7 +139,13 @@ function reportDraftOf(context: TasksExecutionContext, nxVersion: NxVersion | nu
     const r = typeof result === 'object' && result !== null ? (result as Record<string, unknown>) : {};
     return [r.task, r.status];
   });
-  return runReportDraft(pairs, nxVersion && formatNxVersion(nxVersion), context.startTime, context.endTime);
+  return runReportDraft(
+    pairs,
+    nxVersion && formatNxVersion(nxVersion),
+    context.startTime,
+    context.endTime,
+    nxJsonCacheableTargets(context.nxJsonConfiguration),
+  );
 }
 
 /** Without the id recorded by preTasksExecution: the pre-started proxy if there is one, else the credential's. */

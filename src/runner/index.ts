@@ -23,10 +23,11 @@ import {
 } from './nx-workspace';
 import { createLegacyRemoteCache } from './remote-cache';
 import { stderrTransferProgress, type TransferProgress } from '../client/transfer-progress';
+import { TaskTimings } from './task-timings';
 import { sendRunReport } from '../client/run-report';
 import { formatNxVersion } from '../nx-config/nx-version';
 import { readInstalledNxVersion } from '../plugin/installed-nx';
-import { runReportDraft, type RunReportDraft } from '../run-report-shape';
+import { cacheableTargetsOf, runReportDraft, type RunReportDraft } from '../run-report-shape';
 
 export type RunnerOptions = Record<string, unknown>;
 export interface RunnerContext {
@@ -87,15 +88,22 @@ export async function runWithSealedCache(
   };
   const { session, config } = await openSessionSafely(options, env, deps, sessionDeps);
   const startTime = Date.now();
+  const timings = new TaskTimings();
   let results: unknown;
   try {
-    results = await defaultRunner(tasks, { ...nxOptions, remoteCache: createLegacyRemoteCache(session) }, context);
+    const lifeCycle = timings.listenTo(nxOptions.lifeCycle);
+    results = await defaultRunner(
+      tasks,
+      { ...nxOptions, lifeCycle, remoteCache: createLegacyRemoteCache(session) },
+      context,
+    );
     return results;
   } finally {
     if (config) print(formatRunSummary(session.stats, config, session));
     // After the tasks ran, with a short timeout of its own: at worst one more warning line.
     if (config && session.mode !== 'off') {
-      const draft = runnerReportDraft(tasks, results, workspaceRoot, startTime);
+      const timed = tasks.map((task) => timings.timed(task));
+      const draft = runnerReportDraft(timed, results, workspaceRoot, startTime, cacheableTargetsOf(options));
       const warning = await sendRunReport(config, { client: 'runner', ...draft });
       if (warning) print(warning);
     }
@@ -103,12 +111,13 @@ export async function runWithSealedCache(
   }
 }
 
-/** Nx 17–20's runner answers `{ [taskId]: status }`; the task objects carry the hash and the times Nx set. */
+/** Nx 17–20's runner answers `{ [taskId]: status }`; the task objects carry the hash, and their times (task-timings.ts). */
 function runnerReportDraft(
   tasks: unknown[],
   results: unknown,
   workspaceRoot: string,
   startTime: number,
+  cacheableTargets: readonly string[],
 ): RunReportDraft {
   const statuses = typeof results === 'object' && results !== null ? (results as Record<string, unknown>) : {};
   const pairs = tasks.map((task): [unknown, unknown] => {
@@ -116,7 +125,7 @@ function runnerReportDraft(
     return [task, typeof id === 'string' ? statuses[id] : undefined];
   });
   const nxVersion = readInstalledNxVersion(workspaceRoot);
-  return runReportDraft(pairs, nxVersion && formatNxVersion(nxVersion), startTime, Date.now());
+  return runReportDraft(pairs, nxVersion && formatNxVersion(nxVersion), startTime, Date.now(), cacheableTargets);
 }
 
 async function openSessionSafely(

@@ -1,7 +1,7 @@
 /** The run report as the hook and the runner build it from Nx's results, and its sending: a real server, a silent one. */
 import net from 'node:net';
 import { sendRunReport } from '../../../src/client/run-report';
-import { runReportDraft } from '../../../src/run-report-shape';
+import { cacheableTargetsOf, nxJsonCacheableTargets, runReportDraft } from '../../../src/run-report-shape';
 import { api, startTestServer, type TestServer } from '../server/test-server';
 
 const nxTask = (project: string, hash: string, over: Record<string, unknown> = {}) => ({
@@ -47,6 +47,29 @@ describe('runReportDraft', () => {
       ],
     });
     expect(JSON.stringify(draft)).not.toContain('never sent');
+  });
+
+  it("leaves out a task whose cache Nx 17–22 left unset unless the runner's options list its target", () => {
+    const unset = (project: string, target: string) => ({
+      ...nxTask(project, project.charCodeAt(0).toString()),
+      id: `${project}:${target}`,
+      target: { project, target },
+      cache: undefined,
+    });
+    const results: [unknown, unknown][] = [
+      [unset('a', 'build'), 'success'],
+      [unset('b', 'lint'), 'success'],
+      [nxTask('c', '9', { cache: false }), 'success'],
+    ];
+    expect(runReportDraft(results, null).tasks).toEqual([]);
+    const nxJson = {
+      tasksRunnerOptions: { default: { runner: 'nx-sealed-cache', options: { cacheableOperations: ['build'] } } },
+    };
+    expect(nxJsonCacheableTargets(nxJson)).toEqual(['build']);
+    expect(cacheableTargetsOf({ cacheableTargets: ['lint', 7] })).toEqual(['lint']);
+    expect(nxJsonCacheableTargets({ tasksRunnerOptions: 'odd' })).toEqual([]);
+    const reported = runReportDraft(results, null, undefined, undefined, nxJsonCacheableTargets(nxJson));
+    expect(reported.tasks.map((task) => task.id)).toEqual(['a:build']);
   });
 
   it('caps a run at the 2000 tasks the server takes', () => {
