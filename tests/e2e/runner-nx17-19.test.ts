@@ -15,6 +15,9 @@ import {
   type TestBed,
   type TokenRecord,
   assertSucceeded,
+  cachedBuildHashes,
+  listReportedRuns,
+  reportedRun,
   startTestBed,
   expectOutcomes,
 } from './harness';
@@ -110,5 +113,24 @@ describe.each<[FixtureName, string]>([
     expectOutcomes(second, allProjects('remote'));
     expect(second.stderr + second.stdout).toContain(`${ws.projects.length} remote hits, 0 misses, 0 uploads`);
     expect(ws.readOutputs()).toEqual(outputs);
+
+    // Both runs were reported with the hashes Nx gave each build and the durations it measured.
+    const hashes = cachedBuildHashes(ws);
+    const { runs } = await listReportedRuns(boot.target, boot.workspace.id);
+    const fields = ({ client, nxVersion, misses, remoteHits, savedUnknown }: (typeof runs)[number]) => ({
+      client,
+      nxVersion,
+      misses,
+      remoteHits,
+      savedUnknown,
+    });
+    // The hits' time saved is known: it is the misses' durations, which Nx 17-19 leave to their lifecycle to time.
+    expect(runs.map(fields)).toEqual([
+      { client: 'runner', nxVersion, misses: 0, remoteHits: 4, savedUnknown: 0 },
+      { client: 'runner', nxVersion, misses: 4, remoteHits: 0, savedUnknown: 0 },
+    ]);
+    const missTasks = (await reportedRun(boot.target, boot.workspace.id, runs[1]!.id)).tasks;
+    expect(Object.fromEntries(missTasks.map((task) => [task.project, task.hash]))).toEqual(hashes);
+    expect(missTasks.filter((task) => !(Number(task.durationMs) > 0))).toEqual([]);
   });
 });

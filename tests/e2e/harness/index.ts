@@ -16,3 +16,4 @@ export * from './trust-policy';
 export * from './workspace';
 export * from './test-bed';
 export * from './s3-store';
+export * from './run-reports';

@@ -12,7 +12,7 @@ import type { NxWorkspace, RunEnv } from './workspace';
 
 export const KILL_PID_ENV = 'NXSC_E2E_KILL_PID';
 
-const KILL_TOOL = `const { readFileSync } = require('node:fs');
+export const KILL_TOOL = `const { readFileSync } = require('node:fs');
 const pid = Number(process.env.${KILL_PID_ENV});
 if (pid > 0) {
   process.kill(pid, 'SIGKILL');

@@ -1,0 +1,89 @@
+/**
+ * What the server kept of a workspace's run reports, read through the admin API as the Runs page reads it, and
+ * the hash Nx itself gave each project's build: the local cache folder that holds that project's outputs.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CliTarget } from './cli';
+import type { NxWorkspace } from './workspace';
+
+export interface ReportedRun {
+  id: string;
+  reportedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  client: string;
+  nxVersion: string | null;
+  reporter: string;
+  tasks: number;
+  localHits: number;
+  remoteHits: number;
+  misses: number;
+  savedMs: number;
+  savedUnknown: number;
+}
+
+export interface ReportedTask {
+  id: string;
+  project: string;
+  target: string;
+  hash: string;
+  status: string;
+  durationMs: number | null;
+  savedMs: number | null;
+}
+
+async function adminGet<T>(target: CliTarget, path: string): Promise<T> {
+  const response = await fetch(`${target.url}/api/v1${path}`, { headers: { authorization: `Bearer ${target.token}` } });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Newest first, with whether the workspace takes reports. */
+export function listReportedRuns(
+  target: CliTarget,
+  workspaceId: string,
+): Promise<{ reportsEnabled: boolean; runs: ReportedRun[] }> {
+  return adminGet(target, `/workspaces/${workspaceId}/runs`);
+}
+
+export function reportedRun(
+  target: CliTarget,
+  workspaceId: string,
+  runId: string,
+): Promise<{ run: ReportedRun; tasks: ReportedTask[] }> {
+  return adminGet(target, `/workspaces/${workspaceId}/runs/${runId}`);
+}
+
+export async function setRunReports(target: CliTarget, workspaceId: string, enabled: boolean): Promise<void> {
+  const response = await fetch(`${target.url}/api/v1/workspaces/${workspaceId}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ runReports: enabled }),
+  });
+  if (response.status !== 200)
+    throw new Error(`PATCH runReports answered ${response.status}: ${await response.text()}`);
+}
+
+/**
+ * Per project, the hash of the cache folder holding its `dist/<project>` build output: Nx 24 keeps outputs at the
+ * folder's top, Nx 17–20's legacy cache under `outputs/`. Throws unless each project has exactly one.
+ */
+export function cachedBuildHashes(ws: NxWorkspace): Record<string, string> {
+  const byProject: Record<string, string[]> = {};
+  for (const hash of ws.localCacheHashes()) {
+    for (const base of [join(ws.cacheDir, hash), join(ws.cacheDir, hash, 'outputs')]) {
+      const dist = join(base, 'dist');
+      if (!existsSync(dist)) continue;
+      for (const project of readdirSync(dist)) (byProject[project] ??= []).push(hash);
+    }
+  }
+  const hashes: Record<string, string> = {};
+  for (const project of ws.projects) {
+    const found = byProject[project] ?? [];
+    if (found.length !== 1) throw new Error(`project ${project}: ${found.length} cache folders hold its build output`);
+    hashes[project] = found[0]!;
+  }
+  return hashes;
+}
