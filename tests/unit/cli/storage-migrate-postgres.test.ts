@@ -80,6 +80,7 @@ describe('storage migrate into PostgreSQL and an S3 bucket', () => {
     return url.toString();
   };
 
+  // Starting PostgreSQL (PGlite compiles its WebAssembly build), s3rver and a server is setup, not what is tested.
   beforeAll(async () => {
     pg = await startTestPostgres();
     s3 = await startS3('nxsc-migrate-pg');
@@ -102,7 +103,7 @@ describe('storage migrate into PostgreSQL and an S3 bucket', () => {
     }
     expect(sourceCounts.get('entries')).toBe(24);
     expect(sourceCounts.get('audit')).toBeGreaterThan(3);
-  });
+  }, 60_000);
   afterAll(async () => {
     rmSync(ts.dataDir, { recursive: true, force: true });
     process.env = savedEnv;
