@@ -31,6 +31,7 @@ import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
 import type { BlobBackend } from './storage/blob-store';
 import { assertBlobBackendWritable, openBlobBackend } from './storage/open-blob-backend';
+import { SmallBlobCache } from './storage/small-blob-cache';
 import type { LogDestination } from './observability/logger';
 import { sweepIsolatedEntries } from './tiers/isolated-sweep';
 import { packageVersion } from '../version';
@@ -133,6 +134,8 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
   let backend: BlobBackend | undefined;
   try {
     backend = openBlobBackend(config, layout);
+    // A bucket costs a round trip per read; a small blob under its write-once key can be served from memory.
+    if (backend.kind === 's3') backend = { ...backend, store: new SmallBlobCache(backend.store, clock) };
     await assertBlobBackendWritable(backend);
     store = await openStore(config, layout);
     const audit = new AuditLog(store, clock);

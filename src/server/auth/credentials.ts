@@ -3,10 +3,19 @@ import { equalSecrets } from '../../crypto/constant-time';
 import { SealedCacheError } from '../../errors';
 import type { Clock } from '../clock';
 import type { MetadataStore } from '../metadata/metadata-store';
-import type { TokenRecord, User } from '../metadata/records';
+import type { CacheRequestFacts, TokenRecord, User } from '../metadata/records';
 import { hashToken, parseToken } from './token-format';
 
-export type Principal = { kind: 'anonymous' } | { kind: 'token'; token: TokenRecord; user: User | undefined };
+export type Principal =
+  | { kind: 'anonymous' }
+  /** `facts`: what a cache request read with the token in the same look (workspace, entries), for reuse. */
+  | { kind: 'token'; token: TokenRecord; user: User | undefined; facts?: CacheRequestFacts };
+
+/** A cache request's workspace in the URL (if any) and hash, read together with the token. */
+export interface CacheTarget {
+  workspaceId: string | undefined;
+  hash: string | undefined;
+}
 
 /** last_used_at is written at most this often per token, to keep the hot path read-only. */
 const LAST_USED_GRANULARITY_MS = 60_000;
@@ -25,12 +34,15 @@ export class CredentialResolver {
     private readonly clock: Clock,
   ) {}
 
-  async resolve(authorization: string | undefined): Promise<Principal> {
+  /** `cache`: a cache request's target, so its workspace and entries are read in the same look as the token. */
+  async resolve(authorization: string | undefined, cache?: CacheTarget): Promise<Principal> {
     const value = bearerValue(authorization);
     if (value === undefined) return { kind: 'anonymous' };
     const parsed = parseToken(value);
     const tokenHash = hashToken(parsed.value);
-    const token = await this.store.findTokenByHash(tokenHash);
+    const facts =
+      cache === undefined ? undefined : await this.store.findCacheRequest(tokenHash, cache.workspaceId, cache.hash);
+    const token = cache === undefined ? await this.store.findTokenByHash(tokenHash) : facts?.token;
     if (token === undefined || !equalSecrets(Buffer.from(token.tokenHash, 'hex'), Buffer.from(tokenHash, 'hex'))) {
       throw new SealedCacheError(
         'ERR_AUTH_TOKEN_INVALID',
@@ -45,6 +57,7 @@ export class CredentialResolver {
       throw new SealedCacheError('ERR_AUTH_TOKEN_EXPIRED', `token ${token.id} expired at ${token.expiresAt}`);
     }
     await this.touchLastUsed(token, now);
+    if (facts !== undefined) return { kind: 'token', token, user: facts.user, facts };
     const user = token.userId === null ? undefined : await this.store.findUser(token.userId);
     return { kind: 'token', token, user };
   }

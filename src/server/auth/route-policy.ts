@@ -9,7 +9,7 @@ import { SealedCacheError } from '../../errors';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { AuditLog } from '../services/audit-log';
 import { type Actor, actorFromPrincipal, actorFromSession, auditActorOf, isServerAdmin, tokenOf } from './actors';
-import type { CredentialResolver, Principal } from './credentials';
+import type { CacheTarget, CredentialResolver, Principal } from './credentials';
 import {
   type Action,
   ACTIONS,
@@ -102,6 +102,15 @@ function declarationOf(route: RouteOptions): Permission {
   return permission;
 }
 
+/** A cache route's `/w/:workspaceId` and `:hash` (validated later, and bound as parameters when read). */
+function cacheTargetOf(request: FastifyRequest): CacheTarget {
+  const params = (request.params ?? {}) as { workspaceId?: unknown; hash?: unknown };
+  return {
+    workspaceId: typeof params.workspaceId === 'string' ? params.workspaceId : undefined,
+    hash: typeof params.hash === 'string' ? params.hash : undefined,
+  };
+}
+
 async function resolveActor(
   deps: RoutePolicyDeps,
   request: FastifyRequest,
@@ -118,7 +127,10 @@ async function resolveActor(
       principal: { kind: 'anonymous' },
     };
   }
-  const principal = await deps.credentials.resolve(request.headers.authorization);
+  const principal = await deps.credentials.resolve(
+    request.headers.authorization,
+    permission.resource === 'cache' ? cacheTargetOf(request) : undefined,
+  );
   return { actor: actorFromPrincipal(principal), principal };
 }
 

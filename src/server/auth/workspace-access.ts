@@ -2,7 +2,7 @@
 import { SealedCacheError } from '../../errors';
 import { WORKSPACE_ID_PATTERN } from '../../protocol';
 import type { MetadataStore } from '../metadata/metadata-store';
-import type { Organisation, Workspace } from '../metadata/records';
+import type { CacheRequestFacts, Organisation, Workspace } from '../metadata/records';
 import type { Principal } from './credentials';
 import { type Access, type AccessInput, computeAccess } from './effective-access';
 
@@ -53,9 +53,19 @@ async function accessInputFor(
   }
   const tokenAccess = token.access ?? 'read';
   if (token.kind === 'ci') return { kind: 'ci', tokenAccess };
-  const membership = token.userId === null ? undefined : await store.findMembership(organisation.id, token.userId);
+  const facts = factsFor(principal, workspace.id);
+  const membership =
+    token.userId === null
+      ? undefined
+      : facts
+        ? facts.membership
+        : await store.findMembership(organisation.id, token.userId);
   const override =
-    membership && token.userId !== null ? await store.findWorkspaceOverride(workspace.id, token.userId) : undefined;
+    membership && token.userId !== null
+      ? facts
+        ? facts.override
+        : await store.findWorkspaceOverride(workspace.id, token.userId)
+      : undefined;
   return {
     kind: 'personal',
     tokenAccess,
@@ -64,17 +74,24 @@ async function accessInputFor(
   };
 }
 
+/** What the credential's look already read about `workspaceId`, if it was that workspace. */
+function factsFor(principal: Principal, workspaceId: string): CacheRequestFacts | undefined {
+  const facts = principal.kind === 'token' ? principal.facts : undefined;
+  return facts?.workspace?.id === workspaceId ? facts : undefined;
+}
+
 export async function resolveWorkspaceAccess(
   store: MetadataStore,
   principal: Principal,
   urlWorkspaceId: string | undefined,
 ): Promise<WorkspaceAccess> {
   const workspaceId = chooseWorkspaceId(principal, urlWorkspaceId);
-  const workspace = await store.findWorkspace(workspaceId);
+  const facts = factsFor(principal, workspaceId);
+  const workspace = facts ? facts.workspace : await store.findWorkspace(workspaceId);
   if (workspace === undefined) {
     throw new SealedCacheError('ERR_AUTH_WORKSPACE_REQUIRED', `workspace ${workspaceId} does not exist on this server`);
   }
-  const organisation = await store.findOrganisation(workspace.orgId);
+  const organisation = facts ? facts.organisation : await store.findOrganisation(workspace.orgId);
   if (organisation === undefined)
     throw new SealedCacheError('ERR_INTERNAL', `workspace ${workspace.id} has no organisation`);
   const access = computeAccess(await accessInputFor(store, principal, workspace, organisation));

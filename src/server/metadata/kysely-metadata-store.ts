@@ -4,9 +4,9 @@
  * postgres-metadata-store.ts) only build the dialect.
  */
 import { createHash } from 'node:crypto';
-import { type Kysely, Migrator, type Selectable, sql } from 'kysely';
+import { type Kysely, Migrator, sql } from 'kysely';
 import { SealedCacheError } from '../../errors';
-import type { AccessLevel, TokenKind } from '../../protocol';
+import type { AccessLevel } from '../../protocol';
 import { RetentionStore } from '../retention/retention-store';
 import { TenancyStore } from '../services/tenancy-store';
 import { TierStore } from '../tiers/tier-store';
@@ -15,6 +15,7 @@ import { CiIdentityStore } from '../ci-identity/ci-identity-store';
 import { ScimStore } from '../sso/scim-store';
 import { SsoStore } from '../sso/sso-store';
 import { RunStore } from '../runs/run-store';
+import { readCacheRequest } from './cache-request-read';
 import type { LookupCache } from './lookup-cache';
 import type { InsertResult, MetadataEngine, MetadataStore } from './metadata-store';
 import { migrationProvider } from './migrations';
@@ -22,6 +23,7 @@ import type {
   AuditEvent,
   AuditFilter,
   CacheEntry,
+  CacheRequestFacts,
   Membership,
   MemberRole,
   NewAuditEvent,
@@ -32,75 +34,9 @@ import type {
   User,
   Workspace,
   WorkspaceOverride,
-  WriteTier,
 } from './records';
-import type { EntriesTable, MetadataDatabase, TokensTable, WorkspacesTable } from './schema';
-
-const toOrganisation = (r: Selectable<MetadataDatabase['organisations']>): Organisation => ({
-  id: r.id,
-  name: r.name,
-  public: r.public === 1,
-  createdAt: r.created_at,
-});
-
-const toUser = (r: Selectable<MetadataDatabase['users']>): User => ({
-  id: r.id,
-  name: r.name,
-  bot: r.bot === 1,
-  serverAdmin: r.server_admin === 1,
-  ownerOrgId: r.owner_org_id,
-  createdAt: r.created_at,
-});
-
-const toWorkspace = (r: Selectable<WorkspacesTable>): Workspace => ({
-  id: r.id,
-  orgId: r.org_id,
-  name: r.name,
-  anonymousAccess: r.anonymous_access as AccessLevel,
-  memberDefaultAccess: r.member_default_access as TokenAccess,
-  personalTokenTier: r.personal_token_tier as WriteTier,
-  isolatedRetention: r.isolated_retention,
-  createdAt: r.created_at,
-});
-
-const toMembership = (r: Selectable<MetadataDatabase['memberships']>): Membership => ({
-  orgId: r.org_id,
-  userId: r.user_id,
-  role: r.role as MemberRole,
-  createdAt: r.created_at,
-});
-
-const toToken = (r: Selectable<TokensTable>): TokenRecord => ({
-  id: r.id,
-  kind: r.kind as TokenKind,
-  name: r.name,
-  tokenHash: r.token_hash,
-  workspaceId: r.workspace_id,
-  userId: r.user_id,
-  access: r.access as TokenAccess | null,
-  tier: r.tier as WriteTier | null,
-  scope: r.scope,
-  createdAt: r.created_at,
-  createdByTokenId: r.created_by_token_id,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-  rotatedAt: r.rotated_at,
-  lastUsedAt: r.last_used_at,
-});
-
-const toEntry = (r: Selectable<EntriesTable>): CacheEntry => ({
-  workspaceId: r.workspace_id,
-  namespace: r.namespace,
-  hash: r.hash,
-  blobKey: r.blob_key,
-  size: Number(r.size),
-  sha256: r.sha256,
-  writerTokenId: r.writer_token_id,
-  writerUserId: r.writer_user_id,
-  createdAt: r.created_at,
-  lastAccessAt: r.last_access_at,
-  quarantinedAt: r.quarantined_at,
-});
+import { toEntry, toMembership, toOrganisation, toToken, toUser, toWorkspace } from './row-mappers';
+import type { MetadataDatabase, WorkspacesTable } from './schema';
 
 function insertResult(result: { numInsertedOrUpdatedRows?: bigint }): InsertResult {
   return result.numInsertedOrUpdatedRows === 0n ? 'exists' : 'inserted';
@@ -435,6 +371,26 @@ export class KyselyMetadataStore implements MetadataStore {
   private async readTokenByHash(tokenHash: string): Promise<TokenRecord | undefined> {
     const row = await this.db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return row && toToken(row);
+  }
+
+  async findCacheRequest(
+    tokenHash: string,
+    urlWorkspaceId: string | undefined,
+    hash: string | undefined,
+  ): Promise<CacheRequestFacts | undefined> {
+    if (this.lookups === undefined) return readCacheRequest(this.db, tokenHash, urlWorkspaceId, hash);
+    // The embedded store's remembered lookups answer each part without a statement; entries are asked per namespace.
+    const token = await this.findTokenByHash(tokenHash);
+    if (token === undefined) return undefined;
+    const user = token.userId === null ? undefined : await this.findUser(token.userId);
+    const workspaceId = token.workspaceId ?? urlWorkspaceId;
+    const workspace = workspaceId === undefined ? undefined : await this.findWorkspace(workspaceId);
+    const organisation = workspace && (await this.findOrganisation(workspace.orgId));
+    const personal = token.kind === 'personal' && token.userId !== null && workspace !== undefined;
+    const membership = personal ? await this.findMembership(workspace.orgId, token.userId as string) : undefined;
+    const override =
+      personal && membership ? await this.findWorkspaceOverride(workspace.id, token.userId as string) : undefined;
+    return { token, user, workspace, organisation, membership, override, entries: undefined };
   }
 
   async findToken(id: string): Promise<TokenRecord | undefined> {

@@ -8,6 +8,7 @@ import type {
   AuditEvent,
   AuditFilter,
   CacheEntry,
+  CacheRequestFacts,
   Membership,
   MemberRole,
   NewAuditEvent,
@@ -93,6 +94,15 @@ export interface MetadataStore {
 
   insertToken(token: TokenRecord): Promise<void>;
   findTokenByHash(tokenHash: string): Promise<TokenRecord | undefined>;
+  /**
+   * What a cache request with a token needs, in one look (records.ts, CacheRequestFacts): the workspace is the
+   * token's own, else `urlWorkspaceId`; `hash` (when given) also reads that hash's entries. Undefined: no such token.
+   */
+  findCacheRequest(
+    tokenHash: string,
+    urlWorkspaceId: string | undefined,
+    hash: string | undefined,
+  ): Promise<CacheRequestFacts | undefined>;
   findToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
   replaceTokenHash(id: string, tokenHash: string, rotatedAt: string): Promise<void>;

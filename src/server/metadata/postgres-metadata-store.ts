@@ -3,7 +3,7 @@
  * several server replicas behind one load balancer. Same queries and migrations as the embedded file.
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { Pool } from 'pg';
+import { Pool, type PoolClient, type QueryConfig, type QueryResult } from 'pg';
 import { SealedCacheError } from '../../errors';
 import { redactText } from '../observability/redact';
 import { openKyselyMetadataStore } from './kysely-metadata-store';
@@ -17,6 +17,28 @@ export interface OpenPostgresOptions {
 
 export const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
+/** A statement that starts with this comment is prepared once per connection, its plan kept by the server. */
+const PREPARED = /^\s*\/\* prepared:([a-z_]+) \*\//;
+let connections = 0;
+
+/**
+ * The hot statements (cache-request-read.ts) as named prepared statements: planning their joins costs the
+ * server more than running them. The name carries the connection's number, because PGlite's test server
+ * multiplexes connections over one session, where names must not clash. Only statements with explicit
+ * column lists are marked, so a replica's migration adding a column cannot change a prepared result type.
+ */
+function prepareMarkedStatements(client: PoolClient): void {
+  const suffix = (connections += 1);
+  const query = client.query.bind(client) as (config: QueryConfig) => Promise<QueryResult>;
+  const plain = client.query.bind(client) as (text: unknown, values?: unknown) => Promise<QueryResult>;
+  (client as unknown as { query: unknown }).query = (text: unknown, values?: unknown[]) => {
+    const name = typeof text === 'string' ? PREPARED.exec(text)?.[1] : undefined;
+    return name === undefined
+      ? plain(text, values)
+      : query({ name: `${name}_${suffix}`, text: text as string, values });
+  };
+}
+
 /** Connects, checks the server answers, and runs pending migrations (serialised across replicas by kysely's lock). */
 export async function openPostgresMetadataStore(
   url: string,
@@ -25,6 +47,7 @@ export async function openPostgresMetadataStore(
   const pool = new Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle connection the server dropped: pg drops it from the pool; the next query opens another.
   pool.on('error', () => undefined);
+  pool.on('connect', prepareMarkedStatements);
   const db = new Kysely<MetadataDatabase>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);

@@ -89,6 +89,23 @@ export interface CacheEntry {
   quarantinedAt?: string | null;
 }
 
+/**
+ * Everything a cache request with a token reads, in one consistent look (on PostgreSQL one statement, so a
+ * replica pays one round trip): the token by its hash, its user, the workspace (the token's own, else the
+ * one the URL names), its organisation, the user's membership and override there, and the entries of the
+ * requested hash in that workspace.
+ */
+export interface CacheRequestFacts {
+  token: TokenRecord;
+  user: User | undefined;
+  workspace: Workspace | undefined;
+  organisation: Organisation | undefined;
+  membership: Membership | undefined;
+  override: WorkspaceOverride | undefined;
+  /** The hash's unquarantined entries in `workspace`, any namespace; undefined when not read here (ask findEntry). */
+  entries: CacheEntry[] | undefined;
+}
+
 export interface AuditEvent {
   id: number;
   at: string;

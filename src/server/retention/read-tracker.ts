@@ -3,7 +3,7 @@
  * one mid-stream: a delete of a blob in use is deferred until its last reader finishes.
  */
 import type { Readable } from 'node:stream';
-import type { BlobStore, MissingBlob, OpenedBlob, StoredBlob } from '../storage/blob-store';
+import type { BlobStore, MissingBlob, OpenOptions, OpenedBlob, StoredBlob } from '../storage/blob-store';
 
 export class ReadTrackingBlobStore implements BlobStore {
   private readonly readers = new Map<string, number>();
@@ -18,11 +18,11 @@ export class ReadTrackingBlobStore implements BlobStore {
     return this.inner.put(key, body, expectedSize);
   }
 
-  async open(key: string): Promise<OpenedBlob | MissingBlob> {
+  async open(key: string, options?: OpenOptions): Promise<OpenedBlob | MissingBlob> {
     this.acquire(key);
     let opened: OpenedBlob | MissingBlob;
     try {
-      opened = await this.inner.open(key);
+      opened = await this.inner.open(key, options);
     } catch (err) {
       this.release(key);
       throw err;

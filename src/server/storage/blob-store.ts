@@ -24,6 +24,11 @@ export interface OpenedBlob {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /** A cache hit being answered: a store may serve it from a short-lived memory (small-blob-cache.ts). */
+  serve?: boolean;
+}
+
 /** Distinct from a fault: the key simply has no blob. */
 export interface MissingBlob {
   found: false;
@@ -35,7 +40,7 @@ export interface BlobStore {
    * then publishes it under `key` atomically. On any failure nothing is left under `key`.
    */
   put(key: string, body: AsyncIterable<Buffer>, expectedSize: number): Promise<StoredBlob>;
-  open(key: string): Promise<OpenedBlob | MissingBlob>;
+  open(key: string, options?: OpenOptions): Promise<OpenedBlob | MissingBlob>;
   delete(key: string): Promise<void>;
 }
 

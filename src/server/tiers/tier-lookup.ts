@@ -11,15 +11,26 @@ export function placementOfRequest(request: FastifyRequest): TierPlacement {
   return placementOf(principal, workspace, access);
 }
 
+/** The hash's entries read with the request's credential (one look on a shared store), if they were. */
+export function knownEntriesOf(request: FastifyRequest): CacheEntry[] | undefined {
+  const { principal, workspace } = workspaceAccessOf(request);
+  const facts = principal.kind === 'token' ? principal.facts : undefined;
+  return facts?.workspace?.id === workspace.id ? facts.entries : undefined;
+}
+
 /** The first entry found in the namespaces the request may read, own namespace first. */
 export async function findVisibleEntry(
   store: MetadataStore,
   workspaceId: string,
   placement: TierPlacement,
   hash: string,
+  known: CacheEntry[] | undefined,
 ): Promise<CacheEntry | undefined> {
   for (const namespace of placement.readNamespaces) {
-    const entry = await store.findEntry(workspaceId, namespace, hash);
+    const entry =
+      known === undefined
+        ? await store.findEntry(workspaceId, namespace, hash)
+        : known.find((e) => e.workspaceId === workspaceId && e.namespace === namespace && e.hash === hash);
     if (entry !== undefined) return entry;
   }
   return undefined;
@@ -31,10 +42,11 @@ export async function requireWritable(
   workspaceId: string,
   placement: TierPlacement,
   hash: string,
+  known: CacheEntry[] | undefined,
 ): Promise<string> {
   const namespace = placement.writeNamespace;
   if (namespace === null) throw new SealedCacheError('ERR_CACHE_WRITE_DENIED', 'this credential may not write');
-  if ((await findVisibleEntry(store, workspaceId, placement, hash)) !== undefined) {
+  if ((await findVisibleEntry(store, workspaceId, placement, hash, known)) !== undefined) {
     throw new SealedCacheError('ERR_CACHE_ENTRY_EXISTS', `an entry for hash ${hash} already exists`);
   }
   return namespace;

@@ -2,13 +2,17 @@
  * The metadata store's contract, run against every engine in store-backends.ts: SQLite, and
  * PostgreSQL (PGlite by default, a real server when NX_SEALED_CACHE_TEST_DATABASE_URL is set).
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MetadataStore } from '../../../src/server/metadata/metadata-store';
+import { openSqliteMetadataStore } from '../../../src/server/metadata/sqlite-metadata-store';
 import { migrationProvider } from '../../../src/server/metadata/migrations';
 import type { CacheEntry, TokenRecord } from '../../../src/server/metadata/records';
 import { SHARED_NAMESPACE } from '../../../src/server/tiers/write-tier';
 import { SharedThrottle } from '../../../src/server/web/sign-in-throttle';
 import type { NewRun } from '../../../src/server/runs/run-store';
 import { storeBackends } from './store-backends';
+import { makeTempDir } from './test-server';
 
 const at = (minute: number): string => new Date(Date.UTC(2030, 0, 1, 0, minute)).toISOString();
 
@@ -108,6 +112,89 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     expect(await store.setTokenAccess('tok_ci', 'read')).toBe(false);
     await store.touchTokenLastUsed('tok_ci', at(6));
     expect((await store.findToken('tok_ci'))?.lastUsedAt).toBe(at(6));
+  });
+
+  it('cache request: one look reads the token, its user, workspace, organisation, membership and readable entries', async () => {
+    const tokens = [
+      token('tok_ci'),
+      token('tok_pr', { scope: 'pr-1', tier: 'isolated' }),
+      token('tok_me', { kind: 'personal', userId: 'usr_1', workspaceId: null, tier: null }),
+    ];
+    // In another token's namespace, or quarantined (t:tok_ci): never read with these tokens.
+    const seed = async (target: MetadataStore): Promise<void> => {
+      for (const t of tokens) await target.insertToken(t);
+      await target.insertMembership({ orgId: 'org_1', userId: 'usr_1', role: 'member', createdAt: at(0) });
+      await target.setWorkspaceOverride('ws_1', 'usr_1', 'read-write');
+      for (const namespace of [SHARED_NAMESPACE, 's:pr-1', 'u:usr_1', 't:tok_other', 's:pr-2'])
+        await target.insertEntry(entry('h', { namespace, writerTokenId: 'tok_w' }));
+      await target.insertEntry(entry('h', { namespace: 't:tok_ci', writerTokenId: 'tok_q' }));
+      await target.insertEntry(entry('other', { namespace: SHARED_NAMESPACE, writerTokenId: 'tok_w' }));
+      await target.tiers.quarantineEntries({ workspaceId: 'ws_1', tokenId: 'tok_q' }, at(1));
+    };
+    const look = async (target: MetadataStore) => {
+      const answers = [];
+      for (const t of tokens) {
+        const facts = await target.findCacheRequest(t.tokenHash, 'ws_1', 'h');
+        answers.push({
+          token: facts?.token.id,
+          user: facts?.user?.name,
+          workspace: facts?.workspace?.id,
+          org: facts?.organisation?.name,
+          role: facts?.membership?.role,
+          override: facts?.override?.access,
+          namespaces: facts?.entries?.map((e) => `${e.hash}@${e.namespace}`).sort(),
+        });
+      }
+      return answers;
+    };
+    // The entries are `shared` and the namespace isolatedNamespaceOf gives the token (write-tier.ts).
+    const expected = (readsEntries: boolean) =>
+      [
+        { token: 'tok_ci', user: undefined, workspace: 'ws_1', org: 'acme', role: undefined, override: undefined },
+        { token: 'tok_pr', user: undefined, workspace: 'ws_1', org: 'acme', role: undefined, override: undefined },
+        { token: 'tok_me', user: 'ada', workspace: 'ws_1', org: 'acme', role: 'member', override: 'read-write' },
+      ].map((row, i) => ({
+        ...row,
+        namespaces: readsEntries ? [['h@shared'], ['h@s:pr-1', 'h@shared'], ['h@shared', 'h@u:usr_1']][i] : undefined,
+      }));
+    await seed(store);
+    // The embedded server's store answers from remembered lookups and leaves entries to findEntry.
+    expect(await look(store)).toEqual(expected(backend.engine === 'postgres'));
+    expect(await store.findCacheRequest('hash-unknown', 'ws_1', 'h')).toBeUndefined();
+    // Without a hash no entry is read; without a bound or named workspace none is found.
+    const bare = await store.findCacheRequest('hash-tok_me', undefined, undefined);
+    expect([bare?.token.id, bare?.workspace, bare?.entries]).toEqual(['tok_me', undefined, undefined]);
+    if (backend.engine === 'sqlite') {
+      // The joined statement itself, as a store without remembered lookups (the storage tools) runs it.
+      const dir = makeTempDir('nxsc-store-');
+      const plain = await openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
+      try {
+        await plain.insertOrganisation({ id: 'org_1', name: 'acme', public: false, createdAt: at(0) });
+        await plain.insertUser({
+          id: 'usr_1',
+          name: 'ada',
+          bot: false,
+          serverAdmin: true,
+          ownerOrgId: null,
+          createdAt: at(0),
+        });
+        await plain.insertWorkspace({
+          id: 'ws_1',
+          orgId: 'org_1',
+          name: 'web',
+          anonymousAccess: 'none',
+          memberDefaultAccess: 'read',
+          personalTokenTier: 'isolated',
+          isolatedRetention: '7d',
+          createdAt: at(0),
+        });
+        await seed(plain);
+        expect(await look(plain)).toEqual(expected(true));
+      } finally {
+        await plain.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 
   it('lets exactly one of many concurrent writers of one hash insert it', async () => {

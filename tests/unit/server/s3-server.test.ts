@@ -10,6 +10,7 @@ import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import { request } from 'undici';
 import { isSealedCacheError } from '../../../src/errors';
 import { parseServerConfig } from '../../../src/server/config/server-config';
+import { SMALL_BLOB_TTL_MS } from '../../../src/server/storage/small-blob-cache';
 import { type RunningS3, S3RVER_CREDENTIALS, startS3 } from '../../e2e/harness/s3-store';
 import { type OpsServer, startOpsServer, testClock, workspaceWithTokens } from './ops-test-kit';
 import { http } from './test-server';
@@ -119,6 +120,36 @@ describe('server with an S3 blob store', () => {
       expect((await http(`${ts.url}/v1/cache/gone`, { token: rw })).status).toBe(404);
       expect(ts.server.context.counters.storageFaultMisses).toBe(1);
     });
+  });
+
+  it('serves a hit of a small entry from memory for a few seconds, then from the bucket again', async () => {
+    ts = await start('hot');
+    const { rw, wsId } = await workspaceWithTokens(ts);
+    const body = randomBytes(10 * 1024);
+    expect((await http(`${ts.url}/v1/cache/hot`, { method: 'PUT', token: rw, raw: body })).status).toBe(200);
+    const [key] = await objects('hot/');
+    const reads = (): number => s3.requests.filter((r) => r.startsWith('GET ') && r.includes('/hot.')).length;
+    const get = async () => {
+      const answer = await request(`${ts!.url}/v1/cache/hot`, { headers: { authorization: `Bearer ${rw}` } });
+      return [answer.statusCode, Buffer.from(await answer.body.arrayBuffer()).equals(body)];
+    };
+    // The upload's own inspection (one read) does not fill the memory; the first hit reads the bucket, the next not.
+    const inspected = reads();
+    expect(await get()).toEqual([200, true]);
+    expect(await get()).toEqual([200, true]);
+    expect(reads() - inspected).toBe(1);
+    // Deleted from outside the server: still served until its seconds are over, then a miss.
+    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+    ts.clock.advance(SMALL_BLOB_TTL_MS - 1);
+    expect(await get()).toEqual([200, true]);
+    ts.clock.advance(1);
+    expect((await get())[0]).toBe(404);
+    expect(reads() - inspected).toBe(2);
+    // A purge through the server is seen at once: the row is read on every request.
+    expect((await http(`${ts.url}/v1/cache/kept`, { method: 'PUT', token: rw, raw: body })).status).toBe(200);
+    expect((await http(`${ts.url}/v1/cache/kept`, { token: rw })).status).toBe(200);
+    await ts.server.context.store.tiers.quarantineEntries({ workspaceId: wsId }, ts.clock.now.toISOString());
+    expect((await http(`${ts.url}/v1/cache/kept`, { token: rw })).status).toBe(404);
   });
 
   it('sweeps an object without a row once it is older than the grace, and keeps it before', async () => {

@@ -13,7 +13,7 @@ import { drainBody } from '../../../http/drain-body';
 import { statusOf, toSealedCacheError } from '../../http-errors';
 import { newUploadId } from '../../ids';
 import type { ServerContext } from '../../server-context';
-import { findVisibleEntry, placementOfRequest, requireWritable } from '../../tiers/tier-lookup';
+import { findVisibleEntry, knownEntriesOf, placementOfRequest, requireWritable } from '../../tiers/tier-lookup';
 import { blobFolderOf } from '../../tiers/write-tier';
 
 /** Artifacts up to this size are read whole and sent from memory; larger ones stream. */
@@ -61,9 +61,15 @@ function contentLengthOf(request: FastifyRequest, maxArtifactSize: number): numb
 async function getEntry(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { hash } = request.params as CacheParams;
   const { workspace } = workspaceAccessOf(request);
-  const entry = await findVisibleEntry(ctx.store, workspace.id, placementOfRequest(request), hash);
+  const entry = await findVisibleEntry(
+    ctx.store,
+    workspace.id,
+    placementOfRequest(request),
+    hash,
+    knownEntriesOf(request),
+  );
   if (entry === undefined) return reply.code(404).type('text/plain').send('not found');
-  const blob = await ctx.blobs.open(entry.blobKey);
+  const blob = await ctx.blobs.open(entry.blobKey, { serve: true });
   if (!blob.found || blob.size !== entry.size) {
     if (blob.found) await blob.close();
     ctx.counters.storageFaultMisses++;
@@ -117,7 +123,13 @@ async function putEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
   const { hash } = request.params as CacheParams;
   const { workspace, principal } = workspaceAccessOf(request);
   const length = contentLengthOf(request, ctx.config.maxArtifactSize);
-  const namespace = await requireWritable(ctx.store, workspace.id, placementOfRequest(request), hash);
+  const namespace = await requireWritable(
+    ctx.store,
+    workspace.id,
+    placementOfRequest(request),
+    hash,
+    knownEntriesOf(request),
+  );
   const blobKey = `${workspace.id}/${blobFolderOf(namespace)}/${hash}.${newUploadId()}`;
   const stored = await storeBlob(ctx, request, blobKey, length);
   // The blob is not an entry yet, so no reader can see it while it is checked.
