@@ -2,6 +2,7 @@
  * The shared metadata store: PostgreSQL through kysely's PostgresDialect and the `pg` driver, for
  * several server replicas behind one load balancer. Same queries and migrations as the embedded file.
  */
+import { randomBytes } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Pool, type PoolClient, type QueryConfig, type QueryResult } from 'pg';
 import { SealedCacheError } from '../../errors';
@@ -23,12 +24,12 @@ let connections = 0;
 
 /**
  * The hot statements (cache-request-read.ts) as named prepared statements: planning their joins costs the
- * server more than running them. The name carries the connection's number, because PGlite's test server
- * multiplexes connections over one session, where names must not clash. Only statements with explicit
+ * server more than running them. The name is unique to the connection (a random part and a number), because
+ * PGlite's test server multiplexes every process's connections over one session, where names must not clash. Only statements with explicit
  * column lists are marked, so a replica's migration adding a column cannot change a prepared result type.
  */
 function prepareMarkedStatements(client: PoolClient): void {
-  const suffix = (connections += 1);
+  const suffix = `${randomBytes(4).toString('hex')}_${(connections += 1)}`;
   const query = client.query.bind(client) as (config: QueryConfig) => Promise<QueryResult>;
   const plain = client.query.bind(client) as (text: unknown, values?: unknown) => Promise<QueryResult>;
   (client as unknown as { query: unknown }).query = (text: unknown, values?: unknown[]) => {
