@@ -173,6 +173,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
     const openedBackend = backend;
     // One loop for every retention rule, the isolated tiers' own limit included.
     ops.retention.log = app.log;
+    ops.limits.log = app.log;
     web.ssoRecheck.log = app.log;
     ops.retention.alsoEachPass = async () => {
       const outcome = await web.ssoRecheck.run();
@@ -194,6 +195,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Sea
           );
           await ops.retention.stop();
           await closeGracefully(app, config.shutdownGrace);
+          await ops.limits.close();
           await openedStore.close();
           await openedBackend.close();
           app.log.info('shut down cleanly');

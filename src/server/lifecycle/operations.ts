@@ -46,7 +46,8 @@ export function createOperations(input: OperationsInput): OperationsContext {
     metrics,
     blobs,
     retention,
-    limits: new RequestLimits(config, clock, metrics),
+    // Replicas sharing PostgreSQL count their limits together; the embedded store's one process in memory.
+    limits: new RequestLimits(config, clock, metrics, store.engine === 'postgres' ? store.limits : undefined),
     probeStorage: () => backend.probe(),
   };
 }

@@ -1,11 +1,12 @@
 /**
- * Per-token request rates and byte quotas, and a per-address limit on invalid tokens. Refusals keep
+ * Per-token request rates and byte quotas, and a per-address limit on invalid tokens, counted in this
+ * process's memory, or by every replica together on PostgreSQL (shared-window-counter.ts). Refusals keep
  * Nx's build going (docs/operations.md, Limits): a cache GET becomes a 404 miss, a cache PUT a 403 after its body is
  * drained, anything else a 429 ERR_AUTH_RATE_LIMITED.
  * Hand-written, not @fastify/rate-limit: that plugin answers every refusal with a 429, and counts no bytes.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../errors';
 import type { Clock } from '../clock';
 import type { ServerConfig } from '../config/server-config';
@@ -13,6 +14,8 @@ import { drainBody } from '../../http/drain-body';
 import { errorBody } from '../http-errors';
 import type { ServerMetrics } from '../observability/metrics';
 import { routeKindOf, routeLabelOf } from '../observability/request-notes';
+import type { LimitStore } from './limit-store';
+import { type LimitCounter, SharedWindowCounter } from './shared-window-counter';
 import { WindowCounter } from './window-counter';
 
 type LimitsConfig = Pick<
@@ -35,36 +38,60 @@ function quotaBytesOf(request: FastifyRequest): number {
 }
 
 export class RequestLimits {
-  private readonly requests: WindowCounter;
-  private readonly bytes: WindowCounter;
-  private readonly authFailures: WindowCounter;
+  private readonly requests: LimitCounter;
+  private readonly bytes: LimitCounter;
+  private readonly authFailures: LimitCounter;
+  private readonly shared: SharedWindowCounter[] = [];
 
+  /** Where a failed read or flush of shared counts is reported (set once the server has its log). */
+  log: Pick<FastifyBaseLogger, 'warn'> | undefined;
+
+  /** `shared`: the store replicas count together in (PostgreSQL); without it, this process's memory. */
   constructor(
     private readonly config: LimitsConfig,
     clock: Clock,
     private readonly metrics: ServerMetrics,
+    shared?: LimitStore,
   ) {
-    this.requests = new WindowCounter(config.rateWindow, clock);
-    this.bytes = new WindowCounter(config.byteQuotaWindow, clock);
-    this.authFailures = new WindowCounter(config.authFailureWindow, clock);
+    // The limit then counts what this replica knows: a database fault must not refuse every request.
+    const onError = (err: unknown): void => this.log?.warn({ err }, 'could not share limit counts with other replicas');
+    const counter = (name: string, windowMs: number): LimitCounter => {
+      if (shared === undefined) return new WindowCounter(windowMs, clock);
+      const counted = new SharedWindowCounter(name, windowMs, clock, shared, onError);
+      this.shared.push(counted);
+      return counted;
+    };
+    this.requests = counter('requests', config.rateWindow);
+    this.bytes = counter('bytes', config.byteQuotaWindow);
+    this.authFailures = counter('auth-failures', config.authFailureWindow);
   }
 
   /** The limit a request breaks, if any; records what it uses when it breaks none. */
-  check(request: FastifyRequest): string | undefined {
+  async check(request: FastifyRequest): Promise<string | undefined> {
     const { rateLimit, byteQuota, authFailureLimit } = this.config;
     const kind = routeKindOf(request);
     if (
       authFailureLimit > 0 &&
       request.headers.authorization !== undefined &&
-      this.authFailures.used(request.ip) >= authFailureLimit
+      (await this.authFailures.used(request.ip)) >= authFailureLimit
     )
       return 'auth-failures';
     const key = clientKeyOf(request);
-    if (rateLimit > 0 && !this.requests.tryAdd(key, 1, rateLimit)) return 'rate';
-    if (byteQuota > 0 && kind === 'cache-put' && !this.bytes.tryAdd(key, quotaBytesOf(request), byteQuota))
+    if (rateLimit > 0 && !(await this.requests.tryAdd(key, 1, rateLimit))) return 'rate';
+    if (byteQuota > 0 && kind === 'cache-put' && !(await this.bytes.tryAdd(key, quotaBytesOf(request), byteQuota)))
       return 'quota';
-    if (byteQuota > 0 && kind === 'cache-get' && this.bytes.used(key) >= byteQuota) return 'quota';
+    if (byteQuota > 0 && kind === 'cache-get' && (await this.bytes.used(key)) >= byteQuota) return 'quota';
     return undefined;
+  }
+
+  /** Shared counters: adds what this replica counted to the shared counts now (tests; shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all(this.shared.map((c) => c.flush()));
+  }
+
+  /** Shared counters: a last flush, and their timers stop. */
+  async close(): Promise<void> {
+    await Promise.all(this.shared.map((c) => c.close()));
   }
 
   recordResponse(request: FastifyRequest, reply: FastifyReply): void {
@@ -99,7 +126,7 @@ export class RequestLimits {
 export function registerRequestLimits(app: FastifyInstance, limits: RequestLimits): void {
   app.addHook('onRequest', async (request, reply) => {
     if (routeKindOf(request) === 'exempt') return;
-    const limit = limits.check(request);
+    const limit = await limits.check(request);
     if (limit !== undefined) return limits.refuse(request, reply, limit);
   });
   // Before the answer leaves, so the client's next request already sees what this one used.

@@ -12,6 +12,7 @@ import { TenancyStore } from '../services/tenancy-store';
 import { TierStore } from '../tiers/tier-store';
 import { WebAuthStore } from '../web/web-auth-store';
 import { CiIdentityStore } from '../ci-identity/ci-identity-store';
+import { LimitStore } from '../limits/limit-store';
 import { ScimStore } from '../sso/scim-store';
 import { SsoStore } from '../sso/sso-store';
 import { RunStore } from '../runs/run-store';
@@ -51,6 +52,7 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly sso: SsoStore;
   readonly scim: ScimStore;
   readonly runs: RunStore;
+  readonly limits: LimitStore;
 
   constructor(
     private readonly db: Kysely<MetadataDatabase>,
@@ -67,6 +69,7 @@ export class KyselyMetadataStore implements MetadataStore {
     this.sso = new SsoStore(db);
     this.scim = new ScimStore(db);
     this.runs = new RunStore(db);
+    this.limits = new LimitStore(db);
   }
 
   async snapshotInto(file: string): Promise<void> {

@@ -22,6 +22,7 @@ import type {
 } from './records';
 import type { AccessLevel } from '../../protocol';
 import type { CiIdentityStore } from '../ci-identity/ci-identity-store';
+import type { LimitStore } from '../limits/limit-store';
 import type { RetentionStore } from '../retention/retention-store';
 import type { RunStore } from '../runs/run-store';
 import type { ScimStore } from '../sso/scim-store';
@@ -55,6 +56,8 @@ export interface MetadataStore {
   readonly runs: RunStore;
   /** SCIM deprovisioning: the users identity providers pushed, and which identities they name. */
   readonly scim: ScimStore;
+  /** Rate-limit and quota use per key and window, for replicas that share their limits. */
+  readonly limits: LimitStore;
 
   /**
    * The embedded file only: a consistent copy of the whole database in `file` (`VACUUM INTO`, one read

@@ -235,6 +235,15 @@ export interface MetadataDatabase {
   scim_users: ScimUsersTable;
   runs: RunsTable;
   run_tasks: RunTasksTable;
+  limit_windows: LimitWindowsTable;
+}
+
+/** Migration 015: rate-limit and quota use per counter, key and fixed window, shared by replicas. */
+export interface LimitWindowsTable {
+  counter: string;
+  key: string;
+  window_start: number;
+  used: number;
 }
 
 /** Migration 013: a user an identity provider pushed over SCIM, per configured provider. */

@@ -197,6 +197,35 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     }
   });
 
+  it('limits: adds counts per key and window, answers the totals, and forgets ended windows', async () => {
+    expect(await store.limits.add('requests', [])).toEqual([]);
+    const first = await store.limits.add('requests', [
+      { key: 't:a', windowStart: 60_000, used: 3 },
+      { key: 't:b', windowStart: 60_000, used: 0 },
+    ]);
+    expect(first.sort((x, y) => x.key.localeCompare(y.key))).toEqual([
+      { key: 't:a', windowStart: 60_000, used: 3 },
+      { key: 't:b', windowStart: 60_000, used: 0 },
+    ]);
+    // Another replica's flush adds to the same row; bytes past 2^32 stay exact.
+    expect(await store.limits.add('requests', [{ key: 't:a', windowStart: 60_000, used: 2 }])).toEqual([
+      { key: 't:a', windowStart: 60_000, used: 5 },
+    ]);
+    await store.limits.add('bytes', [{ key: 't:a', windowStart: 60_000, used: 5 * 2 ** 32 }]);
+    await store.limits.add('requests', [{ key: 't:a', windowStart: 120_000, used: 1 }]);
+    expect(await store.limits.read('requests', 60_000, ['t:a', 't:b', 't:c'])).toEqual(
+      new Map([
+        ['t:a', 5],
+        ['t:b', 0],
+      ]),
+    );
+    expect(await store.limits.read('bytes', 60_000, ['t:a'])).toEqual(new Map([['t:a', 5 * 2 ** 32]]));
+    expect(await store.limits.forgetBefore('requests', 120_000)).toBe(2);
+    expect(await store.limits.read('requests', 60_000, ['t:a'])).toEqual(new Map());
+    expect(await store.limits.read('requests', 120_000, ['t:a'])).toEqual(new Map([['t:a', 1]]));
+    expect(await store.limits.read('bytes', 60_000, ['t:a'])).toEqual(new Map([['t:a', 5 * 2 ** 32]]));
+  });
+
   it('lets exactly one of many concurrent writers of one hash insert it', async () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => store.insertEntry(entry('h1'))));
     expect(results.filter((r) => r === 'inserted')).toHaveLength(1);

@@ -89,3 +89,82 @@ describe('replicas sharing PostgreSQL', () => {
     expect(failure.message).not.toContain('hunter2');
   });
 });
+
+describe('replicas sharing PostgreSQL count rate limits and byte quotas together', () => {
+  let pg: TestPostgres;
+  let one: TestServer;
+  let two: TestServer;
+  let wsId: string;
+  const limits = { rateLimit: 12, rateWindow: 60_000, byteQuota: 1_000, byteQuotaWindow: 3_600_000 };
+  // Trusted, so what the writer stores is in the shared namespace every reader sees.
+  const tokenFor = async (access: 'read' | 'read-write'): Promise<string> =>
+    (await api<{ token: string }>(one, 'POST', '/tokens', { kind: 'ci', workspaceId: wsId, access, tier: 'trusted' }))
+      .token;
+  // What each replica counted goes to the database about once a second; here at once, to test the sum.
+  const flush = (server: TestServer) => server.server.context.ops.limits.flush();
+  const statuses = async (server: TestServer, token: string, count: number): Promise<number[]> => {
+    const answers: number[] = [];
+    for (let i = 0; i < count; i++) answers.push((await http(`${server.url}/v1/cache/hot`, { token })).status);
+    return answers;
+  };
+
+  beforeAll(async () => {
+    pg = await startTestPostgres();
+    one = await startTestServer({ config: { databaseUrl: pg.url, ...limits } });
+    // The same clock for both, as replicas share the wall clock: the windows are aligned to it.
+    const server = await buildServer({
+      dataDir: one.dataDir,
+      databaseUrl: pg.url,
+      port: 0,
+      logLevel: false,
+      clock: () => one.clock.now,
+      ...limits,
+    });
+    two = { ...one, server, url: server.url as string, stop: () => server.close() };
+    await api(one, 'POST', '/orgs', { name: 'acme' });
+    wsId = (await api<{ id: string }>(one, 'POST', '/workspaces', { org: 'acme', name: 'web' })).id;
+    const writer = await tokenFor('read-write');
+    expect((await http(`${one.url}/v1/cache/hot`, { method: 'PUT', token: writer, raw: 'hot' })).status).toBe(200);
+  }, 60_000);
+
+  afterAll(async () => {
+    await two?.stop();
+    await one?.stop();
+    await pg?.stop();
+  });
+
+  it('refuses a token on either replica once the requests through both reach the rate limit', async () => {
+    const reader = await tokenFor('read');
+    // A refused cache GET is answered as a miss (404), so Nx goes on; the entry exists, so 200 means admitted.
+    expect(await statuses(one, reader, 7)).toEqual(Array(7).fill(200));
+    await flush(one);
+    // Replica 2 reads the shared count on the token's first request in the window: 7 of 12 are used.
+    expect(await statuses(two, reader, 6)).toEqual([200, 200, 200, 200, 200, 404]);
+    await flush(two);
+    await flush(one);
+    // Replica 1 counted only 7 itself, and refuses because of replica 2's 5.
+    expect(await statuses(one, reader, 1)).toEqual([404]);
+    // The next window starts over, on both.
+    one.clock.advance(limits.rateWindow);
+    expect([...(await statuses(one, reader, 1)), ...(await statuses(two, reader, 1))]).toEqual([200, 200]);
+  });
+
+  it('refuses an upload on one replica that would pass the byte quota with what the other took', async () => {
+    const writer = await tokenFor('read-write');
+    const put = async (server: TestServer, hash: string, bytes: number) => {
+      const answer = await http(`${server.url}/v1/cache/${hash}`, {
+        method: 'PUT',
+        token: writer,
+        raw: 'x'.repeat(bytes),
+      });
+      return answer.status === 200 ? 200 : `${answer.status} ${answer.text.split(':')[0]}`;
+    };
+    expect(await put(one, 'q1', 600)).toBe(200);
+    await flush(one);
+    expect(await put(two, 'q2', 600)).toBe('403 ERR_CACHE_WRITE_LIMITED');
+    expect(await put(two, 'q3', 400)).toBe(200);
+    await flush(two);
+    await flush(one);
+    expect(await put(one, 'q4', 1)).toBe('403 ERR_CACHE_WRITE_LIMITED');
+  });
+});

@@ -13,6 +13,7 @@ import { trustPolicyCreator } from './011-trust-policy-creator';
 import { ssoIdentityRecheck } from './012-sso-identity-recheck';
 import { scim } from './013-scim';
 import { runReports } from './014-run-reports';
+import { sharedLimits } from './015-shared-limits';
 
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
@@ -32,6 +33,7 @@ export const migrationProvider: MigrationProvider = {
       '012-sso-identity-recheck': ssoIdentityRecheck,
       '013-scim': scim,
       '014-run-reports': runReports,
+      '015-shared-limits': sharedLimits,
     };
   },
 };
