@@ -74,7 +74,8 @@ const PARTS = [
   ['o', ORGANISATION],
   ['m', MEMBERSHIP],
   ['a', OVERRIDE],
-  ['e', ENTRY],
+  ['es', ENTRY],
+  ['ei', ENTRY],
 ] as const;
 
 // Fixed identifiers only (no input reaches sql.raw): `t.id as t__id, ...`.
@@ -85,9 +86,10 @@ const SELECT_LIST = sql.raw(
 type Row = Record<string, unknown>;
 
 /**
- * The namespaces the token may read, so the entries' (workspace, namespace, hash) key is used: `shared`, and
- * its isolated one as isolatedNamespaceOf (tiers/write-tier.ts) names it. Only a filter: the cache route
- * still picks by the request's placement; the metadata-store test holds the two in step.
+ * The token's isolated namespace, as isolatedNamespaceOf (tiers/write-tier.ts) names it, so both entry
+ * lookups (`shared`, and this) follow the entries' unique (workspace, namespace, hash) key whatever the
+ * table's size. Only what is read: the cache route still picks by the request's placement; the
+ * metadata-store test holds the two in step.
  */
 const OWN_NAMESPACE = sql.raw(
   "case when t.scope is not null then 's:' || t.scope " +
@@ -102,26 +104,20 @@ function part<T>(row: Row, alias: string, columns: Columns<T>, key: string): Sel
   return out as Selectable<T>;
 }
 
-export async function readCacheRequest(
-  db: Kysely<MetadataDatabase>,
-  tokenHash: string,
-  urlWorkspaceId: string | undefined,
-  hash: string | undefined,
-): Promise<CacheRequestFacts | undefined> {
-  // The comment asks the PostgreSQL store to prepare it (postgres-metadata-store.ts); SQLite ignores it.
-  const { rows } = await sql<Row>`/* prepared:cache_request */
-    select ${SELECT_LIST}
-    from tokens t
+/** The joins after the token, the same in the one-request and the batched statement. */
+const JOINS = sql`
     left join users u on u.id = t.user_id
-    left join workspaces w on w.id = coalesce(t.workspace_id, ${urlWorkspaceId ?? null})
+    left join workspaces w on w.id = coalesce(t.workspace_id, r.workspace_id)
     left join organisations o on o.id = w.org_id
     left join memberships m on m.org_id = w.org_id and m.user_id = t.user_id
     left join member_workspace_access a on a.workspace_id = w.id and a.user_id = t.user_id
-    left join entries e on e.workspace_id = w.id
-      and e.namespace in (${SHARED_NAMESPACE}, ${OWN_NAMESPACE})
-      and e.hash = ${hash ?? null} and e.quarantined_at is null
-    where t.token_hash = ${tokenHash}`.execute(db);
-  const first = rows[0];
+    left join entries es on es.workspace_id = w.id and es.namespace = ${SHARED_NAMESPACE}
+      and es.hash = r.hash and es.quarantined_at is null
+    left join entries ei on ei.workspace_id = w.id and ei.namespace = ${OWN_NAMESPACE}
+      and ei.hash = r.hash and ei.quarantined_at is null`;
+
+/** One request's facts from its row. */
+function factsOf(first: Row | undefined, hash: string | undefined): CacheRequestFacts | undefined {
   if (first === undefined) return undefined;
   const token = part(first, 't', TOKEN, 'id');
   if (token === undefined) return undefined;
@@ -130,10 +126,9 @@ export async function readCacheRequest(
   const organisation = part(first, 'o', ORGANISATION, 'id');
   const membership = part(first, 'm', MEMBERSHIP, 'org_id');
   const override = part(first, 'a', OVERRIDE, 'access');
-  const entries = rows.flatMap((row) => {
-    const entry = part(row, 'e', ENTRY, 'id');
-    return entry === undefined ? [] : [toEntry(entry)];
-  });
+  const entries = [part(first, 'es', ENTRY, 'id'), part(first, 'ei', ENTRY, 'id')].flatMap((entry) =>
+    entry === undefined ? [] : [toEntry(entry)],
+  );
   return {
     token: toToken(token),
     user: user && toUser(user),
@@ -146,4 +141,76 @@ export async function readCacheRequest(
         : undefined,
     entries: hash === undefined ? undefined : entries,
   };
+}
+
+/** One request, in plain SQL both engines speak (a store without remembered lookups on SQLite runs it). */
+export async function readCacheRequest(
+  db: Kysely<MetadataDatabase>,
+  tokenHash: string,
+  urlWorkspaceId: string | undefined,
+  hash: string | undefined,
+): Promise<CacheRequestFacts | undefined> {
+  // The comment asks the PostgreSQL store to prepare it (postgres-metadata-store.ts); SQLite ignores it.
+  const { rows } = await sql<Row>`/* prepared:cache_request */
+    select ${SELECT_LIST}
+    from tokens t
+    cross join (select cast(${urlWorkspaceId ?? null} as text) as workspace_id, cast(${hash ?? null} as text) as hash) r
+    ${JOINS}
+    where t.token_hash = ${tokenHash}`.execute(db);
+  return factsOf(rows[0], hash);
+}
+
+interface Waiting {
+  tokenHash: string;
+  urlWorkspaceId: string | undefined;
+  hash: string | undefined;
+  resolve(facts: CacheRequestFacts | undefined): void;
+  reject(err: unknown): void;
+}
+
+/** Requests per batched statement at most. */
+const MAX_BATCH = 256;
+
+/**
+ * PostgreSQL only: the cache requests that reach this point in one turn of the event loop are read in one
+ * statement (`unnest` of their token hashes, workspaces and hashes), so under load a replica sends one round
+ * trip per batch instead of one per request; a lone request waits for nothing but that turn. Each request's
+ * answer is read at the moment of the statement, as before: nothing is remembered between batches.
+ */
+export class CacheRequestBatcher {
+  private waiting: Waiting[] = [];
+
+  constructor(private readonly db: Kysely<MetadataDatabase>) {}
+
+  read(tokenHash: string, urlWorkspaceId: string | undefined, hash: string | undefined) {
+    return new Promise<CacheRequestFacts | undefined>((resolve, reject) => {
+      if (this.waiting.length === 0) setImmediate(() => this.flush());
+      this.waiting.push({ tokenHash, urlWorkspaceId, hash, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (let at = 0; at < waiting.length; at += MAX_BATCH) void this.readBatch(waiting.slice(at, at + MAX_BATCH));
+  }
+
+  private async readBatch(batch: Waiting[]): Promise<void> {
+    try {
+      const { rows } = await sql<Row>`/* prepared:cache_request_batch */
+        select r.n as "r__n", ${SELECT_LIST}
+        from unnest(
+          ${batch.map((w) => w.tokenHash)}::text[],
+          ${batch.map((w) => w.urlWorkspaceId ?? null)}::text[],
+          ${batch.map((w) => w.hash ?? null)}::text[]
+        ) with ordinality as r(token_hash, workspace_id, hash, n)
+        join tokens t on t.token_hash = r.token_hash
+        ${JOINS}`.execute(this.db);
+      // One row per request whose token exists (each join finds at most one row: they follow unique keys).
+      const byRequest = new Map(rows.map((row) => [Number(row.r__n), row]));
+      batch.forEach((w, i) => w.resolve(factsOf(byRequest.get(i + 1), w.hash)));
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  }
 }

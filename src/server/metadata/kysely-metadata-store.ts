@@ -16,7 +16,7 @@ import { LimitStore } from '../limits/limit-store';
 import { ScimStore } from '../sso/scim-store';
 import { SsoStore } from '../sso/sso-store';
 import { RunStore } from '../runs/run-store';
-import { readCacheRequest } from './cache-request-read';
+import { CacheRequestBatcher, readCacheRequest } from './cache-request-read';
 import type { LookupCache } from './lookup-cache';
 import type { InsertResult, MetadataEngine, MetadataStore } from './metadata-store';
 import { migrationProvider } from './migrations';
@@ -53,6 +53,8 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly scim: ScimStore;
   readonly runs: RunStore;
   readonly limits: LimitStore;
+  /** PostgreSQL: concurrent cache requests read in one statement (cache-request-read.ts). */
+  private readonly batcher: CacheRequestBatcher | undefined;
 
   constructor(
     private readonly db: Kysely<MetadataDatabase>,
@@ -70,6 +72,7 @@ export class KyselyMetadataStore implements MetadataStore {
     this.scim = new ScimStore(db);
     this.runs = new RunStore(db);
     this.limits = new LimitStore(db);
+    this.batcher = engine === 'postgres' ? new CacheRequestBatcher(db) : undefined;
   }
 
   async snapshotInto(file: string): Promise<void> {
@@ -381,6 +384,7 @@ export class KyselyMetadataStore implements MetadataStore {
     urlWorkspaceId: string | undefined,
     hash: string | undefined,
   ): Promise<CacheRequestFacts | undefined> {
+    if (this.batcher !== undefined) return this.batcher.read(tokenHash, urlWorkspaceId, hash);
     if (this.lookups === undefined) return readCacheRequest(this.db, tokenHash, urlWorkspaceId, hash);
     // The embedded store's remembered lookups answer each part without a statement; entries are asked per namespace.
     const token = await this.findTokenByHash(tokenHash);

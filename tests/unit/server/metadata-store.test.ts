@@ -161,6 +161,23 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     // The embedded server's store answers from remembered lookups and leaves entries to findEntry.
     expect(await look(store)).toEqual(expected(backend.engine === 'postgres'));
     expect(await store.findCacheRequest('hash-unknown', 'ws_1', 'h')).toBeUndefined();
+    // At once (on PostgreSQL one batched statement): each caller gets its own answer.
+    const together = await Promise.all([
+      ...tokens.map((t) => store.findCacheRequest(t.tokenHash, 'ws_1', 'h')),
+      store.findCacheRequest('hash-unknown', 'ws_1', 'h'),
+      store.findCacheRequest('hash-tok_ci', 'ws_1', 'other'),
+      store.findCacheRequest('hash-tok_me', 'ws_nope', 'h'),
+    ]);
+    expect(
+      together.map((f) => [f?.token.id, f?.workspace?.id, f?.entries?.map((e) => `${e.hash}@${e.namespace}`).sort()]),
+    ).toEqual([
+      ['tok_ci', 'ws_1', backend.engine === 'postgres' ? ['h@shared'] : undefined],
+      ['tok_pr', 'ws_1', backend.engine === 'postgres' ? ['h@s:pr-1', 'h@shared'] : undefined],
+      ['tok_me', 'ws_1', backend.engine === 'postgres' ? ['h@shared', 'h@u:usr_1'] : undefined],
+      [undefined, undefined, undefined],
+      ['tok_ci', 'ws_1', backend.engine === 'postgres' ? ['other@shared'] : undefined],
+      ['tok_me', undefined, backend.engine === 'postgres' ? [] : undefined],
+    ]);
     // Without a hash no entry is read; without a bound or named workspace none is found.
     const bare = await store.findCacheRequest('hash-tok_me', undefined, undefined);
     expect([bare?.token.id, bare?.workspace, bare?.entries]).toEqual(['tok_me', undefined, undefined]);
