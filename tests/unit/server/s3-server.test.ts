@@ -1,7 +1,8 @@
 /**
  * The server with `--blob-store s3://...` over the real S3 protocol (s3rver on loopback): the entry row
  * is the commit point, an aborted upload leaves no row and no object, orphans are swept after their grace,
- * an object deleted from outside reads as a miss, and a store that takes no write stops the start.
+ * an object deleted from outside reads as a miss (a hot small one once its 10 s in memory are over), and a
+ * store that takes no write stops the start.
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
