@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { SealedCacheError } from '../../errors';
+import { CACHE_HASH_PATTERN, WORKSPACE_ID_PATTERN } from '../../protocol';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { AuditLog } from '../services/audit-log';
 import { type Actor, actorFromPrincipal, actorFromSession, auditActorOf, isServerAdmin, tokenOf } from './actors';
@@ -102,12 +103,16 @@ function declarationOf(route: RouteOptions): Permission {
   return permission;
 }
 
-/** A cache route's `/w/:workspaceId` and `:hash` (validated later, and bound as parameters when read). */
+/**
+ * A cache route's `/w/:workspaceId` and `:hash`, only when well-formed: on PostgreSQL they are read in one
+ * statement with other requests', which one malformed value must not fail. A malformed one is refused later.
+ */
 function cacheTargetOf(request: FastifyRequest): CacheTarget {
   const params = (request.params ?? {}) as { workspaceId?: unknown; hash?: unknown };
+  const { workspaceId, hash } = params;
   return {
-    workspaceId: typeof params.workspaceId === 'string' ? params.workspaceId : undefined,
-    hash: typeof params.hash === 'string' ? params.hash : undefined,
+    workspaceId: typeof workspaceId === 'string' && WORKSPACE_ID_PATTERN.test(workspaceId) ? workspaceId : undefined,
+    hash: typeof hash === 'string' && CACHE_HASH_PATTERN.test(hash) ? hash : undefined,
   };
 }
 

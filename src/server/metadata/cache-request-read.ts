@@ -210,7 +210,9 @@ export class CacheRequestBatcher {
       const byRequest = new Map(rows.map((row) => [Number(row.r__n), row]));
       batch.forEach((w, i) => w.resolve(factsOf(byRequest.get(i + 1), w.hash)));
     } catch (err) {
-      for (const w of batch) w.reject(err);
+      // One request's values failing the statement must not fail the others: each is asked alone then.
+      if (batch.length === 1) batch[0]?.reject(err);
+      else for (const w of batch) void this.readBatch([w]);
     }
   }
 }

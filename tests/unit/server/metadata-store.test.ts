@@ -178,6 +178,13 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
       ['tok_ci', 'ws_1', backend.engine === 'postgres' ? ['other@shared'] : undefined],
       ['tok_me', undefined, backend.engine === 'postgres' ? [] : undefined],
     ]);
+    // One caller's value PostgreSQL cannot hold (a NUL) fails its own answer only, not the batch's others.
+    const [broken, fine] = await Promise.allSettled([
+      store.findCacheRequest('hash-tok_me', 'ws_\u0000', 'h'),
+      store.findCacheRequest('hash-tok_ci', 'ws_1', 'h'),
+    ]);
+    expect(fine.status === 'fulfilled' && fine.value?.token.id).toBe('tok_ci');
+    expect(broken.status === 'rejected' || broken.value?.workspace === undefined).toBe(true);
     // Without a hash no entry is read; without a bound or named workspace none is found.
     const bare = await store.findCacheRequest('hash-tok_me', undefined, undefined);
     expect([bare?.token.id, bare?.workspace, bare?.entries]).toEqual(['tok_me', undefined, undefined]);

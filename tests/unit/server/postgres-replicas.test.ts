@@ -72,6 +72,22 @@ describe('replicas sharing PostgreSQL', () => {
     expect(refused.status).toBe(401);
   });
 
+  it('answers a request read in the same batch as one naming a workspace PostgreSQL cannot hold', async () => {
+    const put = await http(`${one.url}/v1/cache/batched-1`, { method: 'PUT', token: ciToken, raw: 'batched' });
+    expect(put.status).toBe(200);
+    // A NUL is no valid PostgreSQL text: were it sent, the whole batched statement would fail.
+    const answers = await Promise.all([
+      http(`${one.url}/w/ws_%00bad/v1/cache/batched-1`, { token: ciToken }),
+      http(`${one.url}/v1/cache/batched-1`, { token: ciToken }),
+      http(`${one.url}/w/${wsId}%00/v1/cache/batched-1`, { token: ciToken }),
+    ]);
+    expect(answers.map((a) => [a.status, a.text.split(':')[0]])).toEqual([
+      [401, 'ERR_AUTH_WORKSPACE_REQUIRED'],
+      [200, 'batched'],
+      [401, 'ERR_AUTH_WORKSPACE_REQUIRED'],
+    ]);
+  });
+
   it('refuses a database URL that is not postgres://, and never shows the password of one it cannot reach', async () => {
     await expect(
       buildServer({ dataDir: one.dataDir, databaseUrl: 'mysql://x@db/cache', listen: false }),
