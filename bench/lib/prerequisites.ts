@@ -1,6 +1,6 @@
 /** What a run from a clean clone needs: the built package, the Nx fixtures, and the benchmark's own installs. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
 
@@ -16,6 +16,9 @@ function run(command: string, args: string[], cwd: string): void {
 }
 
 function isStale(dir: string): boolean {
+  // A linked node_modules is another checkout's install, which npm ci through the link would empty.
+  const modules = join(dir, 'node_modules');
+  if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) return false;
   const installed = join(dir, 'node_modules', '.package-lock.json');
   return !existsSync(installed) || statSync(installed).mtimeMs < statSync(join(dir, 'package-lock.json')).mtimeMs;
 }
