@@ -2,7 +2,7 @@
  * The admin pages fit the screen in headless Chromium: at 1280 px and at 375 px the document is never wider
  * than the viewport (the workspace page with a trust policy and its add form included), every token's Rotate
  * and Delete and the trust policy's Delete stay on screen, dates read as dates and the audit log shows names,
- * not ids and JSON.
+ * not ids and JSON. The members page (with a bot) and the CLI-login confirmation fit too.
  */
 import type { Page } from 'playwright-core';
 import { setPasswordInStore } from '../../../src/server/offline-password';
@@ -33,6 +33,7 @@ beforeAll(async () => {
   await api(ts, 'POST', '/users', { name: 'ada.lovelace-long-name' });
   await setPasswordInStore(ts.server.context.store, 'ada.lovelace-long-name', PASSWORD, () => ts.clock.now);
   await api(ts, 'POST', '/orgs/acme-platform-engineering/members', { user: 'ada.lovelace-long-name', role: 'admin' });
+  await api(ts, 'POST', '/orgs/acme-platform-engineering/bots', { name: 'cache-primer-for-the-monorepo' });
   for (const name of ['laptop at home, the old one with the sticker', 'build box in the basement'])
     await api(ts, 'POST', '/tokens', { kind: 'personal', user: 'ada.lovelace-long-name', workspaceId: wsId, name });
   const ci = await api<{ token: string }>(ts, 'POST', '/tokens', {
@@ -105,6 +106,7 @@ const pages = () => [
   `/ui/workspaces/${wsId}/runs`,
   `/ui/workspaces/${wsId}/runs/${runId}`,
   '/ui/stats',
+  '/ui/orgs/acme-platform-engineering/members',
 ];
 
 describe.each(VIEWPORTS)('at $width px', (viewport) => {
@@ -139,6 +141,18 @@ describe.each(VIEWPORTS)('at $width px', (viewport) => {
       true,
       true,
     ]);
+  });
+
+  it('the CLI login confirmation (machine, address, program, workspace) is no wider than the screen', async () => {
+    const request = await http(`${ts.url}/api/v1/login/requests`, {
+      method: 'POST',
+      body: { hostname: 'build-agent-07.ci.acme-platform-engineering.example.com', workspaceId: wsId },
+    });
+    await page.goto(`${ts.url}/ui/device`);
+    await page.getByLabel('Code from your terminal').fill(request.json<{ userCode: string }>().userCode);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.locator('dl.facts').textContent()).resolves.toContain(wsId);
+    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(viewport.width);
   });
 
   it("every token's Rotate and Delete are on screen", async () => {

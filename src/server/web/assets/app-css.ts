@@ -50,7 +50,6 @@ article.policy { border:1px solid var(--line); border-radius:8px; padding:.5rem 
 .policy-head h3 { margin:.25rem 0; font-size:1.05rem; overflow-wrap:anywhere; }
 .policy-head form { margin:0; }
 article.policy dl.facts { margin:.25rem 0; }
-article.policy dl.facts dd { min-width:0; overflow-wrap:anywhere; }
 p.rules-lead { margin:.5rem 0 .25rem; font-weight:600; }
 ol.rules { margin:0; padding-left:1.5rem; }
 ol.rules li { overflow-wrap:anywhere; margin:.15rem 0; }
@@ -76,9 +75,10 @@ button.small { padding:.2rem .6rem; font-size:.88rem; }
 .badge.rw { border-color:#8fb8e0; background:#eef5fc; }
 .badge.none { color:var(--muted); }
 .badge.bad { color:var(--danger); border-color:#f0b4ae; background:#fdf0ef; }
-dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:.3rem 1rem; }
+dl.facts { display:grid; grid-template-columns:max-content minmax(0, 1fr); gap:.3rem 1rem; }
 dl.facts dt { color:var(--muted); }
-dl.facts dd { margin:0; }
+/* A long host name, program or id wraps inside its column instead of widening the page. */
+dl.facts dd { margin:0; min-width:0; overflow-wrap:anywhere; }
 .user-code { font-size:2rem; letter-spacing:.2em; font-family: ui-monospace, Menlo, Consolas, monospace; }
 .grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(12rem, 1fr)); gap:1rem; }
 .stat { border:1px solid var(--line); border-radius:8px; padding:.75rem 1rem; }
@@ -101,6 +101,11 @@ figure.chart figcaption { color:var(--muted); font-size:.85rem; }
   table.stack td[data-label]::before { content:attr(data-label); font-weight:600; color:var(--muted); min-width:6.5rem; }
   td .inline-form { flex-wrap:wrap; }
   main { padding:1rem .75rem; }
+}
+/* Phones: the facts' names go above their values. */
+@media (max-width: 30rem) {
+  dl.facts { grid-template-columns:minmax(0, 1fr); gap:0; }
+  dl.facts dd { margin-bottom:.4rem; }
 }
 footer { color:var(--muted); font-size:.8rem; text-align:center; padding:2rem 0; }
 `;

@@ -82,17 +82,17 @@ export function membersPage(
   const memberTable =
     people.length === 0
       ? html`<p class="empty">No members yet. Invite someone below.</p>`
-      : html`<table><caption>People</caption><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Member since</th><th scope="col"><span class="hint">Actions</span></th></tr></thead><tbody>${people.map(
+      : html`<table class="stack"><caption>People</caption><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Member since</th><th scope="col"><span class="hint">Actions</span></th></tr></thead><tbody>${people.map(
           (row) =>
-            html`<tr data-member="${row.user?.name ?? row.membership.userId}"><td>${row.user?.name ?? row.membership.userId}</td><td>${roleForm(row)}</td><td>${formatTime(row.membership.createdAt)}</td><td>${removeForm(row)}</td></tr>`,
+            html`<tr data-member="${row.user?.name ?? row.membership.userId}"><td data-label="User">${row.user?.name ?? row.membership.userId}</td><td data-label="Role">${roleForm(row)}</td><td data-label="Member since">${formatTime(row.membership.createdAt)}</td><td>${removeForm(row)}</td></tr>`,
         )}</tbody></table>`;
   const botTable =
     bots.length === 0
       ? html`<p class="empty">No bot users. Bots hold machine tokens that prime the cache.</p>`
-      : html`<table><caption>Bot users</caption><thead><tr><th scope="col">Bot</th><th scope="col">Machine token</th><th scope="col"><span class="hint">Actions</span></th></tr></thead><tbody>${bots.map(
+      : html`<table class="stack"><caption>Bot users</caption><thead><tr><th scope="col">Bot</th><th scope="col">Machine token</th><th scope="col"><span class="hint">Actions</span></th></tr></thead><tbody>${bots.map(
           (
             row,
-          ) => html`<tr><td>${row.user?.name}</td><td><form method="post" action="${base}/bots/${row.membership.userId}/tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}"><label class="hint" for="bot-wsid-${row.membership.userId}">Workspace</label><select id="bot-wsid-${row.membership.userId}" name="workspaceId" required>${workspaces.map((ws) => html`<option value="${ws.id}">${ws.name}</option>`)}</select>
+          ) => html`<tr><td data-label="Bot">${row.user?.name}</td><td data-label="Machine token"><form method="post" action="${base}/bots/${row.membership.userId}/tokens" class="inline-form">${csrfField(viewer)}<input type="hidden" name="once" value="${nonce}"><label class="hint" for="bot-wsid-${row.membership.userId}">Workspace</label><select id="bot-wsid-${row.membership.userId}" name="workspaceId" required>${workspaces.map((ws) => html`<option value="${ws.id}">${ws.name}</option>`)}</select>
 <label class="hint" for="bot-ws-${row.membership.userId}">Access</label><select id="bot-ws-${row.membership.userId}" name="access"><option value="read-write">read-write</option><option value="read">read</option></select>
 <label class="hint" for="bot-tier-${row.membership.userId}">Tier</label><select id="bot-tier-${row.membership.userId}" name="tier"><option value="">workspace policy</option><option value="trusted">trusted</option><option value="isolated">isolated</option></select><button type="submit" class="small">New machine token</button></form></td><td>${removeForm(row)}</td></tr>`,
         )}</tbody></table>
