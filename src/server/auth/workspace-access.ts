@@ -45,12 +45,6 @@ async function accessInputFor(
 ): Promise<AccessInput> {
   if (principal.kind === 'anonymous') return { kind: 'anonymous', anonymousAccess: workspace.anonymousAccess };
   const { token } = principal;
-  if (token.kind === 'admin') {
-    throw new SealedCacheError(
-      'ERR_AUTH_TOKEN_KIND_REFUSED',
-      'admin tokens are for the admin API only; use a CI or personal access token for the cache',
-    );
-  }
   const tokenAccess = token.access ?? 'read';
   if (token.kind === 'ci') return { kind: 'ci', tokenAccess };
   const facts = factsFor(principal, workspace.id);
@@ -85,6 +79,13 @@ export async function resolveWorkspaceAccess(
   principal: Principal,
   urlWorkspaceId: string | undefined,
 ): Promise<WorkspaceAccess> {
+  // Before the workspace: an admin token never reads the cache, whichever workspace the URL names or not.
+  if (principal.kind === 'token' && principal.token.kind === 'admin') {
+    throw new SealedCacheError(
+      'ERR_AUTH_TOKEN_KIND_REFUSED',
+      'admin tokens are for the admin API only; use a CI or personal access token for the cache',
+    );
+  }
   const workspaceId = chooseWorkspaceId(principal, urlWorkspaceId);
   const facts = factsFor(principal, workspaceId);
   const workspace = facts ? facts.workspace : await store.findWorkspace(workspaceId);

@@ -34,4 +34,12 @@ describe('cache routes: basics', () => {
     expect(second.status).toBe(409);
     expect((await http(`${ts.url}/v1/cache/abc`, { token: ciToken })).text).toBe('one');
   });
+
+  it('refuses an admin token as an admin token, with or without a workspace in the URL', async () => {
+    // The quick start's admin token pasted where a cache token goes: the answer names the real mistake.
+    for (const path of ['/v1/access', '/v1/cache/123', `/w/${wsId}/v1/access`, `/w/${wsId}/v1/cache/123`]) {
+      const res = await http(`${ts.url}${path}`, { token: ts.adminToken });
+      expect([path, res.status, res.text]).toEqual([path, 401, expect.stringMatching(/ERR_AUTH_TOKEN_KIND_REFUSED/)]);
+    }
+  });
 });
