@@ -118,7 +118,7 @@ async function checkBarePath(io: PeopleCliIo): Promise<DoctorCheck[]> {
       name: 'bare credential',
       status: 'fail',
       detail: `${describeFailure(err)}; Nx would fail the build on this`,
-      fix: fixForServerError(err).replace('NX_SEALED_CACHE_ACCESS_TOKEN', BARE_TOKEN),
+      fix: fixForBareError(err),
     });
   }
   return checks;
@@ -416,6 +416,15 @@ function fixForServerError(err: unknown): string {
   if (isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_'))
     return 'run `nx-sealed-cache login` again, or check NX_SEALED_CACHE_ACCESS_TOKEN';
   return 'check that the URL points at an nx-sealed-cache server';
+}
+
+/** Nx's own client reads only its two variables (no login file, no nx.json options): the fix names them. */
+function fixForBareError(err: unknown): string {
+  if (isSealedCacheError(err, 'ERR_AUTH_WORKSPACE_REQUIRED'))
+    return `end ${BARE_URL} with /w/<workspace-id>, or set ${BARE_TOKEN} to a token bound to the workspace`;
+  if (isSealedCacheError(err) && err.code.startsWith('ERR_AUTH_'))
+    return `set ${BARE_TOKEN} to a CI or personal token of the workspace (the admin page or \`token create\`); an admin token never reads the cache`;
+  return fixForServerError(err);
 }
 
 /** Just enough of a generator tree over the real disk for version detection; it never writes. */

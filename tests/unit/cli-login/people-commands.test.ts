@@ -370,6 +370,19 @@ describe('doctor says what is wrong, in a few words', () => {
       env: { NX_SELF_HOSTED_REMOTE_CACHE_SERVER: server.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'nope' },
     });
     expect(await runDoctor({}, wrong)).toBe(1);
-    expect(wrong.stdout.join('\n')).toMatch(/FAIL +bare credential: .*Nx would fail the build on this/);
+    const wrongText = wrong.stdout.join('\n');
+    expect(wrongText).toMatch(/FAIL +bare credential: .*Nx would fail the build on this/);
+    // Nx's own client reads neither the login file nor nx.json's options: the fixes name what it does read.
+    expect(wrongText).toMatch(/fix: set NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN to a CI or personal token/);
+    expect(wrongText).not.toContain('nx-sealed-cache login');
+    const noWorkspace = io({
+      cwd: root,
+      env: { NX_SELF_HOSTED_REMOTE_CACHE_SERVER: server.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: PAT },
+    });
+    expect(await runDoctor({}, noWorkspace)).toBe(1);
+    const noWorkspaceText = noWorkspace.stdout.join('\n');
+    expect(noWorkspaceText).toMatch(/FAIL +bare credential: .*ERR_AUTH_WORKSPACE_REQUIRED/);
+    expect(noWorkspaceText).toMatch(/fix: end NX_SELF_HOSTED_REMOTE_CACHE_SERVER with \/w\/<workspace-id>/);
+    expect(noWorkspaceText).not.toContain('nx.json options');
   });
 });
