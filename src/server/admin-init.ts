@@ -9,7 +9,7 @@ import { type Clock, systemClock } from './clock';
 import { newUserId } from './ids';
 import type { MetadataStore } from './metadata/metadata-store';
 import type { User } from './metadata/records';
-import { withOfflineStore } from './offline-store';
+import { type OfflineStoreOptions, withOfflineStore } from './offline-store';
 import { AuditLog } from './services/audit-log';
 import { TokenService } from './services/token-service';
 
@@ -33,6 +33,7 @@ export async function initialiseAdmin(options: {
   databaseUrl?: string;
   name?: string;
   clock?: Clock;
+  onMigrated?: OfflineStoreOptions['onMigrated'];
 }): Promise<AdminInitResult> {
   const clock = options.clock ?? systemClock;
   const name = options.name ?? 'admin';
@@ -43,7 +44,13 @@ export async function initialiseAdmin(options: {
     );
   }
   const where = options.databaseUrl === undefined ? `the data directory ${options.dataDir}` : 'the metadata database';
-  const offline = { dataDir: options.dataDir, databaseUrl: options.databaseUrl, command: 'admin init', create: true };
+  const offline: OfflineStoreOptions = {
+    dataDir: options.dataDir,
+    databaseUrl: options.databaseUrl,
+    command: 'admin init',
+    create: true,
+    onMigrated: options.onMigrated,
+  };
   return withOfflineStore(offline, async (store) => {
     if (await store.hasServerAdmin()) {
       throw new SealedCacheError(
@@ -79,9 +86,11 @@ export async function resetAdminToken(options: {
   dataDir: string;
   name?: string;
   clock?: Clock;
+  onMigrated?: OfflineStoreOptions['onMigrated'];
 }): Promise<AdminResetResult> {
   const clock = options.clock ?? systemClock;
-  return withOfflineStore({ dataDir: options.dataDir, command: 'admin reset-token' }, async (store) => {
+  const offline = { dataDir: options.dataDir, command: 'admin reset-token', onMigrated: options.onMigrated };
+  return withOfflineStore(offline, async (store) => {
     const user = await pickAdmin(store, options.name);
     const audit = new AuditLog(store, clock);
     const tokens = new TokenService(store, audit, clock);

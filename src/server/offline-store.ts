@@ -8,6 +8,7 @@ import { isSealedCacheError, SealedCacheError } from '../errors';
 import { acquireDataDirLock, type DataDirLock, removeStaleSqliteLock } from './data-dir-lock';
 import { dataDirLayout, ensureDataDir } from './data-dir';
 import type { MetadataStore } from './metadata/metadata-store';
+import { FIRST_MIGRATION } from './metadata/migrations';
 import { openPostgresMetadataStore } from './metadata/postgres-metadata-store';
 import { openSqliteMetadataStore } from './metadata/sqlite-metadata-store';
 
@@ -19,6 +20,19 @@ export interface OfflineStoreOptions {
   create?: boolean;
   /** The metadata lives in PostgreSQL: no data-dir lock, since replicas share the database while serving. */
   databaseUrl?: string;
+  /** Told the migrations this open applied to an existing database (an upgrade), which the server then won't log. */
+  onMigrated?: (migrations: readonly string[]) => void;
+}
+
+/** The migrations an open applied to a database that already had a schema; a new database is no news. */
+function reportUpgrade(store: MetadataStore, options: OfflineStoreOptions): void {
+  const applied = store.migratedAtOpen;
+  if (applied.length > 0 && applied[0] !== FIRST_MIGRATION) options.onMigrated?.(applied);
+}
+
+/** The line an offline command prints for `onMigrated`. */
+export function describeMigrated(migrations: readonly string[]): string {
+  return `metadata database migrated (${migrations.length}): ${migrations.join(', ')}`;
 }
 
 export async function withOfflineStore<T>(
@@ -28,6 +42,7 @@ export async function withOfflineStore<T>(
   if (options.databaseUrl !== undefined) {
     const store = await openPostgresMetadataStore(options.databaseUrl, { poolSize: 1 });
     try {
+      reportUpgrade(store, options);
       return await use(store);
     } finally {
       await store.close();
@@ -45,6 +60,7 @@ export async function withOfflineStore<T>(
     removeStaleSqliteLock(layout.metadataFile);
     const store = await openSqliteMetadataStore(layout.metadataFile);
     try {
+      reportUpgrade(store, options);
       return await use(store);
     } finally {
       await store.close();

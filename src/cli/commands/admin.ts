@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { isSealedCacheError } from '../../errors';
 import { initialiseAdmin, resetAdminToken } from '../../server/admin-init';
+import { describeMigrated } from '../../server/offline-store';
 import type { CommandContext } from '../command-context';
 import { printResult } from '../output';
 
@@ -32,6 +33,7 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
           dataDir: options.dataDir as string,
           databaseUrl: (options.databaseUrl as string | undefined) ?? io.env.NX_SEALED_CACHE_SERVER_DATABASE_URL,
           name: options.name as string,
+          onMigrated: (migrations) => io.stderr(`${describeMigrated(migrations)}\n`),
         }).catch((err: unknown) => {
           if (options.ifNeeded === true && isSealedCacheError(err, 'ERR_ADMIN_ALREADY_INITIALISED')) return undefined;
           throw err;
@@ -60,6 +62,7 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
         const result = await resetAdminToken({
           dataDir: options.dataDir as string,
           ...(typeof options.name === 'string' ? { name: options.name } : {}),
+          onMigrated: (migrations) => io.stderr(`${describeMigrated(migrations)}\n`),
         });
         printResult(
           io,

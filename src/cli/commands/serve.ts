@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { isSealedCacheError } from '../../errors';
 import { initialiseAdmin } from '../../server/admin-init';
+import { describeMigrated } from '../../server/offline-store';
 import { buildServer } from '../../server/app';
 import type { CliIo } from '../cli-io';
 import { describeNewAdmin } from './admin';
@@ -22,7 +23,9 @@ function flagValues(options: Record<string, unknown>): Partial<Record<string, st
 /** `admin init --if-needed`, in the same process, before the server takes the data dir's lock. */
 async function initAdminIfNeeded(dataDir: string, databaseUrl: string | undefined, io: CliIo): Promise<void> {
   try {
-    const created = await initialiseAdmin({ dataDir, databaseUrl });
+    // The server's own start-up log would then say "up to date": the upgrade is said here.
+    const onMigrated = (migrations: readonly string[]) => io.stderr(`${describeMigrated(migrations)}\n`);
+    const created = await initialiseAdmin({ dataDir, databaseUrl, onMigrated });
     io.stdout(`${describeNewAdmin(created)}\n`);
   } catch (err) {
     if (!isSealedCacheError(err, 'ERR_ADMIN_ALREADY_INITIALISED')) throw err;

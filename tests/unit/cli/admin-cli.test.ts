@@ -1,5 +1,10 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, Migrator } from 'kysely';
+import { Database as WasmDatabase } from 'node-sqlite3-wasm';
 import type { CliIo } from '../../../src/cli/cli-io';
+import { migrationProvider } from '../../../src/server/metadata/migrations';
+import { WasmSqliteDialect } from '../../../src/server/metadata/sqlite-wasm-dialect';
 import { runCli } from '../../../src/cli/run-cli';
 import { http, makeTempDir, startTestServer, type TestServer } from '../server/test-server';
 
@@ -304,6 +309,30 @@ describe('serve and admin init commands', () => {
       expect(JSON.parse(third.out.stdout)).toEqual({ alreadyInitialised: true });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('admin init says which migrations it applied to an existing database, since serve then finds it up to date', async () => {
+    const fresh = makeTempDir();
+    const older = makeTempDir();
+    try {
+      // A new data dir: creating the schema is no news.
+      const created = testIo({});
+      expect(await runCli(['admin', 'init', '--data-dir', fresh, '--json'], created.io)).toBe(0);
+      expect(created.out.stderr).toBe('');
+      // A data dir one release behind, as `npm start` or the image's --init-admin meets it after an upgrade.
+      const wasm = new WasmDatabase(join(older, 'metadata.sqlite'));
+      const db = new Kysely<unknown>({ dialect: new WasmSqliteDialect(wasm) });
+      const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('013-scim');
+      await db.destroy();
+      if (error !== undefined) throw error;
+      const upgraded = testIo({});
+      expect(await runCli(['admin', 'init', '--data-dir', older, '--if-needed', '--json'], upgraded.io)).toBe(0);
+      expect(upgraded.out.stderr).toBe('metadata database migrated (1): 014-run-reports\n');
+      expect(JSON.parse(upgraded.out.stdout)).toMatchObject({ token: expect.stringMatching(/^nxsc_adm_/) });
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+      rmSync(older, { recursive: true, force: true });
     }
   });
 

@@ -15,11 +15,14 @@ import { scim } from './013-scim';
 import { runReports } from './014-run-reports';
 import { sharedLimits } from './015-shared-limits';
 
+/** The migration a new database starts with: an open that applies it created the schema, not upgraded it. */
+export const FIRST_MIGRATION = '001-initial-schema';
+
 /** Versioned migrations, in code so the package needs no migration files on disk. Append only. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
     return {
-      '001-initial-schema': initialSchema,
+      [FIRST_MIGRATION]: initialSchema,
       '002-write-tiers': writeTiers,
       '003-operations': operations,
       '004-web-sign-in': webSignIn,
