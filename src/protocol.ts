@@ -103,6 +103,9 @@ export const TokenJson = z.object({
   rotatedAt: z.string().nullable(),
   /** Where its writes land, as the cache decides it (`workspace policy`: an unbound personal token; null: admin). */
   writeTier: z.enum(['trusted', 'isolated', 'workspace policy']).nullable().optional(),
+  /** Display names of `workspaceId` and `userId`, for lists read by people (older servers omit them). */
+  workspaceName: z.string().nullable().optional(),
+  userName: z.string().nullable().optional(),
 });
 export type TokenJson = z.infer<typeof TokenJson>;
 

@@ -1,14 +1,26 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from '../command-context';
-import { InvitationAnswerJson, InvitationJson, MemberAddedJson, MemberJson, MemberRemovedJson } from '../../protocol';
+import {
+  InvitationAnswerJson,
+  InvitationJson,
+  MemberAddedJson,
+  MemberJson,
+  MemberRemovedJson,
+  WorkspaceJson,
+} from '../../protocol';
 import { printResult, table } from '../output';
 
 const memberPath = (org: unknown, user?: unknown) =>
   `/orgs/${encodeURIComponent(String(org))}/members${user === undefined ? '' : `/${encodeURIComponent(String(user))}`}`;
 
 const roleOption = () => new Option('--role <role>', 'member role').choices(['admin', 'member']);
+/** A member's per-workspace overrides as `web: read-write, docs: none`, by name where `names` knows one. */
+const overridesOf = (m: MemberJson, names: ReadonlyMap<string, string> = new Map()): string =>
+  Object.entries(m.workspaceAccess)
+    .map(([id, access]) => `${names.get(id) ?? id}: ${access}`)
+    .join(', ');
 const describe = (m: MemberJson) =>
-  `${m.userName ?? m.userId} is ${m.role} of ${m.orgId}${Object.keys(m.workspaceAccess).length ? ` (overrides: ${JSON.stringify(m.workspaceAccess)})` : ''}`;
+  `${m.userName ?? m.userId} is ${m.role} of ${m.orgId}${Object.keys(m.workspaceAccess).length ? ` (overrides: ${overridesOf(m)})` : ''}`;
 
 export function registerMemberCommands(program: Command, ctx: CommandContext): void {
   const member = program.command('member').description('organisation membership (org admins)');
@@ -97,10 +109,16 @@ export function registerMemberCommands(program: Command, ctx: CommandContext): v
     .action(
       ctx.action(async ({ options, globals, io, client }) => {
         const list = await client().read(MemberJson.array(), 'GET', memberPath(options.org));
+        const names = new Map<string, string>();
+        if (!globals.json && list.some((m) => Object.keys(m.workspaceAccess).length > 0)) {
+          const query = `?org=${encodeURIComponent(String(options.org))}`;
+          for (const ws of await client().read(WorkspaceJson.array(), 'GET', `/workspaces${query}`))
+            names.set(ws.id, ws.name);
+        }
         printResult(io, globals, list, (l) =>
           table(
-            l.map((m) => ({ ...m, workspaceAccess: JSON.stringify(m.workspaceAccess) })),
-            ['userId', 'userName', 'role', 'workspaceAccess'],
+            l.map((m) => ({ user: m.userName ?? m.userId, role: m.role, overrides: overridesOf(m, names) || null })),
+            ['user', 'role', 'overrides'],
           ),
         );
       }),

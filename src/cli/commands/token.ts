@@ -79,13 +79,19 @@ export function registerTokenCommands(program: Command, ctx: CommandContext): vo
         printResult(io, globals, list, (l) =>
           // The tier column says where writes land now, as the web page's token tables do.
           table(
-            l.map((t) => ({ ...t, tier: t.writeTier ?? null })),
+            // Names where the server gives them (ids for older servers): people read this list.
+            l.map((t) => ({
+              ...t,
+              tier: t.writeTier ?? null,
+              workspace: t.workspaceName ?? t.workspaceId,
+              user: t.userName ?? t.userId,
+            })),
             [
               'id',
               'kind',
               'name',
-              'workspaceId',
-              'userId',
+              'workspace',
+              'user',
               'access',
               'tier',
               'scope',

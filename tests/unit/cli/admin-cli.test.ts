@@ -98,6 +98,14 @@ describe('admin CLI against a real server', () => {
       ]),
     );
     expect((await cli('member', 'list', '--org', 'acme', '--json')).json<unknown[]>()).toHaveLength(2);
+    // People read the table: names, and overrides by workspace name, never ids or JSON.
+    const members = (await cli('member', 'list', '--org', 'acme')).stdout;
+    expect(members.trimEnd().split('\n').sort()).toEqual([
+      expect.stringMatching(/^admin +admin +-$/),
+      expect.stringMatching(/^robot +member +web: none$/),
+      expect.stringMatching(/^user +role +overrides$/),
+    ]);
+    expect(members).not.toMatch(/usr_|ws_|[{}]/);
 
     const ci = (
       await cli(
@@ -130,6 +138,11 @@ describe('admin CLI against a real server', () => {
     const list = await cli('token', 'list', '--workspace', ws.id, '--json');
     expect(list.json<{ id: string }[]>().map((t) => t.id)).toEqual([ci.id]);
     expect(list.stdout).not.toContain(ci.token);
+    const listed = (await cli('token', 'list')).stdout;
+    expect(listed).toMatch(/^id +kind +name +workspace +user +access +tier/);
+    expect(listed).toMatch(new RegExp(`${ci.id} +ci +gha +web +- +read-write +trusted`));
+    expect(listed).toMatch(/ admin +initial admin token +- +admin /);
+    expect(listed).not.toMatch(/usr_|ws_/);
 
     const rotated = (await cli('token', 'rotate', ci.id, '--json')).json<{ id: string; token: string }>();
     expect(rotated.id).toBe(ci.id);

@@ -102,7 +102,10 @@ export async function adminTokenRoutes(app: FastifyInstance, ctx: ServerContext)
     for (const token of await ctx.store.listTokens(filter))
       if (await may('token.manage', { kind: 'token', token })) visible.push(token);
     const presented = [];
-    for (const token of visible) presented.push(presentToken(token, await workspaceOf(token)));
+    const userOfToken = async (token: TokenRecord) =>
+      token.userId === null ? undefined : await ctx.store.findUser(token.userId);
+    for (const token of visible)
+      presented.push(presentToken(token, await workspaceOf(token), await userOfToken(token)));
     return presented;
   });
 

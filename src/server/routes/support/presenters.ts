@@ -61,7 +61,11 @@ export function presentMember(
 }
 
 /** `workspace` (the one a token is bound to) settles a bound personal token's tier; without it, its policy shows. */
-export const presentToken = (token: TokenRecord, workspace?: Pick<Workspace, 'personalTokenTier'>): TokenJson => ({
+export const presentToken = (
+  token: TokenRecord,
+  workspace?: Pick<Workspace, 'personalTokenTier'> & Partial<Pick<Workspace, 'name'>>,
+  user?: Pick<User, 'name'>,
+): TokenJson => ({
   id: token.id,
   kind: token.kind,
   workspaceId: token.workspaceId,
@@ -76,6 +80,8 @@ export const presentToken = (token: TokenRecord, workspace?: Pick<Workspace, 'pe
   revokedAt: token.revokedAt,
   rotatedAt: token.rotatedAt,
   writeTier: effectiveTierOf(token, workspace),
+  workspaceName: workspace?.name ?? null,
+  userName: user?.name ?? null,
 });
 
 /** Create and rotate answers: the token's fields plus its value, shown this once. */
