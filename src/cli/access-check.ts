@@ -5,11 +5,13 @@ import { CacheServerClient } from '../client/cache-server-client';
 import { applyCiIdentity } from '../client/ci-identity';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
+  ENV_ACCESS_TOKEN,
   ENV_URL,
   resolveClientConfig,
   type ClientConfig,
   type CredentialSource,
 } from '../client/config';
+import { listStoredCredentials } from '../client/credentials-store';
 import { parseSealedCacheOptions, type SealedCacheOptions } from '../client/options';
 import { normaliseServerUrl } from '../client/server-url';
 import { accessLabel, tierWithMeaning } from '../access-text';
@@ -97,12 +99,30 @@ export async function fetchAccess(target: AccessTarget): Promise<AccessResponse>
   }
 }
 
+/**
+ * Outside a workspace, with no token in the environment, the one workspace this server's login file holds
+ * (browser login stores its token under `<url>/w/<id>`): `login --workspace ws_…` then `whoami` just works.
+ */
+function loggedInWorkspace(target: ServerTarget, io: PeopleCliIo): string | undefined {
+  if (target.workspaceId || io.env[ENV_ACCESS_TOKEN]?.trim()) return target.workspaceId;
+  let stored: ReturnType<typeof listStoredCredentials>;
+  try {
+    stored = listStoredCredentials(target.url, io.homeDir, io.env);
+  } catch {
+    return undefined; // the resolution below reports an unusable file
+  }
+  const ids = new Set(stored.map((credential) => credential.workspaceId ?? null));
+  const [only] = ids;
+  return ids.size === 1 && only ? only : undefined;
+}
+
 /** The run-time resolution (env token, then login file, then nx.json), with `--url`/`--workspace` applied. */
 export function resolveRunConfig(target: ServerTarget, io: PeopleCliIo): ClientConfig {
+  const workspaceId = loggedInWorkspace(target, io);
   const options = {
     ...target.nxJsonOptions,
     url: target.url,
-    ...(target.workspaceId ? { workspaceId: target.workspaceId } : {}),
+    ...(workspaceId ? { workspaceId } : {}),
   };
   const { [ENV_URL]: _flagWins, ...env } = io.env;
   return resolveClientConfig({ options, env, ...(io.homeDir ? { homeDir: io.homeDir } : {}) });

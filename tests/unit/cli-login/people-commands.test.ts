@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Command } from 'commander';
-import { credentialsFilePath } from '../../../src/client/credentials-store';
+import { credentialsFilePath, storeCredential } from '../../../src/client/credentials-store';
 import { generateEncryptionKey, parseEncryptionKeys } from '../../../src/crypto/keys';
 import { runDoctor } from '../../../src/cli/commands/doctor';
 import { runLogin } from '../../../src/cli/commands/login';
@@ -148,6 +148,19 @@ describe('whoami and logout', () => {
     const who = io();
     expect(await runWhoami({ url: server.url, workspace: WORKSPACE_ID }, who)).toBe(0);
     expect(who.stdout.join('\n')).toMatch(/credential: +no credential \(anonymous\)/);
+  });
+
+  it("whoami outside a workspace uses the login file's one workspace of this server, as browser login stores it", async () => {
+    const cli = io();
+    storeCredential(server.url, PAT, { workspaceId: WORKSPACE_ID, userName: 'ada' }, undefined, cli.env);
+    expect(await runWhoami({ url: server.url }, cli)).toBe(0);
+    expect(cli.stdout.join('\n')).toContain(`web (${WORKSPACE_ID}) in acme`);
+    expect(cli.stdout.join('\n')).toMatch(/credential: +the login file/);
+    // Two workspaces: which one is for --workspace to say.
+    storeCredential(server.url, PAT, { workspaceId: 'ws_00000000000000000002' }, undefined, cli.env);
+    const two = io();
+    expect(await runWhoami({ url: server.url }, two)).toBe(1);
+    expect(two.stderr.join('\n')).toContain('ERR_CONFIG_INVALID');
   });
 
   it('whoami fails with exit code 1 when there is no credential and no workspace', async () => {
