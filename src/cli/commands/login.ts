@@ -142,7 +142,13 @@ async function obtainToken(flags: LoginFlags, io: PeopleCliIo): Promise<string> 
       ? await readAll(io.stdin)
       : await promptHidden(io, 'Paste a personal access token (create one in the admin page): ');
   const token = raw.trim();
-  if (!token) throw new SealedCacheError('ERR_INPUT_INVALID', 'no token was given');
+  if (!token) {
+    // Without a terminal login reads a pasted token from stdin; say how to get the browser flow instead.
+    const how = io.stdin.isTTY
+      ? ''
+      : ' on stdin (not a terminal): pipe a token in, or pass --browser to approve the login in the admin page';
+    throw new SealedCacheError('ERR_INPUT_INVALID', `no token was given${how}`);
+  }
   if (token.length > MAX_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
     throw new SealedCacheError(
       'ERR_INPUT_INVALID',

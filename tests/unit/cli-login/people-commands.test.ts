@@ -111,6 +111,14 @@ describe('login', () => {
   });
 });
 
+describe('login without a terminal', () => {
+  it('with nothing on stdin names the two ways: a piped token or --browser', async () => {
+    const cli = io();
+    expect(await runLogin({ url: server.url, workspace: WORKSPACE_ID }, cli)).toBe(1);
+    expect(cli.stderr.join('\n')).toMatch(/ERR_INPUT_INVALID: no token was given on stdin .*--browser/);
+  });
+});
+
 describe('whoami and logout', () => {
   it('shows the logged-in user, workspace, token kind, access and credential source', async () => {
     await runLogin({ url: server.url, workspace: WORKSPACE_ID }, io({ stdin: PAT }));
