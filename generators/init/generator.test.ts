@@ -226,6 +226,16 @@ describe('init generator: the server URL', () => {
     expect(result.nextSteps[0]).toMatch(/No "url" in nx.json: set NX_SEALED_CACHE_URL on every machine/);
   });
 
+  it('without a workspaceId, the next steps give developers a login that works (it needs the workspace)', () => {
+    const tree = createTreeWithEmptyWorkspace();
+    const without = run(tree, { url: URL, nxVersion: '24.0.6' }).nextSteps.join('\n');
+    expect(without).toContain('Developers: run `npx nx-sealed-cache login --workspace ws_…` once per machine');
+    expect(without).toMatch(/No "workspaceId": `login` then needs --workspace, and machines with no token/);
+    const withId = run(createTreeWithEmptyWorkspace(), { url: URL, workspaceId: WS_ID, nxVersion: '24.0.6' });
+    expect(withId.nextSteps.join('\n')).toContain('Developers: run `npx nx-sealed-cache login` once per machine');
+    expect(withId.nextSteps.join('\n')).not.toContain('No "workspaceId"');
+  });
+
   it('is asked for by Nx in a terminal (x-prompt), the only option without a default that init needs', () => {
     const schema = JSON.parse(readFileSync(join(__dirname, 'schema.json'), 'utf8')) as {
       properties: Record<string, { 'x-prompt'?: string }>;

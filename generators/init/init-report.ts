@@ -54,12 +54,14 @@ export function describeNextSteps(options: Record<string, unknown>, keyNeedsSecr
     steps.push('No "url" in nx.json: set NX_SEALED_CACHE_URL on every machine and in CI, or rerun with --url.');
   }
   steps.push('CI: put a CI access token in the NX_SEALED_CACHE_ACCESS_TOKEN secret (never in nx.json).');
+  // Browser login gives a token for one workspace: without the id in nx.json it has to be typed.
+  const hasWorkspace = typeof options.workspaceId === 'string';
   steps.push(
-    'Developers: run `npx nx-sealed-cache login` once per machine, then `npx nx-sealed-cache doctor` to check.',
+    `Developers: run \`npx nx-sealed-cache login${hasWorkspace ? '' : ' --workspace ws_…'}\` once per machine, then \`npx nx-sealed-cache doctor\` to check.`,
   );
-  if (typeof options.workspaceId !== 'string') {
+  if (!hasWorkspace) {
     steps.push(
-      'No "workspaceId": without it, machines with no token cannot use the cache anonymously. Add it with --workspaceId if the workspace allows anonymous reads.',
+      'No "workspaceId": `login` then needs --workspace, and machines with no token cannot use the cache anonymously. Rerun with --workspaceId=ws_… (`workspace list` shows it).',
     );
   }
   if (typeof options.token === 'string') {
