@@ -4,11 +4,11 @@
  * writes, then tar-stream's pass with the extraction rules (names, links, collisions, caps).
  */
 import fs from 'node:fs';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw, crc32, inflateRawSync } from 'node:zlib';
 import { isSealedCacheError, SealedCacheError } from '../errors';
-import { DEFAULT_EXTRACT_LIMITS, inspectArchive, inspectInflatedArchive } from './extract';
+import { DEFAULT_EXTRACT_LIMITS, inspectArchive, inspectInflatedBuffer } from './extract';
 import { nonstandard } from './nx-tar-form';
 import { NxTarWalker, type ArtifactPolicy } from './nx-tar-walker';
 
@@ -82,7 +82,11 @@ export async function inspectArtifactBuffer(
   let inflated: Buffer;
   let consumed: number;
   try {
-    const result = inflateRawSync(body, { info: true, maxOutputLength: IN_MEMORY_INFLATE_LIMIT }) as unknown as {
+    const result = inflateRawSync(body, {
+      info: true,
+      maxOutputLength: IN_MEMORY_INFLATE_LIMIT,
+      chunkSize: inflateChunkSize(gz),
+    }) as unknown as {
       buffer: Buffer;
       engine: { bytesWritten: number };
     };
@@ -99,11 +103,33 @@ export async function inspectArtifactBuffer(
   const trailer = body.subarray(body.length - GZIP_TRAILER);
   assertGzipTrailer(trailer, crc32(inflated), inflated.length);
   const walker = new NxTarWalker(policy);
-  await pipeline(Readable.from([inflated]), walker).catch((err: unknown) => {
+  await endWith(walker, inflated).catch((err: unknown) => {
     throw asArchiveError(err);
   });
-  await inspectInflatedArchive(Readable.from([inflated]), { maxEntries: policy.maxEntries });
+  await inspectInflatedBuffer(inflated, { maxEntries: policy.maxEntries });
   return { exitCode: walker.exitCode };
+}
+
+/**
+ * zlib's sync inflate fills chunkSize-byte buffers (16 KiB by default) and concatenates them at the end: one call
+ * and one copy per 16 KiB. The trailer's length (untrusted, only a size hint; the real length is checked against it
+ * below) sizes one buffer for the whole output, one byte over so zlib sees the end without asking for another.
+ */
+function inflateChunkSize(gz: Buffer): number {
+  const announced = gz.readUInt32LE(gz.length - 4);
+  return Math.min(Math.max(announced + 1, 64 * 1024), INFLATE_CHUNK_LIMIT);
+}
+
+/** A hostile trailer can ask for no more than this up front; a larger output grows chunk by chunk. */
+const INFLATE_CHUNK_LIMIT = 16 * 1024 * 1024;
+
+/** Writes the whole of `data` into `sink` and waits for it to finish: what a pipeline from one buffer does, minus its setup. */
+function endWith(sink: Writable, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    sink.once('error', reject);
+    sink.once('finish', () => resolve());
+    sink.end(data);
+  });
 }
 
 /** flate2 (Nx) and zlib write flags 0: no name, comment or extra field that readers might skip differently. */

@@ -57,10 +57,27 @@ export async function inspectArchive(source: Readable, limits: ExtractLimits = {
   return runExtraction(source, new ExtractionState(undefined, maxBytes, maxEntries), maxBytes);
 }
 
-/** The same rules over a tar that is already inflated (the caller checked its gzip framing). */
-export async function inspectInflatedArchive(source: Readable, limits: ExtractLimits = {}): Promise<ExtractResult> {
+/**
+ * The same rules over a tar that is already inflated (the caller checked its gzip framing) and held in memory, written straight into tar-stream: no source stream, byte
+ * counter or pipeline (their setup cost as much as the parsing of a 20-file artifact). The byte cap applies to the
+ * whole buffer at once, which is where the counter would stop it.
+ */
+export async function inspectInflatedBuffer(tarBytes: Buffer, limits: ExtractLimits = {}): Promise<ExtractResult> {
   const { maxBytes, maxEntries } = parseLimits(limits);
-  return runExtraction(source, new ExtractionState(undefined, maxBytes, maxEntries), maxBytes, false);
+  if (tarBytes.length > maxBytes) throw tooLarge(maxBytes);
+  const state = new ExtractionState(undefined, maxBytes, maxEntries);
+  const extract = createExtract(state);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      extract.once('error', reject);
+      extract.once('finish', () => resolve());
+      extract.end(tarBytes);
+    });
+  } catch (err) {
+    if (isSealedCacheError(err) || err === state.ownError) throw err;
+    throw new SealedCacheError('ERR_ARCHIVE_CORRUPT', 'archive is not a readable gzip tar', { cause: err });
+  }
+  return { files: state.files, bytes: state.bytes };
 }
 
 function parseLimits(limits: ExtractLimits): { maxBytes: number; maxEntries: number } {
@@ -73,33 +90,33 @@ function parseLimits(limits: ExtractLimits): { maxBytes: number; maxEntries: num
   };
 }
 
-async function runExtraction(
-  source: Readable,
-  state: ExtractionState,
-  maxBytes: number,
-  gzipped = true,
-): Promise<ExtractResult> {
+async function runExtraction(source: Readable, state: ExtractionState, maxBytes: number): Promise<ExtractResult> {
   let sourceError: unknown;
   source.once('error', (err) => (sourceError ??= err));
+  const extract = createExtract(state);
+  try {
+    await pipeline(source, createGunzip(), new ByteCap(maxBytes), extract);
+  } catch (err) {
+    if (isSealedCacheError(err) || err === sourceError || err === state.ownError) throw err;
+    throw new SealedCacheError('ERR_ARCHIVE_CORRUPT', 'archive is not a readable gzip tar', { cause: err });
+  }
+  return { files: state.files, bytes: state.bytes };
+}
+
+/** tar-stream's extractor with every entry handed to `state`, which applies the rules (and writes, when extracting). */
+function createExtract(state: ExtractionState): tar.Extract {
   // Nx 24 writes `terminalOutput` and `code` with old-style (v7) tar headers, which carry no ustar magic.
   // (@types/tar-stream does not list tar-stream 3's allowUnknownFormat option.)
   const extract = tar.extract({ allowUnknownFormat: true } as unknown as Parameters<typeof tar.extract>[0]);
   extract.on('entry', (header, stream, next) => {
-    // The entry stream is destroyed with the extraction's error, which the pipeline already reports.
+    // The entry stream is destroyed with the extraction's error, which the caller already reports.
     stream.on('error', () => undefined);
     state.handle(header, stream).then(
       () => next(),
       (err: unknown) => next(state.classify(err)),
     );
   });
-  try {
-    if (gzipped) await pipeline(source, createGunzip(), new ByteCap(maxBytes), extract);
-    else await pipeline(source, new ByteCap(maxBytes), extract);
-  } catch (err) {
-    if (isSealedCacheError(err) || err === sourceError || err === state.ownError) throw err;
-    throw new SealedCacheError('ERR_ARCHIVE_CORRUPT', 'archive is not a readable gzip tar', { cause: err });
-  }
-  return { files: state.files, bytes: state.bytes };
+  return extract;
 }
 
 function resolveEmptyDestination(destDir: string): string {

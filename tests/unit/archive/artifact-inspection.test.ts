@@ -11,7 +11,15 @@ import {
   type ArtifactPolicy,
 } from '../../../src/archive/artifact-inspection';
 import { isAffectedByCve202671476 } from '../../../src/nx-config/nx-advisories';
-import { END, differentialForms, gz, gzipped, nxLikeTar, rawRecords } from '../../hardening/support/nx-tar-forms';
+import {
+  END,
+  differentialForms,
+  gz,
+  gzipped,
+  nxLikeTar,
+  nxTail,
+  rawRecords,
+} from '../../hardening/support/nx-tar-forms';
 import { tarGz } from '../../hardening/support/hostile-archives';
 
 const SHIELD: ArtifactPolicy = { ...DEFAULT_ARTIFACT_POLICY, symlinks: 'refuse', requireZeroExitCode: true };
@@ -66,6 +74,29 @@ describe.each([['spooled to a file'], ['held in memory']])('one reading of every
       END,
     ]);
     await expect(inspect(withLink)).resolves.toEqual({ exitCode: 0 });
+  });
+
+  it('applies the extraction rules the strict pass leaves to tar-stream: collisions, paths through a link', async () => {
+    const fileThenFolder = gz([
+      ...rawRecords({ name: 'dist/a', type: '0', content: 'x' }),
+      ...rawRecords({ name: 'dist/a/b', type: '0', content: 'y' }),
+      ...nxTail(),
+      END,
+    ]);
+    await expect(inspect(fileThenFolder)).rejects.toMatchObject({
+      code: 'ERR_ARCHIVE_UNSAFE_ENTRY',
+      message: expect.stringMatching(/collide/),
+    });
+    const throughLink = gz([
+      ...rawRecords({ name: 'dist/l', type: '2', linkname: 'x' }),
+      ...rawRecords({ name: 'dist/l/f', type: '0', content: 'y' }),
+      ...nxTail(),
+      END,
+    ]);
+    await expect(inspect(throughLink)).rejects.toMatchObject({
+      code: 'ERR_ARCHIVE_UNSAFE_ENTRY',
+      message: expect.stringMatching(/through a symlink/),
+    });
   });
 
   it("refuses tar-stream's own output (POSIX ustar headers), which Nx never writes", async () => {
