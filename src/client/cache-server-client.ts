@@ -16,12 +16,31 @@ export type PutArtifactResult = 'stored' | 'exists' | 'denied';
 export interface CacheServerPort {
   access(): Promise<AccessResponse>;
   getArtifact(hash: string): Promise<Readable | null>;
+  /**
+   * As getArtifact, but a body whose announced length `hold` accepts arrives whole in one buffer (exactly that many
+   * bytes, or an error); any other body is getArtifact's stream. `signal` aborts the transfer. Optional for ports.
+   */
+  getArtifactHeld?(
+    hash: string,
+    hold: (length: number) => boolean,
+    signal?: AbortSignal,
+  ): Promise<Buffer | Readable | null>;
   putArtifact(hash: string, body: Readable, length: number): Promise<PutArtifactResult>;
   close(): Promise<void>;
 }
 
 const ERROR_BODY_LIMIT = 8 * 1024;
 const KEEP_ALIVE_MS = 10_000;
+
+/** The keep-alive pool a client uses unless handed one (the proxy shares one between its runs). */
+export function createClientAgent(config: ClientConfig): Agent {
+  return new Agent({
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    connect: { timeout: config.timeouts.connectMs },
+    headersTimeout: config.timeouts.requestMs,
+    bodyTimeout: config.timeouts.requestMs,
+  });
+}
 
 export class CacheServerClient implements CacheServerPort {
   private readonly dispatcher: Dispatcher;
@@ -32,14 +51,7 @@ export class CacheServerClient implements CacheServerPort {
     dispatcher?: Dispatcher,
   ) {
     this.ownsDispatcher = dispatcher === undefined;
-    this.dispatcher =
-      dispatcher ??
-      new Agent({
-        keepAliveTimeout: KEEP_ALIVE_MS,
-        connect: { timeout: config.timeouts.connectMs },
-        headersTimeout: config.timeouts.requestMs,
-        bodyTimeout: config.timeouts.requestMs,
-      });
+    this.dispatcher = dispatcher ?? createClientAgent(config);
   }
 
   async access(): Promise<AccessResponse> {
@@ -69,9 +81,16 @@ export class CacheServerClient implements CacheServerPort {
 
   /** The raw (possibly sealed) artifact, or null on a miss. The stream errors if it grows past maxArtifactBytes. */
   async getArtifact(hash: string): Promise<Readable | null> {
-    const res = await this.send('GET', buildCacheUrl(this.config.url, this.config.workspaceId, hash), {
-      accept: 'application/octet-stream',
-    });
+    return this.getArtifactHeld(hash, () => false) as Promise<Readable | null>;
+  }
+
+  async getArtifactHeld(
+    hash: string,
+    hold: (length: number) => boolean,
+    signal?: AbortSignal,
+  ): Promise<Buffer | Readable | null> {
+    const url = buildCacheUrl(this.config.url, this.config.workspaceId, hash);
+    const res = await this.send('GET', url, { accept: 'application/octet-stream' }, undefined, signal);
     if (res.statusCode === 404) {
       await discard(res.body);
       return null;
@@ -84,6 +103,9 @@ export class CacheServerClient implements CacheServerPort {
         'ERR_CLIENT_BAD_RESPONSE',
         `GET /v1/cache: the artifact (${announced} bytes) is larger than maxArtifactBytes (${this.config.maxArtifactBytes})`,
       );
+    }
+    if (Number.isSafeInteger(announced) && announced >= 0 && hold(announced)) {
+      return readWhole(res.body, announced, (err) => classifyTransportError(err, 'GET /v1/cache', this.config.url));
     }
     const limiter = createByteLimit(this.config.maxArtifactBytes);
     return pipeline(res.body, limiter, () => undefined) as Transform;
@@ -126,6 +148,7 @@ export class CacheServerClient implements CacheServerPort {
     url: string,
     headers: Record<string, string>,
     body?: Readable,
+    signal?: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
     const target = new URL(url);
     const token = this.config.credential.token;
@@ -138,6 +161,7 @@ export class CacheServerClient implements CacheServerPort {
         body: body ?? null,
         headersTimeout: this.config.timeouts.requestMs,
         bodyTimeout: this.config.timeouts.requestMs,
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
       throw classifyTransportError(err, `${method} ${target.pathname}`, this.config.url);
@@ -257,6 +281,31 @@ export async function readCapped(body: Readable, limit: number): Promise<string>
     destroyQuietly(body);
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+/** Exactly `length` bytes of `body` in one buffer, copied once; a body longer or shorter than announced is an error. */
+async function readWhole(
+  body: Readable,
+  length: number,
+  classify: (err: unknown) => SealedCacheError,
+): Promise<Buffer> {
+  const data = Buffer.allocUnsafe(length);
+  let at = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (at + chunk.length > length) throw badLength('longer');
+      at += chunk.copy(data, at);
+    }
+  } catch (err) {
+    destroyQuietly(body);
+    throw classify(err);
+  }
+  if (at !== length) throw badLength('shorter');
+  return data;
+}
+
+function badLength(which: 'longer' | 'shorter'): SealedCacheError {
+  return new SealedCacheError('ERR_CLIENT_BAD_RESPONSE', `GET /v1/cache: the body is ${which} than its Content-Length`);
 }
 
 async function discard(body: Readable): Promise<void> {

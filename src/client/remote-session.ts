@@ -6,13 +6,14 @@
  */
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { isSealedCacheError } from '../errors';
-import { createOpenStream, createSealStream, isSealed, sealedLength } from '../crypto/seal';
+import { createOpenStream, createSealStream, isSealed, openSealedBuffer, sealedLength } from '../crypto/seal';
 import {
   createSignStream,
   createVerifyStream,
   signatureHeader,
   SignatureError,
   signedLength,
+  verifySignedBuffer,
   type VerifiedBy,
 } from '../crypto/signature';
 import type { AccessResponse } from '../protocol';
@@ -28,6 +29,16 @@ export interface RemoteSession {
   readonly stats: RunStats;
   /** The opened plaintext, or null on a miss. Untrusted until the stream ends without error. */
   fetchSealed(hash: string): Promise<Readable | null>;
+  /**
+   * As fetchSealed, but an artifact whose stored size `hold` accepts is fetched whole, verified and opened in memory:
+   * a Buffer is the plaintext after every check passed (trusted, unlike the stream). A failed check is a miss (null),
+   * counted and reported here. Larger artifacts come as fetchSealed's stream.
+   */
+  fetchOpenedHeld(
+    hash: string,
+    hold: (length: number) => boolean,
+    signal?: AbortSignal,
+  ): Promise<Buffer | Readable | null>;
   /** Seals (when keys exist) and uploads; resolves true only when the server stored it. */
   storeSealed(hash: string, plain: Readable, plainLength: number): Promise<boolean>;
   /** A restore that streamed to its end but could not be used after all: a miss, and not a verified hit. */
@@ -117,10 +128,19 @@ class RemoteCacheSession implements RemoteSession {
   }
 
   async fetchSealed(hash: string): Promise<Readable | null> {
+    return this.fetchOpenedHeld(hash, () => false) as Promise<Readable | null>;
+  }
+
+  async fetchOpenedHeld(
+    hash: string,
+    hold: (length: number) => boolean,
+    signal?: AbortSignal,
+  ): Promise<Buffer | Readable | null> {
     if (this.currentMode === 'off') return null;
-    let raw: Readable | null;
+    const client = this.client!;
+    let raw: Buffer | Readable | null;
     try {
-      raw = await this.client!.getArtifact(hash);
+      raw = client.getArtifactHeld ? await client.getArtifactHeld(hash, hold, signal) : await client.getArtifact(hash);
     } catch (err) {
       this.countMiss(hash);
       this.recordFailure(err, `download of ${hash}`);
@@ -130,6 +150,38 @@ class RemoteCacheSession implements RemoteSession {
       this.countMiss(hash);
       return null;
     }
+    if (Buffer.isBuffer(raw)) return this.openHeld(hash, raw);
+    return this.openStream(hash, raw);
+  }
+
+  /** The same checks as openStream's stages, on the whole entry at once; the counts are those of trackRestore. */
+  private openHeld(hash: string, stored: Buffer): Buffer | null {
+    const config = this.config!;
+    this.stats.bytesDown += stored.length;
+    let plaintext: Buffer;
+    let verifiedBy: VerifiedBy | undefined;
+    try {
+      // The signature covers the stored bytes, so it is checked (and its frame removed) before opening.
+      const verified = verifySignedBuffer(config.verification, hash, stored);
+      verifiedBy = verified.verifiedBy;
+      if (config.keys.length > 0) plaintext = openSealedBuffer(config.keys, hash, verified.body);
+      else if (isSealed(verified.body.subarray(0, 5))) throw sealedWithoutKey();
+      else plaintext = verified.body;
+    } catch (err) {
+      this.countMiss(hash);
+      if (err instanceof SignatureError) this.recordRejection(err);
+      else this.recordFailure(err, `restore of ${hash}`);
+      return null;
+    }
+    this.stats.hits += 1;
+    if (verifiedBy) {
+      this.stats.verified[verifiedBy.keyId] = (this.stats.verified[verifiedBy.keyId] ?? 0) + 1;
+      this.verifiedHits.set(hash, verifiedBy.keyId);
+    }
+    return plaintext;
+  }
+
+  private openStream(hash: string, raw: Readable): Readable {
     const config = this.config!;
     const opener = config.keys.length > 0 ? createOpenStream(config.keys, hash) : refuseSealedArtifact();
     let verifiedBy: VerifiedBy | undefined;
@@ -332,17 +384,17 @@ function refuseSealedArtifact(): Transform {
       if (!checked) {
         checked = true;
         if (isSealed(chunk.subarray(0, 5))) {
-          callback(
-            new Error(
-              'the artifact is sealed but no encryption key is configured (set NX_SEALED_CACHE_ENCRYPTION_KEY)',
-            ),
-          );
+          callback(sealedWithoutKey());
           return;
         }
       }
       callback(null, chunk);
     },
   });
+}
+
+function sealedWithoutKey(): Error {
+  return new Error('the artifact is sealed but no encryption key is configured (set NX_SEALED_CACHE_ENCRYPTION_KEY)');
 }
 
 function countBytes(add: (n: number) => void): Transform {

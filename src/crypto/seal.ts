@@ -60,6 +60,53 @@ export function createOpenStream(keys: readonly SealingKey[], taskHash: string):
   return new OpenTransform([...keys], parseTaskHash(taskHash));
 }
 
+/**
+ * Opens a whole sealed artifact held in memory: the same format, checks and single `ERR_SEAL_OPEN_FAILED` as
+ * createOpenStream, without a stream's per-chunk pushes and copies. It returns only once every chunk (the final one
+ * included) authenticated, so unlike the stream its result is trusted as a whole: nothing leaves on a failure.
+ */
+export function openSealedBuffer(keys: readonly SealingKey[], taskHash: string, sealed: Buffer): Buffer {
+  const hash = parseTaskHash(taskHash);
+  try {
+    if (sealed.length < HEADER_BYTES) throw new Error('input ended inside the header');
+    const header = parseHeader(sealed.subarray(0, HEADER_BYTES));
+    if (header === undefined) throw new Error('not a sealed v1 header');
+    const key = findKeyById(keys, header.keyId);
+    if (key === undefined) throw new Error('no configured key has the id in the header');
+    const state = startChunkCipher(key.material, header, hash);
+    const sealedChunk = header.chunkSize + TAG_BYTES;
+    const body = sealed.subarray(HEADER_BYTES);
+    // As in the stream: every full-size chunk is not last, and what is left after them is the final chunk.
+    const full = Math.floor(body.length / sealedChunk);
+    const finalBytes = body.length - full * sealedChunk;
+    if (finalBytes < TAG_BYTES) throw new Error('input ended without a final chunk');
+    const plaintext = Buffer.allocUnsafe(body.length - (full + 1) * TAG_BYTES);
+    let read = 0;
+    let written = 0;
+    for (let index = 0; index <= full; index++) {
+      const last = index === full;
+      const size = last ? finalBytes : sealedChunk;
+      written += openChunkInto(state, body.subarray(read, read + size), last, plaintext, written);
+      read += size;
+    }
+    return plaintext;
+  } catch {
+    throw new SealedCacheError('ERR_SEAL_OPEN_FAILED', OPEN_FAILED_MESSAGE);
+  }
+}
+
+/** Opens one sealed chunk (ciphertext | tag) into `out` at `offset`; throws unless its tag verifies. */
+function openChunkInto(state: ChunkCipher, chunk: Buffer, last: boolean, out: Buffer, offset: number): number {
+  const ciphertext = chunk.subarray(0, chunk.length - TAG_BYTES);
+  const decipher = createDecipheriv(CIPHER, state.key, nextNonce(state, last), { authTagLength: TAG_BYTES });
+  decipher.setAAD(state.aad);
+  decipher.setAuthTag(chunk.subarray(chunk.length - TAG_BYTES));
+  let written = decipher.update(ciphertext).copy(out, offset);
+  // final() throws when the tag does not verify; the caller then drops `out` whole.
+  written += decipher.final().copy(out, offset + written);
+  return written;
+}
+
 function parseTaskHash(taskHash: string): string {
   const parsed = TaskHash.safeParse(taskHash);
   if (!parsed.success) throw new RangeError('task hash must be a string of 1-1024 characters');

@@ -63,6 +63,40 @@ export function createVerifyStream(
   return new VerifyTransform(policy, taskHash, onVerified);
 }
 
+/**
+ * Checks a whole stored entry held in memory against `policy`, with the same rules and rejections as
+ * createVerifyStream, and returns the body inside the frame (a view, not a copy) and who signed it when a listed key's
+ * signature verified. Throws `SignatureError`.
+ */
+export function verifySignedBuffer(
+  policy: SignatureVerification,
+  taskHash: string,
+  stored: Buffer,
+): { body: Buffer; verifiedBy?: VerifiedBy } {
+  try {
+    if (!isSignedFrame(stored.subarray(0, SIGNED_MAGIC.length))) {
+      if (policy.required) throw new SignatureError('unsigned');
+      return { body: stored };
+    }
+    const headerLength = signedHeaderLength(stored.subarray(0, FIXED_HEADER_BYTES));
+    if (headerLength === undefined || stored.length < headerLength) throw new SignatureError('malformed');
+    const header = parseSignedHeader(stored.subarray(0, headerLength))!;
+    const signer = findSignerById(policy.signers, header.keyId);
+    if (signer === undefined && policy.required) throw new SignatureError('unlisted-key');
+    if (stored.length - headerLength < SIGNATURE_BYTES) throw new SignatureError('malformed');
+    const body = stored.subarray(headerLength, stored.length - SIGNATURE_BYTES);
+    // An unlisted key in optional mode: the frame is removed, nothing is claimed about it.
+    if (signer === undefined) return { body };
+    const digest = createHash('sha256').update(body).digest();
+    const signature = stored.subarray(stored.length - SIGNATURE_BYTES);
+    if (!verify(null, signedMessage(header, taskHash, digest), signer.publicKey, signature))
+      throw new SignatureError('bad-signature');
+    return { body, verifiedBy: { keyId: signer.id, identity: header.identity.toString('utf8') } };
+  } catch (err) {
+    throw err instanceof SignatureError ? err : new SignatureError('malformed');
+  }
+}
+
 export class SignatureError extends SealedCacheError {
   constructor(readonly rejection: SignatureRejection) {
     super('ERR_SIGNATURE_INVALID', `the entry is not signed by a trusted signer (${REJECTION_TEXT[rejection]})`);

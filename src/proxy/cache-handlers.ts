@@ -13,6 +13,7 @@ import type { ProxyRun } from './run-registry';
 import type { ProxyRunSession } from './run-session';
 import { drainBody } from '../http/drain-body';
 import {
+  IN_MEMORY_ARTIFACT_LIMIT,
   type MemoryBudget,
   removeQuietly,
   spoolToFile,
@@ -38,16 +39,31 @@ export async function serveCacheGet(
   const file = tempArtifactPath(ctx.tempDir, 'get');
   let upstream: Readable | null = null;
   let held: Spooled | null = null;
+  // Bytes reserved for an artifact fetched whole: its stored size, held until the answer is sent.
+  let reserved = 0;
+  const holdInMemory = (length: number): boolean => {
+    if (length > IN_MEMORY_ARTIFACT_LIMIT || !ctx.memory.reserve(length)) return false;
+    reserved = length;
+    return true;
+  };
   // The session reports failures of the stream it handed out (tampered, wrong key); the rest are ours to report.
   let reportedBySession = false;
   try {
     const session = await deadline.race(run.session);
     if (session.mode === 'off') return answerMiss(run, hash, res);
-    upstream = await deadline.race(session.fetchOpened(hash, deadline.signal));
-    if (!upstream) return answerMiss(run, hash, res);
-    upstream.once('error', () => (reportedBySession = !deadline.signal.aborted));
-    // The whole plaintext must arrive and verify before Nx sees a byte of it.
-    held = await spoolToMemoryOrFile(upstream, file, deadline.signal, ctx.memory);
+    const fetched = session.fetchOpenedHeld
+      ? await deadline.race(session.fetchOpenedHeld(hash, holdInMemory, deadline.signal))
+      : await deadline.race(session.fetchOpened(hash, deadline.signal));
+    if (!fetched) return answerMiss(run, hash, res);
+    if (Buffer.isBuffer(fetched)) {
+      // Verified and opened whole by the session (a failure there was a miss, reported by it).
+      held = { kind: 'memory', data: fetched, bytes: fetched.length };
+    } else {
+      upstream = fetched;
+      upstream.once('error', () => (reportedBySession = !deadline.signal.aborted));
+      // The whole plaintext must arrive and verify before Nx sees a byte of it.
+      held = await spoolToMemoryOrFile(upstream, file, deadline.signal, ctx.memory);
+    }
     await deadline.race(assertSafeArchive(held, run.policy));
     deadline.clear();
     await send(res, held);
@@ -60,7 +76,8 @@ export async function serveCacheGet(
     else res.destroy();
   } finally {
     deadline.clear();
-    if (held?.kind === 'memory') ctx.memory.release(held.bytes);
+    if (reserved > 0) ctx.memory.release(reserved);
+    else if (held?.kind === 'memory') ctx.memory.release(held.bytes);
     else await removeQuietly(file);
   }
 }

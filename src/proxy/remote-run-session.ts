@@ -3,9 +3,11 @@
  * warnings relayed to the hook, and the server's "already exists" kept so Nx gets a 409.
  */
 import type { Readable } from 'node:stream';
+import type { Agent } from 'undici';
 import {
   applyCiIdentity,
   CacheServerClient,
+  createClientAgent,
   formatRunSummary,
   openRemoteSession,
   resolveClientConfig,
@@ -36,7 +38,7 @@ export function createRemoteSessionOpener(inputs: ClientInputs): OpenRunSession 
       inputs.env,
     );
     const putOutcomes = new Map<string, PutArtifactResult>();
-    const client = rememberPutOutcomes(new CacheServerClient(config), putOutcomes);
+    const client = rememberPutOutcomes(new CacheServerClient(config, sharedAgent(config)), putOutcomes);
     const session = await openRemoteSession(config, { client, warn, info: () => undefined });
     return adaptRemoteSession(session, config, putOutcomes);
   };
@@ -52,6 +54,7 @@ export function adaptRemoteSession(
       return session.mode;
     },
     fetchOpened: (hash: string): Promise<Readable | null> => session.fetchSealed(hash),
+    fetchOpenedHeld: (hash, hold, signal) => session.fetchOpenedHeld(hash, hold, signal),
     async storeSealed(hash: string, plain: Readable, plainLength: number): Promise<StoreOutcome> {
       const stored = await session.storeSealed(hash, plain, plainLength);
       const outcome = putOutcomes.get(hash);
@@ -65,11 +68,31 @@ export function adaptRemoteSession(
   };
 }
 
+/**
+ * One connection pool per proxy process (per connect timeout), shared by its runs: a warm proxy's next run reuses
+ * the connections the last one opened instead of connecting anew for every artifact Nx asks for at once. Connections
+ * carry no credential: every request sends its run's token and the server checks it on each one.
+ */
+const agents = new Map<number, Agent>();
+
+function sharedAgent(config: ClientConfig): Agent {
+  const connectMs = config.timeouts.connectMs;
+  let agent = agents.get(connectMs);
+  if (!agent) {
+    agent = createClientAgent(config);
+    agents.set(connectMs, agent);
+  }
+  return agent;
+}
+
 /** The session reduces a PUT to true/false; this keeps the server's own answer per hash. */
 function rememberPutOutcomes(port: CacheServerPort, outcomes: Map<string, PutArtifactResult>): CacheServerPort {
   return {
     access: () => port.access(),
     getArtifact: (hash) => port.getArtifact(hash),
+    ...(port.getArtifactHeld
+      ? { getArtifactHeld: port.getArtifactHeld.bind(port) as CacheServerPort['getArtifactHeld'] }
+      : {}),
     async putArtifact(hash, body, length) {
       const result = await port.putArtifact(hash, body, length);
       outcomes.set(hash, result);

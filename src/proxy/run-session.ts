@@ -21,6 +21,15 @@ export interface ProxyRunSession {
   readonly mode: RemoteMode;
   /** Opened plaintext, or null for a miss; untrusted until the stream ends without error. */
   fetchOpened(hash: string, signal: AbortSignal): Promise<Readable | null>;
+  /**
+   * As fetchOpened, but an artifact whose stored size `hold` accepts (and reserves memory for) arrives verified and
+   * opened whole: a Buffer is trusted plaintext. A refused artifact is a miss (null), already reported. Optional.
+   */
+  fetchOpenedHeld?(
+    hash: string,
+    hold: (length: number) => boolean,
+    signal: AbortSignal,
+  ): Promise<Buffer | Readable | null>;
   /** Seals `plain` with the current key and uploads it. */
   storeSealed(hash: string, plain: Readable, plainLength: number, signal: AbortSignal): Promise<StoreOutcome>;
   /** Sends the run's report upstream; null when done (or nothing to send), else one warning line. Never throws. */

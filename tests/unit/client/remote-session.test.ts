@@ -238,6 +238,78 @@ describe('remote session', () => {
     expect(infos.join()).not.toContain('nxsc_ci_testtoken');
   });
 
+  describe('fetched whole (fetchOpenedHeld, the proxy path)', () => {
+    it('asks hold with the stored size and answers the opened plaintext, counted as the stream counts it', async () => {
+      serveCache(server, { read: true, write: true });
+      const keys = parseEncryptionKeys(generateEncryptionKey());
+      session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
+      await session.storeSealed('h', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      const asked: number[] = [];
+      const held = await session.fetchOpenedHeld('h', (length) => asked.push(length) > 0);
+      expect(Buffer.isBuffer(held)).toBe(true);
+      expect(held).toEqual(PLAINTEXT);
+      expect(asked).toEqual([sealedLength(PLAINTEXT.length)]);
+      expect(await session.fetchOpenedHeld('absent', () => true)).toBeNull();
+      expect(session.stats).toMatchObject({ hits: 1, misses: 1, bytesDown: sealedLength(PLAINTEXT.length) });
+      expect(warnings).toEqual([]);
+    });
+
+    it('answers the stream, as fetchSealed does, when hold declines', async () => {
+      serveCache(server, { read: true, write: true });
+      const keys = parseEncryptionKeys(generateEncryptionKey());
+      session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
+      await session.storeSealed('h', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      const streamed = await session.fetchOpenedHeld('h', () => false);
+      expect(streamed).toBeInstanceOf(Readable);
+      expect(await readAll(streamed as Readable)).toEqual(PLAINTEXT);
+      expect(session.stats).toMatchObject({ hits: 1 });
+    });
+
+    it('turns a tampered or replayed artifact into a miss (null, never bytes) with one warning', async () => {
+      const blobs = serveCache(server, { read: true, write: true });
+      const keys = parseEncryptionKeys(generateEncryptionKey());
+      session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
+      await session.storeSealed('good', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      const tampered = Buffer.from(blobs.get('good')!);
+      tampered[tampered.length - 20]! ^= 1;
+      blobs.set('tampered', tampered);
+      blobs.set('swapped', blobs.get('good')!);
+      blobs.set('forged', PLAINTEXT);
+      for (const hash of ['tampered', 'swapped', 'forged'])
+        expect(await session.fetchOpenedHeld(hash, () => true)).toBeNull();
+      expect(session.stats).toMatchObject({ hits: 0, misses: 3, failures: 3 });
+      expect(session.mode).toBe('read-write');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('ERR_SEAL_OPEN_FAILED');
+    });
+
+    it('refuses a sealed artifact when no key is configured', async () => {
+      const blobs = serveCache(server, { read: true, write: true });
+      const keys = parseEncryptionKeys(generateEncryptionKey());
+      session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
+      await session.storeSealed('sealed', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      await session.close();
+      session = await openRemoteSession(clientConfigFor(server.url), deps());
+      expect(await session.fetchOpenedHeld('sealed', () => true)).toBeNull();
+      blobs.set('plain', PLAINTEXT);
+      expect(await session.fetchOpenedHeld('plain', () => true)).toEqual(PLAINTEXT);
+      expect(warnings.join()).toMatch(/no encryption key/);
+    });
+
+    it('never answers a body cut short of its Content-Length', async () => {
+      const keys = parseEncryptionKeys(generateEncryptionKey());
+      server.handle((req, res) => {
+        if (req.url === '/v1/access') return sendJson(res, 200, accessBody({ read: true, write: true }));
+        res.writeHead(200, { 'content-length': '5000' });
+        res.write(Buffer.alloc(1000));
+        setImmediate(() => res.socket?.destroy());
+      });
+      session = await openRemoteSession(clientConfigFor(server.url, { keys, keySource: 'env' }), deps());
+      expect(await session.fetchOpenedHeld('cut', () => true)).toBeNull();
+      expect(session.stats).toMatchObject({ hits: 0, misses: 1, failures: 1 });
+    });
+  });
+
   describe('signed entries', () => {
     const main = generateSigningKey();
     const old = generateSigningKey();
@@ -317,6 +389,34 @@ describe('remote session', () => {
       expect(session.stats).toMatchObject({ hits: 1, misses: 1, verified: { [signingKey.id]: 1 } });
       session.retractHit('b');
       expect(session.stats).toMatchObject({ hits: 0, misses: 2, verified: {} });
+    });
+
+    it('held whole (the proxy path): the same verification, rejections and counts as the stream', async () => {
+      const blobs = serveCache(server, { read: true, write: true });
+      const keys = parseEncryptionKeys(generateEncryptionKey());
+      const verification = { signers, required: true };
+      session = await openRemoteSession(clientConfigFor(server.url, { keys, signingKey, verification }), deps());
+      await session.storeSealed('good', Readable.from([PLAINTEXT]), PLAINTEXT.length);
+      blobs.set('planted', blobs.get('good')!.subarray(blobs.get('good')!.indexOf('NXSC')));
+      blobs.set('moved', blobs.get('good')!);
+      const modified = Buffer.from(blobs.get('good')!);
+      modified[200]! ^= 1;
+      blobs.set('modified', modified);
+      for (const hash of ['planted', 'moved', 'modified'])
+        expect(await session.fetchOpenedHeld(hash, () => true)).toBeNull();
+      expect(await session.fetchOpenedHeld('good', () => true)).toEqual(PLAINTEXT);
+      expect(session.stats).toMatchObject({
+        hits: 1,
+        misses: 3,
+        unverified: 3,
+        failures: 0,
+        verified: { [signingKey.id]: 1 },
+      });
+      expect(session.stats.rejections).toEqual({ unsigned: 1, 'bad-signature': 2 });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('carries no signature');
+      session.retractHit('good');
+      expect(session.stats).toMatchObject({ hits: 0, misses: 4, verified: {} });
     });
 
     it('reads signed entries as before when the reader lists no signers', async () => {

@@ -1,7 +1,8 @@
-/** Buffer-in, buffer-out wrappers around the seal/open streams, for tests only. */
+/** Buffer-in, buffer-out wrappers around the seal/open streams (and the in-memory opener), for tests only. */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createOpenStream, createSealStream, type SealOptions } from '../../../src/crypto/seal';
+import { createOpenStream, createSealStream, openSealedBuffer, type SealOptions } from '../../../src/crypto/seal';
+import { isSealedCacheError } from '../../../src/errors';
 import type { SealingKey } from '../../../src/crypto/keys';
 
 export async function collect(
@@ -29,8 +30,31 @@ export function sealBuffer(
   return collect([plaintext], createSealStream(key, taskHash, options));
 }
 
-export function openBuffer(keys: SealingKey[], taskHash: string, sealed: Buffer | Buffer[]): Promise<Buffer> {
-  return collect(Array.isArray(sealed) ? sealed : [sealed], createOpenStream(keys, taskHash));
+/**
+ * Opens with the stream and with openSealedBuffer (the proxy's in-memory path) and requires them to agree: the same
+ * bytes, or both failing with ERR_SEAL_OPEN_FAILED. So every round trip and tampering test covers both openers.
+ */
+export async function openBuffer(keys: SealingKey[], taskHash: string, sealed: Buffer | Buffer[]): Promise<Buffer> {
+  const whole = Array.isArray(sealed) ? Buffer.concat(sealed) : sealed;
+  let held: Buffer | undefined;
+  let heldError: unknown;
+  try {
+    held = openSealedBuffer(keys, taskHash, whole);
+  } catch (err) {
+    heldError = err;
+  }
+  let streamed: Buffer;
+  try {
+    streamed = await collect(Array.isArray(sealed) ? sealed : [sealed], createOpenStream(keys, taskHash));
+  } catch (err) {
+    expect(held).toBeUndefined();
+    expect(isSealedCacheError(heldError, 'ERR_SEAL_OPEN_FAILED')).toBe(true);
+    expect((heldError as Error).message).toBe((err as Error).message);
+    throw err;
+  }
+  expect(heldError).toBeUndefined();
+  expectSameBytes(held!, streamed);
+  return streamed;
 }
 
 /** Byte equality without jest's element-by-element diff, which takes seconds on MiB buffers. */

@@ -9,6 +9,7 @@ import {
   signedLength,
   type SignatureVerification,
   type VerifiedBy,
+  verifySignedBuffer,
 } from '../../../src/crypto/signature';
 import { FIXED_HEADER_BYTES, SIGNATURE_BYTES } from '../../../src/crypto/signed-format';
 import {
@@ -42,16 +43,38 @@ function splitInto(data: Buffer, parts: number): Buffer[] {
   return out;
 }
 
+/**
+ * Verifies with the stream and with verifySignedBuffer (the proxy's in-memory path) and requires them to agree: the
+ * same body and signer, or the same rejection. So every test below covers both.
+ */
 async function verifyBuffer(
   stored: Buffer | Buffer[],
   policy: SignatureVerification = required,
   hash = HASH,
 ): Promise<{ body: Buffer; by?: VerifiedBy }> {
+  let held: { body: Buffer; verifiedBy?: VerifiedBy } | undefined;
+  let heldError: unknown;
+  try {
+    held = verifySignedBuffer(policy, hash, Array.isArray(stored) ? Buffer.concat(stored) : stored);
+  } catch (err) {
+    heldError = err;
+  }
   let by: VerifiedBy | undefined;
-  const out = await collect(
-    Array.isArray(stored) ? stored : [stored],
-    createVerifyStream(policy, hash, (v) => (by = v)),
-  );
+  let out: Buffer;
+  try {
+    out = await collect(
+      Array.isArray(stored) ? stored : [stored],
+      createVerifyStream(policy, hash, (v) => (by = v)),
+    );
+  } catch (err) {
+    expect(held).toBeUndefined();
+    expect(isSealedCacheError(heldError, 'ERR_SIGNATURE_INVALID')).toBe(true);
+    expect((heldError as SignatureError).rejection).toBe((err as SignatureError).rejection);
+    throw err;
+  }
+  expect(heldError).toBeUndefined();
+  expectSameBytes(held!.body, out);
+  expect(held!.verifiedBy).toEqual(by);
   return { body: out, by };
 }
 

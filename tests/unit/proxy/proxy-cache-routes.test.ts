@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { finishRun, proxyUrl, registerRun } from '../../../src/proxy/control-cli
 import type { LaunchSpec } from '../../../src/proxy/launch-spec';
 import { startProxy, type RunningProxy } from '../../../src/proxy/proxy-main';
 import { createRunSecret } from '../../../src/proxy/secrets';
+import { IN_MEMORY_ARTIFACT_LIMIT } from '../../../src/proxy/spool';
 import { readProxyState, type ProxyState } from '../../../src/proxy/state-file';
 import { rawTarGz } from '../archive/archive-helpers';
 import { END, gz, nxTail, rawRecords } from '../../hardening/support/nx-tar-forms';
@@ -126,6 +128,23 @@ describe('sealing proxy cache routes against a real upstream', () => {
     expect(restored.status).toBe(200);
     expect(restored.length).toBe(String(artifact.length));
     expect(restored.body.equals(artifact)).toBe(true);
+  });
+
+  it('streams an artifact past the in-memory limit through a temporary file, and refuses it tampered', async () => {
+    await start();
+    const secret = await newRun();
+    const artifact = await nxArtifact(randomBytes(IN_MEMORY_ARTIFACT_LIMIT + 1024));
+    expect(await putAfterMiss('4242', secret, artifact)).toBe(200);
+    expect(upstream.blobs.get('4242')!.length).toBeGreaterThan(IN_MEMORY_ARTIFACT_LIMIT);
+    const restored = await get('4242', secret);
+    expect(restored.status).toBe(200);
+    expect(restored.body.equals(artifact)).toBe(true);
+    const tampered = Buffer.from(upstream.blobs.get('4242')!);
+    tampered[tampered.length - 100] ^= 0xff;
+    upstream.blobs.set('4343', tampered);
+    expect((await get('4343', secret)).status).toBe(404);
+    const finished = await finishRun(state, 'run-1');
+    expect(finished.warnings.filter((w) => w.includes('ERR_SEAL_OPEN_FAILED'))).toHaveLength(1);
   });
 
   it('answers 404 for a miss and 409 when the upstream already has the entry', async () => {
