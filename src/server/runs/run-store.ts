@@ -4,7 +4,7 @@
  * newest reported miss of the same hash that the hitting run could have read (its own namespaces, or its own
  * token's earlier runs for a local hit), so a writer in another tier can never inflate another's figures.
  */
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { RunTaskReport, RunTaskStatus } from '../../protocol';
 import type { MetadataDatabase } from '../metadata/schema';
 
@@ -67,6 +67,28 @@ export interface DayTotals extends Totals {
   day: string;
   runs: number;
 }
+
+/** The sums over `runs` rows that make Totals, for any grouping. */
+const runSums = (eb: ExpressionBuilder<MetadataDatabase, 'runs'>) =>
+  [
+    eb.fn.sum<number>('tasks').as('tasks'),
+    eb.fn.sum<number>('local_hits').as('local_hits'),
+    eb.fn.sum<number>('remote_hits').as('remote_hits'),
+    eb.fn.sum<number>('misses').as('misses'),
+    eb.fn.sum<number>('saved_ms').as('saved_ms'),
+    eb.fn.sum<number>('saved_unknown').as('saved_unknown'),
+  ] as const;
+
+type RunSumsRow = Record<'tasks' | 'local_hits' | 'remote_hits' | 'misses' | 'saved_ms' | 'saved_unknown', unknown>;
+
+/** Totals from a row of runSums (drivers answer sums as strings or numbers). */
+const totalsOf = (r: RunSumsRow): Totals => ({
+  tasks: Number(r.tasks),
+  hits: Number(r.local_hits) + Number(r.remote_hits),
+  misses: Number(r.misses),
+  savedMs: Number(r.saved_ms),
+  savedUnknown: Number(r.saved_unknown),
+});
 
 export const isHit = (status: string): boolean => status === 'remote-hit' || status === 'local-hit';
 const CHUNK = 200;
@@ -249,27 +271,14 @@ export class RunStore {
       .select((eb) => [
         eb.fn<string>('substr', ['reported_at', eb.val(1), eb.val(10)]).as('day'),
         eb.fn.countAll<number>().as('runs'),
-        eb.fn.sum<number>('tasks').as('tasks'),
-        eb.fn.sum<number>('local_hits').as('local_hits'),
-        eb.fn.sum<number>('remote_hits').as('remote_hits'),
-        eb.fn.sum<number>('misses').as('misses'),
-        eb.fn.sum<number>('saved_ms').as('saved_ms'),
-        eb.fn.sum<number>('saved_unknown').as('saved_unknown'),
+        ...runSums(eb),
       ])
       .where('workspace_id', 'in', [...workspaceIds])
       .where('reported_at', '>=', since)
       .groupBy('day')
       .orderBy('day')
       .execute();
-    return rows.map((r) => ({
-      day: r.day,
-      runs: Number(r.runs),
-      tasks: Number(r.tasks),
-      hits: Number(r.local_hits) + Number(r.remote_hits),
-      misses: Number(r.misses),
-      savedMs: Number(r.saved_ms),
-      savedUnknown: Number(r.saved_unknown),
-    }));
+    return rows.map((r) => ({ day: r.day, runs: Number(r.runs), ...totalsOf(r) }));
   }
 
   /** Per workspace since `since`, for the statistics page. */
@@ -278,27 +287,12 @@ export class RunStore {
     if (workspaceIds.length === 0) return totals;
     const rows = await this.db
       .selectFrom('runs')
-      .select((eb) => [
-        'workspace_id',
-        eb.fn.sum<number>('tasks').as('tasks'),
-        eb.fn.sum<number>('local_hits').as('local_hits'),
-        eb.fn.sum<number>('remote_hits').as('remote_hits'),
-        eb.fn.sum<number>('misses').as('misses'),
-        eb.fn.sum<number>('saved_ms').as('saved_ms'),
-        eb.fn.sum<number>('saved_unknown').as('saved_unknown'),
-      ])
+      .select((eb) => ['workspace_id', ...runSums(eb)])
       .where('workspace_id', 'in', [...workspaceIds])
       .where('reported_at', '>=', since)
       .groupBy('workspace_id')
       .execute();
-    for (const r of rows)
-      totals.set(r.workspace_id, {
-        tasks: Number(r.tasks),
-        hits: Number(r.local_hits) + Number(r.remote_hits),
-        misses: Number(r.misses),
-        savedMs: Number(r.saved_ms),
-        savedUnknown: Number(r.saved_unknown),
-      });
+    for (const r of rows) totals.set(r.workspace_id, totalsOf(r));
     return totals;
   }
 
