@@ -4,34 +4,13 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunSummary, RunTask } from '../../../src/server/runs/run-store';
 import type { CliTarget } from './cli';
 import type { NxWorkspace } from './workspace';
 
-export interface ReportedRun {
-  id: string;
-  reportedAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  client: string;
-  nxVersion: string | null;
-  reporter: string;
-  tasks: number;
-  localHits: number;
-  remoteHits: number;
-  misses: number;
-  savedMs: number;
-  savedUnknown: number;
-}
-
-export interface ReportedTask {
-  id: string;
-  project: string;
-  target: string;
-  hash: string;
-  status: string;
-  durationMs: number | null;
-  savedMs: number | null;
-}
+/** The admin API answers the store's own records (src/server/routes/admin-api/admin-runs.ts). */
+export type ReportedRun = RunSummary;
+export type ReportedTask = RunTask;
 
 async function adminGet<T>(target: CliTarget, path: string): Promise<T> {
   const response = await fetch(`${target.url}/api/v1${path}`, { headers: { authorization: `Bearer ${target.token}` } });
