@@ -4,7 +4,7 @@
  * and each run's token; a server gone by the time the report goes out costs one warning line. The tests run in
  * order and share one workspace and one server.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEncryptionKey } from '../../src/crypto/keys';
 import {
@@ -16,11 +16,12 @@ import {
   type RunningServer,
   type TestBed,
   type TokenRecord,
-  KILL_TOOL,
+  FINISH_PROJECT,
+  installedNxVersion,
+  ourLines,
   assertSucceeded,
   cachedBuildHashes,
   expectOutcomes,
-  fixtureDir,
   killServerEnv,
   listReportedRuns,
   reportedRun,
@@ -29,30 +30,7 @@ import {
 } from './harness';
 
 const ENCRYPTION_KEY = generateEncryptionKey();
-const NX_VERSION = (
-  JSON.parse(readFileSync(join(fixtureDir('nx20'), 'node_modules', 'nx', 'package.json'), 'utf8')) as {
-    version: string;
-  }
-).version;
-/** A project outside every build's inputs: its one target runs after the builds, not cached, and may end the server. */
-const FINISH_PROJECT = {
-  'projects/e/project.json': JSON.stringify({
-    name: 'e',
-    targets: {
-      // No cache setting: Nx 20 leaves the task's `cache` unset, and only nx.json's build is cacheable.
-      finish: {
-        executor: 'nx:run-commands',
-        dependsOn: [{ projects: ['a', 'b', 'c', 'd'], target: 'build' }],
-        options: { command: 'node projects/e/kill-server.js' },
-      },
-    },
-  }),
-  'projects/e/kill-server.js': KILL_TOOL,
-};
-
-const ourLines = (result: NxRunResult): string[] =>
-  `${result.stdout}\n${result.stderr}`.split(/\r?\n/).filter((line) => line.startsWith('nx-sealed-cache:'));
-
+const NX_VERSION = installedNxVersion('nx20');
 describe('run reports from Nx 20 through the nx-sealed-cache tasks runner', () => {
   let server: RunningServer;
   let boot: BootstrappedWorkspace;

@@ -21,11 +21,12 @@ import {
   type RunningServer,
   type TestBed,
   CLI_ENTRY,
-  KILL_TOOL,
+  FINISH_PROJECT,
+  installedNxVersion,
+  ourLines,
   assertSucceeded,
   cachedBuildHashes,
   expectOutcomes,
-  fixtureDir,
   killServerEnv,
   listReportedRuns,
   reportedRun,
@@ -37,39 +38,14 @@ import {
 import { launchBrowser, signIn } from './web/browser';
 
 const PASSWORD = 'a long and careful passphrase';
-const nxVersionOf = (fixture: FixtureName): string =>
-  (
-    JSON.parse(readFileSync(join(fixtureDir(fixture), 'node_modules', 'nx', 'package.json'), 'utf8')) as {
-      version: string;
-    }
-  ).version;
 const REPORTER = 'CI token “ci-write”';
 const REPORT_WARNING = 'nx-sealed-cache: the run report was not sent';
-/** A project outside every build's inputs: its one target runs after the builds, uncached, and may end the server. */
-const FINISH_PROJECT = {
-  'projects/e/project.json': JSON.stringify({
-    name: 'e',
-    targets: {
-      finish: {
-        executor: 'nx:run-commands',
-        // No cache setting: Nx 22 leaves the task's `cache` unset, Nx 24 makes it false; neither caches it.
-        dependsOn: [{ projects: ['a', 'b', 'c', 'd'], target: 'build' }],
-        options: { command: 'node projects/e/kill-server.js' },
-      },
-    },
-  }),
-  'projects/e/kill-server.js': KILL_TOOL,
-};
-
-const ourLines = (result: NxRunResult): string[] =>
-  `${result.stdout}\n${result.stderr}`.split(/\r?\n/).filter((line) => line.startsWith('nx-sealed-cache:'));
-
 describe.each<[FixtureName, string, boolean]>([
   ['nx24', 'daemon off', false],
   ['nx24', 'daemon on', true],
   ['nx22', 'daemon off', false],
 ])('run reports from %s through the plugin and sealing proxy (%s)', (fixture, _label, daemon) => {
-  const NX_VERSION = nxVersionOf(fixture);
+  const NX_VERSION = installedNxVersion(fixture);
   let server: RunningServer;
   let boot: BootstrappedWorkspace;
   let ws: NxWorkspace;

@@ -2,11 +2,13 @@
  * What the server kept of a workspace's run reports, read through the admin API as the Runs page reads it, and
  * the hash Nx itself gave each project's build: the local cache folder that holds that project's outputs.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunSummary, RunTask } from '../../../src/server/runs/run-store';
 import type { CliTarget } from './cli';
-import type { NxWorkspace } from './workspace';
+import { KILL_TOOL } from './mid-run-crash';
+import { fixtureDir, type FixtureName } from './paths';
+import type { NxRunResult, NxWorkspace } from './workspace';
 
 /** The admin API answers the store's own records (src/server/routes/admin-api/admin-runs.ts). */
 export type ReportedRun = RunSummary;
@@ -66,3 +68,32 @@ export function cachedBuildHashes(ws: NxWorkspace): Record<string, string> {
   }
   return hashes;
 }
+
+/** The Nx version a fixture has installed, as its run reports name it. */
+export const installedNxVersion = (fixture: FixtureName): string =>
+  (
+    JSON.parse(readFileSync(join(fixtureDir(fixture), 'node_modules', 'nx', 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+
+/** A project outside every build's inputs: its one target runs after the builds, uncached, and may end the server. */
+export const FINISH_PROJECT = {
+  'projects/e/project.json': JSON.stringify({
+    name: 'e',
+    targets: {
+      // No cache setting: Nx 17-22 leave the task's `cache` unset, Nx 24 makes it false; only nx.json's build is
+      // cacheable, so neither caches it.
+      finish: {
+        executor: 'nx:run-commands',
+        dependsOn: [{ projects: ['a', 'b', 'c', 'd'], target: 'build' }],
+        options: { command: 'node projects/e/kill-server.js' },
+      },
+    },
+  }),
+  'projects/e/kill-server.js': KILL_TOOL,
+};
+
+/** The lines nx-sealed-cache printed to the run's terminal. */
+export const ourLines = (result: NxRunResult): string[] =>
+  `${result.stdout}\n${result.stderr}`.split(/\r?\n/).filter((line) => line.startsWith('nx-sealed-cache:'));
