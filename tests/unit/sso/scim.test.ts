@@ -9,12 +9,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetadataStore } from '../../../src/server/metadata/metadata-store';
 import { AuditLog } from '../../../src/server/services/audit-log';
-import { TokenService } from '../../../src/server/services/token-service';
 import { parseFilter, patchedFields, ScimService, SCIM_PATCH_SCHEMA } from '../../../src/server/sso/scim';
 import type { SsoConfig, SsoProvider } from '../../../src/server/sso/sso-config';
 import { oidcProviderKey } from '../../../src/server/sso/sso-store';
 import { storeBackends } from '../server/store-backends';
 import { makeTempDir, startTestServer, type TestServer } from '../server/test-server';
+import { issueTiedToken as issueTied } from './tied-token';
 
 const ISSUER = 'https://idp.example.com';
 const SCIM_TOKEN = 'scim-token-7f3a9c1e5b8d2f4a6c0e9b7d5f3a1c8e';
@@ -108,22 +108,7 @@ describe.each(storeBackends())('ScimService on $name', (backend) => {
       audit,
       clock,
     });
-  const issueTiedToken = async (): Promise<string> =>
-    (
-      await new TokenService(store, audit, clock).issue(
-        {
-          kind: 'personal',
-          name: 'laptop',
-          workspaceId: null,
-          userId: 'usr_1',
-          access: 'read',
-          expiresIn: '30d',
-          ssoIdentity: REF,
-        },
-        { tokenId: null, userId: 'usr_1' },
-        'org_1',
-      )
-    ).record.id;
+  const issueTiedToken = (): Promise<string> => issueTied(store, audit, clock, REF);
   const revokedAt = async (id: string) => (await store.findToken(id))?.revokedAt ?? null;
   const actions = async () => (await store.listAudit({ limit: 100 })).map((e) => e.action).reverse();
 

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import type { MetadataStore } from '../../../src/server/metadata/metadata-store';
 import { openSqliteMetadataStore } from '../../../src/server/metadata/sqlite-metadata-store';
 import { AuditLog } from '../../../src/server/services/audit-log';
-import { TokenService } from '../../../src/server/services/token-service';
 import { RefreshRejected, type OidcFlow } from '../../../src/server/sso/oidc-flow';
 import { loadServerSecret, RefreshTokenBox } from '../../../src/server/sso/refresh-token-box';
 import type { SsoConfig } from '../../../src/server/sso/sso-config';
 import { SsoRecheck } from '../../../src/server/sso/sso-recheck';
 import { oidcProviderKey } from '../../../src/server/sso/sso-store';
+import { issueTiedToken } from './tied-token';
 
 const ISSUER = 'https://idp.example.com';
 const REF = { provider: oidcProviderKey(ISSUER), subject: 'sub-1' };
@@ -71,20 +71,7 @@ beforeEach(async () => {
   await store.insertMembership({ orgId: 'org_1', userId: 'usr_1', role: 'member', createdAt: at });
   await store.sso.linkIdentity('usr_1', ISSUER, 'sub-1', at);
   await store.sso.confirmIdentity(REF, null, null, at);
-  const issued = await new TokenService(store, audit, clock).issue(
-    {
-      kind: 'personal',
-      name: 'laptop',
-      workspaceId: null,
-      userId: 'usr_1',
-      access: 'read',
-      expiresIn: '30d',
-      ssoIdentity: REF,
-    },
-    { tokenId: null, userId: 'usr_1' },
-    'org_1',
-  );
-  tokenId = issued.record.id;
+  tokenId = await issueTiedToken(store, audit, clock, REF);
 });
 
 afterEach(async () => {
