@@ -2,7 +2,6 @@
  * Finds the proxy for this workspace and credential, or starts one, and registers a run with it.
  * Two Nx processes starting at once agree on one proxy through an exclusive lock file.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SealedCacheError } from '../errors';
@@ -123,6 +122,8 @@ export async function spawnProxy(paths: ProxyPaths, input: SpawnProxyInput): Pro
     client: input.client,
   };
   const entry = input.entry ?? defaultProxyEntry();
+  // Loaded here, not at the top: a warm run's hook never starts a proxy (docs/benchmarks.md, section 7).
+  const { spawn } = await import('node:child_process');
   const logFd = fs.openSync(paths.logFile, 'a', 0o600);
   let child;
   try {
