@@ -16,6 +16,7 @@ import { pluginFixedCost } from './sections/plugin-fixed-cost';
 import { requestRate } from './sections/request-rate';
 import { restoreNx20 } from './sections/restore-nx20';
 import { restoreNx24 } from './sections/restore-nx24';
+import { restore200, restoreLarge } from './sections/restore-scale';
 import { sealingThroughput } from './sections/sealing-throughput';
 
 const SECTIONS: Section[] = [
@@ -26,6 +27,8 @@ const SECTIONS: Section[] = [
   largeArtifact,
   growth,
   pluginFixedCost,
+  restoreLarge,
+  restore200,
 ];
 
 interface BenchArgs {
