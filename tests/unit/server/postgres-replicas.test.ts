@@ -88,6 +88,16 @@ describe('replicas sharing PostgreSQL', () => {
     ]);
   });
 
+  it('refuses a backup (the embedded store only) with its code, and audits none', async () => {
+    const refused = await http(`${two.url}/api/v1/backup`, { method: 'POST', token: two.adminToken });
+    expect([refused.status, refused.json<{ error: { code: string } }>().error.code]).toEqual([
+      400,
+      'ERR_INPUT_INVALID',
+    ]);
+    const audit = await api<{ action: string }[]>(one, 'GET', '/audit?limit=1000');
+    expect(audit.map((e) => e.action)).not.toContain('backup.created');
+  });
+
   it('refuses a database URL that is not postgres://, and never shows the password of one it cannot reach', async () => {
     await expect(
       buildServer({ dataDir: one.dataDir, databaseUrl: 'mysql://x@db/cache', listen: false }),
