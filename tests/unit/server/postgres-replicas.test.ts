@@ -199,7 +199,7 @@ describe('replicas sharing PostgreSQL count rate limits and byte quotas together
   });
 });
 
-describe('replicas sharing PostgreSQL share the CLI-login start limit', () => {
+describe('replicas sharing PostgreSQL share the CLI-login start limit and the audit of refusals', () => {
   let pg: TestPostgres;
   let one: TestServer;
   let two: TestServer;
@@ -252,5 +252,39 @@ describe('replicas sharing PostgreSQL share the CLI-login start limit', () => {
     // The next window starts over, on both.
     one.clock.advance(LOGIN_START_WINDOW_MS);
     expect([await startLogin(one), await startLogin(two)]).toEqual(['201', '201']);
+  });
+
+  it('records one denied write and one refused admin action per credential a minute, over both replicas', async () => {
+    const reader = await api<{ id: string; token: string }>(one, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: wsId,
+      access: 'read',
+    });
+    const refusals = async () => {
+      for (const server of [one, two, one, two]) {
+        const put = await http(`${server.url}/v1/cache/denied-1`, { method: 'PUT', token: reader.token, raw: 'x' });
+        expect([put.status, put.text.split(':')[0]]).toEqual([403, 'ERR_CACHE_WRITE_DENIED']);
+        const mint = await http(`${server.url}/api/v1/tokens`, {
+          method: 'POST',
+          token: reader.token,
+          body: { kind: 'ci', workspaceId: wsId, access: 'read-write' },
+        });
+        expect([mint.status, mint.json<{ error: { code: string } }>().error.code]).toEqual([
+          401,
+          'ERR_AUTH_TOKEN_KIND_REFUSED',
+        ]);
+      }
+    };
+    const recorded = async () =>
+      (await api<{ action: string; actorTokenId: string | null }[]>(one, 'GET', '/audit?limit=1000'))
+        .filter((e) => e.actorTokenId === reader.id)
+        .map((e) => e.action)
+        .sort();
+    await refusals();
+    expect(await recorded()).toEqual(['access.denied', 'cache.write-denied']);
+    // A minute later, once more: one of each again, whichever replica is asked first.
+    one.clock.advance(60_000);
+    await refusals();
+    expect(await recorded()).toEqual(['access.denied', 'access.denied', 'cache.write-denied', 'cache.write-denied']);
   });
 });
