@@ -4,7 +4,7 @@
  * writes, then tar-stream's pass with the extraction rules (names, links, collisions, caps).
  */
 import fs from 'node:fs';
-import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw, crc32, inflateRawSync } from 'node:zlib';
 import { isSealedCacheError, SealedCacheError } from '../errors';
@@ -44,24 +44,79 @@ export async function inspectArtifactFile(
   return inspectArtifact(() => fs.createReadStream(file), policy);
 }
 
-/** The same, for an artifact that can be read twice from the start (a stored blob). */
+/** The same, for an artifact that can be opened (a stored blob): read once, by both passes together. */
 export async function inspectArtifact(
   open: () => Readable | Promise<Readable>,
   policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY,
 ): Promise<ArtifactReport> {
+  return inspectArtifactStream(await open(), policy);
+}
+
+/**
+ * The same, for bytes read once as they arrive (an upload on its way to storage): the strict pass and
+ * tar-stream's pass read the one stream side by side, each at its own pace within a stream buffer, so
+ * memory stays bounded whatever the size. The strict pass's failure is reported first, as if it ran first;
+ * once both have decided, the rest of `source` is no longer read (the caller may stop feeding it).
+ */
+export async function inspectArtifactStream(
+  source: AsyncIterable<Buffer> & { destroy?(): void },
+  policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY,
+): Promise<ArtifactReport> {
+  const strictInput = new PassThrough();
+  const looseInput = new PassThrough();
+  // A pass that has decided reads no more: its input goes, so feeding the other never waits on it.
+  const strict = strictPass(strictInput, policy).finally(() => strictInput.destroy());
+  const loose = inspectArchive(looseInput, { maxEntries: policy.maxEntries }).finally(() => looseInput.destroy());
+  const fed = feedBoth(source, [strictInput, looseInput]);
+  const [strictResult, looseResult] = await Promise.allSettled([strict, loose]);
+  source.destroy?.();
+  await fed.catch(() => undefined);
+  if (strictResult.status === 'rejected') throw strictResult.reason;
+  if (looseResult.status === 'rejected') throw looseResult.reason;
+  return strictResult.value;
+}
+
+/** Gzip framing, inflate, checksum and Nx's tar form over `input`. */
+async function strictPass(input: Readable, policy: ArtifactPolicy): Promise<ArtifactReport> {
   const walker = new NxTarWalker(policy);
   const framing = new GzipFraming();
   const inflate = createInflateRaw();
   const checksum = new InflatedChecksum();
-  await pipeline(await open(), framing, inflate, checksum, walker).catch((err: unknown) => {
+  await pipeline(input, framing, inflate, checksum, walker).catch((err: unknown) => {
     throw asArchiveError(err);
   });
   // Node would read on into a second gzip member; Nx's decoder stops after the first.
   if (framing.body !== inflate.bytesWritten + GZIP_TRAILER) throw nonstandard('bytes follow the first gzip member');
-  const trailer = framing.tail;
-  assertGzipTrailer(trailer, checksum.crc, checksum.length);
-  await inspectArchive(await open(), { maxEntries: policy.maxEntries });
+  assertGzipTrailer(framing.tail, checksum.crc, checksum.length);
   return { exitCode: walker.exitCode };
+}
+
+/** Writes every chunk of `source` to each input still open, waiting for the slower; ends them at the end. */
+async function feedBoth(source: AsyncIterable<Buffer>, inputs: PassThrough[]): Promise<void> {
+  try {
+    for await (const chunk of source) {
+      const open = inputs.filter((input) => !input.destroyed);
+      if (open.length === 0) return;
+      await Promise.all(open.filter((input) => !input.write(chunk)).map(whenDrained));
+    }
+    for (const input of inputs) if (!input.destroyed) input.end();
+  } catch (err) {
+    for (const input of inputs) input.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+}
+
+/** Resolves when `input` takes more, or is gone (destroyed or closed). */
+export function whenDrained(input: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      input.off('drain', done);
+      input.off('close', done);
+      resolve();
+    };
+    input.on('drain', done);
+    input.on('close', done);
+  });
 }
 
 /** Above this, an artifact held in memory is inspected as a stream after all (the caps apply there). */

@@ -32,6 +32,17 @@ export class LimitStore {
     return answered.map((r) => ({ key: r.key, windowStart: Number(r.window_start), used: Number(r.used) }));
   }
 
+  /** Takes `key`'s row of the window, once: true for the one caller (of every replica) whose insert made it. */
+  async claim(counter: string, key: string, windowStart: number): Promise<boolean> {
+    const made = await this.db
+      .insertInto('limit_windows')
+      .values({ counter, key, window_start: windowStart, used: 1 })
+      .onConflict((oc) => oc.columns(['counter', 'key', 'window_start']).doNothing())
+      .returning('key')
+      .execute();
+    return made.length === 1;
+  }
+
   /** What all replicas counted for `keys` in the window starting at `windowStart` (absent keys: nothing yet). */
   async read(counter: string, windowStart: number, keys: readonly string[]): Promise<Map<string, number>> {
     if (keys.length === 0) return new Map();

@@ -49,21 +49,26 @@ export class RequestLimits {
   /** `shared`: the store replicas count together in (PostgreSQL); without it, this process's memory. */
   constructor(
     private readonly config: LimitsConfig,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly metrics: ServerMetrics,
-    shared?: LimitStore,
+    private readonly sharedStore?: LimitStore,
   ) {
+    this.requests = this.counter('requests', config.rateWindow);
+    this.bytes = this.counter('bytes', config.byteQuotaWindow);
+    this.authFailures = this.counter('auth-failures', config.authFailureWindow);
+  }
+
+  /**
+   * A counter named `name` (unique per server) that is shared like these limits: replicas on PostgreSQL count
+   * together, flushed and closed with them; the embedded store's one process in memory.
+   */
+  counter(name: string, windowMs: number): LimitCounter {
+    if (this.sharedStore === undefined) return new WindowCounter(windowMs, this.clock);
     // The limit then counts what this replica knows: a database fault must not refuse every request.
     const onError = (err: unknown): void => this.log?.warn({ err }, 'could not share limit counts with other replicas');
-    const counter = (name: string, windowMs: number): LimitCounter => {
-      if (shared === undefined) return new WindowCounter(windowMs, clock);
-      const counted = new SharedWindowCounter(name, windowMs, clock, shared, onError);
-      this.shared.push(counted);
-      return counted;
-    };
-    this.requests = counter('requests', config.rateWindow);
-    this.bytes = counter('bytes', config.byteQuotaWindow);
-    this.authFailures = counter('auth-failures', config.authFailureWindow);
+    const counted = new SharedWindowCounter(name, windowMs, this.clock, this.sharedStore, onError);
+    this.shared.push(counted);
+    return counted;
   }
 
   /** The limit a request breaks, if any; records what it uses when it breaks none. */

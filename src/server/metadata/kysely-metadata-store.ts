@@ -43,6 +43,15 @@ function insertResult(result: { numInsertedOrUpdatedRows?: bigint }): InsertResu
   return result.numInsertedOrUpdatedRows === 0n ? 'exists' : 'inserted';
 }
 
+/** `backup` copies the embedded file only: refused, before anything is done or audited, on any other engine. */
+export function assertSnapshotSupported(engine: MetadataEngine): void {
+  if (engine !== 'sqlite')
+    throw new SealedCacheError(
+      'ERR_INPUT_INVALID',
+      "this server's metadata is not the embedded SQLite database; back it up with its own tools (docs/operations.md)",
+    );
+}
+
 export class KyselyMetadataStore implements MetadataStore {
   readonly tiers: TierStore;
   readonly retention: RetentionStore;
@@ -76,11 +85,7 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async snapshotInto(file: string): Promise<void> {
-    if (this.engine !== 'sqlite')
-      throw new SealedCacheError(
-        'ERR_INPUT_INVALID',
-        "this server's metadata is not the embedded SQLite database; back it up with its own tools (docs/operations.md)",
-      );
+    assertSnapshotSupported(this.engine);
     try {
       await sql`VACUUM INTO ${file}`.execute(this.db);
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock';
+import { OncePerWindow } from '../limits/once-per-window';
 import type { MetadataStore } from '../metadata/metadata-store';
 import type { AuditEvent } from '../metadata/records';
 
@@ -67,12 +68,20 @@ export interface AuditRecord {
 const DENIED_WRITE_WINDOW_MS = 60_000;
 
 export class AuditLog {
-  private readonly lastDeniedWrite = new Map<string, number>();
+  /** Shared by replicas on PostgreSQL, so a flood spread over them still leaves one entry a minute. */
+  private readonly deniedOnce: OncePerWindow;
 
   constructor(
     private readonly store: MetadataStore,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.deniedOnce = new OncePerWindow(
+      'audit-denied',
+      DENIED_WRITE_WINDOW_MS,
+      clock,
+      store.engine === 'postgres' ? store.limits : undefined,
+    );
+  }
 
   async record(entry: AuditRecord): Promise<void> {
     await this.store.appendAudit({
@@ -89,27 +98,12 @@ export class AuditLog {
 
   async recordDeniedWrite(entry: AuditRecord & { workspaceId: string }): Promise<void> {
     const key = `${entry.actor.tokenId ?? 'anonymous'}:${entry.workspaceId}`;
-    const now = this.clock().getTime();
-    const last = this.lastDeniedWrite.get(key);
-    if (last !== undefined && now - last < DENIED_WRITE_WINDOW_MS) return;
-    this.lastDeniedWrite.set(key, now);
-    if (this.lastDeniedWrite.size > 10_000) this.forgetOldDeniedWrites(now);
-    await this.record(entry);
+    if (await this.deniedOnce.claim(key)) await this.record(entry);
   }
 
   /** A refused admin or page action; at most one entry per actor, action and target per minute. */
   async recordDenied(entry: AuditRecord): Promise<void> {
     const key = `denied:${entry.actor.tokenId ?? entry.actor.userId ?? 'anonymous'}:${String(entry.details?.action)}:${entry.targetId ?? entry.workspaceId ?? entry.orgId ?? '-'}`;
-    const now = this.clock().getTime();
-    const last = this.lastDeniedWrite.get(key);
-    if (last !== undefined && now - last < DENIED_WRITE_WINDOW_MS) return;
-    this.lastDeniedWrite.set(key, now);
-    if (this.lastDeniedWrite.size > 10_000) this.forgetOldDeniedWrites(now);
-    await this.record(entry);
-  }
-
-  private forgetOldDeniedWrites(now: number): void {
-    for (const [key, at] of this.lastDeniedWrite)
-      if (now - at >= DENIED_WRITE_WINDOW_MS) this.lastDeniedWrite.delete(key);
+    if (await this.deniedOnce.claim(key)) await this.record(entry);
   }
 }

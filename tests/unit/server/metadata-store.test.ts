@@ -250,6 +250,17 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     expect(await store.limits.read('bytes', 60_000, ['t:a'])).toEqual(new Map([['t:a', 5 * 2 ** 32]]));
   });
 
+  it('limits: a key and window is claimed once, by exactly one of concurrent claimers', async () => {
+    const claims = await Promise.all(Array.from({ length: 6 }, () => store.limits.claim('audit-denied', 'k', 60_000)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.limits.claim('audit-denied', 'k', 120_000)).toBe(true);
+    expect(await store.limits.claim('audit-denied', 'other', 60_000)).toBe(true);
+    // Another counter's row of the same key and window is another claim.
+    expect(await store.limits.claim('login-starts', 'k', 60_000)).toBe(true);
+    expect(await store.limits.forgetBefore('audit-denied', 120_000)).toBe(2);
+    expect(await store.limits.claim('audit-denied', 'k', 60_000)).toBe(true);
+  });
+
   it('lets exactly one of many concurrent writers of one hash insert it', async () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => store.insertEntry(entry('h1'))));
     expect(results.filter((r) => r === 'inserted')).toHaveLength(1);

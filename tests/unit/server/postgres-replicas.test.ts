@@ -3,6 +3,10 @@
  * what one writes or revokes, the other sees on its next request.
  */
 import { buildServer } from '../../../src/server/app';
+import {
+  LOGIN_STARTS_PER_WINDOW,
+  LOGIN_START_WINDOW_MS,
+} from '../../../src/server/routes/admin-api/login-request-routes';
 import { type TestPostgres, startTestPostgres } from '../../support/postgres';
 import { type TestServer, api, http, startTestServer } from './test-server';
 
@@ -86,6 +90,16 @@ describe('replicas sharing PostgreSQL', () => {
       [200, 'batched'],
       [401, 'ERR_AUTH_WORKSPACE_REQUIRED'],
     ]);
+  });
+
+  it('refuses a backup (the embedded store only) with its code, and audits none', async () => {
+    const refused = await http(`${two.url}/api/v1/backup`, { method: 'POST', token: two.adminToken });
+    expect([refused.status, refused.json<{ error: { code: string } }>().error.code]).toEqual([
+      400,
+      'ERR_INPUT_INVALID',
+    ]);
+    const audit = await api<{ action: string }[]>(one, 'GET', '/audit?limit=1000');
+    expect(audit.map((e) => e.action)).not.toContain('backup.created');
   });
 
   it('refuses a database URL that is not postgres://, and never shows the password of one it cannot reach', async () => {
@@ -182,5 +196,95 @@ describe('replicas sharing PostgreSQL count rate limits and byte quotas together
     await flush(two);
     await flush(one);
     expect(await put(one, 'q4', 1)).toBe('403 ERR_CACHE_WRITE_LIMITED');
+  });
+});
+
+describe('replicas sharing PostgreSQL share the CLI-login start limit and the audit of refusals', () => {
+  let pg: TestPostgres;
+  let one: TestServer;
+  let two: TestServer;
+  let wsId: string;
+  const flush = (server: TestServer) => server.server.context.ops.limits.flush();
+  const startLogin = async (server: TestServer): Promise<string> => {
+    const answer = await http(`${server.url}/api/v1/login/requests`, {
+      method: 'POST',
+      body: { hostname: 'build-box', workspaceId: wsId },
+    });
+    return answer.status === 201 ? '201' : `${answer.status} ${answer.json<{ error: { code: string } }>().error.code}`;
+  };
+  const startLogins = async (server: TestServer, count: number): Promise<string[]> => {
+    const answers: string[] = [];
+    for (let i = 0; i < count; i++) answers.push(await startLogin(server));
+    return answers;
+  };
+
+  beforeAll(async () => {
+    pg = await startTestPostgres();
+    one = await startTestServer({ config: { databaseUrl: pg.url } });
+    // The same clock for both, as replicas share the wall clock: the windows are aligned to it.
+    const server = await buildServer({
+      dataDir: one.dataDir,
+      databaseUrl: pg.url,
+      port: 0,
+      logLevel: false,
+      clock: () => one.clock.now,
+    });
+    two = { ...one, server, url: server.url as string, stop: () => server.close() };
+    await api(one, 'POST', '/orgs', { name: 'acme' });
+    wsId = (await api<{ id: string }>(one, 'POST', '/workspaces', { org: 'acme', name: 'web' })).id;
+  }, 60_000);
+
+  afterAll(async () => {
+    await two?.stop();
+    await one?.stop();
+    await pg?.stop();
+  });
+
+  it('refuses starting a login on either replica once the starts from one address through both reach the limit', async () => {
+    const first = LOGIN_STARTS_PER_WINDOW - 10;
+    expect(await startLogins(one, first)).toEqual(Array(first).fill('201'));
+    await flush(one);
+    // Replica 2 reads the shared count on the address's first start in the window: 10 are left.
+    expect(await startLogins(two, 11)).toEqual([...Array(10).fill('201'), '429 ERR_AUTH_RATE_LIMITED']);
+    await flush(two);
+    await flush(one);
+    expect(await startLogin(one)).toBe('429 ERR_AUTH_RATE_LIMITED');
+    // The next window starts over, on both.
+    one.clock.advance(LOGIN_START_WINDOW_MS);
+    expect([await startLogin(one), await startLogin(two)]).toEqual(['201', '201']);
+  });
+
+  it('records one denied write and one refused admin action per credential a minute, over both replicas', async () => {
+    const reader = await api<{ id: string; token: string }>(one, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: wsId,
+      access: 'read',
+    });
+    const refusals = async () => {
+      for (const server of [one, two, one, two]) {
+        const put = await http(`${server.url}/v1/cache/denied-1`, { method: 'PUT', token: reader.token, raw: 'x' });
+        expect([put.status, put.text.split(':')[0]]).toEqual([403, 'ERR_CACHE_WRITE_DENIED']);
+        const mint = await http(`${server.url}/api/v1/tokens`, {
+          method: 'POST',
+          token: reader.token,
+          body: { kind: 'ci', workspaceId: wsId, access: 'read-write' },
+        });
+        expect([mint.status, mint.json<{ error: { code: string } }>().error.code]).toEqual([
+          401,
+          'ERR_AUTH_TOKEN_KIND_REFUSED',
+        ]);
+      }
+    };
+    const recorded = async () =>
+      (await api<{ action: string; actorTokenId: string | null }[]>(one, 'GET', '/audit?limit=1000'))
+        .filter((e) => e.actorTokenId === reader.id)
+        .map((e) => e.action)
+        .sort();
+    await refusals();
+    expect(await recorded()).toEqual(['access.denied', 'cache.write-denied']);
+    // A minute later, once more: one of each again, whichever replica is asked first.
+    one.clock.advance(60_000);
+    await refusals();
+    expect(await recorded()).toEqual(['access.denied', 'access.denied', 'cache.write-denied', 'cache.write-denied']);
   });
 });

@@ -10,6 +10,8 @@ import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 
 import { request } from 'undici';
 import { isSealedCacheError } from '../../../src/errors';
+import { tarGz } from '../../hardening/support/hostile-archives';
+import { END, gz, nxLikeTar } from '../../hardening/support/nx-tar-forms';
 import { parseServerConfig } from '../../../src/server/config/server-config';
 import { SMALL_BLOB_TTL_MS } from '../../../src/server/storage/small-blob-cache';
 import { type RunningS3, S3RVER_CREDENTIALS, startS3 } from '../../e2e/harness/s3-store';
@@ -80,6 +82,35 @@ describe('server with an S3 blob store', () => {
         ts.logs.some((line) => line.includes('"blobs in an S3 bucket"') && line.includes('s3://nxsc-server/one/')),
       ).toBe(true);
       expect(ts.logs.join('')).not.toContain(S3RVER_CREDENTIALS.secretAccessKey);
+    });
+
+    it('inspects an upload on its way to the bucket: no GET, and an unsafe multipart one leaves no object', async () => {
+      const ts = one;
+      const requestsOf = (hash: string): string[] => s3.requests.filter((r) => r.includes(`/${hash}.`));
+      // Not gzip (a sealed blob is the same: opaque here), and a safe unsealed Nx artifact.
+      const opaque = await http(`${ts.url}/v1/cache/insp-opaque`, { method: 'PUT', token: rw, raw: randomBytes(4096) });
+      const safe = await http(`${ts.url}/v1/cache/insp-safe`, {
+        method: 'PUT',
+        token: rw,
+        raw: gz([...nxLikeTar('a'), END]),
+      });
+      expect([opaque.status, safe.status]).toEqual([200, 200]);
+      expect([...requestsOf('insp-opaque'), ...requestsOf('insp-safe')].filter((r) => r.startsWith('GET '))).toEqual(
+        [],
+      );
+      // A link out of the workspace, then 9 MiB that does not compress: more than one part goes to the bucket.
+      const unsafe = await tarGz([
+        { header: { name: 'terminalOutput', type: 'file' }, content: 'built' },
+        { header: { name: 'code', type: 'file' }, content: Buffer.alloc(4) },
+        { header: { name: 'outputs/dist/a/out', type: 'symlink', linkname: '/etc/passwd' } },
+        { header: { name: 'outputs/dist/a/big.bin', type: 'file' }, content: randomBytes(9 * MiB) },
+      ]);
+      const refused = await http(`${ts.url}/v1/cache/insp-unsafe`, { method: 'PUT', token: rw, raw: unsafe });
+      expect([refused.status, refused.text.split(':')[0]]).toEqual([403, 'ERR_CACHE_ARTIFACT_UNSAFE']);
+      expect(requestsOf('insp-unsafe').filter((r) => r.startsWith('PUT ') && r.includes('partNumber'))).toHaveLength(2);
+      expect(requestsOf('insp-unsafe').filter((r) => r.startsWith('GET '))).toEqual([]);
+      expect(await keysOf('insp-unsafe')).toEqual([]);
+      expect((await http(`${ts.url}/v1/cache/insp-unsafe`, { token: rw })).status).toBe(404);
     });
 
     it('leaves no row and no object when the client goes away mid-upload', async () => {

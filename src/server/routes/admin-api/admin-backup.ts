@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { auditActorOf } from '../../auth/actors';
 import { authorizedOf, permit } from '../../auth/route-policy';
 import { dataDirLayout } from '../../data-dir';
+import { assertSnapshotSupported } from '../../metadata/kysely-metadata-store';
 import type { ServerContext } from '../../server-context';
 import { startBackup } from '../../services/backup-stream';
 import { parseInput } from '../../input/request-input';
@@ -19,6 +20,8 @@ export const BACKUP_BYTES_HEADER = 'x-nxsc-backup-bytes';
 export async function adminBackupRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post('/backup', permit('backup.create'), async (request, reply) => {
     const { blobs } = parseInput(BackupQuery, request.query, 'query');
+    // Refused like bad input, before the audit: no backup was made, so none is recorded.
+    assertSnapshotSupported(ctx.store.engine);
     // Recorded first, so the backup holds its own audit event.
     await ctx.audit.record({
       action: 'backup.created',

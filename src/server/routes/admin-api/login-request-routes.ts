@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { SealedCacheError } from '../../../errors';
 import { openPermit } from '../../auth/route-policy';
 import { WORKSPACE_ID_PATTERN } from '../../../protocol';
-import { Throttle } from '../../web/sign-in-throttle';
 import { clientAddress } from '../../web/web-guards';
 import { parseInput } from '../../input/request-input';
 import { requireWorkspace } from '../../services/lookups';
@@ -17,6 +16,9 @@ import type { WebRouteDeps } from '../web/web-routes';
 import { serverUrlOf } from '../web/web-tokens';
 
 export const LOGIN_POLL_INTERVAL_SECONDS = 2;
+/** Login requests one address may start per window (an hour). */
+export const LOGIN_STARTS_PER_WINDOW = 60;
+export const LOGIN_START_WINDOW_MS = 60 * 60_000;
 const StartBody = z.strictObject({
   hostname: z
     .string()
@@ -31,19 +33,15 @@ const StartBody = z.strictObject({
 const PollBody = z.strictObject({ deviceCode: z.string().min(1).max(200) });
 
 export async function loginRequestRoutes(app: FastifyInstance, { ctx, web }: WebRouteDeps): Promise<void> {
-  // Starting requests is free of credentials, so bound it per address (60 an hour, then backoff).
-  const starts = new Throttle(
-    { freeAttempts: 60, baseLockMs: 60_000, maxLockMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 },
-    ctx.clock,
-  );
+  // Starting requests is free of credentials, so bound it per address, counted by every replica together.
+  const starts = ctx.ops.limits.counter('login-starts', LOGIN_START_WINDOW_MS);
 
   app.post('/login/requests', openPermit('login.device'), async (request, reply) => {
-    if (starts.retryAfterMs(request.ip) > 0)
+    if (!(await starts.tryAdd(request.ip, 1, LOGIN_STARTS_PER_WINDOW)))
       throw new SealedCacheError(
         'ERR_AUTH_RATE_LIMITED',
-        'too many login requests from this address; try again in a few minutes',
+        'too many login requests from this address; try again within the hour',
       );
-    starts.recordFailure(request.ip);
     const body = parseInput(StartBody, request.body, 'login request');
     const workspace = await requireWorkspace(ctx.store, body.workspaceId);
     const { record, deviceCode } = await web.loginRequests.start(body.hostname, workspace, {

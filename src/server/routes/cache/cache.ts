@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SealedCacheError } from '../../../errors';
-import { assertSafeUpload } from '../../artifact-gate';
+import { checkUploadOnTheWay } from '../../artifact-gate';
 import { CACHE_HASH_PATTERN } from '../../../protocol';
 import { workspaceAccessOf } from '../../auth/route-auth';
 import { permit } from '../../auth/route-policy';
@@ -99,10 +99,10 @@ async function storeBlob(
   request: FastifyRequest,
   blobKey: string,
   length: number,
+  body: AsyncIterable<Buffer>,
 ): Promise<{ size: number; sha256: string }> {
   try {
-    // Not destroyed when storage fails mid-body (a full disk), so the rest can be drained and Nx reads our 403.
-    return await ctx.blobs.put(blobKey, request.raw.iterator({ destroyOnReturn: false }), length);
+    return await ctx.blobs.put(blobKey, body, length);
   } catch (err) {
     if (err instanceof SealedCacheError) throw err;
     // Only a body cut short by the client is incomplete; a write failing after the body ended (fsync) is storage.
@@ -131,10 +131,12 @@ async function putEntry(ctx: ServerContext, request: FastifyRequest, reply: Fast
     knownEntriesOf(request),
   );
   const blobKey = `${workspace.id}/${blobFolderOf(namespace)}/${hash}.${newUploadId()}`;
-  const stored = await storeBlob(ctx, request, blobKey, length);
-  // The blob is not an entry yet, so no reader can see it while it is checked.
+  // Not destroyed when storage fails mid-body (a full disk), so the rest can be drained and Nx reads our 403.
+  const check = checkUploadOnTheWay(request.raw.iterator({ destroyOnReturn: false }));
+  const stored = await storeBlob(ctx, request, blobKey, length, check.body);
+  // The blob is not an entry yet, so no reader can see it before the check's verdict.
   try {
-    await assertSafeUpload(ctx.blobs, blobKey);
+    await check.verdict();
   } catch (err) {
     await ctx.blobs.delete(blobKey);
     throw err;
