@@ -15,6 +15,14 @@ import { isSealedCacheError, SealedCacheError } from '../errors';
 import { normaliseEntryName, unsafeEntry } from './archive-paths';
 import { checkSymlinkTarget, writeEntryFile, writeHardlink, writeSymlink, type EntryStream } from './extract-entries';
 
+/**
+ * zlib's output buffer for a streamed inflate. Its default, 16 KiB, costs a native call and a callback per 16 KiB:
+ * inflating a 286 MiB artifact (130 MB stored) took 1.3 s with it and 0.47 s with 256 KiB here.
+ */
+export const STREAM_INFLATE_CHUNK = 256 * 1024;
+/** Read size for an artifact read from a file (Node's default is 64 KiB): with 1 MiB, the same inflate took 0.41 s. */
+export const ARTIFACT_READ_CHUNK = 1024 * 1024;
+
 export interface ExtractLimits {
   /** Cap on the uncompressed tar stream, headers included; a decompression bomb stops here. */
   maxBytes?: number;
@@ -95,7 +103,7 @@ async function runExtraction(source: Readable, state: ExtractionState, maxBytes:
   source.once('error', (err) => (sourceError ??= err));
   const extract = createExtract(state);
   try {
-    await pipeline(source, createGunzip(), new ByteCap(maxBytes), extract);
+    await pipeline(source, createGunzip({ chunkSize: STREAM_INFLATE_CHUNK }), new ByteCap(maxBytes), extract);
   } catch (err) {
     if (isSealedCacheError(err) || err === sourceError || err === state.ownError) throw err;
     throw new SealedCacheError('ERR_ARCHIVE_CORRUPT', 'archive is not a readable gzip tar', { cause: err });

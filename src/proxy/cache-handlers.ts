@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ARTIFACT_READ_CHUNK } from '../archive/extract';
 import { isSealedCacheError } from '../errors';
-import { assertSafeArchive } from './archive-check';
+import { assertSafeArchive, assertSafeArchiveStream } from './archive-check';
 import { startDeadline } from './deadline';
 import type { ProxyRun } from './run-registry';
 import type { ProxyRunSession } from './run-session';
@@ -62,9 +63,13 @@ export async function serveCacheGet(
       upstream = fetched;
       upstream.once('error', () => (reportedBySession = !deadline.signal.aborted));
       // The whole plaintext must arrive and verify before Nx sees a byte of it.
-      held = await spoolToMemoryOrFile(upstream, file, deadline.signal, ctx.memory);
+      held = await spoolToMemoryOrFile(upstream, file, deadline.signal, ctx.memory, IN_MEMORY_ARTIFACT_LIMIT, (bytes) =>
+        assertSafeArchiveStream(bytes, run.policy),
+      );
     }
-    await deadline.race(assertSafeArchive(held, run.policy));
+    await deadline.race(
+      held.kind === 'file' && held.inspection ? held.inspection : assertSafeArchive(held, run.policy),
+    );
     deadline.clear();
     await send(res, held);
     run.counters.hits += 1;
@@ -144,7 +149,9 @@ async function storeFromFile(
 
 async function send(res: ServerResponse, held: Spooled): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(held.bytes) });
-  if (held.kind === 'file') return pipeline(fs.createReadStream(held.file), res);
+  if (held.kind === 'file') {
+    return pipeline(fs.createReadStream(held.file, { highWaterMark: ARTIFACT_READ_CHUNK }), res);
+  }
   await new Promise<void>((resolve, reject) => {
     res.once('error', reject);
     res.end(held.data, () => resolve());

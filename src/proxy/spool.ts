@@ -5,15 +5,24 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform, addAbortSignal } from 'node:stream';
+import { PassThrough, Readable, Transform, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { whenDrained } from '../archive/artifact-inspection';
 
 /** An artifact up to this size is held in memory (Nx 24 asks for every artifact of a run at once). */
 export const IN_MEMORY_ARTIFACT_LIMIT = 8 * 1024 * 1024;
 /** What all artifacts held in memory at one time may take together. */
 export const IN_MEMORY_BUDGET = 64 * 1024 * 1024;
 
-export type Spooled = { kind: 'memory'; data: Buffer; bytes: number } | { kind: 'file'; file: string; bytes: number };
+export type Spooled =
+  | { kind: 'memory'; data: Buffer; bytes: number }
+  | {
+      kind: 'file';
+      file: string;
+      bytes: number;
+      /** The check `inspectWhileSpooling` ran on the bytes as they went to the file, when one was given. */
+      inspection?: Promise<void>;
+    };
 
 /** Bytes the proxy's requests may hold in memory together; a request that cannot reserve more spools to a file. */
 export class MemoryBudget {
@@ -46,6 +55,7 @@ export async function spoolToMemoryOrFile(
   signal: AbortSignal,
   budget: MemoryBudget,
   limit = IN_MEMORY_ARTIFACT_LIMIT,
+  inspectWhileSpooling?: (bytes: Readable) => Promise<void>,
 ): Promise<Spooled> {
   addAbortSignal(signal, source);
   const chunks: Buffer[] = [];
@@ -81,8 +91,31 @@ export async function spoolToMemoryOrFile(
       await iterator.return?.();
     }
   })();
-  const bytes = await spoolToFile(Readable.from(rest, { objectMode: false }), file, signal);
-  return { kind: 'file', file, bytes };
+  if (!inspectWhileSpooling) {
+    const bytes = await spoolToFile(Readable.from(rest, { objectMode: false }), file, signal);
+    return { kind: 'file', file, bytes };
+  }
+  // A large artifact is read once: the check keeps pace through a stream buffer while the file fills, so it
+  // is decided (almost) when the last byte lands, not a whole second read later.
+  const input = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const inspection = inspectWhileSpooling(input);
+  inspection.catch(() => undefined); // the caller awaits it once the file is complete
+  const teed = (async function* () {
+    let ended = false;
+    try {
+      for await (const chunk of rest) {
+        // A check that has decided (failed) reads no more; the file is still completed, then the verdict read.
+        if (!input.destroyed && !input.write(chunk)) await whenDrained(input);
+        yield chunk;
+      }
+      input.end();
+      ended = true;
+    } finally {
+      if (!ended) input.destroy();
+    }
+  })();
+  const bytes = await spoolToFile(Readable.from(teed, { objectMode: false }), file, signal);
+  return { kind: 'file', file, bytes, inspection };
 }
 
 export function tempArtifactPath(tempDir: string, label: string): string {

@@ -147,6 +147,35 @@ describe('sealing proxy cache routes against a real upstream', () => {
     expect(finished.warnings.filter((w) => w.includes('ERR_SEAL_OPEN_FAILED'))).toHaveLength(1);
   });
 
+  it('judges an artifact past the in-memory limit as it streams to the file, with the verdict of the in-memory path (hardening)', async () => {
+    await start();
+    const secret = await newRun();
+    const bulk = randomBytes(IN_MEMORY_ARTIFACT_LIMIT + 4096);
+    const escape = { header: { name: '../../escape.txt', type: 'file' as const }, content: 'x' };
+    const big = { header: { name: 'dist/big.bin', type: 'file' as const }, content: bulk };
+    // The same hostile entry behind a small and behind a large first file: held in memory, and spooled.
+    expect(
+      await putAfterMiss('9101', secret, await rawTarGz([{ ...big, content: bulk.subarray(0, 1024) }, escape])),
+    ).toBe(200);
+    expect(await putAfterMiss('9102', secret, await rawTarGz([big, escape], 0))).toBe(200);
+    expect(upstream.blobs.get('9102')!.length).toBeGreaterThan(IN_MEMORY_ARTIFACT_LIMIT);
+    expect((await get('9101', secret)).status).toBe(404);
+    const inMemory = (await finishRun(state, 'run-1')).warnings;
+    const secret2 = await newRun('run-2');
+    expect((await get('9102', secret2)).status).toBe(404);
+    const spooled = (await finishRun(state, 'run-2')).warnings;
+    const codes = (warnings: string[]) => warnings.map((w) => /\[(ERR_[A-Z_]+)\]/.exec(w)?.[1] ?? w);
+    expect(codes(inMemory)).toHaveLength(1);
+    expect(codes(spooled)).toEqual(codes(inMemory));
+    // A safe artifact of the same size still restores byte for byte through the same path.
+    const safe = await nxArtifact(bulk);
+    const secret3 = await newRun('run-3');
+    expect(await putAfterMiss('9103', secret3, safe)).toBe(200);
+    const restored = await get('9103', secret3);
+    expect(restored.status).toBe(200);
+    expect(restored.body.equals(safe)).toBe(true);
+  });
+
   it('answers 404 for a miss and 409 when the upstream already has the entry', async () => {
     await start();
     const secret = await newRun();
