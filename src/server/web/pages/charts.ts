@@ -65,9 +65,9 @@ export function formatDuration(ms: number): string {
 
 export const formatRate = (rate: number): string => `${Math.round(rate * 100)} %`;
 
-/** Hits over tasks with a cache status, or null when there were none. */
-export const hitRateOf = (t: { hits: number; misses: number }): number | null =>
-  t.hits + t.misses === 0 ? null : t.hits / (t.hits + t.misses);
+/** Hits over all reported tasks (misses and failures included), or null when there were none. */
+export const hitRateOf = (t: { hits: number; tasks: number }): number | null =>
+  t.tasks === 0 ? null : t.hits / t.tasks;
 
 /** The last `days` UTC days, oldest first, as `YYYY-MM-DD`. */
 export function lastDays(now: Date, days: number): string[] {
