@@ -80,6 +80,8 @@ export const WorkspaceJson = z.object({
   id: z.string(),
   name: z.string(),
   orgId: z.string(),
+  /** The organisation's name (absent from older servers). */
+  org: z.string().optional(),
   anonymousAccess: AccessLevel,
   memberDefaultAccess: z.enum(['read', 'read-write']),
   personalTokenTier: z.string(),
