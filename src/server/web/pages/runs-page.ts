@@ -3,7 +3,8 @@ import type { Organisation, Workspace } from '../../metadata/records';
 import { sumTotals, type DayTotals, type RunSummary, type RunTask, type Totals } from '../../runs/run-store';
 import { html, type SafeHtml } from '../html';
 import { csrfField, formatTime, page, type Notice, type Viewer } from '../layout';
-import { barChart, formatDuration, formatRate, hitRateOf } from './charts';
+import { formatDuration } from '../../../format-duration';
+import { barChart, formatRate, hitRateOf } from './charts';
 
 export interface RunsView {
   org: Organisation;
