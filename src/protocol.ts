@@ -80,6 +80,8 @@ export const WorkspaceJson = z.object({
   id: z.string(),
   name: z.string(),
   orgId: z.string(),
+  /** The organisation's name (absent from older servers). */
+  org: z.string().optional(),
   anonymousAccess: AccessLevel,
   memberDefaultAccess: z.enum(['read', 'read-write']),
   personalTokenTier: z.string(),
@@ -178,6 +180,17 @@ export type RetentionTallyJson = z.infer<typeof RetentionTallyJson>;
 /** `POST /api/v1/retention/run`. */
 export const RetentionRunJson = z.object({ removed: RetentionTallyJson });
 
+/** Run-report totals: tasks, hits (local and remote), misses, failures, time saved and hits whose saving is unknown. */
+export const RunTotalsJson = z.object({
+  tasks: z.number(),
+  hits: z.number(),
+  misses: z.number(),
+  failed: z.number(),
+  savedMs: z.number(),
+  savedUnknown: z.number(),
+});
+export type RunTotalsJson = z.infer<typeof RunTotalsJson>;
+
 /** `GET /api/v1/stats`: hits and misses are counted by this process since it started. */
 export const StatsJson = z.object({
   storage: z.object({ entries: z.number(), bytes: z.number() }),
@@ -189,9 +202,13 @@ export const StatsJson = z.object({
       /** The workspace's and its organisation's names (absent from older servers, or for a workspace gone since). */
       name: z.string().optional(),
       org: z.string().optional(),
+      /** From its run reports of the last `runReports.days` days (absent from older servers, or with no report). */
+      runs: RunTotalsJson.optional(),
     }),
   ),
   cache: z.object({ hits: z.number(), misses: z.number() }),
+  /** Every workspace's run reports of the last `days` days: hit rate and time saved (absent from older servers). */
+  runReports: RunTotalsJson.extend({ days: z.number() }).optional(),
   retention: z.object({ lastRunAt: z.string().nullable(), removedSinceStart: RetentionTallyJson }),
 });
 export type StatsJson = z.infer<typeof StatsJson>;

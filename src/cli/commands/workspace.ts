@@ -17,7 +17,12 @@ const personalTierOption = () =>
   ]);
 const retentionOption = () =>
   new Option('--isolated-retention <duration>', 'how long isolated-tier entries live, e.g. 12h, 7d, 2w');
-const describe = (ws: WorkspaceJson) => fields({ ...ws });
+/** The organisation by name (an older server sends only its id); the id stays in `--json`. */
+const orgOf = (ws: WorkspaceJson): string => ws.org ?? ws.orgId;
+const describe = (ws: WorkspaceJson) => {
+  const { id, name, orgId: _orgId, org: _org, ...settings } = ws;
+  return fields({ id, name, org: orgOf(ws), ...settings });
+};
 
 export function registerWorkspaceCommands(program: Command, ctx: CommandContext): void {
   const workspace = program.command('workspace').description('workspaces inside organisations');
@@ -37,7 +42,12 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
           memberDefaultAccess: options.memberDefault,
           personalTokenTier: options.personalTier,
         });
-        printResult(io, globals, created, (ws) => `created workspace ${ws.name} (${ws.id})\n${describe(ws)}`);
+        printResult(
+          io,
+          globals,
+          created,
+          (ws) => `created workspace ${ws.name} in ${orgOf(ws)} (${ws.id})\n${describe(ws)}`,
+        );
       }),
     );
   workspace
@@ -67,14 +77,10 @@ export function registerWorkspaceCommands(program: Command, ctx: CommandContext)
         const query = options.org === undefined ? '' : `?org=${encodeURIComponent(options.org as string)}`;
         const list = await client().read(WorkspaceJson.array(), 'GET', `/workspaces${query}`);
         printResult(io, globals, list, (l) =>
-          table(l as unknown as Record<string, unknown>[], [
-            'id',
-            'name',
-            'orgId',
-            'anonymousAccess',
-            'memberDefaultAccess',
-            'personalTokenTier',
-          ]),
+          table(
+            l.map((ws) => ({ ...ws, org: orgOf(ws) })),
+            ['id', 'name', 'org', 'anonymousAccess', 'memberDefaultAccess', 'personalTokenTier'],
+          ),
         );
       }),
     );

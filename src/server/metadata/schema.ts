@@ -317,7 +317,10 @@ export interface RunsTable {
   tasks: number;
   local_hits: number;
   remote_hits: number;
+  /** Tasks with status `miss` (since migration 016, not the failed ones). */
   misses: number;
+  /** Migration 016: tasks with status `failed`. */
+  failed: number;
   saved_ms: number;
   saved_unknown: number;
 }

@@ -38,7 +38,10 @@ export interface RunSummary {
   tasks: number;
   localHits: number;
   remoteHits: number;
+  /** Tasks that missed the cache and ran. */
   misses: number;
+  /** Tasks that failed (neither hits nor misses). */
+  failed: number;
   savedMs: number;
   /** Hits whose original duration no report tells. */
   savedUnknown: number;
@@ -59,9 +62,26 @@ export interface Totals {
   tasks: number;
   hits: number;
   misses: number;
+  failed: number;
   savedMs: number;
   savedUnknown: number;
 }
+
+export const NO_TOTALS: Totals = { tasks: 0, hits: 0, misses: 0, failed: 0, savedMs: 0, savedUnknown: 0 };
+
+/** Totals added up, e.g. days into a fortnight or workspaces into a server. */
+export const sumTotals = (list: readonly Totals[]): Totals =>
+  list.reduce<Totals>(
+    (sum, t) => ({
+      tasks: sum.tasks + t.tasks,
+      hits: sum.hits + t.hits,
+      misses: sum.misses + t.misses,
+      failed: sum.failed + t.failed,
+      savedMs: sum.savedMs + t.savedMs,
+      savedUnknown: sum.savedUnknown + t.savedUnknown,
+    }),
+    NO_TOTALS,
+  );
 
 export interface DayTotals extends Totals {
   day: string;
@@ -75,17 +95,22 @@ const runSums = (eb: ExpressionBuilder<MetadataDatabase, 'runs'>) =>
     eb.fn.sum<number>('local_hits').as('local_hits'),
     eb.fn.sum<number>('remote_hits').as('remote_hits'),
     eb.fn.sum<number>('misses').as('misses'),
+    eb.fn.sum<number>('failed').as('failed'),
     eb.fn.sum<number>('saved_ms').as('saved_ms'),
     eb.fn.sum<number>('saved_unknown').as('saved_unknown'),
   ] as const;
 
-type RunSumsRow = Record<'tasks' | 'local_hits' | 'remote_hits' | 'misses' | 'saved_ms' | 'saved_unknown', unknown>;
+type RunSumsRow = Record<
+  'tasks' | 'local_hits' | 'remote_hits' | 'misses' | 'failed' | 'saved_ms' | 'saved_unknown',
+  unknown
+>;
 
 /** Totals from a row of runSums (drivers answer sums as strings or numbers). */
 const totalsOf = (r: RunSumsRow): Totals => ({
   tasks: Number(r.tasks),
   hits: Number(r.local_hits) + Number(r.remote_hits),
   misses: Number(r.misses),
+  failed: Number(r.failed),
   savedMs: Number(r.saved_ms),
   savedUnknown: Number(r.saved_unknown),
 });
@@ -112,6 +137,7 @@ const toSummary = (r: {
   local_hits: number;
   remote_hits: number;
   misses: number;
+  failed: number;
   saved_ms: number;
   saved_unknown: number;
 }): RunSummary => ({
@@ -127,6 +153,7 @@ const toSummary = (r: {
   localHits: Number(r.local_hits),
   remoteHits: Number(r.remote_hits),
   misses: Number(r.misses),
+  failed: Number(r.failed),
   savedMs: Number(r.saved_ms),
   savedUnknown: Number(r.saved_unknown),
 });
@@ -197,7 +224,8 @@ export class RunStore {
       tasks: tasks.length,
       local_hits: tasks.filter((t) => t.status === 'local-hit').length,
       remote_hits: tasks.filter((t) => t.status === 'remote-hit').length,
-      misses: tasks.filter((t) => !isHit(t.status)).length,
+      misses: tasks.filter((t) => t.status === 'miss').length,
+      failed: tasks.filter((t) => t.status === 'failed').length,
       saved_ms: saved.reduce<number>((sum, ms) => sum + (ms ?? 0), 0),
       saved_unknown: tasks.filter((t, i) => isHit(t.status) && saved[i] === null).length,
     };
@@ -313,21 +341,15 @@ export class RunStore {
       .execute();
     const byProject = new Map<string, Totals & { project: string }>();
     for (const r of rows) {
-      const t = byProject.get(r.project) ?? {
-        project: r.project,
-        tasks: 0,
-        hits: 0,
-        misses: 0,
-        savedMs: 0,
-        savedUnknown: 0,
-      };
+      const t = byProject.get(r.project) ?? { project: r.project, ...NO_TOTALS };
       const n = Number(r.tasks);
       t.tasks += n;
       if (isHit(r.status)) {
         t.hits += n;
         t.savedMs += Number(r.saved_ms ?? 0);
         t.savedUnknown += n - Number(r.saved_known);
-      } else t.misses += n;
+      } else if (r.status === 'failed') t.failed += n;
+      else t.misses += n;
       byProject.set(r.project, t);
     }
     return [...byProject.values()].sort((a, b) => b.tasks - a.tasks || a.project.localeCompare(b.project));

@@ -69,10 +69,15 @@ async function chromiumPath(): Promise<string> {
   return bundledChromium.executablePath();
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** The whole page, or the part of it `clip` names. */
+export async function screenshot(
+  page: Page,
+  name: string,
+  clip?: { x: number; y: number; width: number; height: number },
+): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage: true, clip });
   return file;
 }
 

@@ -170,6 +170,25 @@ describe('admin CLI against a real server', () => {
     expect(human.stdout).toContain('acme');
   });
 
+  it("workspace create and list name the organisation; the org's id stays in --json", async () => {
+    const org = (await cli('org', 'create', 'naming', '--json')).json<{ id: string }>();
+    const created = await cli('workspace', 'create', '--org', org.id, 'shop');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^created workspace shop in naming \(ws_[A-Za-z0-9]{20}\)$/m);
+    expect(created.stdout).toMatch(/^org: naming$/m);
+    expect(created.stdout).not.toContain(org.id);
+    const list = await cli('workspace', 'list', '--org', 'naming');
+    expect(list.stdout).toMatch(/^id +name +org +anonymousAccess/);
+    expect(list.stdout).toMatch(/^ws_[A-Za-z0-9]{20} +shop +naming +none /m);
+    expect(list.stdout).not.toContain(org.id);
+    const json = (await cli('workspace', 'list', '--org', 'naming', '--json')).json<unknown[]>();
+    expect(json).toEqual([expect.objectContaining({ name: 'shop', orgId: org.id, org: 'naming' })]);
+    expect((await cli('workspace', 'get', (json[0] as { id: string }).id, '--json')).json()).toMatchObject({
+      orgId: org.id,
+      org: 'naming',
+    });
+  });
+
   it("token set changes a token's access: the cache routes follow at once, and bad levels are refused", async () => {
     await cli('org', 'create', 'setco');
     const ws = (await cli('workspace', 'create', '--org', 'setco', 'mono', '--json')).json<{ id: string }>();

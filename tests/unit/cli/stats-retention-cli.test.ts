@@ -24,6 +24,22 @@ beforeAll(async () => {
   }
   expect((await http(`${ts.url}/v1/cache/aa01`, { token: rw })).status).toBe(200);
   expect((await http(`${ts.url}/v1/cache/ffff`, { token: rw })).status).toBe(404);
+  // Two reported runs: the first stores aa01 (3 min) and fails a test, the second hits aa01 and misses another.
+  const task = (id: string, hash: string, status: string, durationMs: number) => ({
+    id,
+    project: id.split(':')[0],
+    target: id.split(':')[1],
+    hash,
+    status,
+    durationMs,
+  });
+  for (const tasks of [
+    [task('web:build', 'aa01', 'miss', 180_000), task('web:test', 'bb01', 'failed', 5000)],
+    [task('web:build', 'aa01', 'remote-hit', 30), task('api:build', 'cc01', 'miss', 2000)],
+  ]) {
+    const body = { client: 'plugin', nxVersion: '24.0.6', startedAt: null, endedAt: null, tasks };
+    expect((await http(`${ts.url}/v1/runs`, { method: 'POST', token: rw, body })).status).toBe(201);
+  }
 });
 afterAll(() => ts.stop());
 
@@ -34,7 +50,15 @@ describe('stats', () => {
     expect(run.stdout).toContain('stored: 2 entries, 4.9 KiB');
     expect(run.stdout).toContain('cache since the server started: 1 hits, 1 misses (hit rate 50%)');
     expect(run.stdout).toContain('last retention pass: none since the server started');
-    expect(run.stdout).toMatch(new RegExp(`^web +acme +${wsId} +2 +4\\.9 KiB$`, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^web +acme +${wsId} +2 +4\\.9 KiB +25% +3 min 0 s$`, 'm'));
+  });
+
+  it('prints the hit rate and time saved from run reports, as the statistics page does', async () => {
+    const run = await asAdmin('stats');
+    expect(run.stdout).toContain(
+      'run reports, last 14 days: hit rate 25% (1 of 4 tasks; 2 misses, 1 failed), time saved 3 min 0 s',
+    );
+    expect(run.stdout).toMatch(/^workspace +org +id +entries +size +hit rate +time saved$/m);
   });
 
   it('--json is the API answer, names included', async () => {
@@ -44,6 +68,7 @@ describe('stats', () => {
       storage: { entries: 2, bytes: 5048 },
       workspaces: [{ workspaceId: wsId, name: 'web', org: 'acme', entries: 2, bytes: 5048 }],
       cache: { hits: 1, misses: 1 },
+      runReports: { days: 14, tasks: 4, hits: 1, misses: 2, failed: 1, savedMs: 180_000, savedUnknown: 0 },
     });
   });
 

@@ -125,7 +125,26 @@ describe('the details read as text', () => {
       'event_name: push, schedule; ref: refs/heads/main',
     );
     expect(auditDetailsLine({ userId: 'usr_AAAAAAAAAAAAAAAA', tier: null, expires: 3 }, names)).toBe(
-      'userId: ada · tier: - · expires: 3',
+      'user: ada · tier: - · expires: 3',
+    );
+  });
+
+  it('says keys in words (a name is no `userId`) and instants as dates; claim names stay as recorded', () => {
+    const names = { usr_AAAAAAAAAAAAAAAA: 'ada', tok_AAAAAAAAAAAAAAAA: 'token “laptop”' };
+    expect(
+      auditDetailsLine(
+        {
+          userId: 'usr_AAAAAAAAAAAAAAAA',
+          revokedTokenIds: ['tok_AAAAAAAAAAAAAAAA'],
+          expiresAt: '2031-01-01T00:00:00.000Z',
+          before: { anonymousAccess: 'none', memberDefaultAccess: 'read' },
+          personalTokenTier: 'isolated',
+          claims: { repository_id: '42', event_name: 'push' },
+        },
+        names,
+      ),
+    ).toBe(
+      "user: ada · revoked tokens: token “laptop” · expires: 1 Jan 2031, 00:00 UTC · before: anonymous access: none; members' default: read · personal token tier: isolated · claims: repository_id: 42; event_name: push",
     );
   });
 });
@@ -140,7 +159,7 @@ describe('audit list', () => {
     const ci = lines.find((l) => l.includes(` token.created `) && l.includes(ciTokenId));
     expect(ci).toContain(`token “github main” (${ciTokenId})`);
     expect(ci).toContain('monorepo-web');
-    expect(ci).toContain('kind: ci · userId: - · access: read-write · tier: trusted');
+    expect(ci).toContain('kind: ci · user: - · access: read-write · tier: trusted');
     const approved = lines.find((l) => l.includes(' login.approved '));
     expect(approved).toMatch(/ ada +CLI login from build-box +monorepo-web +hostname: build-box · /);
     expect(run.stdout).not.toMatch(/\bws_[A-Za-z0-9]{20}\b/);

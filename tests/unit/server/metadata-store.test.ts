@@ -599,19 +599,36 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
       expect(await store.runs.findRun('ws_other', 'run_second')).toBeUndefined();
       expect((await store.runs.listRuns('ws_1', 10)).map((r) => r.id)).toEqual(['run_second', 'run_first']);
       expect(await store.runs.dailyTotals(['ws_1'], '2030-01-01')).toEqual([
-        { day: '2030-01-01', runs: 2, tasks: 5, hits: 3, misses: 2, savedMs: 6500, savedUnknown: 1 },
+        { day: '2030-01-01', runs: 2, tasks: 5, hits: 3, misses: 2, failed: 0, savedMs: 6500, savedUnknown: 1 },
       ]);
       expect((await store.runs.workspaceTotals(['ws_1'], '2030-01-01')).get('ws_1')).toEqual({
         tasks: 5,
         hits: 3,
         misses: 2,
+        failed: 0,
         savedMs: 6500,
         savedUnknown: 1,
       });
       expect(await store.runs.projectTotals('ws_1', '2030-01-01')).toEqual([
-        { project: 'a', tasks: 2, hits: 1, misses: 1, savedMs: 4000, savedUnknown: 0 },
-        { project: 'b', tasks: 2, hits: 1, misses: 1, savedMs: 2500, savedUnknown: 0 },
-        { project: 'c', tasks: 1, hits: 1, misses: 0, savedMs: 0, savedUnknown: 1 },
+        { project: 'a', tasks: 2, hits: 1, misses: 1, failed: 0, savedMs: 4000, savedUnknown: 0 },
+        { project: 'b', tasks: 2, hits: 1, misses: 1, failed: 0, savedMs: 2500, savedUnknown: 0 },
+        { project: 'c', tasks: 1, hits: 1, misses: 0, failed: 0, savedMs: 0, savedUnknown: 1 },
+      ]);
+    });
+
+    it('counts failed tasks apart from misses, in the run and in every total', async () => {
+      const failing = { ...task('a', '111', 'miss', 900), status: 'failed' as const };
+      const stored = await store.runs.record(run('run_failing'), [failing, task('b', '222', 'miss', 2500)]);
+      expect(stored).toMatchObject({ tasks: 2, misses: 1, failed: 1 });
+      expect((await store.runs.listRuns('ws_1', 1))[0]).toMatchObject({ misses: 1, failed: 1 });
+      expect(await store.runs.dailyTotals(['ws_1'], '2030-01-01')).toMatchObject([{ tasks: 2, misses: 1, failed: 1 }]);
+      expect((await store.runs.workspaceTotals(['ws_1'], '2030-01-01')).get('ws_1')).toMatchObject({
+        misses: 1,
+        failed: 1,
+      });
+      expect(await store.runs.projectTotals('ws_1', '2030-01-01')).toEqual([
+        { project: 'a', tasks: 1, hits: 0, misses: 0, failed: 1, savedMs: 0, savedUnknown: 0 },
+        { project: 'b', tasks: 1, hits: 0, misses: 1, failed: 0, savedMs: 0, savedUnknown: 0 },
       ]);
     });
 
@@ -651,7 +668,7 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
       expect((await store.runs.listRuns('ws_1', 10)).map((r) => r.id)).toEqual(['run_new']);
       expect(await store.runs.findRun('ws_1', 'run_big')).toBeUndefined();
       expect(await store.runs.projectTotals('ws_1', '2000-01-01')).toEqual([
-        { project: 'a', tasks: 1, hits: 0, misses: 1, savedMs: 0, savedUnknown: 0 },
+        { project: 'a', tasks: 1, hits: 0, misses: 1, failed: 0, savedMs: 0, savedUnknown: 0 },
       ]);
     });
   });

@@ -85,6 +85,26 @@ describe('run reports', () => {
     expect([anonymous.status, codeOf(anonymous)]).toEqual([401, 'ERR_RUN_REPORT_ANONYMOUS']);
   });
 
+  it('names an unnamed CI token by its access and tier, not by its id', async () => {
+    const unnamed = async (body: Record<string, unknown>): Promise<string> => {
+      const { token } = await api<{ token: string }>(ts, 'POST', '/tokens', {
+        kind: 'ci',
+        workspaceId: w.wsId,
+        ...body,
+      });
+      ts.clock.advance(1000);
+      expect((await send(token, report([task('a', '101', 'remote-hit')]))).status).toBe(201);
+      return (await runsOf())[0].reporter;
+    };
+    await expect(unnamed({ access: 'read-write', tier: 'trusted' })).resolves.toBe(
+      'unnamed CI token (read-write, trusted)',
+    );
+    await expect(unnamed({ access: 'read-write', tier: 'isolated' })).resolves.toBe(
+      'unnamed CI token (read-write, isolated)',
+    );
+    await expect(unnamed({ access: 'read' })).resolves.toBe('unnamed CI token (read)');
+  });
+
   it("refuses a token of another workspace, and a non-member's token, storing nothing", async () => {
     const before = (await runsOf()).length;
     const wrong = await send(other.trusted, report([task('a', '1', 'miss')]));

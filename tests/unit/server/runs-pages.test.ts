@@ -31,7 +31,11 @@ beforeAll(async () => {
   await admin.signIn('olga');
   await send([task('<script>alert(1)</script>:build', '11', 'miss', 90_000), task('api:build', '12', 'miss', 3000)]);
   ts.clock.advance(60_000);
-  await send([task('<script>alert(1)</script>:build', '11', 'remote-hit', 50), task('api:build', '13', 'miss', 3000)]);
+  await send([
+    task('<script>alert(1)</script>:build', '11', 'remote-hit', 50),
+    task('api:build', '13', 'miss', 3000),
+    task('web:build', '16', 'failed', 700),
+  ]);
 });
 afterAll(() => ts.stop());
 
@@ -43,10 +47,17 @@ describe('the Runs view', () => {
     expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(page.text).toContain('CI token “main”');
     expect(page.text).toContain('1 min 30 s');
-    expect(page.text).toMatch(/25 %<\/div><div class="label">hit rate \(1 of 4 tasks\)/);
+    expect(page.text).toMatch(/20 %<\/div><div class="label">hit rate \(1 of 5 tasks\)/);
     expect(page.text).toContain('<svg class="chart"');
     const runId = /data-run="(run_[A-Za-z0-9]{20})"/.exec(page.text)?.[1] as string;
+    // A failed task is no miss: the latest run, and the web project, count it apart.
+    const latest = page.text.slice(page.text.indexOf(`data-run="${runId}"`));
+    expect(latest).toMatch(/data-label="Misses" class="num">1<\/td><td data-label="Failed" class="num">1<\/td>/);
+    expect(page.text).toMatch(
+      /data-label="Project" class="mono">web<\/td><td data-label="Tasks" class="num">1<\/td><td data-label="Hits" class="num">0<\/td><td data-label="Misses" class="num">0<\/td><td data-label="Failed" class="num">1<\/td>/,
+    );
     const run = await admin.get(`/ui/workspaces/${w.wsId}/runs/${runId}`);
+    expect(run.text).toContain('1 remote hits, 0 local hits, 1 misses, 1 failed');
     expect(run.text).toMatch(/data-status="remote-hit"/);
     expect(run.text).toMatch(/data-task="api:build" data-status="miss"/);
     expect(run.text).not.toContain('<script>alert(1)</script>');
@@ -71,7 +82,8 @@ describe('the Runs view', () => {
   it('gives the statistics page a hit rate and time saved from reports', async () => {
     const stats = await admin.get('/ui/stats');
     expect(stats.text).not.toContain('not counted by this server yet');
-    expect(stats.text).toMatch(/id="hit-rate">20 %</);
+    // One hit of six reported tasks (the failed one included).
+    expect(stats.text).toMatch(/id="hit-rate">17 %</);
     expect(stats.text).toContain(`/ui/workspaces/${w.wsId}/runs`);
   });
 });

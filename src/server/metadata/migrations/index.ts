@@ -14,6 +14,7 @@ import { ssoIdentityRecheck } from './012-sso-identity-recheck';
 import { scim } from './013-scim';
 import { runReports } from './014-run-reports';
 import { sharedLimits } from './015-shared-limits';
+import { runFailedTasks } from './016-run-failed-tasks';
 
 /** The migration a new database starts with: an open that applies it created the schema, not upgraded it. */
 export const FIRST_MIGRATION = '001-initial-schema';
@@ -37,6 +38,7 @@ export const migrationProvider: MigrationProvider = {
       '013-scim': scim,
       '014-run-reports': runReports,
       '015-shared-limits': sharedLimits,
+      '016-run-failed-tasks': runFailedTasks,
     };
   },
 };

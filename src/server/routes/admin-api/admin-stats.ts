@@ -7,11 +7,17 @@ import { permit } from '../../auth/route-policy';
 import type { MetadataStore } from '../../metadata/metadata-store';
 import type { ServerMetrics } from '../../observability/metrics';
 import type { RetentionService } from '../../retention/retention-service';
+import { NO_TOTALS, sumTotals } from '../../runs/run-store';
+import { lastDays } from '../../web/pages/charts';
+
+/** Run-report totals cover as many days as the statistics page's. */
+const RUN_REPORT_DAYS = 14;
 
 export interface StatsDeps {
   store: MetadataStore;
   metrics: ServerMetrics;
   retention: RetentionService;
+  clock: () => Date;
 }
 
 async function counterValue(metrics: ServerMetrics, name: 'cacheHits' | 'cacheMisses'): Promise<number> {
@@ -25,12 +31,17 @@ export async function adminStatsRoutes(app: FastifyInstance, deps: StatsDeps): P
     // Names beside the ids, so `stats` and the page need no second request per workspace.
     const workspaces = new Map((await deps.store.listWorkspaces()).map((ws) => [ws.id, ws]));
     const orgs = new Map((await deps.store.listOrganisations()).map((org) => [org.id, org.name]));
+    const since = lastDays(deps.clock(), RUN_REPORT_DAYS)[0];
+    const runs = await deps.store.runs.workspaceTotals([...workspaces.keys()], since);
     return {
       storage: await retention.totals(),
       workspaces: (await retention.totalsPerWorkspace()).map((totals) => {
         const ws = workspaces.get(totals.workspaceId);
-        return ws === undefined ? totals : { ...totals, name: ws.name, org: orgs.get(ws.orgId) };
+        const named = ws === undefined ? totals : { ...totals, name: ws.name, org: orgs.get(ws.orgId) };
+        const reported = runs.get(totals.workspaceId);
+        return reported === undefined ? named : { ...named, runs: reported };
       }),
+      runReports: { days: RUN_REPORT_DAYS, ...sumTotals([...runs.values(), NO_TOTALS]) },
       cache: {
         hits: await counterValue(deps.metrics, 'cacheHits'),
         misses: await counterValue(deps.metrics, 'cacheMisses'),

@@ -62,7 +62,7 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
         personalTokenTier: workspace.personalTokenTier,
       },
     });
-    return reply.code(201).send(presentWorkspace(workspace));
+    return reply.code(201).send(presentWorkspace(workspace, org.name));
   });
 
   /** Every workspace the caller may read; with `org`, that organisation's (members only). */
@@ -79,12 +79,14 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
     const visible: Workspace[] = [];
     for (const workspace of await ctx.store.listWorkspaces(orgId))
       if (await may('workspace.read', { kind: 'workspace', workspace })) visible.push(workspace);
-    return visible.map(presentWorkspace);
+    const orgNames = new Map((await ctx.store.listOrganisations()).map((o) => [o.id, o.name]));
+    return visible.map((ws) => presentWorkspace(ws, orgNames.get(ws.orgId) ?? ws.orgId));
   });
 
-  app.get('/workspaces/:id', permit('workspace.read', 'workspace-param'), async (request) =>
-    presentWorkspace(resourceOf(request, 'workspace').workspace),
-  );
+  app.get('/workspaces/:id', permit('workspace.read', 'workspace-param'), async (request) => {
+    const { workspace } = resourceOf(request, 'workspace');
+    return presentWorkspace(workspace, (await requireOrganisation(ctx.store, workspace.orgId)).name);
+  });
 
   app.patch('/workspaces/:id', permit('workspace.change', 'workspace-param'), async (request) => {
     const { workspace } = resourceOf(request, 'workspace');
@@ -109,6 +111,6 @@ export async function adminWorkspaceRoutes(app: FastifyInstance, ctx: ServerCont
           : { runReports: { before: reportsBefore, after: patch.runReports } }),
       },
     });
-    return presentWorkspace(updated);
+    return presentWorkspace(updated, (await requireOrganisation(ctx.store, updated.orgId)).name);
   });
 }

@@ -35,7 +35,12 @@ export async function apiRoutes(app: FastifyInstance, ctx: ServerContext, web: W
   await adminEntryRoutes(app, ctx);
   await mintTokenRoute(app, ctx);
   await ciIdentityRoutes(app, ctx);
-  await adminStatsRoutes(app, { store: ctx.store, metrics: ctx.ops.metrics, retention: ctx.ops.retention });
+  await adminStatsRoutes(app, {
+    store: ctx.store,
+    metrics: ctx.ops.metrics,
+    retention: ctx.ops.retention,
+    clock: ctx.clock,
+  });
   await adminBackupRoutes(app, ctx);
   await loginRequestRoutes(app, { ctx, web });
   await webPasswordApiRoutes(app, { ctx, web });

@@ -12,7 +12,7 @@ import { errorBody, statusOf, toSealedCacheError } from '../../http-errors';
 import { randomBase62 } from '../../ids';
 import { WindowCounter } from '../../limits/window-counter';
 import type { ServerContext } from '../../server-context';
-import { placementOf } from '../../tiers/write-tier';
+import { placementOf, tierOfToken } from '../../tiers/write-tier';
 
 /** Reports per credential per minute: a few CI jobs a minute each send one; a loop sending thousands is refused. */
 export const RUN_REPORTS_PER_MINUTE = 60;
@@ -43,12 +43,19 @@ function parseReport(body: unknown): RunReport {
   return parsed.data;
 }
 
-/** Who ran it, by name: the person or bot of a personal token, else the CI token's name. */
+/**
+ * Who ran it, by name: the person or bot of a personal token, else the CI token's name; an unnamed CI token by
+ * what tells it apart on the token list, its access and (when it writes) its tier.
+ */
 function reporterOf(request: FastifyRequest): string {
-  const { principal } = workspaceAccessOf(request);
+  const { principal, workspace } = workspaceAccessOf(request);
   if (principal.kind === 'anonymous') return 'anonymous';
   if (principal.user !== undefined) return principal.user.name;
-  return principal.token.name === null ? `CI token ${principal.token.id}` : `CI token “${principal.token.name}”`;
+  const { token } = principal;
+  if (token.name !== null) return `CI token “${token.name}”`;
+  return token.access === 'read-write'
+    ? `unnamed CI token (read-write, ${tierOfToken(token, workspace)})`
+    : 'unnamed CI token (read)';
 }
 
 async function recordReport(

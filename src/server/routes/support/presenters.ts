@@ -34,10 +34,12 @@ export const presentUser = (user: User): UserJson => ({
   ...(user.bot ? { ownerOrgId: user.ownerOrgId } : {}),
 });
 
-export const presentWorkspace = (ws: Workspace): WorkspaceJson => ({
+/** A workspace with its organisation's name beside the id, so people read `acme`, not `org_…`. */
+export const presentWorkspace = (ws: Workspace, orgName: string): WorkspaceJson => ({
   id: ws.id,
   name: ws.name,
   orgId: ws.orgId,
+  org: orgName,
   anonymousAccess: ws.anonymousAccess,
   memberDefaultAccess: ws.memberDefaultAccess,
   personalTokenTier: ws.personalTokenTier,

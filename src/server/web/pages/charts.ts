@@ -52,22 +52,11 @@ export function barChart(bars: Bar[], spec: ChartSpec): SafeHtml {
   return html`<figure class="chart"><svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${spec.caption}"><title>${spec.caption}</title>${ticks}<line class="axis" x1="${LEFT}" x2="${LEFT}" y1="${TOP}" y2="${TOP + plotH}"></line><line class="axis" x1="${LEFT}" x2="${W - RIGHT}" y1="${TOP + plotH}" y2="${TOP + plotH}"></line>${drawn}<text class="axis-label" x="${LEFT + plotW / 2}" y="${H - 6}" text-anchor="middle">${spec.xLabel}</text><text class="axis-label" x="12" y="${TOP + plotH / 2}" text-anchor="middle" transform="rotate(-90 12 ${TOP + plotH / 2})">${spec.yLabel}</text></svg><figcaption>${spec.caption}</figcaption></figure>`;
 }
 
-/** `1 h 2 min`, `3.4 s`, `850 ms`: durations as people read them. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  const min = Math.floor(s / 60);
-  if (min < 60) return `${min} min ${Math.round(s % 60)} s`;
-  const h = Math.floor(min / 60);
-  return h < 48 ? `${h} h ${min % 60} min` : `${Math.floor(h / 24)} d ${h % 24} h`;
-}
-
 export const formatRate = (rate: number): string => `${Math.round(rate * 100)} %`;
 
-/** Hits over tasks with a cache status, or null when there were none. */
-export const hitRateOf = (t: { hits: number; misses: number }): number | null =>
-  t.hits + t.misses === 0 ? null : t.hits / (t.hits + t.misses);
+/** Hits over all reported tasks (misses and failures included), or null when there were none. */
+export const hitRateOf = (t: { hits: number; tasks: number }): number | null =>
+  t.tasks === 0 ? null : t.hits / t.tasks;
 
 /** The last `days` UTC days, oldest first, as `YYYY-MM-DD`. */
 export function lastDays(now: Date, days: number): string[] {

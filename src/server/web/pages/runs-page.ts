@@ -1,9 +1,10 @@
-/** A workspace's Runs view: each reported run (who, when, Nx, hits and misses, time saved), and hit rate and time saved over time and per project. */
+/** A workspace's Runs view: each reported run (who, when, Nx, hits, misses and failures, time saved), and hit rate and time saved over time and per project. */
 import type { Organisation, Workspace } from '../../metadata/records';
-import type { DayTotals, RunSummary, RunTask, Totals } from '../../runs/run-store';
+import { sumTotals, type DayTotals, type RunSummary, type RunTask, type Totals } from '../../runs/run-store';
 import { html, type SafeHtml } from '../html';
 import { csrfField, formatTime, page, type Notice, type Viewer } from '../layout';
-import { barChart, formatDuration, formatRate, hitRateOf } from './charts';
+import { formatDuration } from '../../../format-duration';
+import { barChart, formatRate, hitRateOf } from './charts';
 
 export interface RunsView {
   org: Organisation;
@@ -29,7 +30,7 @@ export function savedText(t: { savedMs: number; savedUnknown: number; hits?: num
   return html`${formatDuration(t.savedMs)}${unknown}`;
 }
 
-const rateText = (t: { hits: number; misses: number }): string => {
+const rateText = (t: { hits: number; tasks: number }): string => {
   const rate = hitRateOf(t);
   return rate === null ? '—' : formatRate(rate);
 };
@@ -43,7 +44,7 @@ function charts(view: RunsView): SafeHtml {
     return {
       label: day.slice(5),
       value: rate ?? 0,
-      title: `${day}: ${d ? `${rateText(d)} of ${d.hits + d.misses} tasks in ${d.runs} runs` : 'no runs'}`,
+      title: `${day}: ${d ? `${rateText(d)} of ${d.tasks} tasks in ${d.runs} runs` : 'no runs'}`,
     };
   });
   const savedBars = view.days.map((day) => {
@@ -73,18 +74,18 @@ function charts(view: RunsView): SafeHtml {
 
 function projectTable(projects: RunsView['projects']): SafeHtml {
   if (projects.length === 0) return html``;
-  return html`<table class="stack"><caption>Per project, last 14 days</caption><thead><tr><th scope="col">Project</th><th scope="col" class="num">Tasks</th><th scope="col" class="num">Hits</th><th scope="col" class="num">Misses</th><th scope="col" class="num">Hit rate</th><th scope="col">Time saved</th></tr></thead><tbody>${projects.map(
+  return html`<table class="stack"><caption>Per project, last 14 days</caption><thead><tr><th scope="col">Project</th><th scope="col" class="num">Tasks</th><th scope="col" class="num">Hits</th><th scope="col" class="num">Misses</th><th scope="col" class="num">Failed</th><th scope="col" class="num">Hit rate</th><th scope="col">Time saved</th></tr></thead><tbody>${projects.map(
     (p) =>
-      html`<tr><td data-label="Project" class="mono">${p.project}</td><td data-label="Tasks" class="num">${p.tasks}</td><td data-label="Hits" class="num">${p.hits}</td><td data-label="Misses" class="num">${p.misses}</td><td data-label="Hit rate" class="num">${rateText(p)}</td><td data-label="Time saved">${savedText(p)}</td></tr>`,
+      html`<tr><td data-label="Project" class="mono">${p.project}</td><td data-label="Tasks" class="num">${p.tasks}</td><td data-label="Hits" class="num">${p.hits}</td><td data-label="Misses" class="num">${p.misses}</td><td data-label="Failed" class="num">${p.failed}</td><td data-label="Hit rate" class="num">${rateText(p)}</td><td data-label="Time saved">${savedText(p)}</td></tr>`,
   )}</tbody></table>`;
 }
 
 function runTable(view: RunsView): SafeHtml {
   if (view.runs.length === 0)
     return html`<p class="empty">No runs reported yet. The plugin (Nx 20.8+) and the runner (Nx 17–20) report each run when it ends.</p>`;
-  return html`<table class="stack" id="runs-table"><caption>Latest runs</caption><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Nx</th><th scope="col" class="num">Tasks</th><th scope="col" class="num">Hits</th><th scope="col" class="num">Misses</th><th scope="col">Time saved</th></tr></thead><tbody>${view.runs.map(
+  return html`<table class="stack" id="runs-table"><caption>Latest runs</caption><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Nx</th><th scope="col" class="num">Tasks</th><th scope="col" class="num">Hits</th><th scope="col" class="num">Misses</th><th scope="col" class="num">Failed</th><th scope="col">Time saved</th></tr></thead><tbody>${view.runs.map(
     (r) =>
-      html`<tr data-run="${r.id}"><td data-label="When"><a href="/ui/workspaces/${view.workspace.id}/runs/${r.id}">${formatTime(r.reportedAt)}</a></td><td data-label="Who">${r.reporter}</td><td data-label="Nx">${r.nxVersion ?? '—'} <span class="hint">${r.client}</span></td><td data-label="Tasks" class="num">${r.tasks}</td><td data-label="Hits" class="num">${hitsOf(r)} <span class="hint">(${r.remoteHits} remote, ${r.localHits} local)</span></td><td data-label="Misses" class="num">${r.misses}</td><td data-label="Time saved">${hitsOf(r) === 0 ? '—' : savedText(r)}</td></tr>`,
+      html`<tr data-run="${r.id}"><td data-label="When"><a href="/ui/workspaces/${view.workspace.id}/runs/${r.id}">${formatTime(r.reportedAt)}</a></td><td data-label="Who">${r.reporter}</td><td data-label="Nx">${r.nxVersion ?? '—'} <span class="hint">${r.client}</span></td><td data-label="Tasks" class="num">${r.tasks}</td><td data-label="Hits" class="num">${hitsOf(r)} <span class="hint">(${r.remoteHits} remote, ${r.localHits} local)</span></td><td data-label="Misses" class="num">${r.misses}</td><td data-label="Failed" class="num">${r.failed}</td><td data-label="Time saved">${hitsOf(r) === 0 ? '—' : savedText(r)}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -97,16 +98,7 @@ function switchForm(viewer: Viewer, view: RunsView): SafeHtml {
 }
 
 export function runsPage(viewer: Viewer, view: RunsView): string {
-  const totals = view.perDay.reduce(
-    (sum, d) => ({
-      runs: sum.runs + d.runs,
-      hits: sum.hits + d.hits,
-      misses: sum.misses + d.misses,
-      savedMs: sum.savedMs + d.savedMs,
-      savedUnknown: sum.savedUnknown + d.savedUnknown,
-    }),
-    { runs: 0, hits: 0, misses: 0, savedMs: 0, savedUnknown: 0 },
-  );
+  const totals = { runs: view.perDay.reduce((n, d) => n + d.runs, 0), ...sumTotals(view.perDay) };
   const ws = view.workspace;
   return page(
     { title: `Runs of ${ws.name}`, viewer, active: 'orgs', notice: view.notice },
@@ -114,7 +106,7 @@ export function runsPage(viewer: Viewer, view: RunsView): string {
 <p class="lead">In <a href="/ui/orgs/${view.org.name}/workspaces">${view.org.name}</a>${view.canChange ? html` · <a href="/ui/workspaces/${ws.id}">settings</a>` : ''}</p>
 <div class="grid">
 <div class="stat"><div class="value">${totals.runs}</div><div class="label">runs, last 14 days</div></div>
-<div class="stat"><div class="value">${rateText(totals)}</div><div class="label">hit rate (${totals.hits} of ${totals.hits + totals.misses} tasks)</div></div>
+<div class="stat"><div class="value">${rateText(totals)}</div><div class="label">hit rate (${totals.hits} of ${totals.tasks} tasks)</div></div>
 <div class="stat"><div class="value">${savedText(totals)}</div><div class="label">time saved by hits</div></div>
 </div>
 ${charts(view)}
@@ -135,7 +127,7 @@ export function runPage(viewer: Viewer, org: Organisation, ws: Workspace, run: R
     html`<h1>Run of ${ws.name}</h1>
 <p class="lead"><a href="/ui/workspaces/${ws.id}/runs">All runs of ${ws.name}</a> in ${org.name}</p>
 <dl class="facts"><dt>When</dt><dd>${formatTime(run.reportedAt)}</dd><dt>Who</dt><dd>${run.reporter}</dd><dt>Nx</dt><dd>${run.nxVersion ?? 'unknown'} (${run.client})</dd>
-<dt>Tasks</dt><dd>${run.tasks}: ${run.remoteHits} remote hits, ${run.localHits} local hits, ${run.misses} misses</dd><dt>Time saved</dt><dd>${savedText(run)}</dd></dl>
+<dt>Tasks</dt><dd>${run.tasks}: ${run.remoteHits} remote hits, ${run.localHits} local hits, ${run.misses} misses, ${run.failed} failed</dd><dt>Time saved</dt><dd>${savedText(run)}</dd></dl>
 <table class="stack"><caption>Tasks of this run</caption><thead><tr><th scope="col">Task</th><th scope="col">Status</th><th scope="col" class="num">Duration</th><th scope="col">Time saved</th><th scope="col">Hash</th></tr></thead><tbody>${rows}</tbody></table>`,
   );
 }

@@ -2,7 +2,7 @@
 import { html } from '../html';
 import { formatBytes } from '../../../format-bytes';
 import { page, type Viewer } from '../layout';
-import type { Totals } from '../../runs/run-store';
+import { NO_TOTALS, sumTotals, type Totals } from '../../runs/run-store';
 import { barChart, formatRate, hitRateOf } from './charts';
 import { savedText } from './runs-page';
 
@@ -31,16 +31,7 @@ const rate = (t: Totals | undefined): string => {
 export function statsPage(viewer: Viewer, view: StatsView): string {
   const totalEntries = view.workspaces.reduce((n, w) => n + w.entries, 0);
   const totalBytes = view.workspaces.reduce((n, w) => n + w.bytes, 0);
-  const runs = view.workspaces.reduce<Totals>(
-    (sum, w) => ({
-      tasks: sum.tasks + (w.runs?.tasks ?? 0),
-      hits: sum.hits + (w.runs?.hits ?? 0),
-      misses: sum.misses + (w.runs?.misses ?? 0),
-      savedMs: sum.savedMs + (w.runs?.savedMs ?? 0),
-      savedUnknown: sum.savedUnknown + (w.runs?.savedUnknown ?? 0),
-    }),
-    { tasks: 0, hits: 0, misses: 0, savedMs: 0, savedUnknown: 0 },
-  );
+  const runs = sumTotals(view.workspaces.map((w) => w.runs ?? NO_TOTALS));
   const byDay = new Map(view.perDay.map((d) => [d.day, d]));
   const bars = view.days.map((day) => {
     const d = byDay.get(day);
@@ -63,7 +54,7 @@ export function statsPage(viewer: Viewer, view: StatsView): string {
 <div class="grid">
 <div class="stat"><div class="value">${totalEntries}</div><div class="label">entries</div></div>
 <div class="stat"><div class="value">${formatBytes(totalBytes)}</div><div class="label">stored</div></div>
-<div class="stat"><div class="value" id="hit-rate">${rate(runs)}</div><div class="label">hit rate, last 14 days (${runs.hits} of ${runs.hits + runs.misses} reported tasks)</div></div>
+<div class="stat"><div class="value" id="hit-rate">${rate(runs)}</div><div class="label">hit rate, last 14 days (${runs.hits} of ${runs.tasks} reported tasks)</div></div>
 <div class="stat"><div class="value">${runs.tasks === 0 ? '—' : savedText(runs)}</div><div class="label">time saved by hits, last 14 days</div></div>
 </div>
 <h2>Bytes written per day (last 14 days)</h2>
