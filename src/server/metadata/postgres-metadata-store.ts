@@ -29,6 +29,10 @@ let connections = 0;
  * column lists are marked, so a replica's migration adding a column cannot change a prepared result type.
  */
 function prepareMarkedStatements(client: PoolClient): void {
+  // PostgreSQL plans a prepared statement anew for its first five runs, and after that whenever its generic plan
+  // looks costlier than a custom one, which this join's estimates often make it: each plan costs more than a run.
+  // Queued before anything else on the connection; it applies to named prepared statements only.
+  void client.query('set plan_cache_mode = force_generic_plan').catch(() => undefined);
   const suffix = `${randomBytes(4).toString('hex')}_${(connections += 1)}`;
   const query = client.query.bind(client) as (config: QueryConfig) => Promise<QueryResult>;
   const plain = client.query.bind(client) as (text: unknown, values?: unknown) => Promise<QueryResult>;
