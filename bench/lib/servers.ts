@@ -21,13 +21,15 @@ export interface ReferenceProcess {
 
 const START_TIMEOUT_MS = 30_000;
 
-export function startReferenceProcess(dataDir: string): Promise<ReferenceProcess> {
+/** `roundTripTo`: a PostgreSQL URL the server queries once per request before answering (bench/reference-main.ts). */
+export function startReferenceProcess(dataDir: string, roundTripTo?: string): Promise<ReferenceProcess> {
   const owner = new Set<ChildProcess>();
   const args = [
     '-r',
     join(REPO_ROOT, 'bench', 'ts-register.js'),
     join(REPO_ROOT, 'bench', 'reference-main.ts'),
     dataDir,
+    ...(roundTripTo ? ['--round-trip-to', roundTripTo] : []),
   ];
   const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: process.env, owner });
   child.stdin?.end();

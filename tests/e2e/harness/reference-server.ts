@@ -20,6 +20,8 @@ export interface ReferenceServerOptions {
   tokens?: Record<string, ReferenceAccess>;
   /** Bodies larger than this are refused with 413. Default 1 GiB. */
   maxBodyBytes?: number;
+  /** Awaited before each request is handled (the benchmark's floor: one database round trip a request). */
+  beforeEachRequest?: () => Promise<void>;
 }
 
 export interface ReferenceRequest {
@@ -160,7 +162,15 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   const requests: ReferenceRequest[] = [];
   const server: Server = createServer((req, res) => {
     res.on('finish', () => requests.push({ method: req.method ?? '', url: req.url ?? '', status: res.statusCode }));
-    handleCacheRequest(req, res, options, tempDir);
+    const before = options.beforeEachRequest;
+    if (!before) return handleCacheRequest(req, res, options, tempDir);
+    before().then(
+      () => handleCacheRequest(req, res, options, tempDir),
+      () => {
+        res.statusCode = 500;
+        res.end();
+      },
+    );
   });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
