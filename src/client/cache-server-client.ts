@@ -31,10 +31,15 @@ export interface CacheServerPort {
 
 const ERROR_BODY_LIMIT = 8 * 1024;
 const KEEP_ALIVE_MS = 10_000;
+/** Connections to the cache server at most, per client (the proxy: per proxy, shared by its runs). */
+export const UPSTREAM_CONNECTIONS = 64;
 
 /** The keep-alive pool a client uses unless handed one (the proxy shares one between its runs). */
 export function createClientAgent(config: ClientConfig): Agent {
   return new Agent({
+    // Nx 21+ asks the proxy for every task of a run at once: past this many connections to the server, requests
+    // wait their turn here instead of each opening one (a server's per-address cap would close the surplus).
+    connections: UPSTREAM_CONNECTIONS,
     keepAliveTimeout: KEEP_ALIVE_MS,
     connect: { timeout: config.timeouts.connectMs },
     headersTimeout: config.timeouts.requestMs,

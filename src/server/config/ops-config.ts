@@ -30,8 +30,9 @@ export const OPS_DEFAULTS = {
   minBodyRate: 1024,
   bodyRateWindow: 10_000,
   bodyRateGrace: 10_000,
-  maxConnections: 2000,
-  maxConnectionsPerAddress: 200,
+  maxConnections: 10_000,
+  // Nx 21+ looks up every task of a run at once, one connection each: a cap below a run's task count fails the build.
+  maxConnectionsPerAddress: 2000,
 } as const;
 
 export const opsConfigFields = {

@@ -155,8 +155,8 @@ describe('configuring the limits', () => {
       minBodyRate: 1024,
       bodyRateWindow: 10_000,
       bodyRateGrace: 10_000,
-      maxConnections: 2000,
-      maxConnectionsPerAddress: 200,
+      maxConnections: 10_000,
+      maxConnectionsPerAddress: 2000,
     });
     const dir = mkdtempSync(join(tmpdir(), 'nxsc-limits-'));
     try {
