@@ -9,6 +9,7 @@ import {
 } from '../../../src/server/routes/admin-api/login-request-routes';
 import { type TestPostgres, startTestPostgres } from '../../support/postgres';
 import { type TestServer, api, http, startTestServer } from './test-server';
+import { RUN_REPORTS_PER_MINUTE } from '../../../src/server/routes/cache/runs';
 
 describe('replicas sharing PostgreSQL', () => {
   let pg: TestPostgres;
@@ -252,6 +253,41 @@ describe('replicas sharing PostgreSQL share the CLI-login start limit and the au
     // The next window starts over, on both.
     one.clock.advance(LOGIN_START_WINDOW_MS);
     expect([await startLogin(one), await startLogin(two)]).toEqual(['201', '201']);
+  });
+
+  it('refuses run reports of one credential on either replica once the reports through both reach the limit', async () => {
+    const { token } = await api<{ token: string }>(one, 'POST', '/tokens', {
+      kind: 'ci',
+      workspaceId: wsId,
+      access: 'read-write',
+      tier: 'trusted',
+    });
+    const body = {
+      client: 'plugin',
+      nxVersion: '24.0.6',
+      startedAt: '2030-01-01T00:00:00.000Z',
+      endedAt: '2030-01-01T00:00:05.000Z',
+      tasks: [{ id: 'web:build', project: 'web', target: 'build', hash: '123', status: 'miss', durationMs: 100 }],
+    };
+    const reportThrough = async (server: TestServer, count: number): Promise<string[]> => {
+      const answers: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const answer = await http(`${server.url}/w/${wsId}/v1/runs`, { method: 'POST', token, body });
+        answers.push(
+          answer.status === 201 ? '201' : `${answer.status} ${answer.json<{ error: { code: string } }>().error.code}`,
+        );
+      }
+      return answers;
+    };
+    const first = RUN_REPORTS_PER_MINUTE - 5;
+    expect(await reportThrough(one, first)).toEqual(Array(first).fill('201'));
+    await flush(one);
+    expect(await reportThrough(two, 6)).toEqual([...Array(5).fill('201'), '429 ERR_RUN_REPORT_RATE_LIMITED']);
+    await flush(two);
+    await flush(one);
+    expect(await reportThrough(one, 1)).toEqual(['429 ERR_RUN_REPORT_RATE_LIMITED']);
+    one.clock.advance(60_000);
+    expect([...(await reportThrough(one, 1)), ...(await reportThrough(two, 1))]).toEqual(['201', '201']);
   });
 
   it('records one denied write and one refused admin action per credential a minute, over both replicas', async () => {

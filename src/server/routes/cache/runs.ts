@@ -10,7 +10,7 @@ import { workspaceAccessOf } from '../../auth/route-auth';
 import { permit } from '../../auth/route-policy';
 import { errorBody, statusOf, toSealedCacheError } from '../../http-errors';
 import { randomBase62 } from '../../ids';
-import { WindowCounter } from '../../limits/window-counter';
+import type { LimitCounter } from '../../limits/shared-window-counter';
 import type { ServerContext } from '../../server-context';
 import { placementOf, tierOfToken } from '../../tiers/write-tier';
 
@@ -60,12 +60,12 @@ function reporterOf(request: FastifyRequest): string {
 
 async function recordReport(
   ctx: ServerContext,
-  limiter: WindowCounter,
+  limiter: LimitCounter,
   request: FastifyRequest,
 ): Promise<RunReportAnswer> {
   const { principal, workspace, access } = workspaceAccessOf(request);
   const token = principal.kind === 'token' ? principal.token : undefined;
-  if (!limiter.tryAdd(token?.id ?? request.ip, 1, RUN_REPORTS_PER_MINUTE))
+  if (!(await limiter.tryAdd(token?.id ?? request.ip, 1, RUN_REPORTS_PER_MINUTE)))
     throw new SealedCacheError(
       'ERR_RUN_REPORT_RATE_LIMITED',
       `at most ${RUN_REPORTS_PER_MINUTE} run reports per minute per credential; nothing was stored`,
@@ -96,7 +96,8 @@ async function recordReport(
 }
 
 export async function runReportRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const limiter = new WindowCounter(60_000, ctx.clock);
+  // Per credential, counted by every replica together (one process's memory on the embedded store).
+  const limiter = ctx.ops.limits.counter('run-reports', 60_000);
   app.setErrorHandler((error, request, reply) => {
     const err = reportErrorOf(error);
     const status = statusOf(err);
