@@ -100,7 +100,7 @@ describe('sendRunReport', () => {
     const config = { url: ts.url, workspaceId: undefined, credential: { source: 'env' as const, token: ci.token } };
     expect(await sendRunReport(config, report)).toBeNull();
     const runs = await api<{ runs: { tasks: number }[] }>(ts, 'GET', `/workspaces/${ws.id}/runs`);
-    expect(runs.runs).toEqual([expect.objectContaining({ tasks: 1, reporter: expect.stringMatching(/^CI token/) })]);
+    expect(runs.runs).toEqual([expect.objectContaining({ tasks: 1, reporter: 'unnamed CI token (read)' })]);
     const bad = await sendRunReport(config, { ...report, tasks: [{ ...report.tasks[0], hash: '../x' }] });
     expect(bad).toMatch(
       /^nx-sealed-cache: the run report was not sent \(.*ERR_RUN_REPORT_INVALID.*\); the build is not affected\.$/,

@@ -57,7 +57,7 @@ describe('the Runs view', () => {
       /data-label="Project" class="mono">web<\/td><td data-label="Tasks" class="num">1<\/td><td data-label="Hits" class="num">0<\/td><td data-label="Misses" class="num">0<\/td><td data-label="Failed" class="num">1<\/td>/,
     );
     const run = await admin.get(`/ui/workspaces/${w.wsId}/runs/${runId}`);
-    expect(run.text).toContain('1 remote hits, 0 local hits, 1 misses, 1 failed');
+    expect(run.text).toContain('1 remote hit, 0 local hits, 1 miss, 1 failed');
     expect(run.text).toMatch(/data-status="remote-hit"/);
     expect(run.text).toMatch(/data-task="api:build" data-status="miss"/);
     expect(run.text).not.toContain('<script>alert(1)</script>');

@@ -127,7 +127,12 @@ export function runPage(viewer: Viewer, org: Organisation, ws: Workspace, run: R
     html`<h1>Run of ${ws.name}</h1>
 <p class="lead"><a href="/ui/workspaces/${ws.id}/runs">All runs of ${ws.name}</a> in ${org.name}</p>
 <dl class="facts"><dt>When</dt><dd>${formatTime(run.reportedAt)}</dd><dt>Who</dt><dd>${run.reporter}</dd><dt>Nx</dt><dd>${run.nxVersion ?? 'unknown'} (${run.client})</dd>
-<dt>Tasks</dt><dd>${run.tasks}: ${run.remoteHits} remote hits, ${run.localHits} local hits, ${run.misses} misses, ${run.failed} failed</dd><dt>Time saved</dt><dd>${savedText(run)}</dd></dl>
+<dt>Tasks</dt><dd>${run.tasks}: ${counted(run.remoteHits, 'remote hit')}, ${counted(run.localHits, 'local hit')}, ${counted(run.misses, 'miss', 'misses')}, ${run.failed} failed</dd><dt>Time saved</dt><dd>${savedText(run)}</dd></dl>
 <table class="stack"><caption>Tasks of this run</caption><thead><tr><th scope="col">Task</th><th scope="col">Status</th><th scope="col" class="num">Duration</th><th scope="col">Time saved</th><th scope="col">Hash</th></tr></thead><tbody>${rows}</tbody></table>`,
   );
+}
+
+/** `1 remote hit`, `2 remote hits`. */
+function counted(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
