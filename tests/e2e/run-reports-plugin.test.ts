@@ -194,6 +194,7 @@ describe.each<[FixtureName, string, boolean]>([
         '4',
         '4 (4 remote, 0 local)',
         '0',
+        '0',
         expect.stringMatching(/^\d/),
       ]);
       expect((await cells(localRun!.id)).slice(1, 5)).toEqual([
@@ -208,6 +209,7 @@ describe.each<[FixtureName, string, boolean]>([
         '4',
         '0 (0 remote, 0 local)',
         '4',
+        '0',
         '—',
       ]);
       expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(375);
