@@ -161,6 +161,21 @@ describe.each(storeBackends())('metadata store on $name', (backend) => {
     // The embedded server's store answers from remembered lookups and leaves entries to findEntry.
     expect(await look(store)).toEqual(expected(backend.engine === 'postgres'));
     expect(await store.findCacheRequest('hash-unknown', 'ws_1', 'h')).toBeUndefined();
+    // Every field of every part, typed as the single-record reads give it (numbers, flags, nulls, sizes).
+    const me = await store.findCacheRequest('hash-tok_me', 'ws_1', 'h');
+    expect(me).toEqual({
+      token: await store.findToken('tok_me'),
+      user: await store.findUser('usr_1'),
+      workspace: await store.findWorkspace('ws_1'),
+      organisation: await store.findOrganisation('org_1'),
+      membership: await store.findMembership('org_1', 'usr_1'),
+      override: await store.findWorkspaceOverride('ws_1', 'usr_1'),
+      entries:
+        backend.engine === 'postgres'
+          ? [await store.findEntry('ws_1', SHARED_NAMESPACE, 'h'), await store.findEntry('ws_1', 'u:usr_1', 'h')]
+          : undefined,
+    });
+    expect(typeof me?.entries?.[0]?.size).toBe(backend.engine === 'postgres' ? 'number' : 'undefined');
     // At once (on PostgreSQL one batched statement): each caller gets its own answer.
     const together = await Promise.all([
       ...tokens.map((t) => store.findCacheRequest(t.tokenHash, 'ws_1', 'h')),
