@@ -3,7 +3,7 @@
  * user, its workspace (or the URL's), organisation, membership, override, and the requested hash's entries.
  * Plain joins both engines speak; replicas pay one round trip instead of four or more, and nothing is cached.
  */
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import type { AccessLevel } from '../../protocol';
 import type { CacheRequestFacts } from './records';
 import { SHARED_NAMESPACE } from '../tiers/write-tier';
@@ -142,14 +142,14 @@ const jsonParts =
   <T>(alias: (typeof PARTS)[number][0]) =>
     (row[alias] ?? undefined) as Selectable<T> | undefined;
 
-/** The joins after the token, the same in the one-request and the batched statement. */
+/** The joins after the token, the same in the one-request and the batched statement (no parameters). */
 const JOINS = sql`
     left join users u on u.id = t.user_id
     left join workspaces w on w.id = coalesce(t.workspace_id, r.workspace_id)
     left join organisations o on o.id = w.org_id
     left join memberships m on m.org_id = w.org_id and m.user_id = t.user_id
     left join member_workspace_access a on a.workspace_id = w.id and a.user_id = t.user_id
-    left join entries es on es.workspace_id = w.id and es.namespace = ${SHARED_NAMESPACE}
+    left join entries es on es.workspace_id = w.id and es.namespace = ${sql.lit(SHARED_NAMESPACE)}
       and es.hash = r.hash and es.quarantined_at is null
     left join entries ei on ei.workspace_id = w.id and ei.namespace = ${OWN_NAMESPACE}
       and ei.hash = r.hash and ei.quarantined_at is null`;
@@ -206,6 +206,17 @@ interface Waiting {
   reject(err: unknown): void;
 }
 
+/** The batched statement's text; its only parameters are the three arrays, in this order. */
+function batchStatement(db: Kysely<MetadataDatabase>): string {
+  const compiled = sql<Row>`/* prepared:cache_request_batch */
+    select r.n as "r__n", ${JSON_SELECT_LIST}
+    from unnest(${[]}::text[], ${[]}::text[], ${[]}::text[]) with ordinality as r(token_hash, workspace_id, hash, n)
+    join tokens t on t.token_hash = r.token_hash
+    ${JOINS}`.compile(db);
+  if (compiled.parameters.length !== 3) throw new Error('the batched cache request statement takes three arrays');
+  return compiled.sql;
+}
+
 /** Requests per batched statement at most. */
 const MAX_BATCH = 256;
 
@@ -233,17 +244,18 @@ export class CacheRequestBatcher {
     for (let at = 0; at < waiting.length; at += MAX_BATCH) void this.readBatch(waiting.slice(at, at + MAX_BATCH));
   }
 
+  /** The statement's text, compiled once: each batch sends it with its own three arrays. */
+  private statement: string | undefined;
+
   private async readBatch(batch: Waiting[]): Promise<void> {
     try {
-      const { rows } = await sql<Row>`/* prepared:cache_request_batch */
-        select r.n as "r__n", ${JSON_SELECT_LIST}
-        from unnest(
-          ${batch.map((w) => w.tokenHash)}::text[],
-          ${batch.map((w) => w.urlWorkspaceId ?? null)}::text[],
-          ${batch.map((w) => w.hash ?? null)}::text[]
-        ) with ordinality as r(token_hash, workspace_id, hash, n)
-        join tokens t on t.token_hash = r.token_hash
-        ${JOINS}`.execute(this.db);
+      const values = [
+        batch.map((w) => w.tokenHash),
+        batch.map((w) => w.urlWorkspaceId ?? null),
+        batch.map((w) => w.hash ?? null),
+      ];
+      this.statement ??= batchStatement(this.db);
+      const { rows } = await this.db.executeQuery<Row>(CompiledQuery.raw(this.statement, values));
       // One row per request whose token exists (each join finds at most one row: they follow unique keys).
       const byRequest = new Map(rows.map((row) => [Number(row.r__n), row]));
       batch.forEach((w, i) => {
