@@ -7,3 +7,11 @@ const digestOf = (value: string | Uint8Array): Buffer => createHash('sha256').up
 export function equalSecrets(a: string | Uint8Array, b: string | Uint8Array): boolean {
   return timingSafeEqual(digestOf(a), digestOf(b));
 }
+
+/**
+ * For two digests of a public, fixed length (SHA-256 of a token and the stored one): compared as they are, in
+ * constant time, without hashing them again; a length that differs (a malformed stored value) is false.
+ */
+export function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}

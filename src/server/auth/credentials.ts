@@ -1,5 +1,5 @@
 /** Turns an Authorization header into a principal: anonymous, or a live token with its user. */
-import { equalSecrets } from '../../crypto/constant-time';
+import { equalDigests } from '../../crypto/constant-time';
 import { SealedCacheError } from '../../errors';
 import type { Clock } from '../clock';
 import type { MetadataStore } from '../metadata/metadata-store';
@@ -43,7 +43,7 @@ export class CredentialResolver {
     const facts =
       cache === undefined ? undefined : await this.store.findCacheRequest(tokenHash, cache.workspaceId, cache.hash);
     const token = cache === undefined ? await this.store.findTokenByHash(tokenHash) : facts?.token;
-    if (token === undefined || !equalSecrets(Buffer.from(token.tokenHash, 'hex'), Buffer.from(tokenHash, 'hex'))) {
+    if (token === undefined || !equalDigests(Buffer.from(token.tokenHash, 'hex'), Buffer.from(tokenHash, 'hex'))) {
       throw new SealedCacheError(
         'ERR_AUTH_TOKEN_INVALID',
         `the ${parsed.kind} token is not known to this server (rotated, or created on another server)`,

@@ -81,6 +81,7 @@ export class RequestLimits {
       (await this.authFailures.used(request.ip)) >= authFailureLimit
     )
       return 'auth-failures';
+    if (rateLimit <= 0 && byteQuota <= 0) return undefined;
     const key = clientKeyOf(request);
     if (rateLimit > 0 && !(await this.requests.tryAdd(key, 1, rateLimit))) return 'rate';
     if (byteQuota > 0 && kind === 'cache-put' && !(await this.bytes.tryAdd(key, quotaBytesOf(request), byteQuota)))
