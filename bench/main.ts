@@ -31,17 +31,27 @@ const SECTIONS: Section[] = [
   restore200,
 ];
 
-interface BenchArgs {
+export interface BenchArgs {
   quick: boolean;
-  only?: Set<string>;
+  /** Section ids, in the order of SECTIONS; absent for every section. */
+  only?: string[];
 }
 
-function parseArgs(argv: string[]): BenchArgs {
+export function parseArgs(argv: string[]): BenchArgs {
+  const ids = SECTIONS.map((s) => s.id);
   const args: BenchArgs = { quick: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--quick') args.quick = true;
-    else if (argv[i] === '--only') args.only = new Set((argv[++i] ?? '').split(','));
-    else throw new Error(`unknown argument ${argv[i]} (use --quick, --only <${SECTIONS.map((s) => s.id).join(',')}>)`);
+    else if (argv[i] === '--only') {
+      const asked = (argv[++i] ?? '').split(',').filter((id) => id !== '');
+      const unknown = asked.filter((id) => !ids.includes(id));
+      if (asked.length === 0 || unknown.length > 0) {
+        throw new Error(
+          `--only needs section ids from ${ids.join(',')}${unknown.length ? ` (not one: ${unknown.join(',')})` : ''}`,
+        );
+      }
+      args.only = ids.filter((id) => asked.includes(id));
+    } else throw new Error(`unknown argument ${argv[i]} (use --quick, --only <${ids.join(',')}>)`);
   }
   return args;
 }
@@ -85,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const run: BenchRun = {
     mode: args.quick ? 'quick' : 'full',
+    ...(args.only ? { only: args.only } : {}),
     startedAt: started.toISOString(),
     finishedAt: '',
     durationSeconds: 0,
@@ -92,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     sections: [],
   };
   try {
-    for (const section of SECTIONS.filter((s) => !args.only || args.only.has(s.id))) {
+    for (const section of SECTIONS.filter((s) => !args.only || args.only.includes(s.id))) {
       run.sections.push(await runSection(section, args.quick, tempRoot));
     }
   } finally {

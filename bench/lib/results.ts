@@ -1,4 +1,8 @@
-/** Writes a run as JSON and markdown under bench/results/: a timestamped file, plus `latest.*` (full) or `quick-latest.*`. */
+/**
+ * Writes a run as JSON and markdown under bench/results/: a timestamped file, plus `latest.*` (full) or
+ * `quick-latest.*`. A run of some sections (`--only`) is named `only-…` (`quick-only-…`), so it never replaces the
+ * full run's `latest.*`, which is the one committed.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../tests/e2e/harness/paths';
@@ -6,6 +10,8 @@ import { type SectionResult, goalMet, sectionMarkdown } from './report';
 
 export interface BenchRun {
   mode: 'quick' | 'full';
+  /** The section ids asked for with `--only`; absent when every section ran. */
+  only?: string[];
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
@@ -36,7 +42,7 @@ function goalSummary(run: BenchRun): string[] {
 export function runMarkdown(run: BenchRun): string {
   const load = (values: number[]): string => values.map((v) => v.toFixed(2)).join(' / ');
   const lines = [
-    `## Benchmark results (${run.mode})`,
+    `## Benchmark results (${run.mode}${run.only ? `, only ${run.only.join(', ')}` : ''})`,
     '',
     `${run.startedAt} · ${run.durationSeconds} s · Node ${run.host.node} · ${run.host.cpus} CPUs · load average (1/5/15 min) ${load(run.host.loadAverageAtStart)} at start, ${load(run.host.loadAverageAtEnd)} at end`,
     '',
@@ -51,16 +57,16 @@ export function runMarkdown(run: BenchRun): string {
 }
 
 /** Returns the files written. */
-export function writeResults(run: BenchRun): string[] {
-  mkdirSync(RESULTS_DIR, { recursive: true });
+export function writeResults(run: BenchRun, dir: string = RESULTS_DIR): string[] {
+  mkdirSync(dir, { recursive: true });
   const stamp = run.startedAt.replace(/[:.]/g, '-');
-  const prefix = run.mode === 'quick' ? 'quick-' : '';
+  const prefix = `${run.mode === 'quick' ? 'quick-' : ''}${run.only ? 'only-' : ''}`;
   const json = `${JSON.stringify(run, null, 2)}\n`;
   const markdown = `${runMarkdown(run)}\n`;
   const files = [
-    join(RESULTS_DIR, `${prefix}${stamp}.json`),
-    join(RESULTS_DIR, `${prefix}latest.json`),
-    join(RESULTS_DIR, `${prefix}latest.md`),
+    join(dir, `${prefix}${stamp}.json`),
+    join(dir, `${prefix}latest.json`),
+    join(dir, `${prefix}latest.md`),
   ];
   writeFileSync(files[0]!, json);
   writeFileSync(files[1]!, json);
