@@ -1,20 +1,15 @@
 /**
  * Nx 21+ extracts what the proxy serves with its own code, so the proxy serves only artifacts that
  * every tar reader reads the same way and that are safe for this run's Nx (see src/archive/artifact-inspection.ts).
- * It inspects the artifact it holds, in memory or spooled to a file: nothing is extracted.
+ * It inspects the artifact it holds, in memory (src/archive/inspection-pool.ts) or spooled to a file: nothing is
+ * extracted.
  */
 import type { Readable } from 'node:stream';
-import {
-  inspectArtifactBuffer,
-  inspectArtifactFile,
-  inspectArtifactStream,
-  type ArtifactPolicy,
-} from '../archive/artifact-inspection';
-import type { Spooled } from './spool';
+import { inspectArtifactFile, inspectArtifactStream, type ArtifactPolicy } from '../archive/artifact-inspection';
 
-export async function assertSafeArchive(held: Spooled, policy: ArtifactPolicy): Promise<void> {
-  if (held.kind === 'memory') await inspectArtifactBuffer(held.data, policy);
-  else await inspectArtifactFile(held.file, policy);
+/** An artifact spooled to a temporary file (one held in memory goes to the inspection pool instead). */
+export async function assertSafeArchiveFile(file: string, policy: ArtifactPolicy): Promise<void> {
+  await inspectArtifactFile(file, policy);
 }
 
 /** The same rules on the bytes as they arrive (a large artifact on its way to a temporary file). */

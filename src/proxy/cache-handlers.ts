@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ARTIFACT_READ_CHUNK } from '../archive/extract';
 import { isSealedCacheError } from '../errors';
-import { assertSafeArchive, assertSafeArchiveStream } from './archive-check';
+import { assertSafeArchiveFile, assertSafeArchiveStream } from './archive-check';
+import type { InspectionPool } from '../archive/inspection-pool';
 import { startDeadline } from './deadline';
 import type { ProxyRun } from './run-registry';
 import type { ProxyRunSession } from './run-session';
@@ -28,6 +29,8 @@ export interface CacheHandlerContext {
   requestDeadlineMs: number;
   /** What restored artifacts may hold in memory together; the rest waits in temporary files. */
   memory: MemoryBudget;
+  /** Checks an artifact held in memory, off the proxy's thread when it can. */
+  inspection: InspectionPool;
 }
 
 export async function serveCacheGet(
@@ -67,9 +70,11 @@ export async function serveCacheGet(
         assertSafeArchiveStream(bytes, run.policy),
       );
     }
-    await deadline.race(
-      held.kind === 'file' && held.inspection ? held.inspection : assertSafeArchive(held, run.policy),
-    );
+    if (held.kind === 'memory') {
+      // The bytes go to a worker thread and come back with the verdict: from here on, only the returned ones.
+      const { data } = await deadline.race(ctx.inspection.inspect(held.data, run.policy));
+      held = { ...held, data };
+    } else await deadline.race(held.inspection ?? assertSafeArchiveFile(held.file, run.policy));
     deadline.clear();
     await send(res, held);
     run.counters.hits += 1;

@@ -19,6 +19,7 @@ import { equalSecrets } from '../crypto/constant-time';
 import { drainBody } from '../http/drain-body';
 import { bearerToken } from './secrets';
 import { IN_MEMORY_BUDGET, MemoryBudget } from './spool';
+import { InspectionPool } from '../archive/inspection-pool';
 
 export interface ProxyServerOptions {
   registry: RunRegistry;
@@ -27,6 +28,8 @@ export interface ProxyServerOptions {
   requestDeadlineMs: number;
   /** Bytes restored artifacts may hold in memory together (default IN_MEMORY_BUDGET); tests lower it. */
   memoryBudget?: number;
+  /** Where artifacts held in memory are checked (default: worker threads, see inspection-pool.ts). */
+  inspection?: InspectionPool;
   now?: () => number;
 }
 
@@ -50,6 +53,8 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   let inFlight = 0;
   let closing = false;
   const memory = new MemoryBudget(options.memoryBudget ?? IN_MEMORY_BUDGET);
+  const inspection = options.inspection ?? new InspectionPool();
+  inspection.warm();
 
   const server = http.createServer((req, res) => {
     inFlight += 1;
@@ -77,7 +82,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
       return req.method === 'PUT' ? refuseUnknown(req, res, 403) : refuseUnknown(req, res, 401, UNAUTHORIZED_TEXT);
     run.lastSeenAt = now();
     const hash = decodeURIComponent(match[1]!);
-    const context = { tempDir: options.tempDir, requestDeadlineMs: options.requestDeadlineMs, memory };
+    const context = { tempDir: options.tempDir, requestDeadlineMs: options.requestDeadlineMs, memory, inspection };
     if (req.method === 'GET' && CACHE_HASH_PATTERN.test(hash)) return serveCacheGet(context, run, hash, res);
     if (req.method === 'PUT' && CACHE_HASH_PATTERN.test(hash)) return serveCachePut(context, run, hash, req, res);
     return refuseUnknown(req, res, req.method === 'PUT' ? 403 : 404);
@@ -124,6 +129,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         server.closeAllConnections();
       });
       await options.registry.closeAll();
+      await inspection.close();
     },
   };
 }

@@ -1,0 +1,10 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../e2e/harness/paths';
+
+/** The worker script as the proxy runs it: built JavaScript (`npm test` builds first). */
+export function BUILT_INSPECTION_WORKER(): string {
+  const script = join(REPO_ROOT, 'dist', 'src', 'archive', 'inspection-worker.js');
+  if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build first`);
+  return script;
+}
