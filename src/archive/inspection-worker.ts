@@ -1,7 +1,7 @@
 /**
  * A worker thread of the inspection pool (inspection-pool.ts): runs inspectArtifactBuffer on each artifact it is
- * sent and sends the bytes back with the verdict. It holds no key and sees only plaintext gzip tars that the
- * main thread has already opened and authenticated.
+ * sent and sends the bytes back with the report (or only the error). It holds no key and sees only plaintext
+ * gzip tars that the main thread has already opened and authenticated.
  */
 import { parentPort } from 'node:worker_threads';
 import { isSealedCacheError } from '../errors';
@@ -20,16 +20,18 @@ if (!port) throw new Error('inspection-worker.js runs as a worker thread');
 port.on('message', (job: InspectionJob) => {
   const gz = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength);
   inspectArtifactBuffer(gz, job.policy).then(
-    (report) => answer({ id: job.id, data: job.data, report }),
+    (report) =>
+      port.postMessage({ id: job.id, data: job.data, report } satisfies InspectionAnswer, [
+        job.data.buffer as ArrayBuffer,
+      ]),
     (err: unknown) => {
+      // The bytes stay here (the caller does not use them after a refusal, and a streaming inflate may still hold them).
       const error = isSealedCacheError(err)
-        ? { code: err.code, message: err.message }
-        : { message: err instanceof Error ? err.message : String(err) };
-      answer({ id: job.id, data: job.data, error });
+        ? { code: err.code, name: err.name, message: err.message }
+        : err instanceof Error
+          ? { name: err.name, message: err.message }
+          : { name: 'Error', message: String(err) };
+      port.postMessage({ id: job.id, error } satisfies InspectionAnswer);
     },
   );
 });
-
-function answer(message: InspectionAnswer): void {
-  port!.postMessage(message, [message.data.buffer as ArrayBuffer]);
-}

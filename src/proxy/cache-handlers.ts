@@ -72,7 +72,8 @@ export async function serveCacheGet(
     }
     if (held.kind === 'memory') {
       // The bytes go to a worker thread and come back with the verdict: from here on, only the returned ones.
-      const { data } = await deadline.race(ctx.inspection.inspect(held.data, run.policy));
+      // Past the deadline the pool drops the check, or stops its thread, so no abandoned check holds the bytes.
+      const { data } = await deadline.race(ctx.inspection.inspect(held.data, run.policy, deadline.signal));
       held = { ...held, data };
     } else await deadline.race(held.inspection ?? assertSafeArchiveFile(held.file, run.policy));
     deadline.clear();

@@ -24,6 +24,11 @@ import {
 } from '../../hardening/support/nx-tar-forms';
 import { tarGz } from '../../hardening/support/hostile-archives';
 
+const ownedCopy = (bytes: Buffer): Buffer => {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+};
 const SHIELD: ArtifactPolicy = { ...DEFAULT_ARTIFACT_POLICY, symlinks: 'refuse', requireZeroExitCode: true };
 const PAYLOADS = join(__dirname, 'payloads');
 
@@ -35,7 +40,10 @@ describe.each([['spooled to a file'], ['held in memory'], ['held in memory, chec
     let dir: string;
     let pool: InspectionPool | undefined;
     const inMemory = (bytes: Buffer, policy: ArtifactPolicy) =>
-      pool ? pool.inspect(bytes, policy).then(({ report }) => report) : inspectArtifactBuffer(bytes, policy);
+      pool
+        ? // A buffer of its own each time, so every case takes the transfer path (and one used twice stays whole).
+          pool.inspect(ownedCopy(bytes), policy).then(({ report }) => report)
+        : inspectArtifactBuffer(bytes, policy);
     const inspect = (bytes: Buffer, policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY) => {
       if (held !== 'spooled to a file') return inMemory(bytes, policy);
       const file = join(dir, `artifact-${Math.random().toString(36).slice(2)}.tar.gz`);

@@ -85,13 +85,14 @@ describe('the inspection pool (archive checks on worker threads)', () => {
     const silent = new InspectionPool(1, script("require('node:worker_threads').parentPort.on('message', () => {});"));
     const real = readFileSync(REAL);
     const inFlight = silent.inspect(owned(real), DEFAULT_ARTIFACT_POLICY);
+    const rejected = expect(inFlight).rejects.toThrow('the archive check stopped: closed');
     await silent.close();
-    await expect(inFlight).rejects.toThrow(/the archive check stopped/);
+    await rejected;
     expect(silent.offThread).toBe(false);
     await expect(silent.inspect(real, DEFAULT_ARTIFACT_POLICY)).resolves.toMatchObject({ report: { exitCode: 0 } });
   });
 
-  it('rejects the checks of a thread that dies and starts a new thread for the next check', async () => {
+  it('starts a new thread for each check whose thread died, and checks in-thread after three deaths in a row', async () => {
     // Each thread answers nothing and exits on its first message.
     const dying = new InspectionPool(
       1,
@@ -99,12 +100,60 @@ describe('the inspection pool (archive checks on worker threads)', () => {
     );
     try {
       const real = readFileSync(REAL);
-      await expect(dying.inspect(owned(real), DEFAULT_ARTIFACT_POLICY)).rejects.toThrow(
-        'the archive check stopped: its thread exited (code 3)',
-      );
-      await expect(dying.inspect(owned(real), DEFAULT_ARTIFACT_POLICY)).rejects.toThrow(/exited \(code 3\)/);
+      for (let i = 0; i < 3; i++) {
+        expect(dying.offThread).toBe(true);
+        await expect(dying.inspect(owned(real), DEFAULT_ARTIFACT_POLICY)).rejects.toThrow(
+          'the archive check stopped: its thread exited (code 3)',
+        );
+      }
+      expect(dying.offThread).toBe(false);
+      await expect(dying.inspect(real, DEFAULT_ARTIFACT_POLICY)).resolves.toMatchObject({ report: { exitCode: 0 } });
     } finally {
       await dying.close();
+    }
+  });
+
+  it("drops a waiting check and stops a running one when the caller's signal aborts", async () => {
+    // Answers every check with its thread's id, except those with maxEntries 1, which it never answers.
+    const probe = new InspectionPool(
+      1,
+      script(`const { parentPort, threadId } = require('node:worker_threads');
+parentPort.on('message', (job) => {
+  if (job.policy.maxEntries === 1) return;
+  parentPort.postMessage({ id: job.id, error: { name: 'Error', message: 'thread ' + threadId } });
+});`),
+    );
+    const hang = { ...DEFAULT_ARTIFACT_POLICY, maxEntries: 1 };
+    const bytes = () => owned(readFileSync(REAL));
+    const threadOf = (check: Promise<unknown>) =>
+      check.then(
+        () => 'resolved',
+        (err: Error) => err.message,
+      );
+    try {
+      const first = await threadOf(probe.inspect(bytes(), DEFAULT_ARTIFACT_POLICY));
+      expect(first).toMatch(/^thread \d+$/);
+      const running = new AbortController();
+      const waiting = new AbortController();
+      const stuck = probe.inspect(bytes(), hang, running.signal);
+      const queued = probe.inspect(bytes(), DEFAULT_ARTIFACT_POLICY, waiting.signal);
+      const after = probe.inspect(bytes(), DEFAULT_ARTIFACT_POLICY);
+      waiting.abort(new Error('gave up waiting'));
+      await expect(queued).rejects.toThrow('gave up waiting');
+      running.abort(new Error('gave up'));
+      await expect(stuck).rejects.toThrow('gave up');
+      // The stuck thread was stopped; the next check ran on a new one.
+      const next = await threadOf(after);
+      expect(next).toMatch(/^thread \d+$/);
+      expect(next).not.toBe(first);
+      // An aborted signal is refused before anything moves.
+      const mine = bytes();
+      await expect(probe.inspect(mine, DEFAULT_ARTIFACT_POLICY, AbortSignal.abort(new Error('late')))).rejects.toThrow(
+        'late',
+      );
+      expect(mine.length).toBeGreaterThan(0);
+    } finally {
+      await probe.close();
     }
   });
 
