@@ -98,6 +98,8 @@ describe('retention run', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ removed: { age: { count: 1, bytes: 10 } } });
     expect(JSON.parse((await asAdmin('stats', '--json')).stdout)).toMatchObject({
       storage: { entries: 0 },
+      // A workspace whose entries all went still has its row, at 0 (it used to drop out of the list).
+      workspaces: [{ workspaceId: wsId, name: 'web', org: 'acme', entries: 0, bytes: 0 }],
       retention: { lastRunAt: expect.any(String), removedSinceStart: { age: { count: 3, bytes: 5058 } } },
     });
   });

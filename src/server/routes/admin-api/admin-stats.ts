@@ -33,9 +33,16 @@ export async function adminStatsRoutes(app: FastifyInstance, deps: StatsDeps): P
     const orgs = new Map((await deps.store.listOrganisations()).map((org) => [org.id, org.name]));
     const since = lastDays(deps.clock(), RUN_REPORT_DAYS)[0];
     const runs = await deps.store.runs.workspaceTotals([...workspaces.keys()], since);
+    // Every workspace, stored or not (a new one, or one whose entries all went, reads 0 rather than missing),
+    // then any entries whose workspace row is gone, as they are.
+    const stored = new Map((await retention.totalsPerWorkspace()).map((totals) => [totals.workspaceId, totals]));
+    const perWorkspace = [
+      ...[...workspaces.keys()].sort().map((id) => stored.get(id) ?? { workspaceId: id, entries: 0, bytes: 0 }),
+      ...[...stored.values()].filter((totals) => !workspaces.has(totals.workspaceId)),
+    ];
     return {
       storage: await retention.totals(),
-      workspaces: (await retention.totalsPerWorkspace()).map((totals) => {
+      workspaces: perWorkspace.map((totals) => {
         const ws = workspaces.get(totals.workspaceId);
         const named = ws === undefined ? totals : { ...totals, name: ws.name, org: orgs.get(ws.orgId) };
         const reported = runs.get(totals.workspaceId);
