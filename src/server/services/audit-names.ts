@@ -72,6 +72,9 @@ export async function resolveAuditNames(
       if (token === undefined) {
         const gone = recorded.get(id);
         if (gone !== undefined) names[id] = gone;
+      } else if (token.kind === 'admin') {
+        // Server-wide, in no organisation: what it is says enough, and its own name stays out of tenants' logs.
+        names[id] = 'server admin token';
       } else if (await visible(token.workspaceId)) names[id] = tokenDisplayName(token);
     } else if (id.startsWith('lrq_')) {
       const hostname = events.find((e) => e.targetId === id && typeof e.details.hostname === 'string')?.details

@@ -89,6 +89,11 @@ describe('GET /api/v1/audit names the ids', () => {
     >();
     const ci = events.find((e) => e.action === 'token.created' && e.targetId === ciTokenId);
     expect(ci?.names).toMatchObject({ [ciTokenId]: 'token “github main”', [wsId]: 'monorepo-web' });
+    // The server admin token that created the workspace reads as what it is, not as its id.
+    const created = events.find((e) => e.action === 'workspace.created' && e.targetId === wsId) as
+      { actorTokenId: string | null; names: Record<string, string> } | undefined;
+    expect(created?.actorTokenId).toMatch(/^tok_/);
+    expect(created?.names[created.actorTokenId!]).toBe('server admin token');
     const approved = events.find((e) => e.action === 'login.approved');
     expect(Object.values(approved?.names ?? {})).toEqual(
       expect.arrayContaining(['ada', 'monorepo-web', 'CLI login from build-box']),
