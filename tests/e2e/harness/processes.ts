@@ -1,5 +1,8 @@
 /** Spawning child processes for tests: bounded by a timeout, output captured, and never left running. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface ProcessResult {
   command: string;
@@ -15,6 +18,8 @@ export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   /** A set the caller owns (a workspace, a server) so it can end its own children on dispose. */
   owner?: Set<ChildProcess>;
+  /** Default: three pipes. */
+  stdio?: StdioOptions;
 }
 
 export interface RunProcessOptions extends SpawnOptions {
@@ -30,7 +35,7 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
     cwd: options.cwd,
     env: options.env,
     detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: options.stdio ?? ['pipe', 'pipe', 'pipe'],
   });
   const forget = (): void => {
     liveProcesses.delete(child);
@@ -59,32 +64,45 @@ export function killProcessGroup(child: ChildProcess, signal: NodeJS.Signals = '
   }
 }
 
+/**
+ * Runs to the end and returns what the process printed. Its output goes to files, not pipes: a Node program (Nx)
+ * that calls process.exit() while a pipe is full loses what it had queued for it (libuv writes a pipe
+ * synchronously only while it has room, about 64 KiB), so a busy reader saw Nx 24's output of a 300-task run cut
+ * short; a write to a file is synchronous and never lost.
+ */
 export function runProcess(command: string, args: string[], options: RunProcessOptions): Promise<ProcessResult> {
   return new Promise((resolveResult, reject) => {
-    const child = spawnTracked(command, args, options);
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
+    const outputDir = mkdtempSync(join(tmpdir(), 'nxsc-output-'));
+    const files = { stdout: join(outputDir, 'stdout'), stderr: join(outputDir, 'stderr') };
+    const fds = { stdout: openSync(files.stdout, 'w'), stderr: openSync(files.stderr, 'w') };
+    let child: ChildProcess;
+    try {
+      child = spawnTracked(command, args, { ...options, stdio: ['pipe', fds.stdout, fds.stderr] });
+    } finally {
+      // The child holds its own copies of the descriptors.
+      closeSync(fds.stdout);
+      closeSync(fds.stderr);
+    }
+    const collect = (): { stdout: string; stderr: string } => {
+      try {
+        return { stdout: readFileSync(files.stdout, 'utf8'), stderr: readFileSync(files.stderr, 'utf8') };
+      } finally {
+        rmSync(outputDir, { recursive: true, force: true });
+      }
+    };
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       killProcessGroup(child);
     }, options.timeoutMs);
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (err) => {
       clearTimeout(timer);
+      rmSync(outputDir, { recursive: true, force: true });
       reject(err);
     });
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
-      resolveResult({
-        command: [command, ...args].join(' '),
-        exitCode,
-        signal,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-        timedOut,
-      });
+      resolveResult({ command: [command, ...args].join(' '), exitCode, signal, ...collect(), timedOut });
     });
     // A child that exits without reading its input (git init) closes the pipe first: EPIPE is not a failure of the run.
     child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
