@@ -43,7 +43,7 @@ interface Job {
 interface PoolWorker {
   worker: Worker;
   job?: Job;
-  /** Whether this thread ever answered (a thread that dies before its first answer counts toward `broken`). */
+  /** Whether this thread ever answered (a thread that dies before its first answer counts toward `failedStarts`). */
   answered: boolean;
 }
 
@@ -62,16 +62,20 @@ export class InspectionPool {
   private nextId = 1;
   private closed = false;
   private failedStarts = 0;
+  /** Looked for once: the built script does not come or go while the process runs. */
+  private readonly scriptBuilt: boolean;
 
   /** `threads` 0 (or no built worker script) checks on the calling thread. */
   constructor(
     private readonly threads: number = defaultInspectionThreads(),
     private readonly script: string = WORKER_SCRIPT,
-  ) {}
+  ) {
+    this.scriptBuilt = threads > 0 && existsSync(script);
+  }
 
   /** Whether checks leave the calling thread. */
   get offThread(): boolean {
-    return this.threads > 0 && !this.closed && this.failedStarts < MAX_FAILED_STARTS && existsSync(this.script);
+    return this.scriptBuilt && !this.closed && this.failedStarts < MAX_FAILED_STARTS;
   }
 
   /** Starts the threads now, so the first restore does not wait for them to load. */
