@@ -78,6 +78,9 @@ export function runProcess(command: string, args: string[], options: RunProcessO
     let child: ChildProcess;
     try {
       child = spawnTracked(command, args, { ...options, stdio: ['pipe', fds.stdout, fds.stderr] });
+    } catch (err) {
+      rmSync(outputDir, { recursive: true, force: true });
+      throw err;
     } finally {
       // The child holds its own copies of the descriptors.
       closeSync(fds.stdout);

@@ -12,7 +12,7 @@ import {
 } from '../../../src/archive/artifact-inspection';
 import { InspectionPool } from '../../../src/archive/inspection-pool';
 import { isAffectedByCve202671476 } from '../../../src/nx-config/nx-advisories';
-import { BUILT_INSPECTION_WORKER } from './inspection-worker-path';
+import { BUILT_INSPECTION_WORKER, ownedCopy } from './inspection-support';
 import {
   END,
   differentialForms,
@@ -24,11 +24,6 @@ import {
 } from '../../hardening/support/nx-tar-forms';
 import { tarGz } from '../../hardening/support/hostile-archives';
 
-const ownedCopy = (bytes: Buffer): Buffer => {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
-};
 const SHIELD: ArtifactPolicy = { ...DEFAULT_ARTIFACT_POLICY, symlinks: 'refuse', requireZeroExitCode: true };
 const PAYLOADS = join(__dirname, 'payloads');
 

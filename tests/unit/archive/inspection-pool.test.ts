@@ -5,7 +5,7 @@ import { DEFAULT_ARTIFACT_POLICY, inspectArtifactBuffer } from '../../../src/arc
 import { InspectionPool } from '../../../src/archive/inspection-pool';
 import { isSealedCacheError } from '../../../src/errors';
 import { END, gz, nxLikeTar, rawRecords, nxTail } from '../../hardening/support/nx-tar-forms';
-import { BUILT_INSPECTION_WORKER } from './inspection-worker-path';
+import { BUILT_INSPECTION_WORKER, ownedCopy as owned } from './inspection-support';
 
 const REAL = join(__dirname, 'payloads', 'nx24-symlink-longname.tar.gz');
 let scripts: string;
@@ -15,11 +15,6 @@ const script = (source: string): string => {
   const file = join(scripts, `worker-${Math.random().toString(36).slice(2)}.js`);
   writeFileSync(file, source);
   return file;
-};
-const owned = (bytes: Buffer): Buffer => {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
 };
 
 describe('the inspection pool (archive checks on worker threads)', () => {
