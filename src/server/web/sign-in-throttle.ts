@@ -142,9 +142,17 @@ function lockedUntilAfter(policy: ThrottlePolicy, count: number, now: number): n
  * A Throttle whose failures and lockouts also live in the database (`sign_in_failures`), so guesses
  * spread over several replicas add up: each attempt first takes what the database holds, then
  * reserves here (attempts in flight are counted per process, failures over all of them).
+ *
+ * Per key, this process's reads and writes of the shared count take turns: a reserve never reads a
+ * count that already holds a failure whose slot here is still taken (counting it twice would refuse
+ * an attempt for no reason), and never adopts a count read before a failure whose slot has since
+ * been freed (counting it not at all would let one attempt too many run). The password checks
+ * between reserve and settle still run side by side.
  */
 export class SharedThrottle {
   private readonly local: Throttle;
+  /** Per key, the end of the last queued turn. */
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(
     private readonly scope: 'account' | 'address',
@@ -155,22 +163,41 @@ export class SharedThrottle {
     this.local = new Throttle(policy, clock);
   }
 
-  async reserve(key: string): Promise<number> {
-    const shared = await this.store.findSignInFailures(this.keyOf(key));
-    const forgotten =
-      shared !== undefined && this.clock().getTime() - Date.parse(shared.lastAt) >= this.policy.forgetAfterMs;
-    this.local.adopt(key, forgotten ? undefined : shared);
-    return this.local.reserve(key);
+  reserve(key: string): Promise<number> {
+    return this.inTurn(key, async () => {
+      const shared = await this.store.findSignInFailures(this.keyOf(key));
+      const forgotten =
+        shared !== undefined && this.clock().getTime() - Date.parse(shared.lastAt) >= this.policy.forgetAfterMs;
+      this.local.adopt(key, forgotten ? undefined : shared);
+      return this.local.reserve(key);
+    });
   }
 
-  /** The slot here is freed only after the database has the outcome, so no attempt reads a stale count. */
-  async settle(key: string, outcome: AttemptOutcome): Promise<void> {
-    try {
-      if (outcome === 'success') await this.store.clearSignInFailures(this.keyOf(key));
-      if (outcome === 'failure') await this.recordFailure(key);
-    } finally {
-      this.local.settle(key, outcome);
-    }
+  /** The slot here is freed only after the database has the outcome, in the same turn. */
+  settle(key: string, outcome: AttemptOutcome): Promise<void> {
+    return this.inTurn(key, async () => {
+      try {
+        if (outcome === 'success') await this.store.clearSignInFailures(this.keyOf(key));
+        if (outcome === 'failure') await this.recordFailure(key);
+      } finally {
+        this.local.settle(key, outcome);
+      }
+    });
+  }
+
+  /** Runs `work` once every earlier turn for `key` has ended (whether it succeeded or not). */
+  private inTurn<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(key) ?? Promise.resolve();
+    const result = previous.then(work);
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.turns.set(key, done);
+    void done.then(() => {
+      if (this.turns.get(key) === done) this.turns.delete(key);
+    });
+    return result;
   }
 
   private async recordFailure(key: string): Promise<void> {

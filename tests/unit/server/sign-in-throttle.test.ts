@@ -4,8 +4,8 @@ import { hashPassword } from '../../../src/server/auth/passwords';
 import type { MetadataStore } from '../../../src/server/metadata/metadata-store';
 import type { User } from '../../../src/server/metadata/records';
 import { AccountService } from '../../../src/server/web/accounts';
-import { Throttle } from '../../../src/server/web/sign-in-throttle';
-import type { WebAuthStore } from '../../../src/server/web/web-auth-store';
+import { SharedThrottle, Throttle } from '../../../src/server/web/sign-in-throttle';
+import type { SignInFailures, WebAuthStore } from '../../../src/server/web/web-auth-store';
 import { startTestServer, type TestServer } from './test-server';
 import { field, PASSWORD, userWithPassword, WebClient } from './web-test-client';
 
@@ -42,6 +42,75 @@ describe('Throttle.reserve', () => {
     expect(throttle.reserve('ada')).toBe(0);
     throttle.settle('ada', 'success');
     expect(Array.from({ length: 10 }, () => throttle.reserve('ada')).filter((wait) => wait === 0)).toHaveLength(5);
+  });
+});
+
+/** The shared-count part of a WebAuthStore in memory; reads and failure writes wait on the gates given. */
+function sharedCounts(gates: { read?: Promise<void>; write?: Promise<void> }) {
+  const rows = new Map<string, SignInFailures>();
+  const store = {
+    findSignInFailures: async (key: string) => {
+      const row = rows.get(key);
+      await gates.read;
+      return row === undefined ? undefined : { ...row };
+    },
+    addSignInFailure: async (key: string, at: string) => {
+      const failures = (rows.get(key)?.failures ?? 0) + 1;
+      rows.set(key, { failures, lastAt: at, lockedUntil: rows.get(key)?.lockedUntil ?? null });
+      await gates.write;
+      return failures;
+    },
+    lockSignIn: async (key: string, until: string) => {
+      const row = rows.get(key);
+      if (row !== undefined) row.lockedUntil = until;
+    },
+    clearSignInFailures: async (key: string) => {
+      rows.delete(key);
+    },
+  };
+  return { rows, store: store as unknown as WebAuthStore };
+}
+
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+describe('SharedThrottle on one replica', () => {
+  const policy = { ...POLICY, freeAttempts: 2 };
+
+  it('does not count a failure twice while it is being written: the next attempt waits its turn', async () => {
+    const write = gate();
+    const { rows, store } = sharedCounts({ write: write.opened });
+    const throttle = new SharedThrottle('account', policy, store, () => NOW);
+    expect(await throttle.reserve('ada')).toBe(0);
+    const settling = throttle.settle('ada', 'failure');
+    await new Promise(setImmediate);
+    // The failure is in the shared count and its slot here is still taken.
+    expect(rows.get('account:ada')?.failures).toBe(1);
+    const next = throttle.reserve('ada');
+    write.open();
+    await settling;
+    expect(await next).toBe(0);
+  });
+
+  it('does not adopt a count read before failures that locked the account', async () => {
+    const read = gate();
+    const gates: { read?: Promise<void> } = {};
+    const { store } = sharedCounts(gates);
+    const throttle = new SharedThrottle('account', policy, store, () => NOW);
+    expect(await throttle.reserve('ada')).toBe(0);
+    expect(await throttle.reserve('ada')).toBe(0);
+    // A third attempt's read is slow; both attempts in flight fail meanwhile, which locks the account.
+    gates.read = read.opened;
+    const third = throttle.reserve('ada');
+    const settled = Promise.all([throttle.settle('ada', 'failure'), throttle.settle('ada', 'failure')]);
+    await new Promise(setImmediate);
+    read.open();
+    await settled;
+    expect(await third).toBeGreaterThan(0);
+    expect(await throttle.reserve('ada')).toBe(30_000);
   });
 });
 
