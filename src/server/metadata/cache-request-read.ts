@@ -96,18 +96,14 @@ const SELECT_LIST = sql.raw(
 );
 
 /**
- * PostgreSQL only: one json column per joined table (`case when t.id is null then null else json_build_object('id',
- * t.id, ...) end as t`), the same values as SELECT_LIST. Eight fields instead of ninety-six: the driver parses a
- * row description and a row of eight fields on every answer, and the server formats eight, which costs a replica
- * less than the joins themselves (docs/benchmarks.md). Integers stay numbers, text stays text, null stays null.
+ * PostgreSQL only: each joined table's row as one json column (`to_json(t) as t`, null when its left join found
+ * nothing). Eight fields instead of ninety-six: the driver parses a row description and a row of eight fields on
+ * every answer, and `to_json` of a whole row costs the server less than building each object by name
+ * (docs/benchmarks.md). Integers stay numbers, text stays text, null stays null; columns beyond the ones
+ * listed above are ignored by the mappers. The result's type is json whatever the tables hold, so a migration
+ * adding a column cannot change a prepared statement's result type.
  */
-const JSON_SELECT_LIST = sql.raw(
-  PARTS.map(
-    ([alias, columns]) =>
-      `case when "${alias}"."${KEY_OF[alias]}" is null then null else json_build_object(` +
-      `${columns.map((c) => `'${c}', "${alias}"."${c}"`).join(', ')}) end as "${alias}"`,
-  ).join(', '),
-);
+const JSON_SELECT_LIST = sql.raw(PARTS.map(([alias]) => `to_json("${alias}") as "${alias}"`).join(', '));
 
 type Row = Record<string, unknown>;
 
@@ -217,14 +213,30 @@ function batchStatement(db: Kysely<MetadataDatabase>): string {
   return compiled.sql;
 }
 
+/**
+ * A lone request's statement (the same answer as a batch of one, without unnesting three arrays): its only
+ * parameters are the workspace, the hash and the token hash, in this order.
+ */
+function loneStatement(db: Kysely<MetadataDatabase>): string {
+  const compiled = sql<Row>`/* prepared:cache_request_one */
+    select 1 as "r__n", ${JSON_SELECT_LIST}
+    from tokens t
+    cross join (select cast(${null} as text) as workspace_id, cast(${null} as text) as hash) r
+    ${JOINS}
+    where t.token_hash = ${''}`.compile(db);
+  if (compiled.parameters.length !== 3) throw new Error('the lone cache request statement takes three values');
+  return compiled.sql;
+}
+
 /** Requests per batched statement at most. */
 const MAX_BATCH = 256;
 
 /**
  * PostgreSQL only: the cache requests that reach this point in one turn of the event loop are read in one
  * statement (`unnest` of their token hashes, workspaces and hashes), so under load a replica sends one round
- * trip per batch instead of one per request; a lone request waits for nothing but that turn. Each request's
- * answer is read at the moment of the statement, as before: nothing is remembered between batches.
+ * trip per batch instead of one per request; a lone request waits for nothing but that turn, and is read by a
+ * statement of its own (the batch's answer, without the arrays). Each request's answer is read at the moment
+ * of the statement, as before: nothing is remembered between batches.
  */
 export class CacheRequestBatcher {
   private waiting: Waiting[] = [];
@@ -244,18 +256,22 @@ export class CacheRequestBatcher {
     for (let at = 0; at < waiting.length; at += MAX_BATCH) void this.readBatch(waiting.slice(at, at + MAX_BATCH));
   }
 
-  /** The statement's text, compiled once: each batch sends it with its own three arrays. */
-  private statement: string | undefined;
+  /** The statements' texts, compiled once: each batch sends one with its own values. */
+  private statements: { batch: string; lone: string } | undefined;
 
   private async readBatch(batch: Waiting[]): Promise<void> {
     try {
-      const values = [
-        batch.map((w) => w.tokenHash),
-        batch.map((w) => w.urlWorkspaceId ?? null),
-        batch.map((w) => w.hash ?? null),
-      ];
-      this.statement ??= batchStatement(this.db);
-      const { rows } = await this.db.executeQuery<Row>(CompiledQuery.raw(this.statement, values));
+      this.statements ??= { batch: batchStatement(this.db), lone: loneStatement(this.db) };
+      const lone = batch.length === 1 ? batch[0] : undefined;
+      const query =
+        lone === undefined
+          ? CompiledQuery.raw(this.statements.batch, [
+              batch.map((w) => w.tokenHash),
+              batch.map((w) => w.urlWorkspaceId ?? null),
+              batch.map((w) => w.hash ?? null),
+            ])
+          : CompiledQuery.raw(this.statements.lone, [lone.urlWorkspaceId ?? null, lone.hash ?? null, lone.tokenHash]);
+      const { rows } = await this.db.executeQuery<Row>(query);
       // One row per request whose token exists (each join finds at most one row: they follow unique keys).
       const byRequest = new Map(rows.map((row) => [Number(row.r__n), row]));
       batch.forEach((w, i) => {
