@@ -12,8 +12,8 @@ import {
   ARTIFACT_READ_CHUNK,
   DEFAULT_EXTRACT_LIMITS,
   STREAM_INFLATE_CHUNK,
-  inspectArchive,
   inspectInflatedBuffer,
+  inspectInflatedStream,
 } from './extract';
 import { nonstandard } from './nx-tar-form';
 import { NxTarWalker, type ArtifactPolicy } from './nx-tar-walker';
@@ -59,48 +59,75 @@ export async function inspectArtifact(
 }
 
 /**
- * The same, for bytes read once as they arrive (an upload on its way to storage): the strict pass and
- * tar-stream's pass read the one stream side by side, each at its own pace within a stream buffer, so
- * memory stays bounded whatever the size. The strict pass's failure is reported first, as if it ran first;
- * once both have decided, the rest of `source` is no longer read (the caller may stop feeding it).
+ * The same, for bytes read once as they arrive (an upload on its way to storage, a large artifact on its way to a
+ * temporary file): inflated once, the inflated bytes read side by side by the strict pass and by tar-stream's pass,
+ * each at its own pace within a stream buffer, so memory stays bounded whatever the size. The strict pass's failure
+ * (gzip framing, inflate, checksum, Nx's tar form) is reported first, as if it ran first; once both have decided,
+ * the rest of `source` is no longer read (the caller may stop feeding it).
  */
 export async function inspectArtifactStream(
   source: AsyncIterable<Buffer> & { destroy?(): void },
   policy: ArtifactPolicy = DEFAULT_ARTIFACT_POLICY,
 ): Promise<ArtifactReport> {
-  const strictInput = new PassThrough({ highWaterMark: INSPECTION_PIECE });
   const looseInput = new PassThrough({ highWaterMark: INSPECTION_PIECE });
   // A pass that has decided reads no more: its input goes, so feeding the other never waits on it.
-  const strict = strictPass(strictInput, policy).finally(() => strictInput.destroy());
-  const loose = inspectArchive(looseInput, { maxEntries: policy.maxEntries }).finally(() => looseInput.destroy());
-  const fed = feedBoth(inPiecesOf(source, INSPECTION_PIECE), [strictInput, looseInput]);
+  const loose = inspectInflatedStream(looseInput, { maxEntries: policy.maxEntries }).finally(() =>
+    looseInput.destroy(),
+  );
+  const framing = new GzipFraming();
+  const inflate = createInflateRaw({ chunkSize: STREAM_INFLATE_CHUNK });
+  const checksum = new InflatedChecksum();
+  const walker = new NxTarWalker(policy);
+  const strict = pipeline(
+    Readable.from(inPiecesOf(source, INSPECTION_PIECE)),
+    framing,
+    inflate,
+    checksum,
+    new CopyTo(looseInput),
+    walker,
+  ).then(
+    (): ArtifactReport => {
+      // Node would read on into a second gzip member; Nx's decoder stops after the first.
+      if (framing.body !== inflate.bytesWritten + GZIP_TRAILER) throw nonstandard('bytes follow the first gzip member');
+      assertGzipTrailer(framing.tail, checksum.crc, checksum.length);
+      return { exitCode: walker.exitCode };
+    },
+    (err: unknown) => {
+      looseInput.destroy();
+      throw asArchiveError(err);
+    },
+  );
   const [strictResult, looseResult] = await Promise.allSettled([strict, loose]);
   source.destroy?.();
-  await fed.catch(() => undefined);
   if (strictResult.status === 'rejected') throw strictResult.reason;
   if (looseResult.status === 'rejected') throw looseResult.reason;
   return strictResult.value;
 }
 
-/** Gzip framing, inflate, checksum and Nx's tar form over `input`. */
-async function strictPass(input: Readable, policy: ArtifactPolicy): Promise<ArtifactReport> {
-  const walker = new NxTarWalker(policy);
-  const framing = new GzipFraming();
-  const inflate = createInflateRaw({ chunkSize: STREAM_INFLATE_CHUNK });
-  const checksum = new InflatedChecksum();
-  await pipeline(input, framing, inflate, checksum, walker).catch((err: unknown) => {
-    throw asArchiveError(err);
-  });
-  // Node would read on into a second gzip member; Nx's decoder stops after the first.
-  if (framing.body !== inflate.bytesWritten + GZIP_TRAILER) throw nonstandard('bytes follow the first gzip member');
-  assertGzipTrailer(framing.tail, checksum.crc, checksum.length);
-  return { exitCode: walker.exitCode };
+/**
+ * Passes every chunk on, and writes it to `copy` too while `copy` is open, waiting when `copy` is full; ends `copy`
+ * at the end. The two readers share each chunk: neither changes it.
+ */
+class CopyTo extends Transform {
+  constructor(private readonly copy: Writable) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.copy.destroyed || this.copy.write(chunk)) return done(null, chunk);
+    void whenDrained(this.copy).then(() => done(null, chunk));
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (!this.copy.destroyed) this.copy.end();
+    done();
+  }
 }
 
 /**
- * What each pass is handed at a time. Network and cipher chunks are 16–64 KiB; each costs both passes a round of
- * stream callbacks and a native inflate call, and fed whole MiBs the two passes took 0.76 s instead of 1.19 s over a
- * 286 MiB artifact here.
+ * What the inflate is handed at a time (and tar-stream's pass, in the streams the inflate fills). Network and cipher
+ * chunks are 16–64 KiB; each costs a round of stream callbacks and a native inflate call, and fed whole MiBs the
+ * passes took 0.76 s instead of 1.19 s over a 286 MiB artifact here (when each still inflated on its own).
  */
 const INSPECTION_PIECE = 1024 * 1024;
 
@@ -122,21 +149,6 @@ async function* inPiecesOf(source: AsyncIterable<Buffer>, size: number): AsyncGe
     }
   }
   if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
-}
-
-/** Writes every chunk of `source` to each input still open, waiting for the slower; ends them at the end. */
-async function feedBoth(source: AsyncIterable<Buffer>, inputs: PassThrough[]): Promise<void> {
-  try {
-    for await (const chunk of source) {
-      const open = inputs.filter((input) => !input.destroyed);
-      if (open.length === 0) return;
-      await Promise.all(open.filter((input) => !input.write(chunk)).map(whenDrained));
-    }
-    for (const input of inputs) if (!input.destroyed) input.end();
-  } catch (err) {
-    for (const input of inputs) input.destroy(err instanceof Error ? err : new Error(String(err)));
-    throw err;
-  }
 }
 
 /** Resolves when `input` takes more, or is gone (destroyed or closed). */

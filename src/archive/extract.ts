@@ -88,6 +88,15 @@ export async function inspectInflatedBuffer(tarBytes: Buffer, limits: ExtractLim
   return { files: state.files, bytes: state.bytes };
 }
 
+/**
+ * The same rules over a tar stream that is already inflated (the caller inflates it once for both of its passes
+ * and checks the gzip framing and checksum itself).
+ */
+export async function inspectInflatedStream(tarBytes: Readable, limits: ExtractLimits = {}): Promise<ExtractResult> {
+  const { maxBytes, maxEntries } = parseLimits(limits);
+  return runExtraction(tarBytes, new ExtractionState(undefined, maxBytes, maxEntries), maxBytes, false);
+}
+
 function parseLimits(limits: ExtractLimits): { maxBytes: number; maxEntries: number } {
   const parsed = LimitsSchema.safeParse(limits);
   if (!parsed.success)
@@ -98,12 +107,20 @@ function parseLimits(limits: ExtractLimits): { maxBytes: number; maxEntries: num
   };
 }
 
-async function runExtraction(source: Readable, state: ExtractionState, maxBytes: number): Promise<ExtractResult> {
+/** `gzipped`: the source is a gzip tar (inflated here); else a tar. */
+async function runExtraction(
+  source: Readable,
+  state: ExtractionState,
+  maxBytes: number,
+  gzipped = true,
+): Promise<ExtractResult> {
   let sourceError: unknown;
   source.once('error', (err) => (sourceError ??= err));
   const extract = createExtract(state);
   try {
-    await pipeline(source, createGunzip({ chunkSize: STREAM_INFLATE_CHUNK }), new ByteCap(maxBytes), extract);
+    if (gzipped)
+      await pipeline(source, createGunzip({ chunkSize: STREAM_INFLATE_CHUNK }), new ByteCap(maxBytes), extract);
+    else await pipeline(source, new ByteCap(maxBytes), extract);
   } catch (err) {
     if (isSealedCacheError(err) || err === sourceError || err === state.ownError) throw err;
     throw new SealedCacheError('ERR_ARCHIVE_CORRUPT', 'archive is not a readable gzip tar', { cause: err });
