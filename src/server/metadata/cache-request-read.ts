@@ -3,7 +3,7 @@
  * user, its workspace (or the URL's), organisation, membership, override, and the requested hash's entries.
  * Plain joins both engines speak; replicas pay one round trip instead of four or more, and nothing is cached.
  */
-import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { AccessLevel } from '../../protocol';
 import type { CacheRequestFacts } from './records';
 import { SHARED_NAMESPACE } from '../tiers/write-tier';
@@ -177,6 +177,25 @@ function factsOf(part: PartOf | undefined, hash: string | undefined): CacheReque
   };
 }
 
+/**
+ * One request's statement: the token by hash, and its joins with the URL's workspace and the hash as `r`. `name`
+ * asks the PostgreSQL store to prepare it (postgres-metadata-store.ts); SQLite ignores the comment.
+ */
+function oneRequest(
+  name: string,
+  select: RawBuilder<unknown>,
+  urlWorkspaceId: string | null,
+  hash: string | null,
+  tokenHash: string,
+): RawBuilder<Row> {
+  return sql<Row>`${sql.raw(`/* prepared:${name} */`)}
+    select ${select}
+    from tokens t
+    cross join (select cast(${urlWorkspaceId} as text) as workspace_id, cast(${hash} as text) as hash) r
+    ${JOINS}
+    where t.token_hash = ${tokenHash}`;
+}
+
 /** One request, in plain SQL both engines speak (a store without remembered lookups on SQLite runs it). */
 export async function readCacheRequest(
   db: Kysely<MetadataDatabase>,
@@ -184,13 +203,13 @@ export async function readCacheRequest(
   urlWorkspaceId: string | undefined,
   hash: string | undefined,
 ): Promise<CacheRequestFacts | undefined> {
-  // The comment asks the PostgreSQL store to prepare it (postgres-metadata-store.ts); SQLite ignores it.
-  const { rows } = await sql<Row>`/* prepared:cache_request */
-    select ${SELECT_LIST}
-    from tokens t
-    cross join (select cast(${urlWorkspaceId ?? null} as text) as workspace_id, cast(${hash ?? null} as text) as hash) r
-    ${JOINS}
-    where t.token_hash = ${tokenHash}`.execute(db);
+  const { rows } = await oneRequest(
+    'cache_request',
+    SELECT_LIST,
+    urlWorkspaceId ?? null,
+    hash ?? null,
+    tokenHash,
+  ).execute(db);
   return factsOf(rows[0] && prefixedParts(rows[0]), hash);
 }
 
@@ -218,12 +237,8 @@ function batchStatement(db: Kysely<MetadataDatabase>): string {
  * parameters are the workspace, the hash and the token hash, in this order.
  */
 function loneStatement(db: Kysely<MetadataDatabase>): string {
-  const compiled = sql<Row>`/* prepared:cache_request_one */
-    select 1 as "r__n", ${JSON_SELECT_LIST}
-    from tokens t
-    cross join (select cast(${null} as text) as workspace_id, cast(${null} as text) as hash) r
-    ${JOINS}
-    where t.token_hash = ${''}`.compile(db);
+  const select = sql`1 as "r__n", ${JSON_SELECT_LIST}`;
+  const compiled = oneRequest('cache_request_one', select, null, null, '').compile(db);
   if (compiled.parameters.length !== 3) throw new Error('the lone cache request statement takes three values');
   return compiled.sql;
 }
